@@ -1,0 +1,343 @@
+"""SQLModel tables: the two rosters and one list (两库一单), plans, draws, tasks.
+
+Ownership: the enterprise registry and the towns are shared by every bureau of a
+deployment (an entity belongs to the bureau whose area holds its town); all
+other records belong to one bureau.
+
+Multi-valued text fields (tags, qualifications, scopes) are stored as
+semicolon-separated, sorted, de-duplicated text (see `join_list`), so a whole
+registry row stays one flat row that bulk inserts and COPY handle fast.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Optional
+
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlmodel import Field, SQLModel
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+
+
+def join_list(values) -> str:
+    """Canonical storage of a multi-valued field: sorted, unique, ';'-joined."""
+    return ";".join(sorted({v.strip() for v in values if v and v.strip()}))
+
+
+def split_list(value: Optional[str]) -> list[str]:
+    return [v for v in (value or "").split(";") if v]
+
+
+# --- organisation -----------------------------------------------------------
+
+
+class Bureau(SQLModel, table=True):
+    """A market-supervision bureau (市场监管局): city or district level."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    code: str = Field(index=True, unique=True, max_length=32)
+    name: str = Field(max_length=200)
+    level: str = Field(default="district", max_length=16)  # city / district
+    area_code: str = Field(max_length=12)  # GB/T 2260, e.g. 110117
+    parent_id: Optional[int] = Field(default=None, foreign_key="bureau.id")
+
+
+class Town(SQLModel, table=True):
+    """乡镇街道: GB/T 2260 county code + 3-digit township code (e.g. 110117001)."""
+
+    code: str = Field(primary_key=True, max_length=12)
+    name: str = Field(max_length=100)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+
+
+class Department(SQLModel, table=True):
+    """A joint-meeting member department (联席会议成员单位)."""
+
+    __table_args__ = (UniqueConstraint("bureau_id", "code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    code: str = Field(max_length=32)
+    name: str = Field(max_length=100)
+
+
+class Setting(SQLModel, table=True):
+    """Deployment-wide settings, e.g. `risk_classes` = "A;B;C;D"."""
+
+    key: str = Field(primary_key=True, max_length=64)
+    value: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --- 检查对象名录库 ------------------------------------------------------------
+
+
+class Enterprise(SQLModel, table=True):
+    """One market entity of the shared registry. `risk_class` is internal."""
+
+    __table_args__ = (
+        Index("ix_enterprise_town_status", "town_code", "status"),
+        Index("ix_enterprise_name", "name"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    uscc: str = Field(unique=True, max_length=18)
+    name: str = Field(max_length=200)
+    entity_type: str = Field(max_length=32)  # 企业 / 个体工商户 / 农民专业合作社
+    industry_code: str = Field(max_length=8, index=True)  # GB/T 4754, e.g. C1391
+    town_code: str = Field(foreign_key="town.code", max_length=12)
+    address: str = Field(default="", max_length=300)
+    registered_on: Optional[dt.date] = None
+    status: str = Field(max_length=8)  # 存续 / 注销 / 吊销 / 迁出
+    risk_class: str = Field(max_length=4, index=True)
+    tags: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# --- 执法检查人员名录库 and experts --------------------------------------------
+
+
+class Inspector(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("bureau_id", "inspector_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    inspector_id: str = Field(max_length=32)  # public-facing roster id
+    name: str = Field(max_length=50)
+    department_id: int = Field(foreign_key="department.id", index=True)
+    cert_no: str = Field(max_length=32, unique=True)  # 执法证号, personal data
+    qualifications: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    region: str = Field(default="", max_length=100)
+    active: bool = True
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Expert(SQLModel, table=True):
+    """专家 / 检测机构: outside help; never counts toward the two sworn inspectors."""
+
+    __table_args__ = (UniqueConstraint("bureau_id", "expert_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    expert_id: str = Field(max_length=32)
+    name: str = Field(max_length=100)
+    field: str = Field(max_length=50)  # 专业领域, matches CheckItem.expert_field
+    organisation: str = Field(default="", max_length=200)
+    active: bool = True
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# --- 随机抽查事项清单 --------------------------------------------------------------
+
+
+class CheckItem(SQLModel, table=True):
+    __table_args__ = (UniqueConstraint("bureau_id", "code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    code: str = Field(max_length=32)
+    category: str = Field(max_length=100)  # 抽查类别
+    name: str = Field(max_length=200)  # 抽查事项
+    kind: str = Field(max_length=8)  # key / general (重点 / 一般)
+    method: str = Field(default="现场检查", max_length=50)  # 检查方式
+    department_id: int = Field(foreign_key="department.id", index=True)  # 检查主体
+    legal_basis: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    # 检查对象 (scope): empty means "any"
+    scope_entity_types: str = Field(default="", max_length=200)
+    scope_industries: str = Field(default="", max_length=500)  # GB/T 4754 prefixes
+    scope_tags: str = Field(default="", max_length=500)  # required licence tags (all)
+    scope_towns: str = Field(default="", max_length=1000)
+    ratio_cap: Optional[str] = Field(default=None, max_length=12)  # decimal string; general items
+    ratio_floor: Optional[str] = Field(default=None, max_length=12)
+    required_qualifications: str = Field(default="", max_length=500)
+    expert_field: str = Field(default="", max_length=50)
+    initiating_department: str = Field(default="", max_length=100)  # 发起部门 (joint items)
+    cooperating_departments: str = Field(default="", max_length=500)  # 配合部门
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Conflict(SQLModel, table=True):
+    """回避: an inspector who must not inspect an entity. Personal data."""
+
+    __table_args__ = (UniqueConstraint("inspector_pk", "uscc"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    inspector_pk: int = Field(foreign_key="inspector.id", index=True)
+    uscc: str = Field(max_length=18, index=True)
+    reason: str = Field(max_length=32)  # 亲属关系 / 曾任职 / 持股 / 其他
+    declared_by: str = Field(default="本人申报", max_length=16)  # 本人申报 / 管理员录入
+    note: str = Field(default="", max_length=500)
+    declared_at: dt.datetime = Field(default_factory=utcnow)
+
+
+# --- imports ---------------------------------------------------------------------
+
+
+class ImportRun(SQLModel, table=True):
+    """One `dsr import`: what file, how many rows did what."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: Optional[int] = Field(default=None, foreign_key="bureau.id")
+    kind: str = Field(max_length=16)
+    file_name: str = Field(max_length=300)
+    file_sha256: str = Field(max_length=64)
+    rows: int = 0
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    actor: str = Field(default="cli", max_length=64)
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ChangeRecord(SQLModel, table=True):
+    """What a re-import changed on an existing row (field: old -> new, as JSON)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    import_run_id: int = Field(foreign_key="importrun.id", index=True)
+    kind: str = Field(max_length=16)
+    key: str = Field(max_length=64, index=True)
+    changes: str = Field(sa_column=Column(Text, nullable=False))
+
+
+# --- plans, draws, tasks ------------------------------------------------------------
+
+
+class Plan(SQLModel, table=True):
+    """抽查计划. Ratios and counts are JSON objects keyed by risk class."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    code: str = Field(unique=True, max_length=64)
+    name: str = Field(max_length=200)
+    kind: str = Field(default="random", max_length=16)  # random / special
+    lead_department_id: int = Field(foreign_key="department.id")
+    strata_by: str = Field(default="risk", max_length=32)  # risk / risk+town / risk+industry
+    ratios: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {"A": "0.01", ...}
+    counts: str = Field(default="{}", sa_column=Column(Text, nullable=False))  # {"D": 20}
+    batches: int = 1
+    reserve_ratio: str = Field(default="0.1", max_length=12)
+    frame_towns: str = Field(default="", max_length=1000)  # extra frame filter
+    team_size: int = 2
+    matching_policy: str = Field(default="balanced", max_length=16)
+    workload_cap: int = 20
+    expert_cap: int = 20
+    schedule: str = Field(default="", max_length=100)
+    require_public_seed: bool = False
+    description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class PlanItem(SQLModel, table=True):
+    plan_id: int = Field(foreign_key="plan.id", primary_key=True)
+    item_id: int = Field(foreign_key="checkitem.id", primary_key=True)
+
+
+class Draw(SQLModel, table=True):
+    """One execution of a plan for a period. At most one live draw per (plan, period)."""
+
+    __table_args__ = (
+        Index(
+            "uq_draw_live",
+            "plan_id",
+            "period",
+            unique=True,
+            sqlite_where=text("status != 'voided'"),
+            postgresql_where=text("status != 'voided'"),
+        ),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    period: str = Field(max_length=16)
+    status: str = Field(default="frozen", max_length=16)  # frozen / drawn / voided
+    frame_sha256: str = Field(max_length=64)
+    public_frame_sha256: str = Field(max_length=64)
+    frame_size: int
+    seed: Optional[str] = Field(default=None, max_length=64)
+    seed_source: Optional[str] = Field(default=None, max_length=16)  # ceremony / system
+    certificate: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    frozen_by: str = Field(default="", max_length=64)
+    frozen_at: dt.datetime = Field(default_factory=utcnow)
+    drawn_by: Optional[str] = Field(default=None, max_length=64)
+    drawn_at: Optional[dt.datetime] = None
+    void_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
+    voided_by: Optional[str] = Field(default=None, max_length=64)
+    voided_at: Optional[dt.datetime] = None
+
+
+class DrawArchive(SQLModel, table=True):
+    """The frozen frame, as the gzip of its canonical text, kept for re-verification."""
+
+    draw_id: int = Field(foreign_key="draw.id", primary_key=True)
+    frame_gz: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class Task(SQLModel, table=True):
+    """抽查任务: one entity to visit. Random-draw tasks point at their draw;
+    case-based (个案) and special (专项) checks are kinds of their own."""
+
+    __table_args__ = (Index("ix_task_draw_rank", "draw_id", "rank"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    kind: str = Field(default="random", max_length=16)  # random / case / special
+    draw_id: Optional[int] = Field(default=None, foreign_key="draw.id", index=True)
+    uscc: str = Field(max_length=18, index=True)
+    stratum: str = Field(default="", max_length=64)
+    rank: Optional[int] = None  # 1-based draw order; reserves have none
+    batch: Optional[int] = None
+    ticket: str = Field(default="", max_length=64)
+    reserve_rank: Optional[int] = None  # 1-based within its stratum, reserves only
+    status: str = Field(default="drawn", max_length=20)
+    replaces_task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TaskEvent(SQLModel, table=True):
+    """Every state change of a task: who, when, why."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    from_status: str = Field(default="", max_length=20)
+    to_status: str = Field(max_length=20)
+    actor: str = Field(max_length=64)
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    at: dt.datetime = Field(default_factory=utcnow)
+
+
+class TeamMember(SQLModel, table=True):
+    """A member of a task's team (issue: inspector matching)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    inspector_pk: Optional[int] = Field(default=None, foreign_key="inspector.id", index=True)
+    expert_pk: Optional[int] = Field(default=None, foreign_key="expert.id")
+    role: str = Field(max_length=12)  # leader / member / expert
+    department_id: Optional[int] = Field(default=None, foreign_key="department.id")
+    slot: int = 0
+    pair_ticket: str = Field(default="", max_length=20)
+    active: bool = True
+
+
+# --- audit trail -------------------------------------------------------------------
+
+
+class AuditEvent(SQLModel, table=True):
+    """A hash-chained record of a state-changing operation."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    at: dt.datetime = Field(default_factory=utcnow)
+    bureau_id: Optional[int] = Field(default=None, foreign_key="bureau.id")
+    actor: str = Field(max_length=64)
+    role: str = Field(default="", max_length=32)
+    action: str = Field(max_length=64, index=True)
+    object: str = Field(default="", max_length=200)
+    digest: str = Field(max_length=64)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64, unique=True)

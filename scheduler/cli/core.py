@@ -1,0 +1,32 @@
+"""`dsr init` and `dsr stats`."""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from scheduler.cli.base import app, console, engine
+
+
+@app.command()
+def init() -> None:
+    """Create or upgrade the database schema (创建或升级数据库)."""
+    from db.engine import database_url
+    from db.migrate import current_revision
+
+    eng = engine()
+    console.print(f"数据库已就绪：{database_url()}（版本 {current_revision(eng)}）")
+
+
+@app.command()
+def stats(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
+    """Row counts of every library (两库一单统计)."""
+    from scheduler.services.library import library_counts
+
+    counts = library_counts(engine())
+    if as_json:
+        typer.echo(json.dumps(counts, ensure_ascii=False))
+    else:
+        for k, v in counts.items():
+            console.print(f"{k:>12}  {v:>12,}")
