@@ -19,7 +19,8 @@ from sqlmodel import Field, SQLModel
 
 
 def utcnow() -> dt.datetime:
-    return dt.datetime.now(dt.timezone.utc).replace(tzinfo=None)
+    """Timestamps are stored as aware UTC (SQLModel's UTCDateTime)."""
+    return dt.datetime.now(dt.timezone.utc)
 
 
 def join_list(values) -> str:

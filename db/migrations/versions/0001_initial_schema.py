@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:49:45.546539
+Create Date: 2026-11-27 12:51:25.571762
 """
 from typing import Sequence, Union
 

@@ -1,0 +1,78 @@
+"""Fast bulk writes: the ORM's add_all is ~30x slower than these.
+
+SQLite: the DB-API `executemany` on the raw connection (the physical floor).
+PostgreSQL: psycopg `COPY ... FROM STDIN`.
+Both run inside the caller's transaction (pass a SQLAlchemy Connection that
+is in a transaction), so a failure leaves nothing half-written.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Iterable, Sequence
+
+from sqlalchemy.engine import Connection
+
+
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
+    """Insert tuples (in `columns` order) into `table`; returns the row count."""
+    raw = conn.connection.driver_connection  # sqlite3.Connection or psycopg.Connection
+    cols = ", ".join(f'"{c}"' for c in columns)
+    n = 0
+    if conn.dialect.name == "postgresql":
+        with raw.cursor() as cur:
+            with cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
+                for r in rows:
+                    copy.write_row(r)
+                    n += 1
+        return n
+    rows = _sqlite_values(rows)
+    marks = ", ".join("?" for _ in columns)
+    cur = raw.cursor()
+    sql = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
+    batch: list = []
+    for r in rows:
+        batch.append(tuple(r))
+        if len(batch) >= 50_000:
+            cur.executemany(sql, batch)
+            n += len(batch)
+            batch.clear()
+    if batch:
+        cur.executemany(sql, batch)
+        n += len(batch)
+    cur.close()
+    return n
+
+
+def _sqlite_text(v):
+    """SQLAlchemy's SQLite storage format for dates and (UTC) datetimes."""
+    if isinstance(v, dt.datetime):
+        if v.utcoffset() is not None:
+            v = v.astimezone(dt.timezone.utc).replace(tzinfo=None)
+        return v.strftime("%Y-%m-%d %H:%M:%S.%f")
+    if isinstance(v, dt.date):
+        return v.isoformat()
+    return v
+
+
+def _sqlite_values(rows: Iterable[Sequence]) -> Iterable[tuple]:
+    """Convert date/datetime columns (found on the first row) to SQLite text."""
+    it = iter(rows)
+    first = next(it, None)
+    if first is None:
+        return
+    idx = [i for i, v in enumerate(first) if isinstance(v, dt.date)]
+    if not idx:
+        yield tuple(first)
+        yield from (tuple(r) for r in it)
+        return
+    for r in _chain(first, it):
+        r = list(r)
+        for i in idx:
+            r[i] = _sqlite_text(r[i])
+        yield tuple(r)
+
+
+def _chain(first, it):
+    yield first
+    yield from it
