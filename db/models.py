@@ -226,6 +226,8 @@ class Plan(SQLModel, table=True):
     matching_policy: str = Field(default="balanced", max_length=16)
     workload_cap: int = 20
     expert_cap: int = 20
+    # 抽查频次: {"general_per_year": 1, "key_per_year": 0, "exempt_classes": []} (0 = no limit)
+    frequency: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     schedule: str = Field(default="", max_length=100)
     require_public_seed: bool = False
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))

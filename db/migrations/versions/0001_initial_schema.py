@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:51:25.571762
+Create Date: 2026-11-27 12:54:06.454953
 """
 from typing import Sequence, Union
 
@@ -213,6 +213,7 @@ def upgrade() -> None:
     sa.Column('matching_policy', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
     sa.Column('workload_cap', sa.Integer(), nullable=False),
     sa.Column('expert_cap', sa.Integer(), nullable=False),
+    sa.Column('frequency', sa.Text(), server_default='{}', nullable=False),
     sa.Column('schedule', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
     sa.Column('require_public_seed', sa.Boolean(), nullable=False),
     sa.Column('description', sa.Text(), server_default='', nullable=False),
