@@ -302,6 +302,13 @@ class Task(SQLModel, table=True):
     created_at: dt.datetime = Field(default_factory=utcnow)
 
 
+class TaskItem(SQLModel, table=True):
+    """The plan items a task checks: every plan item the entity qualifies for."""
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    item_id: int = Field(foreign_key="checkitem.id", primary_key=True)
+
+
 class TaskEvent(SQLModel, table=True):
     """Every state change of a task: who, when, why."""
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:54:06.454953
+Create Date: 2026-11-27 12:54:48.978725
 """
 from typing import Sequence, Union
 
@@ -324,6 +324,13 @@ def upgrade() -> None:
     with op.batch_alter_table('taskevent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_taskevent_task_id'), ['task_id'], unique=False)
 
+    op.create_table('taskitem',
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['checkitem.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('task_id', 'item_id')
+    )
     op.create_table('teammember',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.Integer(), nullable=False),
@@ -354,6 +361,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_teammember_inspector_pk'))
 
     op.drop_table('teammember')
+    op.drop_table('taskitem')
     with op.batch_alter_table('taskevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_taskevent_task_id'))
 
