@@ -1,0 +1,127 @@
+"""Build a plan's frame from the registry, in SQL (the same rules as scheduler.frame).
+
+The frame is every 存续 entity in the bureau's area that qualifies for at
+least one plan item, less those the frequency rule (抽查频次) leaves out.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Sequence
+
+from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
+
+from db.models import CheckItem, Draw, Enterprise, PlanItem, Task, Town
+from scheduler import rules
+from scheduler.frame import ACTIVE_STATUS, Scope
+from scheduler.services.plans import LoadedPlan
+
+
+@dataclass(frozen=True)
+class FrameEntity:
+    uscc: str
+    entity_type: str
+    industry_code: str
+    town_code: str
+    tags: str
+    risk_class: str
+
+
+def scope_of(item: CheckItem) -> Scope:
+    return Scope.from_fields(item.scope_entity_types, item.scope_industries, item.scope_tags, item.scope_towns)
+
+
+def _scope_condition(scope: Scope) -> ColumnElement[bool]:
+    e = Enterprise
+    conds: list[ColumnElement[bool]] = []
+    if scope.entity_types:
+        conds.append(e.entity_type.in_(scope.entity_types))
+    if scope.industries:
+        conds.append(or_(*[e.industry_code.startswith(p, autoescape=True) for p in scope.industries]))
+    if scope.towns:
+        conds.append(e.town_code.in_(scope.towns))
+    padded = literal(";").concat(e.tags).concat(";")
+    for tag in scope.tags:
+        conds.append(padded.contains(f";{tag};", autoescape=True))
+    return and_(*conds) if conds else literal(True) == literal(True)
+
+
+def _drawn_too_often(kind: str, year: str, limit: int):
+    """USCCs drawn at least `limit` times this year by plans holding items of `kind`."""
+    plans_with_kind = select(PlanItem.plan_id).join(CheckItem, CheckItem.id == PlanItem.item_id).where(CheckItem.kind == kind)
+    return (
+        select(Task.uscc)
+        .join(Draw, Draw.id == Task.draw_id)
+        .where(
+            Draw.status == "drawn",
+            Draw.period.like(f"{year}%"),
+            Draw.plan_id.in_(plans_with_kind),
+            Task.status != "reserve",
+        )
+        .group_by(Task.uscc)
+        .having(func.count() >= limit)
+    )
+
+
+def _kind_condition(items: Sequence[CheckItem], kind: str, limit: int, year: str, exempt: Sequence[str]) -> ColumnElement[bool]:
+    mine = [i for i in items if i.kind == kind]
+    if not mine:
+        return false()
+    cond = or_(*[_scope_condition(scope_of(i)) for i in mine])
+    if limit > 0:
+        fresh = Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit))
+        cond = and_(cond, or_(Enterprise.risk_class.in_(exempt), fresh) if exempt else fresh)
+    return cond
+
+
+def stratum_expression(strata_by: str):
+    e = Enterprise
+    if strata_by == "risk+town":
+        return e.risk_class.concat("/").concat(e.town_code)
+    if strata_by == "risk+industry":
+        return e.risk_class.concat("/").concat(func.substr(e.industry_code, 1, 1))
+    return e.risk_class
+
+
+def frame_query(lp: LoadedPlan, period: str):
+    """SELECT uscc, stratum for the plan's frame in `period` (YYYY-MM or YYYY-Qn)."""
+    freq: rules.Frequency = lp.rules.frequency
+    year = period[:4]
+    e = Enterprise
+    qualifies = or_(
+        _kind_condition(lp.items, rules.GENERAL, freq.general_per_year, year, freq.exempt_classes),
+        _kind_condition(lp.items, rules.KEY, freq.key_per_year, year, freq.exempt_classes),
+    )
+    where = [Town.bureau_id == lp.plan.bureau_id, e.status == ACTIVE_STATUS, qualifies]
+    towns = [t for t in (lp.plan.frame_towns or "").split(";") if t]
+    if towns:
+        where.append(e.town_code.in_(towns))
+    return select(e.uscc, stratum_expression(lp.plan.strata_by)).join(Town, Town.code == e.town_code).where(*where)
+
+
+def read_frame(session: Session, lp: LoadedPlan, period: str) -> list[tuple[str, str]]:
+    """The frame rows (unsorted; the draw engine canonicalises)."""
+    conn = session.connection()
+    result = conn.execute(frame_query(lp, period))
+    return [tuple(r) for r in result]  # type: ignore[misc]
+
+
+def entities(session: Session, usccs: Sequence[str]) -> dict[str, FrameEntity]:
+    """Registry rows of the given entities (for the items each task carries)."""
+    out: dict[str, FrameEntity] = {}
+    ids = list(usccs)
+    for i in range(0, len(ids), 900):
+        chunk = ids[i : i + 900]
+        for r in session.execute(
+            select(Enterprise.uscc, Enterprise.entity_type, Enterprise.industry_code, Enterprise.town_code, Enterprise.tags,
+                   Enterprise.risk_class).where(Enterprise.uscc.in_(chunk))
+        ):
+            out[r[0]] = FrameEntity(*r)
+    return out
+
+
+def applicable_items(lp: LoadedPlan, ent: FrameEntity) -> list[CheckItem]:
+    tags = [t for t in ent.tags.split(";") if t]
+    return [i for i in lp.items if scope_of(i).applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
