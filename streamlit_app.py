@@ -1,0 +1,24 @@
+"""dsr's Streamlit app: `python -m streamlit run streamlit_app.py` (or `dsr app`).
+
+The pages are listed in ui/nav.py. No scheduler or background thread runs here:
+scheduled jobs belong to the worker.
+"""
+
+import streamlit as st
+
+from ui import nav, state
+
+st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
+
+pages = {
+    section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py"))) for path, title, icon in entries]
+    for section, entries in nav.sections().items()
+}
+current = st.navigation(pages)
+
+with st.sidebar:
+    b = state.bureau()
+    st.markdown(f"**{b['name']}**" if b else "**尚未初始化局机构**")
+    st.caption(f"数据库：{state.database_label()}")
+
+current.run()

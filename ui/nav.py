@@ -1,0 +1,33 @@
+"""The app's navigation. Adding a page is one line in PAGES.
+
+Each entry: (section, script under ui/pages/, title, icon). Sections appear in
+the order of their first page.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+PAGES_DIR = Path(__file__).with_name("pages")
+
+PAGES: list[tuple[str, str, str, str]] = [
+    ("首页", "home.py", "首页", ":material/home:"),
+    ("两库一单", "registry.py", "检查对象名录库", ":material/storefront:"),
+    ("两库一单", "roster.py", "执法检查人员名录库", ":material/badge:"),
+    ("两库一单", "experts.py", "专家库", ":material/science:"),
+    ("两库一单", "items.py", "随机抽查事项清单", ":material/checklist:"),
+    ("两库一单", "conflicts.py", "回避申报", ":material/block:"),
+    ("数据导入", "imports.py", "数据导入", ":material/upload_file:"),
+]
+
+
+def page_path(script: str) -> str:
+    """Path of a page script relative to the repository root (where streamlit_app.py is)."""
+    return f"ui/pages/{script}"
+
+
+def sections() -> dict[str, list[tuple[str, str, str]]]:
+    out: dict[str, list[tuple[str, str, str]]] = {}
+    for section, script, title, icon in PAGES:
+        out.setdefault(section, []).append((page_path(script), title, icon))
+    return out

@@ -1,0 +1,37 @@
+"""回避申报: declared conflicts of interest between inspectors and entities."""
+
+import streamlit as st
+
+from scheduler.services import browse
+from ui import state
+from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, search_box
+
+REASONS = ("亲属关系", "曾任职", "持股", "其他")
+
+st.title("回避申报")
+eng = state.engine()
+b = state.bureau()
+need_bureau(b)
+
+q = search_box("conflicts_q", "统一社会信用代码、企业名称、检查人员姓名或编号")
+reason = choice("回避事由", [(r, r) for r in REASONS], key="conflicts_reason")
+
+paged_table(
+    "conflicts",
+    lambda page, size: browse.browse_conflicts(
+        eng, q=q, reason=reason, bureau_id=b["id"], page=page, page_size=size
+    ),
+    [
+        Col("inspector_id", "人员编号"),
+        Col("inspector_name", "检查人员"),
+        Col("department_name", "所属部门"),
+        Col("uscc", "统一社会信用代码"),
+        Col("enterprise_name", "企业名称"),
+        Col("reason", "回避事由"),
+        Col("declared_by", "申报方式"),
+        Col("note", "备注"),
+        Col("declared_at", "申报时间", fmt_date),
+    ],
+    filters=(q, reason),
+)
+st.caption("回避申报为个人信息，仅限内部使用；随机匹配检查人员时自动回避。")

@@ -1,0 +1,98 @@
+"""数据导入: templates, preview with row errors, then import (all or valid rows only)."""
+
+import streamlit as st
+
+from scheduler import importing
+from ui import state
+from ui.importing import errors_frame, progress_callback, rejected_csv
+
+st.title("数据导入")
+eng = state.engine()
+b = state.bureau()
+if b is None:
+    st.info("尚未初始化局机构：请先运行 `dsr init`，再导入两库一单。")
+    st.stop()
+
+kind = st.selectbox("导入类型", importing.KINDS, format_func=lambda k: importing.KIND_NAMES.get(k, k), key="import_kind")
+kind_name = importing.KIND_NAMES.get(kind, kind)
+
+st.markdown("##### 第一步：下载模板")
+c1, c2, _ = st.columns([1, 1, 3])
+c1.download_button("下载 CSV 模板", importing.template_bytes(kind, "csv"), file_name=f"{kind_name}模板.csv",
+                   mime="text/csv", key=f"tpl_csv_{kind}", on_click="ignore")
+c2.download_button("下载 XLSX 模板", importing.template_bytes(kind, "xlsx"), file_name=f"{kind_name}模板.xlsx",
+                   mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                   key=f"tpl_xlsx_{kind}", on_click="ignore")
+with st.expander("列说明"):
+    st.dataframe(
+        [{"列名": c.header, "是否必填": "必填" if c.required else "选填", "说明": c.hint, "示例": c.example}
+         for c in importing.SPECS[kind]],
+        hide_index=True, width="stretch",
+    )
+
+st.markdown("##### 第二步：上传文件并预览")
+upload = st.file_uploader("上传文件（CSV 或 XLSX）", type=["csv", "xlsx"], key=f"import_file_{kind}",
+                          help="CSV 可为 UTF-8 或 GBK 编码；第一行为列名。")
+if upload is None:
+    st.stop()
+
+try:
+    from scheduler.services import imports
+except ImportError:
+    st.warning("导入服务尚未就绪。")
+    st.stop()
+
+data = upload.getvalue()
+try:
+    pv = imports.preview(kind, upload.name, data, eng, bureau_code=b["code"], limit=20)
+except (importing.FileError, ValueError) as exc:
+    st.error(f"无法读取文件：{getattr(exc, 'reason', exc)}")
+    st.stop()
+
+m1, m2, m3 = st.columns(3)
+m1.metric("文件编码", pv.encoding)
+m2.metric("数据行数", f"{pv.total_rows:,}")
+m3.metric("错误", f"{len(pv.errors):,}")
+st.caption(f"前 {len(pv.rows)} 行预览")
+st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
+if pv.errors:
+    st.error(f"发现 {len(pv.errors):,} 处错误，请修改后重新上传，或勾选“仅导入有效行”。")
+    st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", key="import_errors")
+else:
+    st.success("预览未发现错误。")
+
+st.markdown("##### 第三步：导入")
+partial = st.checkbox("仅导入有效行", key="import_partial",
+                      help="不勾选时，只要有一行有误，整个文件都不导入；勾选后跳过有误的行，只导入有效行。")
+result_key = f"import_result_{kind}"
+if st.button("开始导入", type="primary", key="import_go"):
+    bar = st.progress(0.0, text="正在导入……")
+    try:
+        report = imports.import_file(
+            eng, kind, upload.name, data, actor=state.actor(), bureau_code=b["code"], partial=partial,
+            progress=progress_callback(lambda frac, text: bar.progress(frac, text=text)),
+        )
+    except Exception as exc:  # noqa: BLE001 - shown to the planner, nothing was written
+        bar.empty()
+        st.session_state.pop(result_key, None)
+        st.error(f"导入失败，未写入任何数据：{getattr(exc, 'reason', exc)}")
+    else:
+        bar.progress(1.0, text="导入完成")
+        st.session_state[result_key] = report
+
+report = st.session_state.get(result_key)
+if report is not None and report.file_name == upload.name:
+    r1, r2, r3, r4 = st.columns(4)
+    r1.metric("新增", f"{report.inserted:,}")
+    r2.metric("更新", f"{report.updated:,}")
+    r3.metric("未变", f"{report.unchanged:,}")
+    r4.metric("拒绝", f"{report.rejected:,}")
+    if report.inserted or report.updated:
+        st.success(f"{kind_name}导入完成：共 {report.total:,} 行。")
+    elif report.rejected:
+        st.warning("没有导入任何行。")
+    if report.errors:
+        st.dataframe(errors_frame(report.errors), hide_index=True, width="stretch", key="import_report_errors")
+    if report.rejected_rows:
+        st.download_button("下载被拒绝的行（CSV）", rejected_csv(report.rejected_rows),
+                           file_name=f"{kind_name}_被拒绝的行.csv", mime="text/csv", key="import_rejected", on_click="ignore")

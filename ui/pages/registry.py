@@ -1,0 +1,53 @@
+"""检查对象名录库: browse and search the registry, one page at a time."""
+
+import streamlit as st
+
+from scheduler import reference
+from scheduler.services import browse
+from scheduler.services.bureaus import risk_classes
+from sqlmodel import Session
+from ui import state
+from ui.widgets import Col, choice, fmt_date, fmt_list, fmt_risk, paged_table, search_box
+
+st.title("检查对象名录库")
+eng = state.engine()
+b = state.bureau()
+bid = b["id"] if b else None
+with Session(eng) as s:
+    classes = risk_classes(s)
+
+q = search_box("registry_q", "统一社会信用代码、企业名称或住所")
+f1, f2, f3, f4, f5 = st.columns(5)
+with f1:
+    town = choice("所属乡镇街道", browse.towns(eng, bid), key="registry_town")
+with f2:
+    etype = choice("主体类型", [(t, t) for t in reference.ENTITY_TYPES], key="registry_type")
+with f3:
+    status = choice("登记状态", [(t, t) for t in reference.STATUSES], key="registry_status")
+with f4:
+    risk = choice("信用风险分类", [(c, fmt_risk(c)) for c in classes], key="registry_risk")
+with f5:
+    industry = st.text_input("行业代码（前缀）", key="registry_industry", placeholder="如 F52 或 C1391",
+                             help="国民经济行业分类（GB/T 4754）代码的前几位").strip()
+
+paged_table(
+    "registry",
+    lambda page, size: browse.browse_enterprises(
+        eng, q=q, town_code=town, entity_type=etype, status=status, risk_class=risk,
+        industry_prefix=industry, bureau_id=bid, page=page, page_size=size,
+    ),
+    [
+        Col("uscc", "统一社会信用代码"),
+        Col("name", "企业名称"),
+        Col("entity_type", "主体类型"),
+        Col("industry_code", "行业代码"),
+        Col("town_name", "所属乡镇街道"),
+        Col("address", "住所"),
+        Col("registered_on", "成立日期", fmt_date),
+        Col("status", "登记状态"),
+        Col("risk_class", "信用风险分类", fmt_risk),
+        Col("tags", "许可标签", fmt_list),
+    ],
+    filters=(q, town, etype, status, risk, industry),
+)
+st.caption("信用风险分类为内部信息，不向社会公开。")
