@@ -1,0 +1,102 @@
+"""`dsr import` and `dsr template`: the two rosters and one list from CSV / XLSX files."""
+
+from __future__ import annotations
+
+import csv
+import io
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from scheduler.cli.base import app, console, engine, err_console
+from scheduler.importing import KINDS, KIND_NAMES
+
+_KINDS_HELP = " | ".join(KINDS)
+
+
+def _check_kind(kind: str) -> str:
+    if kind not in KINDS:
+        err_console.print(f"[red]未知的导入类型：{kind}（可选：{'、'.join(KINDS)}）[/red]")
+        raise typer.Exit(2)
+    return kind
+
+
+@app.command("import")
+def import_cmd(
+    kind: str = typer.Argument(..., help=f"What the file holds: {_KINDS_HELP}"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or XLSX file"),
+    bureau: Optional[str] = typer.Option(None, "--bureau", help="Bureau code (default: the only bureau)."),
+    partial: bool = typer.Option(False, "--partial", help="Import the valid rows even if some rows are rejected."),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write rejected rows (plus an error column) to this CSV."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+) -> None:
+    """Import a roster or list file (导入两库一单); exit status 1 if any row is rejected."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from scheduler.services.imports import ImportSetupError, import_file
+
+    _check_kind(kind)
+    data = file.read_bytes()
+    eng = engine()
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=True,
+        disable=quiet,
+    ) as bar:
+        task = bar.add_task(f"导入{KIND_NAMES[kind]}", total=None)
+
+        def progress(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        try:
+            report = import_file(eng, kind, file.name, data, bureau_code=bureau, partial=partial, progress=progress)
+        except ImportSetupError as exc:
+            err_console.print(f"[red]{exc}[/red]")
+            raise typer.Exit(2)
+    for e in report.errors:
+        typer.echo(str(e), err=True)
+    if rejects is not None and report.rejected_rows:
+        rejects.write_bytes(rejects_csv(report.rejected_rows))
+        err_console.print(f"被拒绝的 {len(report.rejected_rows):,} 行已写入 {rejects}", markup=False)
+    typer.echo(report.summary())
+    if report.errors:
+        raise typer.Exit(1)
+
+
+def rejects_csv(rows: list[dict]) -> bytes:
+    """Rejected rows as UTF-8 (with BOM, for Excel) CSV: the original columns, then 行号 and 错误."""
+    headers: list[str] = []
+    for r in rows:
+        for h in r:
+            if h not in headers and h not in ("行号", "错误"):
+                headers.append(h)
+    headers += ["行号", "错误"]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\r\n")
+    w.writerow(headers)
+    for r in rows:
+        w.writerow([r.get(h, "") for h in headers])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+
+
+@app.command("template")
+def template_cmd(
+    kind: str = typer.Argument(..., help=f"Which template: {_KINDS_HELP}"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: <kind>_template.<format>)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx"),
+) -> None:
+    """Write an import template: the headers and one importable example row (导入模板)."""
+    from scheduler.importing import template_bytes
+
+    _check_kind(kind)
+    if fmt not in ("csv", "xlsx"):
+        err_console.print("[red]模板格式应为 csv 或 xlsx[/red]")
+        raise typer.Exit(2)
+    path = out or Path(f"{kind}_template.{fmt}")
+    path.write_bytes(template_bytes(kind, fmt))
+    console.print(f"已写出{KIND_NAMES[kind]}导入模板：{path}", markup=False)

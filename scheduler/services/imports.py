@@ -1,0 +1,442 @@
+"""Importing the two rosters and one list: one transaction per file.
+
+`preview` reads and validates without writing. `import_file` validates, then in
+ONE transaction inserts new rows, updates changed rows (keyed per kind), writes
+an ImportRun, one ChangeRecord per updated row and one audit event. A file with
+row errors writes nothing unless `partial=True`. A killed process leaves the
+database as it was (the transaction never commits).
+
+Speed: rows are validated against lookup dicts loaded once; existing rows are
+loaded once and diffed in Python; inserts use `db.bulk.insert_rows`
+(executemany / COPY). A very large insert into a small enterprise table drops
+the secondary indexes and recreates them at the end, inside the same
+transaction (one index build is much cheaper than a million index updates).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Optional
+
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, IntegrityError
+from sqlmodel import Session
+
+from db.bulk import insert_rows
+from db.models import (
+    Bureau,
+    ChangeRecord,
+    CheckItem,
+    Conflict,
+    Department,
+    Enterprise,
+    Expert,
+    ImportRun,
+    Inspector,
+    Town,
+    utcnow,
+)
+from scheduler import importing
+from scheduler.importing import FIELDS, KEYS, FileError, Lookups, RowError, Table, nfkc
+from scheduler.services import auditlog, bureaus
+from scheduler.services.context import CLI, Actor
+
+Progress = Callable[[int, int], None]
+
+MODELS = {
+    "enterprises": Enterprise,
+    "inspectors": Inspector,
+    "experts": Expert,
+    "items": CheckItem,
+    "conflicts": Conflict,
+}
+# Above this many new enterprise rows (and more than already stored), rebuild indexes instead of updating them.
+INDEX_REBUILD_MIN = 100_000
+
+
+class ImportSetupError(ValueError):
+    """The import cannot start (no such bureau, several bureaus...); Chinese message."""
+
+
+@dataclass
+class ImportPreview:
+    encoding: str
+    columns: list[str]
+    rows: list[dict]
+    total_rows: int
+    errors: list[RowError]
+    ignored_columns: list[str] = field(default_factory=list)
+
+
+@dataclass
+class ImportReport:
+    kind: str
+    file_name: str
+    encoding: str
+    total: int
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    rejected: int = 0
+    errors: list[RowError] = field(default_factory=list)
+    rejected_rows: list[dict] = field(default_factory=list)
+    import_run_id: Optional[int] = None
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.errors
+
+    def summary(self) -> str:
+        """One line for the CLI and the UI."""
+        name = importing.KIND_NAMES.get(self.kind, self.kind)
+        head = f"{name}：文件 {self.file_name}（编码 {self.encoding or '未知'}）共 {self.total:,} 行"
+        counts = (
+            f"新增 {self.inserted:,}，更新 {self.updated:,}，未变 {self.unchanged:,}，拒绝 {self.rejected:,}"
+        )
+        if self.errors and self.inserted == self.updated == 0 and self.import_run_id is None:
+            return f"{head}；有 {len(self.errors):,} 处错误，未导入任何数据（{counts}）"
+        return f"{head}；{counts}；用时 {self.seconds:.1f} 秒"
+
+
+# --- bureau and lookups ----------------------------------------------------------------
+
+
+def resolve_bureau(session: Session, bureau_code: str | None) -> Bureau:
+    if bureau_code:
+        b = session.execute(select(Bureau).where(Bureau.code == bureau_code)).scalar_one_or_none()
+        if b is None:
+            raise ImportSetupError(f"数据库中没有代码为 {bureau_code} 的市场监管局")
+        return b
+    found = list(session.execute(select(Bureau).limit(2)).scalars())
+    if not found:
+        raise ImportSetupError("数据库中还没有任何市场监管局，请先初始化本局（如 dsr demo 或管理页面）")
+    if len(found) > 1:
+        raise ImportSetupError("数据库中有多个市场监管局，请用 --bureau 指定本局代码")
+    return found[0]
+
+
+def load_lookups(session: Session, bureau: Bureau, kind: str) -> Lookups:
+    towns: dict[str, str] = {}
+    for code, name in session.execute(select(Town.code, Town.name).where(Town.bureau_id == bureau.id)):
+        towns[nfkc(name)] = code
+        towns[code] = code
+    departments: dict[str, int] = {}
+    names: dict[int, str] = {}
+    for did, code, name in session.execute(
+        select(Department.id, Department.code, Department.name).where(Department.bureau_id == bureau.id)
+    ):
+        departments[nfkc(name)] = did
+        departments[nfkc(code)] = did
+        departments[nfkc(code).upper()] = did
+        names[did] = name
+    inspectors: dict[str, int] = {}
+    if kind == "conflicts":
+        for pk, iid in session.execute(
+            select(Inspector.id, Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)
+        ):
+            inspectors[iid] = pk
+    return Lookups(bureau.id, towns, departments, names, tuple(bureaus.risk_classes(session)), inspectors)
+
+
+def _read(kind: str, file_name: str, data: bytes) -> Table:
+    if kind not in importing.KINDS:
+        raise ImportSetupError(f"未知的导入类型：{kind}（可选：{'、'.join(importing.KINDS)}）")
+    return importing.read_table(file_name, data)
+
+
+# --- preview ------------------------------------------------------------------------------
+
+
+def preview(
+    kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None = None, limit: int = 20
+) -> ImportPreview:
+    """Read and validate a file without writing: first `limit` rows and every error."""
+    columns = list(importing.COLUMNS.get(kind, ()))
+    try:
+        table = _read(kind, file_name, data)
+    except FileError as exc:
+        return ImportPreview("", columns, [], 0, [RowError(file_name, 0, "", "", exc.reason)])
+    _idx, _errs, ignored = importing.map_header(kind, file_name, table.header)
+    with Session(engine) as s:
+        lk = load_lookups(s, resolve_bureau(s, bureau_code), kind)
+        v = importing.validate_rows(kind, file_name, table, lk)
+        _db_checks(s.connection(), kind, lk, v, file_name)
+    return ImportPreview(table.encoding, columns, importing.display_rows(kind, table, limit), v.total, v.errors, ignored)
+
+
+# --- import -----------------------------------------------------------------------------------
+
+
+def import_file(
+    engine: Engine,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    actor: Actor = CLI,
+    bureau_code: str | None = None,
+    partial: bool = False,
+    progress: Optional[Progress] = None,
+) -> ImportReport:
+    """Validate and store one file in one transaction; row errors are in the report.
+
+    `progress(done, total)` is called now and then; total is twice the row count
+    (validation, then writing), so done/total is the fraction of the work done.
+    """
+    t0 = time.perf_counter()
+    try:
+        table = _read(kind, file_name, data)
+    except FileError as exc:
+        return ImportReport(kind, file_name, "", 0, errors=[RowError(file_name, 0, "", "", exc.reason)])
+    n = len(table.rows)
+    total_steps = max(2 * n, 1)
+
+    def step(done: int) -> None:
+        if progress is not None:
+            progress(min(done, total_steps), total_steps)
+
+    step(0)
+    report = ImportReport(kind, file_name, table.encoding, n)
+    try:
+        with engine.begin() as conn:
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size=-262144")
+            s = Session(bind=conn)
+            bureau = resolve_bureau(s, bureau_code)
+            lk = load_lookups(s, bureau, kind)
+            v = importing.validate_rows(kind, file_name, table, lk, progress=step)
+            table.rows = []  # free the raw text early: big files need the memory for records
+            _db_checks(conn, kind, lk, v, file_name)
+            report.errors = v.errors
+            report.rejected_rows = v.rejected_rows
+            report.rejected = len(v.rejected_rows)
+            if v.errors and (not partial or not v.fields):
+                report.seconds = time.perf_counter() - t0
+                conn.rollback()
+                return report
+            run = ImportRun(
+                bureau_id=bureau.id,
+                kind=kind,
+                file_name=file_name[:300],
+                file_sha256=hashlib.sha256(data).hexdigest(),
+                rows=n,
+                actor=actor.name,
+            )
+            s.add(run)
+            s.flush()  # the first write also opens SQLite's transaction before any DDL below
+            _write(conn, kind, bureau.id, lk, v, run.id, report, lambda d: step(n + d))
+            run.inserted, run.updated, run.unchanged, run.rejected = (
+                report.inserted,
+                report.updated,
+                report.unchanged,
+                report.rejected,
+            )
+            s.add(run)
+            s.flush()
+            auditlog.record(
+                s,
+                actor,
+                f"import.{kind}",
+                f"importrun:{run.id}",
+                {
+                    "file": file_name,
+                    "sha256": run.file_sha256,
+                    "rows": n,
+                    "inserted": report.inserted,
+                    "updated": report.updated,
+                    "unchanged": report.unchanged,
+                    "rejected": report.rejected,
+                },
+            )
+            report.import_run_id = run.id
+            s.close()
+            if conn.dialect.name == "sqlite":
+                conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    except (IntegrityError, DBAPIError) as exc:
+        msg = str(getattr(exc, "orig", exc)).splitlines()[0]
+        report.errors = report.errors + [RowError(file_name, 0, "", "", f"数据库写入失败，已全部撤销：{msg}")]
+        report.inserted = report.updated = report.unchanged = 0
+        report.import_run_id = None
+    step(total_steps)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _db_checks(conn: Connection, kind: str, lk: Lookups, v: importing.Validated, file_name: str) -> None:
+    """Rules that need stored rows: an 执法证号 belongs to one inspector."""
+    if kind != "inspectors" or not v.records:
+        return
+    owner = {
+        cert: (bid, iid)
+        for cert, bid, iid in conn.execute(select(Inspector.cert_no, Inspector.bureau_id, Inspector.inspector_id))
+    }
+    keep, numbers = [], []
+    header = importing.HEADER_OF["inspectors"]["cert_no"]
+    for rec, rownum in zip(v.records, v.row_numbers):
+        o = owner.get(rec["cert_no"])
+        if o is not None and o != (lk.bureau_id, rec["inspector_id"]):
+            e = RowError(file_name, rownum, header, rec["cert_no"], f"执法证号已属于人员编号 {o[1]} 的执法检查人员")
+            v.errors.append(e)
+            bad = {h: rec.get(f, "") for f, h in importing.HEADER_OF["inspectors"].items()}
+            bad.update({"错误": f"[{e.column}] {e.reason}", "行号": rownum})
+            v.rejected_rows.append(bad)
+            continue
+        keep.append(rec)
+        numbers.append(rownum)
+    v.records, v.row_numbers = keep, numbers
+    v.errors.sort(key=lambda e: e.row)
+    v.rejected_rows.sort(key=lambda r: r["行号"])
+
+
+def _key_text(kind: str, key: tuple, lk: Lookups) -> str:
+    if kind == "conflicts":
+        by_pk = {pk: iid for iid, pk in lk.inspectors.items()}
+        return f"{by_pk.get(key[0], key[0])}/{key[1]}"
+    return str(key[0])
+
+
+def _plain(v):
+    """A stored value in the form validation produces (dates as ISO text)."""
+    if hasattr(v, "isoformat") and not isinstance(v, str):
+        return v.isoformat()
+    return v
+
+
+def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[str, ...], keys: list[tuple]):
+    """key -> (id, values of `fields`) for the stored rows the file may touch."""
+    model = MODELS[kind]
+    t = model.__table__
+    key_fields = KEYS[kind]
+    cols = [t.c.id] + [t.c[f] for f in key_fields] + [t.c[f] for f in fields]
+    nk = len(key_fields)
+    out: dict[tuple, tuple[int, tuple]] = {}
+
+    def take(rows) -> None:
+        for r in rows:
+            out[tuple(r[1 : 1 + nk])] = (r[0], tuple(_plain(x) for x in r[1 + nk :]))
+
+    if kind == "enterprises":
+        stored = conn.execute(select(func.count()).select_from(t)).scalar_one()
+        if stored == 0:
+            return out, 0
+        if len(keys) > 20_000 or stored < 4 * len(keys):
+            take(conn.execute(select(*cols)))
+        else:
+            flat = [k[0] for k in keys]
+            for i in range(0, len(flat), 500):
+                take(conn.execute(select(*cols).where(t.c.uscc.in_(flat[i : i + 500]))))
+        return out, stored
+    take(conn.execute(select(*cols).where(t.c.bureau_id == bureau_id)))
+    return out, len(out)
+
+
+def _write(
+    conn: Connection,
+    kind: str,
+    bureau_id: int,
+    lk: Lookups,
+    v: importing.Validated,
+    run_id: int,
+    report: ImportReport,
+    step: Callable[[int], None],
+) -> None:
+    model = MODELS[kind]
+    table = model.__tablename__
+    key_fields = KEYS[kind]
+    present = v.fields
+    # Compare and update only the columns the file has; absent optional columns keep stored values.
+    compare = tuple(f for f in present if f not in key_fields)
+    existing, stored = _load_existing(conn, kind, bureau_id, compare, [tuple(r[f] for f in key_fields) for r in v.records])
+    sqlite = conn.dialect.name == "sqlite"
+    now = utcnow()
+    # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
+    now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    stamp = "declared_at" if kind == "conflicts" else "updated_at"
+    defaults = importing.DEFAULTS[kind]
+    all_fields = FIELDS[kind]
+    per_bureau = kind != "enterprises"
+
+    new_rows: list[tuple] = []
+    updates: list[tuple] = []  # (values of compare..., id)
+    changes: list[tuple] = []
+    unchanged = 0
+    for rec in v.records:
+        key = tuple(rec[f] for f in key_fields)
+        old = existing.get(key)
+        if old is None:
+            vals = tuple(rec[f] if f in rec else defaults.get(f) for f in all_fields)
+            new_rows.append(((bureau_id,) + vals + (now_db,)) if per_bureau else (vals + (now_db,)))
+            continue
+        pk, old_vals = old
+        new_vals = tuple(rec[f] for f in compare)
+        if new_vals == old_vals:
+            unchanged += 1
+            continue
+        diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
+        updates.append(new_vals + ((now_db,) if kind != "conflicts" else ()) + (pk,))
+        changes.append((run_id, kind, _key_text(kind, key, lk)[:64], json.dumps(diff, ensure_ascii=False)))
+    step(len(v.records) // 4)
+
+    if new_rows:
+        cols = (("bureau_id",) if per_bureau else ()) + all_fields + (stamp,)
+        rebuild = kind == "enterprises" and len(new_rows) >= INDEX_REBUILD_MIN and len(new_rows) > stored
+        if kind == "enterprises":
+            new_rows.sort(key=lambda r: r[0])  # uscc order keeps the unique index append-only
+        dropped = _drop_secondary_indexes(conn, table) if rebuild else []
+        chunk = 100_000
+        for i in range(0, len(new_rows), chunk):
+            insert_rows(conn, table, cols, new_rows[i : i + chunk])
+            step(len(v.records) // 4 + (i + chunk) * len(v.records) // (2 * max(len(new_rows), 1)))
+        for ddl in dropped:
+            conn.exec_driver_sql(ddl)
+    if updates:
+        set_fields = compare + ((stamp,) if kind != "conflicts" else ())
+        _bulk_update(conn, table, set_fields, updates)
+    if changes:
+        insert_rows(conn, "changerecord", ("import_run_id", "kind", "key", "changes"), changes)
+    report.inserted = len(new_rows)
+    report.updated = len(updates)
+    report.unchanged = unchanged
+
+
+def _drop_secondary_indexes(conn: Connection, table: str) -> list[str]:
+    """Drop the non-constraint indexes of `table`; return the DDL that recreates them."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
+        ).all()
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "WHERE t.relname = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+            ),
+            {"t": table},
+        ).all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
+
+
+def _bulk_update(conn: Connection, table: str, set_fields: tuple[str, ...], rows: list[tuple]) -> None:
+    """UPDATE by id: executemany on SQLite; COPY into a temp table + one UPDATE on PostgreSQL."""
+    raw = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        sets = ", ".join(f'"{f}" = ?' for f in set_fields)
+        cur = raw.cursor()
+        cur.executemany(f'UPDATE "{table}" SET {sets} WHERE id = ?', rows)
+        cur.close()
+        return
+    cols = ", ".join(f'"{f}"' for f in set_fields)
+    with raw.cursor() as cur:
+        cur.execute(f'CREATE TEMP TABLE _dsr_upd ON COMMIT DROP AS SELECT {cols}, id FROM "{table}" WITH NO DATA')
+    insert_rows(conn, "_dsr_upd", set_fields + ("id",), rows)
+    sets = ", ".join(f'"{f}" = u."{f}"' for f in set_fields)
+    with raw.cursor() as cur:
+        cur.execute(f'UPDATE "{table}" t SET {sets} FROM _dsr_upd u WHERE t.id = u.id')
+        cur.execute("DROP TABLE _dsr_upd")
