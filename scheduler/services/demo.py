@@ -1,0 +1,149 @@
+"""Write the Pinggu demo (scheduler.demo) into a database, in one transaction.
+
+`create_demo` refuses a non-empty registry unless `force=True`. With force it
+is idempotent: it adds only what is not there yet (entities by USCC,
+inspectors by roster id or certificate number, experts by id, items and plans
+by code, conflicts by inspector and USCC). It never deletes anything, because
+a registry may already carry draws, tasks and audit events that must stay.
+So `--force` with the same seed adds nothing; with another seed it adds the
+entities of that seed beside the existing ones.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import Callable, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.bulk import insert_rows
+from db.models import CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Plan, PlanItem, utcnow
+from scheduler import demo
+from scheduler.services import auditlog
+from scheduler.services.bureaus import ensure_pinggu
+from scheduler.services.context import SYSTEM, Actor
+
+Progress = Callable[[int, int], None]  # (entities written, entities total)
+
+
+class DemoRefused(RuntimeError):
+    """The registry is not empty and force was not given; the message is for planners."""
+
+
+def registry_size(engine: Engine) -> int:
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(Enterprise)).scalar_one()
+
+
+def create_demo(
+    engine: Engine,
+    entities: int = demo.DEFAULT_ENTITIES,
+    seed: int = demo.DEFAULT_SEED,
+    progress: Optional[Progress] = None,
+    force: bool = False,
+    actor: Actor = SYSTEM,
+) -> dict[str, int]:
+    """Fill `engine` with the Pinggu demo; returns the rows added per table."""
+    if entities < 0 or entities > demo.MAX_ENTITIES:
+        raise ValueError(f"演示对象数量应在 0 至 {demo.MAX_ENTITIES} 之间")
+    added = {"enterprises": 0, "inspectors": 0, "experts": 0, "items": 0, "conflicts": 0, "plans": 0}
+    with Session(engine) as s:
+        existing = s.execute(select(func.count()).select_from(Enterprise)).scalar_one()
+        if existing and not force:
+            raise DemoRefused(f"检查对象名录库已有 {existing:,} 户市场主体，未生成演示数据；如确需追加，请使用 --force（已有数据不会重复写入）")
+        bureau = ensure_pinggu(s, actor)
+        depts = dict(s.execute(select(Department.code, Department.id).where(Department.bureau_id == bureau.id)).all())
+        conn = s.connection()
+        now = utcnow()
+
+        have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
+        first_block: list[str] = []
+        done = 0
+        cols = demo.ENTITY_COLUMNS + ("updated_at",)
+        for block in demo.entity_blocks(entities, seed):
+            if not first_block:
+                first_block = block.uscc
+            rows = ((*r, now) for r in block.rows() if r[0] not in have_usccs)
+            added["enterprises"] += insert_rows(conn, "enterprise", cols, rows)
+            done += len(block)
+            if progress:
+                progress(done, entities)
+
+        rosters = demo.generate_rosters(entities, first_block, seed)
+        have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)).scalars())
+        have_certs = set(s.execute(select(Inspector.cert_no)).scalars())
+        rows = [
+            (bureau.id, i.inspector_id, i.name, depts[i.department], i.cert_no, i.qualifications, i.region, i.active, now)
+            for i in rosters.inspectors
+            if i.inspector_id not in have_ids and i.cert_no not in have_certs
+        ]
+        added["inspectors"] = insert_rows(
+            conn, "inspector",
+            ("bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications", "region", "active", "updated_at"),
+            rows,
+        )
+        have_experts = set(s.execute(select(Expert.expert_id).where(Expert.bureau_id == bureau.id)).scalars())
+        rows = [(bureau.id, e.expert_id, e.name, e.field, e.organisation, e.active, now)
+                for e in rosters.experts if e.expert_id not in have_experts]
+        added["experts"] = insert_rows(
+            conn, "expert", ("bureau_id", "expert_id", "name", "field", "organisation", "active", "updated_at"), rows
+        )
+
+        pk = dict(s.execute(select(Inspector.inspector_id, Inspector.id).where(Inspector.bureau_id == bureau.id)).all())
+        have_pairs = set(s.execute(select(Conflict.inspector_pk, Conflict.uscc)).all())
+        rows = []
+        for c in rosters.conflicts:
+            ipk = pk.get(c.inspector_id)
+            if ipk is None or (ipk, c.uscc) in have_pairs:
+                continue
+            rows.append((bureau.id, ipk, c.uscc, c.reason, c.declared_by, c.note, c.declared_at))
+        added["conflicts"] = insert_rows(
+            conn, "conflict", ("bureau_id", "inspector_pk", "uscc", "reason", "declared_by", "note", "declared_at"), rows
+        )
+
+        items = {it.code: it for it in s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau.id)).scalars()}
+        for d in demo.DEMO_ITEMS:
+            if d.code in items:
+                continue
+            item = CheckItem(
+                bureau_id=bureau.id, code=d.code, category=d.category, name=d.name, kind=d.kind, method=d.method,
+                department_id=depts[d.department], legal_basis=d.legal_basis,
+                scope_entity_types=";".join(sorted(d.entity_types)), scope_industries=";".join(sorted(d.industries)),
+                scope_tags=";".join(sorted(d.tags)), ratio_cap=d.ratio_cap, ratio_floor=d.ratio_floor,
+                required_qualifications=";".join(sorted(d.qualifications)), expert_field=d.expert_field,
+            )
+            s.add(item)
+            items[d.code] = item
+            added["items"] += 1
+        s.flush()
+
+        have_plans = set(s.execute(select(Plan.code)).scalars())
+        for p in demo.DEMO_PLANS:
+            if p.code in have_plans:
+                continue
+            plan = Plan(
+                bureau_id=bureau.id, code=p.code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
+                strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts), batches=p.batches,
+                reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy,
+                schedule=p.schedule, description=p.description,
+            )
+            s.add(plan)
+            s.flush()
+            for code in p.item_codes:
+                s.add(PlanItem(plan_id=plan.id, item_id=items[code].id))
+            added["plans"] += 1
+        s.flush()
+        auditlog.record(s, actor, "demo.create", f"bureau:{bureau.code}", {"entities": entities, "seed": seed, "force": force, "added": added})
+        s.commit()
+    return added
+
+
+def timed_create_demo(engine: Engine, entities: int, seed: int, progress: Optional[Progress] = None,
+                      force: bool = False, actor: Actor = SYSTEM) -> tuple[dict[str, int], float]:
+    """`create_demo` and its wall-clock seconds (for the CLI summary)."""
+    t0 = time.perf_counter()
+    added = create_demo(engine, entities, seed, progress=progress, force=force, actor=actor)
+    return added, time.perf_counter() - t0
