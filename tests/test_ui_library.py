@@ -1,0 +1,232 @@
+"""The Streamlit app shell and the 两库一单 pages, driven with AppTest."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine
+from scheduler import reference
+from scheduler.services import browse
+from test_browse import code_for, seed_library
+from ui import nav
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+TIMEOUT = 60
+
+
+def _app_for(url: str, monkeypatch) -> AppTest:
+    monkeypatch.setenv("DSR_DATABASE_URL", url)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    st.cache_resource.clear()
+    return AppTest.from_file(APP, default_timeout=TIMEOUT)
+
+
+@pytest.fixture
+def seeded_url(sqlite_url):
+    eng = make_engine(sqlite_url)
+    seed_library(eng)
+    eng.dispose()
+    return sqlite_url
+
+
+@pytest.fixture
+def app(seeded_url, monkeypatch):
+    at = _app_for(seeded_url, monkeypatch).run()
+    assert not at.exception
+    yield at
+    st.cache_resource.clear()
+
+
+def _open(at: AppTest, script: str) -> AppTest:
+    at.switch_page(nav.page_path(script)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _caption_total(at: AppTest) -> str:
+    return next(c.value for c in at.caption if c.value.startswith("共 "))
+
+
+def test_every_page_is_a_file_and_listed_once():
+    scripts = [p[1] for p in nav.PAGES]
+    assert len(scripts) == len(set(scripts))
+    for s in scripts:
+        assert (ROOT / nav.page_path(s)).is_file(), s
+    assert list(nav.sections()) == ["首页", "两库一单", "数据导入"]
+
+
+def test_empty_database_starts(sqlite_url, monkeypatch):
+    at = _app_for(sqlite_url, monkeypatch).run()
+    assert not at.exception
+    assert any("尚未初始化" in m.value for m in at.markdown)
+    for script in ("registry.py", "roster.py", "imports.py"):
+        _open(at, script)
+    assert any("dsr init" in i.value for i in at.info)
+    st.cache_resource.clear()
+
+
+def test_home_shows_bureau_and_counts(app):
+    assert app.subheader[0].value == reference.BUREAU_NAME
+    metrics = {m.label: m.value for m in app.metric}
+    assert metrics["检查对象"] == "120"
+    assert metrics["执法检查人员"] == "30"
+    assert metrics["抽查事项"] == "3"
+    assert metrics["回避申报"] == "2"
+    depts = app.dataframe[0].value
+    assert len(depts) == len(reference.DEPARTMENTS)
+    assert list(depts.columns) == ["部门代码", "部门名称", "执法检查人员", "在岗人员", "抽查事项"]
+
+
+def test_registry_page_headers_search_and_pages(app):
+    at = _open(app, "registry.py")
+    df = at.dataframe[0].value
+    assert list(df.columns) == [
+        "统一社会信用代码", "企业名称", "主体类型", "行业代码", "所属乡镇街道",
+        "住所", "成立日期", "登记状态", "信用风险分类", "许可标签",
+    ]
+    assert len(df) == 50
+    assert _caption_total(at) == "共 120 条，第 1/3 页（第 1–50 条）"
+    assert df.iloc[0]["所属乡镇街道"] == "滨河街道"
+    assert df.iloc[0]["信用风险分类"] == "A（低风险）"
+
+    at.number_input(key="registry_page").set_value(3).run()
+    df3 = at.dataframe[0].value
+    assert len(df3) == 20 and _caption_total(at) == "共 120 条，第 3/3 页（第 101–120 条）"
+    assert not set(df3["统一社会信用代码"]) & set(df["统一社会信用代码"])
+
+    # A new search goes back to page 1 and narrows the result.
+    at.text_input(key="registry_q").input("第11").run()
+    df = at.dataframe[0].value
+    assert sorted(df["企业名称"]) == ["平谷第110号商贸有限公司", "平谷第111号商贸有限公司",
+                                  "平谷第112号商贸有限公司", "平谷第113号商贸有限公司",
+                                  "平谷第114号商贸有限公司", "平谷第115号商贸有限公司",
+                                  "平谷第116号商贸有限公司", "平谷第117号商贸有限公司",
+                                  "平谷第118号商贸有限公司", "平谷第119号商贸有限公司",
+                                  "平谷第11号商贸有限公司"]
+    assert at.number_input(key="registry_page").value == 1
+
+    at.text_input(key="registry_q").input(code_for(42)).run()
+    assert list(at.dataframe[0].value["统一社会信用代码"]) == [code_for(42)]
+
+    at.text_input(key="registry_q").input("%").run()
+    assert list(at.dataframe[0].value["企业名称"]) == ["百分之百%商贸有限公司"]
+
+    at.text_input(key="registry_q").input("没有这家企业").run()
+    assert not at.dataframe
+    assert any("没有符合条件" in i.value for i in at.info)
+
+
+def test_registry_filters_and_page_size(app):
+    at = _open(app, "registry.py")
+    at.selectbox(key="registry_town").select("110117002").run()
+    assert _caption_total(at).startswith("共 30 条")
+    assert set(at.dataframe[0].value["所属乡镇街道"]) == {"兴谷街道"}
+    at.selectbox(key="registry_risk").select("D").run()
+    assert not at.dataframe  # town 2 holds only class B in the seed
+    at.selectbox(key="registry_risk").select("B").run()
+    assert set(at.dataframe[0].value["信用风险分类"]) == {"B（一般风险）"}
+    at.selectbox(key="registry_town").select(None).run()
+    at.selectbox(key="registry_risk").select(None).run()
+    at.text_input(key="registry_industry").input("f52").run()
+    assert _caption_total(at).startswith("共 60 条")
+    at.text_input(key="registry_industry").input("C13").run()
+    at.selectbox(key="registry_status").select("注销").run()
+    at.selectbox(key="registry_type").select("企业").run()
+    df = at.dataframe[0].value
+    assert list(df["统一社会信用代码"]) == sorted(code_for(i) for i in (0, 30, 60, 90))
+    assert set(df["登记状态"]) == {"注销"} and set(df["主体类型"]) == {"企业"}
+    assert set(df["行业代码"]) == {"C1391"}
+
+    at.text_input(key="registry_industry").input("").run()
+    at.selectbox(key="registry_status").select(None).run()
+    at.selectbox(key="registry_type").select(None).run()
+    at.selectbox(key="registry_size").select(20).run()
+    assert len(at.dataframe[0].value) == 20
+    assert _caption_total(at) == "共 120 条，第 1/6 页（第 1–20 条）"
+
+
+def test_roster_page(app, seeded_url):
+    at = _open(app, "roster.py")
+    df = at.dataframe[0].value
+    assert list(df.columns) == ["人员编号", "姓名", "所属部门", "执法证号", "执法资格", "负责区域", "状态"]
+    assert len(df) == 30
+    assert set(df["状态"]) == {"在岗", "停用"}
+    assert "特种设备、食品" in set(df["执法资格"])
+    assert "区农业农村局" in at.selectbox(key="roster_dept").options
+    eng = make_engine(seeded_url)
+    nyncj = next(i for i, name in browse.departments(eng) if name == "区农业农村局")
+    eng.dispose()
+    at.selectbox(key="roster_dept").select(nyncj).run()
+    df = at.dataframe[0].value
+    assert len(df) == 10 and set(df["所属部门"]) == {"区农业农村局"}
+    at.selectbox(key="roster_dept").select(None).run()
+    at.selectbox(key="roster_active").select(False).run()
+    df = at.dataframe[0].value
+    assert set(df["状态"]) == {"停用"} and len(df) == 5
+    at.selectbox(key="roster_active").select(None).run()
+    at.text_input(key="roster_q").input("ZF000012").run()
+    assert list(at.dataframe[0].value["姓名"]) == ["检查员12"]
+
+
+def test_items_page_kind_and_ratio(app):
+    at = _open(app, "items.py")
+    df = at.dataframe[0].value
+    assert len(df) == 3
+    by_code = df.set_index("事项编码")
+    assert by_code.loc["SC-001", "事项类别"] == "重点"
+    assert by_code.loc["SC-001", "抽查比例下限"] == "5%"
+    assert by_code.loc["SC-002", "事项类别"] == "一般"
+    assert by_code.loc["SC-002", "抽查比例上限"] == "3%"
+    assert by_code.loc["NY-001", "抽查比例上限"] == "10%"
+    assert by_code.loc["NY-001", "检查主体"] == "区农业农村局"
+    at.selectbox(key="items_kind").select("key").run()
+    assert list(at.dataframe[0].value["事项编码"]) == ["SC-001"]
+    at.selectbox(key="items_kind").select(None).run()
+    at.text_input(key="items_q").input("公示").run()
+    assert list(at.dataframe[0].value["事项编码"]) == ["SC-002"]
+
+
+def test_experts_and_conflicts_pages(app):
+    at = _open(app, "experts.py")
+    assert len(at.dataframe[0].value) == 6
+    at.selectbox(key="experts_field").select("特种设备").run()
+    assert set(at.dataframe[0].value["专业领域"]) == {"特种设备"}
+
+    at = _open(app, "conflicts.py")
+    df = at.dataframe[0].value
+    assert len(df) == 2
+    assert set(df["企业名称"]) == {"平谷第5号商贸有限公司", "平谷第6号商贸有限公司"}
+    at.text_input(key="conflicts_q").input(code_for(6)).run()
+    df = at.dataframe[0].value
+    assert list(df["回避事由"]) == ["曾任职"] and list(df["申报方式"]) == ["管理员录入"]
+
+
+def test_registry_page_on_both_backends(db_url, monkeypatch):
+    eng = make_engine(db_url)
+    seed_library(eng, n_enterprises=60)
+    eng.dispose()
+    at = _app_for(db_url, monkeypatch).run()
+    at = _open(at, "registry.py")
+    assert _caption_total(at) == "共 60 条，第 1/2 页（第 1–50 条）"
+    at.text_input(key="registry_q").input("_").run()
+    assert list(at.dataframe[0].value["企业名称"]) == ["下划线_科技有限公司"]
+    st.cache_resource.clear()
+
+
+# --- import page ----------------------------------------------------------------------------
+
+
+def test_import_page_offers_templates(app):
+    at = _open(app, "imports.py")
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["下载 CSV 模板", "下载 XLSX 模板"]
+    assert at.selectbox(key="import_kind").value == "enterprises"
+    at.selectbox(key="import_kind").select("items").run()
+    assert not at.exception
+    cols = at.dataframe[0].value
+    assert "检查依据" in set(cols["列名"])
