@@ -230,3 +230,103 @@ def test_import_page_offers_templates(app):
     assert not at.exception
     cols = at.dataframe[0].value
     assert "检查依据" in set(cols["列名"])
+
+
+HEADER = "统一社会信用代码,企业名称,主体类型,行业代码,所属乡镇街道,住所,成立日期,登记状态,信用风险分类,许可标签\n"
+
+
+def _enterprise_csv(codes: list[str], encoding: str = "utf-8") -> bytes:
+    lines = [f"{c},平谷导入测试{i}有限公司,企业,F5212,兴谷街道,平谷区导入路{i}号,2020-01-0{1 + i % 9},存续,C,"
+             for i, c in enumerate(codes)]
+    return (HEADER + "\n".join(lines) + "\n").encode(encoding)
+
+
+def _df(at: AppTest, column: str):
+    """The first table on the page that has `column`."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
+    at.file_uploader(key="import_file_enterprises").set_value((name, data, "text/csv")).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
+    good = [code_for(1000 + i) for i in range(3)]
+    bad = good[1][:17] + ("0" if good[1][17] != "0" else "1")
+    at = _upload(_open(app, "imports.py"), "bad.csv", _enterprise_csv([good[0], bad, good[2]], "gbk"))
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["文件编码"].upper().startswith("GB")
+    assert metrics["数据行数"] == "3" and metrics["错误"] == "1"
+    assert list(_df(at, "企业名称")["统一社会信用代码"]) == [good[0], bad, good[2]]
+    errs = _df(at, "原因")
+    assert list(errs.columns) == ["行号", "列", "值", "原因"]
+    assert errs.iloc[0]["列"] == "统一社会信用代码" and errs.iloc[0]["值"] == bad
+    assert "校验码" in errs.iloc[0]["原因"]
+    assert int(errs.iloc[0]["行号"]) == 3  # the header is line 1
+
+    # Without 仅导入有效行 nothing is written.
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    assert {m.label: m.value for m in at.metric}["新增"] == "0"
+    assert any("未导入任何行" in e.value for e in at.error)
+    eng = make_engine(seeded_url)
+    assert browse.browse_enterprises(eng, q="导入测试").total == 0
+
+    # With it, the two valid rows go in and the bad one is offered for download.
+    at.checkbox(key="import_partial").check().run()
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["新增"], metrics["拒绝"]) == ("2", "1")
+    assert "下载被拒绝的行（CSV）" in [b.proto.label for b in at.get("download_button")]
+    assert browse.browse_enterprises(eng, q="导入测试").total == 2
+    eng.dispose()
+
+
+def test_import_page_imports_good_file_then_reimport_is_unchanged(app, seeded_url):
+    codes = [code_for(2000 + i) for i in range(5)]
+    at = _upload(_open(app, "imports.py"), "good.csv", _enterprise_csv(codes))
+    assert {m.label: m.value for m in at.metric}["错误"] == "0"
+    assert any("未发现错误" in s.value for s in at.success)
+    at.button(key="import_go").click().run()
+    assert not at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["新增"], metrics["更新"], metrics["未变"], metrics["拒绝"]) == ("5", "0", "0", "0")
+    bar = at.get("progress")[0].proto
+    assert (bar.value, bar.text) == (100, "导入完成")
+    assert any("导入完成" in s.value for s in at.success)
+
+    at.button(key="import_go").click().run()
+    metrics = {m.label: m.value for m in at.metric}
+    assert (metrics["新增"], metrics["未变"]) == ("0", "5")
+
+    # The registry page now finds them.
+    at = _open(at, "registry.py")
+    at.text_input(key="registry_q").input("导入测试").run()
+    assert sorted(at.dataframe[0].value["统一社会信用代码"]) == sorted(codes)
+    assert set(at.dataframe[0].value["所属乡镇街道"]) == {"兴谷街道"}
+
+
+def test_import_page_unreadable_file(app):
+    at = _upload(_open(app, "imports.py"), "junk.xlsx", b"\x00\x01 not a workbook")
+    assert not at.exception
+    errs = _df(at, "原因")
+    assert list(errs.columns) == ["行号", "列", "值", "原因"]
+    assert errs.iloc[0]["行号"] == "（整个文件）"
+
+
+def test_import_helpers():
+    from ui.importing import progress_callback, rejected_csv
+
+    seen = []
+    cb = progress_callback(lambda frac, text: seen.append((frac, text)))
+    cb(0, 10)
+    cb(5, 10)
+    cb(12, 10)  # never past the end
+    cb(0, 0)
+    assert seen == [(0.0, "已处理 0 / 10 行"), (0.5, "已处理 5 / 10 行"), (1.0, "已处理 10 / 10 行"), (1.0, "已处理 0 / 0 行")]
+    data = rejected_csv([{"统一社会信用代码": "X", "错误": "校验码错误"}])
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert data.decode("utf-8-sig").splitlines() == ["统一社会信用代码,错误", "X,校验码错误"]

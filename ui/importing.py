@@ -51,7 +51,8 @@ def progress_callback(update: Callable[[float, str], None]) -> Callable[..., Non
 
     def cb(*args: Any, **_kw: Any) -> None:
         if len(args) >= 2 and isinstance(args[0], (int, float)) and isinstance(args[1], (int, float)):
-            done, total = args[0], args[1]
+            total = args[1]
+            done = min(args[0], total) if total else args[0]
             frac = done / total if total else 1.0
             stage = f"{args[2]}：" if len(args) > 2 and args[2] else ""
             update(min(max(frac, 0.0), 1.0), f"{stage}已处理 {int(done):,} / {int(total):,} 行")

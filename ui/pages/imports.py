@@ -45,16 +45,19 @@ except ImportError:
 data = upload.getvalue()
 try:
     pv = imports.preview(kind, upload.name, data, eng, bureau_code=b["code"], limit=20)
-except (importing.FileError, ValueError) as exc:
-    st.error(f"无法读取文件：{getattr(exc, 'reason', exc)}")
+except ValueError as exc:  # ImportSetupError and the like: a Chinese message
+    st.error(str(exc))
     st.stop()
 
 m1, m2, m3 = st.columns(3)
-m1.metric("文件编码", pv.encoding)
+m1.metric("文件编码", pv.encoding or "—")
 m2.metric("数据行数", f"{pv.total_rows:,}")
 m3.metric("错误", f"{len(pv.errors):,}")
 st.caption(f"前 {len(pv.rows)} 行预览")
-st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
+if pv.rows:
+    st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
+if pv.ignored_columns:
+    st.caption("以下列不属于模板，导入时忽略：" + "、".join(pv.ignored_columns))
 if pv.errors:
     st.error(f"发现 {len(pv.errors):,} 处错误，请修改后重新上传，或勾选“仅导入有效行”。")
     st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", key="import_errors")
@@ -87,10 +90,12 @@ if report is not None and report.file_name == upload.name:
     r2.metric("更新", f"{report.updated:,}")
     r3.metric("未变", f"{report.unchanged:,}")
     r4.metric("拒绝", f"{report.rejected:,}")
-    if report.inserted or report.updated:
-        st.success(f"{kind_name}导入完成：共 {report.total:,} 行。")
-    elif report.rejected:
-        st.warning("没有导入任何行。")
+    if report.import_run_id is not None:
+        st.success(f"{kind_name}导入完成：共 {report.total:,} 行，用时 {report.seconds:.1f} 秒。")
+    elif report.errors and not partial:
+        st.error("文件有错误，未导入任何行。请修改后重新上传，或勾选“仅导入有效行”跳过有误的行。")
+    else:
+        st.error("未导入任何行。")
     if report.errors:
         st.dataframe(errors_frame(report.errors), hide_index=True, width="stretch", key="import_report_errors")
     if report.rejected_rows:
