@@ -1,0 +1,312 @@
+"""Draws (抽取): freeze the frame, draw with a seed, void, replace, package.
+
+Integrity of the act of drawing:
+- Freeze first, draw second: `freeze` stores the frame (gzip of its
+  canonical text) and its digest before any seed exists; later registry
+  changes do not touch it.
+- One live draw per (plan, period): a partial unique index on `draw`, plus a
+  conditional UPDATE frozen -> drawn, so a second attempt (or a second
+  worker) is refused even when two run at once.
+- A draw is one transaction: tasks, certificate and audit event are stored
+  together or not at all.
+- Voiding keeps the voided draw and its seed; a new draw must use a new seed.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import gzip
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from sqlalchemy import select, update
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+import scheduler
+from db.bulk import insert_rows
+from db.models import Draw, DrawArchive, Plan, Task, utcnow
+from scheduler import certificate as certs
+from scheduler import draw as dsr1
+from scheduler import rules
+from scheduler.services import auditlog
+from scheduler.services.context import CLI, Actor
+from scheduler.services.frames import applicable_items, entities, read_frame
+from scheduler.services.plans import LoadedPlan, load_plan
+
+PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
+
+
+class DrawRefused(RuntimeError):
+    """A draw that may not happen; the message (Chinese) says why."""
+
+
+def validate_period(period: str) -> str:
+    import re
+
+    if not re.fullmatch(r"\d{4}(-(0[1-9]|1[0-2])|-Q[1-4])?", period or ""):
+        raise DrawRefused(f"抽查期间“{period}”格式错误，应为 YYYY-MM（如 2026-12）、YYYY-Qn 或 YYYY")
+    return period
+
+
+@dataclass
+class FrozenFrame:
+    draw_id: int
+    plan_code: str
+    period: str
+    frame_sha256: str
+    public_frame_sha256: str
+    frame_size: int
+    strata: dict[str, int]
+
+
+def _live_draw(s: Session, plan_id: int, period: str) -> Draw | None:
+    return s.execute(
+        select(Draw).where(Draw.plan_id == plan_id, Draw.period == period, Draw.status != "voided")
+    ).scalar_one_or_none()
+
+
+def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> FrozenFrame:
+    """Freeze the plan's frame for `period` (or return the one already frozen)."""
+    validate_period(period)
+    with Session(engine) as s:
+        lp = load_plan(s, plan_code)
+        _check_rules(lp)
+        live = _live_draw(s, lp.plan.id, period)
+        if live is not None:
+            if live.status == "drawn":
+                raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live.id}），不得重复抽取；如确需重抽，须先书面说明理由作废原抽取")
+            frame = dsr1.parse_frame(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
+            return _frozen(live, plan_code, frame)
+        rows = read_frame(s, lp, period)
+        frame_bytes = dsr1.canonical_frame(rows)
+        public_bytes = dsr1.canonical_public_frame(r[0] for r in rows)
+        d = Draw(
+            plan_id=lp.plan.id,
+            period=period,
+            status="frozen",
+            frame_sha256=dsr1.sha256_hex(frame_bytes),
+            public_frame_sha256=dsr1.sha256_hex(public_bytes),
+            frame_size=len(rows),
+            frozen_by=actor.name,
+        )
+        s.add(d)
+        try:
+            s.flush()
+        except IntegrityError:
+            s.rollback()
+            raise DrawRefused(f"计划 {plan_code} 在 {period} 已有抽取记录，不得重复冻结") from None
+        s.add(DrawArchive(draw_id=d.id, frame_gz=gzip.compress(frame_bytes, compresslevel=1, mtime=0)))
+        auditlog.record(
+            s, actor, "draw.freeze", f"draw:{d.id}",
+            {"plan": plan_code, "period": period, "frame_sha256": d.frame_sha256, "frame_size": d.frame_size},
+        )
+        s.commit()
+        return _frozen(d, plan_code, rows)
+
+
+def _frozen(d: Draw, plan_code: str, rows: list[tuple[str, str]]) -> FrozenFrame:
+    strata: dict[str, int] = {}
+    for _, st in rows:
+        strata[st] = strata.get(st, 0) + 1
+    return FrozenFrame(d.id, plan_code, d.period, d.frame_sha256, d.public_frame_sha256, d.frame_size, dict(sorted(strata.items())))
+
+
+def _check_rules(lp: LoadedPlan) -> None:
+    if lp.plan.kind != "random":
+        raise DrawRefused(f"计划 {lp.plan.code} 为专项检查，不参与双随机抽取")
+    errs = rules.check_plan(lp.rules)
+    if errs:
+        raise rules.PlanRuleError(errs)
+
+
+def stratum_rules(lp: LoadedPlan, strata: list[str]) -> dict[str, dsr1.StratumRule]:
+    """Each stratum takes the ratio or count of its risk class (label before '/')."""
+    out = {}
+    for st in strata:
+        cls = st.split("/", 1)[0]
+        if cls in lp.rules.counts:
+            out[st] = dsr1.StratumRule(count=int(lp.rules.counts[cls]))
+        elif cls in lp.rules.ratios:
+            out[st] = dsr1.StratumRule(ratio=lp.rules.ratios[cls])
+        else:
+            raise rules.PlanRuleError([f"分层 {st} 的风险分类 {cls} 未设置抽查比例或数量"])
+    return out
+
+
+def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None, actor: Actor = CLI) -> Draw:
+    """Draw (DSR-1) on the frozen frame, storing tasks and the certificate atomically.
+
+    With no seed, a 32-digit system seed from `secrets` is used (recorded as such).
+    """
+    validate_period(period)
+    seed_source = "ceremony" if seed is not None else "system"
+    seed = dsr1.validate_seed(seed) if seed is not None else dsr1.new_system_seed()
+    frozen = freeze(engine, plan_code, period, actor)
+    with Session(engine) as s:
+        lp = load_plan(s, plan_code)
+        _check_rules(lp)
+        d = s.get(Draw, frozen.draw_id)
+        used = s.execute(
+            select(Draw.id).where(Draw.plan_id == lp.plan.id, Draw.period == period, Draw.status == "voided", Draw.seed == seed)
+        ).first()
+        if used:
+            raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
+        frame = dsr1.parse_frame(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
+        srules = stratum_rules(lp, list(frozen.strata))
+        result = dsr1.run_draw(seed, plan_code, period, frame, srules, batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+        if result.frame_sha256 != d.frame_sha256:
+            raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
+        errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
+        if errs:
+            raise rules.PlanRuleError(errs)
+        drawn_at = utcnow()
+        cert = certs.build_certificate(
+            result,
+            seed=seed,
+            seed_source=seed_source,
+            plan_code=plan_code,
+            period=period,
+            items=[
+                {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name}
+                for i in lp.items
+            ],
+            batches=lp.plan.batches,
+            software_version=f"dsr {scheduler.__version__}",
+            frozen_at=_iso(d.frozen_at),
+            drawn_at=_iso(drawn_at),
+            extra={
+                "plan_name": lp.plan.name,
+                "lead_department": lp.lead.name,
+                "strata_by": lp.plan.strata_by,
+                "reserve_ratio": lp.plan.reserve_ratio,
+            },
+        )
+        # Claim the draw: only one transaction can move this row from frozen to drawn.
+        claimed = s.execute(
+            update(Draw)
+            .where(Draw.id == d.id, Draw.status == "frozen")
+            .values(status="drawn", seed=seed, seed_source=seed_source, drawn_by=actor.name, drawn_at=drawn_at,
+                    certificate=json.dumps(cert, ensure_ascii=False))
+        ).rowcount
+        if claimed != 1:
+            s.rollback()
+            raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
+        _store_tasks(s, lp, d.id, result, drawn_at)
+        auditlog.record(
+            s, actor, "draw.execute", f"draw:{d.id}",
+            {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
+             "frame_sha256": result.frame_sha256, "selected": len(result.selected),
+             "certificate_sha256": dsr1.sha256_hex(json.dumps(cert, ensure_ascii=False, sort_keys=True).encode())},
+        )
+        s.commit()
+        s.refresh(d)
+        return d
+
+
+def _iso(t: dt.datetime) -> str:
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+
+
+def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, at: dt.datetime) -> None:
+    conn = s.connection()
+    cols = ["bureau_id", "kind", "draw_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note", "created_at"]
+    rows = [(lp.plan.bureau_id, "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "drawn", "", at)
+            for x in result.selected]
+    rows += [(lp.plan.bureau_id, "random", draw_id, r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "", at)
+             for r in result.reserves]
+    insert_rows(conn, "task", cols, rows)
+    # Each task carries every plan item its entity qualifies for (one visit).
+    ids = dict(s.execute(select(Task.uscc, Task.id).where(Task.draw_id == draw_id)).all())
+    ents = entities(s, list(ids))
+    links = [(ids[u], it.id) for u, e in ents.items() for it in applicable_items(lp, e)]
+    insert_rows(conn, "taskitem", ["task_id", "item_id"], links)
+
+
+def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor = CLI) -> Draw:
+    """Void the live draw of (plan, period) with a written reason; it stays on record."""
+    if not reason or len(reason.strip()) < 4:
+        raise DrawRefused("作废抽取必须书面说明理由（不少于 4 个字）")
+    with Session(engine) as s:
+        lp = load_plan(s, plan_code)
+        d = _live_draw(s, lp.plan.id, period)
+        if d is None:
+            raise DrawRefused(f"计划 {plan_code} 在 {period} 没有可作废的抽取")
+        d.status, d.void_reason, d.voided_by, d.voided_at = "voided", reason.strip(), actor.name, utcnow()
+        s.add(d)
+        for t in s.execute(select(Task).where(Task.draw_id == d.id)).scalars():
+            t.status = "voided"
+            s.add(t)
+        auditlog.record(s, actor, "draw.void", f"draw:{d.id}", {"plan": plan_code, "period": period, "reason": reason.strip(), "seed": d.seed})
+        s.commit()
+        s.refresh(d)
+        return d
+
+
+def get_draw(s: Session, plan_code: str, period: str, include_voided: bool = False) -> Draw:
+    plan = s.execute(select(Plan).where(Plan.code == plan_code)).scalar_one_or_none()
+    if plan is None:
+        raise DrawRefused(f"抽查计划“{plan_code}”不存在")
+    q = select(Draw).where(Draw.plan_id == plan.id, Draw.period == period)
+    if not include_voided:
+        q = q.where(Draw.status != "voided")
+    d = s.execute(q.order_by(Draw.id.desc())).scalars().first()
+    if d is None:
+        raise DrawRefused(f"计划 {plan_code} 在 {period} 没有抽取记录")
+    return d
+
+
+def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None, public_dir: Path | None = None) -> None:
+    """Write the auditor package (full) and/or the public package (no risk classes)."""
+    with Session(engine) as s:
+        d = s.get(Draw, draw_id)
+        if d is None or d.certificate is None:
+            raise DrawRefused(f"抽取 #{draw_id} 尚未完成，没有核验包")
+        cert = json.loads(d.certificate)
+        frame_bytes = gzip.decompress(s.get(DrawArchive, d.id).frame_gz)
+    if auditor_dir is not None:
+        certs.write_package(Path(auditor_dir), cert, frame_bytes)
+    if public_dir is not None:
+        ids = (line.split(",", 1)[0] for line in frame_bytes.decode("utf-8").split("\n") if line)
+        certs.write_public_package(Path(public_dir), certs.build_public_certificate(cert), dsr1.canonical_public_frame(ids))
+
+
+def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) -> Task:
+    """A drawn entity proved deregistered or unreachable: the first unused reserve
+    of its stratum takes its place; both facts are recorded."""
+    from db.models import TaskEvent
+
+    if not reason.strip():
+        raise DrawRefused("替换抽查对象必须说明原因")
+    with Session(engine) as s:
+        t = s.get(Task, task_id)
+        if t is None or t.rank is None or t.draw_id is None:
+            raise DrawRefused(f"任务 #{task_id} 不是双随机抽取的抽查对象")
+        if t.status in ("replaced", "voided"):
+            raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
+        reserve = s.execute(
+            select(Task).where(Task.draw_id == t.draw_id, Task.stratum == t.stratum, Task.status == "reserve")
+            .order_by(Task.reserve_rank)
+        ).scalars().first()
+        if reserve is None:
+            raise DrawRefused(f"分层 {t.stratum} 的备选对象已用完，无法替换")
+        old = t.status
+        t.status = "replaced"
+        t.note = reason.strip()
+        reserve.status = "drawn"
+        reserve.rank, reserve.batch = t.rank, t.batch
+        reserve.replaces_task_id = t.id
+        s.add_all([t, reserve])
+        s.add(TaskEvent(task_id=t.id, from_status=old, to_status="replaced", actor=actor.name, reason=reason.strip()))
+        s.add(TaskEvent(task_id=reserve.id, from_status="reserve", to_status="drawn", actor=actor.name,
+                        reason=f"替换任务 #{t.id}（{t.uscc}）：{reason.strip()}"))
+        auditlog.record(s, actor, "task.replace", f"task:{t.id}",
+                        {"draw": t.draw_id, "replaced": t.uscc, "by": reserve.uscc, "reserve_rank": reserve.reserve_rank,
+                         "reason": reason.strip()})
+        s.commit()
+        s.refresh(reserve)
+        return reserve

@@ -1,0 +1,61 @@
+"""Small, deterministic worlds for service tests (real rows, no mocks)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import random
+
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db.bulk import insert_rows
+from db.models import CheckItem, Department, utcnow
+from scheduler import reference, uscc
+from scheduler.services.bureaus import ensure_pinggu
+
+ENT_COLS = ["uscc", "name", "entity_type", "industry_code", "town_code", "address", "registered_on", "status",
+            "risk_class", "tags", "updated_at"]
+
+
+def make_uscc(i: int) -> str:
+    body = f"{i:08d}"
+    return uscc.make("9", "1", reference.AREA_CODE, body)
+
+
+def enterprise_rows(n: int, seed: int = 1, start: int = 0):
+    rnd = random.Random(seed)
+    towns = [c for c, _ in reference.TOWNS]
+    now = utcnow()
+    for i in range(start, start + n):
+        ind = rnd.choice(["F5211", "H6210", "C1391", "A0151", "I6510"])
+        tags = {"F5211": "食品经营许可", "H6210": "食品经营许可", "C1391": "食品生产许可;特种设备使用单位"}.get(ind, "")
+        yield (make_uscc(i), f"测试企业{i}", rnd.choice(reference.ENTITY_TYPES[:2]), ind, rnd.choice(towns),
+               "北京市平谷区测试路1号", dt.date(2010, 1, 1), "存续" if rnd.random() < 0.9 else "注销",
+               rnd.choices("ABCD", weights=[55, 33, 10, 2])[0], tags, now)
+
+
+def add_enterprises(engine, n: int, seed: int = 1, start: int = 0) -> None:
+    with engine.begin() as conn:
+        insert_rows(conn, "enterprise", ENT_COLS, enterprise_rows(n, seed, start))
+
+
+def world(engine, n: int = 2000, seed: int = 1) -> int:
+    """Pinggu skeleton, n entities, and a small item list; returns the bureau id."""
+    with Session(engine) as s:
+        b = ensure_pinggu(s)
+        depts = {d.code: d.id for d in s.execute(select(Department).where(Department.bureau_id == b.id)).scalars()}
+        items = [
+            CheckItem(bureau_id=b.id, code="GS-01", category="企业公示信息", name="企业公示信息检查", kind="general",
+                      department_id=depts["SCJGJ"], ratio_cap="0.05", ratio_floor="0.03", legal_basis="《企业信息公示暂行条例》"),
+            CheckItem(bureau_id=b.id, code="SP-01", category="食品安全", name="食品经营许可条件检查", kind="key",
+                      department_id=depts["SCJGJ"], scope_tags="食品经营许可", required_qualifications="食品安全"),
+            CheckItem(bureau_id=b.id, code="WS-01", category="公共卫生", name="餐饮场所卫生检查", kind="key",
+                      department_id=depts["WJW"], scope_industries="H62"),
+            CheckItem(bureau_id=b.id, code="TS-01", category="特种设备", name="特种设备使用单位检查", kind="key",
+                      department_id=depts["SCJGJ"], scope_tags="特种设备使用单位", expert_field="特种设备检验"),
+        ]
+        s.add_all(items)
+        s.commit()
+        bid = b.id
+    add_enterprises(engine, n, seed)
+    return bid

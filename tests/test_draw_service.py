@@ -1,0 +1,192 @@
+"""Draw services on a real database: freeze, draw, refuse, void, replace, package, verify."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import func, select, update
+from sqlmodel import Session
+
+from db.models import AuditEvent, CheckItem, Draw, Enterprise, Task, TaskItem
+from scheduler import rules
+from scheduler.services import draws
+from scheduler.services.plans import PlanInput, list_plans, save_plan
+from scheduler.verify import verify_package
+from tests.factories import add_enterprises, world
+
+SEED = "31415926535897932384626433"
+GS_RATIOS = {"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}
+
+
+def gs_plan(code="PG-GS", **kw):
+    base = dict(code=code, name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"], ratios=GS_RATIOS)
+    base.update(kw)
+    return PlanInput(**base)
+
+
+def joint_plan(code="PG-SP"):
+    return PlanInput(code=code, name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
+                     ratios={"A": "0.1", "B": "0.2", "C": "0.5", "D": "1"}, batches=3)
+
+
+@pytest.fixture
+def w(engine):
+    world(engine, 2000)
+    return engine
+
+
+def test_draw_stores_tasks_and_certificate_that_verifies(w, tmp_path):
+    save_plan(w, gs_plan())
+    d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    cert = json.loads(d.certificate)
+    assert d.status == "drawn" and d.seed == SEED and d.seed_source == "ceremony"
+    with Session(w) as s:
+        live = s.execute(select(func.count()).select_from(Enterprise).where(Enterprise.status == "存续")).scalar_one()
+        n_sel = s.execute(select(func.count()).select_from(Task).where(Task.draw_id == d.id, Task.status == "drawn")).scalar_one()
+        n_res = s.execute(select(func.count()).select_from(Task).where(Task.draw_id == d.id, Task.status == "reserve")).scalar_one()
+    assert cert["frame_size"] == live
+    assert n_sel == len(cert["selected"]) == sum(st["k"] for st in cert["strata"]) > 0
+    assert n_res == len(cert["reserves"]) >= len(cert["strata"])
+    draws.write_packages(w, d.id, tmp_path / "a", tmp_path / "p")
+    assert verify_package(tmp_path / "a").ok
+    rep = verify_package(tmp_path / "p")
+    assert rep.ok and rep.unchecked
+    pub = (tmp_path / "p" / "certificate.json").read_text(encoding="utf-8")
+    assert '"A"' not in pub and '"stratum": "B"' not in pub
+
+
+def test_second_draw_same_plan_and_period_is_refused(w):
+    save_plan(w, gs_plan())
+    draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    with pytest.raises(draws.DrawRefused, match="不得重复抽取"):
+        draws.execute(w, "PG-GS", "2026-12", seed="9" * 20)
+    with Session(w) as s:
+        assert s.execute(select(func.count()).select_from(Draw)).scalar_one() == 1
+
+
+def test_void_needs_a_reason_keeps_record_and_new_draw_needs_new_seed(w):
+    save_plan(w, gs_plan())
+    first = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    with pytest.raises(draws.DrawRefused, match="书面说明理由"):
+        draws.void(w, "PG-GS", "2026-12", "")
+    draws.void(w, "PG-GS", "2026-12", "名录导入有误，经局务会决定重抽")
+    with pytest.raises(draws.DrawRefused, match="新的种子"):
+        draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    second = draws.execute(w, "PG-GS", "2026-12", seed="27182818284590452353602874")
+    with Session(w) as s:
+        old = s.get(Draw, first.id)
+        assert old.status == "voided" and old.seed == SEED and "重抽" in old.void_reason
+        assert s.get(Draw, second.id).status == "drawn"
+        actions = list(s.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars())
+    assert actions.count("draw.execute") == 2 and "draw.void" in actions
+
+
+def test_frozen_frame_ignores_later_registry_changes(w):
+    save_plan(w, gs_plan())
+    f = draws.freeze(w, "PG-GS", "2026-12")
+    add_enterprises(w, 300, seed=9, start=50_000)
+    with w.begin() as c:
+        c.execute(update(Enterprise).values(risk_class="D"))
+    d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    cert = json.loads(d.certificate)
+    assert cert["frame_sha256"] == f.frame_sha256 and cert["frame_size"] == f.frame_size
+
+
+@pytest.mark.postgres
+def test_draw_is_deterministic_and_equal_on_postgresql_and_sqlite(pg_url, sqlite_url):
+    """Same registry, plan and seed: the same certificate on PostgreSQL and on a SQLite file."""
+    from db.engine import make_engine
+    from tests.conftest import _truncate_pg
+
+    _truncate_pg(pg_url)
+    results = []
+    for eng in (make_engine(pg_url), make_engine(sqlite_url)):
+        world(eng, 1500)
+        save_plan(eng, joint_plan())
+        d = draws.execute(eng, "PG-SP", "2027-01", seed=SEED)
+        cert = json.loads(d.certificate)
+        results.append({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")})
+        eng.dispose()
+    assert results[0] == results[1]
+
+
+def test_joint_plan_tasks_carry_every_applicable_item(w):
+    save_plan(w, joint_plan())
+    d = draws.execute(w, "PG-SP", "2026-12", seed=SEED)
+    with Session(w) as s:
+        codes = {
+            t.uscc: sorted(s.execute(select(CheckItem.code).join(TaskItem, TaskItem.item_id == CheckItem.id)
+                                     .where(TaskItem.task_id == t.id)).scalars())
+            for t in s.execute(select(Task).where(Task.draw_id == d.id, Task.status == "drawn")).scalars()
+        }
+        ents = {e.uscc: e for e in s.execute(select(Enterprise).where(Enterprise.uscc.in_(list(codes)))).scalars()}
+    assert codes
+    for u, c in codes.items():
+        e = ents[u]
+        assert ("SP-01" in c) == ("食品经营许可" in e.tags.split(";"))
+        assert ("WS-01" in c) == e.industry_code.startswith("H62")
+        assert c, "every drawn entity qualifies for at least one item"
+    assert any(c == ["SP-01", "WS-01"] for c in codes.values()), "restaurants get both departments' items in one visit"
+    assert [p for p in list_plans(w) if p["code"] == "PG-SP"][0]["joint"] is True
+
+
+def test_frequency_leaves_out_entities_drawn_for_general_items_this_year(w):
+    save_plan(w, gs_plan("PG-GS1"))
+    save_plan(w, gs_plan("PG-GS2"))
+    d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
+    first = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
+    f2 = draws.freeze(w, "PG-GS2", "2026-04")
+    assert f2.frame_size == json.loads(d1.certificate)["frame_size"] - len(first)
+    f3 = draws.freeze(w, "PG-GS2", "2027-01")  # a new year starts afresh
+    assert f3.frame_size == json.loads(d1.certificate)["frame_size"]
+
+
+def test_frequency_exempt_class_stays_in_frame(w):
+    save_plan(w, gs_plan("PG-GS1"))
+    save_plan(w, gs_plan("PG-GS2", frequency={"general_per_year": 1, "exempt_classes": ["D"]}))
+    d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
+    sel = json.loads(d1.certificate)["selected"]
+    d_drawn = sum(1 for s in sel if s["stratum"] == "D")
+    f2 = draws.freeze(w, "PG-GS2", "2026-04")
+    assert f2.frame_size == json.loads(d1.certificate)["frame_size"] - (len(sel) - d_drawn)
+
+
+def test_plan_rule_broken_at_draw_time_stores_nothing(w):
+    save_plan(w, gs_plan())
+    with w.begin() as c:  # an administrator tightens the cap after the plan was saved
+        c.execute(update(CheckItem).where(CheckItem.code == "GS-01").values(ratio_cap="0.035"))
+    with pytest.raises(rules.PlanRuleError, match="上限"):
+        draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    with Session(w) as s:
+        assert s.execute(select(func.count()).select_from(Task)).scalar_one() == 0
+
+
+def test_save_plan_refuses_ratio_over_cap(w):
+    with pytest.raises(rules.PlanRuleError) as e:
+        save_plan(w, gs_plan(ratios={**GS_RATIOS, "D": "0.5"}))
+    assert any("超过" in m for m in e.value.messages)
+    assert list_plans(w) == []
+
+
+def test_replacement_takes_first_unused_reserve_of_the_stratum(w):
+    save_plan(w, gs_plan())
+    d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    cert = json.loads(d.certificate)
+    victim_id = cert["selected"][0]["entity_id"]
+    stratum = cert["selected"][0]["stratum"]
+    first_reserve = [r for r in cert["reserves"] if r["stratum"] == stratum][0]
+    with Session(w) as s:
+        t = s.execute(select(Task).where(Task.draw_id == d.id, Task.uscc == victim_id)).scalar_one()
+    new = draws.replace_task(w, t.id, "已注销")
+    assert new.uscc == first_reserve["entity_id"] and new.replaces_task_id == t.id and new.rank == 1
+    with Session(w) as s:
+        assert s.get(Task, t.id).status == "replaced"
+
+
+def test_period_format_and_seed_format_are_checked(w):
+    save_plan(w, gs_plan())
+    with pytest.raises(draws.DrawRefused, match="期间"):
+        draws.execute(w, "PG-GS", "2026-13", seed=SEED)
+    with pytest.raises(ValueError):
+        draws.execute(w, "PG-GS", "2026-12", seed="1234")
