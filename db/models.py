@@ -278,6 +278,9 @@ class DrawArchive(SQLModel, table=True):
 
     draw_id: int = Field(foreign_key="draw.id", primary_key=True)
     frame_gz: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    # Matching inputs, canonical and gzipped, so teams can be re-verified later:
+    # a JSON object {file name: canonical text} (roster.csv, conflicts.csv, ...).
+    matching_gz: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class Task(SQLModel, table=True):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 12:54:48.978725
+Create Date: 2026-11-27 13:01:30.463064
 """
 from typing import Sequence, Union
 
@@ -281,6 +281,7 @@ def upgrade() -> None:
     op.create_table('drawarchive',
     sa.Column('draw_id', sa.Integer(), nullable=False),
     sa.Column('frame_gz', sa.LargeBinary(), nullable=False),
+    sa.Column('matching_gz', sa.LargeBinary(), nullable=True),
     sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
     sa.PrimaryKeyConstraint('draw_id')
     )
