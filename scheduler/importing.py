@@ -128,6 +128,9 @@ KEYS: dict[str, tuple[str, ...]] = {
     "conflicts": ("inspector_pk", "uscc"),
 }
 
+# Records put the key first (the service relies on it).
+assert all(FIELDS[k][: len(KEYS[k])] == KEYS[k] for k in KINDS)
+
 ITEM_KINDS = {"重点": "key", "一般": "general"}
 ITEM_KIND_NAMES = {v: k for k, v in ITEM_KINDS.items()}
 METHODS = ("现场检查", "书面检查", "网络检查")
@@ -363,10 +366,13 @@ class Lookups:
 
 @dataclass
 class Validated:
-    """Valid records (field -> storage value) with their Excel row numbers, and the errors."""
+    """Valid records with their Excel row numbers, and the errors.
 
-    fields: tuple[str, ...]  # fields present in the file
-    records: list[dict]
+    A record is a tuple of storage values in `fields` order; the key fields come first.
+    """
+
+    fields: tuple[str, ...]  # fields present in the file, in SPECS order
+    records: list[tuple]
     row_numbers: list[int]
     errors: list[RowError]
     rejected_rows: list[dict]  # header -> raw text, plus "错误" for rejected rows
@@ -612,6 +618,41 @@ MAX_LEN: dict[str, dict[str, int]] = {
 }
 
 
+class _Bad:
+    """A cell that failed conversion (kept in the column list in place of a value)."""
+
+    __slots__ = ("value", "reason")
+
+    def __init__(self, value: str, reason: str) -> None:
+        self.value = value
+        self.reason = reason
+
+
+def _column_converter(fn: Callable[[str], object], required: bool, default: object, ml: Optional[int]):
+    def conv(v: str):
+        if v:
+            v = nfkc(v)
+        if not v:
+            return _Bad("", "必填项为空") if required else default
+        if ml is not None and len(v) > ml:
+            return _Bad(v, f"长度超过{ml}个字符")
+        try:
+            return fn(v)
+        except ValueError as exc:
+            return _Bad(v, str(exc))
+
+    return conv
+
+
+def _convert_column(col: tuple, conv: Callable[[str], object]) -> list:
+    """Convert a whole column; a repetitive column converts each distinct value once."""
+    uniq = set(col)
+    if len(uniq) * 4 < len(col):
+        memo = {v: conv(v) for v in uniq}
+        return list(map(memo.__getitem__, col))
+    return list(map(conv, col))
+
+
 def validate_rows(
     kind: str,
     file: str,
@@ -619,7 +660,11 @@ def validate_rows(
     lk: Lookups,
     progress: Optional[Callable[[int], None]] = None,
 ) -> Validated:
-    """Map the header, convert every cell, check keys for duplicates inside the file."""
+    """Map the header, convert every cell, check keys for duplicates inside the file.
+
+    Works column by column (a million-row file is ten list passes, not ten
+    million Python calls): enum-like columns are converted once per distinct value.
+    """
     if kind not in SPECS:
         raise ValueError(f"未知的导入类型：{kind}（可选：{'、'.join(KINDS)}）")
     index, header_errors, _ignored = map_header(kind, file, table.header)
@@ -630,74 +675,74 @@ def validate_rows(
     conv = _converters(kind, lk)
     defaults = DEFAULTS[kind]
     maxlen = MAX_LEN[kind]
-    plan = [(c.field, c.header, index[c.field], c.required, conv[c.field], maxlen.get(c.field)) for c in specs]
     present = tuple(c.field for c in specs)
-    key_fields = KEYS[kind]
-    key_headers = [HEADER_OF[kind][f] for f in key_fields]
-    seen: dict[tuple, int] = {}
-    unique_extra = ("cert_no",) if kind == "inspectors" else ()
-    seen_extra: dict[str, dict[str, int]] = {f: {} for f in unique_extra}
+    numbers = table.row_numbers
+    width = len(table.header)
+    rows = table.rows
+    if any(len(r) != width for r in rows):
+        rows = [r[:width] if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
+    columns = list(zip(*rows)) if rows else [() for _ in range(width)]
 
-    records: list[dict] = []
-    numbers: list[int] = []
+    bad_cells: dict[int, list[RowError]] = {}
+    results: list[list] = []
+    for j, c in enumerate(specs):
+        col = columns[index[c.field]]
+        res = _convert_column(col, _column_converter(conv[c.field], c.required, defaults.get(c.field, ""), maxlen.get(c.field)))
+        for i in [i for i, x in enumerate(res) if x.__class__ is _Bad]:
+            b = res[i]
+            bad_cells.setdefault(i, []).append(RowError(file, numbers[i], c.header, b.value, b.reason))
+        results.append(res)
+        if progress is not None:
+            progress(total * (j + 1) // (len(specs) + 1))
+    del columns
+    records = list(zip(*results)) if results else []
+    del results
+
+    if kind == "items":
+        for i, rec in enumerate(records):
+            if i not in bad_cells:
+                errs = _check_item(file, numbers[i], dict(zip(present, rec)))
+                if errs:
+                    bad_cells[i] = errs
+
+    # Duplicates inside the file: by key, and (inspectors) by 执法证号.
+    nk = len(KEYS[kind])
+    key_headers = "、".join(HEADER_OF[kind][f] for f in KEYS[kind])
+    unique_sets = [(tuple(range(nk)), key_headers)]
+    if kind == "inspectors":
+        unique_sets.append(((present.index("cert_no"),), HEADER_OF[kind]["cert_no"]))
+    for positions, header in unique_sets:
+        seen: dict = {}
+        single = positions[0] if len(positions) == 1 else None
+        for i, rec in enumerate(records):
+            if i in bad_cells:
+                continue
+            k = rec[single] if single is not None else tuple(rec[p] for p in positions)
+            first = seen.setdefault(k, i)
+            if first != i:
+                shown = k if single is not None else "、".join(str(rows[i][index[present[p]]]) for p in positions)
+                bad_cells[i] = [RowError(file, numbers[i], header, nfkc(str(shown)), f"与第 {numbers[first]} 行重复")]
+
     errors: list[RowError] = []
     rejected: list[dict] = []
     header_by_index = table.header
-    width = len(header_by_index)
-    for i, (raw, rownum) in enumerate(zip(table.rows, table.row_numbers)):
-        if progress is not None and i % 50_000 == 0:
-            progress(i)
-        rec: dict = {}
-        row_errors: list[RowError] = []
-        n = len(raw)
-        for f, header, ci, required, fn, ml in plan:
-            v = raw[ci] if ci < n else ""
-            if v:
-                v = nfkc(v)
-            if not v:
-                if required:
-                    row_errors.append(RowError(file, rownum, header, "", "必填项为空"))
-                else:
-                    rec[f] = defaults.get(f, "")
-                continue
-            if ml is not None and len(v) > ml:
-                row_errors.append(RowError(file, rownum, header, v, f"长度超过{ml}个字符"))
-                continue
-            try:
-                rec[f] = fn(v)
-            except ValueError as exc:
-                row_errors.append(RowError(file, rownum, header, v, str(exc)))
-        if not row_errors and kind == "items":
-            row_errors.extend(_check_item(file, rownum, rec))
-        if not row_errors:
-            key = tuple(rec[f] for f in key_fields)
-            first = seen.get(key)
-            if first is not None:
-                shown = "、".join(str(raw[index[f]]) if index[f] < n else "" for f in key_fields)
-                row_errors.append(
-                    RowError(file, rownum, "、".join(key_headers), nfkc(shown), f"与第 {first} 行重复")
-                )
-            else:
-                for f in unique_extra:
-                    other = seen_extra[f].get(rec[f])
-                    if other is not None:
-                        row_errors.append(RowError(file, rownum, HEADER_OF[kind][f], rec[f], f"与第 {other} 行重复"))
-                if not row_errors:
-                    seen[key] = rownum
-                    for f in unique_extra:
-                        seen_extra[f][rec[f]] = rownum
-        if row_errors:
-            errors.extend(row_errors)
-            bad = {header_by_index[j]: (raw[j] if j < n else "") for j in range(width)}
-            bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
-            bad["行号"] = rownum
-            rejected.append(bad)
-            continue
-        records.append(rec)
-        numbers.append(rownum)
+    for i in sorted(bad_cells):
+        row_errors = bad_cells[i]
+        errors.extend(row_errors)
+        raw = rows[i]
+        bad = {header_by_index[j]: raw[j] for j in range(min(width, len(raw)))}
+        bad["行号"] = numbers[i]
+        bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
+        rejected.append(bad)
+    if bad_cells:
+        keep = [i for i in range(len(records)) if i not in bad_cells]
+        records = [records[i] for i in keep]
+        good_numbers = [numbers[i] for i in keep]
+    else:
+        good_numbers = list(numbers)
     if progress is not None:
         progress(total)
-    return Validated(present, records, numbers, errors, rejected, total)
+    return Validated(present, records, good_numbers, errors, rejected, total)
 
 
 def _check_item(file: str, rownum: int, rec: dict) -> list[RowError]:

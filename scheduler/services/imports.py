@@ -275,14 +275,16 @@ def _db_checks(conn: Connection, kind: str, lk: Lookups, v: importing.Validated,
         for cert, bid, iid in conn.execute(select(Inspector.cert_no, Inspector.bureau_id, Inspector.inspector_id))
     }
     keep, numbers = [], []
-    header = importing.HEADER_OF["inspectors"]["cert_no"]
+    fields = v.fields
+    ci, ii = fields.index("cert_no"), fields.index("inspector_id")
+    headers = importing.HEADER_OF["inspectors"]
     for rec, rownum in zip(v.records, v.row_numbers):
-        o = owner.get(rec["cert_no"])
-        if o is not None and o != (lk.bureau_id, rec["inspector_id"]):
-            e = RowError(file_name, rownum, header, rec["cert_no"], f"执法证号已属于人员编号 {o[1]} 的执法检查人员")
+        o = owner.get(rec[ci])
+        if o is not None and o != (lk.bureau_id, rec[ii]):
+            e = RowError(file_name, rownum, headers["cert_no"], rec[ci], f"执法证号已属于人员编号 {o[1]} 的执法检查人员")
             v.errors.append(e)
-            bad = {h: rec.get(f, "") for f, h in importing.HEADER_OF["inspectors"].items()}
-            bad.update({"错误": f"[{e.column}] {e.reason}", "行号": rownum})
+            bad = {headers[f]: x for f, x in zip(fields, rec)}
+            bad.update({"行号": rownum, "错误": f"[{e.column}] {e.reason}"})
             v.rejected_rows.append(bad)
             continue
         keep.append(rec)
@@ -299,39 +301,53 @@ def _key_text(kind: str, key: tuple, lk: Lookups) -> str:
     return str(key[0])
 
 
-def _plain(v):
-    """A stored value in the form validation produces (dates as ISO text)."""
-    if hasattr(v, "isoformat") and not isinstance(v, str):
-        return v.isoformat()
-    return v
+def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[str, ...], keys: list):
+    """key -> (id, stored values of `fields`) for the stored rows the file may touch.
 
-
-def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[str, ...], keys: list[tuple]):
-    """key -> (id, values of `fields`) for the stored rows the file may touch."""
-    model = MODELS[kind]
-    t = model.__table__
+    Read through the raw DB-API cursor (a million rows through the ORM's type
+    processing costs seconds); dates come back as ISO text like validation makes.
+    """
+    t = MODELS[kind].__table__
     key_fields = KEYS[kind]
-    cols = [t.c.id] + [t.c[f] for f in key_fields] + [t.c[f] for f in fields]
     nk = len(key_fields)
-    out: dict[tuple, tuple[int, tuple]] = {}
+    cols = ", ".join(f'"{c}"' for c in ("id",) + key_fields + fields)
+    date_pos = [i for i, f in enumerate(fields) if f == "registered_on"]
+    raw = conn.connection.driver_connection
+    pg = conn.dialect.name == "postgresql"
+    mark = "%s" if pg else "?"
+    out: dict = {}
 
     def take(rows) -> None:
         for r in rows:
-            out[tuple(r[1 : 1 + nk])] = (r[0], tuple(_plain(x) for x in r[1 + nk :]))
+            vals = r[1 + nk :]
+            if date_pos:
+                vals = list(vals)
+                for p in date_pos:
+                    if vals[p] is not None and not isinstance(vals[p], str):
+                        vals[p] = vals[p].isoformat()
+                vals = tuple(vals)
+            out[r[1] if nk == 1 else tuple(r[1 : 1 + nk])] = (r[0], vals)
 
-    if kind == "enterprises":
-        stored = conn.execute(select(func.count()).select_from(t)).scalar_one()
-        if stored == 0:
-            return out, 0
-        if len(keys) > 20_000 or stored < 4 * len(keys):
-            take(conn.execute(select(*cols)))
-        else:
-            flat = [k[0] for k in keys]
-            for i in range(0, len(flat), 500):
-                take(conn.execute(select(*cols).where(t.c.uscc.in_(flat[i : i + 500]))))
-        return out, stored
-    take(conn.execute(select(*cols).where(t.c.bureau_id == bureau_id)))
-    return out, len(out)
+    cur = raw.cursor()
+    try:
+        if kind == "enterprises":
+            stored = conn.execute(select(func.count()).select_from(t)).scalar_one()
+            if stored == 0:
+                return out, 0
+            if len(keys) > 20_000 or stored < 4 * len(keys):
+                cur.execute(f'SELECT {cols} FROM "{t.name}"')
+                take(cur.fetchall())
+            else:
+                for i in range(0, len(keys), 500):
+                    chunk = keys[i : i + 500]
+                    cur.execute(f'SELECT {cols} FROM "{t.name}" WHERE uscc IN ({", ".join([mark] * len(chunk))})', chunk)
+                    take(cur.fetchall())
+            return out, stored
+        cur.execute(f'SELECT {cols} FROM "{t.name}" WHERE bureau_id = {mark}', (bureau_id,))
+        take(cur.fetchall())
+        return out, len(out)
+    finally:
+        cur.close()
 
 
 def _write(
@@ -344,61 +360,83 @@ def _write(
     report: ImportReport,
     step: Callable[[int], None],
 ) -> None:
-    model = MODELS[kind]
-    table = model.__tablename__
+    table = MODELS[kind].__tablename__
     key_fields = KEYS[kind]
+    nk = len(key_fields)
     present = v.fields
     # Compare and update only the columns the file has; absent optional columns keep stored values.
-    compare = tuple(f for f in present if f not in key_fields)
-    existing, stored = _load_existing(conn, kind, bureau_id, compare, [tuple(r[f] for f in key_fields) for r in v.records])
+    compare = present[nk:]
+    records = v.records
+    keys = [r[0] for r in records] if nk == 1 else [r[:nk] for r in records]
+    existing, stored = _load_existing(conn, kind, bureau_id, compare, keys)
     sqlite = conn.dialect.name == "sqlite"
-    now = utcnow()
     # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
+    now = utcnow()
     now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
     stamp = "declared_at" if kind == "conflicts" else "updated_at"
-    defaults = importing.DEFAULTS[kind]
-    all_fields = FIELDS[kind]
     per_bureau = kind != "enterprises"
+    all_fields = FIELDS[kind]
+    defaults = importing.DEFAULTS[kind]
+    complete = present == all_fields
+    pos = {f: i for i, f in enumerate(present)}
+    fill = [(pos.get(f), defaults.get(f)) for f in all_fields]
+    prefix = (bureau_id,) if per_bureau else ()
+    suffix = (now_db,)
 
-    new_rows: list[tuple] = []
-    updates: list[tuple] = []  # (values of compare..., id)
-    changes: list[tuple] = []
-    unchanged = 0
-    for rec in v.records:
-        key = tuple(rec[f] for f in key_fields)
-        old = existing.get(key)
-        if old is None:
-            vals = tuple(rec[f] if f in rec else defaults.get(f) for f in all_fields)
-            new_rows.append(((bureau_id,) + vals + (now_db,)) if per_bureau else (vals + (now_db,)))
-            continue
-        pk, old_vals = old
-        new_vals = tuple(rec[f] for f in compare)
-        if new_vals == old_vals:
-            unchanged += 1
-            continue
-        diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
-        updates.append(new_vals + ((now_db,) if kind != "conflicts" else ()) + (pk,))
-        changes.append((run_id, kind, _key_text(kind, key, lk)[:64], json.dumps(diff, ensure_ascii=False)))
-    step(len(v.records) // 4)
+    if not existing:
+        new_recs = records
+        updates: list[tuple] = []
+        changes: list[tuple] = []
+        unchanged = 0
+    else:
+        new_recs = []
+        updates = []
+        changes = []
+        unchanged = 0
+        get = existing.get
+        for key, rec in zip(keys, records):
+            old = get(key)
+            if old is None:
+                new_recs.append(rec)
+                continue
+            pk, old_vals = old
+            new_vals = rec[nk:]
+            if new_vals == old_vals:
+                unchanged += 1
+                continue
+            diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
+            updates.append(new_vals + (() if kind == "conflicts" else suffix) + (pk,))
+            key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
+            changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
+    total = len(records)
+    step(total // 4)
 
-    if new_rows:
+    if new_recs:
         cols = (("bureau_id",) if per_bureau else ()) + all_fields + (stamp,)
+        if complete:
+            if prefix:
+                new_rows = [prefix + r + suffix for r in new_recs]
+            else:
+                new_rows = [r + suffix for r in new_recs]
+        else:
+            new_rows = [prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in new_recs]
+        if kind == "enterprises" and sqlite:
+            new_rows.sort()  # uscc first: the unique index is filled in order
         rebuild = kind == "enterprises" and len(new_rows) >= INDEX_REBUILD_MIN and len(new_rows) > stored
-        if kind == "enterprises":
-            new_rows.sort(key=lambda r: r[0])  # uscc order keeps the unique index append-only
         dropped = _drop_secondary_indexes(conn, table) if rebuild else []
         chunk = 100_000
         for i in range(0, len(new_rows), chunk):
             insert_rows(conn, table, cols, new_rows[i : i + chunk])
-            step(len(v.records) // 4 + (i + chunk) * len(v.records) // (2 * max(len(new_rows), 1)))
+            step(total // 4 + min(i + chunk, len(new_rows)) * total // (2 * len(new_rows)))
+        del new_rows
         for ddl in dropped:
             conn.exec_driver_sql(ddl)
     if updates:
-        set_fields = compare + ((stamp,) if kind != "conflicts" else ())
+        set_fields = compare + (() if kind == "conflicts" else (stamp,))
         _bulk_update(conn, table, set_fields, updates)
     if changes:
         insert_rows(conn, "changerecord", ("import_run_id", "kind", "key", "changes"), changes)
-    report.inserted = len(new_rows)
+    report.inserted = len(new_recs)
     report.updated = len(updates)
     report.unchanged = unchanged
 

@@ -1,0 +1,177 @@
+"""Benchmark of the enterprise import against the physical floor, and of the registry search.
+
+Run: /work/venv/bin/python bench/bench_import.py [N]   (default N = 1,000,000)
+
+1. `import_file` of an N-row enterprise CSV (UTF-8, Chinese headers, valid USCCs
+   made with `scheduler.uscc.make`) into a fresh, migrated SQLite database,
+   timed end to end (decode, parse, validate, write, commit).
+   Peer: raw `sqlite3.executemany` of the same rows, already parsed into
+   storage tuples, into another fresh database with the same schema, in one
+   transaction (no reading, no validation: the floor).
+2. The registry search page query on the N-row database:
+   `scheduler.services.registry.search_enterprises` with a name substring and a
+   town filter, first page of 50 with the total count. Peer: the same SQL typed
+   by hand on a raw sqlite3 connection.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import random
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from sqlmodel import Session
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from db.models import utcnow
+from scheduler import reference, uscc
+from scheduler.importing import COLUMNS
+from scheduler.services.bureaus import ensure_pinggu
+
+_ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
+_WORDS = "华盛兴隆鑫源恒达宏伟金泰福安永昌瑞丰和顺嘉禾天成广德新锐佳美康泰润泽平谷桃乡山水"
+_SUFFIX = ("食品有限公司", "商贸有限公司", "超市", "餐饮店", "农业专业合作社", "建材经营部", "科技有限公司")
+_INDUSTRIES = ("C1391", "F5211", "F5221", "H6210", "A0111", "C3311", "F5123", "I6513")
+_TAGS = ("", "食品经营", "食品经营;特种设备", "药品零售", "")
+
+
+def make_csv(n: int, seed: int = 7) -> bytes:
+    """N valid enterprise rows with Chinese headers, UTF-8."""
+    rng = random.Random(seed)
+    towns = [name for _c, name in reference.TOWNS]
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(COLUMNS["enterprises"])
+    seen: set[str] = set()
+    classes = ("A", "A", "A", "B", "B", "C", "D")
+    while len(seen) < n:
+        body = "".join(rng.choice(_ALNUM) for _ in range(8))
+        try:
+            code = uscc.make("9", "1", reference.AREA_CODE, body)
+        except ValueError:
+            continue
+        if code in seen:
+            continue
+        seen.add(code)
+        name = "北京" + "".join(rng.choice(_WORDS) for _ in range(3)) + rng.choice(_SUFFIX)
+        etype = "个体工商户" if name.endswith(("店", "部")) else ("农民专业合作社" if "合作社" in name else "企业")
+        w.writerow(
+            (
+                code,
+                name,
+                etype,
+                rng.choice(_INDUSTRIES),
+                rng.choice(towns),
+                f"北京市平谷区示例路{rng.randint(1, 999)}号",
+                f"{rng.randint(1995, 2024)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}",
+                "存续" if rng.random() < 0.9 else "注销",
+                rng.choice(classes),
+                rng.choice(_TAGS),
+            )
+        )
+    return buf.getvalue().encode("utf-8")
+
+
+def fresh_db(path: Path) -> str:
+    url = f"sqlite:///{path}"
+    eng = make_engine(url)
+    upgrade(eng)
+    with Session(eng) as s:
+        ensure_pinggu(s)
+        s.commit()
+    eng.dispose()
+    return url
+
+
+def _parsed_rows(data: bytes) -> list[tuple]:
+    """The storage tuples the importer would write (for the floor measurement)."""
+    town = {name: code for code, name in reference.TOWNS}
+    now = utcnow().replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f")
+    reader = csv.reader(io.StringIO(data.decode("utf-8"), newline=""))
+    next(reader)
+    return [(r[0], r[1], r[2], r[3], town[r[4]], r[5], r[6], r[7], r[8], r[9], now) for r in reader]
+
+
+def run(n: int) -> list[dict]:
+    from scheduler.services.imports import import_file
+    from scheduler.services.registry import search_enterprises
+
+    out: list[dict] = []
+    with tempfile.TemporaryDirectory(prefix="dsr-bench-") as tmp:
+        tmp = Path(tmp)
+        data = make_csv(n)
+        (tmp / "enterprises.csv").write_bytes(data)
+
+        # this: the importer, end to end
+        url = fresh_db(tmp / "this.db")
+        eng = make_engine(url)
+        t0 = time.perf_counter()
+        rep = import_file(eng, "enterprises", "enterprises.csv", data)
+        t_this = time.perf_counter() - t0
+        assert rep.inserted == n and not rep.errors, rep.summary()
+
+        # peer: raw executemany of already-parsed rows into the same schema
+        rows = _parsed_rows(data)
+        peer_url = fresh_db(tmp / "peer.db")
+        con = sqlite3.connect(peer_url.removeprefix("sqlite:///"))
+        con.execute("PRAGMA journal_mode=WAL")
+        con.execute("PRAGMA synchronous=NORMAL")
+        cols = "uscc, name, entity_type, industry_code, town_code, address, registered_on, status, risk_class, tags, updated_at"
+        t0 = time.perf_counter()
+        with con:
+            con.executemany(f"INSERT INTO enterprise ({cols}) VALUES ({', '.join('?' * 11)})", rows)
+        t_peer = time.perf_counter() - t0
+        con.close()
+        out.append({"figure": f"import {n:,} enterprise rows (s)", "this": t_this, "peer": t_peer, "ratio": t_this / t_peer})
+
+        # re-import of the same file: every row unchanged (load + diff)
+        t0 = time.perf_counter()
+        rep2 = import_file(eng, "enterprises", "enterprises.csv", data)
+        t_re = time.perf_counter() - t0
+        assert rep2.unchanged == n, rep2.summary()
+        out.append({"figure": f"re-import {n:,} unchanged rows (s)", "this": t_re, "peer": float("nan"), "ratio": float("nan")})
+
+        # registry search page: name substring + town, first page of 50 + total
+        town_code = reference.TOWNS[0][0]
+        q = "鑫源"
+        search_enterprises(eng, q=q, town_code=town_code)  # warm the page cache, as a live UI would be
+        t0 = time.perf_counter()
+        page, total = search_enterprises(eng, q=q, town_code=town_code, page=1, page_size=50)
+        t_search = time.perf_counter() - t0
+        con = sqlite3.connect(url.removeprefix("sqlite:///"))
+        t0 = time.perf_counter()
+        where = "WHERE (e.name LIKE ? OR e.uscc LIKE ?) AND e.town_code = ?"
+        args = (f"%{q}%", f"{q}%", town_code)
+        con.execute(
+            f"SELECT e.*, t.name FROM enterprise e JOIN town t ON t.code = e.town_code {where} ORDER BY e.uscc LIMIT 50",
+            args,
+        ).fetchall()
+        peer_total = con.execute(f"SELECT count(*) FROM enterprise e {where}", args).fetchone()[0]
+        t_search_peer = time.perf_counter() - t0
+        con.close()
+        assert peer_total == total and len(page) == min(50, total)
+        out.append(
+            {
+                "figure": f"registry search page ({total:,} matches of {n:,}) (s)",
+                "this": t_search,
+                "peer": t_search_peer,
+                "ratio": t_search / t_search_peer,
+            }
+        )
+        eng.dispose()
+    return out
+
+
+if __name__ == "__main__":
+    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    print(f"dsr import bench, N={n:,}, {os.cpu_count()} cores")
+    print(f"{'figure':<48} {'this':>9} {'peer':>9} {'ratio':>7}")
+    for r in run(n):
+        print(f"{r['figure']:<48} {r['this']:>9.3f} {r['peer']:>9.3f} {r['ratio']:>7.2f}")
