@@ -26,7 +26,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from operator import mul
+from operator import itemgetter, mul
 from typing import Callable, Iterable, Optional
 
 from scheduler import reference, uscc
@@ -628,17 +628,24 @@ class _Bad:
         self.reason = reason
 
 
-def _column_converter(fn: Callable[[str], object], required: bool, default: object, ml: Optional[int]):
+def _column_converter(fn: Callable[[str], object], required: bool, default: object, ml: Optional[int], failures: list):
+    """A cell converter; `failures` counts the _Bad values made (so clean columns skip the scan)."""
+
     def conv(v: str):
         if v:
             v = nfkc(v)
         if not v:
-            return _Bad("", "必填项为空") if required else default
+            if required:
+                failures.append(1)
+                return _Bad("", "必填项为空")
+            return default
         if ml is not None and len(v) > ml:
+            failures.append(1)
             return _Bad(v, f"长度超过{ml}个字符")
         try:
             return fn(v)
         except ValueError as exc:
+            failures.append(1)
             return _Bad(v, str(exc))
 
     return conv
@@ -679,7 +686,7 @@ def validate_rows(
     numbers = table.row_numbers
     width = len(table.header)
     rows = table.rows
-    if any(len(r) != width for r in rows):
+    if rows and set(map(len, rows)) != {width}:
         rows = [r[:width] if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
     columns = list(zip(*rows)) if rows else [() for _ in range(width)]
 
@@ -687,8 +694,11 @@ def validate_rows(
     results: list[list] = []
     for j, c in enumerate(specs):
         col = columns[index[c.field]]
-        res = _convert_column(col, _column_converter(conv[c.field], c.required, defaults.get(c.field, ""), maxlen.get(c.field)))
-        for i in [i for i, x in enumerate(res) if x.__class__ is _Bad]:
+        failures: list = []
+        res = _convert_column(
+            col, _column_converter(conv[c.field], c.required, defaults.get(c.field, ""), maxlen.get(c.field), failures)
+        )
+        for i in [i for i, x in enumerate(res) if x.__class__ is _Bad] if failures else ():
             b = res[i]
             bad_cells.setdefault(i, []).append(RowError(file, numbers[i], c.header, b.value, b.reason))
         results.append(res)
@@ -714,6 +724,8 @@ def validate_rows(
     for positions, header in unique_sets:
         seen: dict = {}
         single = positions[0] if len(positions) == 1 else None
+        if single is not None and not bad_cells and len(set(map(itemgetter(single), records))) == len(records):
+            continue  # the common case: no duplicates at all
         for i, rec in enumerate(records):
             if i in bad_cells:
                 continue
