@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from itertools import repeat
 from typing import Iterator, Sequence
 
 import numpy as np
@@ -350,7 +351,8 @@ DEMO_PLANS: tuple[DemoPlan, ...] = (
 
 @dataclass
 class EntityBlock:
-    """Column arrays of consecutive entities `start .. start+len-1` (global indexes)."""
+    """Column lists of the entities with global indexes `start .. start+len-1`,
+    listed in USCC order (a sorted load keeps the unique index append-mostly)."""
 
     start: int
     uscc: list[str]
@@ -359,7 +361,7 @@ class EntityBlock:
     industry_code: list[str]
     town_code: list[str]
     address: list[str]
-    registered_on: list[dt.date]
+    registered_on: list[str]  # ISO dates "YYYY-MM-DD": both back-ends take the text as is
     status: list[str]
     risk_class: list[str]
     tags: list[str]
@@ -367,10 +369,11 @@ class EntityBlock:
     def __len__(self) -> int:
         return len(self.uscc)
 
-    def rows(self) -> Iterator[tuple]:
-        """Tuples in ENTITY_COLUMNS order."""
+    def rows(self, *extra) -> Iterator[tuple]:
+        """Tuples in ENTITY_COLUMNS order, followed by the constant values `extra`."""
         return zip(self.uscc, self.name, self.entity_type, self.industry_code, self.town_code,
-                   self.address, self.registered_on, self.status, self.risk_class, self.tags)
+                   self.address, self.registered_on, self.status, self.risk_class, self.tags,
+                   *(repeat(x) for x in extra))
 
 
 ENTITY_COLUMNS = ("uscc", "name", "entity_type", "industry_code", "town_code", "address",
@@ -461,7 +464,13 @@ def _keys(seed: int) -> _Keys:
                  _coprime_multiplier(rng, _OLD_SPACE, (2, 5)), int(rng.integers(_OLD_SPACE)))
 
 
-def make_usccs(index: np.ndarray, category: np.ndarray, old: np.ndarray, keys: _Keys) -> list[str]:
+def make_usccs(index: np.ndarray, category: Sequence[str], old: np.ndarray, keys: _Keys) -> list[str]:
+    """`uscc_bytes` as text; `category` holds one character per index."""
+    cat = np.frombuffer("".join(category).encode(), dtype=np.uint8)
+    return uscc_bytes(index, cat, old, keys).astype("U18").tolist()
+
+
+def uscc_bytes(index: np.ndarray, category: np.ndarray, old: np.ndarray, keys: _Keys) -> np.ndarray:
     """Valid, unique USCCs for global entity indexes (same as `uscc.make`, vectorised).
 
     Authority 9 (market regulation), the type's category, area 110117, an
@@ -473,7 +482,7 @@ def make_usccs(index: np.ndarray, category: np.ndarray, old: np.ndarray, keys: _
     idx = index.astype(np.int64)
     ch = np.empty((n, 18), dtype=np.uint8)
     ch[:, 0] = ord("9")
-    ch[:, 1] = np.frombuffer("".join(category).encode(), dtype=np.uint8) if n else ch[:, 1]
+    ch[:, 1] = category
     ch[:, 2:8] = np.frombuffer(reference.AREA_CODE.encode(), dtype=np.uint8)
     # new style: M A 0 + base-31 digits of a permuted index
     v = (idx * keys.new_a + keys.new_b) % _NEW_SPACE
@@ -492,7 +501,7 @@ def make_usccs(index: np.ndarray, category: np.ndarray, old: np.ndarray, keys: _
     ch[:, 16] = np.where(r == 10, ord("X"), np.where(r == 11, ord("0"), ord("0") + r % 10))
     total = (_USCC_VAL[ch[:, :17]] * _USCC_W).sum(axis=1)
     ch[:, 17] = _ALPHA_BYTES[(31 - total % 31) % 31]
-    return ch.view("S18").ravel().astype("U18").tolist()
+    return ch.view("S18").ravel()
 
 
 def _names(rng: np.random.Generator, n: int) -> list[str]:
@@ -528,13 +537,13 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
         industry[mask] = rng.choice(len(INDUSTRIES), size=k, p=_p([i.weights[t] for i in INDUSTRIES]))
         town[mask] = rng.choice(len(towns), size=k, p=_p(rural_tw if t == 2 else tw))
 
-    # Years weighted by registry growth (roughly doubling each decade).
+    # Registration day: density growing ~8x from 1995 to 2026 (the registry grows).
     first, last = np.datetime64(FIRST_DAY), np.datetime64(LAST_DAY)
     span = int((last - first).astype(int)) + 1
-    u = rng.random(n)
-    day = np.floor(np.log1p(u * (np.expm1(2.1))) / 2.1 * span).astype(np.int64)
+    growth = 2.1
+    day = np.floor(np.log1p(rng.random(n) * np.expm1(growth)) / growth * span).astype(np.int64)
     reg = first + np.minimum(day, span - 1).astype("timedelta64[D]")
-    old = reg < np.datetime64("2015-10-01")
+    old = reg < np.datetime64("2015-10-01")  # before the USCC reform: old 8-digit organisation codes
 
     status = rng.choice(len(STATUS_WEIGHTS), size=n, p=_p(list(STATUS_WEIGHTS.values())))
     risk = rng.choice(len(RISK_WEIGHTS), size=n, p=_p(list(RISK_WEIGHTS.values())))
@@ -545,54 +554,66 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
     for j, tag in enumerate(all_tags):
         prob = np.array([dict(ind.tags).get(tag, 0.0) for ind in INDUSTRIES])
         bits |= (rng.random(n) < prob[industry]).astype(np.int64) << j
-    tag_text = {}
-    for m in np.unique(bits).tolist():
-        tag_text[m] = ";".join(t for j, t in enumerate(all_tags) if m >> j & 1)  # all_tags is sorted
-    tags = [tag_text[m] for m in bits.tolist()]
 
-    persons = _names(rng, n)
-    t1 = rng.integers(len(TRADE_NAMES), size=n).tolist()
-    beijing_pinggu = (rng.random(n) < 0.7).tolist()
-    suffix = rng.choice(3, size=n, p=[0.8, 0.18, 0.02]).tolist()
-    product = rng.integers(len(COOP_PRODUCTS), size=n).tolist()
-    road = rng.integers(len(ROADS), size=n).tolist()
-    village = (rng.random(n) < 0.5).tolist()
-    vsuf = rng.integers(len(VILLAGE_SUFFIX), size=n).tolist()
-    house = rng.integers(1, 300, size=n).tolist()
+    sur = rng.choice(len(SURNAMES), size=n, p=_p(_SURNAME_W))
+    g1 = rng.integers(len(GIVEN), size=n)
+    g2 = rng.integers(len(GIVEN), size=n)
+    two = rng.random(n) < 0.6
+    trade = rng.integers(len(TRADE_NAMES), size=n)
+    prefix = (rng.random(n) < 0.7).astype(np.int64)
+    suffix = rng.choice(3, size=n, p=[0.8, 0.18, 0.02])
+    product = rng.integers(len(COOP_PRODUCTS), size=n)
+    road = rng.integers(len(ROADS), size=n)
+    village = (rng.random(n) < 0.5) & (town > 1)  # the two streets have roads, not villages
+    vsuf = rng.integers(len(VILLAGE_SUFFIX), size=n)
+    house = rng.integers(1, 300, size=n)
 
-    company_suffix = ("有限公司", "有限责任公司", "股份有限公司")
+    # Sort everything by USCC before building strings: the load then appends to the unique index.
+    category = np.frombuffer("".join(TYPE_CATEGORY).encode(), dtype=np.uint8)[etype]
+    codes = uscc_bytes(np.arange(start, start + n, dtype=np.int64), category, old, keys)
+    o = np.argsort(codes, kind="stable")
+    (etype, industry, town, reg, status, risk, bits, sur, g1, g2, two, trade, prefix, suffix, product, road, village,
+     vsuf, house) = (x[o] for x in (etype, industry, town, reg, status, risk, bits, sur, g1, g2, two, trade, prefix,
+                                     suffix, product, road, village, vsuf, house))
+
+    tag_text = {m: ";".join(t for j, t in enumerate(all_tags) if m >> j & 1) for m in np.unique(bits).tolist()}
     short = [_short_town(t) for t in town_names]
-    et, ind_l, town_l = etype.tolist(), industry.tolist(), town.tolist()
-    names, addresses = [], []
-    for i in range(n):
-        ind = INDUSTRIES[ind_l[i]]
-        tn = town_l[i]
-        if et[i] == 1:
-            names.append(f"平谷区{short[tn]}{persons[i]}{ind.shop_word}")
-        elif et[i] == 2:
-            names.append(f"北京平谷{TRADE_NAMES[t1[i]]}{COOP_PRODUCTS[product[i]]}专业合作社")
-        else:
-            prefix = "北京平谷" if beijing_pinggu[i] else "北京"
-            names.append(f"{prefix}{TRADE_NAMES[t1[i]]}{ind.company_word}{company_suffix[suffix[i]]}")
-        place = f"{short[tn]}{VILLAGE_SUFFIX[vsuf[i]]}" if village[i] and tn > 1 else ROADS[road[i]]
-        addresses.append(f"北京市平谷区{town_names[tn]}{place}{house[i]}号")
-
-    index = np.arange(start, start + n, dtype=np.int64)
-    category = np.array(TYPE_CATEGORY)[etype]
+    given2 = [""] + list(GIVEN)
+    persons = [SURNAMES[a] + GIVEN[b] + given2[c] for a, b, c in
+               zip(sur.tolist(), g1.tolist(), ((g2 + 1) * two).tolist())]
+    company_prefix = ("北京", "北京平谷")
+    company_suffix = ("有限公司", "有限责任公司", "股份有限公司")
+    shop = [i.shop_word for i in INDUSTRIES]
+    word = [i.company_word for i in INDUSTRIES]
+    names = np.empty(n, dtype=object)
+    m = etype == 1
+    names[m] = [f"平谷区{short[tn]}{p}{shop[i]}" for tn, p, i in
+                zip(town[m].tolist(), [p for p, keep in zip(persons, m.tolist()) if keep], industry[m].tolist())]
+    m = etype == 2
+    names[m] = [f"北京平谷{TRADE_NAMES[tr]}{COOP_PRODUCTS[pr]}专业合作社" for tr, pr in zip(trade[m].tolist(), product[m].tolist())]
+    m = etype == 0
+    names[m] = [f"{company_prefix[pf]}{TRADE_NAMES[tr]}{word[i]}{company_suffix[sf]}" for pf, tr, i, sf in
+                zip(prefix[m].tolist(), trade[m].tolist(), industry[m].tolist(), suffix[m].tolist())]
+    town_l = town.tolist()
+    addresses = [
+        f"北京市平谷区{town_names[tn]}{short[tn] + VILLAGE_SUFFIX[vs] if v else ROADS[r]}{h}号"
+        for tn, v, vs, r, h in zip(town_l, village.tolist(), vsuf.tolist(), road.tolist(), house.tolist())
+    ]
+    types = reference.ENTITY_TYPES
     statuses = list(STATUS_WEIGHTS)
     classes = list(RISK_WEIGHTS)
     return EntityBlock(
         start=start,
-        uscc=make_usccs(index, category, old, keys),
-        name=names,
-        entity_type=[reference.ENTITY_TYPES[t] for t in et],
-        industry_code=[INDUSTRIES[i].code for i in ind_l],
+        uscc=codes[o].astype("U18").tolist(),
+        name=names.tolist(),
+        entity_type=[types[t] for t in etype.tolist()],
+        industry_code=[INDUSTRIES[i].code for i in industry.tolist()],
         town_code=[towns[t][0] for t in town_l],
         address=addresses,
-        registered_on=reg.astype(object).tolist(),
-        status=[statuses[s] for s in status.tolist()],
-        risk_class=[classes[r] for r in risk.tolist()],
-        tags=tags,
+        registered_on=reg.astype(str).tolist(),
+        status=[statuses[x] for x in status.tolist()],
+        risk_class=[classes[x] for x in risk.tolist()],
+        tags=[tag_text[m] for m in bits.tolist()],
     )
 
 

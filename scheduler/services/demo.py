@@ -15,8 +15,8 @@ import json
 import time
 from typing import Callable, Optional
 
-from sqlalchemy import func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from db.bulk import insert_rows
@@ -26,11 +26,32 @@ from scheduler.services import auditlog
 from scheduler.services.bureaus import ensure_pinggu
 from scheduler.services.context import SYSTEM, Actor
 
+INDEX_REBUILD_MIN = 100_000
 Progress = Callable[[int, int], None]  # (entities written, entities total)
 
 
 class DemoRefused(RuntimeError):
     """The registry is not empty and force was not given; the message is for planners."""
+
+
+def _drop_secondary_indexes(conn: Connection, table: str) -> list[str]:
+    """Drop the indexes of `table` that back no constraint; return the DDL recreating them."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
+        ).all()
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "WHERE t.relname = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+            ),
+            {"t": table},
+        ).all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]
 
 
 def registry_size(engine: Engine) -> int:
@@ -58,7 +79,18 @@ def create_demo(
         depts = dict(s.execute(select(Department.code, Department.id).where(Department.bureau_id == bureau.id)).all())
         conn = s.connection()
         now = utcnow()
+        # SQLAlchemy's SQLite storage form of an aware UTC datetime, preformatted so
+        # insert_rows need not convert a million values; PostgreSQL takes the object.
+        now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now
 
+        # A big registry loads far faster into bare tables: drop the secondary
+        # indexes, load, rebuild them (each rebuild is one sort, not a million
+        # random B-tree inserts); SQLite also gets a large page cache for the
+        # unique USCC index, which must stay.
+        rebuild = entities >= INDEX_REBUILD_MIN and entities > existing
+        if conn.dialect.name == "sqlite" and rebuild:
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        dropped = _drop_secondary_indexes(conn, "enterprise") if rebuild else []
         have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
         first_block: list[str] = []
         done = 0
@@ -66,11 +98,17 @@ def create_demo(
         for block in demo.entity_blocks(entities, seed):
             if not first_block:
                 first_block = block.uscc
-            rows = ((*r, now) for r in block.rows() if r[0] not in have_usccs)
+            rows = block.rows(now_db)
+            if have_usccs:
+                rows = (r for r in rows if r[0] not in have_usccs)
             added["enterprises"] += insert_rows(conn, "enterprise", cols, rows)
             done += len(block)
             if progress:
                 progress(done, entities)
+        for ddl in dropped:
+            conn.exec_driver_sql(ddl)
+        if conn.dialect.name == "sqlite" and rebuild:
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
 
         rosters = demo.generate_rosters(entities, first_block, seed)
         have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)).scalars())
