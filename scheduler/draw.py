@@ -21,6 +21,7 @@ exactly, so the result is identical to a plain sort on (ticket, entity_id).
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import re
 import secrets
@@ -105,31 +106,40 @@ def ticket(seed: str, plan_code: str, period: str, entity_id: str) -> str:
     return hashlib.sha256(pre + entity_id.encode("utf-8")).hexdigest()
 
 
-def _digests_bytes(prefix: bytes, ids_b: Sequence[bytes] | np.ndarray) -> bytes:
-    """Concatenated 32-byte digests of prefix + id for every id, in order."""
-    # Copying a hash object that has absorbed the prefix avoids re-hashing it
-    # for every entity; map() keeps the loop in C as far as possible; chunks
-    # bound the number of live bytes objects.
-    copy = hashlib.sha256(prefix).copy
+_DIGEST = type(hashlib.sha256()).digest
 
-    def one(b: bytes) -> bytes:
-        h = copy()
-        h.update(b)
-        return h.digest()
 
+def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytes:
+    """Concatenated 32-byte SHA-256 digests of prefix + id, for each id of a byte-string array.
+
+    The preimages are laid out as a NUL-padded byte matrix (ids hold no NUL, and
+    numpy drops trailing NULs when converting to bytes), so the per-entity loop
+    is map(sha256) / map(digest) in C, with no Python frame per entity. Chunks
+    bound the number of live bytes objects.
+    """
+    n = ids_b.shape[0]
+    if n == 0:
+        return b""
+    w, p = ids_b.dtype.itemsize, len(prefix)
+    head = np.frombuffer(prefix, dtype=np.uint8)
+    sha = hashlib.sha256
     out = []
-    for s in range(0, len(ids_b), _CHUNK):
-        chunk = ids_b[s : s + _CHUNK]
-        if isinstance(chunk, np.ndarray):
-            chunk = chunk.tolist()
-        out.append(b"".join(map(one, chunk)))
+    for s in range(0, n, _CHUNK):
+        chunk = np.ascontiguousarray(ids_b[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
+        m = np.empty((chunk.shape[0], p + w), dtype=np.uint8)
+        m[:, :p] = head
+        m[:, p:] = chunk
+        pre = m.view(f"S{p + w}").reshape(-1).tolist()
+        del m
+        out.append(b"".join(map(_DIGEST, map(sha, pre))))
+        del pre
     return b"".join(out)
 
 
 def tickets_digests(seed: str, plan_code: str, period: str, ids: Sequence[str]) -> list[bytes]:
     """Raw 32-byte tickets for `ids`, in the given order (for cross-checks, e.g. pgcrypto)."""
     prefix = _ticket_prefix(seed, plan_code, period)
-    blob = _digests_bytes(prefix, [i.encode("utf-8") for i in ids])
+    blob = _digests_bytes(prefix, _encode_ids(ids))
     return [blob[j : j + 32] for j in range(0, len(blob), 32)]
 
 
@@ -170,13 +180,27 @@ def _encode_ids(ids: Sequence[str], what: str = "对象标识") -> np.ndarray:
             raise DrawError(f"{what}必须是文本") from exc
         _validate_ids_text(joined, len(chunk), what)
         try:
-            parts.append(np.array(joined.encode("utf-8").split(b"\n"), dtype=bytes))
+            b = joined.encode("utf-8")
         except UnicodeEncodeError as exc:
             raise DrawError(f"{what}含有无法以 UTF-8 编码的字符") from exc
         del joined
+        parts.append(_split_ids(b, len(chunk)))
     if not parts:
         return np.zeros(0, dtype="S1")
     return parts[0] if len(parts) == 1 else np.concatenate(parts)
+
+
+def _split_ids(b: bytes, m: int) -> np.ndarray:
+    """The m newline-separated ids of `b` as a fixed-width byte-string array."""
+    # Fast path: ids of equal byte length (USCCs) need no Python-level split.
+    # The caller has checked there are exactly m - 1 newlines, and UTF-8 never
+    # puts a 0x0A byte inside a multi-byte character.
+    if (len(b) + 1) % m == 0:
+        w = (len(b) + 1) // m - 1
+        u = np.frombuffer(b + b"\n", dtype=np.uint8).reshape(m, w + 1)
+        if w > 0 and bool((u[:, w] == 10).all()):
+            return np.ascontiguousarray(u[:, :w]).view(f"S{w}").reshape(m)
+    return np.array(b.split(b"\n"), dtype=bytes)
 
 
 def _sort_order(arr: np.ndarray) -> np.ndarray:
@@ -204,14 +228,42 @@ def _check_duplicates(sorted_arr: np.ndarray) -> None:
             raise DrawError(f"抽查名录中对象 {dup} 重复出现")
 
 
-def _frame_and_public_bytes(sorted_arr: np.ndarray, codes_sorted: np.ndarray, suffixes: list[bytes]) -> tuple[bytes, bytes]:
-    """Canonical frame and public frame bytes, built a chunk at a time."""
+def _compress(m: np.ndarray) -> bytes:
+    # Ids and labels are NUL-free, so NUL is exactly the fixed-width padding.
+    flat = m.ravel()
+    return flat[flat != 0].tobytes()
+
+
+def _frame_and_public_bytes(
+    sorted_arr: np.ndarray, codes_sorted: np.ndarray | None, labels: list[str] | None
+) -> tuple[bytes, bytes]:
+    """Canonical frame and public frame bytes, built as padded byte matrices a chunk at a time.
+
+    Each row is id, ",", label, "\n" padded with NULs to a fixed width; removing
+    the NULs gives exactly the canonical lines, without a Python loop per row.
+    """
+    n, w = sorted_arr.shape[0], sorted_arr.dtype.itemsize
+    if labels is not None:
+        lab = np.array([x.encode("utf-8") for x in labels], dtype=bytes)
+        width = lab.dtype.itemsize
+        lab_u8 = lab.view(np.uint8).reshape(len(labels), width)
     frame_parts, public_parts = [], []
-    for s in range(0, sorted_arr.shape[0], _CHUNK):
-        ids = sorted_arr[s : s + _CHUNK].tolist()
-        codes = codes_sorted[s : s + _CHUNK].tolist()
-        frame_parts.append(b"".join([x + suffixes[c] for x, c in zip(ids, codes)]))
-        public_parts.append(b"\n".join(ids) + b"\n")
+    for s in range(0, n, _CHUNK):
+        ids = np.ascontiguousarray(sorted_arr[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
+        m = ids.shape[0]
+        pub = np.empty((m, w + 1), dtype=np.uint8)
+        pub[:, :w] = ids
+        pub[:, w] = 10
+        public_parts.append(_compress(pub))
+        del pub
+        if labels is not None:
+            row = np.zeros((m, w + width + 2), dtype=np.uint8)
+            row[:, :w] = ids
+            row[:, w] = 44  # ","
+            row[:, w + 1 : w + 1 + width] = lab_u8[codes_sorted[s : s + _CHUNK]]
+            row[:, -1] = 10
+            frame_parts.append(_compress(row))
+            del row
     return b"".join(frame_parts), b"".join(public_parts)
 
 
@@ -230,7 +282,7 @@ def canonical_public_frame(ids: Iterable[str]) -> bytes:
     order = _sort_order(arr)
     sa = arr[order]
     _check_duplicates(sa)
-    return _frame_and_public_bytes(sa, np.zeros(sa.shape[0], dtype=np.int32), [b""])[1]
+    return _frame_and_public_bytes(sa, None, None)[1]
 
 
 @dataclass
@@ -258,8 +310,7 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     order = _sort_order(arr)
     sa = arr[order]
     _check_duplicates(sa)
-    suffixes = [f",{lab}\n".encode("utf-8") for lab in labels]
-    fb, pb = _frame_and_public_bytes(sa, codes[order], suffixes)
+    fb, pb = _frame_and_public_bytes(sa, codes[order], labels)
     del sa
     return fb, pb, _Frame(len(ids), arr, labels, codes, order, fb, pb)
 
@@ -449,6 +500,29 @@ def run_draw_columns(
     default_rule: StratumRule | None = None,
 ) -> DrawResult:
     """`run_draw` on two parallel columns (ids, strata): no per-row tuples, less memory."""
+    # The draw allocates hundreds of thousands of small records; with millions
+    # of caller objects alive, the cyclic GC's full passes would cost seconds.
+    # Nothing here creates reference cycles, so pausing it is safe.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        return _run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _run_draw_columns(
+    seed: str,
+    plan_code: str,
+    period: str,
+    ids: Sequence[str],
+    strata: Sequence[str],
+    rules: Mapping[str, StratumRule],
+    batches: int,
+    reserve_ratio: str,
+    default_rule: StratumRule | None,
+) -> DrawResult:
     prefix = _ticket_prefix(seed, plan_code, period)
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise DrawError("检查批次数必须是不小于 1 的整数")
@@ -526,6 +600,12 @@ def run_draw(
     `rules` use `default_rule`, and without one the draw is refused. A rule for
     a stratum absent from the frame yields a stratum of size 0.
     """
-    ids = list(map(itemgetter(0), frame))
-    strata = list(map(itemgetter(1), frame))
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        ids = list(map(itemgetter(0), frame))
+        strata = list(map(itemgetter(1), frame))
+    finally:
+        if was_enabled:
+            gc.enable()
     return run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)
