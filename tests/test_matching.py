@@ -1,0 +1,509 @@
+"""Inspector matching (DSR-1): rules, policies, shortfalls, replacement, canonical files, recompute."""
+
+from __future__ import annotations
+
+import hashlib
+from collections import Counter
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from scheduler import matching as mm
+from scheduler.matching import (
+    ALL_AT_CAP,
+    ALL_CONFLICTED,
+    NO_DEPARTMENT,
+    NO_EXPERT,
+    NO_QUALIFIED,
+    ExpertRec,
+    InspectorRec,
+    MatchPolicy,
+    Member,
+    Shortfall,
+    TaskSpec,
+    canonical_conflicts,
+    canonical_experts,
+    canonical_last,
+    canonical_loads,
+    canonical_roster,
+    file_digests,
+    inspector_key,
+    match,
+    matching_certificate_section,
+    parse_conflicts,
+    parse_experts,
+    parse_last,
+    parse_loads,
+    parse_roster,
+    recompute,
+    replace_member,
+    splitmix64,
+    splitmix64_np,
+    task_key,
+)
+
+SEED, PLAN, PERIOD = "20240401-公开种子", "PG-2024-01", "2024Q2"
+
+
+def ticket(eid: str, salt: str = "") -> str:
+    return hashlib.sha256(f"draw|{salt}|{eid}".encode()).hexdigest()
+
+
+def task(eid: str, rank: int, depts: tuple[str, ...], required: dict | None = None, fields=(), salt="") -> TaskSpec:
+    req = {d: frozenset((required or {}).get(d, ())) for d in depts}
+    return TaskSpec(eid, ticket(eid, salt), rank, depts, req, tuple(fields))
+
+
+def run(tasks, roster, experts=(), conflicts=(), last=None, prior=None, policy=MatchPolicy(), seed=SEED):
+    return match(seed, PLAN, PERIOD, tasks, roster, list(experts), set(conflicts), last or {}, prior or {}, policy)
+
+
+# --------------------------------------------------------------------------- reference implementation
+# A direct, slow reading of the normative text, to hold the vectorised engine to it.
+
+
+def ref_match(seed, tasks, roster, experts, conflicts, last, prior, pol):
+    loads = {k: v for k, v in prior.items()}
+    teams, shorts = {}, []
+    balanced = pol.policy == "balanced"
+
+    def ticket_of(tk, pid, kind):
+        digest = hashlib.sha256(f"DSR1|{seed}|{PLAN}|{PERIOD}|{kind}|{pid}".encode()).hexdigest()
+        return splitmix64(tk ^ int(digest[:16], 16))
+
+    def choose(cands, tk, kind):
+        def key(pid):
+            t = ticket_of(tk, pid, kind)
+            return (loads.get(pid, 0), t, pid.encode()) if balanced else (t, pid.encode())
+        return min(cands, key=key) if cands else None
+
+    for t in sorted(tasks, key=lambda t: t.rank):
+        tk = int(t.ticket[:16], 16)
+        rec = {p for p, e in conflicts if e == t.entity_id} | set(last.get(t.entity_id, ()))
+        size = max(pol.team_size, len(t.departments))
+        team, out = [], []
+        for slot in range(1, size + 1):
+            depts = [t.departments[slot - 1]] if slot <= len(t.departments) else list(t.departments)
+            cands = [r.inspector_id for r in roster
+                     if r.active and r.department in depts and t.required.get(r.department, frozenset()) <= r.qualifications
+                     and r.inspector_id not in team and r.inspector_id not in rec
+                     and loads.get(r.inspector_id, 0) < pol.cap]
+            pid = choose(cands, tk, "inspector")
+            if pid is None:
+                shorts.append((t.entity_id, slot))
+                continue
+            team.append(pid)
+            loads[pid] = loads.get(pid, 0) + 1
+            out.append((pid, slot))
+        slot = size
+        for f in dict.fromkeys(t.expert_fields):
+            slot += 1
+            cands = [e.expert_id for e in experts if e.active and e.field == f and e.expert_id not in rec
+                     and e.expert_id not in team and loads.get(e.expert_id, 0) < pol.expert_cap]
+            pid = choose(cands, tk, "expert")
+            if pid is None:
+                shorts.append((t.entity_id, slot))
+                continue
+            team.append(pid)
+            loads[pid] = loads.get(pid, 0) + 1
+            out.append((pid, slot))
+        teams[t.entity_id] = out
+    return teams, shorts
+
+
+# --------------------------------------------------------------------------- strategies
+
+DEPTS = ["D1", "D2", "D3"]
+TAGS = ["a", "b"]
+
+
+@st.composite
+def scenarios(draw):
+    n_ins = draw(st.integers(0, 12))
+    roster = [
+        InspectorRec(f"I{i:02d}", draw(st.sampled_from(DEPTS)), frozenset(draw(st.sets(st.sampled_from(TAGS)))),
+                     draw(st.booleans() | st.just(True)))
+        for i in range(n_ins)
+    ]
+    experts = [ExpertRec(f"E{i}", draw(st.sampled_from(["F1", "F2"])), draw(st.booleans() | st.just(True)))
+               for i in range(draw(st.integers(0, 4)))]
+    n_tasks = draw(st.integers(1, 8))
+    tasks = []
+    for r in range(n_tasks):
+        ds = draw(st.lists(st.sampled_from(DEPTS), min_size=1, max_size=3, unique=True))
+        ds = (ds[0], *sorted(ds[1:]))
+        req = {d: frozenset(draw(st.sets(st.sampled_from(TAGS), max_size=1))) for d in ds}
+        fields = tuple(draw(st.lists(st.sampled_from(["F1", "F2"]), max_size=2)))
+        tasks.append(TaskSpec(f"ENT{r}", draw(st.text("0123456789abcdef", min_size=16, max_size=16)), r + 1, ds,
+                              req, fields))
+    people = [r.inspector_id for r in roster] + [e.expert_id for e in experts]
+    ents = [t.entity_id for t in tasks]
+    conflicts = set()
+    last = {}
+    if people:
+        conflicts = set(draw(st.lists(st.tuples(st.sampled_from(people), st.sampled_from(ents)), max_size=6)))
+        for e in draw(st.lists(st.sampled_from(ents), max_size=3, unique=True)):
+            last[e] = set(draw(st.lists(st.sampled_from(people), min_size=1, max_size=2)))
+    prior = {p: draw(st.integers(0, 3)) for p in draw(st.lists(st.sampled_from(people), max_size=4, unique=True))} \
+        if people else {}
+    pol = MatchPolicy(draw(st.integers(2, 3)), draw(st.sampled_from(["balanced", "uniform"])),
+                      draw(st.integers(1, 4)), draw(st.integers(1, 3)))
+    seed = draw(st.sampled_from(["s1", "s2", "种子3"]))
+    return seed, tasks, roster, experts, conflicts, last, prior, pol
+
+
+PROPS = settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+# --------------------------------------------------------------------------- keys
+
+
+def test_splitmix64_known_answers():
+    assert splitmix64(0) == 0xE220A8397B1DCDAF
+    # the next outputs of the SplitMix64 generator started at 0 (state += golden gamma each step)
+    assert splitmix64(0x9E3779B97F4A7C15) == 0x6E789E6AA1B965F4
+    xs = np.array([0, 1, 0x9E3779B97F4A7C15, (1 << 64) - 1, 123456789], dtype=np.uint64)
+    assert [int(v) for v in splitmix64_np(xs)] == [splitmix64(int(x)) for x in xs]
+
+
+def test_keys_follow_the_formula():
+    digest = hashlib.sha256("DSR1|s|P|2024Q2|inspector|张三01".encode("utf-8")).hexdigest()
+    assert inspector_key("s", "P", "2024Q2", "张三01") == int(digest[:16], 16)
+    digest = hashlib.sha256("DSR1|s|P|2024Q2|expert|E9".encode("utf-8")).hexdigest()
+    assert inspector_key("s", "P", "2024Q2", "E9", kind="expert") == int(digest[:16], 16)
+    assert task_key("00000000000000ffdeadbeef") == 0xFF
+    with pytest.raises(ValueError):
+        task_key("abc")
+
+
+def test_pair_ticket_in_team_matches_formula():
+    roster = [InspectorRec(f"I{i}", "D1", frozenset()) for i in range(5)]
+    t = task("E1", 1, ("D1",))
+    res = run([t], roster)
+    for m in res.teams["E1"]:
+        want = splitmix64(task_key(t.ticket) ^ inspector_key(SEED, PLAN, PERIOD, m.person_id))
+        assert m.pair_ticket == format(want, "016x")
+
+
+# --------------------------------------------------------------------------- properties
+
+
+@PROPS
+@given(scenarios())
+def test_engine_equals_reference(sc):
+    seed, tasks, roster, experts, conflicts, last, prior, pol = sc
+    res = match(seed, PLAN, PERIOD, tasks, roster, experts, conflicts, last, prior, pol)
+    want_teams, want_shorts = ref_match(seed, tasks, roster, experts, conflicts, last, prior, pol)
+    got = {e: [(m.person_id, m.slot) for m in ms] for e, ms in res.teams.items()}
+    assert got == want_teams
+    assert [(s.entity_id, s.slot) for s in res.shortfalls] == want_shorts
+
+
+@PROPS
+@given(scenarios())
+def test_teams_obey_every_rule(sc):
+    seed, tasks, roster, experts, conflicts, last, prior, pol = sc
+    res = match(seed, PLAN, PERIOD, tasks, roster, experts, conflicts, last, prior, pol)
+    by_id = {r.inspector_id: r for r in roster}
+    ex_by_id = {e.expert_id: e for e in experts}
+    shorts = {(s.entity_id, s.slot): s for s in res.shortfalls}
+    added = Counter()
+    for t in tasks:
+        team = res.teams[t.entity_id]
+        size = max(pol.team_size, len(t.departments))
+        ins = [m for m in team if m.kind == "inspector"]
+        exs = [m for m in team if m.kind == "expert"]
+        # every inspector slot is either filled or reported short; experts never fill them
+        assert sorted([m.slot for m in ins] + [s for (e, s) in shorts if e == t.entity_id and s <= size]) \
+            == list(range(1, size + 1))
+        assert all(m.slot > size and m.role == "expert" and m.person_id in ex_by_id for m in exs)
+        assert len({m.person_id for m in team}) == len(team)
+        for m in ins:
+            r = by_id[m.person_id]
+            assert r.active
+            assert m.department == r.department
+            assert (m.person_id, t.entity_id) not in conflicts
+            assert m.person_id not in last.get(t.entity_id, set())
+            assert r.department in t.departments
+            assert t.required[r.department] <= r.qualifications
+            assert m.role == ("leader" if m.slot == 1 else "member")
+            if m.slot <= len(t.departments):
+                assert r.department == t.departments[m.slot - 1]
+            added[m.person_id] += 1
+        for m in exs:
+            e = ex_by_id[m.person_id]
+            assert e.active and e.field == m.field and m.field in t.expert_fields
+            assert (m.person_id, t.entity_id) not in conflicts
+            added[m.person_id] += 1
+        # a department slot is short only if nobody of that department could take it
+        for k, d in enumerate(t.departments, start=1):
+            if (t.entity_id, k) in shorts:
+                assert shorts[(t.entity_id, k)].department == d
+    for pid, n in added.items():
+        cap = pol.cap if pid in by_id else pol.expert_cap
+        assert prior.get(pid, 0) + n <= cap
+        assert res.loads[pid] == prior.get(pid, 0) + n
+    again = match(seed, PLAN, PERIOD, list(reversed(tasks)), list(reversed(roster)), experts, conflicts, last,
+                  prior, pol)
+    assert again.teams == res.teams and again.shortfalls == res.shortfalls
+
+
+def test_different_seed_gives_different_teams():
+    roster = [InspectorRec(f"I{i:02d}", "D1", frozenset()) for i in range(20)]
+    tasks = [task(f"E{r}", r + 1, ("D1",)) for r in range(10)]
+    a = run(tasks, roster, seed="seed-A")
+    b = run(tasks, roster, seed="seed-B")
+    assert a.teams != b.teams
+    assert run(tasks, roster, seed="seed-A").teams == a.teams
+
+
+def test_joint_task_has_each_department_and_lead_leader():
+    roster = [InspectorRec(f"{d}-{i}", d, frozenset({"food"} if i % 2 else ())) for d in ("SCJG", "WJW", "YJJ")
+              for i in range(6)]
+    t = task("E1", 1, ("WJW", "SCJG", "YJJ"), required={"SCJG": {"food"}})
+    res = run([t], roster, policy=MatchPolicy(team_size=2))
+    team = res.teams["E1"]
+    assert [m.department for m in team] == ["WJW", "SCJG", "YJJ"]
+    assert team[0].role == "leader" and all(m.role == "member" for m in team[1:])
+    assert "food" in next(r for r in roster if r.inspector_id == team[1].person_id).qualifications
+    res4 = run([t], roster, policy=MatchPolicy(team_size=4))
+    assert len(res4.teams["E1"]) == 4 and res4.teams["E1"][3].department in ("WJW", "SCJG", "YJJ")
+
+
+def test_experts_never_count_toward_inspectors():
+    roster = [InspectorRec("I1", "D1", frozenset())]
+    res = run([task("E1", 1, ("D1",), fields=("电梯",))], roster, experts=[ExpertRec("X1", "电梯")])
+    assert [(m.person_id, m.kind, m.slot) for m in res.teams["E1"]] == [("I1", "inspector", 1), ("X1", "expert", 3)]
+    assert [(s.slot, s.reason_code) for s in res.shortfalls] == [(2, NO_QUALIFIED)]
+
+
+def test_policy_validation():
+    with pytest.raises(ValueError, match="不得少于两人"):
+        run([task("E1", 1, ("D1",))], [], policy=MatchPolicy(team_size=1))
+    with pytest.raises(ValueError):
+        run([task("E1", 1, ("D1",))], [], policy=MatchPolicy(policy="random"))
+    with pytest.raises(ValueError):
+        run([task("E1", 1, ("D1",)), task("E1", 2, ("D1",))], [])
+    with pytest.raises(ValueError):
+        run([task("E1", 1, ("D1",))], [InspectorRec("X", "D1", frozenset())], experts=[ExpertRec("X", "F")])
+
+
+# --------------------------------------------------------------------------- shortfalls
+
+
+def test_reason_no_department():
+    res = run([task("E1", 1, ("D9",))], [InspectorRec("I1", "D1", frozenset()),
+                                         InspectorRec("I2", "D9", frozenset(), active=False)])
+    assert [(s.slot, s.department, s.reason_code) for s in res.shortfalls] == [(1, "D9", NO_DEPARTMENT),
+                                                                               (2, None, NO_DEPARTMENT)]
+    assert "D9" in res.shortfalls[0].reason and "没有在岗人员" in res.shortfalls[0].reason
+    assert res.fairness["tasks_short_staffed"] == 1
+    assert res.report[0]["departments"] == ["D9"] and "录入在岗执法检查人员" in res.report[0]["advice"][0]
+
+
+def test_reason_no_qualified():
+    roster = [InspectorRec("I1", "D1", frozenset({"a"})), InspectorRec("I2", "D1", frozenset())]
+    res = run([task("E1", 1, ("D1",), required={"D1": {"a", "b"}})], roster)
+    assert {s.reason_code for s in res.shortfalls} == {NO_QUALIFIED}
+    rep = res.report[0]
+    assert rep["qualifications"] == [["a", "b"]] and rep["slots_short"] == 2  # both slots draw on this pool
+    assert "a、b" in rep["advice"][0]
+    # one qualified inspector: leader found, second slot short for lack of qualified people
+    res = run([task("E1", 1, ("D1",), required={"D1": {"a"}})], roster)
+    assert [m.person_id for m in res.teams["E1"]] == ["I1"]
+    assert [(s.slot, s.reason_code) for s in res.shortfalls] == [(2, NO_QUALIFIED)]
+
+
+def test_reason_all_conflicted_and_rotated():
+    roster = [InspectorRec("I1", "D1", frozenset()), InspectorRec("I2", "D1", frozenset()),
+              InspectorRec("I3", "D1", frozenset())]
+    res = run([task("E1", 1, ("D1",))], roster, conflicts={("I1", "E1")}, last={"E1": {"I2", "I3"}})
+    assert res.teams["E1"] == []
+    assert [s.reason_code for s in res.shortfalls] == [ALL_CONFLICTED, ALL_CONFLICTED]
+    assert "回避" in res.shortfalls[0].reason
+    res = run([task("E1", 1, ("D1",))], roster, last={"E1": {"I2"}})
+    assert sorted(m.person_id for m in res.teams["E1"]) == ["I1", "I3"]
+
+
+def test_reason_all_at_cap_and_prior_loads_count():
+    roster = [InspectorRec(f"I{i}", "D1", frozenset()) for i in range(3)]
+    tasks = [task(f"E{r}", r + 1, ("D1",)) for r in range(3)]
+    res = run(tasks, roster, prior={"I0": 2}, policy=MatchPolicy(cap=2))
+    assert all(m.person_id != "I0" for ms in res.teams.values() for m in ms)
+    assert [len(res.teams[f"E{r}"]) for r in range(3)] == [2, 2, 0]
+    assert [s.reason_code for s in res.shortfalls] == [ALL_AT_CAP, ALL_AT_CAP]
+    assert "上限（2）" in res.shortfalls[0].reason
+    assert "提高每期工作量上限" in res.report[0]["advice"][0]
+    assert res.loads == {"I0": 2, "I1": 2, "I2": 2}
+
+
+def test_expert_shortfalls():
+    roster = [InspectorRec("I1", "D1", frozenset()), InspectorRec("I2", "D1", frozenset())]
+    experts = [ExpertRec("X1", "压力容器"), ExpertRec("X2", "电梯", active=False)]
+    tasks = [task("E1", 1, ("D1",), fields=("压力容器", "电梯")), task("E2", 2, ("D1",), fields=("压力容器",))]
+    res = run(tasks, roster, experts=experts, policy=MatchPolicy(expert_cap=1))
+    assert [m.person_id for m in res.teams["E1"] if m.kind == "expert"] == ["X1"]
+    got = [(s.entity_id, s.slot, s.field, s.reason_code) for s in res.shortfalls]
+    assert got == [("E1", 4, "电梯", NO_EXPERT), ("E2", 3, "压力容器", ALL_AT_CAP)]
+    fields = {r["field"]: r for r in res.report}
+    assert "为领域“电梯”增加专家" in fields["电梯"]["advice"][0]
+    assert "提高专家每期工作量上限" in fields["压力容器"]["advice"][0]
+
+
+# --------------------------------------------------------------------------- replacement
+
+
+def test_replace_member_refills_the_slot_by_the_same_rule():
+    roster = [InspectorRec(f"A{i}", "DA", frozenset()) for i in range(4)] + \
+             [InspectorRec(f"B{i}", "DB", frozenset({"x"}) if i < 2 else frozenset()) for i in range(4)]
+    t = task("E1", 1, ("DB", "DA"), required={"DB": {"x"}})
+    pol = MatchPolicy(team_size=2)
+    res = run([t], roster, conflicts={("A3", "E1")}, policy=pol)
+    team = res.teams["E1"]
+    leader = team[0]
+    assert leader.department == "DB"
+    new = replace_member(SEED, PLAN, PERIOD, t, team, leader.person_id, roster, [], {("A3", "E1")}, {}, res.loads, pol)
+    assert isinstance(new, Member)
+    assert new.slot == 1 and new.role == "leader" and new.department == "DB"
+    assert new.person_id in {"B0", "B1"} - {leader.person_id}
+    # the second member: DA, never the conflicted A3, never the current one; lowest (load, ticket) wins
+    gone = team[1].person_id
+    loads = dict(res.loads)
+    new2 = replace_member(SEED, PLAN, PERIOD, t, team, gone, roster, [], {("A3", "E1")}, {}, loads, pol)
+    cands = [f"A{i}" for i in range(3) if f"A{i}" != gone]
+    want = min(cands, key=lambda p: (loads.get(p, 0),
+                                     splitmix64(task_key(t.ticket) ^ inspector_key(SEED, PLAN, PERIOD, p)), p))
+    assert new2.person_id == want and new2.slot == 2
+    # with the other qualified inspector at the cap, the leader slot cannot be refilled
+    other = ({"B0", "B1"} - {leader.person_id}).pop()
+    loads[other] = pol.cap
+    sf = replace_member(SEED, PLAN, PERIOD, t, team, leader.person_id, roster, [], set(), {}, loads, pol)
+    assert isinstance(sf, Shortfall) and sf.reason_code == ALL_AT_CAP and sf.department == "DB"
+    with pytest.raises(ValueError):
+        replace_member(SEED, PLAN, PERIOD, t, team, "nobody", roster, [], set(), {}, loads, pol)
+
+
+def test_replace_expert():
+    roster = [InspectorRec("I1", "D1", frozenset()), InspectorRec("I2", "D1", frozenset())]
+    experts = [ExpertRec("X1", "F"), ExpertRec("X2", "F")]
+    t = task("E1", 1, ("D1",), fields=("F",))
+    res = run([t], roster, experts=experts)
+    x = [m for m in res.teams["E1"] if m.kind == "expert"][0]
+    new = replace_member(SEED, PLAN, PERIOD, t, res.teams["E1"], x.person_id, roster, experts, set(), {}, res.loads,
+                         MatchPolicy())
+    assert new.kind == "expert" and new.person_id == ({"X1", "X2"} - {x.person_id}).pop() and new.slot == x.slot
+
+
+# --------------------------------------------------------------------------- statistics
+
+
+def test_uniform_gives_each_eligible_inspector_the_expected_rate():
+    """2,000 tasks, 10 inspectors, no cap in reach: each slot is an independent
+    uniform choice, so every inspector should serve 2,000 x 2 / 10 = 400 times.
+    Fixed seed, so deterministic; chi-square (9 df) critical value at p=0.001 is 27.88."""
+    roster = [InspectorRec(f"I{i}", "D1", frozenset()) for i in range(10)]
+    tasks = [task(f"E{r:04d}", r + 1, ("D1",)) for r in range(2000)]
+    for seed in ("stat-seed-1", "stat-seed-2"):
+        res = run(tasks, roster, seed=seed, policy=MatchPolicy(policy="uniform", cap=10_000))
+        counts = Counter(m.person_id for ms in res.teams.values() for m in ms)
+        chi2 = sum((counts[r.inspector_id] - 400) ** 2 / 400 for r in roster)
+        assert chi2 < 27.88, (seed, counts)
+        leaders = Counter(ms[0].person_id for ms in res.teams.values())
+        chi2 = sum((leaders[r.inspector_id] - 200) ** 2 / 200 for r in roster)
+        assert chi2 < 27.88, (seed, leaders)
+
+
+def test_balanced_loads_differ_by_at_most_one():
+    roster = [InspectorRec(f"I{i:02d}", "D1", frozenset()) for i in range(13)]
+    tasks = [task(f"E{r:03d}", r + 1, ("D1",)) for r in range(97)]
+    for seed in ("bal-1", "bal-2", "bal-3"):
+        res = run(tasks, roster, seed=seed, policy=MatchPolicy(cap=100))
+        loads = [res.loads[r.inspector_id] for r in roster]
+        assert max(loads) - min(loads) <= 1
+        assert res.fairness["load_max"] - res.fairness["load_min"] <= 1
+    uni = run(tasks, roster, seed="bal-1", policy=MatchPolicy(policy="uniform", cap=100))
+    uloads = [uni.loads[r.inspector_id] for r in roster]
+    assert max(uloads) - min(uloads) > 1  # uniform does not even out workloads
+
+
+def test_tie_on_48_bit_prefix_resolved_on_full_ticket():
+    roster = [InspectorRec(f"I{i}", "D1", frozenset()) for i in range(4)]
+    m = mm._Matcher(SEED, PLAN, PERIOD, roster, [], set(), {}, {}, MatchPolicy())
+    pool = m.ins.pool("D1", frozenset())
+    tk = 0x1234
+    full = [m.ins.ticket(tk, int(p)) for p in pool]
+    hrow = np.array([5, 5, 5, 9], dtype=np.uint64)  # forced equal prefixes for the first three
+    pk = mm._Picker(m.ins, pool, hrow, tk)
+    order = []
+    for _ in range(4):
+        order.append(pk.pick(set(), None))
+    assert order[:3] == sorted(range(3), key=lambda c: (full[c], c)) and order[3] == 3
+    assert pk.pick(set(), None) is None
+
+
+# --------------------------------------------------------------------------- canonical files, certificate
+
+
+def _world():
+    roster = [InspectorRec("I02", "市场监管局", frozenset({"食品", "特种设备"})), InspectorRec("I01", "卫健委", frozenset()),
+              InspectorRec("I03", "市场监管局", frozenset({"食品"}), active=False),
+              InspectorRec("I04", "市场监管局", frozenset()), InspectorRec("I05", "卫健委", frozenset())]
+    experts = [ExpertRec("X2", "电梯"), ExpertRec("X1", "电梯", active=False)]
+    conflicts = {("I04", "E2"), ("I01", "E1")}
+    last = {"E1": {"I05"}, "E3": {"I02", "I04"}}
+    prior = {"I02": 1, "I05": 0}
+    tasks = [task("E1", 1, ("市场监管局", "卫健委"), required={"市场监管局": {"食品"}}),
+             task("E2", 2, ("市场监管局",), fields=("电梯",)), task("E3", 3, ("卫健委",))]
+    return roster, experts, conflicts, last, prior, tasks
+
+
+def test_canonical_files_format_and_round_trip():
+    roster, experts, conflicts, last, prior, _ = _world()
+    assert canonical_roster(roster).decode() == (
+        "I01,卫健委,,1\nI02,市场监管局,特种设备;食品,1\nI03,市场监管局,食品,0\nI04,市场监管局,,1\nI05,卫健委,,1\n")
+    assert canonical_experts(experts) == "X1,电梯,0\nX2,电梯,1\n".encode()
+    assert canonical_conflicts(conflicts) == b"I01,E1\nI04,E2\n"
+    assert canonical_loads(prior) == b"I02,1\n"
+    assert canonical_last(last) == b"E1,I05\nE3,I02\nE3,I04\n"
+    assert sorted(parse_roster(canonical_roster(roster)), key=lambda r: r.inspector_id) == \
+        sorted(roster, key=lambda r: r.inspector_id)
+    assert set(parse_experts(canonical_experts(experts))) == set(experts)
+    assert parse_conflicts(canonical_conflicts(conflicts)) == conflicts
+    assert parse_loads(canonical_loads(prior)) == {"I02": 1}
+    assert parse_last(canonical_last(last)) == last
+    with pytest.raises(ValueError):
+        parse_conflicts(b"I04,E2\nI01,E1\n")  # not sorted
+    with pytest.raises(ValueError):
+        parse_roster(b"I01,D,,2\n")
+    with pytest.raises(ValueError):
+        canonical_roster([InspectorRec("I,1", "D", frozenset())])
+
+
+def test_certificate_recompute_accepts_and_detects_alteration():
+    roster, experts, conflicts, last, prior, tasks = _world()
+    pol = MatchPolicy(team_size=2, policy="balanced", cap=5, expert_cap=3)
+    files = [canonical_roster(roster), canonical_experts(experts), canonical_conflicts(conflicts),
+             canonical_loads(prior), canonical_last(last)]
+    res = match(SEED, PLAN, PERIOD, tasks, roster, experts, conflicts, last, prior, pol)
+    cert = matching_certificate_section(res, pol, **file_digests(*files))
+    assert cert["team_size"] == 2 and cert["cap"] == 5 and cert["policy"] == "balanced"
+    assert cert["tasks"][0]["team"][0]["role"] == "leader"
+    assert recompute(cert, SEED, PLAN, PERIOD, tasks, *files) is None
+
+    import copy
+    bad = copy.deepcopy(cert)
+    bad["tasks"][1]["team"][0]["person_id"] = "I99"
+    msg = recompute(bad, SEED, PLAN, PERIOD, tasks, *files)
+    assert msg is not None and "E2" in msg and "I99" in msg
+
+    bad = copy.deepcopy(cert)
+    bad["tasks"][0]["team"][0]["pair_ticket"] = "0" * 16
+    assert "E1" in recompute(bad, SEED, PLAN, PERIOD, tasks, *files)
+
+    assert "执法检查人员名录库" in recompute(cert, SEED, PLAN, PERIOD, tasks, files[0] + b"I09,D,,1\n", *files[1:])
+    assert recompute(cert, "other-seed", PLAN, PERIOD, tasks, *files) is not None
+    bad = copy.deepcopy(cert)
+    bad["cap"] = 4
+    assert recompute(bad, SEED, PLAN, PERIOD, tasks, *files) is not None
