@@ -5,10 +5,9 @@ NumPy's `Generator(PCG64)` is fine here (its streams may change between NumPy
 feature releases; an official draw must never depend on them).
 
 Entities are generated in fixed blocks of `BLOCK` rows, each block from its own
-`PCG64(SeedSequence(seed, spawn_key=(block,)))`: entity *i* depends only on the
-seed and *i*, so the first 2,000 entities of a 5,000-entity demo are the
-2,000-entity demo, and a caller may consume the blocks one by one to keep
-memory flat for millions of rows.
+`PCG64(SeedSequence(seed, spawn_key=(block,)))`, so a caller may consume the
+blocks one by one and keep memory flat for millions of rows. Each entity's
+USCC is a bijection of its global index (hence unique without bookkeeping).
 
 The numbers (type mix, industries, town weights, statuses, risk classes,
 licences) are plausible, not statistics of the real district.
