@@ -1,0 +1,148 @@
+"""`dsr import` / `dsr template` through the real command line: exit codes, messages, kill -9 atomicity."""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlmodel import Session
+
+from db.engine import make_engine
+from scheduler import importing, uscc
+from scheduler.importing import COLUMNS
+from scheduler.services.bureaus import ensure_pinggu
+
+DSR = [sys.executable, "-m", "scheduler"]
+
+
+@pytest.fixture
+def env(sqlite_url, tmp_path):
+    eng = make_engine(sqlite_url)
+    with Session(eng) as s:
+        ensure_pinggu(s)
+        s.commit()
+    eng.dispose()
+    e = dict(os.environ, DSR_DATABASE_URL=sqlite_url, COLUMNS="200")
+    return e
+
+
+def run(env, *args, cwd=None):
+    return subprocess.run(DSR + list(args), env=env, capture_output=True, text=True, cwd=cwd, timeout=300)
+
+
+def ent_rows(n: int, start: int = 0, prefix: str = "CL") -> list[list[str]]:
+    out = []
+    for i in range(start, start + n):
+        code = uscc.make("9", "1", "110117", f"{prefix}{i:06d}")
+        out.append([code, f"测试企业{i}", "企业", "F5211", "滨河街道", "", "2020-01-01", "存续", "C", ""])
+    return out
+
+
+def write_csv(path: Path, rows, header=None, encoding="utf-8") -> Path:
+    buf = io.StringIO(newline="")
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(header or COLUMNS["enterprises"])
+    w.writerows(rows)
+    path.write_bytes(buf.getvalue().encode(encoding))
+    return path
+
+
+def db_rows(url: str, table: str = "enterprise") -> int:
+    con = sqlite3.connect(url.removeprefix("sqlite:///"))
+    try:
+        return con.execute(f"SELECT count(*) FROM {table}").fetchone()[0]
+    finally:
+        con.close()
+
+
+def test_template_then_import_exit_zero(env, tmp_path, sqlite_url):
+    r = run(env, "template", "enterprises", "--out", str(tmp_path / "t.xlsx"), "--format", "xlsx")
+    assert r.returncode == 0, r.stderr
+    r = run(env, "import", "enterprises", str(tmp_path / "t.xlsx"), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "新增 1" in r.stdout and "XLSX" in r.stdout
+    assert len(r.stdout.strip().splitlines()) == 1  # one-line summary
+    r = run(env, "stats", "--json")
+    assert r.returncode == 0 and '"enterprises": 1' in r.stdout
+
+
+def test_bad_rows_exit_nonzero_and_print_every_error(env, tmp_path, sqlite_url):
+    rows = ent_rows(3)
+    rows[1][0] = rows[1][0][:17] + ("0" if rows[1][0][17] != "0" else "1")
+    rows[2][6] = "2020-13-01"
+    f = write_csv(tmp_path / "坏文件.csv", rows, encoding="gbk")
+    r = run(env, "import", "enterprises", str(f), "-q")
+    assert r.returncode == 1
+    assert "文件 坏文件.csv 第 3 行 [统一社会信用代码] 值“" in r.stderr
+    assert "文件 坏文件.csv 第 4 行 [成立日期] 值“2020-13-01”：" in r.stderr
+    assert "GB18030" in r.stdout and "未导入任何数据" in r.stdout
+    assert db_rows(sqlite_url) == 0
+
+    rej = tmp_path / "rejects.csv"
+    r = run(env, "import", "enterprises", str(f), "--partial", "--rejects", str(rej), "-q")
+    assert r.returncode == 1
+    assert db_rows(sqlite_url) == 1
+    got = list(csv.DictReader(io.StringIO(rej.read_bytes().decode("utf-8-sig"))))
+    assert [g["行号"] for g in got] == ["3", "4"]
+    assert "校验码错误" in got[0]["错误"] and got[1]["成立日期"] == "2020-13-01"
+
+
+def test_unknown_kind_and_bureau(env, tmp_path):
+    f = write_csv(tmp_path / "e.csv", ent_rows(1))
+    assert run(env, "import", "things", str(f)).returncode == 2
+    r = run(env, "import", "enterprises", str(f), "--bureau", "000000", "-q")
+    assert r.returncode == 2 and "000000" in r.stderr
+
+
+def test_cli_runner_in_process(env, tmp_path, monkeypatch):
+    from typer.testing import CliRunner
+
+    from scheduler.cli.base import app
+
+    monkeypatch.setenv("DSR_DATABASE_URL", env["DSR_DATABASE_URL"])
+    f = write_csv(tmp_path / "e.csv", ent_rows(2), header=list(importing.FIELDS["enterprises"]))
+    res = CliRunner().invoke(app, ["import", "enterprises", str(f), "--quiet"])
+    assert res.exit_code == 0, res.output
+    res = CliRunner().invoke(app, ["import", "enterprises", str(f), "--quiet"])
+    assert res.exit_code == 0 and "未变 2" in res.output
+
+
+@pytest.mark.slow
+def test_kill_minus_9_mid_import_leaves_db_unchanged(env, tmp_path, sqlite_url):
+    f0 = write_csv(tmp_path / "small.csv", ent_rows(10, prefix="KA"))
+    assert run(env, "import", "enterprises", str(f0), "-q").returncode == 0
+    before = (db_rows(sqlite_url), db_rows(sqlite_url, "importrun"), db_rows(sqlite_url, "auditevent"))
+    big = write_csv(tmp_path / "big.csv", ent_rows(150_000, prefix="KB"))
+    wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
+    base = wal.stat().st_size if wal.exists() else 0
+    p = subprocess.Popen(DSR + ["import", "enterprises", str(big), "-q"], env=env,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 240
+        # Wait until the import is writing (the WAL grows by a few MB), then kill it.
+        while time.time() < deadline and p.poll() is None:
+            if wal.exists() and wal.stat().st_size > base + 4_000_000:
+                break
+            time.sleep(0.05)
+        assert p.poll() is None, "the import finished before it could be killed"
+        os.kill(p.pid, signal.SIGKILL)
+        p.wait(30)
+    finally:
+        if p.poll() is None:
+            p.kill()
+    assert p.returncode == -signal.SIGKILL
+    after = (db_rows(sqlite_url), db_rows(sqlite_url, "importrun"), db_rows(sqlite_url, "auditevent"))
+    assert after == before
+    con = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='enterprise'")}
+    con.close()
+    assert "ix_enterprise_name" in names
