@@ -150,14 +150,15 @@ def browse_enterprises(
         _starts(Enterprise.industry_code, industry_prefix.strip().upper())
         if industry_prefix and industry_prefix.strip()
         else None,
-        Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id)) if bureau_id is not None else None,
     ]
-    conds = [w for w in where if w is not None]
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    keys = select(Enterprise.uscc)
-    if conds:
-        keys = keys.where(and_(*conds))
     with engine.connect() as conn:
+        if bureau_id is not None:
+            where.append(_bureau_towns(conn, bureau_id, town_code))
+        conds = [w for w in where if w is not None]
+        keys = select(Enterprise.uscc)
+        if conds:
+            keys = keys.where(and_(*conds))
         total = conn.execute(select(func.count()).select_from(keys.subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
@@ -184,6 +185,21 @@ def browse_enterprises(
         )
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
     return Page(rows=rows, total=total, page=page, page_size=page_size)
+
+
+def _bureau_towns(conn, bureau_id: int, town_code: str | None) -> Optional[ColumnElement]:
+    """The condition "in this bureau's area", or None when it selects every row.
+
+    A district bureau usually owns every town of its database; an IN filter then
+    changes nothing but makes SQLite sort the whole registry (9 s on 1M rows).
+    """
+    rows = conn.execute(select(Town.code, Town.bureau_id)).all()
+    mine = [c for c, b in rows if b == bureau_id]
+    if town_code:
+        return None if town_code in mine else Enterprise.town_code.in_(mine)
+    if len(mine) == len(rows):
+        return None
+    return Enterprise.town_code.in_(mine)
 
 
 def browse_inspectors(
