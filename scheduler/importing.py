@@ -141,6 +141,7 @@ YES = {"是": True, "否": False, "Y": True, "N": False, "1": True, "0": False, 
 _INDUSTRY = re.compile(r"[A-T]\d{2,4}")
 _INDUSTRY_PREFIX = re.compile(r"[A-T]\d{0,4}")
 _TOWN_CODE = re.compile(r"\d{9}")
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
 _DATE_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 
 
@@ -271,6 +272,8 @@ def read_table(file_name: str, data: bytes) -> Table:
     if is_zip:
         raise FileError("文件是 zip/Excel 工作簿，但扩展名不是 .xlsx；请改用 .xlsx 扩展名或另存为 CSV")
     text, enc = decode(data)
+    if _CONTROL.search(text, 0, 65536):
+        raise FileError("文件含有控制字符，不是 CSV 文本文件（可能是被改名的二进制文件）；请另存为 CSV（UTF-8）或 .xlsx")
     reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
@@ -296,6 +299,7 @@ def _read_xlsx(data: bytes, label: str) -> Table:
         raise FileError(f"无法读取 Excel 工作簿：{exc}") from exc
     try:
         ws = wb.worksheets[0]
+        ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
         it = ws.iter_rows(values_only=True)
         header_row = next(it, None)
         if header_row is None:

@@ -80,6 +80,12 @@ def test_binary_csv_is_a_clear_error():
         read_table("x.csv", b"\x00\x01\x02PK garbage\x00")
 
 
+def test_renamed_binary_file_is_an_error():
+    # A PNG renamed to .csv: no NUL in the first bytes is needed for the check to fire.
+    with pytest.raises(FileError, match="控制字符|二进制"):
+        read_table("x.csv", b"\x89PNG\r\n\x1a\n" + bytes(range(1, 32)) * 4)
+
+
 def test_undecodable_csv_is_an_error():
     # 0xFF is neither valid UTF-8 nor a GB18030 lead byte.
     with pytest.raises(FileError, match="无法识别文件编码"):
