@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -62,9 +63,10 @@ def one(kind: str, n: int) -> dict:
         del ids, strata
         base_rss = rss_mb()
         out["rss_before_mb"] = round(base_rss, 1)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         r = draw.run_draw(SEED, PLAN, PERIOD, frame, rules, batches=4)
         out["seconds"] = time.perf_counter() - t
+        out["cpu_seconds"] = time.process_time() - c
         out["selected"] = len(r.selected)
         out["k"] = {s.stratum: s.k for s in r.strata}
     elif kind == "columns":
@@ -91,12 +93,13 @@ def one(kind: str, n: int) -> dict:
         del ids, strata
         base_rss = rss_mb()
         out["rss_before_mb"] = round(base_rss, 1)
-        t = time.perf_counter()
+        t, c = time.perf_counter(), time.process_time()
         total = 0
         for lab, members in groups.items():
             got = list(consistent_sampler.sampler(members, seed=SEED, take=ks[lab], with_replacement=False, output="id"))
             total += len(got)
         out["seconds"] = time.perf_counter() - t
+        out["cpu_seconds"] = time.process_time() - c
         out["selected"] = total
     out["peak_mb"] = round(peak_mb(), 1)
     out["draw_extra_mb"] = round(peak_mb() - base_rss, 1)
@@ -128,6 +131,7 @@ def main() -> None:
         rows.append((n, eng, col, ph, peer))
         print(json.dumps({"n": n, "engine": eng, "columns": col, "phases": ph, "peer": peer}), file=sys.stderr)
 
+    print(f"load average at the end: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores (other jobs inflate wall times)")
     print(f"{'figure':<44} {'this (DSR-1)':>14} {'peer':>14} {'ratio':>8}")
     for n, eng, col, ph, peer in rows:
         def sec(m):
@@ -135,6 +139,8 @@ def main() -> None:
 
         ratio = f"{peer['seconds'] / eng['seconds']:.1f}x" if peer and "seconds" in peer and "seconds" in eng else "-"
         print(f"{f'run_draw, {n:,} entities, 4 strata':<44} {sec(eng):>14} {sec(peer):>14} {ratio:>8}")
+        cpu = lambda m: f"{m['cpu_seconds']:.2f} s" if m and "cpu_seconds" in m else "-"  # noqa: E731
+        print(f"{'  CPU time of that process':<44} {cpu(eng):>14} {cpu(peer):>14}")
         print(f"{f'  peak RSS of the process (MB)':<44} {eng.get('peak_mb', '-'):>14} {(peer or {}).get('peak_mb', '-'):>14}")
         print(f"{f'  of which the draw itself (MB)':<44} {eng.get('draw_extra_mb', '-'):>14} {(peer or {}).get('draw_extra_mb', '-'):>14}")
         print(f"{f'run_draw_columns (no tuples), {n:,}':<44} {sec(col):>14}")

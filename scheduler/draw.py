@@ -46,7 +46,7 @@ _DECIMAL_RE = re.compile(r"([0-9]+)(?:\.([0-9]{1,6}))?")
 # ambiguous: the two separators, every character str.splitlines() breaks on,
 # and NUL (numpy byte strings drop trailing NULs, and no real code holds one).
 _FORBIDDEN = (",", "|", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00")
-_CHUNK = 1 << 20
+_CHUNK = 1 << 18
 
 
 class DrawError(ValueError):
@@ -216,8 +216,9 @@ def _sort_order(arr: np.ndarray) -> np.ndarray:
     w = arr.dtype.itemsize
     w8 = -(-w // 8) * 8
     a8 = arr.astype(f"S{w8}") if w8 != w else arr
-    words = np.frombuffer(a8.tobytes(), dtype=">u8").reshape(n, w8 // 8).astype(np.uint64)
-    return np.lexsort([words[:, j] for j in range(w8 // 8 - 1, -1, -1)])
+    words = np.ascontiguousarray(a8).view(">u8").reshape(n, w8 // 8)
+    del a8
+    return np.lexsort([words[:, j].astype(np.uint64) for j in range(w8 // 8 - 1, -1, -1)])
 
 
 def _check_duplicates(sorted_arr: np.ndarray) -> None:
@@ -300,11 +301,12 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     if len(ids) != len(strata):
         raise DrawError("抽查名录的对象与分层数量不一致")
     arr = _encode_ids(ids)
-    labels = sorted(set(strata))
-    for lab in labels:
+    distinct = set(strata)
+    for lab in distinct:
         if not isinstance(lab, str):
             raise DrawError(f"分层标签必须是文本，当前为 {type(lab).__name__}")
         _check_token(lab, "分层标签")
+    labels = sorted(distinct)
     index = {lab: i for i, lab in enumerate(labels)}
     codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
     order = _sort_order(arr)
