@@ -138,6 +138,14 @@ def test_xlsx_rosters_inspectors_experts_items_conflicts(engine, pinggu):
     )
     rep = import_file(engine, "inspectors", "人员.xlsx", insp)
     assert (rep.inserted, rep.errors) == (2, []), [str(e) for e in rep.errors]
+    insp2 = csv_bytes("inspectors", [["007", "张三", "区市场监管局", "11011700001", "食品;特种设备", "滨河街道", "否"]])
+    rep = import_file(engine, "inspectors", "人员2.csv", insp2)
+    assert (rep.updated, rep.unchanged) == (1, 0)
+    with Session(engine) as s:
+        ch = s.execute(select(ChangeRecord).where(ChangeRecord.import_run_id == rep.import_run_id)).scalar_one()
+        assert json.loads(ch.changes) == {"active": [True, False]}
+    insp = csv_bytes("inspectors", [["007", "张三", "区市场监管局", "11011700001", "食品;特种设备", "滨河街道", "是"]])
+    assert import_file(engine, "inspectors", "人员3.csv", insp).updated == 1
     with Session(engine) as s:
         p = s.execute(select(Inspector).where(Inspector.inspector_id == "007")).scalar_one()
         assert (p.cert_no, p.qualifications, p.active) == ("11011700001", "特种设备;食品", True)

@@ -312,6 +312,7 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
     nk = len(key_fields)
     cols = ", ".join(f'"{c}"' for c in ("id",) + key_fields + fields)
     date_pos = [i for i, f in enumerate(fields) if f == "registered_on"]
+    bool_pos = [i for i, f in enumerate(fields) if f == "active"]  # SQLite gives 0/1
     raw = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
@@ -320,11 +321,13 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
     def take(rows) -> None:
         for r in rows:
             vals = r[1 + nk :]
-            if date_pos:
+            if date_pos or bool_pos:
                 vals = list(vals)
                 for p in date_pos:
                     if vals[p] is not None and not isinstance(vals[p], str):
                         vals[p] = vals[p].isoformat()
+                for p in bool_pos:
+                    vals[p] = bool(vals[p])
                 vals = tuple(vals)
             out[r[1] if nk == 1 else tuple(r[1 : 1 + nk])] = (r[0], vals)
 
