@@ -195,3 +195,24 @@ def test_empty_database(engine):
 def test_page_size_is_capped(engine, seeded):
     p = browse.browse_enterprises(engine, page_size=10_000)
     assert p.page_size == browse.MAX_PAGE_SIZE
+
+
+def test_bureau_area_when_bureaus_share_the_registry(engine, seeded):
+    from db.models import Bureau
+
+    with Session(engine) as s:
+        other = Bureau(code="110105", name="北京市朝阳区市场监督管理局", area_code="110105")
+        s.add(other)
+        s.flush()
+        # Move one Pinggu town (30 entities) to the other bureau.
+        s.get(Town, "110117004").bureau_id = other.id
+        s.commit()
+        other_id = other.id
+    mine = seeded["bureau_id"]
+    assert browse.browse_enterprises(engine, bureau_id=mine).total == 90
+    assert browse.browse_enterprises(engine, bureau_id=other_id).total == 30
+    assert browse.browse_enterprises(engine, bureau_id=mine, town_code="110117004").total == 0
+    assert browse.browse_enterprises(engine, bureau_id=other_id, town_code="110117004").total == 30
+    p = browse.browse_enterprises(engine, bureau_id=mine, page=2, page_size=50)
+    assert len(p.rows) == 40 and "110117004" not in {r["town_code"] for r in p.rows}
+    assert len(browse.towns(engine, other_id)) == 1
