@@ -438,6 +438,7 @@ class _Matcher:
         if both:
             raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
         # recusal by entity, as roster indices, kept sparse: only entities that have any
+        self._plans: dict = {}
         self.rec_ins: dict[str, set[int]] = defaultdict(set)
         self.rec_exp: dict[str, set[int]] = defaultdict(set)
         pairs = list(conflicts) + [(pid, eid) for eid, ps in last_inspectors.items() for pid in ps]
@@ -459,13 +460,7 @@ class _Matcher:
         people = picker.people
         j = picker.pick(team, recused)
         if j is None:
-            code = _why_empty(people, parts, team, recused)
-            if expert:
-                code = NO_EXPERT if code in (NO_DEPARTMENT, NO_QUALIFIED) else code
-                return Shortfall(task.entity_id, slot, None, code, _reason_text(code, parts, people.cap, True),
-                                 field=parts[0][0])
-            return Shortfall(task.entity_id, slot, parts[0][0] if dept_slot else None, code,
-                             _reason_text(code, parts, people.cap, False))
+            return self.short(people, task, slot, parts, team, recused, dept_slot, expert)
         p = int(picker.pool[j])
         ticket = format(people.ticket(picker.tk, p), "016x")
         if expert:
@@ -473,8 +468,28 @@ class _Matcher:
         return Member(task.entity_id, people.ids[p], "inspector", people.groups[p], None,
                       "leader" if slot == 1 else "member", slot, ticket)
 
-    def plan(self, task: TaskSpec) -> tuple[list, list[str], list[np.ndarray]]:
-        """The task's inspector slots as (parts, pool, is-department-slot), its expert fields and pools."""
+    def short(self, people: _People, task: TaskSpec, slot: int, parts: tuple, team: set[int],
+              recused: set[int] | None, dept_slot: bool, expert: bool) -> Shortfall:
+        """The shortfall of an empty slot, with the rule that emptied its pool."""
+        code = _why_empty(people, parts, team, recused)
+        if expert:
+            code = NO_EXPERT if code in (NO_DEPARTMENT, NO_QUALIFIED) else code
+            return Shortfall(task.entity_id, slot, None, code, _reason_text(code, parts, people.cap, True),
+                             field=parts[0][0])
+        return Shortfall(task.entity_id, slot, parts[0][0] if dept_slot else None, code,
+                         _reason_text(code, parts, people.cap, False))
+
+    def plan(self, task: TaskSpec) -> tuple[list, list[str], list[np.ndarray], list[tuple[_People, np.ndarray]]]:
+        """The task's inspector slots as (parts, pool, is-department-slot), its expert
+        fields and pools, and its distinct pools. Tasks with the same departments,
+        requirements and expert fields share one plan."""
+        sig = (task.departments, tuple(task.required.get(d) for d in task.departments), task.expert_fields)
+        try:
+            cached = self._plans.get(sig)
+        except TypeError:  # unhashable requirement values: no caching
+            cached, sig = None, None
+        if cached is not None:
+            return cached
         parts = _task_parts(task)
         pool = self.ins.pool
         slots = [((pt,), pool(*pt), True) for pt in parts]
@@ -484,7 +499,13 @@ class _Matcher:
             u = self.ins.union(allp)
             slots.extend([(allp, u, False)] * (size - len(parts)))
         efields = list(dict.fromkeys(task.expert_fields))
-        return slots, efields, [self.exp.pool(f, frozenset()) for f in efields]
+        epools = [self.exp.pool(f, frozenset()) for f in efields]
+        distinct = {id(sl[1]): (self.ins, sl[1]) for sl in slots}
+        distinct.update({id(ep): (self.exp, ep) for ep in epools})
+        out = (slots, efields, epools, list(distinct.values()))
+        if sig is not None:
+            self._plans[sig] = out
+        return out
 
     def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048) -> tuple[dict[str, list[Member]], list[Shortfall]]:
         """Match every task in order.
@@ -496,48 +517,52 @@ class _Matcher:
         ins, exp = self.ins, self.exp
         teams: dict[str, list[Member]] = {}
         shortfalls: list[Shortfall] = []
+        ins_ids, ins_groups, ins_ticket, ins_add = ins.ids, ins.groups, ins.ticket, ins.add_load
+        rec_get = self.rec_ins.get
         for start in range(0, len(ordered), chunk):
             block = ordered[start:start + chunk]
             tks = [task_key(t.ticket) for t in block]
             plans = [self.plan(t) for t in block]
             users: dict[int, tuple[_People, np.ndarray, list[int]]] = {}
-            for n, (slots, _, epools) in enumerate(plans):
-                for people, pools in ((ins, [sl[1] for sl in slots]), (exp, epools)):
-                    for pool in pools:
-                        u = users.get(id(pool))
-                        if u is None:
-                            users[id(pool)] = (people, pool, [n])
-                        elif u[2][-1] != n:
-                            u[2].append(n)
+            for n, pl in enumerate(plans):
+                for people, pool in pl[3]:
+                    u = users.get(id(pool))
+                    if u is None:
+                        users[id(pool)] = (people, pool, [n])
+                    else:
+                        u[2].append(n)
             rows: list[dict[int, np.ndarray]] = [{} for _ in block]
             for pid, (people, pool, who) in users.items():
                 mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64))
                 for r, n in enumerate(who):
                     rows[n][pid] = mat[r]
             for n, t in enumerate(block):
-                slots, efields, epools = plans[n]
+                slots, efields, epools, _ = plans[n]
                 tk = tks[n]
                 row = rows[n]
+                eid = t.entity_id
                 members: list[Member] = []
                 team: set[int] = set()
-                recused = self.rec_ins.get(t.entity_id)
+                recused = rec_get(eid)
                 pickers: dict[int, _Picker] = {}
-                for k, (parts, pool, dept_slot) in enumerate(slots, start=1):
+                k = 0
+                for parts, pool, dept_slot in slots:
+                    k += 1
                     pk = pickers.get(id(pool))
                     if pk is None:
                         pk = pickers[id(pool)] = _Picker(ins, pool, row[id(pool)], tk)
-                    r = self.fill(pk, t, k, parts, team, recused, dept_slot, False)
-                    if type(r) is Member:
-                        i = ins.index[r.person_id]
-                        team.add(i)
-                        ins.add_load(i)
-                        members.append(r)
-                    else:
-                        shortfalls.append(r)
+                    j = pk.pick(team, recused)
+                    if j is None:
+                        shortfalls.append(self.short(ins, t, k, parts, team, recused, dept_slot, False))
+                        continue
+                    p = int(pool[j])
+                    team.add(p)
+                    ins_add(p)
+                    members.append(Member(eid, ins_ids[p], "inspector", ins_groups[p], None,
+                                          "leader" if k == 1 else "member", k, format(ins_ticket(tk, p), "016x")))
                 if efields:
                     eteam: set[int] = set()
-                    erec = self.rec_exp.get(t.entity_id)
-                    k = len(slots)
+                    erec = self.rec_exp.get(eid)
                     for f, pool in zip(efields, epools):
                         k += 1
                         pk = _Picker(exp, pool, row[id(pool)], tk)
@@ -549,7 +574,7 @@ class _Matcher:
                             members.append(r)
                         else:
                             shortfalls.append(r)
-                teams[t.entity_id] = members
+                teams[eid] = members
         return teams, shortfalls
 
 
@@ -592,17 +617,19 @@ def fairness(tasks: Sequence[TaskSpec], teams: Mapping[str, Sequence[Member]], s
             by_dept[r.department].append(r)
     needs: set[tuple[str, frozenset[str]]] = set()
     for t in tasks:
-        needs.update(_task_parts(t))
+        for d in t.departments:
+            needs.add((d, frozenset(t.required.get(d, ()))))
     eligible = {r.inspector_id for d, tags in needs for r in by_dept.get(d, ()) if tags <= r.qualifications}
     added: dict[str, int] = defaultdict(int)
     pairs = set()
     for ms in teams.values():
-        ids = sorted(m.person_id for m in ms if m.kind == "inspector")
+        ids = [m.person_id for m in ms if m.kind == "inspector"]
         for p in ids:
             added[p] += 1
         for a in range(len(ids)):
             for b in range(a + 1, len(ids)):
-                pairs.add((ids[a], ids[b]))
+                x, y = ids[a], ids[b]
+                pairs.add((x, y) if x < y else (y, x))
     if eligible:
         vals = np.array([added.get(p, 0) for p in eligible], dtype=np.int64)
         lmin, lmean, lmax = int(vals.min()), round(float(vals.mean()), 4), int(vals.max())
