@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.bulk import insert_rows
-from db.models import CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Town, utcnow
+from db.models import CheckItem, Conflict, Department, Expert, Inspector, Town, utcnow
 from scheduler import reference, uscc
 from scheduler.services import browse
 from scheduler.services.bureaus import ensure_pinggu

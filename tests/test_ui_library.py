@@ -6,9 +6,11 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from sqlmodel import Session, select
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
+from db.models import CheckItem
 from scheduler import reference
 from scheduler.services import browse
 from test_browse import code_for, seed_library
@@ -330,3 +332,16 @@ def test_import_helpers():
     data = rejected_csv([{"统一社会信用代码": "X", "错误": "校验码错误"}])
     assert data.startswith(b"\xef\xbb\xbf")
     assert data.decode("utf-8-sig").splitlines() == ["统一社会信用代码,错误", "X,校验码错误"]
+
+
+def test_items_page_shows_town_names(app, seeded_url):
+    eng = make_engine(seeded_url)
+    with Session(eng) as s:
+        item = s.exec(select(CheckItem).where(CheckItem.code == "NY-001")).one()
+        item.scope_towns = "110117001;110117213"
+        s.add(item)
+        s.commit()
+    eng.dispose()
+    at = _open(app, "items.py")
+    row = _df(at, "事项编码").set_index("事项编码").loc["NY-001"]
+    assert row["检查对象（乡镇街道）"] == "滨河街道、黄松峪乡"

@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from db.models import split_list
 from scheduler.services import browse
 from ui import state
 from ui.widgets import KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, need_bureau, paged_table, search_box
@@ -10,6 +11,13 @@ st.title("随机抽查事项清单")
 eng = state.engine()
 b = state.bureau()
 need_bureau(b)
+
+town_names = dict(browse.towns(eng))
+
+
+def fmt_towns(v):
+    return "、".join(town_names.get(c, c) for c in split_list(v))
+
 
 q = search_box("items_q", "事项编码、抽查类别、抽查事项或检查依据")
 f1, f2 = st.columns(2)
@@ -35,7 +43,7 @@ paged_table(
         Col("scope_entity_types", "检查对象（主体类型）", fmt_list),
         Col("scope_industries", "检查对象（行业代码）", fmt_list),
         Col("scope_tags", "检查对象（许可标签）", fmt_list),
-        Col("scope_towns", "检查对象（乡镇街道）", fmt_list),
+        Col("scope_towns", "检查对象（乡镇街道）", fmt_towns),
         Col("ratio_floor", "抽查比例下限", fmt_ratio),
         Col("ratio_cap", "抽查比例上限", fmt_ratio),
         Col("required_qualifications", "所需执法资格", fmt_list),
