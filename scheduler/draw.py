@@ -240,7 +240,7 @@ def _frame_and_public_bytes(
 ) -> tuple[bytes, bytes]:
     """Canonical frame and public frame bytes, built as padded byte matrices a chunk at a time.
 
-    Each row is id, ",", label, "\n" padded with NULs to a fixed width; removing
+    Each row is id, ",", label, "\\n" padded with NULs to a fixed width; removing
     the NULs gives exactly the canonical lines, without a Python loop per row.
     """
     n, w = sorted_arr.shape[0], sorted_arr.dtype.itemsize
