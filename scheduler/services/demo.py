@@ -88,8 +88,14 @@ def create_demo(
         # random B-tree inserts); SQLite also gets a large page cache for the
         # unique USCC index, which must stay.
         rebuild = entities >= INDEX_REBUILD_MIN and entities > existing
-        if conn.dialect.name == "sqlite" and rebuild:
-            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        if conn.dialect.name == "sqlite":
+            raw = conn.connection.driver_connection
+            if not raw.in_transaction:
+                # Python's sqlite3 opens a transaction only before DML; the DROP INDEX
+                # below must not autocommit, or a failed load would lose the indexes.
+                raw.execute("BEGIN")
+            if rebuild:
+                conn.exec_driver_sql("PRAGMA cache_size=-262144")
         dropped = _drop_secondary_indexes(conn, "enterprise") if rebuild else []
         have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
         first_block: list[str] = []
