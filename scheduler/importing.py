@@ -274,7 +274,18 @@ def read_table(file_name: str, data: bytes) -> Table:
     text, enc = decode(data)
     if _CONTROL.search(text, 0, 65536):
         raise FileError("文件含有控制字符，不是 CSV 文本文件（可能是被改名的二进制文件）；请另存为 CSV（UTF-8）或 .xlsx")
-    reader = csv.reader(io.StringIO(text, newline=""))
+    if not text.strip():
+        raise FileError("文件为空，没有表头行")
+    plain = text.replace("\r\n", "\n") if "\r" in text else text
+    if '"' not in plain and "\r" not in plain:
+        # No quoting and only \n / \r\n line ends: plain splitting gives what csv.reader
+        # gives, several times faster (a million-row registry export is the common case).
+        lines = plain.split("\n")
+        if plain.endswith("\n"):
+            lines.pop()
+        reader = iter([ln.split(",") for ln in lines])
+    else:
+        reader = csv.reader(io.StringIO(text, newline=""))
     header = next(reader, None)
     if header is None:
         raise FileError("文件为空，没有表头行")

@@ -134,6 +134,20 @@ def test_leading_zeros_survive_csv():
     assert v.records[0][importing.FIELDS["enterprises"].index("address")] == "007号"
 
 
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.lists(st.text(alphabet="ab 中,；\n\r\"", max_size=4), min_size=1, max_size=3), min_size=1, max_size=5),
+       st.sampled_from(["\n", "\r\n"]))
+def test_fast_csv_path_matches_csv_module(table, eol):
+    import csv
+
+    buf = io.StringIO(newline="")
+    csv.writer(buf, lineterminator=eol).writerows([["h1", "h2", "h3"]] + table)
+    text = buf.getvalue()
+    expect = [r for r in csv.reader(io.StringIO(text, newline="")) if r and any(r)]
+    t = read_table("x.csv", text.encode("utf-8"))
+    assert [t.header] + t.rows == expect
+
+
 # --- header mapping ---------------------------------------------------------------------------
 
 
