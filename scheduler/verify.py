@@ -294,3 +294,9 @@ def verify_package(dir: str | Path) -> VerifyReport:
         return report
     report.ok = True
     return report
+
+
+# Built-in extra checks (the matching part of the package) register themselves here.
+from scheduler import matching_package as _matching_package  # noqa: E402
+
+_matching_package._register()

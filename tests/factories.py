@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.bulk import insert_rows
-from db.models import CheckItem, Department, utcnow
+from db.models import CheckItem, Conflict, Department, Expert, Inspector, utcnow
 from scheduler import reference, uscc
 from scheduler.services.bureaus import ensure_pinggu
 
@@ -55,6 +55,19 @@ def world(engine, n: int = 2000, seed: int = 1) -> int:
                       department_id=depts["SCJGJ"], scope_tags="特种设备使用单位", expert_field="特种设备检验"),
         ]
         s.add_all(items)
+        rnd = random.Random(seed)
+        inspectors = []
+        for k in range(max(12, n // 50)):
+            dept = "WJW" if k % 4 == 3 else "SCJGJ"
+            quals = "食品安全" if rnd.random() < 0.6 else ""
+            inspectors.append(Inspector(bureau_id=b.id, inspector_id=f"{dept}-{k:04d}", name=f"检查员{k}",
+                                        department_id=depts[dept], cert_no=f"1101172{k:06d}", qualifications=quals,
+                                        active=k % 17 != 5))
+        s.add_all(inspectors)
+        s.add_all([Expert(bureau_id=b.id, expert_id=f"ZJ-{k:03d}", name=f"专家{k}", field="特种设备检验") for k in range(3)])
+        s.flush()
+        s.add_all([Conflict(bureau_id=b.id, inspector_pk=inspectors[k].id, uscc=make_uscc(k), reason="亲属关系")
+                   for k in range(0, min(len(inspectors), n), 3)])
         s.commit()
         bid = b.id
     add_enterprises(engine, n, seed)

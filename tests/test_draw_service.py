@@ -43,7 +43,7 @@ def test_draw_stores_tasks_and_certificate_that_verifies(w, tmp_path):
     assert d.status == "drawn" and d.seed == SEED and d.seed_source == "ceremony"
     with Session(w) as s:
         live = s.execute(select(func.count()).select_from(Enterprise).where(Enterprise.status == "存续")).scalar_one()
-        n_sel = s.execute(select(func.count()).select_from(Task).where(Task.draw_id == d.id, Task.status == "drawn")).scalar_one()
+        n_sel = s.execute(select(func.count()).select_from(Task).where(Task.draw_id == d.id, Task.rank.is_not(None))).scalar_one()
         n_res = s.execute(select(func.count()).select_from(Task).where(Task.draw_id == d.id, Task.status == "reserve")).scalar_one()
     assert cert["frame_size"] == live
     assert n_sel == len(cert["selected"]) == sum(st["k"] for st in cert["strata"]) > 0
@@ -118,7 +118,7 @@ def test_joint_plan_tasks_carry_every_applicable_item(w):
         codes = {
             t.uscc: sorted(s.execute(select(CheckItem.code).join(TaskItem, TaskItem.item_id == CheckItem.id)
                                      .where(TaskItem.task_id == t.id)).scalars())
-            for t in s.execute(select(Task).where(Task.draw_id == d.id, Task.status == "drawn")).scalars()
+            for t in s.execute(select(Task).where(Task.draw_id == d.id, Task.rank.is_not(None))).scalars()
         }
         ents = {e.uscc: e for e in s.execute(select(Enterprise).where(Enterprise.uscc.in_(list(codes)))).scalars()}
     assert codes

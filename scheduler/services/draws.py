@@ -30,8 +30,10 @@ from db.bulk import insert_rows
 from db.models import Draw, DrawArchive, Plan, Task, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
+from scheduler import matching
+from scheduler import matching_package as mp
 from scheduler import rules
-from scheduler.services import auditlog
+from scheduler.services import auditlog, teams
 from scheduler.services.context import CLI, Actor
 from scheduler.services.frames import applicable_items, entities, read_frame
 from scheduler.services.plans import LoadedPlan, load_plan
@@ -163,6 +165,15 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if errs:
             raise rules.PlanRuleError(errs)
         drawn_at = utcnow()
+        # Items per drawn entity (selected and reserves), then the teams (DSR-1 matching).
+        ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
+        items_of = {u: applicable_items(lp, e) for u, e in ents.items()}
+        specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id]) for x in result.selected]
+        inputs = teams.gather(s, lp, d.id, period, specs)
+        policy = teams.policy_of(lp)
+        matched = matching.match(seed, plan_code, period, specs, inputs.roster, inputs.experts, inputs.conflicts,
+                                 inputs.last, inputs.prior_loads, policy)
+        files = inputs.files()
         cert = certs.build_certificate(
             result,
             seed=seed,
@@ -181,9 +192,9 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
                 "plan_name": lp.plan.name,
                 "lead_department": lp.lead.name,
                 "strata_by": lp.plan.strata_by,
-                "reserve_ratio": lp.plan.reserve_ratio,
             },
         )
+        cert["matching"] = mp.certificate_section(matched, policy, specs, files)
         # Claim the draw: only one transaction can move this row from frozen to drawn.
         claimed = s.execute(
             update(Draw)
@@ -194,11 +205,15 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if claimed != 1:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        _store_tasks(s, lp, d.id, result, drawn_at)
+        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at)
+        teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor)
+        s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
+                  .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
         auditlog.record(
             s, actor, "draw.execute", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
              "frame_sha256": result.frame_sha256, "selected": len(result.selected),
+             "short_staffed": len({sf.entity_id for sf in matched.shortfalls}),
              "certificate_sha256": dsr1.sha256_hex(json.dumps(cert, ensure_ascii=False, sort_keys=True).encode())},
         )
         s.commit()
@@ -212,7 +227,7 @@ def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, at: dt.datetime) -> None:
+def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at: dt.datetime) -> dict[str, int]:
     conn = s.connection()
     cols = ["bureau_id", "kind", "draw_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note", "created_at"]
     rows = [(lp.plan.bureau_id, "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "drawn", "", at)
@@ -222,9 +237,9 @@ def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, at: dt.dateti
     insert_rows(conn, "task", cols, rows)
     # Each task carries every plan item its entity qualifies for (one visit).
     ids = dict(s.execute(select(Task.uscc, Task.id).where(Task.draw_id == draw_id)).all())
-    ents = entities(s, list(ids))
-    links = [(ids[u], it.id) for u, e in ents.items() for it in applicable_items(lp, e)]
+    links = [(ids[u], it.id) for u, its in items_of.items() for it in its]
     insert_rows(conn, "taskitem", ["task_id", "item_id"], links)
+    return ids
 
 
 def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor = CLI) -> Draw:
@@ -267,12 +282,18 @@ def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None
         if d is None or d.certificate is None:
             raise DrawRefused(f"抽取 #{draw_id} 尚未完成，没有核验包")
         cert = json.loads(d.certificate)
-        frame_bytes = gzip.decompress(s.get(DrawArchive, d.id).frame_gz)
+        archive = s.get(DrawArchive, d.id)
+        frame_bytes = gzip.decompress(archive.frame_gz)
+        files = mp.unpack(gzip.decompress(archive.matching_gz)) if archive.matching_gz else {}
     if auditor_dir is not None:
         certs.write_package(Path(auditor_dir), cert, frame_bytes)
+        mp.write_files(Path(auditor_dir), files)
     if public_dir is not None:
         ids = (line.split(",", 1)[0] for line in frame_bytes.decode("utf-8").split("\n") if line)
-        certs.write_public_package(Path(public_dir), certs.build_public_certificate(cert), dsr1.canonical_public_frame(ids))
+        public = certs.build_public_certificate(cert)
+        if "matching" in cert:
+            public["matching"] = mp.public_section(cert["matching"])
+        certs.write_public_package(Path(public_dir), public, dsr1.canonical_public_frame(ids))
 
 
 def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) -> Task:

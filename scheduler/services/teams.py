@@ -1,0 +1,208 @@
+"""Inspector matching on the database: gather DSR-1 matching inputs, store teams, replace members.
+
+The pure rules live in scheduler.matching; this module only reads the roster,
+conflicts, prior loads and rotation history of the period, and writes the
+teams (TeamMember rows) inside the draw's transaction.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Mapping, Sequence
+
+from sqlalchemy import func, select, true
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.bulk import insert_rows
+from db.models import CheckItem, Conflict, Draw, Expert, Inspector, Task, TaskEvent, TeamMember, utcnow
+from scheduler import matching as m
+from scheduler import matching_package as mp
+from scheduler.services import auditlog
+from scheduler.services.context import CLI, Actor
+from scheduler.services.plans import LoadedPlan, load_plan
+
+INACTIVE_TASK = ("voided", "replaced", "reserve")
+
+
+@dataclass
+class MatchingInputs:
+    tasks: list[m.TaskSpec]
+    roster: list[m.InspectorRec]
+    experts: list[m.ExpertRec]
+    conflicts: set[tuple[str, str]]
+    last: dict[str, set[str]]
+    prior_loads: dict[str, int]
+    inspector_pk: dict[str, int]
+    expert_pk: dict[str, int]
+
+    def files(self) -> dict[str, bytes]:
+        return mp.build_files(self.roster, self.experts, self.conflicts, self.prior_loads, self.last)
+
+
+def policy_of(lp: LoadedPlan) -> m.MatchPolicy:
+    p = lp.plan
+    return m.MatchPolicy(team_size=p.team_size, policy=p.matching_policy, cap=p.workload_cap, expert_cap=p.expert_cap)
+
+
+def task_spec(lp: LoadedPlan, entity_id: str, ticket: str, rank: int, items: Sequence[CheckItem]) -> m.TaskSpec:
+    """Departments: owners of the task's items, lead first, then by code."""
+    required: dict[str, set[str]] = defaultdict(set)
+    fields: set[str] = set()
+    for it in items:
+        dept = lp.departments[it.department_id].code
+        required[dept].update(q for q in (it.required_qualifications or "").split(";") if q)
+        if it.expert_field:
+            fields.add(it.expert_field)
+    lead = lp.lead.code
+    depts = ([lead] if lead in required else []) + sorted(set(required) - {lead})
+    return m.TaskSpec(entity_id, ticket, rank, tuple(depts), {d: frozenset(required[d]) for d in depts}, tuple(sorted(fields)))
+
+
+def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.TaskSpec],
+           loads_include_this_draw: bool = False) -> MatchingInputs:
+    """Matching inputs for `tasks` of draw `draw_id`. Rotation looks at checks of
+    other draws; prior loads count other draws of the period (and this one too
+    when a member is replaced after matching: loads as they stand)."""
+    bureau = lp.plan.bureau_id
+    dept_code = {d.id: d.code for d in lp.departments.values()}
+    roster, inspector_pk = [], {}
+    for i in s.execute(select(Inspector).where(Inspector.bureau_id == bureau).order_by(Inspector.inspector_id)).scalars():
+        roster.append(m.InspectorRec(i.inspector_id, dept_code[i.department_id],
+                                     frozenset(q for q in i.qualifications.split(";") if q), bool(i.active)))
+        inspector_pk[i.inspector_id] = i.id
+    experts, expert_pk = [], {}
+    for e in s.execute(select(Expert).where(Expert.bureau_id == bureau).order_by(Expert.expert_id)).scalars():
+        experts.append(m.ExpertRec(e.expert_id, e.field, bool(e.active)))
+        expert_pk[e.expert_id] = e.id
+    entity_ids = [t.entity_id for t in tasks]
+    conflicts: set[tuple[str, str]] = set()
+    last: dict[str, set[str]] = {}
+    for chunk in _chunks(entity_ids):
+        conflicts.update(
+            s.execute(select(Inspector.inspector_id, Conflict.uscc).join(Inspector, Inspector.id == Conflict.inspector_pk)
+                      .where(Conflict.bureau_id == bureau, Conflict.uscc.in_(chunk))).all()
+        )
+        # Rotation: the inspectors of each entity's most recent earlier check.
+        rows = s.execute(
+            select(Task.uscc, Task.id, Task.created_at, Inspector.inspector_id)
+            .join(TeamMember, TeamMember.task_id == Task.id)
+            .join(Inspector, Inspector.id == TeamMember.inspector_pk)
+            .where(Task.uscc.in_(chunk), Task.draw_id != draw_id, Task.status.not_in(INACTIVE_TASK), TeamMember.active)
+        ).all()
+        latest: dict[str, tuple] = {}
+        for uscc, task_id, at, _ in rows:
+            if uscc not in latest or (at, task_id) > latest[uscc]:
+                latest[uscc] = (at, task_id)
+        for uscc, task_id, at, person in rows:
+            if latest[uscc][1] == task_id:
+                last.setdefault(uscc, set()).add(person)
+    prior_loads: dict[str, int] = {}
+    for kind, model, col, pk in (("inspector", Inspector, TeamMember.inspector_pk, Inspector.inspector_id),
+                                 ("expert", Expert, TeamMember.expert_pk, Expert.expert_id)):
+        q = (
+            select(pk, func.count())
+            .join(TeamMember, col == model.id)
+            .join(Task, Task.id == TeamMember.task_id)
+            .join(Draw, Draw.id == Task.draw_id)
+            .where(Draw.period == period, Draw.status == "drawn", model.bureau_id == bureau,
+                   true() if loads_include_this_draw else Draw.id != draw_id,
+                   Task.status.not_in(INACTIVE_TASK), TeamMember.active)
+            .group_by(pk)
+        )
+        prior_loads.update({p: int(n) for p, n in s.execute(q).all()})
+    return MatchingInputs(tasks, roster, experts, conflicts, last, prior_loads, inspector_pk, expert_pk)
+
+
+def _chunks(ids: Sequence[str], size: int = 900):
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
+
+
+def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
+                task_ids: Mapping[str, int], actor: Actor) -> None:
+    dept_id = {d.code: d.id for d in lp.departments.values()}
+    rows = []
+    for eid, members in result.teams.items():
+        for mem in members:
+            is_exp = mem.kind == "expert"
+            rows.append((task_ids[eid], None if is_exp else inputs.inspector_pk[mem.person_id],
+                         inputs.expert_pk[mem.person_id] if is_exp else None, mem.role,
+                         None if is_exp else dept_id[mem.department], mem.slot, mem.pair_ticket, True))
+    insert_rows(s.connection(), "teammember",
+                ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket", "active"], rows)
+    short = {sf.entity_id for sf in result.shortfalls}
+    now = utcnow()
+    events = []
+    for eid, tid in task_ids.items():
+        if eid in short:
+            reasons = "；".join(sf.reason for sf in result.shortfalls if sf.entity_id == eid)
+            s.execute(Task.__table__.update().where(Task.id == tid).values(note=f"缺员：{reasons}"))
+            events.append((tid, "drawn", "drawn", actor.name, f"检查组缺员：{reasons}", now))
+        else:
+            events.append((tid, "drawn", "assigned", actor.name, "随机匹配检查人员", now))
+    full = [tid for eid, tid in task_ids.items() if eid not in short]
+    for chunk in _chunks(full):
+        s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
+    insert_rows(s.connection(), "taskevent", ["task_id", "from_status", "to_status", "actor", "reason", "at"], events)
+
+
+class ReplaceRefused(RuntimeError):
+    pass
+
+
+def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str, actor: Actor = CLI) -> TeamMember:
+    """An inspector (or expert) became unavailable: re-fill only that slot by the
+    same rule, with loads as they stand; the replacement and its reason are recorded."""
+    import json
+
+    from scheduler.services.frames import applicable_items, entities
+
+    if not reason.strip():
+        raise ReplaceRefused("更换检查人员必须说明原因")
+    with Session(engine) as s:
+        t = s.get(Task, task_id)
+        if t is None or t.draw_id is None:
+            raise ReplaceRefused(f"任务 #{task_id} 不存在或不是双随机抽取任务")
+        d = s.get(Draw, t.draw_id)
+        cert = json.loads(d.certificate or "{}")
+        lp = load_plan(s, cert["plan_code"])
+        ent = entities(s, [t.uscc])[t.uscc]
+        spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, applicable_items(lp, ent))
+        inputs = gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
+        members = list(s.execute(select(TeamMember).where(TeamMember.task_id == t.id, TeamMember.active)).scalars())
+        ins_by_pk = {v: k for k, v in inputs.inspector_pk.items()}
+        exp_by_pk = {v: k for k, v in inputs.expert_pk.items()}
+        dept_code = {d_.id: d_.code for d_ in lp.departments.values()}
+        field_of = {e.expert_id: e.field for e in inputs.experts}
+        team = []
+        leaving_row = None
+        for tm in members:
+            pid = ins_by_pk.get(tm.inspector_pk) if tm.inspector_pk else exp_by_pk.get(tm.expert_pk)
+            kind = "expert" if tm.expert_pk else "inspector"
+            team.append(m.Member(t.uscc, pid, kind, dept_code.get(tm.department_id) if tm.department_id else None,
+                                 field_of.get(pid) if kind == "expert" else None, tm.role, tm.slot, tm.pair_ticket))
+            if pid == person_id:
+                leaving_row = tm
+        if leaving_row is None:
+            raise ReplaceRefused(f"{person_id} 不在任务 #{task_id} 的检查组中")
+        new = m.replace_member(cert["seed"], cert["plan_code"], d.period, spec, team, person_id, inputs.roster,
+                               inputs.experts, inputs.conflicts, inputs.last, inputs.prior_loads, policy_of(lp))
+        if isinstance(new, m.Shortfall):
+            raise ReplaceRefused(f"无人可替换：{new.reason}")
+        leaving_row.active = False
+        s.add(leaving_row)
+        is_exp = new.kind == "expert"
+        row = TeamMember(task_id=t.id, inspector_pk=None if is_exp else inputs.inspector_pk[new.person_id],
+                         expert_pk=inputs.expert_pk[new.person_id] if is_exp else None, role=new.role,
+                         department_id=None if is_exp else {d_.code: d_.id for d_ in lp.departments.values()}[new.department],
+                         slot=new.slot, pair_ticket=new.pair_ticket, active=True)
+        s.add(row)
+        s.add(TaskEvent(task_id=t.id, from_status=t.status, to_status=t.status, actor=actor.name,
+                        reason=f"更换检查人员 {person_id} → {new.person_id}：{reason.strip()}"))
+        auditlog.record(s, actor, "team.replace", f"task:{t.id}",
+                        {"leaving": person_id, "new": new.person_id, "slot": new.slot, "reason": reason.strip()})
+        s.commit()
+        s.refresh(row)
+        return row
