@@ -627,7 +627,7 @@ def generate_entities(n: int, seed: int = DEFAULT_SEED) -> EntityBlock:
 
 
 def inspector_count(n_entities: int) -> dict[str, int]:
-    """Inspectors per department: ~n/100 (at least 40), most in 区市场监管局,
+    """Inspectors per department: ~n/100 (at least 40), a majority in 区市场监管局,
     at least 3 in each other department that owns items (so a team of two can
     always be found), 1–2 in the departments without items."""
     target = max(40, n_entities // 100)
@@ -638,7 +638,7 @@ def inspector_count(n_entities: int) -> dict[str, int]:
             continue
         counts[code] = max(3, round(target * 0.02)) if code in with_items else max(1, round(target * 0.003))
     others = sum(counts.values())
-    counts["SCJGJ"] = max(target - others, round(target * 0.6))
+    counts["SCJGJ"] = max(target - others, round(target * 0.6), others + 1)  # always the majority
     return counts
 
 
