@@ -190,3 +190,19 @@ def test_period_format_and_seed_format_are_checked(w):
         draws.execute(w, "PG-GS", "2026-13", seed=SEED)
     with pytest.raises(ValueError):
         draws.execute(w, "PG-GS", "2026-12", seed="1234")
+
+
+def test_preview_matches_the_frozen_frame_and_check_input_reports_rules(w):
+    from scheduler.services.frames import preview
+    from scheduler.services.plans import check_input, transient_plan
+
+    data = gs_plan()
+    assert check_input(w, data) == []
+    assert any("超过" in m for m in check_input(w, gs_plan(ratios={**GS_RATIOS, "A": "0.2"})))
+    assert check_input(w, gs_plan(item_codes=["NOPE"])) == ["抽查事项不存在：NOPE"]
+    with Session(w) as s:
+        pv = preview(s, transient_plan(s, data), "2026-12")
+    save_plan(w, data)
+    d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    cert = json.loads(d.certificate)
+    assert [(p["stratum"], p["size"], p["k"]) for p in pv] == [(s["stratum"], s["size"], s["k"]) for s in cert["strata"]]

@@ -125,3 +125,27 @@ def entities(session: Session, usccs: Sequence[str]) -> dict[str, FrameEntity]:
 def applicable_items(lp: LoadedPlan, ent: FrameEntity) -> list[CheckItem]:
     tags = [t for t in ent.tags.split(";") if t]
     return [i for i in lp.items if scope_of(i).applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
+
+
+def preview(session: Session, lp: LoadedPlan, period: str) -> list[dict]:
+    """Frame size and expected tasks per stratum, before anything is frozen or drawn.
+
+    Counted in SQL (GROUP BY stratum), so it stays fast on a million entities.
+    """
+    from sqlalchemy import func as f
+
+    from scheduler import draw as dsr1
+
+    q = frame_query(lp, period).subquery()
+    rows = session.execute(select(q.c[1], f.count()).group_by(q.c[1]).order_by(q.c[1])).all()
+    out = []
+    for stratum, size in rows:
+        cls = stratum.split("/", 1)[0]
+        ratio = lp.rules.ratios.get(cls)
+        count = lp.rules.counts.get(cls)
+        try:
+            k = dsr1.stratum_k(int(size), ratio, count) if (ratio is not None or count is not None) else None
+        except ValueError:
+            k = None
+        out.append({"stratum": stratum, "size": int(size), "ratio": ratio, "count": count, "k": k})
+    return out

@@ -108,6 +108,72 @@ def load_plan(session: Session, code: str) -> LoadedPlan:
     return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(session)))
 
 
+def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
+    plan.name = data.name
+    plan.kind = data.kind
+    plan.lead_department_id = lead.id
+    plan.strata_by = data.strata_by
+    plan.ratios = json.dumps(data.ratios, ensure_ascii=False, sort_keys=True)
+    plan.counts = json.dumps(data.counts, ensure_ascii=False, sort_keys=True)
+    plan.batches = data.batches
+    plan.reserve_ratio = data.reserve_ratio
+    plan.frame_towns = ";".join(sorted(set(data.frame_towns)))
+    plan.team_size = data.team_size
+    plan.matching_policy = data.matching_policy
+    plan.workload_cap = data.workload_cap
+    plan.expert_cap = data.expert_cap
+    plan.frequency = json.dumps(rules.Frequency.from_json(data.frequency).to_json(), ensure_ascii=False)
+    plan.schedule = data.schedule
+    plan.require_public_seed = data.require_public_seed
+    plan.description = data.description
+    plan.updated_at = utcnow()
+
+
+def _resolve(s: Session, data: PlanInput) -> tuple[Bureau, Department, list[CheckItem], dict[int, Department]]:
+    """The bureau, lead department and items a PlanInput names; PlanRuleError if any is missing."""
+    bq = select(Bureau)
+    if data.bureau_code:
+        bq = bq.where(Bureau.code == data.bureau_code)
+    bureaus = list(s.execute(bq).scalars())
+    if len(bureaus) != 1:
+        raise rules.PlanRuleError(["请指定所属监管局（--bureau）" if bureaus else "数据库中没有监管局，请先运行 dsr demo 或导入基础数据"])
+    bureau = bureaus[0]
+    depts = {d.code: d for d in s.execute(select(Department).where(Department.bureau_id == bureau.id)).scalars()}
+    by_name = {d.name: d for d in depts.values()}
+    lead = depts.get(data.lead_department) or by_name.get(data.lead_department)
+    errs: list[str] = []
+    if lead is None:
+        errs.append(f"牵头部门“{data.lead_department}”不存在")
+    items = sorted(
+        s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau.id, CheckItem.code.in_(data.item_codes))).scalars(),
+        key=lambda i: i.code,
+    )
+    missing = sorted(set(data.item_codes) - {i.code for i in items})
+    if missing:
+        errs.append(f"抽查事项不存在：{'、'.join(missing)}")
+    if errs:
+        raise rules.PlanRuleError(errs)
+    return bureau, lead, items, {d.id: d for d in depts.values()}
+
+
+def transient_plan(s: Session, data: PlanInput) -> LoadedPlan:
+    """A LoadedPlan for a form that is not saved yet (for live checks and previews)."""
+    bureau, lead, items, departments = _resolve(s, data)
+    plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
+    _apply(plan, data, lead)
+    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(s)))
+
+
+def check_input(engine: Engine, data: PlanInput) -> list[str]:
+    """Every rule the form breaks (Chinese messages), without saving anything."""
+    with Session(engine) as s:
+        try:
+            lp = transient_plan(s, data)
+        except rules.PlanRuleError as e:
+            return e.messages
+        return rules.check_plan(lp.rules)
+
+
 def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
     """Create or update a plan; refuses (PlanRuleError) if it breaks a rule.
 
@@ -115,51 +181,13 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
     later periods (each draw's certificate records the settings it used).
     """
     with Session(engine) as s:
-        bq = select(Bureau)
-        if data.bureau_code:
-            bq = bq.where(Bureau.code == data.bureau_code)
-        bureaus = list(s.execute(bq).scalars())
-        if len(bureaus) != 1:
-            raise rules.PlanRuleError(["请指定所属监管局（--bureau）" if bureaus else "数据库中没有监管局，请先运行 dsr demo 或导入基础数据"])
-        bureau = bureaus[0]
-        depts = {d.code: d for d in s.execute(select(Department).where(Department.bureau_id == bureau.id)).scalars()}
-        by_name = {d.name: d for d in depts.values()}
-        lead = depts.get(data.lead_department) or by_name.get(data.lead_department)
-        errs: list[str] = []
-        if lead is None:
-            errs.append(f"牵头部门“{data.lead_department}”不存在")
-        items = list(
-            s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau.id, CheckItem.code.in_(data.item_codes))).scalars()
-        )
-        missing = sorted(set(data.item_codes) - {i.code for i in items})
-        if missing:
-            errs.append(f"抽查事项不存在：{'、'.join(missing)}")
-        if errs:
-            raise rules.PlanRuleError(errs)
+        bureau, lead, items, departments = _resolve(s, data)
         plan = s.execute(select(Plan).where(Plan.code == data.code)).scalar_one_or_none()
         created = plan is None
         if plan is None:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
-        plan.name = data.name
-        plan.kind = data.kind
-        plan.lead_department_id = lead.id
-        plan.strata_by = data.strata_by
-        plan.ratios = json.dumps(data.ratios, ensure_ascii=False, sort_keys=True)
-        plan.counts = json.dumps(data.counts, ensure_ascii=False, sort_keys=True)
-        plan.batches = data.batches
-        plan.reserve_ratio = data.reserve_ratio
-        plan.frame_towns = ";".join(sorted(set(data.frame_towns)))
-        plan.team_size = data.team_size
-        plan.matching_policy = data.matching_policy
-        plan.workload_cap = data.workload_cap
-        plan.expert_cap = data.expert_cap
-        plan.frequency = json.dumps(rules.Frequency.from_json(data.frequency).to_json(), ensure_ascii=False)
-        plan.schedule = data.schedule
-        plan.require_public_seed = data.require_public_seed
-        plan.description = data.description
-        plan.updated_at = utcnow()
-        departments = {d.id: d for d in depts.values()}
-        rules.ensure_valid(_rules_for(plan, sorted(items, key=lambda i: i.code), departments, risk_classes(s)))
+        _apply(plan, data, lead)
+        rules.ensure_valid(_rules_for(plan, items, departments, risk_classes(s)))
         s.add(plan)
         s.flush()
         for pi in s.execute(select(PlanItem).where(PlanItem.plan_id == plan.id)).scalars():
