@@ -498,6 +498,7 @@ class _Matcher:
             allp = tuple(parts)
             u = self.ins.union(allp)
             slots.extend([(allp, u, False)] * (size - len(parts)))
+        slots = [(pt, pl, ds, id(pl)) for pt, pl, ds in slots]
         efields = list(dict.fromkeys(task.expert_fields))
         epools = [self.exp.pool(f, frozenset()) for f in efields]
         distinct = {id(sl[1]): (self.ins, sl[1]) for sl in slots}
@@ -517,7 +518,8 @@ class _Matcher:
         ins, exp = self.ins, self.exp
         teams: dict[str, list[Member]] = {}
         shortfalls: list[Shortfall] = []
-        ins_ids, ins_groups, ins_ticket, ins_add = ins.ids, ins.groups, ins.ticket, ins.add_load
+        ins_ids, ins_groups, ins_keys = ins.ids, ins.groups, ins.key_ints
+        ins_loads, ins_lkey, cap, balanced = ins.loads, ins.lkey, ins.cap, ins.balanced
         rec_get = self.rec_ins.get
         for start in range(0, len(ordered), chunk):
             block = ordered[start:start + chunk]
@@ -546,20 +548,25 @@ class _Matcher:
                 recused = rec_get(eid)
                 pickers: dict[int, _Picker] = {}
                 k = 0
-                for parts, pool, dept_slot in slots:
+                for parts, pool, dept_slot, pid in slots:
                     k += 1
-                    pk = pickers.get(id(pool))
+                    pk = pickers.get(pid)
                     if pk is None:
-                        pk = pickers[id(pool)] = _Picker(ins, pool, row[id(pool)], tk)
+                        pk = pickers[pid] = _Picker(ins, pool, row[pid], tk)
                     j = pk.pick(team, recused)
                     if j is None:
                         shortfalls.append(self.short(ins, t, k, parts, team, recused, dept_slot, False))
                         continue
                     p = int(pool[j])
                     team.add(p)
-                    ins_add(p)
+                    v = ins_loads[p] = ins_loads[p] + 1  # inline of _People.add_load
+                    if balanced:
+                        ins_lkey[p] = min(v, cap) << _SHIFT_LOAD
+                    elif v >= cap:
+                        ins_lkey[p] = 1 << 63
                     members.append(Member(eid, ins_ids[p], "inspector", ins_groups[p], None,
-                                          "leader" if k == 1 else "member", k, format(ins_ticket(tk, p), "016x")))
+                                          "leader" if k == 1 else "member", k,
+                                          format(splitmix64(tk ^ ins_keys[p]), "016x")))
                 if efields:
                     eteam: set[int] = set()
                     erec = self.rec_exp.get(eid)
