@@ -23,7 +23,7 @@ def streamlit_command(port: int) -> list[str]:
 def app_cmd(
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="网页端口"),
     entities: int = typer.Option(5000, "--entities", "-n", min=0, help="名录库为空时生成的演示市场主体数量"),
-    seed: int = typer.Option(2026, "--seed", help="演示数据随机种子"),
+    seed: int = typer.Option(2026, "--seed", min=0, help="演示数据随机种子"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只准备数据库并打印启动命令，不启动网页"),
 ) -> None:
     """启动 dsr 网页（首次运行时自动生成平谷区演示数据）。"""

@@ -36,7 +36,7 @@ def run_demo(entities: int, seed: int, force: bool) -> dict[str, int]:
 @app.command()
 def demo(
     entities: int = typer.Option(5000, "--entities", "-n", min=0, help="市场主体数量（演示名录库规模）"),
-    seed: int = typer.Option(2026, "--seed", help="随机种子：同一种子生成完全相同的数据"),
+    seed: int = typer.Option(2026, "--seed", min=0, help="随机种子：同一种子生成完全相同的数据"),
     force: bool = typer.Option(False, "--force", help="名录库非空时仍然写入（只追加尚不存在的数据，不删除任何数据）"),
 ) -> None:
     """生成平谷区演示数据（两库一单 + 抽查计划）。"""
