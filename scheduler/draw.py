@@ -109,7 +109,7 @@ def ticket(seed: str, plan_code: str, period: str, entity_id: str) -> str:
 _DIGEST = type(hashlib.sha256()).digest
 
 
-def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytes:
+def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytearray:
     """Concatenated 32-byte SHA-256 digests of prefix + id, for each id of a byte-string array.
 
     The preimages are laid out as a NUL-padded byte matrix (ids hold no NUL, and
@@ -118,12 +118,12 @@ def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytes:
     bound the number of live bytes objects.
     """
     n = ids_b.shape[0]
+    out = bytearray(32 * n)  # filled in place: no second copy of all digests
     if n == 0:
-        return b""
+        return out
     w, p = ids_b.dtype.itemsize, len(prefix)
     head = np.frombuffer(prefix, dtype=np.uint8)
     sha = hashlib.sha256
-    out = []
     for s in range(0, n, _CHUNK):
         chunk = np.ascontiguousarray(ids_b[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
         m = np.empty((chunk.shape[0], p + w), dtype=np.uint8)
@@ -131,16 +131,17 @@ def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytes:
         m[:, p:] = chunk
         pre = m.view(f"S{p + w}").reshape(-1).tolist()
         del m
-        out.append(b"".join(map(_DIGEST, map(sha, pre))))
+        out[32 * s : 32 * (s + len(pre))] = b"".join(map(_DIGEST, map(sha, pre)))
         del pre
-    return b"".join(out)
+    return out
 
 
 def tickets_digests(seed: str, plan_code: str, period: str, ids: Sequence[str]) -> list[bytes]:
     """Raw 32-byte tickets for `ids`, in the given order (for cross-checks, e.g. pgcrypto)."""
     prefix = _ticket_prefix(seed, plan_code, period)
     blob = _digests_bytes(prefix, _encode_ids(ids))
-    return [blob[j : j + 32] for j in range(0, len(blob), 32)]
+    view = memoryview(blob)
+    return [bytes(view[j : j + 32]) for j in range(0, len(blob), 32)]
 
 
 def sha256_hex(b: bytes) -> str:
@@ -292,7 +293,6 @@ class _Frame:
     ids_b: np.ndarray  # fixed-width UTF-8 ids, input order
     labels: list[str]  # sorted stratum labels
     codes: np.ndarray  # input order, index into labels
-    order: np.ndarray  # input indices in canonical (bytewise id) order
     frame_bytes: bytes
     public_bytes: bytes
 
@@ -313,8 +313,8 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     sa = arr[order]
     _check_duplicates(sa)
     fb, pb = _frame_and_public_bytes(sa, codes[order], labels)
-    del sa
-    return fb, pb, _Frame(len(ids), arr, labels, codes, order, fb, pb)
+    del sa, order
+    return fb, pb, _Frame(len(ids), arr, labels, codes, fb, pb)
 
 
 def parse_frame(data: bytes) -> list[tuple[str, str]]:
@@ -433,14 +433,14 @@ def batch_of(position: int, batches: int, total: int) -> int:
 class _Tickets:
     """All digests in one buffer plus their first 8 bytes as native uint64 keys."""
 
-    def __init__(self, blob: bytes, ids_b: np.ndarray) -> None:
+    def __init__(self, blob: bytes | bytearray, ids_b: np.ndarray) -> None:
         self.blob = blob
         self.ids_b = ids_b
         n = len(blob) // 32
         self.keys = np.frombuffer(blob, dtype=">u8").reshape(n, 4)[:, 0].astype(np.uint64) if n else np.zeros(0, np.uint64)
 
     def digest(self, i: int) -> bytes:
-        return self.blob[32 * i : 32 * i + 32]
+        return bytes(self.blob[32 * i : 32 * i + 32])
 
     def hex_tickets(self, idx: np.ndarray) -> list[str]:
         blob = self.blob
