@@ -1,0 +1,242 @@
+"""Tasks and teams, read side (任务与匹配): paginated task lists with their teams.
+
+Only one page of tasks is ever read: the page itself is one SQL query with
+LIMIT/OFFSET; its items and team members come from two more queries bound to
+the ids of that page. Every filter is a bound parameter.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Any, Iterable, Optional, Sequence
+
+from sqlalchemy import and_, exists, func, select
+from sqlalchemy.engine import Engine
+
+from db.models import CheckItem, Department, Draw, Enterprise, Expert, Inspector, Plan, Task, TaskItem, TeamMember, Town
+from scheduler.services.browse import MAX_PAGE_SIZE, Page
+
+STATUS_LABELS = {
+    "drawn": "已抽取（待补足检查组）",
+    "assigned": "已匹配检查组",
+    "reserve": "备选",
+    "replaced": "已被替换",
+    "voided": "已作废",
+}
+DRAW_STATUS_LABELS = {"frozen": "名录已冻结", "drawn": "已抽取", "voided": "已作废"}
+ROLE_LABELS = {"leader": "组长", "member": "组员", "expert": "专家"}
+
+
+def status_label(status: Optional[str]) -> str:
+    return STATUS_LABELS.get(status or "", status or "")
+
+
+@dataclass(frozen=True)
+class TeamSeat:
+    """One active member of a task's team, for display and replacement."""
+
+    person_id: str
+    name: str
+    kind: str  # inspector / expert
+    role: str  # leader / member / expert
+    department: str
+    slot: int
+
+
+def list_draws(
+    engine: Engine,
+    bureau_id: int | None = None,
+    plan_code: str | None = None,
+    period: str | None = None,
+    include_voided: bool = True,
+) -> list[dict[str, Any]]:
+    """Draws (newest first): id, plan_code, plan_name, period, status, frame_size, seed_source, drawn_at, void_reason."""
+    stmt = (
+        select(Draw.id, Plan.code.label("plan_code"), Plan.name.label("plan_name"), Draw.period, Draw.status,
+               Draw.frame_size, Draw.frame_sha256, Draw.seed_source, Draw.frozen_at, Draw.drawn_at, Draw.void_reason)
+        .join(Plan, Plan.id == Draw.plan_id)
+        .order_by(Draw.id.desc())
+    )
+    if bureau_id is not None:
+        stmt = stmt.where(Plan.bureau_id == bureau_id)
+    if plan_code is not None:
+        stmt = stmt.where(Plan.code == plan_code)
+    if period is not None:
+        stmt = stmt.where(Draw.period == period)
+    if not include_voided:
+        stmt = stmt.where(Draw.status != "voided")
+    with engine.connect() as conn:
+        return [dict(r._mapping) for r in conn.execute(stmt)]
+
+
+def periods(engine: Engine, bureau_id: int | None = None) -> list[str]:
+    """Periods that have a draw, newest first."""
+    stmt = select(Draw.period).join(Plan, Plan.id == Draw.plan_id).distinct().order_by(Draw.period.desc())
+    if bureau_id is not None:
+        stmt = stmt.where(Plan.bureau_id == bureau_id)
+    with engine.connect() as conn:
+        return [r[0] for r in conn.execute(stmt)]
+
+
+def _chunks(ids: Sequence[Any], size: int = 900) -> Iterable[list[Any]]:
+    for i in range(0, len(ids), size):
+        yield list(ids[i : i + size])
+
+
+def list_tasks(
+    engine: Engine,
+    draw_id: int | None = None,
+    period: str | None = None,
+    department_id: int | None = None,
+    town_code: str | None = None,
+    status: str | None = None,
+    page: int = 1,
+    page_size: int = 50,
+    bureau_id: int | None = None,
+    include_reserves: bool = True,
+    task_id: int | None = None,
+) -> Page:
+    """Tasks of a draw (or of every draw of a period) with items and team.
+
+    `department_id` keeps tasks carrying at least one item of that department
+    (the department takes part in the visit). Rows are ordered by draw, then
+    draw order (rank); reserves follow, by stratum and reserve order.
+    Each row: id, draw_id, plan_code, period, rank, batch, uscc, name, town_code,
+    town_name, stratum, reserve_rank, status, status_label, note, items,
+    departments, leader, members, experts, short (True when the team is short).
+    """
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    stmt = (
+        select(
+            Task.id, Task.draw_id, Plan.code.label("plan_code"), Draw.period, Task.rank, Task.batch, Task.uscc,
+            Enterprise.name, Enterprise.town_code, Town.name.label("town_name"), Task.stratum, Task.reserve_rank,
+            Task.status, Task.note, Task.replaces_task_id,
+        )
+        .join(Draw, Draw.id == Task.draw_id)
+        .join(Plan, Plan.id == Draw.plan_id)
+        .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
+        .outerjoin(Town, Town.code == Enterprise.town_code)
+    )
+    where = []
+    if draw_id is not None:
+        where.append(Task.draw_id == draw_id)
+    if task_id is not None:
+        where.append(Task.id == task_id)
+    if period is not None:
+        where.append(Draw.period == period)
+    if bureau_id is not None:
+        where.append(Task.bureau_id == bureau_id)
+    if town_code is not None:
+        where.append(Enterprise.town_code == town_code)
+    if status is not None:
+        where.append(Task.status == status)
+    if not include_reserves:
+        where.append(Task.status != "reserve")
+    if department_id is not None:
+        where.append(
+            exists(
+                select(TaskItem.task_id)
+                .join(CheckItem, CheckItem.id == TaskItem.item_id)
+                .where(TaskItem.task_id == Task.id, CheckItem.department_id == department_id)
+            )
+        )
+    if where:
+        stmt = stmt.where(and_(*where))
+    order = [Task.draw_id, Task.rank.is_(None), Task.rank, Task.stratum, Task.reserve_rank, Task.id]
+    with engine.connect() as conn:
+        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+        pages = max(1, -(-total // page_size))
+        page = max(1, min(int(page), pages))
+        rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(*order).limit(page_size).offset((page - 1) * page_size))]
+        ids = [r["id"] for r in rows]
+        items: dict[int, list[str]] = defaultdict(list)
+        depts: dict[int, list[str]] = defaultdict(list)
+        team: dict[int, list[TeamSeat]] = defaultdict(list)
+        for chunk in _chunks(ids):
+            for tid, iname, dname in conn.execute(
+                select(TaskItem.task_id, CheckItem.name, Department.name)
+                .join(CheckItem, CheckItem.id == TaskItem.item_id)
+                .join(Department, Department.id == CheckItem.department_id)
+                .where(TaskItem.task_id.in_(chunk))
+                .order_by(TaskItem.task_id, CheckItem.code)
+            ):
+                items[tid].append(iname)
+                if dname not in depts[tid]:
+                    depts[tid].append(dname)
+            for tid, seat in _seats(conn, chunk):
+                team[tid].append(seat)
+    for r in rows:
+        seats = team.get(r["id"], [])
+        r["status_label"] = status_label(r["status"])
+        r["items"] = list(items.get(r["id"], []))
+        r["departments"] = list(depts.get(r["id"], []))
+        r["leader"] = "、".join(_who(s) for s in seats if s.role == "leader")
+        r["members"] = "、".join(_who(s) for s in seats if s.role == "member")
+        r["experts"] = "、".join(_who(s) for s in seats if s.role == "expert")
+        r["team"] = seats
+        r["short"] = (r["note"] or "").startswith("缺员")
+    filters = {"draw_id": draw_id, "period": period, "department_id": department_id, "town_code": town_code,
+               "status": status, "include_reserves": include_reserves}
+    return Page(rows=rows, total=total, page=page, page_size=page_size, filters=filters)
+
+
+def _who(s: TeamSeat) -> str:
+    return f"{s.name}（{s.person_id}）"
+
+
+def _seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
+    stmt = (
+        select(TeamMember.task_id, TeamMember.role, TeamMember.slot, Inspector.inspector_id, Inspector.name,
+               Department.name.label("dept"), Expert.expert_id, Expert.name.label("expert_name"), Expert.field)
+        .outerjoin(Inspector, Inspector.id == TeamMember.inspector_pk)
+        .outerjoin(Department, Department.id == TeamMember.department_id)
+        .outerjoin(Expert, Expert.id == TeamMember.expert_pk)
+        .where(TeamMember.task_id.in_(task_ids), TeamMember.active.is_(True))
+        .order_by(TeamMember.task_id, TeamMember.slot, TeamMember.id)
+    )
+    out = []
+    for r in conn.execute(stmt):
+        if r.expert_id is not None:
+            out.append((r.task_id, TeamSeat(r.expert_id, r.expert_name, "expert", r.role, r.field or "", r.slot)))
+        else:
+            out.append((r.task_id, TeamSeat(r.inspector_id or "", r.name or "", "inspector", r.role, r.dept or "", r.slot)))
+    return out
+
+
+def task_team(engine: Engine, task_id: int) -> list[TeamSeat]:
+    """The active team of one task, by slot."""
+    with engine.connect() as conn:
+        return [s for _, s in _seats(conn, [task_id])]
+
+
+def get_task(engine: Engine, task_id: int) -> Optional[dict[str, Any]]:
+    """One task as a list_tasks row (None if there is no such draw task)."""
+    rows = list_tasks(engine, task_id=task_id).rows
+    return rows[0] if rows else None
+
+
+def draw_matching(engine: Engine, draw_id: int) -> dict[str, Any]:
+    """The matching figures of a draw's certificate: fairness, shortfall_report, policy (empty if none)."""
+    with engine.connect() as conn:
+        cert = conn.execute(select(Draw.certificate).where(Draw.id == draw_id)).scalar_one_or_none()
+    if not cert:
+        return {}
+    m = json.loads(cert).get("matching") or {}
+    return {k: m.get(k) for k in ("policy", "team_size", "cap", "expert_cap", "fairness", "shortfall_report")}
+
+
+def entity_names(engine: Engine, usccs: Sequence[str]) -> dict[str, dict[str, str]]:
+    """USCC -> {name, town_name} from the registry (chunked IN lists, bound parameters)."""
+    out: dict[str, dict[str, str]] = {}
+    ids = list(dict.fromkeys(usccs))
+    with engine.connect() as conn:
+        for chunk in _chunks(ids):
+            for u, n, t in conn.execute(
+                select(Enterprise.uscc, Enterprise.name, Town.name)
+                .outerjoin(Town, Town.code == Enterprise.town_code)
+                .where(Enterprise.uscc.in_(chunk))
+            ):
+                out[u] = {"name": n, "town_name": t or ""}
+    return out
