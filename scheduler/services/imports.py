@@ -15,6 +15,8 @@ transaction (one index build is much cheaper than a million index updates).
 
 from __future__ import annotations
 
+import contextlib
+import gc
 import hashlib
 import json
 import time
@@ -103,6 +105,19 @@ class ImportReport:
         return f"{head}；{counts}；用时 {self.seconds:.1f} 秒"
 
 
+@contextlib.contextmanager
+def _no_gc():
+    """Pause the cyclic GC: parsing a big file allocates millions of lists and tuples
+    (none cyclic), and the collector's repeated scans of them cost 3-4x the parsing."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 # --- bureau and lookups ----------------------------------------------------------------
 
 
@@ -156,6 +171,11 @@ def preview(
     kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None = None, limit: int = 20
 ) -> ImportPreview:
     """Read and validate a file without writing: first `limit` rows and every error."""
+    with _no_gc():
+        return _preview(kind, file_name, data, engine, bureau_code, limit)
+
+
+def _preview(kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None, limit: int) -> ImportPreview:
     columns = list(importing.COLUMNS.get(kind, ()))
     try:
         table = _read(kind, file_name, data)
@@ -187,6 +207,20 @@ def import_file(
     `progress(done, total)` is called now and then; total is twice the row count
     (validation, then writing), so done/total is the fraction of the work done.
     """
+    with _no_gc():
+        return _import_file(engine, kind, file_name, data, actor, bureau_code, partial, progress)
+
+
+def _import_file(
+    engine: Engine,
+    kind: str,
+    file_name: str,
+    data: bytes,
+    actor: Actor,
+    bureau_code: str | None,
+    partial: bool,
+    progress: Optional[Progress],
+) -> ImportReport:
     t0 = time.perf_counter()
     try:
         table = _read(kind, file_name, data)
@@ -423,8 +457,7 @@ def _write(
                 new_rows = [r + suffix for r in new_recs]
         else:
             new_rows = [prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in new_recs]
-        if kind == "enterprises" and sqlite:
-            new_rows.sort()  # uscc first: the unique index is filled in order
+        # Not sorted by uscc: measured, the sort costs more than the ordered unique-index fill saves.
         rebuild = kind == "enterprises" and len(new_rows) >= INDEX_REBUILD_MIN and len(new_rows) > stored
         dropped = _drop_secondary_indexes(conn, table) if rebuild else []
         chunk = 100_000
