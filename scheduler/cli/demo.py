@@ -17,11 +17,13 @@ def run_demo(entities: int, seed: int, force: bool) -> dict[str, int]:
 
     eng = engine()
     if entities >= PROGRESS_MIN:
-        with Progress(TextColumn("生成演示数据"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        with Progress(TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                       console=err_console, transient=True) as bar:
-            task = bar.add_task("demo", total=entities)
-            added, secs = timed_create_demo(eng, entities, seed, force=force,
-                                            progress=lambda done, total: bar.update(task, completed=done))
+            task = bar.add_task("生成演示数据", total=entities)
+            added, secs = timed_create_demo(
+                eng, entities, seed, force=force,
+                progress=lambda done, total, stage: bar.update(task, completed=done, description=stage),
+            )
     else:
         added, secs = timed_create_demo(eng, entities, seed, force=force)
     console.print(

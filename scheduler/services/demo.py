@@ -27,7 +27,7 @@ from scheduler.services.bureaus import ensure_pinggu
 from scheduler.services.context import SYSTEM, Actor
 
 INDEX_REBUILD_MIN = 100_000
-Progress = Callable[[int, int], None]  # (entities written, entities total)
+Progress = Callable[[int, int, str], None]  # (entities written, entities total, stage in Chinese)
 
 
 class DemoRefused(RuntimeError):
@@ -110,12 +110,16 @@ def create_demo(
             added["enterprises"] += insert_rows(conn, "enterprise", cols, rows)
             done += len(block)
             if progress:
-                progress(done, entities)
+                progress(done, entities, "写入检查对象名录库")
+        if progress and dropped:
+            progress(done, entities, "重建索引")
         for ddl in dropped:
             conn.exec_driver_sql(ddl)
         if conn.dialect.name == "sqlite" and rebuild:
             conn.exec_driver_sql("PRAGMA cache_size=-2000")
 
+        if progress:
+            progress(done, entities, "写入执法检查人员、事项清单和抽查计划")
         rosters = demo.generate_rosters(entities, first_block, seed)
         have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)).scalars())
         have_certs = set(s.execute(select(Inspector.cert_no)).scalars())
@@ -180,6 +184,8 @@ def create_demo(
                 s.add(PlanItem(plan_id=plan.id, item_id=items[code].id))
             added["plans"] += 1
         s.flush()
+        if progress:
+            progress(done, entities, "提交")
         auditlog.record(s, actor, "demo.create", f"bureau:{bureau.code}", {"entities": entities, "seed": seed, "force": force, "added": added})
         s.commit()
     return added
