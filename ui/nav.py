@@ -18,6 +18,10 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("两库一单", "items.py", "随机抽查事项清单", ":material/checklist:"),
     ("两库一单", "conflicts.py", "回避申报", ":material/block:"),
     ("数据导入", "imports.py", "数据导入", ":material/upload_file:"),
+    ("抽查实施", "plans.py", "抽查计划", ":material/event_note:"),
+    ("抽查实施", "draw.py", "抽取", ":material/casino:"),
+    ("抽查实施", "tasks.py", "任务与匹配", ":material/groups:"),
+    ("抽查实施", "verify.py", "核验", ":material/verified:"),
 ]
 
 

@@ -150,3 +150,74 @@ def paged_table(
     else:
         st.info(empty)
     return result
+
+
+# --- plans and draws --------------------------------------------------------------------------
+
+
+def pct_to_ratio(text: str) -> str:
+    """A percentage typed by a planner ("3", "2.5", "0.25%") as the exact ratio string ("0.03").
+
+    Decimal all the way: the ratio a draw uses must be exactly the one entered.
+    Raises ValueError with a Chinese message.
+    """
+    raw = (text or "").strip().rstrip("%％").strip()
+    if not raw:
+        raise ValueError("请填写抽查比例（百分比）")
+    try:
+        pct = Decimal(raw)
+    except InvalidOperation:
+        raise ValueError(f"抽查比例“{text}”不是数字") from None
+    if not pct.is_finite() or pct < 0 or pct > 100:
+        raise ValueError(f"抽查比例“{text}”应在 0 至 100 之间")
+    ratio = (pct / 100).normalize()
+    if ratio.as_tuple().exponent < -6:  # type: ignore[operator]
+        raise ValueError(f"抽查比例“{text}%”过于精细：百分比最多保留 4 位小数")
+    return f"{ratio:f}"
+
+
+def ratio_to_pct(ratio: Any) -> str:
+    """The inverse of pct_to_ratio, for filling the form ("0.025" -> "2.5")."""
+    if ratio is None or ratio == "":
+        return ""
+    pct = (Decimal(str(ratio)) * 100).normalize()
+    return f"{pct:f}"
+
+
+def group_hex(digest: str, size: int = 8) -> str:
+    """A hex digest in blocks of `size` digits, so witnesses can read it out block by block."""
+    return " ".join(digest[i : i + size] for i in range(0, len(digest), size))
+
+
+def big_digest(label: str, digest: str) -> None:
+    """A digest large enough to read aloud in a meeting room (two lines of four blocks)."""
+    blocks = group_hex(digest).split(" ")
+    lines = [" ".join(blocks[i : i + 4]) for i in range(0, len(blocks), 4)]
+    body = "<br>".join(lines)
+    st.markdown(
+        f"<div style='font-size:0.95rem;color:#555'>{label}</div>"
+        f"<div class='dsr-digest' style='font-family:ui-monospace,Menlo,Consolas,monospace;font-size:2.1rem;"
+        f"line-height:1.35;letter-spacing:0.04em;font-weight:600;margin:0.2rem 0 0.8rem 0'>{body}</div>",
+        unsafe_allow_html=True,
+    )
+
+
+def short_hex(digest: Any, n: int = 12) -> str:
+    return f"{digest[:n]}…" if isinstance(digest, str) and len(digest) > n else ("" if digest is None else str(digest))
+
+
+STRATA_LABELS = {"risk": "按风险分类", "risk+town": "按风险分类+乡镇街道", "risk+industry": "按风险分类+行业门类"}
+POLICY_LABELS = {"balanced": "均衡（balanced）", "uniform": "等概率（uniform）"}
+
+
+def fmt_stratum(label: Any, town_names: Optional[dict[str, str]] = None) -> str:
+    """"A" -> "A（低风险）"; "A/110117001" -> "A（低风险）/滨河街道"; "B/F" -> "B（一般风险）/行业 F"."""
+    if not label:
+        return ""
+    cls, _, rest = str(label).partition("/")
+    head = fmt_risk(cls)
+    if not rest:
+        return head
+    if town_names and rest in town_names:
+        return f"{head}/{town_names[rest]}"
+    return f"{head}/行业 {rest}" if len(rest) == 1 else f"{head}/{rest}"

@@ -1,0 +1,465 @@
+"""抽查实施 pages (抽查计划, 抽取, 任务与匹配, 核验), driven with AppTest on a real SQLite file."""
+
+from __future__ import annotations
+
+import io
+import json
+import zipfile
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine
+from db.models import Draw, TeamMember
+from scheduler.services import draws
+from scheduler.services import tasks as task_service
+from scheduler.services.plans import PlanInput, list_plans, save_plan
+from tests.factories import world
+from ui import nav
+from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+SEED = "31415926535897932384626433"
+GS_RATIOS = {"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}
+
+
+def gs_plan(code: str = "PG-GS") -> PlanInput:
+    return PlanInput(code=code, name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"], ratios=GS_RATIOS)
+
+
+def sp_plan(code: str = "PG-SP") -> PlanInput:
+    return PlanInput(code=code, name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01", "TS-01"],
+                     ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, batches=2, workload_cap=6)
+
+
+@pytest.fixture(scope="module")
+def base_db(tmp_path_factory):
+    """One world for the module, copied per test (world() is the slow part)."""
+    path = tmp_path_factory.mktemp("uidraw") / "base.db"
+    eng = make_engine(f"sqlite:///{path}")
+    from db.migrate import upgrade
+
+    upgrade(eng)
+    world(eng, 1200)
+    save_plan(eng, gs_plan())
+    save_plan(eng, sp_plan())
+    eng.dispose()
+    return path
+
+
+@pytest.fixture
+def url(base_db, tmp_path):
+    p = tmp_path / "dsr.db"
+    p.write_bytes(base_db.read_bytes())
+    return f"sqlite:///{p}"
+
+
+@pytest.fixture
+def app(url, monkeypatch):
+    monkeypatch.setenv("DSR_DATABASE_URL", url)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    assert not at.exception
+    yield at
+    st.cache_resource.clear()
+
+
+def _open(at: AppTest, script: str) -> AppTest:
+    at.switch_page(nav.page_path(script)).run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _run(at: AppTest) -> AppTest:
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def _table(at: AppTest, column: str):
+    """The first table on the page with `column` (AppTest does not expose dataframe keys)."""
+    return next(d.value for d in at.dataframe if column in d.value.columns)
+
+
+def _errors(at: AppTest) -> list[str]:
+    return [e.value for e in at.error]
+
+
+# --- helpers -------------------------------------------------------------------------------------------
+
+
+def test_percent_conversion_is_exact():
+    assert [pct_to_ratio(x) for x in ("3", "2.5", "0.25%", "100", "0", "12.3456")] == \
+        ["0.03", "0.025", "0.0025", "1", "0", "0.123456"]
+    for bad in ("", "abc", "101", "-1", "0.00001", "nan"):
+        with pytest.raises(ValueError):
+            pct_to_ratio(bad)
+    assert [ratio_to_pct(r) for r in ("0.025", "1", "0.03", "0.000001")] == ["2.5", "100", "3", "0.0001"]
+    assert group_hex("0123456789abcdef01") == "01234567 89abcdef 01"
+
+
+def test_nav_has_the_section():
+    assert [t for s, _, t, _ in nav.PAGES if s == "抽查实施"] == ["抽查计划", "抽取", "任务与匹配", "核验"]
+
+
+# --- 抽查计划 -------------------------------------------------------------------------------------------
+
+
+def test_plans_page_lists_plans(app):
+    at = _open(app, "plans.py")
+    df = _table(at, "已抽取期间")
+    assert list(df.columns) == ["计划编号", "计划名称", "牵头部门", "参与部门", "联合抽查", "事项数", "各风险分类比例", "批次", "已抽取期间"]
+    rows = df.set_index("计划编号")
+    assert rows.loc["PG-SP", "联合抽查"] == "是" and rows.loc["PG-GS", "联合抽查"] == "否"
+    assert rows.loc["PG-SP", "参与部门"] == "区市场监管局、区卫生健康委"
+    assert rows.loc["PG-SP", "事项数"] == 3 and rows.loc["PG-SP", "批次"] == 2
+    assert rows.loc["PG-GS", "各风险分类比例"] == "A 3%；B 4%；C 5%；D 5%"
+    assert rows.loc["PG-GS", "已抽取期间"] == ""
+
+
+def _fill_new_plan(at: AppTest, pct: dict[str, str]) -> AppTest:
+    at.text_input(key="plan_code").input("PG-NEW")
+    at.text_input(key="plan_name").input("企业公示信息专项抽查")
+    at.multiselect(key="plan_items").select("GS-01")
+    for c, v in pct.items():
+        at.text_input(key=f"plan_pct_{c}").input(v)
+    at.text_input(key="plan_period").input("2026-12")
+    return _run(at)
+
+
+def test_plan_form_live_rule_check_preview_and_save(app, url):
+    at = _open(app, "plans.py")
+    assert "GS-01 企业公示信息检查（区市场监管局·一般，上限 5%，下限 3%）" in at.multiselect(key="plan_items").options
+    # 6% on a general item whose cap is 5%: the rule check says so at once, and saving is disabled.
+    at = _fill_new_plan(at, {"A": "3", "B": "4", "C": "6", "D": "5"})
+    errs = _errors(at)
+    assert any("风险分类 C 的抽查比例 6% 超过一般检查事项“企业公示信息检查”的比例上限 5%" in e for e in errs), errs
+    assert at.button(key="plan_save").disabled
+    assert not [s for s in at.success if s.value == "符合规则"]
+    # Preview still shows the frame per stratum.
+    pv = _table(at, "预计抽取数")
+    assert list(pv.columns) == ["分层", "名录规模", "抽查比例/数量", "预计抽取数"]
+    assert list(pv["分层"]) == ["A（低风险）", "B（一般风险）", "C（较高风险）", "D（高风险）"]
+    assert pv.set_index("分层").loc["C（较高风险）", "抽查比例/数量"] == "6%"
+    # Under the floor (3%) is refused too; a bad number is named.
+    at.text_input(key="plan_pct_C").input("2.5")
+    at = _run(at)
+    assert any("低于事项“企业公示信息检查”的比例下限 3%" in e for e in _errors(at))
+    at.text_input(key="plan_pct_C").input("abc")
+    at = _run(at)
+    assert any("风险分类 C：抽查比例“abc”不是数字" in e for e in _errors(at))
+
+    at.text_input(key="plan_pct_C").input("4.5")
+    at = _run(at)
+    assert not _errors(at)
+    assert any(s.value == "符合规则" for s in at.success)
+    pv = _table(at, "预计抽取数").set_index("分层")
+    eng = make_engine(url)
+    from scheduler.services import frames
+    from scheduler.services.plans import transient_plan
+
+    expected = PlanInput(code="PG-NEW", name="x", lead_department="区市场监管局", item_codes=["GS-01"],
+                         ratios={"A": "0.03", "B": "0.04", "C": "0.045", "D": "0.05"})
+    with Session(eng) as s:
+        rows = frames.preview(s, transient_plan(s, expected), "2026-12")
+    assert list(pv["名录规模"]) == [r["size"] for r in rows]
+    assert list(pv["预计抽取数"]) == [r["k"] for r in rows]
+    assert pv.loc["C（较高风险）", "抽查比例/数量"] == "4.5%"
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["预计抽查任务数"] == str(sum(r["k"] for r in rows))
+
+    assert not at.button(key="plan_save").disabled
+    at.button(key="plan_save").click()
+    at = _run(at)
+    assert any("已保存计划 PG-NEW" in s.value for s in at.success)
+    saved = next(p for p in list_plans(eng) if p["code"] == "PG-NEW")
+    assert saved["ratios"] == {"A": "0.03", "B": "0.04", "C": "0.045", "D": "0.05"}
+    assert saved["team_size"] == 2 and saved["matching_policy"] == "balanced"
+    # The form now edits the saved plan.
+    assert at.selectbox(key="plan_edit").value == "PG-NEW"
+    assert at.text_input(key="plan_pct_C").value == "4.5"
+    eng.dispose()
+
+
+def test_plan_form_edits_and_strata_preview(app, url):
+    at = _open(app, "plans.py")
+    at.selectbox(key="plan_edit").select("PG-SP")
+    at = _run(at)
+    assert at.text_input(key="plan_name").value == "餐饮食品安全联合抽查"
+    assert at.text_input(key="plan_pct_D").value == "100"
+    at.text_input(key="plan_period").input("2026-12")
+    at.radio(key="plan_strata").set_value("risk+town")
+    at.radio(key="plan_mode_D").set_value("count")
+    at = _run(at)
+    at.number_input(key="plan_count_D").set_value(3)
+    at.radio(key="plan_policy").set_value("uniform")
+    at = _run(at)
+    assert not _errors(at)
+    pv = _table(at, "预计抽取数")
+    assert len(pv) > 4 and all("/" in s for s in pv["分层"])
+    assert any(s.startswith("D（高风险）/") and s[-2:] in ("街道", "地区") or s[-1] in "镇乡" for s in pv["分层"])
+    assert not any(s.endswith("/110117") for s in pv["分层"])  # town codes are shown by name
+    at.button(key="plan_save").click()
+    at = _run(at)
+    eng = make_engine(url)
+    p = next(p for p in list_plans(eng) if p["code"] == "PG-SP")
+    assert p["strata_by"] == "risk+town" and p["counts"] == {"D": 3} and "D" not in p["ratios"]
+    assert p["matching_policy"] == "uniform"
+    eng.dispose()
+
+
+# --- 抽取 ----------------------------------------------------------------------------------------------------
+
+
+def _draw_page(app: AppTest, plan: str = "PG-SP", period: str = "2026-12") -> AppTest:
+    at = _open(app, "draw.py")
+    at.selectbox(key="draw_plan").select(plan)
+    at.text_input(key="draw_period").input(period)
+    return _run(at)
+
+
+def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
+    at = _draw_page(app)
+    assert not at.get("download_button")
+    at.button(key="draw_freeze").click()
+    at = _run(at)
+    eng = make_engine(url)
+    with Session(eng) as s:
+        d = s.execute(select(Draw)).scalar_one()
+    assert d.status == "frozen"
+    digest_html = next(m.value for m in at.markdown if "dsr-digest" in m.value)
+    assert group_hex(d.frame_sha256)[:35] in digest_html.replace("<br>", " ")
+    assert {m.label: m.value for m in at.metric}["名录规模"] == f"{d.frame_size:,}"
+
+    # A bad seed is refused before anything happens.
+    at.text_input(key="draw_seed").input("12345")
+    at = _run(at)
+    assert any("须为 20 至 64 位数字，当前为 5 位" in e for e in _errors(at))
+    assert at.button(key="draw_go").disabled
+    at.text_input(key="draw_seed").input("３１４１５９２６５３５８９７９３２３８４６")
+    at = _run(at)
+    assert any("半角数字" in e for e in _errors(at)) and at.button(key="draw_go").disabled
+
+    at.text_input(key="draw_seed").input(SEED)
+    at = _run(at)
+    assert not _errors(at) and not at.button(key="draw_go").disabled
+    at.button(key="draw_go").click()
+    at = _run(at)
+    assert not _errors(at)
+    assert any("抽取完成" in s.value for s in at.success)
+
+    with Session(eng) as s:
+        d = s.execute(select(Draw)).scalar_one()
+    cert = json.loads(d.certificate)
+    assert d.status == "drawn" and d.seed == SEED and d.seed_source == "ceremony"
+    sel = _table(at, "抽签号")
+    assert list(sel.columns) == ["序号", "批次", "统一社会信用代码", "企业名称", "所属乡镇街道", "分层", "抽签号"]
+    assert list(sel["统一社会信用代码"]) == [x["entity_id"] for x in sorted(cert["selected"], key=lambda x: x["rank"])]
+    assert all(n.startswith("测试企业") for n in sel["企业名称"])
+    assert set(sel["批次"]) == {1, 2}
+    strata = _table(at, "入选分界抽签号")
+    assert list(strata["抽取数 k"]) == [x["k"] for x in cert["strata"]]
+    assert all(c.endswith("…") and len(c) == 17 for c in strata["入选分界抽签号"])
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["缺员任务"] == str(cert["matching"]["fairness"]["tasks_short_staffed"])
+    assert metrics["入选对象"] == str(len(cert["selected"]))
+    assert any(group_hex(d.frame_sha256)[:17] in m.value for m in at.markdown if "dsr-digest" in m.value)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["下载审计核验包（zip）", "下载公开核验包（zip）"]
+
+    # Already drawn: the page says so, and a second attempt is refused by the service.
+    assert any("已完成抽取" in w.value and "不得重复抽取" in w.value for w in at.warning)
+    at.button(key="draw_again").click()
+    at = _run(at)
+    assert any("不得重复抽取" in e for e in _errors(at))
+    with Session(eng) as s:
+        assert len(s.execute(select(Draw)).all()) == 1
+    # The page opened afresh shows the same result (the state is in the database).
+    at = _draw_page(at)
+    assert len(_table(at, "抽签号")) == len(cert["selected"])
+    eng.dispose()
+
+
+def test_void_needs_reason_and_confirmation(app, url):
+    eng = make_engine(url)
+    draws.execute(eng, "PG-GS", "2026-11", seed=SEED)
+    at = _draw_page(app, "PG-GS", "2026-11")
+    assert at.button(key="draw_void").disabled
+    at.text_area(key="draw_void_reason").input("名录导入有误，经局务会研究决定重新抽取")
+    at = _run(at)
+    assert at.button(key="draw_void").disabled  # not confirmed yet
+    at.checkbox(key="draw_void_confirm").check()
+    at = _run(at)
+    at.button(key="draw_void").click()
+    at = _run(at)
+    assert any("已作废抽取记录" in s.value for s in at.success)
+    assert at.button(key="draw_freeze")  # back to step 1
+    with Session(eng) as s:
+        d = s.execute(select(Draw)).scalar_one()
+    assert d.status == "voided" and "局务会" in d.void_reason
+    # The reused seed is refused with the service's message; the system seed works.
+    at.button(key="draw_freeze").click()
+    at = _run(at)
+    at.text_input(key="draw_seed").input(SEED)
+    at = _run(at)
+    at.button(key="draw_go").click()
+    at = _run(at)
+    assert any("新的种子" in e for e in _errors(at))
+    at.checkbox(key="draw_system").check()
+    at = _run(at)
+    at.button(key="draw_go").click()
+    at = _run(at)
+    assert {m.label: m.value for m in at.metric}["种子来源"] == "系统"
+    eng.dispose()
+
+
+# --- 任务与匹配 ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def drawn_app(app, url):
+    eng = make_engine(url)
+    d = draws.execute(eng, "PG-SP", "2026-12", seed=SEED)
+    eng.dispose()
+    return app, d
+
+
+def test_tasks_page_lists_teams_and_filters(drawn_app, url):
+    app, d = drawn_app
+    at = _open(app, "tasks.py")
+    at.selectbox(key="tasks_draw").select(d.id)
+    at = _run(at)
+    df = _table(at, "组长")
+    assert list(df.columns) == ["任务编号", "计划", "序号", "批次", "统一社会信用代码", "企业名称", "所属乡镇街道", "分层",
+                                "抽查事项", "组长", "组员", "专家", "状态", "备注（缺员）"]
+    cert = json.loads(d.certificate)
+    first = sorted(cert["selected"], key=lambda x: x["rank"])[0]
+    assert df.iloc[0]["统一社会信用代码"] == first["entity_id"] and df.iloc[0]["序号"] == 1
+    team = next(t for t in cert["matching"]["tasks"] if t["entity_id"] == first["entity_id"])["team"]
+    leader = next(m["person_id"] for m in team if m["role"] == "leader")
+    assert f"（{leader}）" in df.iloc[0]["组长"]
+    assert df["组员"].str.contains("检查员").any()
+    assert df["专家"].str.contains("专家").any()
+    total = next(c.value for c in at.caption if c.value.startswith("共 "))
+    assert total.startswith(f"共 {len(cert['selected']) + len(cert['reserves'])} 条")
+    # The shortfall report of the draw.
+    assert cert["matching"]["shortfall_report"]  # the tight cap (6) leaves teams short
+    rep = _table(at, "缺员席位")
+    assert list(rep["说明"]) == [e["summary"] for e in cert["matching"]["shortfall_report"]]
+    at.selectbox(key="tasks_status").select("drawn")
+    at = _run(at)
+    short = _table(at, "组长")
+    assert len(short) == cert["matching"]["fairness"]["tasks_short_staffed"]
+    assert short["备注（缺员）"].str.startswith("缺员").all()
+
+    at.selectbox(key="tasks_status").select("reserve")
+    at = _run(at)
+    df = _table(at, "组长")
+    assert set(df["状态"]) == {"备选"} and len(df) == len(cert["reserves"])
+    at.selectbox(key="tasks_status").select(None)
+    town = at.selectbox(key="tasks_town").options[1]
+    at.selectbox(key="tasks_town").select_index(1)
+    at = _run(at)
+    assert set(_table(at, "组长")["所属乡镇街道"]) == {town}
+    at.selectbox(key="tasks_town").select(None)
+    at.selectbox(key="tasks_dept").select_index(at.selectbox(key="tasks_dept").options.index("区卫生健康委"))
+    at = _run(at)
+    df = _table(at, "组长")
+    assert len(df) and df["抽查事项"].str.contains("餐饮场所卫生检查").all()
+
+
+def test_replace_inspector_and_entity_from_the_page(drawn_app, url):
+    app, d = drawn_app
+    eng = make_engine(url)
+    # Raise the cap so a free inspector exists for the slot (the draw used a tight cap).
+    p = sp_plan()
+    p.workload_cap = 50
+    save_plan(eng, p)
+    row = next(r for r in task_service.list_tasks(eng, draw_id=d.id, status="assigned").rows if r["members"])
+    leaving = next(s for s in row["team"] if s.role == "member")
+    at = _open(app, "tasks.py")
+    at.number_input(key="tasks_act_id").set_value(row["id"])
+    at = _run(at)
+    assert at.button(key="tasks_rep_go").disabled  # a reason is required
+    at.selectbox(key="tasks_rep_person").select(leaving.person_id)
+    at.text_input(key="tasks_rep_reason").input("病假")
+    at = _run(at)
+    at.button(key="tasks_rep_go").click()
+    at = _run(at)
+    assert any(f"{leaving.person_id} 已由" in s.value for s in at.success), [s.value for s in at.success]
+    with Session(eng) as s:
+        gone = s.execute(select(TeamMember).where(TeamMember.task_id == row["id"], TeamMember.active.is_(False))).scalar_one()
+        assert gone.slot == leaving.slot
+    assert leaving.person_id not in task_service.get_task(eng, row["id"])["members"]
+
+    at.number_input(key="tasks_act_id").set_value(row["id"])
+    at.text_input(key="tasks_sub_reason").input("经核实已注销")
+    at = _run(at)
+    at.button(key="tasks_sub_go").click()
+    at = _run(at)
+    assert any("由备选对象" in s.value for s in at.success)
+    assert task_service.get_task(eng, row["id"])["status"] == "replaced"
+    # A second replacement of the same task is refused with the service's message.
+    at.number_input(key="tasks_act_id").set_value(row["id"])
+    at.text_input(key="tasks_sub_reason").input("再次替换")
+    at = _run(at)
+    at.button(key="tasks_sub_go").click()
+    at = _run(at)
+    assert any("不能替换" in e for e in _errors(at))
+    eng.dispose()
+
+
+# --- 核验 ------------------------------------------------------------------------------------------------------
+
+
+def _zip(directory: Path, tamper: str | None = None) -> bytes:
+    buf = io.BytesIO()
+    with zipfile.ZipFile(buf, "w") as z:
+        for f in sorted(directory.iterdir()):
+            data = f.read_bytes()
+            if tamper and f.name == tamper:
+                lines = data.decode("utf-8").split("\n")
+                lines[0] = lines[1].split(",", 1)[0] + "," + lines[0].split(",", 1)[1]  # duplicate an entity id
+                data = "\n".join(lines).encode("utf-8")
+            z.writestr(f"pkg/{f.name}", data)
+    return buf.getvalue()
+
+
+def test_verify_page_good_and_tampered(drawn_app, url, tmp_path):
+    app, d = drawn_app
+    eng = make_engine(url)
+    draws.write_packages(eng, d.id, tmp_path / "a", tmp_path / "p")
+    eng.dispose()
+    at = _open(app, "verify.py")
+    at.file_uploader(key="verify_files").set_value([("auditor.zip", _zip(tmp_path / "a"), "application/zip")])
+    at = _run(at)
+    assert any(s.value.startswith("核验通过") for s in at.success), [e.value for e in at.error]
+    checks = "\n".join(m.value for m in at.markdown)
+    assert "检查组匹配可由名录库" in checks
+
+    # Loose files (public package): passes, and says what it cannot check.
+    files = [(f.name, f.read_bytes(), "text/plain") for f in sorted((tmp_path / "p").iterdir())]
+    at.file_uploader(key="verify_files").set_value(files)
+    at = _run(at)
+    assert any(s.value.startswith("核验通过") for s in at.success)
+    assert any("风险分类不公开" in w.value and "检查组匹配" in w.value for w in at.warning)
+
+    # A tampered frame: the first difference, in red.
+    at.file_uploader(key="verify_files").set_value([("auditor.zip", _zip(tmp_path / "a", tamper="frame.csv"), "application/zip")])
+    at = _run(at)
+    errs = _errors(at)
+    assert errs and errs[0].startswith("核验未通过。第一处不一致：") and not at.success
+
+    cert = json.loads((tmp_path / "a" / "certificate.json").read_text(encoding="utf-8"))
+    cert["selected"][0]["entity_id"], cert["selected"][1]["entity_id"] = cert["selected"][1]["entity_id"], cert["selected"][0]["entity_id"]
+    (tmp_path / "a" / "certificate.json").write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    at.file_uploader(key="verify_files").set_value([("auditor.zip", _zip(tmp_path / "a"), "application/zip")])
+    at = _run(at)
+    assert any("第一处不一致" in e for e in _errors(at))

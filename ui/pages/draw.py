@@ -1,0 +1,253 @@
+"""抽取 (摇号): the draw ceremony, step by step, for a meeting room with witnesses.
+
+The state of the ceremony lives in the database (the live draw of plan +
+period: none, frozen, drawn), not in the browser, so a reload or a second
+screen shows the same step.
+"""
+
+import datetime as dt
+import io
+import json
+import tempfile
+import zipfile
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from sqlmodel import Session
+
+from scheduler import draw as dsr1
+from scheduler import rules
+from scheduler.services import browse, draws
+from scheduler.services import tasks as task_service
+from scheduler.services.plans import list_plans
+from ui import state
+from ui.widgets import POLICY_LABELS, big_digest, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
+
+st.title("抽取（摇号）")
+eng = state.engine()
+b = state.bureau()
+need_bureau(b)
+town_names = dict(browse.towns(eng, b["id"]))
+
+
+@st.cache_data(max_entries=8, show_spinner="正在生成核验包……")
+def _package_zips(url: str, draw_id: int) -> tuple[bytes, bytes]:
+    """(auditor zip, public zip) of a completed draw; a draw's package never changes."""
+    out = []
+    with tempfile.TemporaryDirectory(prefix="dsr-pkg-") as tmp:
+        a, p = Path(tmp, "auditor"), Path(tmp, "public")
+        a.mkdir()
+        p.mkdir()
+        draws.write_packages(state.engine(), draw_id, a, p)
+        for d in (a, p):
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+                for f in sorted(d.iterdir()):
+                    z.write(f, f.name)
+            out.append(buf.getvalue())
+    return out[0], out[1]
+
+
+plans = [p for p in list_plans(eng) if p["kind"] == "random"]
+if not plans:
+    st.info("尚无双随机抽查计划，请先在“抽查计划”页面新建。")
+    st.stop()
+
+c1, c2 = st.columns([3, 1])
+plan_code = c1.selectbox("抽查计划", [p["code"] for p in plans], key="draw_plan",
+                         format_func=lambda c: f"{c} {next(p['name'] for p in plans if p['code'] == c)}")
+period = c2.text_input("抽查期间", value=dt.date.today().strftime("%Y-%m"), key="draw_period",
+                       help="YYYY-MM（如 2026-12）、YYYY-Qn 或 YYYY").strip()
+plan = next(p for p in plans if p["code"] == plan_code)
+try:
+    draws.validate_period(period)
+except draws.DrawRefused as e:
+    st.error(str(e))
+    st.stop()
+
+st.caption(
+    f"牵头部门：{plan['lead_department']}；参与部门：{'、'.join(plan['departments'])}；"
+    f"事项 {len(plan['items'])} 项；批次 {plan['batches']}；检查组 {plan['team_size']} 人；"
+    f"匹配策略：{POLICY_LABELS.get(plan['matching_policy'], plan['matching_policy'])}"
+)
+
+history = task_service.list_draws(eng, b["id"], plan_code=plan_code, period=period)
+live = next((d for d in history if d["status"] != "voided"), None)
+voided = [d for d in history if d["status"] == "voided"]
+if voided:
+    with st.expander(f"本期间已作废的抽取（{len(voided)} 次）"):
+        st.dataframe(pd.DataFrame([{"抽取记录": f"#{d['id']}", "作废理由": d["void_reason"], "冻结时间": fmt_date(d["frozen_at"]),
+                                    "抽取时间": fmt_date(d["drawn_at"])} for d in voided]), hide_index=True, width="stretch")
+        st.caption("作废的抽取及其种子永久保留；重新抽取必须使用新的种子。")
+
+if msg := st.session_state.pop("draw_flash", None):
+    st.success(msg)
+
+# --- 1 冻结名录 ------------------------------------------------------------------------------------------
+st.subheader("第一步：冻结名录")
+st.caption("先冻结名录并当众宣读其摘要，再产生随机种子：任何人事后都可核对名录未被改动。")
+if live is None:
+    if st.button("冻结名录", type="primary", key="draw_freeze"):
+        try:
+            with st.spinner("正在冻结名录……"):
+                draws.freeze(eng, plan_code, period, state.actor())
+        except (draws.DrawRefused, rules.PlanRuleError) as e:
+            st.error(str(e))
+        else:
+            st.rerun()
+    st.stop()
+
+m1, m2, m3 = st.columns(3)
+m1.metric("抽取记录", f"#{live['id']}")
+m2.metric("名录规模", f"{live['frame_size']:,}")
+m3.metric("冻结时间", fmt_date(live["frozen_at"]))
+big_digest("名录摘要（SHA-256，请逐组宣读）", live["frame_sha256"])
+
+if live["status"] == "drawn":
+    st.warning(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live['id']}），不得重复抽取；"
+               "如确需重抽，须先书面说明理由作废原抽取。")
+    if st.button("再次抽取", key="draw_again", help="演示：系统会拒绝对同一计划、同一期间的第二次抽取"):
+        try:
+            draws.execute(eng, plan_code, period, None, state.actor())
+        except (draws.DrawRefused, rules.PlanRuleError) as e:
+            st.error(str(e))
+else:
+    # --- 2 种子 --------------------------------------------------------------------------------------------
+    st.subheader("第二步：随机种子")
+    st.caption(f"现场产生 {dsr1.SEED_MIN_DIGITS}–{dsr1.SEED_MAX_DIGITS} 位数字（如多人轮流掷骰子），由见证人核对后录入；"
+               "种子按原样记录，开头的 0 也是种子的一部分。")
+    use_system = st.checkbox("使用系统随机种子", key="draw_system",
+                             help="由系统以密码学安全随机数生成 32 位种子，并在证书中注明来源为“系统”")
+    seed: str | None = None
+    seed_ok = use_system
+    if not use_system:
+        seed = st.text_input("现场随机种子", key="draw_seed", placeholder="如 31415926535897932384626433").strip()
+        if seed:
+            try:
+                dsr1.validate_seed(seed)
+                seed_ok = True
+                st.markdown(f"种子（{len(seed)} 位）：`{' '.join(seed[i:i + 4] for i in range(0, len(seed), 4))}`")
+            except dsr1.DrawError as e:
+                st.error(str(e))
+        else:
+            st.info("请录入现场随机种子，或勾选“使用系统随机种子”。")
+    if plan["require_public_seed"] and use_system:
+        st.error("本计划要求使用现场公开产生的随机种子，不得使用系统种子")
+        seed_ok = False
+
+    # --- 3 抽取并匹配 -------------------------------------------------------------------------------------------
+    st.subheader("第三步：抽取并匹配")
+    if st.button("抽取并匹配", type="primary", disabled=not seed_ok, key="draw_go"):
+        with st.status("正在抽取并匹配检查人员……", expanded=True) as status:
+            try:
+                d = draws.execute(eng, plan_code, period, None if use_system else seed, state.actor())
+            except (draws.DrawRefused, rules.PlanRuleError, dsr1.DrawError) as e:
+                status.update(label="抽取未完成", state="error")
+                st.error(str(e))
+            else:
+                status.update(label="抽取完成", state="complete")
+                st.session_state["draw_flash"] = f"抽取完成（抽取记录 #{d.id}）"
+                st.rerun()
+    st.stop()
+
+# --- 4 结果 --------------------------------------------------------------------------------------------------
+with Session(eng) as s:
+    d = draws.get_draw(s, plan_code, period)
+    cert = json.loads(d.certificate or "{}")
+    seed_shown, seed_source, drawn_at = d.seed, d.seed_source, d.drawn_at
+
+st.subheader("第四步：抽取结果")
+m1, m2, m3, m4 = st.columns(4)
+m1.metric("入选对象", f"{len(cert.get('selected', [])):,}")
+m2.metric("备选对象", f"{len(cert.get('reserves', [])):,}")
+m3.metric("种子来源", {"ceremony": "现场", "system": "系统"}.get(seed_source or "", seed_source or ""))
+m4.metric("抽取时间", fmt_date(drawn_at))
+st.markdown(f"随机种子：`{seed_shown}`")
+
+selected = sorted(cert.get("selected", []), key=lambda x: x["rank"])
+names = task_service.entity_names(eng, [x["entity_id"] for x in selected])
+st.markdown("**入选对象**（按抽签号从小到大的顺序即抽取顺序）")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "序号": [x["rank"] for x in selected],
+            "批次": [x["batch"] for x in selected],
+            "统一社会信用代码": [x["entity_id"] for x in selected],
+            "企业名称": [names.get(x["entity_id"], {}).get("name", "（名录库中已无此对象）") for x in selected],
+            "所属乡镇街道": [names.get(x["entity_id"], {}).get("town_name", "") for x in selected],
+            "分层": [fmt_stratum(x["stratum"], town_names) for x in selected],
+            "抽签号": [short_hex(x["ticket"], 16) for x in selected],
+        }
+    ),
+    hide_index=True, width="stretch", key="draw_selected",
+)
+
+st.markdown("**各分层**")
+st.dataframe(
+    pd.DataFrame(
+        {
+            "分层": [fmt_stratum(x["stratum"], town_names) for x in cert.get("strata", [])],
+            "名录规模": [x["size"] for x in cert.get("strata", [])],
+            "抽查比例/数量": [fmt_ratio(x["ratio"]) if x.get("ratio") is not None else f"{x.get('count')} 户"
+                          for x in cert.get("strata", [])],
+            "抽取数 k": [x["k"] for x in cert.get("strata", [])],
+            "入选分界抽签号": [short_hex(x.get("cutoff"), 16) for x in cert.get("strata", [])],
+            "备选数": [x.get("reserves", 0) for x in cert.get("strata", [])],
+        }
+    ),
+    hide_index=True, width="stretch", key="draw_strata",
+)
+
+matching = cert.get("matching") or {}
+fair = matching.get("fairness") or {}
+if fair:
+    st.markdown("**检查人员匹配**")
+    f1, f2, f3, f4, f5 = st.columns(5)
+    f1.metric("任务数", fair.get("tasks", 0))
+    f2.metric("合格执法检查人员", fair.get("eligible_inspectors", 0))
+    f3.metric("每人任务数（最少/平均/最多）", f"{fair.get('load_min', 0)} / {fair.get('load_mean', 0)} / {fair.get('load_max', 0)}")
+    f4.metric("不同搭档组合", fair.get("distinct_partner_pairs", 0))
+    f5.metric("缺员任务", fair.get("tasks_short_staffed", 0))
+    st.caption(f"匹配策略：{POLICY_LABELS.get(matching.get('policy'), matching.get('policy'))}；"
+               f"检查组 {matching.get('team_size')} 人；每人本期任务上限 {matching.get('cap')}")
+report = matching.get("shortfall_report") or []
+if report:
+    st.warning(f"有 {fair.get('tasks_short_staffed', len(report))} 个任务的检查组缺员，请补充人员或调整上限后在“任务与匹配”页面处理。")
+    for entry in report:
+        st.markdown(f"- {entry['summary']}")
+        for adv in entry.get("advice", []):
+            st.caption(f"　建议：{adv}")
+elif fair:
+    st.success("所有任务的检查组均已足额匹配。")
+
+# --- 5 核验包 --------------------------------------------------------------------------------------------------
+st.subheader("第五步：下载核验包")
+st.caption("审计包含完整名录、风险分类与执法检查人员名录，供纪检监察、审计核验；公开包不含风险分类等内部信息，可向社会公开。"
+           "两者都可用 `dsr verify` 或“核验”页面独立重算。")
+try:
+    auditor_zip, public_zip = _package_zips(state.database_label(), d.id)
+except draws.DrawRefused as e:
+    st.error(str(e))
+else:
+    z1, z2 = st.columns(2)
+    z1.download_button("下载审计核验包（zip）", auditor_zip, file_name=f"{plan_code}_{period}_审计核验包.zip",
+                       mime="application/zip", key="draw_dl_auditor", on_click="ignore")
+    z2.download_button("下载公开核验包（zip）", public_zip, file_name=f"{plan_code}_{period}_公开核验包.zip",
+                       mime="application/zip", key="draw_dl_public", on_click="ignore")
+
+# --- 作废 ----------------------------------------------------------------------------------------------------------
+with st.expander("作废本次抽取"):
+    st.caption("作废须书面说明理由；原抽取、种子和证书永久保留，重新抽取必须使用新的种子。")
+    reason = st.text_area("作废理由", key="draw_void_reason", placeholder="如：名录导入有误，经局务会研究决定重新抽取").strip()
+    confirm = st.checkbox(f"我确认作废计划 {plan_code} 在 {period} 的抽取（记录 #{d.id}）", key="draw_void_confirm")
+    if st.button("作废", type="secondary", disabled=not (reason and confirm), key="draw_void"):
+        try:
+            draws.void(eng, plan_code, period, reason, state.actor())
+        except draws.DrawRefused as e:
+            st.error(str(e))
+        else:
+            st.session_state["draw_flash"] = f"已作废抽取记录 #{d.id}"
+            for k in ("draw_void_reason", "draw_void_confirm"):
+                st.session_state.pop(k, None)
+            st.rerun()

@@ -1,0 +1,151 @@
+"""任务与匹配: the tasks of a draw with their teams, the matching figures, and replacements."""
+
+import pandas as pd
+import streamlit as st
+
+from scheduler.services import browse, draws, teams
+from scheduler.services import tasks as task_service
+from ui import state
+from ui.widgets import POLICY_LABELS, Col, choice, fmt_list, fmt_stratum, need_bureau, paged_table
+
+st.title("任务与匹配")
+eng = state.engine()
+b = state.bureau()
+need_bureau(b)
+bid = b["id"]
+town_list = browse.towns(eng, bid)
+town_names = dict(town_list)
+
+all_draws = task_service.list_draws(eng, bid, include_voided=False)
+if not all_draws:
+    st.info("尚无抽取记录：请先在“抽取”页面完成抽取。")
+    st.stop()
+drawn = [d for d in all_draws if d["status"] == "drawn"]
+
+if msg := st.session_state.pop("tasks_flash", None):
+    st.success(msg)
+
+c1, c2 = st.columns([3, 1])
+by_draw = {d["id"]: d for d in drawn}
+draw_id = c1.selectbox(
+    "抽取记录", [None] + list(by_draw), key="tasks_draw",
+    format_func=lambda i: "（按期间查看全部抽取）" if i is None else
+    f"#{i} {by_draw[i]['plan_code']} {by_draw[i]['plan_name']}（{by_draw[i]['period']}）",
+)
+period = None
+if draw_id is None:
+    period = c2.selectbox("抽查期间", task_service.periods(eng, bid), key="tasks_period")
+
+f1, f2, f3 = st.columns(3)
+with f1:
+    dept = choice("参与部门", browse.departments(eng, bid), key="tasks_dept", help="任务含有该部门的抽查事项")
+with f2:
+    town = choice("所属乡镇街道", town_list, key="tasks_town")
+with f3:
+    status = choice("任务状态", list(task_service.STATUS_LABELS.items()), key="tasks_status")
+
+page = paged_table(
+    "tasks",
+    lambda p, size: task_service.list_tasks(eng, draw_id=draw_id, period=period, department_id=dept, town_code=town,
+                                            status=status, page=p, page_size=size, bureau_id=bid),
+    [
+        Col("id", "任务编号"),
+        Col("plan_code", "计划"),
+        Col("rank", "序号", lambda v: "" if v is None else v),
+        Col("batch", "批次", lambda v: "" if v is None else v),
+        Col("uscc", "统一社会信用代码"),
+        Col("name", "企业名称"),
+        Col("town_name", "所属乡镇街道"),
+        Col("stratum", "分层", lambda v: fmt_stratum(v, town_names)),
+        Col("items", "抽查事项", lambda v: "、".join(v or [])),
+        Col("leader", "组长"),
+        Col("members", "组员"),
+        Col("experts", "专家"),
+        Col("status_label", "状态"),
+        Col("note", "备注（缺员）", fmt_list),
+    ],
+    filters=(draw_id, period, dept, town, status),
+    empty="没有符合条件的任务。",
+)
+
+# --- matching figures of the chosen draw -------------------------------------------------------------------
+if draw_id is not None:
+    m = task_service.draw_matching(eng, draw_id)
+    fair = m.get("fairness") or {}
+    if fair:
+        st.subheader("匹配情况")
+        k1, k2, k3, k4, k5 = st.columns(5)
+        k1.metric("任务数", fair.get("tasks", 0))
+        k2.metric("合格执法检查人员", fair.get("eligible_inspectors", 0))
+        k3.metric("每人任务数（最少/平均/最多）", f"{fair.get('load_min', 0)} / {fair.get('load_mean', 0)} / {fair.get('load_max', 0)}")
+        k4.metric("不同搭档组合", fair.get("distinct_partner_pairs", 0))
+        k5.metric("缺员任务", fair.get("tasks_short_staffed", 0))
+        st.caption(f"匹配策略：{POLICY_LABELS.get(m.get('policy'), m.get('policy'))}；检查组 {m.get('team_size')} 人；"
+                   f"每人本期任务上限 {m.get('cap')}；每位专家上限 {m.get('expert_cap')}")
+        report = m.get("shortfall_report") or []
+        if report:
+            st.markdown("**缺员报告**")
+            st.dataframe(
+                pd.DataFrame(
+                    {
+                        "类别": ["专家" if e["kind"] == "expert" else "执法检查人员" for e in report],
+                        "说明": [e["summary"] for e in report],
+                        "合格人数": [e["pool_size"] for e in report],
+                        "缺员席位": [e["slots_short"] for e in report],
+                        "缺员任务": [e["tasks_short"] for e in report],
+                        "建议": ["；".join(e.get("advice", [])) for e in report],
+                    }
+                ),
+                hide_index=True, width="stretch", key="tasks_shortfall",
+            )
+        else:
+            st.success("所有任务的检查组均已足额匹配。")
+
+# --- actions -------------------------------------------------------------------------------------------------------
+st.subheader("调整")
+default_id = page.rows[0]["id"] if page.rows else 1
+task_id = int(st.number_input("任务编号", min_value=1, step=1, value=default_id, key="tasks_act_id",
+                              help="见上表第一列"))
+task = task_service.get_task(eng, task_id)
+if task is None:
+    st.info(f"任务 #{task_id} 不存在。")
+    st.stop()
+st.caption(f"任务 #{task['id']}：{task['name'] or task['uscc']}（{task['uscc']}），{task['plan_code']} {task['period']}，"
+           f"状态：{task['status_label']}")
+
+t1, t2 = st.tabs(["更换检查人员", "替换抽查对象"])
+with t1:
+    seats = task["team"]
+    if not seats:
+        st.info("该任务没有检查组成员。")
+    else:
+        person = st.selectbox(
+            "无法到岗的人员", [s.person_id for s in seats], key="tasks_rep_person",
+            format_func=lambda pid: next(f"{s.name}（{s.person_id}，{task_service.ROLE_LABELS.get(s.role, s.role)}，{s.department}）"
+                                         for s in seats if s.person_id == pid),
+        )
+        reason = st.text_input("原因", key="tasks_rep_reason", placeholder="如：病假、出差、新申报回避").strip()
+        st.caption("只重新匹配该席位，规则与抽取时相同，工作量按当前实际计算；更换及原因全程留痕。")
+        if st.button("更换", disabled=not reason, key="tasks_rep_go"):
+            try:
+                row = teams.replace_inspector(eng, task_id, person, reason, state.actor())
+            except teams.ReplaceRefused as e:
+                st.error(str(e))
+            else:
+                new = next((s for s in task_service.task_team(eng, task_id) if s.slot == row.slot), None)
+                st.session_state["tasks_flash"] = (f"任务 #{task_id}：{person} 已由 {new.name}（{new.person_id}）替换"
+                                                   if new else f"任务 #{task_id}：{person} 已替换")
+                st.session_state.pop("tasks_rep_reason", None)
+                st.rerun()
+with t2:
+    st.caption("入选对象已注销、吊销或无法联系时，由同一分层第一个未使用的备选对象递补，原对象记为“已被替换”。")
+    reason2 = st.text_input("原因", key="tasks_sub_reason", placeholder="如：经核实已注销").strip()
+    if st.button("用备选对象替换", disabled=not reason2, key="tasks_sub_go"):
+        try:
+            new_task = draws.replace_task(eng, task_id, reason2, state.actor())
+        except draws.DrawRefused as e:
+            st.error(str(e))
+        else:
+            st.session_state["tasks_flash"] = f"任务 #{task_id} 已由备选对象 {new_task.uscc}（任务 #{new_task.id}）递补"
+            st.session_state.pop("tasks_sub_reason", None)
+            st.rerun()
