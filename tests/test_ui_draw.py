@@ -463,3 +463,28 @@ def test_verify_page_good_and_tampered(drawn_app, url, tmp_path):
     at.file_uploader(key="verify_files").set_value([("auditor.zip", _zip(tmp_path / "a"), "application/zip")])
     at = _run(at)
     assert any("第一处不一致" in e for e in _errors(at))
+
+
+def test_pages_start_on_an_empty_database(tmp_path, monkeypatch):
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
+    st.cache_resource.clear()
+    at = AppTest.from_file(APP, default_timeout=90).run()
+    for script in ("plans.py", "draw.py", "tasks.py"):
+        at = _open(at, script)
+        assert any("dsr init" in i.value for i in at.info), script
+    at = _open(at, "verify.py")
+    assert any("请上传核验包" in i.value for i in at.info)
+    st.cache_resource.clear()
+
+
+def test_tasks_page_without_draws_and_verify_bad_zip(app):
+    at = _open(app, "tasks.py")
+    assert any("尚无抽取记录" in i.value for i in at.info)
+    at = _open(at, "verify.py")
+    at.file_uploader(key="verify_files").set_value([("x.zip", b"not a zip", "application/zip")])
+    at = _run(at)
+    assert any("zip 文件已损坏" in e for e in _errors(at))
+    at.file_uploader(key="verify_files").set_value([("frame.csv", b"a,b\n", "text/csv")])
+    at = _run(at)
+    assert any("包中缺少文件 certificate.json" in e for e in _errors(at))
