@@ -439,6 +439,7 @@ class _Matcher:
             raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
         # recusal by entity, as roster indices, kept sparse: only entities that have any
         self._plans: dict = {}
+        self.pairs: set[tuple[int, int]] = set()  # inspector pairs that served together
         self.rec_ins: dict[str, set[int]] = defaultdict(set)
         self.rec_exp: dict[str, set[int]] = defaultdict(set)
         pairs = list(conflicts) + [(pid, eid) for eid, ps in last_inspectors.items() for pid in ps]
@@ -508,6 +509,29 @@ class _Matcher:
             self._plans[sig] = out
         return out
 
+    def fairness(self, ordered: Sequence[TaskSpec], shortfalls: Sequence[Shortfall]) -> dict:
+        """The same figures as the public `fairness`, from the matcher's own state."""
+        ins = self.ins
+        dept_pools = [pool for t in ordered for _, pool, ds, _ in self.plan(t)[0] if ds]
+        uniq = {id(p): p for p in dept_pools}
+        idx = np.unique(np.concatenate(list(uniq.values()))) if uniq else np.empty(0, dtype=np.int64)
+        if idx.size:
+            added = np.array(ins.loads, dtype=np.int64)[idx] - np.array(ins.prior, dtype=np.int64)[idx]
+            lmin, lmean, lmax = int(added.min()), round(float(added.mean()), 4), int(added.max())
+        else:
+            lmin = lmax = 0
+            lmean = 0.0
+        return {
+            "eligible_inspectors": int(idx.size),
+            "load_min": lmin,
+            "load_mean": lmean,
+            "load_max": lmax,
+            "distinct_partner_pairs": len(self.pairs),
+            "tasks": len(ordered),
+            "tasks_short_staffed": len({s.entity_id for s in shortfalls}),
+            "slots_short": len(shortfalls),
+        }
+
     def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048) -> tuple[dict[str, list[Member]], list[Shortfall]]:
         """Match every task in order.
 
@@ -521,6 +545,7 @@ class _Matcher:
         ins_ids, ins_groups, ins_keys = ins.ids, ins.groups, ins.key_ints
         ins_loads, ins_lkey, cap, balanced = ins.loads, ins.lkey, ins.cap, ins.balanced
         rec_get = self.rec_ins.get
+        pairs = self.pairs
         for start in range(0, len(ordered), chunk):
             block = ordered[start:start + chunk]
             tks = [task_key(t.ticket) for t in block]
@@ -582,6 +607,12 @@ class _Matcher:
                         else:
                             shortfalls.append(r)
                 teams[eid] = members
+                if len(team) == 2:
+                    a, b = team
+                    pairs.add((a, b) if a < b else (b, a))
+                elif len(team) > 2:
+                    tl = sorted(team)
+                    pairs.update((tl[x], tl[y]) for x in range(len(tl)) for y in range(x + 1, len(tl)))
         return teams, shortfalls
 
 
@@ -607,7 +638,7 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[TaskSpec], ros
     for people in (m.ins, m.exp):
         for i, p in enumerate(people.ids):
             loads[p] = int(people.loads[i])
-    fair = fairness(ordered, teams, shortfalls, roster)
+    fair = m.fairness(ordered, shortfalls)
     report = shortfall_report(ordered, shortfalls, m)
     return MatchResult(teams, shortfalls, loads, fair, report)
 

@@ -245,6 +245,7 @@ def test_teams_obey_every_rule(sc):
         cap = pol.cap if pid in by_id else pol.expert_cap
         assert prior.get(pid, 0) + n <= cap
         assert res.loads[pid] == prior.get(pid, 0) + n
+    assert res.fairness == mm.fairness(tasks, res.teams, res.shortfalls, roster)
     again = match(seed, PLAN, PERIOD, list(reversed(tasks)), list(reversed(roster)), experts, conflicts, last,
                   prior, pol)
     assert again.teams == res.teams and again.shortfalls == res.shortfalls
