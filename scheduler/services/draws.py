@@ -80,8 +80,8 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         if live is not None:
             if live.status == "drawn":
                 raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live.id}），不得重复抽取；如确需重抽，须先书面说明理由作废原抽取")
-            frame = dsr1.parse_frame(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
-            return _frozen(live, plan_code, frame)
+            ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
+            return _frozen(live, plan_code, strata)
         rows = read_frame(s, lp, period)
         frame_bytes = dsr1.canonical_frame(rows)
         public_bytes = dsr1.canonical_public_frame(r[0] for r in rows)
@@ -106,13 +106,27 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
             {"plan": plan_code, "period": period, "frame_sha256": d.frame_sha256, "frame_size": d.frame_size},
         )
         s.commit()
-        return _frozen(d, plan_code, rows)
+        return _frozen(d, plan_code, [r[1] for r in rows])
 
 
-def _frozen(d: Draw, plan_code: str, rows: list[tuple[str, str]]) -> FrozenFrame:
-    strata: dict[str, int] = {}
-    for _, st in rows:
-        strata[st] = strata.get(st, 0) + 1
+def frame_columns(frame_bytes: bytes) -> tuple[list[str], list[str]]:
+    """Ids and strata of a stored canonical frame, fast (C-level splits).
+
+    The archive is our own canonical text and the draw recomputes its digest
+    from these columns, so a damaged archive cannot pass unnoticed."""
+    text = frame_bytes.decode("utf-8")
+    if not text:
+        return [], []
+    cells = text[:-1].replace("\n", ",").split(",")
+    if len(cells) % 2 or not text.endswith("\n"):
+        raise DrawRefused("冻结名录存档已损坏，拒绝抽取")
+    return cells[0::2], cells[1::2]
+
+
+def _frozen(d: Draw, plan_code: str, strata_col: list[str]) -> FrozenFrame:
+    from collections import Counter
+
+    strata = Counter(strata_col)
     return FrozenFrame(d.id, plan_code, d.period, d.frame_sha256, d.public_frame_sha256, d.frame_size, dict(sorted(strata.items())))
 
 
@@ -146,19 +160,26 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
     validate_period(period)
     seed_source = "ceremony" if seed is not None else "system"
     seed = dsr1.validate_seed(seed) if seed is not None else dsr1.new_system_seed()
-    frozen = freeze(engine, plan_code, period, actor)
+    with Session(engine) as s:
+        live = _live_draw(s, load_plan(s, plan_code).plan.id, period)
+    if live is None or live.status != "frozen":
+        freeze(engine, plan_code, period, actor)  # refuses a second draw, or freezes now
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
         _check_rules(lp)
-        d = s.get(Draw, frozen.draw_id)
+        d = _live_draw(s, lp.plan.id, period)
+        if d is None or d.status != "frozen":
+            raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
         used = s.execute(
             select(Draw.id).where(Draw.plan_id == lp.plan.id, Draw.period == period, Draw.status == "voided", Draw.seed == seed)
         ).first()
         if used:
             raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
-        frame = dsr1.parse_frame(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
-        srules = stratum_rules(lp, list(frozen.strata))
-        result = dsr1.run_draw(seed, plan_code, period, frame, srules, batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+        ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
+        srules = stratum_rules(lp, sorted(set(strata)))
+        result = dsr1.run_draw_columns(seed, plan_code, period, ids, strata, srules, batches=lp.plan.batches,
+                                       reserve_ratio=lp.plan.reserve_ratio)
+        del ids, strata
         if result.frame_sha256 != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
         errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
@@ -195,12 +216,13 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             },
         )
         cert["matching"] = mp.certificate_section(matched, policy, specs, files)
+        cert_text = json.dumps(cert, ensure_ascii=False)
         # Claim the draw: only one transaction can move this row from frozen to drawn.
         claimed = s.execute(
             update(Draw)
             .where(Draw.id == d.id, Draw.status == "frozen")
             .values(status="drawn", seed=seed, seed_source=seed_source, drawn_by=actor.name, drawn_at=drawn_at,
-                    certificate=json.dumps(cert, ensure_ascii=False))
+                    certificate=cert_text)
         ).rowcount
         if claimed != 1:
             s.rollback()
@@ -214,7 +236,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
              "frame_sha256": result.frame_sha256, "selected": len(result.selected),
              "short_staffed": len({sf.entity_id for sf in matched.shortfalls}),
-             "certificate_sha256": dsr1.sha256_hex(json.dumps(cert, ensure_ascii=False, sort_keys=True).encode())},
+             "certificate_sha256": dsr1.sha256_hex(cert_text.encode("utf-8"))},
         )
         s.commit()
         s.refresh(d)
