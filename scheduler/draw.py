@@ -216,10 +216,16 @@ def _sort_order(arr: np.ndarray) -> np.ndarray:
         return np.zeros(0, dtype=np.intp)
     w = arr.dtype.itemsize
     w8 = -(-w // 8) * 8
-    a8 = arr.astype(f"S{w8}") if w8 != w else arr
-    words = np.ascontiguousarray(a8).view(">u8").reshape(n, w8 // 8)
-    del a8
-    return np.lexsort([words[:, j].astype(np.uint64) for j in range(w8 // 8 - 1, -1, -1)])
+    u8 = np.ascontiguousarray(arr).view(np.uint8).reshape(n, w)
+    keys = []
+    for j in range(w8 // 8 - 1, -1, -1):  # lexsort: last key is the primary one
+        block = u8[:, 8 * j : 8 * j + 8]
+        if block.shape[1] < 8:
+            padded = np.zeros((n, 8), dtype=np.uint8)
+            padded[:, : block.shape[1]] = block
+            block = padded
+        keys.append(np.ascontiguousarray(block).view(">u8").reshape(n).astype(np.uint64))
+    return np.lexsort(keys)
 
 
 def _check_duplicates(sorted_arr: np.ndarray) -> None:
@@ -249,24 +255,31 @@ def _frame_and_public_bytes(
         lab = np.array([x.encode("utf-8") for x in labels], dtype=bytes)
         width = lab.dtype.itemsize
         lab_u8 = lab.view(np.uint8).reshape(len(labels), width)
-    frame_parts, public_parts = [], []
+    # Public lines first, joined and their parts freed before the frame lines
+    # are built: at 10M entities each copy is ~200 MB.
+    parts = []
     for s in range(0, n, _CHUNK):
         ids = np.ascontiguousarray(sorted_arr[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
-        m = ids.shape[0]
-        pub = np.empty((m, w + 1), dtype=np.uint8)
+        pub = np.empty((ids.shape[0], w + 1), dtype=np.uint8)
         pub[:, :w] = ids
         pub[:, w] = 10
-        public_parts.append(_compress(pub))
+        parts.append(_compress(pub))
         del pub
-        if labels is not None:
-            row = np.zeros((m, w + width + 2), dtype=np.uint8)
+    public = b"".join(parts)
+    parts = []
+    if labels is not None:
+        for s in range(0, n, _CHUNK):
+            ids = np.ascontiguousarray(sorted_arr[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
+            row = np.zeros((ids.shape[0], w + width + 2), dtype=np.uint8)
             row[:, :w] = ids
             row[:, w] = 44  # ","
             row[:, w + 1 : w + 1 + width] = lab_u8[codes_sorted[s : s + _CHUNK]]
             row[:, -1] = 10
-            frame_parts.append(_compress(row))
+            parts.append(_compress(row))
             del row
-    return b"".join(frame_parts), b"".join(public_parts)
+    frame = b"".join(parts)
+    del parts
+    return frame, public
 
 
 def canonical_frame(rows: Iterable[tuple[str, str]]) -> bytes:
@@ -312,8 +325,10 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     order = _sort_order(arr)
     sa = arr[order]
     _check_duplicates(sa)
-    fb, pb = _frame_and_public_bytes(sa, codes[order], labels)
-    del sa, order
+    codes_sorted = codes[order]
+    del order
+    fb, pb = _frame_and_public_bytes(sa, codes_sorted, labels)
+    del sa, codes_sorted
     return fb, pb, _Frame(len(ids), arr, labels, codes, fb, pb)
 
 
