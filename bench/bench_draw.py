@@ -1,0 +1,201 @@
+"""End-to-end draw benchmark: from the registry in the database to the stored draw.
+
+    python bench/bench_draw.py                       # 1M on SQLite and PostgreSQL, 10M on SQLite
+    python bench/bench_draw.py --sizes 200000 --backends sqlite
+
+For each size and back-end, a fresh database gets N registry rows (valid
+USCCs, 4 risk classes in the Dandong 2023 mix) and a roster of N/100
+inspectors (at most 3,000), and a key-item plan whose frame is the whole
+registry, stratified by risk class with ratios A 1%, B 3%, C 10%, D 50%.
+Timed in a fresh process (so its peak memory is its own):
+  freeze  — frame query, canonical text, SHA-256, gzip archive, commit;
+  draw    — DSR-1 on the frozen frame, inspector matching, tasks, teams,
+            certificate and audit event stored in one transaction.
+Peer, in the same run: `consistent_sampler` (the sampler of real election
+audits) drawing the same k per stratum from the same frame, rows already in
+memory (so the peer is not charged for the database).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+MIX = (("A", 0.658, "0.01"), ("B", 0.255, "0.03"), ("C", 0.078, "0.1"), ("D", 0.009, "0.5"))
+PLAN, PERIOD = "BENCH-KEY", "2026-12"
+SEED = "20261201090000314159265358979323"
+PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def build(url: str, n: int) -> None:
+    """Registry, roster and plan for the benchmark (not timed)."""
+    import numpy as np
+    from sqlmodel import Session, select
+
+    from db.bulk import insert_rows
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.models import CheckItem, Department, utcnow
+    from scheduler import reference, uscc
+    from scheduler.services.bureaus import ensure_pinggu
+    from scheduler.services.plans import PlanInput, save_plan
+
+    eng = make_engine(url)
+    upgrade(eng)
+    with Session(eng) as s:
+        b = ensure_pinggu(s)
+        depts = dict(s.execute(select(Department.code, Department.id).where(Department.bureau_id == b.id)).all())
+        s.add(CheckItem(bureau_id=b.id, code="K-01", category="产品质量", name="重点产品质量安全检查", kind="key",
+                        department_id=depts["SCJGJ"]))
+        s.commit()
+        bid = b.id
+    rng = np.random.default_rng(11)  # synthetic data only
+    towns = [c for c, _ in reference.TOWNS]
+    p = np.array([m[1] for m in MIX])
+    now = utcnow()
+    block = 500_000
+    for start in range(0, n, block):
+        m = min(block, n - start)
+        cls = rng.choice(4, size=m, p=p / p.sum())
+        town = rng.integers(0, len(towns), size=m)
+        rows = (
+            (uscc.make("9", "1", reference.AREA_CODE, f"{start + i:08d}"), f"企业{start + i}", "企业", "C1391",
+             towns[town[i]], "", None, "存续", MIX[cls[i]][0], "", now)
+            for i in range(m)
+        )
+        with eng.begin() as c:
+            insert_rows(c, "enterprise", ["uscc", "name", "entity_type", "industry_code", "town_code", "address",
+                                          "registered_on", "status", "risk_class", "tags", "updated_at"], rows)
+    k = max(20, min(3000, n // 100))
+    with eng.begin() as c:
+        insert_rows(c, "inspector", ["bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications",
+                                     "region", "active", "updated_at"],
+                    ((bid, f"I{i:05d}", f"检查员{i}", depts["SCJGJ"], f"C{i:08d}", "", "", True, now) for i in range(k)))
+    save_plan(eng, PlanInput(code=PLAN, name="基准测试重点抽查", lead_department="SCJGJ", item_codes=["K-01"],
+                             ratios={m[0]: m[2] for m in MIX}, workload_cap=30000))
+    eng.dispose()
+
+
+def timed(url: str, peer: bool = True) -> dict:
+    """Freeze and draw in this (fresh) process; returns seconds and peak memory."""
+    from db.engine import make_engine
+    from scheduler.services import draws
+
+    eng = make_engine(url)
+    t0 = time.perf_counter()
+    f = draws.freeze(eng, PLAN, PERIOD)
+    t1 = time.perf_counter()
+    d = draws.execute(eng, PLAN, PERIOD, seed=SEED)
+    t2 = time.perf_counter()
+    cert = json.loads(d.certificate)
+    out = {"freeze": t1 - t0, "draw": t2 - t1, "total": t2 - t0, "frame": f.frame_size,
+           "selected": len(cert["selected"]), "peak_mb": _peak_mb(), "peer": None,
+           "k": {s["stratum"]: s["k"] for s in cert["strata"]}}
+    if not peer:
+        eng.dispose()
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        draws.write_packages(eng, d.id, auditor_dir=tmp)
+        with open(os.path.join(tmp, "frame.csv"), "rb") as fh:
+            data = fh.read()
+    eng.dispose()
+    ids_by_stratum: dict[str, list[str]] = {}
+    for line in data.decode().splitlines():
+        i, s = line.split(",")
+        ids_by_stratum.setdefault(s, []).append(i)
+    import consistent_sampler
+
+    t = time.perf_counter()
+    total = 0
+    for s, members in ids_by_stratum.items():
+        total += len(list(consistent_sampler.sampler(members, seed=SEED, take=out["k"][s], with_replacement=False,
+                                                     output="id")))
+    out["peer"] = time.perf_counter() - t
+    out["peer_selected"] = total
+    return out
+
+
+def measure(backend: str, n: int, peer_max: int) -> dict:
+    tmpdir = tempfile.mkdtemp(prefix="dsr-bench-")
+    if backend == "sqlite":
+        url = f"sqlite:///{tmpdir}/bench.db"
+        admin = name = None
+    else:
+        from sqlalchemy import create_engine, text
+
+        name = f"dsr_bench_{uuid.uuid4().hex[:8]}"
+        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+        with admin.connect() as c:
+            c.execute(text(f'CREATE DATABASE "{name}"'))
+        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
+    try:
+        t = time.perf_counter()
+        build(url, n)
+        build_s = time.perf_counter() - t
+        proc = subprocess.run([sys.executable, __file__, "--one", url, str(int(n <= peer_max))], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            return {"backend": backend, "n": n, "error": proc.stderr.strip().splitlines()[-3:]}
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out.update(backend=backend, n=n, build=build_s)
+        return out
+    finally:
+        if admin is not None:
+            from sqlalchemy import text
+
+            with admin.connect() as c:
+                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            admin.dispose()
+        subprocess.run(["rm", "-rf", tmpdir])
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
+    ap.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
+    ap.add_argument("--pg-max", type=int, default=1_000_000, help="largest size run on PostgreSQL")
+    ap.add_argument("--peer-max", type=int, default=1_000_000, help="largest frame the (slow) peer is run on")
+    ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    a = ap.parse_args()
+    if a.one:
+        print(json.dumps(timed(a.one[0], peer=a.one[1] == "1")))
+        return
+    rows = []
+    for n in a.sizes:
+        for be in a.backends:
+            if be == "postgresql" and n > a.pg_max:
+                continue
+            r = measure(be, n, a.peer_max)
+            rows.append(r)
+            print(json.dumps(r, ensure_ascii=False), file=sys.stderr)
+    print(f"machine: {os.cpu_count()} cores; load average at the end {os.getloadavg()[0]:.2f}")
+    print(f"{'figure':<46} {'this (dsr)':>12} {'peer':>12} {'ratio':>8}")
+    for r in rows:
+        tag = f"{r['n']:,} entities, {r['backend']}"
+        if "error" in r:
+            print(f"{tag:<46} error: {r['error']}")
+            continue
+        peer = r.get("peer")
+        print(f"{'freeze, ' + tag:<46} {r['freeze']:>10.2f} s {'':>12}")
+        print(f"{'draw+match+store, ' + tag:<46} {r['draw']:>10.2f} s {'':>12}")
+        ratio = f"{peer / r['total']:.1f}x" if peer else "-"
+        peer_s = f"{peer:.2f} s" if peer else "-"
+        print(f"{'end to end, ' + tag:<46} {r['total']:>10.2f} s {peer_s:>12} {ratio:>8}")
+        print(f"{'peak memory, ' + tag:<46} {r['peak_mb']:>9.0f} MB {'':>12}")
+    print("peer: consistent_sampler drawing the same k per stratum from the same frame, already in memory")
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    main()
