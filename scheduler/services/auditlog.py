@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select
@@ -39,3 +40,54 @@ def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) 
     session.add(ev)
     session.flush()
     return ev
+
+
+@dataclass
+class ChainReport:
+    ok: bool
+    events: int
+    head: str
+    first_broken: str | None
+
+
+def verify(engine, expected_head: str | None = None) -> ChainReport:
+    """Walk the whole chain; optionally check that a head printed earlier (e.g.
+    in the minutes of a meeting) is still in it, which also detects truncation."""
+    from sqlmodel import Session as _S
+
+    from scheduler.audit import verify_chain
+
+    with _S(engine) as s:
+        rows = s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars()
+        hashes: set[str] = set()
+
+        def walk():
+            for ev in rows:
+                hashes.add(ev.hash)
+                yield ev
+
+        n, broken = verify_chain(walk())
+        head = s.execute(select(AuditEvent.hash).order_by(AuditEvent.id.desc()).limit(1)).scalar_one_or_none() or GENESIS
+    if broken is None and expected_head and expected_head not in hashes and expected_head != GENESIS:
+        broken = f"记录在案的链头哈希 {expected_head} 不在审计链中：审计链被截断或替换"
+    return ChainReport(broken is None, n, head, broken)
+
+
+def export(engine, path) -> ChainReport:
+    """Write the chain as JSON Lines (one event a line) plus a final head line."""
+    import json as _json
+    from pathlib import Path as _P
+
+    from sqlmodel import Session as _S
+
+    rep = verify(engine)
+    out = _P(path)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    with _S(engine) as s, out.open("w", encoding="utf-8") as fh:
+        for ev in s.execute(select(AuditEvent).order_by(AuditEvent.id)).scalars():
+            fh.write(_json.dumps({"id": ev.id, "at": ev.at.isoformat(timespec="microseconds"), "actor": ev.actor,
+                                  "role": ev.role, "action": ev.action, "object": ev.object, "digest": ev.digest,
+                                  "prev_hash": ev.prev_hash, "hash": ev.hash}, ensure_ascii=False) + "\n")
+        fh.write(_json.dumps({"head": rep.head, "events": rep.events, "verified": rep.ok,
+                              "first_broken": rep.first_broken}, ensure_ascii=False) + "\n")
+    return rep

@@ -1,0 +1,37 @@
+"""`dsr audit verify` and `dsr audit export`: the tamper-evident trail."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from scheduler.cli.base import app, console, engine, err_console
+
+audit_app = typer.Typer(help="The audit trail (审计日志).", no_args_is_help=True)
+app.add_typer(audit_app, name="audit")
+
+
+@audit_app.command("verify")
+def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (e.g. in meeting minutes).")) -> None:
+    """Walk the hash chain and report the first broken link (核验审计链)."""
+    from scheduler.services.auditlog import verify as do_verify
+
+    rep = do_verify(engine(), head)
+    if rep.ok:
+        console.print(f"审计链完整：共 {rep.events} 条事件，链头哈希 {rep.head}")
+        return
+    err_console.print(f"[bold red]审计链被破坏：{rep.first_broken}[/bold red]")
+    raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def export(out: Path = typer.Option(..., "--out", help="Output file (JSON Lines).")) -> None:
+    """Write the chain with its head hash for an auditor (导出审计链)."""
+    from scheduler.services.auditlog import export as do_export
+
+    rep = do_export(engine(), out)
+    console.print(f"已导出 {rep.events} 条审计事件到 {out}；链头哈希 {rep.head}；核验{'通过' if rep.ok else '失败：' + str(rep.first_broken)}")
+    if not rep.ok:
+        raise typer.Exit(1)
