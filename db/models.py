@@ -283,6 +283,14 @@ class DrawArchive(SQLModel, table=True):
     matching_gz: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
+class DrawFrame(SQLModel, table=True):
+    """The frozen frame as rows, for draws ranked inside PostgreSQL (large frames)."""
+
+    draw_id: int = Field(foreign_key="draw.id", primary_key=True)
+    entity_id: str = Field(primary_key=True, max_length=18)
+    stratum: str = Field(max_length=64)
+
+
 class Task(SQLModel, table=True):
     """抽查任务: one entity to visit. Random-draw tasks point at their draw;
     case-based (个案) and special (专项) checks are kinds of their own."""
@@ -303,6 +311,10 @@ class Task(SQLModel, table=True):
     replaces_task_id: Optional[int] = Field(default=None, foreign_key="task.id")
     note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: dt.datetime = Field(default_factory=utcnow)
+    # Result lifecycle (issue: from inspection to public record).
+    completed_on: Optional[dt.date] = None  # inspection date of the last item result
+    deadline: Optional[dt.date] = None  # publication deadline: 20 working days after completed_on
+    published_on: Optional[dt.date] = None  # date every item's result was public
 
 
 class TaskItem(SQLModel, table=True):
@@ -336,6 +348,82 @@ class TeamMember(SQLModel, table=True):
     slot: int = 0
     pair_ticket: str = Field(default="", max_length=20)
     active: bool = True
+
+
+# --- results, review, publication, follow-up --------------------------------------
+
+
+class ResultCategory(SQLModel, table=True):
+    """检查结果 category (multi-select per item); seeded with the national list, extensible."""
+
+    code: str = Field(primary_key=True, max_length=8)
+    name: str = Field(unique=True, max_length=100)
+    problem: bool = False  # a problem was found: excludes 未发现问题
+    no_problem: bool = False  # 未发现问题: cannot be combined with a problem category
+    opens_follow_up: bool = False  # 后续处置 tracked to closure
+    follow_up_action: str = Field(default="", max_length=16)  # default action of that follow-up
+    sort_order: int = 0
+    active: bool = True
+
+
+class ItemResult(SQLModel, table=True):
+    """The result of one check item of one task (谁检查、谁录入、谁公开)."""
+
+    __table_args__ = (
+        UniqueConstraint("task_id", "item_id"),
+        Index("ix_itemresult_dept_status", "department_id", "status"),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    item_id: int = Field(foreign_key="checkitem.id")
+    department_id: int = Field(foreign_key="department.id")  # the item's department, owner of the result
+    categories: str = Field(default="", max_length=200)  # ';'-joined ResultCategory codes
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    status: str = Field(default="未录入", max_length=8)  # 未录入 / 待审核 / 审核退回 / 已审核 / 已公示
+    inspected_on: Optional[dt.date] = None
+    entered_by: str = Field(default="", max_length=64)
+    entered_at: Optional[dt.datetime] = None
+    reviewed_by: str = Field(default="", max_length=64)
+    reviewed_at: Optional[dt.datetime] = None
+    review_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    published_by: str = Field(default="", max_length=64)
+    published_at: Optional[dt.datetime] = None
+    published_on: Optional[dt.date] = None  # local date, compared with Task.deadline
+    version: int = 0
+
+
+class ResultCorrection(SQLModel, table=True):
+    """A correction of a published result: old and new values, and why."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    result_id: int = Field(foreign_key="itemresult.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    old_categories: str = Field(max_length=200)
+    new_categories: str = Field(max_length=200)
+    old_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    new_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    version: int  # the result's version after the correction
+    corrected_by: str = Field(max_length=64)
+    corrected_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class FollowUp(SQLModel, table=True):
+    """后续处置 opened by a problem category, tracked to closure."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    item_id: int = Field(foreign_key="checkitem.id")
+    result_id: int = Field(foreign_key="itemresult.id", index=True)
+    department_id: int = Field(foreign_key="department.id")
+    action: str = Field(max_length=16)  # 责令改正 / 立案查处 / 移送司法机关 / 其他
+    status: str = Field(default="open", max_length=8)  # open / closed
+    opened_by: str = Field(max_length=64)
+    opened_at: dt.datetime = Field(default_factory=utcnow)
+    closed_by: str = Field(default="", max_length=64)
+    closed_at: Optional[dt.datetime] = None
+    outcome: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 # --- audit trail -------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:01:30.463064
+Create Date: 2026-11-27 13:32:59.889881
 """
 from typing import Sequence, Union
 
@@ -32,6 +32,18 @@ def upgrade() -> None:
     with op.batch_alter_table('bureau', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bureau_code'), ['code'], unique=True)
 
+    op.create_table('resultcategory',
+    sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('problem', sa.Boolean(), nullable=False),
+    sa.Column('no_problem', sa.Boolean(), nullable=False),
+    sa.Column('opens_follow_up', sa.Boolean(), nullable=False),
+    sa.Column('follow_up_action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('sort_order', sa.Integer(), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.PrimaryKeyConstraint('code'),
+    sa.UniqueConstraint('name')
+    )
     op.create_table('setting',
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
@@ -285,6 +297,13 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
     sa.PrimaryKeyConstraint('draw_id')
     )
+    op.create_table('drawframe',
+    sa.Column('draw_id', sa.Integer(), nullable=False),
+    sa.Column('entity_id', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
+    sa.Column('stratum', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
+    sa.PrimaryKeyConstraint('draw_id', 'entity_id')
+    )
     op.create_table('task',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bureau_id', sa.Integer(), nullable=False),
@@ -300,6 +319,9 @@ def upgrade() -> None:
     sa.Column('replaces_task_id', sa.Integer(), nullable=True),
     sa.Column('note', sa.Text(), server_default='', nullable=False),
     sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('completed_on', sa.Date(), nullable=True),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('published_on', sa.Date(), nullable=True),
     sa.ForeignKeyConstraint(['bureau_id'], ['bureau.id'], ),
     sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
     sa.ForeignKeyConstraint(['replaces_task_id'], ['task.id'], ),
@@ -310,6 +332,34 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_task_draw_id'), ['draw_id'], unique=False)
         batch_op.create_index('ix_task_draw_rank', ['draw_id', 'rank'], unique=False)
         batch_op.create_index(batch_op.f('ix_task_uscc'), ['uscc'], unique=False)
+
+    op.create_table('itemresult',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('categories', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('note', sa.Text(), server_default='', nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('inspected_on', sa.Date(), nullable=True),
+    sa.Column('entered_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('entered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('reviewed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('reviewed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('review_note', sa.Text(), server_default='', nullable=False),
+    sa.Column('published_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('published_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('published_on', sa.Date(), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['checkitem.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('task_id', 'item_id')
+    )
+    with op.batch_alter_table('itemresult', schema=None) as batch_op:
+        batch_op.create_index('ix_itemresult_dept_status', ['department_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_itemresult_task_id'), ['task_id'], unique=False)
 
     op.create_table('taskevent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -352,11 +402,64 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_teammember_inspector_pk'), ['inspector_pk'], unique=False)
         batch_op.create_index(batch_op.f('ix_teammember_task_id'), ['task_id'], unique=False)
 
+    op.create_table('followup',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('result_id', sa.Integer(), nullable=False),
+    sa.Column('department_id', sa.Integer(), nullable=False),
+    sa.Column('action', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('opened_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('opened_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('closed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('closed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('outcome', sa.Text(), server_default='', nullable=False),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['item_id'], ['checkitem.id'], ),
+    sa.ForeignKeyConstraint(['result_id'], ['itemresult.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('followup', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_followup_result_id'), ['result_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_followup_task_id'), ['task_id'], unique=False)
+
+    op.create_table('resultcorrection',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('result_id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('old_categories', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('new_categories', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('old_note', sa.Text(), server_default='', nullable=False),
+    sa.Column('new_note', sa.Text(), server_default='', nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.Column('corrected_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('corrected_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['result_id'], ['itemresult.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id')
+    )
+    with op.batch_alter_table('resultcorrection', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_resultcorrection_result_id'), ['result_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_resultcorrection_task_id'), ['task_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('resultcorrection', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_resultcorrection_task_id'))
+        batch_op.drop_index(batch_op.f('ix_resultcorrection_result_id'))
+
+    op.drop_table('resultcorrection')
+    with op.batch_alter_table('followup', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_followup_task_id'))
+        batch_op.drop_index(batch_op.f('ix_followup_result_id'))
+
+    op.drop_table('followup')
     with op.batch_alter_table('teammember', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_teammember_task_id'))
         batch_op.drop_index(batch_op.f('ix_teammember_inspector_pk'))
@@ -367,6 +470,11 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_taskevent_task_id'))
 
     op.drop_table('taskevent')
+    with op.batch_alter_table('itemresult', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_itemresult_task_id'))
+        batch_op.drop_index('ix_itemresult_dept_status')
+
+    op.drop_table('itemresult')
     with op.batch_alter_table('task', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_task_uscc'))
         batch_op.drop_index('ix_task_draw_rank')
@@ -374,6 +482,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_bureau_id'))
 
     op.drop_table('task')
+    op.drop_table('drawframe')
     op.drop_table('drawarchive')
     op.drop_table('planitem')
     with op.batch_alter_table('draw', schema=None) as batch_op:
@@ -431,6 +540,7 @@ def downgrade() -> None:
 
     op.drop_table('auditevent')
     op.drop_table('setting')
+    op.drop_table('resultcategory')
     with op.batch_alter_table('bureau', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bureau_code'))
 
