@@ -426,6 +426,35 @@ class FollowUp(SQLModel, table=True):
     outcome: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
+# --- 工作日历 (working-day calendar) --------------------------------------------------
+
+
+class CalendarYear(SQLModel, table=True):
+    """One year's State Council holiday schedule. Only `package` (seeded from
+    chinese-calendar) and `confirmed` years count for working days; `entered`
+    waits for a second administrator's confirmation."""
+
+    year: int = Field(primary_key=True, sa_column_kwargs={"autoincrement": False})
+    status: str = Field(max_length=16)  # package / entered / confirmed
+    notice: str = Field(default="", max_length=200)  # e.g. 国办发明电〔2026〕X号
+    entered_by: str = Field(default="", max_length=64)
+    entered_at: Optional[dt.datetime] = None
+    confirmed_by: str = Field(default="", max_length=64)
+    confirmed_at: Optional[dt.datetime] = None
+    revision: int = 1  # bumped on every change: the services' cache stamp
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class CalendarDay(SQLModel, table=True):
+    """A special day of a year's schedule: a holiday or a make-up working weekend day."""
+
+    day: dt.date = Field(primary_key=True)
+    year: int = Field(foreign_key="calendaryear.year", index=True)
+    kind: str = Field(max_length=8)  # holiday / workday
+    name: str = Field(max_length=50)
+    notice: str = Field(default="", max_length=200)
+
+
 # --- audit trail -------------------------------------------------------------------
 
 

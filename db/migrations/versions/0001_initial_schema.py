@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:32:59.889881
+Create Date: 2026-11-27 13:33:34.275952
 """
 from typing import Sequence, Union
 
@@ -32,6 +32,18 @@ def upgrade() -> None:
     with op.batch_alter_table('bureau', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_bureau_code'), ['code'], unique=True)
 
+    op.create_table('calendaryear',
+    sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('notice', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('entered_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('entered_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('confirmed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('confirmed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('revision', sa.Integer(), nullable=False),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('year')
+    )
     op.create_table('resultcategory',
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -66,6 +78,18 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_auditevent_action'), ['action'], unique=False)
+
+    op.create_table('calendarday',
+    sa.Column('day', sa.Date(), nullable=False),
+    sa.Column('year', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=8), nullable=False),
+    sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=50), nullable=False),
+    sa.Column('notice', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.ForeignKeyConstraint(['year'], ['calendaryear.year'], ),
+    sa.PrimaryKeyConstraint('day')
+    )
+    with op.batch_alter_table('calendarday', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_calendarday_year'), ['year'], unique=False)
 
     op.create_table('department',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -535,12 +559,17 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_department_bureau_id'))
 
     op.drop_table('department')
+    with op.batch_alter_table('calendarday', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_calendarday_year'))
+
+    op.drop_table('calendarday')
     with op.batch_alter_table('auditevent', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_auditevent_action'))
 
     op.drop_table('auditevent')
     op.drop_table('setting')
     op.drop_table('resultcategory')
+    op.drop_table('calendaryear')
     with op.batch_alter_table('bureau', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_bureau_code'))
 
