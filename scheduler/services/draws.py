@@ -17,23 +17,24 @@ from __future__ import annotations
 import datetime as dt
 import gzip
 import json
+from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows
-from db.models import Draw, DrawArchive, Plan, Task, utcnow
+from db.models import Draw, DrawArchive, DrawFrame, Plan, Task, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
 from scheduler import matching
 from scheduler import matching_package as mp
 from scheduler import rules
-from scheduler.services import auditlog, teams
+from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services.context import CLI, Actor
 from scheduler.services.frames import applicable_items, entities, read_frame
 from scheduler.services.plans import LoadedPlan, load_plan
@@ -82,31 +83,34 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
                 raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live.id}），不得重复抽取；如确需重抽，须先书面说明理由作废原抽取")
             ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
             return _frozen(live, plan_code, strata)
-        rows = read_frame(s, lp, period)
-        frame_bytes = dsr1.canonical_frame(rows)
-        public_bytes = dsr1.canonical_public_frame(r[0] for r in rows)
-        d = Draw(
-            plan_id=lp.plan.id,
-            period=period,
-            status="frozen",
-            frame_sha256=dsr1.sha256_hex(frame_bytes),
-            public_frame_sha256=dsr1.sha256_hex(public_bytes),
-            frame_size=len(rows),
-            frozen_by=actor.name,
-        )
+        d = Draw(plan_id=lp.plan.id, period=period, status="frozen", frame_sha256="", public_frame_sha256="",
+                 frame_size=0, frozen_by=actor.name)
         s.add(d)
         try:
             s.flush()
         except IntegrityError:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已有抽取记录，不得重复冻结") from None
-        s.add(DrawArchive(draw_id=d.id, frame_gz=gzip.compress(frame_bytes, compresslevel=1, mtime=0)))
+        if draw_sql.enabled(s):
+            d.frame_sha256, d.public_frame_sha256, d.frame_size, frame_gz, sizes = draw_sql.freeze_rows(s, lp, period, d.id)
+        else:
+            rows = read_frame(s, lp, period)
+            frame_bytes = dsr1.canonical_frame(rows)
+            d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
+            d.public_frame_sha256 = dsr1.sha256_hex(dsr1.canonical_public_frame(r[0] for r in rows))
+            d.frame_size = len(rows)
+            frame_gz = gzip.compress(frame_bytes, compresslevel=1, mtime=0)
+            sizes = dict(Counter(r[1] for r in rows))
+            del rows, frame_bytes
+        s.add(d)
+        s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
         auditlog.record(
             s, actor, "draw.freeze", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "frame_sha256": d.frame_sha256, "frame_size": d.frame_size},
         )
         s.commit()
-        return _frozen(d, plan_code, [r[1] for r in rows])
+        return FrozenFrame(d.id, plan_code, period, d.frame_sha256, d.public_frame_sha256, d.frame_size,
+                           dict(sorted(sizes.items())))
 
 
 def frame_columns(frame_bytes: bytes) -> tuple[list[str], list[str]]:
@@ -124,8 +128,6 @@ def frame_columns(frame_bytes: bytes) -> tuple[list[str], list[str]]:
 
 
 def _frozen(d: Draw, plan_code: str, strata_col: list[str]) -> FrozenFrame:
-    from collections import Counter
-
     strata = Counter(strata_col)
     return FrozenFrame(d.id, plan_code, d.period, d.frame_sha256, d.public_frame_sha256, d.frame_size, dict(sorted(strata.items())))
 
@@ -175,11 +177,17 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         ).first()
         if used:
             raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
-        ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
-        srules = stratum_rules(lp, sorted(set(strata)))
-        result = dsr1.run_draw_columns(seed, plan_code, period, ids, strata, srules, batches=lp.plan.batches,
-                                       reserve_ratio=lp.plan.reserve_ratio)
-        del ids, strata
+        in_db = draw_sql.enabled(s) and s.execute(select(DrawFrame.draw_id).where(DrawFrame.draw_id == d.id).limit(1)).first()
+        if in_db:
+            sizes = dict(s.execute(select(DrawFrame.stratum, func.count()).where(DrawFrame.draw_id == d.id)
+                                   .group_by(DrawFrame.stratum)).all())
+            result = draw_sql.run_draw(s, d.id, seed, plan_code, period, d.frame_sha256, d.public_frame_sha256, sizes,
+                                       stratum_rules(lp, sorted(sizes)), lp.plan.batches, lp.plan.reserve_ratio)
+        else:
+            ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
+            result = dsr1.run_draw_columns(seed, plan_code, period, ids, strata, stratum_rules(lp, sorted(set(strata))),
+                                           batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+            del ids, strata
         if result.frame_sha256 != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
         errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
