@@ -17,6 +17,11 @@ def init() -> None:
 
     eng = engine()
     console.print(f"数据库已就绪：{database_url()}（版本 {current_revision(eng)}）")
+    from scheduler.services.calendar import seed_from_package
+
+    added = seed_from_package(eng)
+    if added:
+        console.print(f"已载入 {added[0]}–{added[-1]} 年节假日安排（chinese-calendar），共 {len(added)} 年")
 
 
 @app.command()

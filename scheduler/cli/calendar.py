@@ -1,0 +1,110 @@
+"""`dsr deadline` and `dsr calendar show|enter|confirm` (工作日历)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from pathlib import Path
+
+import typer
+
+from scheduler.cli.base import app, console, engine, err_console
+
+calendar_app = typer.Typer(help="Working-day calendar (工作日历): holiday schedules by year.", no_args_is_help=True)
+app.add_typer(calendar_app, name="calendar")
+
+
+def _fail(msg: str, code: int = 2) -> None:
+    err_console.print(f"[red]{msg}[/red]")
+    raise typer.Exit(code)
+
+
+def _seeded_engine():
+    from scheduler.services.calendar import ensure_seeded
+
+    eng = engine()
+    ensure_seeded(eng)
+    return eng
+
+
+@app.command()
+def deadline(
+    completed_on: str = typer.Argument(..., help="Day the check was completed, YYYY-MM-DD"),
+    days: int = typer.Option(20, "--days", help="Working days allowed (not counting the day of completion)."),
+) -> None:
+    """Print the publication deadline: the N-th working day after completion (公示截止日)."""
+    from scheduler.services.calendar import deadline as compute
+    from scheduler.workdays import MissingYear
+
+    try:
+        day = dt.date.fromisoformat(completed_on.strip())
+    except ValueError:
+        _fail(f"日期格式应为 YYYY-MM-DD：{completed_on}")
+    if days < 0:
+        _fail("工作日数不能为负数")
+    try:
+        result = compute(_seeded_engine(), day, days)
+    except MissingYear as e:
+        _fail(str(e))
+    typer.echo(result.isoformat())
+
+
+@calendar_app.command("show")
+def show(year: int = typer.Argument(..., help="Year, e.g. 2026")) -> None:
+    """Show a year's holidays and make-up working days (节假日安排)."""
+    from scheduler.services.calendar import year_days, year_info
+
+    eng = _seeded_engine()
+    info = year_info(eng, year)
+    if info is None:
+        _fail(f"{year} 年的节假日安排尚未录入", 1)
+    console.print(f"{year} 年节假日安排：{info.status_label}；依据 {info.notice}")
+    if info.entered_by:
+        console.print(f"录入人 {info.entered_by}" + (f"；确认人 {info.confirmed_by}" if info.confirmed_by else ""))
+    weekdays = "一二三四五六日"
+    for d in year_days(eng, year):
+        console.print(f"{d.day.isoformat()}  周{weekdays[d.day.weekday()]}  {d.kind_label:<4}  {d.name}")
+
+
+@calendar_app.command("enter")
+def enter(
+    year: int = typer.Argument(..., help="Year, e.g. 2027"),
+    file: Path = typer.Option(..., "--file", help='JSON: {"holidays": [{"start", "end", "name"}], "workdays": ["YYYY-MM-DD"]}'),
+    notice: str = typer.Option(..., "--notice", help="Notice reference, e.g. 国办发明电〔2026〕X号"),
+    by: str = typer.Option(..., "--by", help="Administrator entering the schedule (录入人)"),
+) -> None:
+    """Enter a year's official holiday schedule; a second administrator must confirm it (录入)."""
+    from scheduler.services.calendar import CalendarError, enter_year, parse_schedule
+    from scheduler.services.context import Actor
+
+    try:
+        data = json.loads(file.read_text(encoding="utf-8-sig"))
+    except OSError as e:
+        _fail(f"无法读取文件 {file}：{e.strerror}")
+    except json.JSONDecodeError as e:
+        _fail(f"文件不是有效的 JSON：{e.msg}（第 {e.lineno} 行）")
+    try:
+        holidays, workdays = parse_schedule(data)
+        info = enter_year(_seeded_engine(), year, holidays, workdays, notice, Actor(by.strip(), "admin"))
+    except CalendarError as e:
+        _fail(f"拒绝录入：{e}")
+    console.print(
+        f"已录入 {year} 年节假日安排（放假 {info.holidays} 天，调休上班 {info.workdays} 天，{info.notice}），"
+        f"须由另一名管理员确认后生效：dsr calendar confirm {year} --by 姓名"
+    )
+
+
+@calendar_app.command("confirm")
+def confirm(
+    year: int = typer.Argument(..., help="Year, e.g. 2027"),
+    by: str = typer.Option(..., "--by", help="Administrator confirming (确认人), not the one who entered it"),
+) -> None:
+    """Confirm an entered year's schedule; from then on it counts (确认)."""
+    from scheduler.services.calendar import CalendarError, confirm_year
+    from scheduler.services.context import Actor
+
+    try:
+        info = confirm_year(_seeded_engine(), year, Actor(by.strip(), "admin"))
+    except CalendarError as e:
+        _fail(f"拒绝确认：{e}")
+    console.print(f"已确认 {year} 年节假日安排（{info.notice}，录入人 {info.entered_by}，确认人 {info.confirmed_by}）")
