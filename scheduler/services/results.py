@@ -815,7 +815,7 @@ def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
         out["joint"] = {"tasks": tasks, "joint": joint, "share": _share(joint, tasks)}
 
         # One scan of the registry grouped by all three dimensions; folded per dimension below.
-        inspected = select(distinct(year_tasks.c.uscc).label("uscc")).where(year_tasks.c.status.in_(DONE)).subquery()
+        inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
         industry = func.substr(Enterprise.industry_code, 1, 1)
         cov = conn.execute(
             select(Enterprise.risk_class, Town.name, industry, func.count(), func.count(inspected.c.uscc))
