@@ -265,11 +265,12 @@ def validate_schedule(year: int, holidays: list[tuple[dt.date, dt.date, str]], w
         if (end - start).days > 31:
             problems.append(f"放假安排 {name} 超过 31 天")
             continue
+        if start.year != year or end.year != year:
+            problems.append(f"放假安排 {name}（{start}～{end}）不在 {year} 年")
+            continue
         day = start
         while day <= end:
-            if day.year != year:
-                problems.append(f"放假日 {day}（{name}）不在 {year} 年")
-            elif day in seen:
+            if day in seen:
                 problems.append(f"放假日 {day} 重复（{seen[day]}、{name}）")
             seen[day] = name
             day += ONE_DAY

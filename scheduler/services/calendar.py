@@ -221,10 +221,6 @@ def enter_year(
         raise _refuse("请填写国务院办公厅通知文号（如 国办发明电〔2026〕X号）")
     if not (actor.name or "").strip():
         raise _refuse("请填写录入人")
-    problems = wd.validate_schedule(year, holidays, workdays)
-    if problems:
-        raise _refuse("；".join(problems))
-    specs = wd.expand_schedule(holidays, workdays)
     with Session(engine) as s:
         stmt = select(CalendarYear).where(CalendarYear.year == year)
         if s.get_bind().dialect.name == "postgresql":
@@ -235,6 +231,10 @@ def enter_year(
             raise _refuse(f"{year} 年的节假日安排已由 chinese-calendar 内置，无需录入")
         if row is not None and row.status == CONFIRMED:
             raise _refuse(f"{year} 年的节假日安排已确认（{row.notice}），不能再修改")
+        problems = wd.validate_schedule(year, holidays, workdays)
+        if problems:
+            raise _refuse("；".join(problems))
+        specs = wd.expand_schedule(holidays, workdays)
         if row is None:
             row = CalendarYear(year=year, status=ENTERED, revision=1)
             s.add(row)
