@@ -22,6 +22,15 @@ def init() -> None:
     added = seed_from_package(eng)
     if added:
         console.print(f"已载入 {added[0]}–{added[-1]} 年节假日安排（chinese-calendar），共 {len(added)} 年")
+    from sqlmodel import Session
+
+    from scheduler.services.results import seed_categories
+
+    with Session(eng) as s:
+        n = seed_categories(s)
+        s.commit()
+    if n:
+        console.print(f"已载入检查结果类别 {n} 个")
 
 
 @app.command()

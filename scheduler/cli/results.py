@@ -1,0 +1,216 @@
+"""`dsr results …`: enter, review and publish results; corrections, follow-ups, case checks; read-outs.
+
+Every write names who acts (`--as`, `--role`, `--dept`); the service decides
+whether that person may (谁检查、谁录入、谁公开), so the CLI grants nothing
+the UI would refuse.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import List, Optional
+
+import typer
+
+from scheduler.cli.base import app, console, engine, err_console
+
+results_app = typer.Typer(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
+app.add_typer(results_app, name="results")
+
+AS = typer.Option(..., "--as", help="Who acts: inspector id (role inspector) or user name.")
+ROLE = typer.Option("inspector", "--role", help="inspector / reviewer / planner / admin")
+DEPT = typer.Option(None, "--dept", help="Department code of a reviewer or planner, e.g. SCJGJ.")
+
+
+def _actor(name: str, role: str, dept: Optional[str]):
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Department
+    from scheduler.services.context import Actor
+
+    eng = engine()
+    did = bid = None
+    if dept:
+        with Session(eng) as s:
+            d = s.execute(select(Department).where(Department.code == dept)).scalars().first()
+            if d is None:
+                err_console.print(f"[red]部门“{dept}”不存在[/red]")
+                raise typer.Exit(2)
+            did, bid = d.id, d.bureau_id
+    return eng, Actor(name, role, bid, did)
+
+
+def _run(fn, *args, **kwargs):
+    from scheduler.lifecycle import Refused
+
+    try:
+        return fn(*args, **kwargs)
+    except Refused as exc:
+        err_console.print(f"[red]拒绝：{exc}[/red]")
+        raise typer.Exit(2)
+
+
+def _date(v: Optional[str]) -> Optional[dt.date]:
+    if not v:
+        return None
+    try:
+        return dt.date.fromisoformat(v)
+    except ValueError:
+        err_console.print(f"[red]日期格式应为 YYYY-MM-DD：{v}[/red]")
+        raise typer.Exit(2)
+
+
+def _dept_id(code: str) -> int:
+    return _actor("cli", "admin", code)[1].department_id
+
+
+@results_app.command("categories")
+def categories() -> None:
+    """List the result categories (检查结果类别)."""
+    from scheduler.services.results import list_categories
+
+    for c in list_categories(engine()):
+        flags = "（发现问题，开启后续处置）" if c.opens_follow_up else ""
+        console.print(f"{c.code:>4}  {c.name}{flags}")
+
+
+@results_app.command("enter")
+def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
+          category: List[str] = typer.Option(..., "--category", "-c", help="Category code or name (repeatable)"),
+          note: str = typer.Option("", "--note"), date: Optional[str] = typer.Option(None, "--date", help="检查日期 YYYY-MM-DD"),
+          who: str = AS, role: str = ROLE, dept: Optional[str] = DEPT) -> None:
+    """Enter one item's result (录入检查结果)."""
+    from scheduler.services.results import enter_result
+
+    eng, actor = _actor(who, role, dept)
+    r = _run(enter_result, eng, task_id, item, category, actor, note=note, inspected_on=_date(date))
+    console.print(f"已录入：结果 #{r.id}，状态 {r.status}，第 {r.version} 版")
+
+
+@results_app.command("approve")
+def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Approve a result (审核通过)."""
+    from scheduler.services.results import approve as do
+
+    eng, actor = _actor(who, role, dept)
+    r = _run(do, eng, result_id, actor)
+    console.print(f"结果 #{r.id} 已审核")
+
+
+@results_app.command("send-back")
+def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS,
+              role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Return a result to the inspectors (审核退回)."""
+    from scheduler.services.results import send_back as do
+
+    eng, actor = _actor(who, role, dept)
+    r = _run(do, eng, result_id, reason, actor)
+    console.print(f"结果 #{r.id} 已退回：{r.review_note}")
+
+
+@results_app.command("publish")
+def publish(task_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Publish the department's reviewed results of a task (公示)."""
+    from scheduler.services.results import publish as do
+
+    eng, actor = _actor(who, role, dept)
+    rows = _run(do, eng, task_id, actor)
+    console.print(f"已公示 {len(rows)} 个检查事项的结果（任务 #{task_id}）")
+
+
+@results_app.command("correct")
+def correct(result_id: int, category: List[str] = typer.Option(..., "--category", "-c"),
+            reason: str = typer.Option(..., "--reason"), note: Optional[str] = typer.Option(None, "--note"),
+            who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Correct a published result, with a reason (更正已公示结果)."""
+    from scheduler.services.results import correct as do
+
+    eng, actor = _actor(who, role, dept)
+    c = _run(do, eng, result_id, category, reason, actor, note=note)
+    console.print(f"已更正结果 #{result_id}：{c.old_categories} → {c.new_categories}（第 {c.version} 版）")
+
+
+@results_app.command("close-follow-up")
+def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outcome"),
+                    action: Optional[str] = typer.Option(None, "--action", help="责令改正/立案查处/移送司法机关/其他"),
+                    who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Close a follow-up with its outcome (后续处置办结)."""
+    from scheduler.services.results import close_follow_up as do
+
+    eng, actor = _actor(who, role, dept)
+    f = _run(do, eng, follow_up_id, outcome, actor, action=action)
+    console.print(f"后续处置 #{f.id}（{f.action}）已办结")
+
+
+@results_app.command("cannot-inspect")
+def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS, role: str = ROLE,
+                   dept: Optional[str] = DEPT) -> None:
+    """Mark a task as impossible to inspect, with the reason (无法检查)."""
+    from scheduler.services.results import declare_cannot_inspect
+
+    eng, actor = _actor(who, role, dept)
+    _run(declare_cannot_inspect, eng, task_id, reason, actor)
+    console.print(f"任务 #{task_id} 已标记为无法检查")
+
+
+@results_app.command("case")
+def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投诉举报个案）/ special（专项检查）"),
+         item: List[str] = typer.Option(..., "--item", "-i"), department: str = typer.Option(..., "--department"),
+         inspector: List[str] = typer.Option(..., "--inspector"), reason: str = typer.Option(..., "--reason"),
+         who: str = AS, role: str = typer.Option("planner", "--role"), dept: Optional[str] = DEPT) -> None:
+    """Record a case-based or special check outside the draw (个案 / 专项检查)."""
+    from scheduler.services.results import record_case_task
+
+    eng, actor = _actor(who, role, dept)
+    t = _run(record_case_task, eng, uscc, kind, item, department, reason, actor, inspectors=inspector)
+    console.print(f"已登记任务 #{t.id}（{t.note}）")
+
+
+@results_app.command("queue")
+def queue(department: str = typer.Argument(..., help="Department code"),
+          which: str = typer.Option("review", "--which", help="review（待审核）/ publish（待公示）"),
+          as_json: bool = typer.Option(False, "--json")) -> None:
+    """A department's review or publication queue (待审核 / 待公示)."""
+    from scheduler.services.results import local_today, publication_queue, review_queue
+
+    eng, did = engine(), _dept_id(department)
+    rows = review_queue(eng, did, page_size=500).rows if which == "review" else publication_queue(eng, did, local_today())
+    if as_json:
+        typer.echo(json.dumps(rows, ensure_ascii=False, default=str, indent=2))
+        return
+    for r in rows:
+        if which == "review":
+            console.print(f"结果 #{r['result_id']}  任务 #{r['task_id']}  {r['uscc']} {r['name'] or ''}  "
+                          f"{r['item_name']}：{'、'.join(r['category_names'])}")
+        else:
+            left = "未计算期限" if r["deadline"] is None else ("已逾期" if r["overdue"] else f"剩 {r['days_left']} 天")
+            console.print(f"任务 #{r['task_id']}  {r['uscc']} {r['name'] or ''}  期限 {r['deadline']}（{left}）")
+
+
+@results_app.command("public")
+def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page")) -> None:
+    """The public record of published results (公示结果)."""
+    from scheduler.services.results import published_results
+
+    p = published_results(engine(), q=q, page=page)
+    typer.echo(json.dumps({"total": p.total, "page": p.page, "rows": p.rows}, ensure_ascii=False, indent=2))
+
+
+@results_app.command("dashboard")
+def dashboard(year: int, bureau: str = typer.Option("110117", "--bureau", help="Bureau code")) -> None:
+    """Dashboard figures of a year's random draws (统计看板), as JSON."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Bureau
+    from scheduler.services.results import dashboard as do
+
+    eng = engine()
+    with Session(eng) as s:
+        bid = s.execute(select(Bureau.id).where(Bureau.code == bureau)).scalar_one_or_none()
+    if bid is None:
+        err_console.print(f"[red]监管局“{bureau}”不存在[/red]")
+        raise typer.Exit(2)
+    typer.echo(json.dumps(do(eng, bid, year), ensure_ascii=False, indent=2))
