@@ -455,6 +455,76 @@ class CalendarDay(SQLModel, table=True):
     notice: str = Field(default="", max_length=200)
 
 
+# --- scheduled draws (the worker) ----------------------------------------------------
+
+APSCHEDULER_TABLE = "apscheduler_jobs"  # APScheduler's own job store; not ours to migrate
+
+
+def alembic_include_object(obj, name, type_, reflected, compare_to) -> bool:  # noqa: ANN001
+    """Alembic hook: leave APScheduler's job-store table out of schema comparisons."""
+    return not (type_ == "table" and name == APSCHEDULER_TABLE)
+
+
+class DrawClaim(SQLModel, table=True):
+    """Who took the scheduled draw of (plan, period): one row per pair, whoever wins the INSERT."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "period", name="uq_drawclaim_plan_period"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    period: str = Field(max_length=16)
+    scheduled_for: dt.datetime
+    status: str = Field(default="claimed", max_length=16)  # claimed / done / failed / waiting_seed
+    claimed_by: str = Field(max_length=64)  # worker id
+    instance: str = Field(default="", max_length=160)  # worker process (id/host/pid/start)
+    claimed_at: dt.datetime = Field(default_factory=utcnow)
+    attempts: int = 1
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    draw_id: Optional[int] = Field(default=None, foreign_key="draw.id")
+    updated_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ScheduleRun(SQLModel, table=True):
+    """One firing of a plan's schedule by one worker process, with its outcome."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "scheduled_for", "instance", name="uq_schedulerun_instance"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    period: str = Field(max_length=16)
+    scheduled_for: dt.datetime
+    worker_id: str = Field(max_length=64)
+    instance: str = Field(max_length=160)
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    finished_at: Optional[dt.datetime] = None
+    outcome: str = Field(default="running", max_length=16)  # running / done / refused / failed / missed / waiting_seed
+    error: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    draw_id: Optional[int] = Field(default=None, foreign_key="draw.id")
+
+
+class WorkerHeartbeat(SQLModel, table=True):
+    """A worker's sign of life, upserted every few seconds."""
+
+    worker_id: str = Field(primary_key=True, max_length=64)
+    host: str = Field(default="", max_length=200)
+    pid: int = 0
+    started_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen: dt.datetime = Field(default_factory=utcnow)
+
+
+class Notification(SQLModel, table=True):
+    """A message for the bureau's planners (Chinese), e.g. a missed run or a seed to enter."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: Optional[int] = Field(default=None, foreign_key="bureau.id", index=True)
+    kind: str = Field(max_length=32)  # missed / waiting_seed / failed / deadline_soon / overdue / seed_reminder
+    message: str = Field(sa_column=Column(Text, nullable=False))
+    object: str = Field(default="", max_length=200)
+    key: Optional[str] = Field(default=None, max_length=200, unique=True)  # de-duplicates across workers
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    read: bool = False
+
+
 # --- audit trail -------------------------------------------------------------------
 
 

@@ -5,11 +5,14 @@ from alembic.runtime.migration import MigrationContext
 from sqlmodel import SQLModel
 
 from db.migrate import current_revision, upgrade
+from db.models import alembic_include_object
 
 
 def test_migrations_match_models(engine):
     with engine.connect() as conn:
-        diff = compare_metadata(MigrationContext.configure(conn), SQLModel.metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(conn, opts={"include_object": alembic_include_object}), SQLModel.metadata
+        )
     assert diff == []
 
 

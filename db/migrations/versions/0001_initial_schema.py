@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:33:34.275952
+Create Date: 2026-11-27 13:40:56.909866
 """
 from typing import Sequence, Union
 
@@ -60,6 +60,14 @@ def upgrade() -> None:
     sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
     sa.Column('value', sa.Text(), nullable=False),
     sa.PrimaryKeyConstraint('key')
+    )
+    op.create_table('workerheartbeat',
+    sa.Column('worker_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('host', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('pid', sa.Integer(), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('last_seen', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.PrimaryKeyConstraint('worker_id')
     )
     op.create_table('auditevent',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -135,6 +143,22 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['bureau_id'], ['bureau.id'], ),
     sa.PrimaryKeyConstraint('id')
     )
+    op.create_table('notification',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('bureau_id', sa.Integer(), nullable=True),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('message', sa.Text(), nullable=False),
+    sa.Column('object', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('key', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('read', sa.Boolean(), nullable=False),
+    sa.ForeignKeyConstraint(['bureau_id'], ['bureau.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('key')
+    )
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_notification_bureau_id'), ['bureau_id'], unique=False)
+
     op.create_table('town',
     sa.Column('code', sqlmodel.sql.sqltypes.AutoString(length=12), nullable=False),
     sa.Column('name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
@@ -321,6 +345,27 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
     sa.PrimaryKeyConstraint('draw_id')
     )
+    op.create_table('drawclaim',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('scheduled_for', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('status', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('claimed_by', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('instance', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('claimed_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('error', sa.Text(), server_default='', nullable=False),
+    sa.Column('draw_id', sa.Integer(), nullable=True),
+    sa.Column('updated_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('plan_id', 'period', name='uq_drawclaim_plan_period')
+    )
+    with op.batch_alter_table('drawclaim', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_drawclaim_plan_id'), ['plan_id'], unique=False)
+
     op.create_table('drawframe',
     sa.Column('draw_id', sa.Integer(), nullable=False),
     sa.Column('entity_id', sqlmodel.sql.sqltypes.AutoString(length=18), nullable=False),
@@ -328,6 +373,26 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
     sa.PrimaryKeyConstraint('draw_id', 'entity_id')
     )
+    op.create_table('schedulerun',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('plan_id', sa.Integer(), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('scheduled_for', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('worker_id', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('instance', sqlmodel.sql.sqltypes.AutoString(length=160), nullable=False),
+    sa.Column('started_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('finished_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('outcome', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('error', sa.Text(), server_default='', nullable=False),
+    sa.Column('draw_id', sa.Integer(), nullable=True),
+    sa.ForeignKeyConstraint(['draw_id'], ['draw.id'], ),
+    sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('plan_id', 'scheduled_for', 'instance', name='uq_schedulerun_instance')
+    )
+    with op.batch_alter_table('schedulerun', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_schedulerun_plan_id'), ['plan_id'], unique=False)
+
     op.create_table('task',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bureau_id', sa.Integer(), nullable=False),
@@ -506,7 +571,15 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_task_bureau_id'))
 
     op.drop_table('task')
+    with op.batch_alter_table('schedulerun', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_schedulerun_plan_id'))
+
+    op.drop_table('schedulerun')
     op.drop_table('drawframe')
+    with op.batch_alter_table('drawclaim', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_drawclaim_plan_id'))
+
+    op.drop_table('drawclaim')
     op.drop_table('drawarchive')
     op.drop_table('planitem')
     with op.batch_alter_table('draw', schema=None) as batch_op:
@@ -550,6 +623,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_town_bureau_id'))
 
     op.drop_table('town')
+    with op.batch_alter_table('notification', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_notification_bureau_id'))
+
+    op.drop_table('notification')
     op.drop_table('importrun')
     with op.batch_alter_table('expert', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_expert_bureau_id'))
@@ -567,6 +644,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_auditevent_action'))
 
     op.drop_table('auditevent')
+    op.drop_table('workerheartbeat')
     op.drop_table('setting')
     op.drop_table('resultcategory')
     op.drop_table('calendaryear')
