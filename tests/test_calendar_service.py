@@ -50,6 +50,7 @@ def test_seed_is_idempotent_and_audited(engine):
     assert _actions(engine) == [("calendar.seed", "system", "calendar:2004-2026")]
     assert cal.deadline(engine, D(2025, 9, 28)) == D(2025, 10, 31)
     assert cal.deadline(engine, D(2025, 9, 30), days=20) == D(2025, 11, 4)
+    assert cal.first_working_day(engine, 2025, 10) == D(2025, 10, 9)
     years = cal.list_years(engine)
     assert years[0].year == 2026 and years[0].status == "package" and years[0].status_label.startswith("内置")
 

@@ -330,3 +330,8 @@ def parse_schedule(data: dict) -> tuple[list[tuple[dt.date, dt.date, str]], list
         holidays.append((day(start, "放假"), day(end, "放假"), str(name)))
     workdays = [day(w, "调休上班") for w in data.get("workdays") or []]
     return holidays, workdays
+
+
+def first_working_day(engine: Engine, year: int, month: int) -> dt.date:
+    """The first working day of a month by the stored calendar (for scheduled draws)."""
+    return wd.first_working_day(calendar(engine), year, month)
