@@ -124,6 +124,11 @@ class WorkdayCalendar:
     def __hash__(self) -> int:
         return hash((self.years, self.holidays, self.workdays))
 
+    def __repr__(self) -> str:
+        ys = sorted(self.years)
+        span = f"{ys[0]}-{ys[-1]}" if ys else "none"
+        return f"WorkdayCalendar(years={span} ({len(ys)}), holidays={len(self.holidays)}, workdays={len(self.workdays)})"
+
 
 def _working_day_array(years: frozenset[int], holidays: frozenset[dt.date], workdays: frozenset[dt.date]) -> np.ndarray:
     if not years:
