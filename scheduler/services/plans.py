@@ -12,6 +12,7 @@ from sqlmodel import Session
 
 from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
 from scheduler import rules
+from scheduler.frame import Scope
 from scheduler.services import auditlog
 from scheduler.services.bureaus import risk_classes
 from scheduler.services.context import CLI, Actor
@@ -56,6 +57,15 @@ class LoadedPlan:
     items: list[CheckItem]
     departments: dict[int, Department]
     rules: rules.PlanRules
+
+    def scopes(self) -> list[tuple[CheckItem, Scope]]:
+        """Each item with its parsed scope (parsed once; asked for every drawn entity)."""
+        if not hasattr(self, "_scopes"):
+            self._scopes = [
+                (i, Scope.from_fields(i.scope_entity_types, i.scope_industries, i.scope_tags, i.scope_towns))
+                for i in self.items
+            ]
+        return self._scopes
 
     @property
     def lead(self) -> Department:
@@ -204,8 +214,13 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         return plan
 
 
-def plan_summary(lp: LoadedPlan, draws: list[Draw]) -> dict[str, Any]:
+def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[str, Any]:
+    """`cal` (WorkdayCalendar) and `now` (aware) fill next_run; without `cal` a
+    working-day schedule gives next_run None and an error."""
+    from scheduler.services.runs import next_run_of
+
     p = lp.plan
+    next_run, next_run_error = next_run_of(p.schedule, now or utcnow(), cal)
     return {
         "code": p.code,
         "name": p.name,
@@ -228,18 +243,22 @@ def plan_summary(lp: LoadedPlan, draws: list[Draw]) -> dict[str, Any]:
         "workload_cap": p.workload_cap,
         "frequency": json.loads(p.frequency or "{}"),
         "schedule": p.schedule,
-        "next_run": None,
+        "next_run": next_run,
+        "next_run_error": next_run_error,
         "require_public_seed": p.require_public_seed,
         "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256} for d in draws],
     }
 
 
 def list_plans(engine: Engine) -> list[dict[str, Any]]:
+    from scheduler.services.calendar import load_calendar
+
     with Session(engine) as s:
+        cal, now = load_calendar(s), utcnow()
         codes = list(s.execute(select(Plan.code).order_by(Plan.code)).scalars())
         out = []
         for code in codes:
             lp = load_plan(s, code)
             draws = list(s.execute(select(Draw).where(Draw.plan_id == lp.plan.id).order_by(Draw.period, Draw.id)).scalars())
-            out.append(plan_summary(lp, draws))
+            out.append(plan_summary(lp, draws, cal, now))
         return out
