@@ -66,10 +66,18 @@ def _sqlite_values(rows: Iterable[Sequence]) -> Iterable[tuple]:
         yield tuple(first)
         yield from (tuple(r) for r in it)
         return
+    # Bulk rows usually share one timestamp object: convert each distinct object once.
+    last: dict[int, tuple[object, object]] = {}
     for r in _chain(first, it):
         r = list(r)
         for i in idx:
-            r[i] = _sqlite_text(r[i])
+            v = r[i]
+            seen = last.get(i)
+            if seen is not None and seen[0] is v:
+                r[i] = seen[1]
+            else:
+                r[i] = _sqlite_text(v)
+                last[i] = (v, r[i])
         yield tuple(r)
 
 

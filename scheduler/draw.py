@@ -290,6 +290,13 @@ def canonical_frame(rows: Iterable[tuple[str, str]]) -> bytes:
     return _build_frame(ids, strata)[0]
 
 
+def canonical_frames(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, dict[str, int]]:
+    """Both canonical files from two columns in one sort, and the stratum sizes."""
+    fb, pb, fr = _build_frame(ids, strata)
+    counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
+    return fb, pb, dict(zip(fr.labels, counts))
+
+
 def canonical_public_frame(ids: Iterable[str]) -> bytes:
     """Canonical bytes of the public frame: "entity_id\\n" lines sorted by id (no stratum)."""
     ids = list(ids)

@@ -101,30 +101,46 @@ def frame_query(lp: LoadedPlan, period: str):
     return select(e.uscc, stratum_expression(lp.plan.strata_by)).join(Town, Town.code == e.town_code).where(*where)
 
 
+def _raw_rows(session: Session, stmt) -> list[tuple]:
+    """Run a Core statement on the DB-API cursor: a million rows come back as
+    plain tuples in one fetchall, without SQLAlchemy's per-row processing."""
+    conn = session.connection()
+    compiled = stmt.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.construct_params()
+    if conn.dialect.paramstyle == "qmark":
+        args = tuple(params[k] for k in compiled.positiontup)
+    else:
+        args = params
+    cur = conn.connection.driver_connection.cursor()
+    try:
+        cur.execute(str(compiled), args)
+        return cur.fetchall()
+    finally:
+        cur.close()
+
+
 def read_frame(session: Session, lp: LoadedPlan, period: str) -> list[tuple[str, str]]:
     """The frame rows (unsorted; the draw engine canonicalises)."""
-    conn = session.connection()
-    result = conn.execute(frame_query(lp, period))
-    return [tuple(r) for r in result]  # type: ignore[misc]
+    return _raw_rows(session, frame_query(lp, period))
 
 
 def entities(session: Session, usccs: Sequence[str]) -> dict[str, FrameEntity]:
     """Registry rows of the given entities (for the items each task carries)."""
     out: dict[str, FrameEntity] = {}
     ids = list(usccs)
+    e = Enterprise
     for i in range(0, len(ids), 900):
-        chunk = ids[i : i + 900]
-        for r in session.execute(
-            select(Enterprise.uscc, Enterprise.entity_type, Enterprise.industry_code, Enterprise.town_code, Enterprise.tags,
-                   Enterprise.risk_class).where(Enterprise.uscc.in_(chunk))
-        ):
+        stmt = select(e.uscc, e.entity_type, e.industry_code, e.town_code, e.tags, e.risk_class).where(
+            e.uscc.in_(ids[i : i + 900])
+        )
+        for r in _raw_rows(session, stmt):
             out[r[0]] = FrameEntity(*r)
     return out
 
 
 def applicable_items(lp: LoadedPlan, ent: FrameEntity) -> list[CheckItem]:
     tags = [t for t in ent.tags.split(";") if t]
-    return [i for i in lp.items if scope_of(i).applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
+    return [i for i, sc in lp.scopes() if sc.applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
 
 
 def preview(session: Session, lp: LoadedPlan, period: str) -> list[dict]:
