@@ -141,10 +141,10 @@ def main() -> None:
         print(f"{f'run_draw, {n:,} entities, 4 strata':<44} {sec(eng):>14} {sec(peer):>14} {ratio:>8}")
         cpu = lambda m: f"{m['cpu_seconds']:.2f} s" if m and "cpu_seconds" in m else "-"  # noqa: E731
         print(f"{'  CPU time of that process':<44} {cpu(eng):>14} {cpu(peer):>14}")
-        print(f"{f'  peak RSS of the process (MB)':<44} {eng.get('peak_mb', '-'):>14} {(peer or {}).get('peak_mb', '-'):>14}")
-        print(f"{f'  of which the draw itself (MB)':<44} {eng.get('draw_extra_mb', '-'):>14} {(peer or {}).get('draw_extra_mb', '-'):>14}")
+        print(f"{'  peak RSS of the process (MB)':<44} {eng.get('peak_mb', '-'):>14} {(peer or {}).get('peak_mb', '-'):>14}")
+        print(f"{'  of which the draw itself (MB)':<44} {eng.get('draw_extra_mb', '-'):>14} {(peer or {}).get('draw_extra_mb', '-'):>14}")
         print(f"{f'run_draw_columns (no tuples), {n:,}':<44} {sec(col):>14}")
-        print(f"{f'  peak RSS / draw itself (MB)':<44} {str(col.get('peak_mb')) + ' / ' + str(col.get('draw_extra_mb')):>14}")
+        print(f"{'  peak RSS / draw itself (MB)':<44} {str(col.get('peak_mb')) + ' / ' + str(col.get('draw_extra_mb')):>14}")
         for name, s in ph.get("phases", {}).items():
             print(f"{f'  phase: {name}':<44} {s:>12.2f} s")
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Iterable, Sequence
 
+from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 
@@ -84,3 +85,23 @@ def _sqlite_values(rows: Iterable[Sequence]) -> Iterable[tuple]:
 def _chain(first, it):
     yield first
     yield from it
+
+
+def drop_secondary_indexes(conn: Connection, table: str) -> list[str]:
+    """Drop the non-constraint indexes of `table`; return the DDL that recreates them."""
+    if conn.dialect.name == "sqlite":
+        rows = conn.exec_driver_sql(
+            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
+        ).all()
+    else:
+        rows = conn.execute(
+            text(
+                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
+                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+                "WHERE t.relname = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
+            ),
+            {"t": table},
+        ).all()
+    for name, _sql in rows:
+        conn.exec_driver_sql(f'DROP INDEX "{name}"')
+    return [sql for _name, sql in rows]

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 from sqlmodel import Session
 
-from db.models import Conflict, Department, Draw, Inspector, Task, TaskEvent, TeamMember
+from db.models import Conflict, Department, Inspector, Task, TaskEvent, TeamMember
 from scheduler.services import draws, teams
 from scheduler.services.plans import PlanInput, save_plan
 from scheduler.verify import verify_package

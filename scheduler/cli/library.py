@@ -32,7 +32,7 @@ def import_cmd(
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
 ) -> None:
     """Import a roster or list file (导入两库一单); exit status 1 if any row is rejected."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scheduler.services.imports import ImportSetupError, import_file
 

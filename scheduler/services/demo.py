@@ -15,11 +15,11 @@ import json
 import time
 from typing import Callable, Optional
 
-from sqlalchemy import func, select, text
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db.bulk import insert_rows
+from db.bulk import drop_secondary_indexes, insert_rows
 from db.models import CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Plan, PlanItem, utcnow
 from scheduler import demo
 from scheduler.services import auditlog
@@ -32,26 +32,6 @@ Progress = Callable[[int, int, str], None]  # (entities written, entities total,
 
 class DemoRefused(RuntimeError):
     """The registry is not empty and force was not given; the message is for planners."""
-
-
-def _drop_secondary_indexes(conn: Connection, table: str) -> list[str]:
-    """Drop the indexes of `table` that back no constraint; return the DDL recreating them."""
-    if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
-        ).all()
-    else:
-        rows = conn.execute(
-            text(
-                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-                "WHERE t.relname = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
-            ),
-            {"t": table},
-        ).all()
-    for name, _sql in rows:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in rows]
 
 
 def registry_size(engine: Engine) -> int:
@@ -96,7 +76,7 @@ def create_demo(
                 raw.execute("BEGIN")
             if rebuild:
                 conn.exec_driver_sql("PRAGMA cache_size=-262144")
-        dropped = _drop_secondary_indexes(conn, "enterprise") if rebuild else []
+        dropped = drop_secondary_indexes(conn, "enterprise") if rebuild else []
         have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
         first_block: list[str] = []
         done = 0

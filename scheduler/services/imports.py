@@ -23,15 +23,14 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Optional
 
-from sqlalchemy import func, select, text
+from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlmodel import Session
 
-from db.bulk import insert_rows
+from db.bulk import drop_secondary_indexes, insert_rows
 from db.models import (
     Bureau,
-    ChangeRecord,
     CheckItem,
     Conflict,
     Department,
@@ -459,7 +458,7 @@ def _write(
             new_rows = [prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in new_recs]
         # Not sorted by uscc: measured, the sort costs more than the ordered unique-index fill saves.
         rebuild = kind == "enterprises" and len(new_rows) >= INDEX_REBUILD_MIN and len(new_rows) > stored
-        dropped = _drop_secondary_indexes(conn, table) if rebuild else []
+        dropped = drop_secondary_indexes(conn, table) if rebuild else []
         chunk = 100_000
         for i in range(0, len(new_rows), chunk):
             insert_rows(conn, table, cols, new_rows[i : i + chunk])
@@ -475,26 +474,6 @@ def _write(
     report.inserted = len(new_recs)
     report.updated = len(updates)
     report.unchanged = unchanged
-
-
-def _drop_secondary_indexes(conn: Connection, table: str) -> list[str]:
-    """Drop the non-constraint indexes of `table`; return the DDL that recreates them."""
-    if conn.dialect.name == "sqlite":
-        rows = conn.exec_driver_sql(
-            "SELECT name, sql FROM sqlite_master WHERE type='index' AND tbl_name=? AND sql IS NOT NULL", (table,)
-        ).all()
-    else:
-        rows = conn.execute(
-            text(
-                "SELECT i.relname, pg_get_indexdef(i.oid) FROM pg_index x "
-                "JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
-                "WHERE t.relname = :t AND NOT EXISTS (SELECT 1 FROM pg_constraint c WHERE c.conindid = i.oid)"
-            ),
-            {"t": table},
-        ).all()
-    for name, _sql in rows:
-        conn.exec_driver_sql(f'DROP INDEX "{name}"')
-    return [sql for _name, sql in rows]
 
 
 def _bulk_update(conn: Connection, table: str, set_fields: tuple[str, ...], rows: list[tuple]) -> None:
