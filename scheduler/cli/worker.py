@@ -24,6 +24,11 @@ def worker(
     from scheduler.services.calendar import ensure_seeded
 
     logging.basicConfig(level=logging.WARNING)
+    from sqlalchemy.exc import IntegrityError
+
     eng = engine()
-    ensure_seeded(eng)
+    try:
+        ensure_seeded(eng)
+    except IntegrityError:  # two workers starting together seed the same years; the other one won
+        ensure_seeded(eng)
     run_worker(eng, worker_id or default_worker_id(), poll=poll, once=once)

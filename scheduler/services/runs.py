@@ -264,18 +264,20 @@ def _stale(s: Session, c: DrawClaim, lease: dt.timedelta, now: dt.datetime) -> b
 
 def _take_over(s: Session, me: WorkerIdentity, c: DrawClaim) -> bool:
     """Move a stale claim to this worker; only one taker can match the old holder."""
+    # The ORM UPDATE refreshes `c` in the session: keep the old holder's values.
+    cid, by, inst, attempts, plan_id, period = c.id, c.claimed_by, c.instance, c.attempts, c.plan_id, c.period
     n = s.execute(
         update(DrawClaim)
-        .where(DrawClaim.id == c.id, DrawClaim.status == CLAIMED, DrawClaim.claimed_by == c.claimed_by,
-               DrawClaim.instance == c.instance, DrawClaim.attempts == c.attempts)
-        .values(claimed_by=me.worker_id, instance=me.instance, claimed_at=utcnow(), attempts=c.attempts + 1,
-                error=f"接管：原认领进程 {c.instance} 已停止", updated_at=utcnow())
+        .where(DrawClaim.id == cid, DrawClaim.status == CLAIMED, DrawClaim.claimed_by == by,
+               DrawClaim.instance == inst, DrawClaim.attempts == attempts)
+        .values(claimed_by=me.worker_id, instance=me.instance, claimed_at=utcnow(), attempts=attempts + 1,
+                error=f"接管：原认领进程 {inst} 已停止", updated_at=utcnow())
     ).rowcount
     if n == 1:
         # The dead process's run record stays, closed as failed with the reason.
         s.execute(update(ScheduleRun)
-                  .where(ScheduleRun.plan_id == c.plan_id, ScheduleRun.period == c.period,
-                         ScheduleRun.instance == c.instance, ScheduleRun.outcome == RUNNING)
+                  .where(ScheduleRun.plan_id == plan_id, ScheduleRun.period == period,
+                         ScheduleRun.instance == inst, ScheduleRun.outcome == RUNNING)
                   .values(outcome=FAILED, error=f"工作进程中断（已由 {me.instance} 接管）", finished_at=utcnow()))
     s.commit()
     return n == 1
