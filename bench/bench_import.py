@@ -9,7 +9,7 @@ Run: /work/venv/bin/python bench/bench_import.py [N]   (default N = 1,000,000)
    storage tuples, into another fresh database with the same schema, in one
    transaction (no reading, no validation: the floor).
 2. The registry search page query on the N-row database:
-   `scheduler.services.registry.search_enterprises` with a name substring and a
+   `scheduler.services.browse.browse_enterprises` (what the registry page calls) with a name substring and a
    town filter, first page of 50 with the total count. Peer: the same SQL typed
    by hand on a raw sqlite3 connection.
 """
@@ -101,7 +101,7 @@ def _parsed_rows(data: bytes) -> list[tuple]:
 
 def run(n: int) -> list[dict]:
     from scheduler.services.imports import import_file
-    from scheduler.services.registry import search_enterprises
+    from scheduler.services.browse import browse_enterprises
 
     out: list[dict] = []
     with tempfile.TemporaryDirectory(prefix="dsr-bench-") as tmp:
@@ -145,14 +145,15 @@ def run(n: int) -> list[dict]:
         # registry search page: name substring + town, first page of 50 + total
         town_code = reference.TOWNS[0][0]
         q = "鑫源"
-        search_enterprises(eng, q=q, town_code=town_code)  # warm the page cache, as a live UI would be
+        browse_enterprises(eng, q=q, town_code=town_code)  # warm the page cache, as a live UI would be
         t0 = time.perf_counter()
-        page, total = search_enterprises(eng, q=q, town_code=town_code, page=1, page_size=50)
+        found = browse_enterprises(eng, q=q, town_code=town_code, page=1, page_size=50)
+        page, total = found.rows, found.total
         t_search = time.perf_counter() - t0
         con = sqlite3.connect(url.removeprefix("sqlite:///"))
         t0 = time.perf_counter()
-        where = "WHERE (e.name LIKE ? OR e.uscc LIKE ?) AND e.town_code = ?"
-        args = (f"%{q}%", f"{q}%", town_code)
+        where = "WHERE (e.name LIKE ? OR e.address LIKE ? OR e.uscc LIKE ?) AND e.town_code = ?"
+        args = (f"%{q}%", f"%{q}%", f"{q}%", town_code)
         con.execute(
             f"SELECT e.*, t.name FROM enterprise e JOIN town t ON t.code = e.town_code {where} ORDER BY e.uscc LIMIT 50",
             args,

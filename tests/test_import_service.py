@@ -16,7 +16,7 @@ from scheduler import importing, uscc
 from scheduler.importing import COLUMNS
 from scheduler.services import imports
 from scheduler.services.imports import ImportSetupError, import_file, preview
-from scheduler.services.registry import search_enterprises
+from scheduler.services.browse import browse_enterprises
 
 CODES = [uscc.make("9", "1", "110117", f"MA{i:06d}") for i in range(1, 40)]
 BAD_CHECK = CODES[0][:17] + ("0" if CODES[0][17] != "0" else "1")
@@ -232,8 +232,8 @@ def test_big_insert_rebuilds_indexes_inside_the_transaction(engine, pinggu, monk
 
     names = {ix["name"] for ix in inspect(engine).get_indexes("enterprise")}
     assert {"ix_enterprise_name", "ix_enterprise_town_status", "ix_enterprise_industry_code", "ix_enterprise_risk_class"} <= names
-    page, total = search_enterprises(engine, q="甲1", town_code="110117002", page=1, page_size=5)
+    found = browse_enterprises(engine, q="甲1", town_code="110117002", page=1, page_size=5)
+    page, total = found.rows, found.total
     assert total == 11 and len(page) == 5  # 甲1, 甲10..甲19
     assert page[0]["town_name"] == "兴谷街道" and [p["uscc"] for p in page] == sorted(p["uscc"] for p in page)
-    page2, _ = search_enterprises(engine, q="%", page=1)
-    assert page2 == []  # LIKE wildcards are escaped
+    assert browse_enterprises(engine, q="%", page=1).rows == []  # LIKE wildcards are escaped
