@@ -320,3 +320,34 @@ def test_webhook_posts_notifications_and_failures_are_not_fatal(w, monkeypatch):
     monkeypatch.setenv("DSR_WEBHOOK_URL", f"http://127.0.0.1:{srv.server_port}/gone")
     assert runs.notify(w, None, "missed", "服务已停", key="k2") is not None  # stored even though the POST fails
     assert runs.post_webhook(f"http://127.0.0.1:{srv.server_port}/gone", {"a": 1}, timeout=0.5) is False
+
+
+def test_schedules_page_shows_worker_and_saves_a_schedule(sqlite_url, monkeypatch):
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from scheduler.services.calendar import ensure_seeded
+    from ui import nav
+
+    eng = make_engine(sqlite_url)
+    world(eng, 300)
+    ensure_seeded(eng)
+    save_plan(eng, gs_plan())
+    runs.heartbeat(eng, runs.WorkerIdentity("w-ui"))
+    runs.notify(eng, None, "missed", "计划 PG-GS 有 1 次定时抽取错过", key="ui1")
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    st.cache_resource.clear()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at.switch_page(nav.page_path("schedules.py")).run()
+    assert not at.exception, at.exception
+    assert any("运行中" in s.value and "w-ui" in s.value for s in at.success)
+    at.text_input(key="sched_text").input("0 25 * * *")
+    at.button[0].click().run()
+    assert any("小时" in e.value for e in at.error)
+    at.text_input(key="sched_text").input("first_working_day_of_quarter 10:00")
+    at.button[0].click().run()
+    assert not at.exception
+    with Session(eng) as s:
+        assert s.execute(select(Plan.schedule)).scalar_one() == "first_working_day_of_quarter 10:00"
+    st.cache_resource.clear()
+    eng.dispose()

@@ -22,6 +22,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("抽查实施", "draw.py", "抽取", ":material/casino:"),
     ("抽查实施", "tasks.py", "任务与匹配", ":material/groups:"),
     ("抽查实施", "verify.py", "核验", ":material/verified:"),
+    ("抽查实施", "schedules.py", "计划任务", ":material/schedule:"),
     ("设置", "calendar.py", "工作日历", ":material/calendar_month:"),
 ]
 
