@@ -81,6 +81,8 @@ class Enterprise(SQLModel, table=True):
     __table_args__ = (
         Index("ix_enterprise_town_status", "town_code", "status"),
         Index("ix_enterprise_name", "name"),
+        # Covering index for the dashboard's coverage figures (存续 entities by risk, town, industry).
+        Index("ix_enterprise_coverage", "status", "risk_class", "town_code", "industry_code"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
@@ -371,7 +373,8 @@ class ItemResult(SQLModel, table=True):
 
     __table_args__ = (
         UniqueConstraint("task_id", "item_id"),
-        Index("ix_itemresult_dept_status", "department_id", "status"),
+        Index("ix_itemresult_dept_status", "department_id", "status", "entered_at"),
+        Index("ix_itemresult_status_published", "status", "published_at", "id"),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)

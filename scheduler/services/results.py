@@ -19,7 +19,7 @@ from collections import defaultdict
 from typing import Any, Iterable, Optional, Sequence
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, distinct, extract, func, literal, or_, select
+from sqlalchemy import and_, case, distinct, extract, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -645,12 +645,9 @@ def publication_queue(engine: Engine, department_id: int, today: dt.date) -> lis
     with engine.connect() as conn:
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
         ids: dict[int, list[int]] = defaultdict(list)
-        for chunk_start in range(0, len(rows), 900):
-            chunk = [r["task_id"] for r in rows[chunk_start:chunk_start + 900]]
-            for tid, rid in conn.execute(select(ItemResult.task_id, ItemResult.id).where(
-                    ItemResult.task_id.in_(chunk), ItemResult.department_id == department_id,
-                    ItemResult.status == lc.APPROVED).order_by(ItemResult.id)):
-                ids[tid].append(rid)
+        for tid, rid in conn.execute(select(ItemResult.task_id, ItemResult.id).where(
+                ItemResult.department_id == department_id, ItemResult.status == lc.APPROVED).order_by(ItemResult.id)):
+            ids[tid].append(rid)
     for r in rows:
         r["result_ids"] = ids.get(r["task_id"], [])
         r["days_left"] = (r["deadline"] - today).days if r["deadline"] else None
@@ -693,24 +690,32 @@ def published_results(engine: Engine, q: str = "", page: int = 1, page_size: int
     (current value after corrections, plus closed follow-ups). Never risk class,
     inspectors, conflicts, notes or unpublished results. `q`: a USCC or part of a name.
     """
-    base = (
-        select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, Department.name.label("dept"),
-               Task.completed_on, CheckItem.name.label("item"), ItemResult.categories)
-        .join(Task, Task.id == ItemResult.task_id)
-        .join(CheckItem, CheckItem.id == ItemResult.item_id)
-        .join(Department, Department.id == ItemResult.department_id)
-        .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
-        .where(ItemResult.status == lc.PUBLISHED)
-    )
+    # The page's ids first (index on status, published_at), then the joins for those rows only:
+    # joining first would make the database join every published result before sorting.
+    flt = select(ItemResult.id).where(ItemResult.status == lc.PUBLISHED)
     q = (q or "").strip()
-    if q:
+    if q and uscc_mod.is_valid(q.upper()):
+        flt = flt.join(Task, Task.id == ItemResult.task_id).where(Task.uscc == q.upper())
+    elif q:
         like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        base = base.where(or_(Task.uscc == q.upper(), Enterprise.name.like(like, escape="\\")))
+        flt = flt.join(Task, Task.id == ItemResult.task_id).where(
+            select(Enterprise.id).where(Enterprise.uscc == Task.uscc, Enterprise.name.like(like, escape="\\")).exists())
     with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
+        total = conn.execute(select(func.count()).select_from(flt.subquery())).scalar_one()
         page, page_size = _page_args(page, page_size, total)
-        raw = conn.execute(base.order_by(ItemResult.published_at.desc(), ItemResult.id.desc())
-                           .limit(page_size).offset((page - 1) * page_size)).all()
+        ids = list(conn.execute(flt.order_by(ItemResult.published_at.desc(), ItemResult.id.desc())
+                                .limit(page_size).offset((page - 1) * page_size)).scalars())
+        raw = conn.execute(
+            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, Department.name.label("dept"),
+                   Task.completed_on, CheckItem.name.label("item"), ItemResult.categories)
+            .join(Task, Task.id == ItemResult.task_id)
+            .join(CheckItem, CheckItem.id == ItemResult.item_id)
+            .join(Department, Department.id == ItemResult.department_id)
+            .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
+            .where(ItemResult.id.in_(ids))
+        ).all() if ids else []
+        order = {rid: k for k, rid in enumerate(ids)}
+        raw.sort(key=lambda r: order[r.id])
         types = _type_labels(conn, sorted({r.task_id for r in raw}))
         fus = _closed_follow_ups(conn, [r.id for r in raw])
         names = _cat_names(conn)
@@ -808,28 +813,27 @@ def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
         out["plan"] = {"tasks": tasks, "done": int(done), "cannot_inspect": int(cannot),
                        "completion_share": _share(int(done), tasks)}
 
-        per_task = (select(TaskItem.task_id).join(CheckItem, CheckItem.id == TaskItem.item_id)
-                    .join(year_tasks, year_tasks.c.id == TaskItem.task_id)
-                    .group_by(TaskItem.task_id).having(func.count(distinct(CheckItem.department_id)) > 1)).subquery()
-        joint = conn.execute(select(func.count()).select_from(per_task)).scalar_one()
+        dept_of = (select(TaskItem.task_id).join(CheckItem, CheckItem.id == TaskItem.item_id)
+                   .join(year_tasks, year_tasks.c.id == TaskItem.task_id).group_by(TaskItem.task_id)
+                   .having(func.min(CheckItem.department_id) != func.max(CheckItem.department_id))).subquery()
+        joint = conn.execute(select(func.count()).select_from(dept_of)).scalar_one()
         out["joint"] = {"tasks": tasks, "joint": joint, "share": _share(joint, tasks)}
 
-        # One scan of the registry grouped by all three dimensions; folded per dimension below.
-        inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
-        industry = func.substr(Enterprise.industry_code, 1, 1)
-        cov = conn.execute(
-            select(Enterprise.risk_class, Town.name, industry, func.count(), func.count(inspected.c.uscc))
-            .join(Town, Town.code == Enterprise.town_code)
-            .outerjoin(inspected, inspected.c.uscc == Enterprise.uscc)
-            .where(Town.bureau_id == bureau_id, Enterprise.status == "存续")
-            .group_by(Enterprise.risk_class, Town.name, industry)
-        ).all()
+        # Denominators: one pass over the covering index ix_enterprise_coverage, grouped by full
+        # industry code (index order, no sort); numerators: only the inspected entities. Folded below.
+        towns = dict(conn.execute(select(Town.code, Town.name).where(Town.bureau_id == bureau_id)).all())
+        dims_of = (Enterprise.risk_class, Enterprise.town_code, Enterprise.industry_code)
+        alive = and_(Enterprise.status == "存续", Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id)))
         dims: dict[str, dict[str, list[int]]] = {"by_risk": {}, "by_town": {}, "by_industry": {}}
-        for risk, town, ind, n, k in cov:
-            for dim, key in (("by_risk", risk), ("by_town", town), ("by_industry", ind)):
-                acc = dims[dim].setdefault(key or "", [0, 0])
-                acc[0] += n
-                acc[1] += k
+        inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
+        for slot, stmt in (
+            (0, select(*dims_of, func.count()).where(alive).group_by(*dims_of)),
+            (1, select(*dims_of, func.count()).join(inspected, inspected.c.uscc == Enterprise.uscc)
+                .where(alive).group_by(*dims_of)),
+        ):
+            for risk, town, ind, n in conn.execute(stmt):
+                for dim, key in (("by_risk", risk), ("by_town", towns.get(town, town)), ("by_industry", (ind or "")[:1])):
+                    dims[dim].setdefault(key or "", [0, 0])[slot] += n
         out["coverage"] = {dim: {key: {"entities": n, "inspected": k, "share": _share(k, n)}
                                  for key, (n, k) in sorted(v.items())} for dim, v in dims.items()}
 
@@ -849,15 +853,16 @@ def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
             out["publication"][name] = {"results": n, "published": p, "on_time": ok,
                                         "publication_rate": _share(p, n), "on_time_rate": _share(ok, p)}
 
+        # Results carry a handful of distinct category combinations: count per combination in SQL.
         cats = list(conn.execute(select(ResultCategory.code, ResultCategory.name).order_by(ResultCategory.sort_order)))
-        out["categories"] = {}
-        if cats:
-            padded = literal(";") + ItemResult.categories + literal(";")
-            sums = conn.execute(
-                select(*[func.coalesce(func.sum(case((padded.like(f"%;{c};%"), 1), else_=0)), 0) for c, _ in cats])
-                .select_from(ItemResult).join(year_tasks, year_tasks.c.id == ItemResult.task_id).where(entered)
-            ).one()
-            out["categories"] = {name: int(v) for (_, name), v in zip(cats, sums)}
+        counts: dict[str, int] = defaultdict(int)
+        for combo, n in conn.execute(
+            select(ItemResult.categories, func.count()).select_from(ItemResult)
+            .join(year_tasks, year_tasks.c.id == ItemResult.task_id).where(entered).group_by(ItemResult.categories)
+        ):
+            for code in split_list(combo):
+                counts[code] += n
+        out["categories"] = {name: counts.get(code, 0) for code, name in cats}
 
         outside = dict(conn.execute(
             select(Task.kind, func.count()).where(Task.bureau_id == bureau_id, Task.draw_id.is_(None),

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:40:56.909866
+Create Date: 2026-11-27 13:49:45.583956
 """
 from typing import Sequence, Union
 
@@ -230,6 +230,7 @@ def upgrade() -> None:
     sa.UniqueConstraint('uscc')
     )
     with op.batch_alter_table('enterprise', schema=None) as batch_op:
+        batch_op.create_index('ix_enterprise_coverage', ['status', 'risk_class', 'town_code', 'industry_code'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprise_industry_code'), ['industry_code'], unique=False)
         batch_op.create_index('ix_enterprise_name', ['name'], unique=False)
         batch_op.create_index(batch_op.f('ix_enterprise_risk_class'), ['risk_class'], unique=False)
@@ -447,7 +448,8 @@ def upgrade() -> None:
     sa.UniqueConstraint('task_id', 'item_id')
     )
     with op.batch_alter_table('itemresult', schema=None) as batch_op:
-        batch_op.create_index('ix_itemresult_dept_status', ['department_id', 'status'], unique=False)
+        batch_op.create_index('ix_itemresult_dept_status', ['department_id', 'status', 'entered_at'], unique=False)
+        batch_op.create_index('ix_itemresult_status_published', ['status', 'published_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_itemresult_task_id'), ['task_id'], unique=False)
 
     op.create_table('taskevent',
@@ -561,6 +563,7 @@ def downgrade() -> None:
     op.drop_table('taskevent')
     with op.batch_alter_table('itemresult', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_itemresult_task_id'))
+        batch_op.drop_index('ix_itemresult_status_published')
         batch_op.drop_index('ix_itemresult_dept_status')
 
     op.drop_table('itemresult')
@@ -607,6 +610,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_enterprise_risk_class'))
         batch_op.drop_index('ix_enterprise_name')
         batch_op.drop_index(batch_op.f('ix_enterprise_industry_code'))
+        batch_op.drop_index('ix_enterprise_coverage')
 
     op.drop_table('enterprise')
     with op.batch_alter_table('checkitem', schema=None) as batch_op:
