@@ -407,13 +407,13 @@ def test_categories_seeded_once_and_extensible(w):
     assert r.categories == "13"
 
 
-def test_cli_enter_review_publish_and_refusal(sqlite_url):
+def test_cli_enter_review_publish_and_refusal(sqlite_url, monkeypatch):
     import json
-    import os
-    import subprocess
-    import sys
+
+    from typer.testing import CliRunner
 
     from db.engine import make_engine
+    from scheduler.cli import app
 
     eng = make_engine(sqlite_url)
     w = W(eng)
@@ -421,19 +421,19 @@ def test_cli_enter_review_publish_and_refusal(sqlite_url):
     code = w.item_of(t)
     dept = "WJW" if code == "WS-01" else "SCJGJ"
     who = w.inspector(t, dept).name
-    eng.dispose()
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    runner = CliRunner()
 
     def dsr(*args):
-        env = {**os.environ, "DSR_DATABASE_URL": sqlite_url}
-        return subprocess.run([sys.executable, "-m", "scheduler", "results", *args], capture_output=True, text=True,
-                              env=env, timeout=120)
+        return runner.invoke(app, ["results", *args])
 
     r = dsr("enter", str(t), code, "-c", "未发现问题", "--date", "2026-11-02", "--as", w.outsider(t).name)
-    assert r.returncode == 2 and "不是本任务检查组成员" in r.stderr
+    assert r.exit_code == 2 and "不是本任务检查组成员" in r.output
     r = dsr("enter", str(t), code, "-c", "01", "--date", "2026-11-02", "--as", who)
-    assert r.returncode == 0, r.stderr
-    rid = int(r.stdout.split("#")[1].split("，")[0])
-    assert dsr("approve", str(rid), "--as", "审核员", "--dept", dept).returncode == 0
-    assert dsr("publish", str(t), "--as", "审核员", "--dept", dept).returncode == 0
+    assert r.exit_code == 0, r.output
+    rid = int(r.output.split("#")[1].split("，")[0])
+    assert dsr("approve", str(rid), "--as", "审核员", "--dept", dept).exit_code == 0
+    assert dsr("publish", str(t), "--as", "审核员", "--dept", dept).exit_code == 0
     rows = json.loads(dsr("public").stdout)["rows"]
     assert len(rows) == 1 and set(rows[0]) == PUBLIC and rows[0]["检查结果"] == "未发现问题"
+    eng.dispose()
