@@ -437,3 +437,19 @@ def test_cli_enter_review_publish_and_refusal(sqlite_url, monkeypatch):
     rows = json.loads(dsr("public").stdout)["rows"]
     assert len(rows) == 1 and set(rows[0]) == PUBLIC and rows[0]["检查结果"] == "未发现问题"
     eng.dispose()
+
+
+def test_start_inspection_and_admin_publishes_every_department(w):
+    e, t = w.engine, w.joint[1] if len(w.joint) > 1 else w.joint[0]
+    with pytest.raises(rs.Refused, match="不是本任务检查组成员"):
+        rs.start_inspection(e, t, w.outsider(t))
+    assert rs.start_inspection(e, t, w.inspector(t, "WJW")).status == "inspecting"
+    with pytest.raises(rs.Refused, match="任务状态不能从“检查中”变为“检查中”"):
+        rs.start_inspection(e, t, w.inspector(t))
+    assert [r["id"] for r in rs.inspector_tasks(e, w.inspector(t).name, status="inspecting").rows] == [t]
+    for code, dept in (("SP-01", "SCJGJ"), ("WS-01", "WJW")):
+        r = rs.enter_result(e, t, code, ["未发现问题"], w.inspector(t, dept), inspected_on=DAY)
+        rs.approve(e, r.id, w.reviewer(dept))
+    out = rs.publish(e, t, Actor("管理员", "admin", w.bid), today=DAY)
+    assert len(out) == 2 and w.task(t).status == "published"
+    assert rs.publication_queue(e, w.dept["SCJGJ"], DAY) == []
