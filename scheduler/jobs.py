@@ -5,10 +5,10 @@ the project's database:
 - ``dsr:sync`` every `poll` seconds: re-reads every plan's schedule, runs due
   times (catch-up within the grace period, missed older ones recorded), takes
   over stale claims, and keeps one ``plan:<code>`` job per plan;
-- ``plan:<code>``: a DateTrigger at the plan's next computed run (re-computed
+- ``plan:<code>@<worker>``: a DateTrigger at the plan's next computed run (re-computed
   by the sync after each firing), so calendar schedules (first working day)
   work like cron ones;
-- ``dsr:heartbeat`` every 15 s (or `poll`, if shorter);
+- a heartbeat thread (not a stored job) every 15 s (or `poll`, if shorter);
 - ``dsr:reminders`` daily at 08:30 (and once at start).
 
 The job store only says *when*; what keeps a draw exactly-once is the claim
@@ -26,6 +26,7 @@ import datetime as dt
 import logging
 import os
 import signal
+import time
 from dataclasses import dataclass
 from typing import Optional
 
@@ -126,7 +127,7 @@ def _schedule_plans(st: _State) -> None:
             t = None
         if t is None:
             continue
-        job_id = PLAN_JOB_PREFIX + p.code
+        job_id = f"{PLAN_JOB_PREFIX}{p.code}@{st.me.worker_id}"
         wanted.add(job_id)
         iso = t.isoformat()
         job = sch.get_job(job_id)
@@ -136,7 +137,7 @@ def _schedule_plans(st: _State) -> None:
                     kwargs={"plan_code": p.code, "scheduled_for": iso}, replace_existing=True,
                     misfire_grace_time=int(st.opts.grace.total_seconds()), coalesce=True, max_instances=1)
     for job in sch.get_jobs():
-        if job.id.startswith(PLAN_JOB_PREFIX) and job.id not in wanted:
+        if job.id.startswith(PLAN_JOB_PREFIX) and job.id.endswith(f"@{st.me.worker_id}") and job.id not in wanted:
             try:
                 job.remove()
             except JobLookupError:
@@ -148,7 +149,19 @@ def build_scheduler(engine: Engine, poll: float, tablename: str = APSCHEDULER_TA
     from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    return BlockingScheduler(
+    from apscheduler.jobstores.base import JobLookupError
+
+    class _Scheduler(BlockingScheduler):
+        # With a job store shared by two workers (APScheduler does not support
+        # it), the other process may remove a finished date job first; that
+        # must not stop this scheduler. Exactly-once comes from the claims.
+        def remove_job(self, job_id, jobstore=None):  # noqa: ANN001
+            try:
+                super().remove_job(job_id, jobstore)
+            except JobLookupError:
+                pass
+
+    return _Scheduler(
         jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=tablename)},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1},
@@ -179,21 +192,36 @@ def run_worker(engine: Engine, worker_id: str, poll: float = 30.0, once: bool = 
     sch = build_scheduler(engine, poll)
     st.scheduler = sch
     # The first sync runs at once: it puts the plan jobs in the store.
-    sch.add_job(sync, IntervalTrigger(seconds=poll, timezone=schedules.TZ), id=SYNC_JOB, name="同步计划任务",
+    sch.add_job(sync, IntervalTrigger(seconds=poll, timezone=schedules.TZ), id=f"{SYNC_JOB}@{worker_id}", name="同步计划任务",
                 replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
                 next_run_time=dt.datetime.now(schedules.TZ))
-    sch.add_job(beat, IntervalTrigger(seconds=min(15.0, poll), timezone=schedules.TZ), id=HEARTBEAT_JOB, name="心跳",
-                replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None)
-    sch.add_job(send_reminders, CronTrigger(hour=8, minute=30, timezone=schedules.TZ), id=REMINDER_JOB, name="每日提醒",
+    sch.add_job(send_reminders, CronTrigger(hour=8, minute=30, timezone=schedules.TZ), id=f"{REMINDER_JOB}@{worker_id}", name="每日提醒",
                 replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=3600)
 
     def _stop(signum, frame):  # noqa: ANN001
         runs.log_json("worker_stop", worker=worker_id, instance=st.me.instance, signal=signum)
         sch.shutdown(wait=False)
 
+    _start_heartbeat(st, min(15.0, poll))
     signal.signal(signal.SIGTERM, _stop)
     signal.signal(signal.SIGINT, _stop)
     sch.start()  # blocks
+
+
+def _start_heartbeat(st: _State, every: float) -> None:
+    """Heartbeat in a thread of its own, not a stored job: in a shared job store
+    another process could run (and so "steal") this worker's heartbeat job."""
+    import threading
+
+    def loop() -> None:
+        while True:
+            time.sleep(every)
+            try:
+                runs.heartbeat(st.engine, st.me)
+            except Exception as e:  # noqa: BLE001 — a lost beat is retried next time
+                runs.log_json("heartbeat_failed", worker=st.me.worker_id, error=str(e))
+
+    threading.Thread(target=loop, name="dsr-heartbeat", daemon=True).start()
 
 
 def default_worker_id() -> str:
