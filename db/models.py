@@ -176,6 +176,34 @@ class Conflict(SQLModel, table=True):
     declared_at: dt.datetime = Field(default_factory=utcnow)
 
 
+# --- accounts --------------------------------------------------------------------
+
+
+class User(SQLModel, table=True):
+    """A login account of the planners' app; roles and rules in scheduler/permissions.py.
+
+    Only an argon2 hash of the password is stored. An inspector's account links
+    to their roster entry so that "own team" checks can find them.
+    """
+
+    # "user" is a reserved word in PostgreSQL (SELECT * FROM user shows current_user).
+    __tablename__ = "useraccount"
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(unique=True, max_length=64)
+    display_name: str = Field(default="", max_length=100)
+    password_hash: str = Field(default="", max_length=255)
+    role: str = Field(max_length=16)  # admin / planner / inspector / reviewer / auditor / public
+    bureau_id: Optional[int] = Field(default=None, foreign_key="bureau.id", index=True)
+    department_id: Optional[int] = Field(default=None, foreign_key="department.id")
+    inspector_pk: Optional[int] = Field(default=None, foreign_key="inspector.id")
+    active: bool = True
+    failed_attempts: int = 0
+    locked_until: Optional[dt.datetime] = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_login_at: Optional[dt.datetime] = None
+
+
 # --- imports ---------------------------------------------------------------------
 
 

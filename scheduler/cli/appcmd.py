@@ -19,6 +19,17 @@ def streamlit_command(port: int) -> list[str]:
             "--server.headless", "true", "--server.port", str(port)]
 
 
+def _demo_accounts(eng) -> None:
+    """Demo accounts (public password) for a database that was just filled with demo data."""
+    from scheduler.services.users import DEMO_PASSWORD, ensure_demo_users
+
+    users = ensure_demo_users(eng)
+    console.print(f"已创建演示账号（密码均为 {DEMO_PASSWORD}，仅供演示，正式使用前请停用）：", soft_wrap=True)
+    for u in users:
+        dept = f"，{u.department}" if u.department else ""
+        console.print(f"  {u.username}：{u.role_label}{dept}", soft_wrap=True)
+
+
 @app.command("app")
 def app_cmd(
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="网页端口"),
@@ -35,6 +46,7 @@ def app_cmd(
     if registry_size(eng) == 0:
         console.print(f"检查对象名录库为空，正在生成平谷区演示数据（{entities:,} 户）……", soft_wrap=True)
         run_demo(entities, seed, force=False)
+        _demo_accounts(eng)
     console.print(f"dsr 网页地址：http://localhost:{port}（数据库：{database_url()}）", soft_wrap=True)
     cmd = streamlit_command(port)
     if not APP_SCRIPT.exists():

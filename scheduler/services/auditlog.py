@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.models import AuditEvent, utcnow
 from scheduler.audit import GENESIS, digest_of, event_hash
-from scheduler.services.context import Actor
+from scheduler.services.context import CLI, Actor
 
 
 def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) -> AuditEvent:
@@ -73,8 +73,11 @@ def verify(engine, expected_head: str | None = None) -> ChainReport:
     return ChainReport(broken is None, n, head, broken)
 
 
-def export(engine, path) -> ChainReport:
+def export(engine, path, actor: Actor = CLI) -> ChainReport:
     """Write the chain as JSON Lines (one event a line) plus a final head line."""
+    from scheduler.permissions import require
+
+    require(actor, "audit.export")
     import json as _json
     from pathlib import Path as _P
 

@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from db.models import CalendarDay, CalendarYear, utcnow
 from scheduler import workdays as wd
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import SYSTEM, Actor
 
@@ -216,6 +217,7 @@ def enter_year(
     It does not count until a different administrator confirms it. Re-entering
     a year that is entered but not yet confirmed replaces the entry.
     """
+    require(actor, "calendar.enter")
     notice = (notice or "").strip()
     if not notice:
         raise _refuse("请填写国务院办公厅通知文号（如 国办发明电〔2026〕X号）")
@@ -270,6 +272,7 @@ def enter_year(
 
 def confirm_year(engine: Engine, year: int, actor: Actor) -> YearInfo:
     """A second administrator confirms an entered year; from then on it counts."""
+    require(actor, "calendar.confirm")
     if not (actor.name or "").strip():
         raise _refuse("请填写确认人")
     with Session(engine) as s:

@@ -36,6 +36,7 @@ from scheduler import draw as dsr1
 from scheduler import matching
 from scheduler import matching_package as mp
 from scheduler import rules
+from scheduler.permissions import require
 from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services.context import CLI, Actor
 from scheduler.services.frames import applicable_items, entities, read_frame
@@ -68,6 +69,11 @@ class FrozenFrame:
     strata: dict[str, int]
 
 
+def _require(actor: Actor, action: str, lp: LoadedPlan) -> None:
+    """draw.* rights follow the plan's lead department."""
+    require(actor, action, bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
+
+
 def _live_draw(s: Session, plan_id: int, period: str) -> Draw | None:
     return s.execute(
         select(Draw).where(Draw.plan_id == plan_id, Draw.period == period, Draw.status != "voided")
@@ -79,6 +85,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
     validate_period(period)
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
+        _require(actor, "draw.freeze", lp)
         _check_rules(lp)
         live = _live_draw(s, lp.plan.id, period)
         if live is not None:
@@ -165,7 +172,9 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
     seed_source = "ceremony" if seed is not None else "system"
     seed = dsr1.validate_seed(seed) if seed is not None else dsr1.new_system_seed()
     with Session(engine) as s:
-        live = _live_draw(s, load_plan(s, plan_code).plan.id, period)
+        lp = load_plan(s, plan_code)
+        _require(actor, "draw.execute", lp)
+        live = _live_draw(s, lp.plan.id, period)
     if live is None or live.status != "frozen":
         freeze(engine, plan_code, period, actor)  # refuses a second draw, or freezes now
     with Session(engine) as s:
@@ -302,6 +311,7 @@ def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor 
         raise DrawRefused("作废抽取必须书面说明理由（不少于 4 个字）")
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
+        _require(actor, "draw.void", lp)
         d = _live_draw(s, lp.plan.id, period)
         if d is None:
             raise DrawRefused(f"计划 {plan_code} 在 {period} 没有可作废的抽取")
@@ -361,6 +371,8 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         t = s.get(Task, task_id)
         if t is None or t.rank is None or t.draw_id is None:
             raise DrawRefused(f"任务 #{task_id} 不是双随机抽取的抽查对象")
+        plan = s.get(Plan, s.get(Draw, t.draw_id).plan_id)
+        require(actor, "task.replace", bureau_id=plan.bureau_id, department_id=plan.lead_department_id)
         if t.status in ("replaced", "voided"):
             raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
         reserve = s.execute(

@@ -43,6 +43,7 @@ from db.models import (
 )
 from scheduler import importing
 from scheduler.importing import FIELDS, KEYS, FileError, Lookups, RowError, Table, nfkc
+from scheduler.permissions import RULES, require
 from scheduler.services import auditlog, bureaus
 from scheduler.services.context import CLI, Actor
 
@@ -206,6 +207,7 @@ def import_file(
     `progress(done, total)` is called now and then; total is twice the row count
     (validation, then writing), so done/total is the fraction of the work done.
     """
+    require(actor, f"import.{kind}" if f"import.{kind}" in RULES else "import.enterprises")
     with _no_gc():
         return _import_file(engine, kind, file_name, data, actor, bureau_code, partial, progress)
 

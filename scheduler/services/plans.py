@@ -13,6 +13,7 @@ from sqlmodel import Session
 from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
 from scheduler import rules
 from scheduler.frame import Scope
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.bureaus import risk_classes
 from scheduler.services.context import CLI, Actor
@@ -192,7 +193,11 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
     """
     with Session(engine) as s:
         bureau, lead, items, departments = _resolve(s, data)
+        require(actor, "plan.save", bureau_id=bureau.id, department_id=lead.id)
         plan = s.execute(select(Plan).where(Plan.code == data.code)).scalar_one_or_none()
+        if plan is not None and plan.lead_department_id != lead.id:
+            # Moving a plan to another department needs the right on its current department too.
+            require(actor, "plan.save", bureau_id=plan.bureau_id, department_id=plan.lead_department_id)
         created = plan is None
         if plan is None:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)

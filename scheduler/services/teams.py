@@ -19,6 +19,7 @@ from db.bulk import insert_rows
 from db.models import CheckItem, Conflict, Draw, Expert, Inspector, Task, TaskEvent, TeamMember, utcnow
 from scheduler import matching as m
 from scheduler import matching_package as mp
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import CLI, Actor
 from scheduler.services.plans import LoadedPlan, load_plan
@@ -168,6 +169,7 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         d = s.get(Draw, t.draw_id)
         cert = json.loads(d.certificate or "{}")
         lp = load_plan(s, cert["plan_code"])
+        require(actor, "team.replace", bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
         ent = entities(s, [t.uscc])[t.uscc]
         spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, applicable_items(lp, ent))
         inputs = gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 13:49:45.583956
+Create Date: 2026-11-27 13:49:16.246224
 """
 from typing import Sequence, Union
 
@@ -339,6 +339,29 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['plan_id'], ['plan.id'], ),
     sa.PrimaryKeyConstraint('plan_id', 'item_id')
     )
+    op.create_table('useraccount',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('display_name', sqlmodel.sql.sqltypes.AutoString(length=100), nullable=False),
+    sa.Column('password_hash', sqlmodel.sql.sqltypes.AutoString(length=255), nullable=False),
+    sa.Column('role', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('bureau_id', sa.Integer(), nullable=True),
+    sa.Column('department_id', sa.Integer(), nullable=True),
+    sa.Column('inspector_pk', sa.Integer(), nullable=True),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('failed_attempts', sa.Integer(), nullable=False),
+    sa.Column('locked_until', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.Column('created_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=False),
+    sa.Column('last_login_at', sqlmodel.sql.sqltypes.UTCDateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['bureau_id'], ['bureau.id'], ),
+    sa.ForeignKeyConstraint(['department_id'], ['department.id'], ),
+    sa.ForeignKeyConstraint(['inspector_pk'], ['inspector.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('username')
+    )
+    with op.batch_alter_table('useraccount', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_useraccount_bureau_id'), ['bureau_id'], unique=False)
+
     op.create_table('drawarchive',
     sa.Column('draw_id', sa.Integer(), nullable=False),
     sa.Column('frame_gz', sa.LargeBinary(), nullable=False),
@@ -584,6 +607,10 @@ def downgrade() -> None:
 
     op.drop_table('drawclaim')
     op.drop_table('drawarchive')
+    with op.batch_alter_table('useraccount', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_useraccount_bureau_id'))
+
+    op.drop_table('useraccount')
     op.drop_table('planitem')
     with op.batch_alter_table('draw', schema=None) as batch_op:
         batch_op.drop_index('uq_draw_live', sqlite_where=sa.text("status != 'voided'"), postgresql_where=sa.text("status != 'voided'"))
