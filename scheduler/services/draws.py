@@ -196,10 +196,9 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             result = draw_sql.run_draw(s, d.id, seed, plan_code, period, d.frame_sha256, d.public_frame_sha256, sizes,
                                        stratum_rules(lp, sorted(sizes)), lp.plan.batches, lp.plan.reserve_ratio)
         else:
-            ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
-            result = dsr1.run_draw_columns(seed, plan_code, period, ids, strata, stratum_rules(lp, sorted(set(strata))),
-                                           batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
-            del ids, strata
+            result = dsr1.run_draw_frozen(seed, plan_code, period, gzip.decompress(s.get(DrawArchive, d.id).frame_gz),
+                                          lambda label: stratum_rules(lp, [label])[label],
+                                          batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
         clock.lap("rank")
         if result.frame_sha256 != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
