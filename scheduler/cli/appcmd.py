@@ -16,7 +16,7 @@ APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 
 def streamlit_command(port: int) -> list[str]:
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-            "--server.headless", "true", "--server.port", str(port)]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port)]
 
 
 def _demo_accounts(eng) -> None:
