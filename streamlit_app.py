@@ -6,19 +6,25 @@ scheduled jobs belong to the worker.
 
 import streamlit as st
 
-from ui import nav, state
+from ui import auth, nav, state
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 
+# Nothing below runs until someone is logged in (ui/auth.py); pages a role
+# cannot use are left out of the navigation, and the services refuse them anyway.
+actor = auth.require_login()
+
 pages = {
-    section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py"))) for path, title, icon in entries]
+    section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py")))
+              for path, title, icon in entries if auth.page_visible(actor, path)]
     for section, entries in nav.sections().items()
 }
-current = st.navigation(pages)
+current = st.navigation({section: entries for section, entries in pages.items() if entries})
 
 with st.sidebar:
     b = state.bureau()
     st.markdown(f"**{b['name']}**" if b else "**尚未初始化局机构**")
     st.caption(f"数据库：{state.database_label()}")
+    auth.sidebar(actor)
 
 current.run()

@@ -43,8 +43,11 @@ def database_label() -> str:
 
 
 def actor():
-    """Who acts from the UI; there is no login yet, so one local administrator."""
-    from scheduler.services.context import Actor
+    """The logged-in user's Actor (ui/auth.py); services check its rights."""
+    from scheduler.permissions import PermissionDenied
+    from ui.auth import current_actor
 
-    b = bureau()
-    return Actor(name="ui", role="admin", bureau_id=b["id"] if b else None)
+    a = current_actor()
+    if a is None:
+        raise PermissionDenied("请先登录")
+    return a

@@ -327,6 +327,29 @@ def login(
         return who
 
 
+def login_external(engine: Engine, username: str, method: str, *, now: Optional[dt.datetime] = None) -> Actor:
+    """A login the bureau's identity provider (OIDC) has authenticated: the local
+    account of that name gives the role; disabled or locked accounts are refused."""
+    now = now or utcnow()
+    with Session(engine) as s:
+        u = _get(s, (username or "").strip(), lock=True)
+        if u is None:
+            auditlog.record(s, Actor("?", ""), "user.login_failed", "user:?", {"username": username, "reason": "no_account", "method": method})
+            s.commit()
+            raise LoginFailed(f"统一身份认证账号“{username}”尚未开通本系统账号，请联系管理员")
+        who = actor_for(s, u)
+        locked = _aware(u.locked_until)
+        if not u.active or (locked is not None and locked > now):
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "disabled_or_locked", "method": method})
+            s.commit()
+            raise LoginFailed("该账号已停用或锁定，请联系管理员")
+        u.last_login_at = now
+        s.add(u)
+        auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username, "method": method})
+        s.commit()
+        return who
+
+
 def actor_of(engine: Engine, username: str) -> Optional[Actor]:
     """The Actor of an active account (no password: for an already authenticated session)."""
     with Session(engine) as s:

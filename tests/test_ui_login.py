@@ -1,0 +1,160 @@
+"""Login in the Streamlit app (AppTest on real SQLite files): form, errors, pages per role."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from sqlalchemy import select
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from db.engine import make_engine
+from db.models import AuditEvent, Department, Inspector
+from scheduler.services import users
+from scheduler.services.bureaus import ensure_pinggu
+from ui import auth, nav
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+PW = "correct-horse-1"
+
+
+def logged_in_admin(at: AppTest, url: str, username: str = "ui-admin") -> AppTest:
+    """Give an AppTest a logged-in administrator (an account with that name is created if missing)."""
+    eng = make_engine(url)
+    try:
+        if users.get_user(eng, username) is None:
+            users.add_user(eng, username, "admin", PW)
+    finally:
+        eng.dispose()
+    at.session_state[auth.SESSION_KEY] = username
+    return at
+
+
+@pytest.fixture
+def url(sqlite_url, monkeypatch):
+    monkeypatch.delenv(auth.AUTOLOGIN_ENV, raising=False)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    st.cache_resource.clear()
+    yield sqlite_url
+    st.cache_resource.clear()
+
+
+def _accounts(url: str) -> None:
+    eng = make_engine(url)
+    with Session(eng) as s:
+        b = ensure_pinggu(s)
+        dept = s.execute(select(Department).where(Department.bureau_id == b.id, Department.code == "SCJGJ")).scalar_one()
+        s.add(Inspector(bureau_id=b.id, inspector_id="SCJGJ-001", name="张三", department_id=dept.id, cert_no="C001"))
+        s.commit()
+    users.add_user(eng, "boss", "admin", PW)
+    users.add_user(eng, "zhang", "inspector", PW, inspector="SCJGJ-001")
+    users.add_user(eng, "pub", "public", PW)
+    eng.dispose()
+
+
+def _login(at: AppTest, username: str, password: str) -> AppTest:
+    at.text_input(key="login_username").input(username)
+    at.text_input(key="login_password").input(password)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_no_users_tells_the_administrator_what_to_run(url):
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert any("dsr user add" in w.value for w in at.warning)
+    assert not at.text_input  # no form to guess passwords into
+
+
+def test_asks_to_log_in_then_wrong_and_right_password(url):
+    _accounts(url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    assert not any("当前用户" in c.value for c in at.sidebar.caption)
+
+    at = _login(at, "boss", "wrong-password")
+    assert any("用户名或密码错误" in e.value for e in at.error)
+    assert not any("当前用户" in c.value for c in at.sidebar.caption)
+
+    at = _login(at, "boss", PW)
+    assert not at.error
+    assert any("当前用户：boss（管理员）" in c.value for c in at.sidebar.caption)
+    assert _page_ran(at, "draw.py")
+
+    # Logging out returns to the form; the login and the logout are on the audit chain.
+    at.button(key="logout").click().run()
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+    eng = make_engine(url)
+    with Session(eng) as s:
+        acts = [a for a in s.execute(select(AuditEvent.action).order_by(AuditEvent.id)).scalars() if a.startswith("user.log")]
+    eng.dispose()
+    assert acts == ["user.login_failed", "user.login", "user.logout"]
+
+
+def test_inspector_does_not_see_the_draw_page(url):
+    _accounts(url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = _login(at, "zhang", PW)
+    # An inspector acts under their roster id, the name teams are recorded under.
+    assert any("当前用户：SCJGJ-001（执法检查人员）" in c.value for c in at.sidebar.caption)
+    from scheduler.services.context import Actor
+
+    a = Actor("SCJGJ-001", "inspector", 1, 1)
+    visible = {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))}
+    assert "draw.py" not in visible and "imports.py" not in visible and "plans.py" not in visible
+    assert {"home.py", "verify.py"} <= visible
+    assert not _page_ran(at, "draw.py")
+    assert not _page_ran(at, "imports.py")
+
+
+def test_public_sees_only_home_and_verify(url):
+    _accounts(url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = _login(at, "pub", PW)
+    from scheduler.services.context import Actor
+
+    a = Actor("pub", "public")
+    assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"home.py", "verify.py"}
+    assert not _page_ran(at, "registry.py")
+
+
+def _page_ran(at: AppTest, script: str) -> bool:
+    """Open `script`; False if it is not in the navigation AppTest registered for this user."""
+    try:
+        at.switch_page(nav.page_path(script))
+    except ValueError as e:
+        assert "Could not find a navigation page" in str(e)
+        return False
+    at.run()
+    assert not at.exception, at.exception
+    title = next((t.value for t in at.title), "")
+    return title.startswith(next(t for _s, sc, t, _i in nav.PAGES if sc == script))
+
+
+def test_disabled_account_is_logged_out_at_the_next_click(url):
+    _accounts(url)
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    at = _login(at, "boss", PW)
+    eng = make_engine(url)
+    users.disable_user(eng, "boss")
+    eng.dispose()
+    at.run()
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+
+
+def test_autologin_is_ignored_for_a_server_database(monkeypatch):
+    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "someone")
+    monkeypatch.setenv("DSR_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x")
+    assert auth.autologin_name() is None
+    monkeypatch.setenv("DSR_DATABASE_URL", "sqlite:///:memory:")
+    assert auth.autologin_name() is None
+    monkeypatch.setenv("DSR_DATABASE_URL", "sqlite:////tmp/dsr-dev.db")
+    assert auth.autologin_name() == "someone"
+    monkeypatch.delenv(auth.AUTOLOGIN_ENV)
+    assert auth.autologin_name() is None

@@ -1,0 +1,208 @@
+"""Login for the Streamlit app: the local form, optional OIDC (st.login), session, logout.
+
+Only the username lives in st.session_state; the Actor is read from the
+database on every rerun, so disabling an account takes effect at the user's
+next click. Pages hidden here are a convenience: the services check again.
+
+Development/test setting: DSR_UI_AUTOLOGIN=NAME logs in as account NAME
+without a password, and only when DSR_DATABASE_URL is a SQLite file (never a
+server database). If no account NAME exists it acts as a local administrator
+named NAME, like the CLI does (whoever can set the server's environment and
+owns the SQLite file already has full control of it). Never set it in use.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any, Callable, Optional
+
+import streamlit as st
+
+from scheduler.permissions import IMPORT_KINDS, ROLES, can
+from scheduler.services.context import Actor
+
+SESSION_KEY = "dsr_username"
+AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
+
+# Roles that see the registers, plans and tasks (inspectors see their own work on result pages).
+STAFF = frozenset({"admin", "planner", "reviewer", "auditor"})
+
+PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
+    "home.py": lambda a: True,
+    "verify.py": lambda a: True,  # anyone may verify a published draw
+    "registry.py": lambda a: a.role in STAFF,
+    "roster.py": lambda a: a.role in STAFF,
+    "experts.py": lambda a: a.role in STAFF,
+    "items.py": lambda a: a.role in STAFF,
+    "conflicts.py": lambda a: a.role in STAFF,
+    "imports.py": lambda a: any(can(a, f"import.{k}") for k in IMPORT_KINDS),
+    "plans.py": lambda a: a.role in STAFF,
+    "draw.py": lambda a: can(a, "draw.execute"),
+    "tasks.py": lambda a: a.role in STAFF,  # lists every task: not for inspectors
+    "schedules.py": lambda a: a.role in STAFF,
+    "calendar.py": lambda a: can(a, "calendar.enter") or a.role == "auditor",
+}
+
+
+def page_visible(actor: Actor, page_path: str) -> bool:
+    """Is the page (path or script name) shown to this actor? Unlisted pages: every role but public."""
+    script = page_path.rsplit("/", 1)[-1]
+    rule = PAGE_RULES.get(script)
+    return rule(actor) if rule is not None else actor.role != "public"
+
+
+def _engine():
+    from ui import state
+
+    return state.engine()
+
+
+def _with_bureau(a: Actor) -> Actor:
+    # Bureau-wide accounts (administrators, auditors) act for the bureau the app serves.
+    if a.bureau_id is not None:
+        return a
+    from dataclasses import replace
+
+    from ui import state
+
+    return replace(a, bureau_id=state.bureau_id())
+
+
+def autologin_name() -> Optional[str]:
+    """DSR_UI_AUTOLOGIN, honoured only for a SQLite file database (development and tests)."""
+    from db.engine import database_url
+
+    name = (os.environ.get(AUTOLOGIN_ENV) or "").strip()
+    url = database_url()
+    if not name or not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
+        return None
+    return name
+
+
+def _secrets_section(name: str) -> Optional[Any]:
+    try:
+        return st.secrets.get(name)
+    except Exception:  # no secrets.toml at all
+        return None
+
+
+def oidc_config() -> Optional[dict[str, Any]]:
+    """[dsr_auth] of .streamlit/secrets.toml when [auth] is configured too (see docs/accounts.md)."""
+    if _secrets_section("auth") is None:
+        return None
+    cfg = _secrets_section("dsr_auth")
+    return dict(cfg) if cfg is not None else {}
+
+
+def _oidc_username(cfg: dict[str, Any]) -> Optional[str]:
+    try:
+        if not st.user.is_logged_in:
+            return None
+        claim = cfg.get("claim", "email")
+        ident = st.user.get(claim)
+    except Exception:
+        return None
+    if not ident:
+        return None
+    accounts = cfg.get("accounts") or {}
+    return accounts.get(ident, ident)
+
+
+def current_actor() -> Optional[Actor]:
+    """The logged-in user's Actor, or None."""
+    from scheduler.services import users
+
+    eng = _engine()
+    name = st.session_state.get(SESSION_KEY)
+    if name:
+        a = users.actor_of(eng, name)
+        if a is None:  # disabled (or removed) since logging in
+            st.session_state.pop(SESSION_KEY, None)
+            return None
+        return _with_bureau(a)
+    auto = autologin_name()
+    if auto:
+        a = users.actor_of(eng, auto)
+        return _with_bureau(a if a is not None else Actor(name=auto, role="admin"))
+    return None
+
+
+def _account_label(a: Actor) -> str:
+    return f"{a.name}（{ROLES.get(a.role, a.role)}）"
+
+
+def login_form() -> None:
+    """The local login form; on success the username goes into the session and the app reruns."""
+    from scheduler.services import users
+
+    eng = _engine()
+    st.title("双随机、一公开 抽查系统")
+    cfg = oidc_config()
+    if cfg is not None:
+        ident = _oidc_username(cfg)
+        if ident:
+            try:
+                users.login_external(eng, ident, "oidc")
+            except users.LoginFailed as e:
+                st.error(str(e))
+                st.button("退出统一身份认证", on_click=st.logout)
+                return
+            st.session_state[SESSION_KEY] = ident
+            st.rerun()
+        provider = cfg.get("provider")
+        st.button("使用统一身份认证登录", key="login_oidc",
+                  on_click=(lambda: st.login(provider)) if provider else st.login)
+        st.caption("或使用本系统账号登录：")
+    with st.form("login"):
+        username = st.text_input("用户名", key="login_username")
+        password = st.text_input("密码", type="password", key="login_password")
+        submitted = st.form_submit_button("登录")
+    if submitted:
+        try:
+            users.login(eng, username, password)
+        except users.LoginFailed as e:
+            st.error(str(e))
+            return
+        st.session_state[SESSION_KEY] = username.strip()
+        st.session_state.pop("login_password", None)
+        st.rerun()
+
+
+def require_login() -> Actor:
+    """The logged-in Actor; otherwise show the login form (or the first-run message) and stop."""
+    from scheduler.services import users
+
+    a = current_actor()
+    if a is not None:
+        return a
+    if users.count_users(_engine()) == 0:
+        st.title("双随机、一公开 抽查系统")
+        st.warning("系统还没有任何用户账号。请管理员在服务器上运行 `dsr user add 用户名 --admin` 创建第一个管理员，"
+                   "然后刷新本页登录。（演示：`dsr app` 在生成演示数据时会创建演示账号。）")
+        st.stop()
+    login_form()
+    st.stop()
+    raise AssertionError("unreachable")  # st.stop() ends the script run
+
+
+def logout() -> None:
+    from scheduler.services import users
+
+    a = current_actor()
+    if a is not None and st.session_state.get(SESSION_KEY):
+        users.logout(_engine(), a)
+    st.session_state.pop(SESSION_KEY, None)
+    try:
+        if st.user.is_logged_in:
+            st.logout()
+    except Exception:
+        pass
+
+
+def sidebar(actor: Actor) -> None:
+    """Who is logged in, and the logout button."""
+    st.caption(f"当前用户：{_account_label(actor)}")
+    if st.session_state.get(SESSION_KEY):
+        st.button("退出登录", key="logout", on_click=logout)
+    elif autologin_name():
+        st.caption(f"开发测试设置 {AUTOLOGIN_ENV} 已自动登录")
