@@ -1,0 +1,28 @@
+"""`dsr export`: the public export (公示) into a folder: results, plans, item list, verification packages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from scheduler.cli.base import app, console, engine, err_console
+
+
+@app.command("export")
+def export_cmd(
+    out: Path = typer.Option(..., "--out", help="Output folder (created; replaced only if it is a previous export)."),
+    fmt: str = typer.Option("csv,xlsx,json,html", "--format", help="Comma-separated: csv,xlsx,json,html (default all)."),
+) -> None:
+    """公示导出：已公示的检查结果、抽查计划、抽查事项清单与抽取公开核验包 (public export)."""
+    from scheduler.services.export import ExportRefused, export_public
+
+    try:
+        rep = export_public(engine(), out, fmt)
+    except ExportRefused as exc:
+        err_console.print(f"[red]拒绝：{exc}[/red]")
+        raise typer.Exit(2)
+    console.print(f"已导出到 {rep.out}（格式：{'、'.join(rep.formats)}）")
+    for name, n in rep.counts.items():
+        console.print(f"  {name}：{n} 条")
+    console.print(f"  文件 {len(rep.files)} 个；用时 " + "，".join(f"{k} {v:.2f} 秒" for k, v in rep.seconds.items()))
