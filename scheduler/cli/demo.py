@@ -9,8 +9,12 @@ from scheduler.cli.base import app, console, engine, err_console
 PROGRESS_MIN = 200_000  # below this the run takes a second or two; no bar needed
 
 
-def run_demo(entities: int, seed: int, force: bool) -> dict[str, int]:
-    """Shared by `dsr demo` and `dsr app`: progress on stderr, a one-line summary."""
+def run_demo(entities: int, seed: int, force: bool, history: bool = True) -> dict[str, int]:
+    """Shared by `dsr demo` and `dsr app`: progress on stderr, a one-line summary.
+
+    With `history`, the past months are written too (services.history): draws and
+    results in every state, so the result pages and the dashboard have something to show.
+    """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scheduler.services.demo import timed_create_demo
@@ -32,7 +36,30 @@ def run_demo(entities: int, seed: int, force: bool) -> dict[str, int]:
         f"抽查计划 {added['plans']} 个；用时 {secs:.1f} 秒（种子 {seed}）",
         soft_wrap=True,
     )
+    if history:
+        run_history(seed)
     return added
+
+
+def run_history(seed: int) -> None:
+    from scheduler.services.history import HistoryRefused, create_history
+    from scheduler.services.results import local_today
+
+    try:
+        h = create_history(engine(), local_today(), seed)
+    except HistoryRefused as exc:
+        err_console.print(f"[yellow]未生成演示历史：{exc}[/yellow]", soft_wrap=True)
+        return
+    if not h.draws:
+        console.print("演示历史已存在（近几个月的演示抽取均已完成），未重复生成", soft_wrap=True)
+        return
+    periods = sorted({p for _, p, _ in h.draws})
+    console.print(
+        f"已生成演示历史：{periods[0]} 至 {periods[-1]} 抽取 {len(h.draws)} 次，"
+        f"处理任务 {sum(len(v) for v in h.scenarios.values())} 个，录入检查结果 {h.results} 条"
+        f"（含按期公示、逾期公示、待审核、审核退回、逾期未公示、后续处置、无法检查、投诉举报个案）；用时 {h.seconds:.1f} 秒",
+        soft_wrap=True,
+    )
 
 
 @app.command()
@@ -40,12 +67,14 @@ def demo(
     entities: int = typer.Option(5000, "--entities", "-n", min=0, help="市场主体数量（演示名录库规模）"),
     seed: int = typer.Option(2026, "--seed", min=0, help="随机种子：同一种子生成完全相同的数据"),
     force: bool = typer.Option(False, "--force", help="名录库非空时仍然写入（只追加尚不存在的数据，不删除任何数据）"),
+    history: bool = typer.Option(True, "--history/--no-history",
+                                 help="同时生成近三个月的演示历史（抽取、检查结果的各种状态）"),
 ) -> None:
-    """生成平谷区演示数据（两库一单 + 抽查计划）。"""
+    """生成平谷区演示数据（两库一单 + 抽查计划 + 近三个月的抽取和检查结果）。"""
     from scheduler.services.demo import DemoRefused
 
     try:
-        run_demo(entities, seed, force)
+        run_demo(entities, seed, force, history=history)
     except DemoRefused as exc:
         err_console.print(f"[red]{exc}[/red]", soft_wrap=True)
         raise typer.Exit(1)
