@@ -40,6 +40,9 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "draw.py": lambda a: can(a, "draw.execute"),
     "tasks.py": lambda a: a.role in STAFF,  # lists every task: not for inspectors
     "schedules.py": lambda a: a.role in STAFF,
+    # Result pages: administrators may act as an inspector or reviewer there (ui/acting.py).
+    "results.py": lambda a: can(a, "result.enter") or a.role == "admin",
+    "review.py": lambda a: can(a, "result.review") or a.role == "admin",
     "calendar.py": lambda a: can(a, "calendar.enter") or a.role == "auditor",
 }
 
