@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
-from sqlalchemy import func, select
+from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -310,7 +310,10 @@ def create_history(engine: Engine, today: dt.date, seed: int, months: int = 3, a
                               .where(Draw.status != "voided")).all())
     years = {int(month_back(today, k)[:4]) for k in range(months + 1)} | {today.year}
     cal_service.seed_from_package(engine, [y for y in sorted(years) if y in cal_service.PACKAGE_YEARS], actor)
-    w = _World(engine, bureau_id, dept_code, cal_service.calendar(engine), today)
+    cal = cal_service.calendar(engine)
+    if not all(cal.knows(int(month_back(today, k)[:4])) for k in range(months + 1)):
+        raise HistoryRefused(f"工作日历缺少 {today.year} 年或之前月份所在年度的节假日安排，无法计算公示期限；请先在“工作日历”中补充")
+    w = _World(engine, bureau_id, dept_code, cal, today)
     rs.list_categories(engine)  # seeds the national categories if `dsr init` did not
 
     for k in range(months, 0, -1):
@@ -427,6 +430,23 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
     return out
 
 
+def visits_saved(engine: Engine, bureau_id: int, year: int) -> dict[str, int]:
+    """进一次门、查多项事: visits a joint check saves (departments − 1 per task), over the random
+    tasks of `year`'s draws. Keys: planned (all live tasks), done (completed or further)."""
+    depts = (select(Task.id.label("tid"), Task.status, func.count(func.distinct(CheckItem.department_id)).label("n"))
+             .join(TaskItem, TaskItem.task_id == Task.id).join(CheckItem, CheckItem.id == TaskItem.item_id)
+             .join(Draw, Draw.id == Task.draw_id)
+             .where(Task.bureau_id == bureau_id, Task.kind == "random", Draw.status != "voided",
+                    Draw.period.like(f"{int(year)}%"), Task.status.not_in(rs.INACTIVE + ("cannot_inspect",)))
+             .group_by(Task.id, Task.status)).subquery()
+    with engine.connect() as conn:
+        planned, done = conn.execute(select(
+            func.coalesce(func.sum(depts.c.n - 1), 0),
+            func.coalesce(func.sum(case((depts.c.status.in_(rs.DONE), depts.c.n - 1), else_=0)), 0),
+        )).one()
+    return {"planned": int(planned), "done": int(done)}
+
+
 def working_days_left(engine: Engine, today: dt.date, deadline: Optional[dt.date]) -> Optional[int]:
     """Working days from `today` to `deadline` (negative once overdue); None without a deadline or calendar year."""
     if deadline is None:
@@ -438,4 +458,4 @@ def working_days_left(engine: Engine, today: dt.date, deadline: Optional[dt.date
 
 
 __all__ = ["HistoryRefused", "HistorySummary", "SCENARIOS", "STATE_LABELS", "create_history", "deadline_overview",
-           "draw_seed", "month_back", "month_plans", "periods_of_month", "working_days_left"]
+           "draw_seed", "month_back", "month_plans", "periods_of_month", "visits_saved", "working_days_left"]

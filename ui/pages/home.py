@@ -1,8 +1,14 @@
-"""首页: the bureau and the size of its two rosters and one list."""
+"""首页: the state of the bureau at a glance — this month's draws, deadlines, the year's figures,
+then the size of the two rosters and one list. Every figure is aggregated in SQL by a service."""
 
+import altair as alt
+import pandas as pd
 import streamlit as st
 
+from scheduler import lifecycle as lc
 from scheduler.services import browse
+from scheduler.services import history as hist
+from scheduler.services import results as rs
 from scheduler.services.library import library_counts
 from ui import state
 from ui.widgets import Col, table
@@ -13,7 +19,131 @@ st.subheader(b["name"] if b else "尚未初始化局机构")
 if b is None:
     st.info("请先运行 `dsr init`（或生成演示数据），再到“数据导入”导入两库一单。")
 
-counts = library_counts(state.engine())
+eng = state.engine()
+today = rs.local_today()
+STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
+
+
+def pct(v) -> str:
+    return "—" if v is None else f"{v * 100:.1f}%"
+
+
+def bar(data: pd.DataFrame, x: str, y: str, *, pct_axis: bool = False, color: str | None = None, key: str = "") -> None:
+    """A horizontal bar chart (long Chinese labels read better on the y axis)."""
+    enc = {
+        "y": alt.Y(f"{y}:N", sort=None, title=None),
+        "x": alt.X(f"{x}:Q", title=None, axis=alt.Axis(format="%") if pct_axis else alt.Axis()),
+        "tooltip": list(data.columns),
+    }
+    if color:
+        enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
+        enc["yOffset"] = alt.YOffset(f"{color}:N")
+    st.altair_chart(alt.Chart(data).mark_bar().encode(**enc).properties(height=max(120, 26 * len(data))),
+                    width="stretch", key=key or None)
+
+
+month_rows: list[dict] = []
+pub_rows: list[dict] = []
+if b is not None:
+    bid = b["id"]
+    # --- this month ------------------------------------------------------------------------------------
+    st.markdown(f"#### 本月工作（{today.year}年{today.month}月）")
+    month_rows = hist.month_plans(eng, bid, today)
+    dl = hist.deadline_overview(eng, bid, today)
+    open_fus = len(rs.follow_ups(eng, status="open"))
+    c = st.columns(6)
+    c[0].metric("本月抽取", len(month_rows))
+    c[1].metric("本月抽查任务", sum(r["tasks"] for r in month_rows))
+    c[2].metric("本月已完成检查", sum(r["done"] for r in month_rows))
+    c[3].metric("逾期未公示任务", dl["overdue"], delta="须立即公示" if dl["overdue"] else None, delta_color="inverse")
+    c[4].metric("3个工作日内到期", dl["due_soon"], help=f"公示期限在 {dl['limit'].isoformat()} 之前（含）的待公示任务")
+    c[5].metric("后续处置办理中", open_fus)
+    if month_rows:
+        long = pd.DataFrame([
+            {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}
+            for r in month_rows for s in STATE_ORDER if (n := r["states"].get(s))
+        ])
+        if not long.empty:
+            st.altair_chart(
+                alt.Chart(long).mark_bar().encode(
+                    y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    color=alt.Color("状态:N", sort=[lc.TASK_LABELS[s] for s in STATE_ORDER], legend=alt.Legend(orient="bottom")),
+                    tooltip=["计划", "状态", "任务数"],
+                ).properties(height=max(120, 34 * len(month_rows))),
+                width="stretch", key="home_month_chart",
+            )
+    else:
+        st.caption("本月尚无抽取记录。")
+    if dl["by_department"]:
+        st.markdown("**待公示期限（按部门）**")
+        d = pd.DataFrame([{"部门": k, "情况": lab, "任务数": v[f]} for k, v in dl["by_department"].items()
+                          for f, lab in (("overdue", "已逾期"), ("due_soon", "3个工作日内到期")) if v[f]])
+        if not d.empty:
+            st.altair_chart(
+                alt.Chart(d).mark_bar().encode(
+                    y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    color=alt.Color("情况:N", scale=alt.Scale(domain=["已逾期", "3个工作日内到期"], range=["#d62728", "#ff9f1c"]),
+                                    legend=alt.Legend(orient="bottom")),
+                    tooltip=["部门", "情况", "任务数"],
+                ).properties(height=max(100, 30 * d["部门"].nunique())),
+                width="stretch", key="home_deadline_chart",
+            )
+
+    # --- the year ----------------------------------------------------------------------------------------
+    year = today.year
+    dash = rs.dashboard(eng, bid, year)
+    saved = hist.visits_saved(eng, bid, year)
+    st.markdown(f"#### {year} 年度双随机抽查")
+    pubs = dash["publication"]
+    n_res = sum(v["results"] for v in pubs.values())
+    n_pub = sum(v["published"] for v in pubs.values())
+    n_ok = sum(v["on_time"] for v in pubs.values())
+    by_risk = dash["coverage"]["by_risk"]
+    ents, insp = sum(v["entities"] for v in by_risk.values()), sum(v["inspected"] for v in by_risk.values())
+    c = st.columns(7)
+    c[0].metric("计划完成率", pct(dash["plan"]["completion_share"]),
+                help=f"已完成检查 {dash['plan']['done']:,} / 抽查任务 {dash['plan']['tasks']:,}（无法检查 {dash['plan']['cannot_inspect']}）")
+    c[1].metric("名录库已检查占比", pct(ents and insp / ents), help=f"本年已检查 {insp:,} 户 / 存续 {ents:,} 户")
+    c[2].metric("联合抽查占比", pct(dash["joint"]["share"]), help=f"部门联合抽查任务 {dash['joint']['joint']:,} 个")
+    c[3].metric("联合抽查减少入户", f"{saved['planned']:,} 次", help=f"进一次门、查多项事：已完成的任务减少 {saved['done']:,} 次")
+    c[4].metric("公示率", pct(n_res and n_pub / n_res), help=f"已公示 {n_pub:,} / 已录入 {n_res:,} 条检查结果")
+    c[5].metric("按期公示率", pct(n_pub and n_ok / n_pub), help="20 个工作日内公示的比例")
+    c[6].metric("个案/专项检查", f"{dash['outside_draws']['case']} / {dash['outside_draws']['special']}",
+                help="投诉举报个案检查和专项检查不计入双随机抽查统计")
+
+    def cov(dim: str, fmt=lambda k: k) -> pd.DataFrame:
+        return pd.DataFrame([{"分组": fmt(k) or "（未填）", "已检查占比": v["share"] or 0.0, "已检查": v["inspected"],
+                              "存续对象": v["entities"]} for k, v in dash["coverage"][dim].items()])
+
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**名录库已检查占比：按信用风险分类**")
+        bar(cov("by_risk", lambda k: f"{k} 类" if k else k), "已检查占比", "分组", pct_axis=True, key="home_cov_risk")
+        st.markdown("**名录库已检查占比：按行业门类**")
+        bar(cov("by_industry"), "已检查占比", "分组", pct_axis=True, key="home_cov_industry")
+    with right:
+        st.markdown("**名录库已检查占比：按乡镇街道**")
+        bar(cov("by_town"), "已检查占比", "分组", pct_axis=True, key="home_cov_town")
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**各部门公示率与按期公示率**")
+        pub_rows = [{"部门": k, "检查结果": v["results"], "已公示": v["published"], "按期公示": v["on_time"],
+                     "公示率": v["publication_rate"], "按期公示率": v["on_time_rate"]} for k, v in pubs.items()]
+        if pub_rows:
+            long = pd.DataFrame([{"部门": r["部门"], "指标": m, "比例": r[m] or 0.0}
+                                 for r in pub_rows for m in ("公示率", "按期公示率")])
+            bar(long, "比例", "部门", pct_axis=True, color="指标", key="home_pub")
+        else:
+            st.caption("本年度尚无检查结果。")
+    with right:
+        st.markdown("**检查结果类别**")
+        cats = pd.DataFrame([{"类别": k, "数量": v} for k, v in dash["categories"].items() if v])
+        if not cats.empty:
+            bar(cats, "数量", "类别", key="home_categories")
+        else:
+            st.caption("本年度尚无检查结果。")
+
+counts = library_counts(eng)
 st.markdown("#### 两库一单")
 cols = st.columns(5)
 for col, (k, label) in zip(
@@ -35,7 +165,7 @@ for col, (k, label) in zip(cols, [("plans", "抽查计划"), ("draws", "抽取")
 
 if b is not None:
     st.markdown("#### 联席会议成员单位")
-    depts = browse.browse_departments(state.engine(), bureau_id=b["id"], page_size=browse.MAX_PAGE_SIZE)
+    depts = browse.browse_departments(eng, bureau_id=b["id"], page_size=browse.MAX_PAGE_SIZE)
     table(
         depts.rows,
         [
@@ -47,3 +177,12 @@ if b is not None:
         ],
         key="home_departments",
     )
+    with st.expander("明细：本月抽取与各部门公示情况"):
+        table(month_rows, [
+            Col("plan_code", "计划"), Col("plan_name", "计划名称"), Col("period", "抽查期间"), Col("tasks", "抽查任务"),
+            Col("done", "已完成检查"), Col("short", "缺员待补足"),
+        ], key="home_month_table")
+        table(pub_rows, [
+            Col("部门", "部门"), Col("检查结果", "检查结果"), Col("已公示", "已公示"), Col("按期公示", "按期公示"),
+            Col("公示率", "公示率", pct), Col("按期公示率", "按期公示率", pct),
+        ], key="home_pub_table")
