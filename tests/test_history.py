@@ -10,12 +10,27 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.models import AuditEvent, CheckItem, Draw, FollowUp, ItemResult, Plan, Task, TaskEvent
+from db.models import (
+    AuditEvent,
+    CheckItem,
+    Draw,
+    FollowUp,
+    ItemResult,
+    Plan,
+    Task,
+    TaskEvent,
+)
 from scheduler import lifecycle as lc
 from scheduler.services import auditlog, draws
 from scheduler.services import results as rs
 from scheduler.services.demo import create_demo
-from scheduler.services.history import create_history, deadline_overview, draw_seed, month_back, month_plans
+from scheduler.services.history import (
+    create_history,
+    deadline_overview,
+    draw_seed,
+    month_back,
+    month_plans,
+)
 from scheduler.verify import verify_package
 
 TODAY = dt.date(2026, 11, 27)  # a Friday

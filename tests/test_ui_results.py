@@ -13,7 +13,16 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.models import CheckItem, Department, FollowUp, Inspector, ItemResult, Task, TaskItem, TeamMember
+from db.models import (
+    CheckItem,
+    Department,
+    FollowUp,
+    Inspector,
+    ItemResult,
+    Task,
+    TaskItem,
+    TeamMember,
+)
 from scheduler import lifecycle as lc
 from scheduler.services import results as rs
 from scheduler.services.demo import create_demo

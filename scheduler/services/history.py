@@ -26,14 +26,24 @@ import random
 import time
 from collections import defaultdict
 from dataclasses import dataclass, field
-from typing import Any, Optional
+from typing import Any
 
 from sqlalchemy import case, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import (
-    CheckItem, Conflict, Department, Draw, Enterprise, Inspector, ItemResult, Plan, Task, TaskItem, TeamMember,
+    CheckItem,
+    Conflict,
+    Department,
+    Draw,
+    Enterprise,
+    Inspector,
+    ItemResult,
+    Plan,
+    Task,
+    TaskItem,
+    TeamMember,
 )
 from scheduler import lifecycle as lc
 from scheduler import rules
@@ -203,7 +213,7 @@ def _publish_all(w: _World, t: _Task, on: dt.date) -> None:
 def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -> int:
     """Walk one task through `scenario`; returns the number of results entered."""
     e = w.engine
-    clean = lambda code: [rng.choice((CLEAN, CLEAN, CLEAN, CLEAN, NO_ACTIVITY))]  # noqa: E731
+    clean = lambda code: [rng.choice((CLEAN, CLEAN, CLEAN, CLEAN, NO_ACTIVITY))]
     if scenario == "cannot_inspect":
         rs.declare_cannot_inspect(e, t.id, "经营场所已搬离，登记住所无法联系，经电话核实仍无法取得联系", Actor(t.leader, "inspector"))
         return 0
@@ -223,7 +233,7 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     problem_item = t.items[0][0]
     if scenario in ("follow_up_open", "follow_up_closed", "clean_problem"):
         bad = NOT_DISCLOSED if problem_item.startswith("SC-0") and problem_item in ("SC-01", "SC-02") else FIXED
-        cats_of = lambda code: [bad] if code == problem_item else clean(code)  # noqa: E731
+        cats_of = lambda code: [bad] if code == problem_item else clean(code)
         note = "现场发现问题，已下达责令改正通知书" if bad == FIXED else "年度报告未按期公示，已责令限期补报"
     else:
         cats_of, note = clean, ""
@@ -447,7 +457,7 @@ def visits_saved(engine: Engine, bureau_id: int, year: int) -> dict[str, int]:
     return {"planned": int(planned), "done": int(done)}
 
 
-def working_days_left(engine: Engine, today: dt.date, deadline: Optional[dt.date]) -> Optional[int]:
+def working_days_left(engine: Engine, today: dt.date, deadline: dt.date | None) -> int | None:
     """Working days from `today` to `deadline` (negative once overdue); None without a deadline or calendar year."""
     if deadline is None:
         return None
@@ -457,5 +467,17 @@ def working_days_left(engine: Engine, today: dt.date, deadline: Optional[dt.date
         return None
 
 
-__all__ = ["HistoryRefused", "HistorySummary", "SCENARIOS", "STATE_LABELS", "create_history", "deadline_overview",
-           "draw_seed", "month_back", "month_plans", "periods_of_month", "visits_saved", "working_days_left"]
+__all__ = [
+    "SCENARIOS",
+    "STATE_LABELS",
+    "HistoryRefused",
+    "HistorySummary",
+    "create_history",
+    "deadline_overview",
+    "draw_seed",
+    "month_back",
+    "month_plans",
+    "periods_of_month",
+    "visits_saved",
+    "working_days_left",
+]
