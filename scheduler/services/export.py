@@ -291,3 +291,19 @@ def export_zip(engine: Engine, formats: str | Sequence[str] | None = None, now: 
             for p in ex.iter_files(out):
                 z.write(p, "dsr-public/" + p.relative_to(out).as_posix())
         return buf.getvalue()
+
+
+def package_zip(engine: Engine, draw_id: int) -> tuple[str, bytes]:
+    """One drawn draw's public verification package as a zip: (file name, bytes); folder as in the export."""
+    dd = {d.draw_id: d for d in drawn_draws(engine)}
+    if draw_id not in dd:
+        raise ExportRefused(f"抽取 #{draw_id} 不是已完成的抽取，没有公开核验包")
+    folder = package_dirs(list(dd.values()))[draw_id]
+    with tempfile.TemporaryDirectory(prefix="dsr-pkg-") as tmp:
+        d = Path(tmp) / folder
+        draw_service.write_packages(engine, draw_id, public_dir=d)
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+            for p in sorted(d.iterdir()):
+                z.write(p, f"{folder}/{p.name}")
+    return f"{folder}.zip", buf.getvalue()

@@ -1,0 +1,104 @@
+"""公示查询: the public page. No login: it shows only what the public export holds
+(published results, plans, the item list, the drawn draws' public verification packages).
+Staff who are logged in also get the whole export as a zip."""
+
+import pandas as pd
+import streamlit as st
+
+from scheduler import export as ex
+from scheduler.services import export as export_service
+from scheduler.services import results as result_service
+from ui import state
+
+PAGE_SIZE = 20
+STAFF_ROLES = ("admin", "planner", "reviewer", "auditor")
+
+st.title("双随机、一公开 公示查询")
+st.caption("本页公开抽查计划、随机抽查事项清单、抽查结果与抽取核验包，无需登录。")
+
+eng = state.engine()
+
+
+def _staff() -> bool:
+    """A logged-in staff member? The page itself never needs a user."""
+    try:
+        from ui.auth import current_actor
+    except ImportError:
+        return False
+    try:
+        a = current_actor()
+    except Exception:  # no login machinery or no session: the public view
+        return False
+    return a is not None and a.role in STAFF_ROLES
+
+
+@st.cache_data(ttl=3600, show_spinner=False, max_entries=64)
+def _package_zip(db_label: str, draw_id: int) -> tuple[str, bytes]:
+    # A drawn draw's certificate never changes, so the zip is cached by database and draw id.
+    return export_service.package_zip(eng, draw_id)
+
+
+tab_results, tab_plans, tab_items, tab_packages = st.tabs(["检查结果", "抽查计划", "抽查事项清单", "抽取核验包"])
+
+with tab_results:
+    q = st.text_input("统一社会信用代码或企业名称", key="public_q", placeholder="输入18位统一社会信用代码，或企业名称中的文字")
+    if st.session_state.get("public_last_q") != q:
+        st.session_state["public_last_q"] = q
+        st.session_state["public_page"] = 1
+    page_no = int(st.session_state.get("public_page", 1))
+    res = result_service.published_results(eng, q=q, page=page_no, page_size=PAGE_SIZE)
+    pages = max(1, -(-res.total // res.page_size))
+    st.caption(f"共 {res.total} 条已公示的检查结果；第 {res.page} / {pages} 页")
+    if res.rows:
+        st.dataframe(pd.DataFrame(res.rows, columns=list(ex.TABLES[ex.RESULTS])), hide_index=True,
+                     width="stretch")
+    else:
+        st.info("没有符合条件的已公示检查结果。")
+    c1, c2, _ = st.columns([1, 1, 6])
+    if c1.button("上一页", key="public_prev", disabled=res.page <= 1):
+        st.session_state["public_page"] = res.page - 1
+        st.rerun()
+    if c2.button("下一页", key="public_next", disabled=res.page >= pages):
+        st.session_state["public_page"] = res.page + 1
+        st.rerun()
+
+with tab_plans:
+    plans = export_service.plan_rows(eng)
+    if plans:
+        st.dataframe(pd.DataFrame(plans, columns=list(ex.TABLES[ex.PLANS])), hide_index=True, width="stretch")
+    else:
+        st.info("尚无抽查计划。")
+
+with tab_items:
+    items = export_service.item_rows(eng)
+    if items:
+        st.dataframe(pd.DataFrame(items, columns=list(ex.TABLES[ex.ITEMS])), hide_index=True, width="stretch")
+    else:
+        st.info("尚无随机抽查事项。")
+
+with tab_packages:
+    st.caption("公开核验包含抽取证书（certificate.json，不含风险分类与分层名称）和名录库对象清单（public_frame.csv），"
+               "可在“核验”页或用 dsr verify 重新计算抽取结果。")
+    drawn = export_service.drawn_draws(eng)
+    if not drawn:
+        st.info("尚无已完成的抽取。")
+    else:
+        st.dataframe(pd.DataFrame([{"计划编号": d.plan_code, "抽查期间": d.period, "名录库对象数": d.frame_size,
+                                    "随机种子": d.seed} for d in drawn]), hide_index=True, width="stretch")
+        labels = {d.draw_id: f"{d.plan_code}（{d.period}）" for d in drawn}
+        chosen = st.selectbox("核验包", list(labels), format_func=labels.get, key="public_pkg")
+        name, data = _package_zip(state.database_label(), chosen)
+        st.download_button("下载公开核验包", data, file_name=name, mime="application/zip", key="public_pkg_dl")
+
+if _staff():
+    st.divider()
+    st.subheader("公示导出（工作人员）")
+    st.caption("导出全部公开数据：检查结果、抽查计划、抽查事项清单、抽取公开核验包，CSV / XLSX / JSON / 离线网页。")
+    fmts = st.multiselect("格式", list(ex.FORMATS), default=list(ex.FORMATS), key="public_export_formats")
+    if st.button("生成导出文件", key="public_export_run", disabled=not fmts):
+        with st.spinner("正在导出……"):
+            st.session_state["public_export_zip"] = export_service.export_zip(eng, fmts)
+    data = st.session_state.get("public_export_zip")
+    if data:
+        st.download_button("下载导出文件（zip）", data, file_name="dsr-public.zip", mime="application/zip",
+                           key="public_export_dl")
