@@ -10,9 +10,16 @@ from ui import auth, nav, state
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 
-# Nothing below runs until someone is logged in (ui/auth.py); pages a role
+# Visitors who are not logged in see the login page and the public page
+# (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
 # cannot use are left out of the navigation, and the services refuse them anyway.
-actor = auth.require_login()
+actor = auth.current_actor()
+if actor is None:
+    st.navigation({
+        "账号": [st.Page(auth.login_page, title="登录", icon=":material/login:", url_path="login", default=True)],
+        "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public")],
+    }).run()
+    st.stop()
 
 pages = {
     section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py")))

@@ -113,14 +113,14 @@ def test_inspector_does_not_see_the_draw_page(url):
     assert not _page_ran(at, "imports.py")
 
 
-def test_public_sees_only_home_and_verify(url):
+def test_public_sees_only_published_data_and_verify(url):
     _accounts(url)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at = _login(at, "pub", PW)
     from scheduler.services.context import Actor
 
     a = Actor("pub", "public")
-    assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"home.py", "verify.py"}
+    assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"public.py", "verify.py"}
     assert not _page_ran(at, "registry.py")
 
 
@@ -158,3 +158,20 @@ def test_autologin_is_ignored_for_a_server_database(monkeypatch):
     assert auth.autologin_name() == "someone"
     monkeypatch.delenv(auth.AUTOLOGIN_ENV)
     assert auth.autologin_name() is None
+
+
+def test_public_page_is_reachable_without_login(sqlite_url, monkeypatch):
+    """Not logged in: the navigation offers 登录 and 公示查询, and 公示查询 renders with no session."""
+    from streamlit.testing.v1 import AppTest
+
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
+    eng = make_engine(sqlite_url)
+    users.add_user(eng, "boss", "admin", PW)
+    eng.dispose()
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=60).run()
+    assert not at.exception
+    assert at.text_input(key="login_username") is not None
+    at.switch_page("ui/pages/public.py").run()
+    assert not at.exception
+    assert any("公示" in t.value for t in at.title) or any("公示" in m.value for m in at.markdown)

@@ -28,7 +28,8 @@ AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
 STAFF = frozenset({"admin", "planner", "reviewer", "auditor"})
 
 PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
-    "home.py": lambda a: True,
+    "home.py": lambda a: a.role != "public",  # the dashboard shows internal figures (risk classes)
+    "public.py": lambda a: True,  # 公示查询: open to everyone, logged in or not
     "verify.py": lambda a: True,  # anyone may verify a published draw
     "registry.py": lambda a: a.role in STAFF,
     "roster.py": lambda a: a.role in STAFF,
@@ -169,6 +170,19 @@ def login_form() -> None:
         st.session_state[SESSION_KEY] = username.strip()
         st.session_state.pop("login_password", None)
         st.rerun()
+
+
+def login_page() -> None:
+    """The 登录 page shown beside the public page to visitors who are not logged in."""
+    from scheduler.services import users
+
+    if users.count_users(_engine()) == 0:
+        st.title("双随机、一公开 抽查系统")
+        st.warning("系统还没有任何用户账号。请管理员在服务器上运行 `dsr user add 用户名 --admin` 创建第一个管理员，"
+                   "然后刷新本页登录。（演示：`dsr app` 在生成演示数据时会创建演示账号。）")
+        return
+    login_form()
+    st.caption("社会公众无需登录，可在左侧「公示查询」查看已公示的抽查计划、检查结果和抽取核验包。")
 
 
 def require_login() -> Actor:
