@@ -4,15 +4,8 @@ from __future__ import annotations
 
 from scheduler.cli.base import app
 
-# Registration happens on import; keep these imports.
-from scheduler.cli import core  # noqa: F401,E402
-
-for _name in ("library", "demo", "draws", "appcmd", "audit", "calendar", "results", "worker", "users", "export"):
-    try:
-        __import__(f"scheduler.cli.{_name}")
-    except ModuleNotFoundError as exc:  # area not built yet
-        if exc.name != f"scheduler.cli.{_name}":
-            raise
+# Registration happens on import; the order is the order of `dsr --help`.
+from scheduler.cli import core, library, demo, draws, appcmd, audit, calendar, results, worker, users, export  # noqa: F401,E402,I001
 
 
 def main() -> None:
