@@ -1,0 +1,54 @@
+"""`dsr backup OUT.db` and `dsr restore IN.db [--force]` (SQLite); pg_dump/pg_restore hints for PostgreSQL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from scheduler.cli.base import app, console, err_console
+
+
+@app.command("backup")
+def backup_cmd(out: Path = typer.Argument(..., help="Backup file to write (e.g. dsr-2026-12-01.db).")) -> None:
+    """Consistent online copy of the database, safe while the app and worker run (备份数据库)."""
+    from db.engine import database_url
+    from scheduler.services import backup as bk
+
+    url = database_url()
+    if bk.sqlite_path(url) is None:
+        dump, _ = bk.pg_commands(url, str(out))
+        console.print("当前数据库是 PostgreSQL，请用 pg_dump 备份（可在应用运行时执行，得到一致的快照）：")
+        console.print(dump, markup=False, highlight=False)
+        return
+    try:
+        rep = bk.backup(url, out)
+    except bk.BackupError as exc:
+        err_console.print(f"[bold red]备份失败：{exc}[/bold red]")
+        raise typer.Exit(1)
+    console.print(f"已备份到 {rep.out}（{rep.bytes:,} 字节，用时 {rep.seconds:.1f} 秒）；结构版本 {rep.check.revision}；"
+                  f"审计链 {rep.check.audit_events} 条事件，链头哈希 {rep.check.audit_head}")
+
+
+@app.command("restore")
+def restore_cmd(
+    src: Path = typer.Argument(..., help="Backup file made by `dsr backup`."),
+    force: bool = typer.Option(False, "--force", help="Replace a database that already holds data."),
+) -> None:
+    """Check a backup and atomically replace the database with it; stop the app and worker first (恢复数据库)."""
+    from db.engine import database_url
+    from scheduler.services import backup as bk
+
+    url = database_url()
+    if bk.sqlite_path(url) is None:
+        _, rest = bk.pg_commands(url, str(src))
+        console.print("当前数据库是 PostgreSQL，请先停止应用和后台任务，再用 pg_restore 恢复，然后运行 dsr audit verify：")
+        console.print(rest, markup=False, highlight=False)
+        return
+    try:
+        chk = bk.restore(src, url, force=force)
+    except bk.BackupError as exc:
+        err_console.print(f"[bold red]恢复被拒绝：{exc}[/bold red]")
+        raise typer.Exit(1)
+    console.print(f"已从 {src} 恢复到 {chk.path}；完整性检查通过；结构版本 {chk.revision}；"
+                  f"审计链 {chk.audit_events} 条事件核验通过，链头哈希 {chk.audit_head}")

@@ -1,0 +1,141 @@
+"""Backup and restore of a SQLite database: consistent under writes, checked before it replaces anything."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select, text, update
+from sqlmodel import Session
+from typer.testing import CliRunner
+
+from db.engine import make_engine
+from db.models import AuditEvent, Draw, Task
+from scheduler.cli import app
+from scheduler.services import auditlog, backup, draws
+from scheduler.services.context import CLI
+from scheduler.services.plans import PlanInput, save_plan
+from scheduler.verify import verify_package
+from tests.factories import world
+
+SEED = "31415926535897932384626433"
+GS = PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"],
+               ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"})
+
+
+@pytest.fixture
+def drawn(sqlite_url):
+    eng = make_engine(sqlite_url)
+    world(eng, 1500)
+    save_plan(eng, GS)
+    draws.execute(eng, "PG-GS", "2026-11", seed=SEED)
+    draws.execute(eng, "PG-GS", "2026-12", seed="27182818284590452353602874")
+    yield sqlite_url, eng
+    eng.dispose()
+
+
+def _writer(eng, stop: threading.Event, done: list[int]) -> None:
+    """The app meanwhile: small audited writes, one transaction each."""
+    while not stop.is_set():
+        with Session(eng) as s:
+            auditlog.record(s, CLI, "test.write", f"n:{len(done)}", {"i": len(done)})
+            s.commit()
+        done.append(1)
+
+
+def test_backup_under_writes_restores_and_every_package_reverifies(drawn, tmp_path):
+    url, eng = drawn
+    stop, done = threading.Event(), []
+    t = threading.Thread(target=_writer, args=(eng, stop, done))
+    t.start()
+    try:
+        while len(done) < 5:
+            pass
+        rep = backup.backup(url, tmp_path / "b.db")
+    finally:
+        stop.set()
+        t.join()
+    assert rep.check.ok and rep.bytes > 0 and len(done) >= 5
+    new = tmp_path / "restored" / "dsr.db"
+    chk = backup.restore(rep.out, f"sqlite:///{new}")
+    assert chk.ok and chk.audit_events == rep.check.audit_events
+    eng2 = make_engine(f"sqlite:///{new}")
+    try:
+        assert auditlog.verify(eng2).ok
+        with Session(eng2) as s:
+            ids = list(s.execute(select(Draw.id).where(Draw.status == "drawn")).scalars())
+            assert s.execute(select(func.count()).select_from(Task)).scalar_one() > 0
+        assert len(ids) == 2
+        for i in ids:
+            draws.write_packages(eng2, i, tmp_path / f"a{i}")
+            assert verify_package(tmp_path / f"a{i}").ok
+    finally:
+        eng2.dispose()
+
+
+def test_restore_refuses_non_empty_target_without_force(drawn, tmp_path):
+    url, eng = drawn
+    b = backup.backup(url, tmp_path / "b.db").out
+    with pytest.raises(backup.BackupError, match="--force"):
+        backup.restore(b, url)
+    eng.dispose()
+    assert backup.restore(b, url, force=True).ok
+    assert auditlog.verify(eng).ok
+
+
+def test_corrupted_or_tampered_backup_is_refused_and_target_untouched(drawn, tmp_path):
+    url, eng = drawn
+    b = backup.backup(url, tmp_path / "b.db").out
+    target = tmp_path / "t.db"
+    # Bytes overwritten in the middle of the file (pages of the task table and its indexes).
+    bad = tmp_path / "bad.db"
+    data = bytearray(b.read_bytes())
+    mid = len(data) // 2
+    data[mid:mid + 8192] = b"\xa5" * 8192
+    bad.write_bytes(bytes(data))
+    with pytest.raises(backup.BackupError, match="拒绝恢复"):
+        backup.restore(bad, f"sqlite:///{target}")
+    assert not target.exists()
+    # Not a database at all.
+    junk = tmp_path / "junk.db"
+    junk.write_bytes(b"not a database" * 100)
+    with pytest.raises(backup.BackupError, match="拒绝恢复"):
+        backup.restore(junk, f"sqlite:///{target}")
+    # A well-formed file whose audit trail was edited.
+    tam = tmp_path / "tam.db"
+    tam.write_bytes(b.read_bytes())
+    e = make_engine(f"sqlite:///{tam}")
+    with e.begin() as c:
+        c.execute(update(AuditEvent).where(AuditEvent.id == 2).values(actor="someone-else"))
+    e.dispose()
+    with pytest.raises(backup.BackupError, match="审计链"):
+        backup.restore(tam, f"sqlite:///{target}")
+    assert not target.exists() and not list(tmp_path.glob(".t.db.restore-*"))
+
+
+def test_cli_backup_and_restore(drawn, tmp_path, monkeypatch):
+    url, eng = drawn
+    r = CliRunner()
+    monkeypatch.setenv("DSR_DATABASE_URL", url)
+    res = r.invoke(app, ["backup", str(tmp_path / "c.db")])
+    assert res.exit_code == 0, res.output
+    assert "已备份到" in res.output
+    res = r.invoke(app, ["restore", str(tmp_path / "c.db")])
+    assert res.exit_code == 1 and "--force" in res.output
+    eng.dispose()
+    res = r.invoke(app, ["restore", str(tmp_path / "c.db"), "--force"])
+    assert res.exit_code == 0, res.output
+    assert "审计链" in res.output
+    with eng.connect() as c:
+        assert c.execute(text("PRAGMA integrity_check")).scalar_one() == "ok"
+
+
+def test_postgresql_prints_pg_dump_and_pg_restore(monkeypatch, tmp_path):
+    monkeypatch.setenv("DSR_DATABASE_URL", "postgresql+psycopg://dsr:secret@db.example:5432/dsr")
+    r = CliRunner()
+    res = r.invoke(app, ["backup", str(tmp_path / "x.dump")])
+    assert res.exit_code == 0 and "pg_dump --format=custom" in res.output and "secret" not in res.output
+    assert "postgresql://dsr:***@db.example:5432/dsr" in res.output
+    res = r.invoke(app, ["restore", str(tmp_path / "x.dump")])
+    assert res.exit_code == 0 and "pg_restore" in res.output and "--single-transaction" in res.output
+    assert not (tmp_path / "x.dump").exists()
