@@ -5,23 +5,32 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlmodel import Session
 
 from db.models import AuditEvent, utcnow
 from scheduler.audit import GENESIS, digest_of, event_hash
 from scheduler.services.context import CLI, Actor
 
+# pg_advisory_xact_lock key of the audit chain (any fixed bigint unused elsewhere: "dsrauditchain").
+CHAIN_LOCK_KEY = 0x6473_7261_7564_6974
+
 
 def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) -> AuditEvent:
     """Add one chained event to `session`; it commits with the change it records.
 
-    On PostgreSQL the chain head is locked (FOR UPDATE) so two writers cannot
-    both chain onto the same predecessor; SQLite serialises writers itself.
+    On PostgreSQL writers queue on a transaction-scoped advisory lock before
+    reading the head: FOR UPDATE on the last row is not enough, because a
+    writer blocked on that row gets the same (now stale) row back once the
+    holder commits, and an empty table has no row to lock; both forked the
+    chain under 20 concurrent users (tests/test_concurrency.py). The lock is
+    released at commit or rollback; READ COMMITTED gives the next statement a
+    fresh snapshot, so the head read after the lock is the committed one.
+    SQLite serialises writers itself.
     """
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
     if session.get_bind().dialect.name == "postgresql":
-        stmt = stmt.with_for_update()
+        session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
     last = session.execute(stmt).scalar_one_or_none()
     prev = last.hash if last else GENESIS
     at = utcnow()
