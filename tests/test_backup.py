@@ -84,7 +84,7 @@ def test_restore_refuses_non_empty_target_without_force(drawn, tmp_path):
 
 
 def test_corrupted_or_tampered_backup_is_refused_and_target_untouched(drawn, tmp_path):
-    url, eng = drawn
+    url, _eng = drawn
     b = backup.backup(url, tmp_path / "b.db").out
     target = tmp_path / "t.db"
     # Bytes overwritten in the middle of the file (pages of the task table and its indexes).

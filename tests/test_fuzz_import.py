@@ -19,7 +19,7 @@ from hypothesis import strategies as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from db.models import AuditEvent, ChangeRecord, Enterprise, ImportRun, utcnow
+from db.models import AuditEvent, ChangeRecord, Enterprise, ImportRun
 from scheduler import importing, reference, uscc
 from scheduler.importing import COLUMNS
 from scheduler.services.bureaus import ensure_pinggu
