@@ -19,7 +19,7 @@ def backup_cmd(out: Path = typer.Argument(..., help="Backup file to write (e.g. 
     if bk.sqlite_path(url) is None:
         dump, _ = bk.pg_commands(url, str(out))
         console.print("当前数据库是 PostgreSQL，请用 pg_dump 备份（可在应用运行时执行，得到一致的快照）：")
-        console.print(dump, markup=False, highlight=False)
+        console.print(dump, markup=False, highlight=False, soft_wrap=True)
         return
     try:
         rep = bk.backup(url, out)
@@ -43,7 +43,7 @@ def restore_cmd(
     if bk.sqlite_path(url) is None:
         _, rest = bk.pg_commands(url, str(src))
         console.print("当前数据库是 PostgreSQL，请先停止应用和后台任务，再用 pg_restore 恢复，然后运行 dsr audit verify：")
-        console.print(rest, markup=False, highlight=False)
+        console.print(rest, markup=False, highlight=False, soft_wrap=True)
         return
     try:
         chk = bk.restore(src, url, force=force)
