@@ -113,9 +113,15 @@ def test_kill_9_mid_draw(template, tmp_path):
     full = fresh(template, tmp_path, "full.db")
     t0 = time.perf_counter()
     p = start(DRAW, full)
+    frozen_at = None
+    while p.poll() is None:
+        if frozen_at is None and draw_state(full) != "none":
+            frozen_at = time.perf_counter() - t0
+        time.sleep(0.02)
     out, err = p.communicate(timeout=300)
     duration = time.perf_counter() - t0
     assert p.returncode == 0, out + err
+    assert frozen_at is not None
     assert_consistent(full)
     seen = {}
     # Time-based kill points, and one right after the frame was frozen (between the two transactions).
@@ -139,7 +145,20 @@ def test_kill_9_mid_draw(template, tmp_path):
     assert seen["frozen"] in ("frozen", "drawn")
     assert_consistent(db)
     rerun_draw(db, seen["frozen"])
-    print(f"\nfull draw {duration:.1f} s on {N:,} entities; state after kill at each point: {seen}")
+    # Late in the second transaction (ranking, matching, storing tasks): measured from the freeze.
+    for frac in (0.5, 0.9):
+        db = fresh(template, tmp_path, f"kdraw{int(frac * 100)}.db")
+        p = start(DRAW, db)
+        while time.time() < deadline + 240 and p.poll() is None and draw_state(db) == "none":
+            time.sleep(0.02)
+        time.sleep((duration - frozen_at) * frac)
+        assert p.poll() is None, "the draw finished before the kill"
+        kill(p)
+        seen[f"frozen+{int(frac * 100)}%"] = draw_state(db)
+        assert_consistent(db)
+        rerun_draw(db, seen[f"frozen+{int(frac * 100)}%"])
+    print(f"\nfull draw {duration:.1f} s on {N:,} entities (frozen after {frozen_at:.1f} s); "
+          f"state after kill at each point: {seen}")
 
 
 def visible(d: Path) -> set[str]:
