@@ -2,8 +2,8 @@
 every error is located (file, row, column, or the whole file), and a file with any
 error leaves the database exactly as it was (the default, non-partial mode).
 
-Each test counts the examples hypothesis actually ran into TRIED; the last test
-prints the totals (run with -s to see them).
+Each test counts the examples hypothesis actually ran into TRIED; the totals are
+printed when the module finishes (run with -s to see them).
 """
 
 from __future__ import annotations
@@ -31,6 +31,12 @@ FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
 TRIED: dict[str, int] = {}
 HEADER = COLUMNS["enterprises"]
 TOWNS = [name for _code, name in reference.TOWNS]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _print_counts():
+    yield
+    print(f"\nimport fuzz cases tried per test: {TRIED}; total {sum(TRIED.values())}")
 
 
 @pytest.fixture(scope="module")
@@ -178,7 +184,39 @@ def test_fixed_hostile_files(eng):
     assert TRIED["fixed"] - n0 == len(cases) + 3
 
 
-def test_zz_report_counts():
-    total = sum(TRIED.values())
-    print(f"\nhypothesis/fixed cases tried per test: {TRIED}; total {total}")
-    assert total >= 500
+@pytest.fixture(scope="module")
+def pg_eng(pg_url):
+    from db.engine import make_engine
+    from tests.conftest import _truncate_pg
+    from tests.factories import add_enterprises
+
+    _truncate_pg(pg_url)
+    e = make_engine(pg_url)
+    with Session(e) as s:
+        ensure_pinggu(s)
+        s.commit()
+    add_enterprises(e, 50)
+    yield e
+    e.dispose()
+
+
+def _dup_file(ids: list[int]) -> bytes:
+    return to_csv([row(i, f"重复测试{k}") for k, i in enumerate(ids)]).encode("utf-8")
+
+
+hostile = st.one_of(
+    st.binary(max_size=2048),
+    st.lists(st.lists(cell, max_size=14), max_size=10).map(
+        lambda rows: (",".join(HEADER) + "\r\n" + "\r\n".join(",".join(r) for r in rows)).encode("utf-8")),
+    st.lists(st.integers(70_000, 70_004), min_size=2, max_size=6).map(_dup_file),
+    st.tuples(st.integers(1, 4), st.sampled_from(["big5", "utf-16-le", "latin-1"])).map(
+        lambda t: to_csv([row(80_000 + i, f"北京{i}號") for i in range(t[0])]).encode(t[1], errors="replace")),
+)
+
+
+@pytest.mark.postgres
+@settings(FUZZ, max_examples=60)
+@given(data=hostile, ext=st.sampled_from([".csv", ".xlsx"]))
+def test_hostile_files_on_postgresql(pg_eng, data, ext):
+    """The same property where rows are written with COPY."""
+    check(pg_eng, f"pg{ext}", data, "postgresql")
