@@ -83,6 +83,17 @@ def test_restore_refuses_non_empty_target_without_force(drawn, tmp_path):
     assert auditlog.verify(eng).ok
 
 
+def test_restore_refuses_a_database_another_program_holds_open(drawn, tmp_path):
+    url, eng = drawn
+    b = backup.backup(url, tmp_path / "b.db").out
+    with eng.connect() as c:  # the app, idle but connected
+        c.execute(text("SELECT 1"))
+        with pytest.raises(backup.BackupError, match="正在被其他程序使用"):
+            backup.restore(b, url, force=True)
+    eng.dispose()
+    assert backup.restore(b, url, force=True).ok
+
+
 def test_corrupted_or_tampered_backup_is_refused_and_target_untouched(drawn, tmp_path):
     url, _eng = drawn
     b = backup.backup(url, tmp_path / "b.db").out

@@ -255,7 +255,9 @@ def _quiesce(target: Path) -> None:
                 con.close()
         except sqlite3.DatabaseError:
             busy = 0  # an unreadable old file: its WAL is worthless too
-        if busy:
+        # The last connection to close a WAL database deletes its -wal file: if it is
+        # still there, another program has the database open.
+        if busy or wal.exists():
             raise BackupError(f"数据库 {target} 正在被其他程序使用，请先停止应用和后台任务再恢复")
     for p in (wal, shm):
         if p.exists():
