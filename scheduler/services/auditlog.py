@@ -26,11 +26,20 @@ def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) 
     chain under 20 concurrent users (tests/test_concurrency.py). The lock is
     released at commit or rollback; READ COMMITTED gives the next statement a
     fresh snapshot, so the head read after the lock is the committed one.
-    SQLite serialises writers itself.
+
+    On SQLite the write lock must be held before the head is read: pysqlite
+    opens its transaction only at the first write, so in a transaction whose
+    first write is this event the head was read outside any transaction, and
+    a writer committing in between (the worker's draw) forked the chain
+    (tests/test_concurrency.py). A no-op UPDATE takes the write lock (waiting
+    up to busy_timeout) before the read.
     """
     stmt = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
-    if session.get_bind().dialect.name == "postgresql":
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": CHAIN_LOCK_KEY})
+    elif dialect == "sqlite":
+        session.execute(text(f'UPDATE "{AuditEvent.__tablename__}" SET id = id WHERE id < 0'))
     last = session.execute(stmt).scalar_one_or_none()
     prev = last.hash if last else GENESIS
     at = utcnow()
