@@ -39,10 +39,17 @@ def make_engine(url: str | None = None) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
-@lru_cache(maxsize=8)
 def get_engine(url: str | None = None) -> Engine:
-    """Process-wide engine per URL (the app and CLI share one)."""
-    return make_engine(url or database_url())
+    """Process-wide engine per URL (the app and CLI share one).
+
+    The URL is resolved before the cache is consulted, so a changed
+    DSR_DATABASE_URL gets its own engine."""
+    return _engine_for(url or database_url())
+
+
+@lru_cache(maxsize=8)
+def _engine_for(url: str) -> Engine:
+    return make_engine(url)
 
 
 def session(engine: Engine | None = None) -> Session:
