@@ -330,3 +330,28 @@ def test_cli_export(sqlite_url, tmp_path, monkeypatch):
     assert (tmp_path / "o" / "public.json").is_file() and not (tmp_path / "o" / "public.xlsx").exists()
     r = CliRunner().invoke(app, ["export", "--out", str(tmp_path / "p"), "--format", "pdf"])
     assert r.exit_code == 2 and not (tmp_path / "p").exists()
+
+
+def test_a_killed_exports_leftover_temp_folder_is_removed_by_the_next_export(sqlite_engine, tmp_path):
+    import os
+    import time
+
+    from scheduler.services.export import export_public
+    from scheduler.services.bureaus import ensure_pinggu
+    from sqlmodel import Session
+
+    with Session(sqlite_engine) as s:
+        ensure_pinggu(s)
+        s.commit()
+    out = tmp_path / "gongshi"
+    stale = tmp_path / ".gongshi.tmp-deadbeef0000"
+    stale.mkdir()
+    (stale / "results.csv").write_text("half", encoding="utf-8")
+    old = time.time() - 3600
+    os.utime(stale, (old, old))
+    fresh = tmp_path / ".gongshi.tmp-running00000"
+    fresh.mkdir()
+    export_public(sqlite_engine, out, formats="csv")
+    assert not stale.exists(), "a killed export's folder is cleaned up"
+    assert fresh.exists(), "a folder that may belong to a running export is left alone"
+    assert (out / "results.csv").exists()

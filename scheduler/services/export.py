@@ -190,6 +190,17 @@ def _is_previous_export(path: Path) -> bool:
         return False
 
 
+def _remove_stale_temp(out: Path, older_than_s: float = 600) -> None:
+    """Remove hidden temp folders of earlier exports to `out` that were killed
+    mid-way (a running export's folder is younger than `older_than_s`)."""
+    import shutil
+    import time
+
+    for p in out.parent.glob(f".{out.name}.tmp-*"):
+        if p.is_dir() and time.time() - p.stat().st_mtime > older_than_s:
+            shutil.rmtree(p, ignore_errors=True)
+
+
 def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] | None = None,
                   now: Optional[dt.datetime] = None) -> ExportReport:
     """Write the public export to `out` (replaced only if it is a previous export). Returns what was written."""
@@ -201,6 +212,7 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
         raise ExportRefused(f"目标文件夹 {out} 已存在且不是以前的公示导出，为避免覆盖其他文件，请换一个文件夹")
     out.parent.mkdir(parents=True, exist_ok=True)
     generated = (now or utcnow()).astimezone(dt.timezone(dt.timedelta(hours=8))).replace(microsecond=0)
+    _remove_stale_temp(out)
     tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
     tmp.mkdir()
     seconds: dict[str, float] = {}
