@@ -33,6 +33,11 @@ class Scope:
     def from_fields(cls, entity_types: str = "", industries: str = "", tags: str = "", towns: str = "") -> "Scope":
         return cls(_split(entity_types), _split(industries), _split(tags), _split(towns))
 
+    @classmethod
+    def of(cls, item) -> "Scope":
+        """The scope of a check item (any object with the scope_* fields of CheckItem)."""
+        return cls.from_fields(item.scope_entity_types, item.scope_industries, item.scope_tags, item.scope_towns)
+
     def applies(self, entity_type: str, industry_code: str, tags: Iterable[str], town_code: str) -> bool:
         if self.entity_types and entity_type not in self.entity_types:
             return False

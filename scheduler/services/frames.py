@@ -29,10 +29,6 @@ class FrameEntity:
     risk_class: str
 
 
-def scope_of(item: CheckItem) -> Scope:
-    return Scope.from_fields(item.scope_entity_types, item.scope_industries, item.scope_tags, item.scope_towns)
-
-
 def _scope_condition(scope: Scope) -> ColumnElement[bool]:
     e = Enterprise
     conds: list[ColumnElement[bool]] = []
@@ -69,7 +65,7 @@ def _kind_condition(items: Sequence[CheckItem], kind: str, limit: int, year: str
     mine = [i for i in items if i.kind == kind]
     if not mine:
         return false()
-    cond = or_(*[_scope_condition(scope_of(i)) for i in mine])
+    cond = or_(*[_scope_condition(Scope.of(i)) for i in mine])
     if limit > 0:
         fresh = Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit))
         cond = and_(cond, or_(Enterprise.risk_class.in_(exempt), fresh) if exempt else fresh)

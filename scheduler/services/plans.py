@@ -62,10 +62,7 @@ class LoadedPlan:
     def scopes(self) -> list[tuple[CheckItem, Scope]]:
         """Each item with its parsed scope (parsed once; asked for every drawn entity)."""
         if not hasattr(self, "_scopes"):
-            self._scopes = [
-                (i, Scope.from_fields(i.scope_entity_types, i.scope_industries, i.scope_tags, i.scope_towns))
-                for i in self.items
-            ]
+            self._scopes = [(i, Scope.of(i)) for i in self.items]
         return self._scopes
 
     @property
