@@ -64,7 +64,7 @@ def test_every_page_is_a_file_and_listed_once():
     assert len(scripts) == len(set(scripts))
     for s in scripts:
         assert (ROOT / nav.page_path(s)).is_file(), s
-    assert list(nav.sections()) == ["首页", "两库一单", "数据导入", "抽查实施", "检查结果", "设置"]
+    assert list(nav.sections()) == ["首页", "两库一单", "数据导入", "抽查实施", "检查结果", "设置", "公开"]
 
 
 def test_empty_database_starts(sqlite_url, monkeypatch):

@@ -8,6 +8,8 @@ match themselves.
 
 from __future__ import annotations
 
+import datetime as dt
+
 from dataclasses import dataclass, field
 from typing import Any, Optional
 
@@ -359,3 +361,29 @@ def browse_departments(
         Department.bureau_id == bureau_id if bureau_id is not None else None,
     ]
     return _paginate(engine, stmt, where, [Department.id], page, page_size)
+
+
+def browse_audit(
+    engine: Engine,
+    actor: str = "",
+    obj: str = "",
+    action: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+    page: int = 1,
+    page_size: int = 50,
+) -> Page:
+    """审计日志: the hash-chained events, newest first; filter by actor, object, action and day (UTC+8)."""
+    from db.models import AuditEvent
+
+    tz = dt.timezone(dt.timedelta(hours=8))
+    stmt = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.role, AuditEvent.action,
+                  AuditEvent.object, AuditEvent.digest, AuditEvent.hash)
+    where = [
+        _search(actor, AuditEvent.actor),
+        _search(obj, AuditEvent.object),
+        _search(action, AuditEvent.action),
+        AuditEvent.at >= dt.datetime.combine(since, dt.time(), tz) if since else None,
+        AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tz) if until else None,
+    ]
+    return _paginate(engine, stmt, where, [AuditEvent.id.desc()], page, page_size)
