@@ -847,3 +847,26 @@ def template_bytes(kind: str, fmt: str = "csv") -> bytes:
         wb.save(buf)
         return buf.getvalue()
     raise ValueError("模板格式应为 csv 或 xlsx")
+
+
+def rejects_csv(rows: list[dict]) -> bytes:
+    """Rejected rows as UTF-8 (with BOM, for Excel) CSV to fix and re-import: the
+    original columns, then 行号 and 错误. Cells that would start a spreadsheet
+    formula are neutralised, as in every export."""
+    import csv as _csv
+    import io as _io
+
+    from scheduler.export import neutralise
+
+    headers: list[str] = []
+    for r in rows:
+        for h in r:
+            if h not in headers and h not in ("行号", "错误"):
+                headers.append(h)
+    headers += ["行号", "错误"]
+    buf = _io.StringIO(newline="")
+    w = _csv.writer(buf, lineterminator="\r\n")
+    w.writerow(headers)
+    for r in rows:
+        w.writerow([neutralise(str(r.get(h, "") if r.get(h) is not None else "")) for h in headers])
+    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")

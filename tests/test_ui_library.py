@@ -334,9 +334,12 @@ def test_import_helpers():
     cb(12, 10)  # never past the end
     cb(0, 0)
     assert seen == [(0.0, "已处理 0 / 10 行"), (0.5, "已处理 5 / 10 行"), (1.0, "已处理 10 / 10 行"), (1.0, "已处理 0 / 0 行")]
-    data = rejected_csv([{"统一社会信用代码": "X", "错误": "校验码错误"}])
+    data = rejected_csv([{"统一社会信用代码": "X", "企业名称": "=CMD|' /C calc'!A0", "行号": 3, "错误": "校验码错误"}])
     assert data.startswith(b"\xef\xbb\xbf")
-    assert data.decode("utf-8-sig").splitlines() == ["统一社会信用代码,错误", "X,校验码错误"]
+    assert data.decode("utf-8-sig").splitlines() == [
+        "统一社会信用代码,企业名称,行号,错误",
+        "X,'=CMD|' /C calc'!A0,3,校验码错误",  # a formula-looking cell is neutralised
+    ]
 
 
 def test_items_page_shows_town_names(app, seeded_url):

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any, Callable, Sequence
 
 import pandas as pd
+
+from scheduler.importing import rejects_csv
 
 ERROR_HEADERS = ("行号", "列", "值", "原因")
 
@@ -27,20 +27,10 @@ def errors_frame(errors: Sequence[Any]) -> pd.DataFrame:
     )
 
 
-def rejected_csv(rows: Any) -> bytes:
-    """The rejected rows as a UTF-8 (BOM) CSV that Excel opens, to fix and re-import."""
-    if isinstance(rows, (bytes, bytearray)):
-        return bytes(rows)
-    if isinstance(rows, str):
-        return b"\xef\xbb\xbf" + rows.encode("utf-8")
-    rows = list(rows or [])
-    buf = io.StringIO(newline="")
-    if rows and isinstance(rows[0], dict):
-        pd.DataFrame(rows).to_csv(buf, index=False, lineterminator="\r\n")
-    else:
-        w = csv.writer(buf, lineterminator="\r\n")
-        w.writerows(rows)
-    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
+def rejected_csv(rows: list[dict]) -> bytes:
+    """The rejected rows as a UTF-8 (BOM) CSV that Excel opens, to fix and re-import
+    (the same file as `dsr import --rejects`)."""
+    return rejects_csv(rows)
 
 
 def progress_callback(update: Callable[[float, str], None]) -> Callable[..., None]:

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from pathlib import Path
 from typing import Optional
 
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
-from scheduler.importing import KINDS, KIND_NAMES
+from scheduler.importing import KINDS, KIND_NAMES, rejects_csv
 
 _KINDS_HELP = " | ".join(KINDS)
 
@@ -66,22 +64,6 @@ def import_cmd(
     typer.echo(report.summary())
     if report.errors:
         raise typer.Exit(1)
-
-
-def rejects_csv(rows: list[dict]) -> bytes:
-    """Rejected rows as UTF-8 (with BOM, for Excel) CSV: the original columns, then 行号 and 错误."""
-    headers: list[str] = []
-    for r in rows:
-        for h in r:
-            if h not in headers and h not in ("行号", "错误"):
-                headers.append(h)
-    headers += ["行号", "错误"]
-    buf = io.StringIO(newline="")
-    w = csv.writer(buf, lineterminator="\r\n")
-    w.writerow(headers)
-    for r in rows:
-        w.writerow([r.get(h, "") for h in headers])
-    return b"\xef\xbb\xbf" + buf.getvalue().encode("utf-8")
 
 
 @app.command("template")
