@@ -26,7 +26,8 @@ pages = {
               for path, title, icon in entries if auth.page_visible(actor, path)]
     for section, entries in nav.sections().items()
 }
-current = st.navigation({section: entries for section, entries in pages.items() if entries})
+# expanded: every page is listed (Streamlit's own "View N more" link is in English).
+current = st.navigation({section: entries for section, entries in pages.items() if entries}, expanded=True)
 
 with st.sidebar:
     b = state.bureau()
