@@ -221,3 +221,17 @@ def fmt_stratum(label: Any, town_names: Optional[dict[str, str]] = None) -> str:
     if town_names and rest in town_names:
         return f"{head}/{town_names[rest]}"
     return f"{head}/行业 {rest}" if len(rest) == 1 else f"{head}/{rest}"
+
+
+def matching_figures(matching: dict[str, Any]) -> None:
+    """The fairness figures of a draw's matching (certificate section), as metrics and a caption."""
+    fair = matching.get("fairness") or {}
+    c1, c2, c3, c4, c5 = st.columns(5)
+    c1.metric("任务数", fair.get("tasks", 0))
+    c2.metric("合格执法检查人员", fair.get("eligible_inspectors", 0))
+    c3.metric("每人任务数（最少/平均/最多）", f"{fair.get('load_min', 0)} / {fair.get('load_mean', 0)} / {fair.get('load_max', 0)}")
+    c4.metric("不同搭档组合", fair.get("distinct_partner_pairs", 0))
+    c5.metric("缺员任务", fair.get("tasks_short_staffed", 0))
+    st.caption(f"匹配策略：{POLICY_LABELS.get(matching.get('policy'), matching.get('policy'))}；"
+               f"检查组 {matching.get('team_size')} 人；每人本期任务上限 {matching.get('cap')}；"
+               f"每位专家上限 {matching.get('expert_cap')}")

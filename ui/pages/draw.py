@@ -22,7 +22,7 @@ from scheduler.services import browse, draws
 from scheduler.services import tasks as task_service
 from scheduler.services.plans import list_plans
 from ui import state
-from ui.widgets import POLICY_LABELS, big_digest, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
+from ui.widgets import POLICY_LABELS, big_digest, matching_figures, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
 
 st.title("抽取（摇号）")
 eng = state.engine()
@@ -203,14 +203,7 @@ matching = cert.get("matching") or {}
 fair = matching.get("fairness") or {}
 if fair:
     st.markdown("**检查人员匹配**")
-    f1, f2, f3, f4, f5 = st.columns(5)
-    f1.metric("任务数", fair.get("tasks", 0))
-    f2.metric("合格执法检查人员", fair.get("eligible_inspectors", 0))
-    f3.metric("每人任务数（最少/平均/最多）", f"{fair.get('load_min', 0)} / {fair.get('load_mean', 0)} / {fair.get('load_max', 0)}")
-    f4.metric("不同搭档组合", fair.get("distinct_partner_pairs", 0))
-    f5.metric("缺员任务", fair.get("tasks_short_staffed", 0))
-    st.caption(f"匹配策略：{POLICY_LABELS.get(matching.get('policy'), matching.get('policy'))}；"
-               f"检查组 {matching.get('team_size')} 人；每人本期任务上限 {matching.get('cap')}")
+    matching_figures(matching)
 report = matching.get("shortfall_report") or []
 if report:
     st.warning(f"有 {fair.get('tasks_short_staffed', len(report))} 个任务的检查组缺员，请补充人员或调整上限后在“任务与匹配”页面处理。")

@@ -6,7 +6,7 @@ import streamlit as st
 from scheduler.services import browse, draws, teams
 from scheduler.services import tasks as task_service
 from ui import state
-from ui.widgets import POLICY_LABELS, Col, choice, fmt_list, fmt_stratum, need_bureau, paged_table
+from ui.widgets import Col, choice, fmt_list, fmt_stratum, matching_figures, need_bureau, paged_table
 
 st.title("任务与匹配")
 eng = state.engine()
@@ -74,14 +74,7 @@ if draw_id is not None:
     fair = m.get("fairness") or {}
     if fair:
         st.subheader("匹配情况")
-        k1, k2, k3, k4, k5 = st.columns(5)
-        k1.metric("任务数", fair.get("tasks", 0))
-        k2.metric("合格执法检查人员", fair.get("eligible_inspectors", 0))
-        k3.metric("每人任务数（最少/平均/最多）", f"{fair.get('load_min', 0)} / {fair.get('load_mean', 0)} / {fair.get('load_max', 0)}")
-        k4.metric("不同搭档组合", fair.get("distinct_partner_pairs", 0))
-        k5.metric("缺员任务", fair.get("tasks_short_staffed", 0))
-        st.caption(f"匹配策略：{POLICY_LABELS.get(m.get('policy'), m.get('policy'))}；检查组 {m.get('team_size')} 人；"
-                   f"每人本期任务上限 {m.get('cap')}；每位专家上限 {m.get('expert_cap')}")
+        matching_figures(m)
         report = m.get("shortfall_report") or []
         if report:
             st.markdown("**缺员报告**")
