@@ -161,8 +161,10 @@ def build_scheduler(engine: Engine, poll: float, tablename: str = APSCHEDULER_TA
             except JobLookupError:
                 pass
 
+    store = SQLAlchemyJobStore(engine=engine, tablename=tablename)
+    _create_job_table(engine, store.jobs_t)
     return _Scheduler(
-        jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=tablename)},
+        jobstores={"default": store},
         executors={"default": ThreadPoolExecutor(4)},
         job_defaults={"coalesce": True, "max_instances": 1},
         timezone=schedules.TZ,
@@ -170,6 +172,21 @@ def build_scheduler(engine: Engine, poll: float, tablename: str = APSCHEDULER_TA
         # process (or a previous run of this one) wrote are seen.
         jobstore_retry_interval=max(1.0, poll),
     )
+
+
+JOB_TABLE_LOCK = 0x6473725F6A6F6273  # "dsr_jobs": advisory lock key for creating the job table
+
+
+def _create_job_table(engine: Engine, table) -> None:  # noqa: ANN001
+    """Create the job store's table before the scheduler does, safely when two
+    workers start together: APScheduler's own CREATE (checkfirst) races on
+    PostgreSQL (DuplicateTable), so take an advisory lock around it there."""
+    from sqlalchemy import text
+
+    with engine.begin() as conn:
+        if conn.dialect.name == "postgresql":
+            conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": JOB_TABLE_LOCK})
+        table.create(conn, checkfirst=True)
 
 
 def run_worker(engine: Engine, worker_id: str, poll: float = 30.0, once: bool = False,
