@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Optional
 
-from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text
+from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
 
@@ -260,6 +260,9 @@ class Plan(SQLModel, table=True):
     frequency: str = Field(default="{}", sa_column=Column(Text, nullable=False, server_default="{}"))
     schedule: str = Field(default="", max_length=100)
     require_public_seed: bool = False
+    # False: this plan's tasks are never merged into other plans' visits (不可合并, e.g. an
+    # urgent key item); scheduler/visits.py reports the extra visits this causes.
+    merge_visits: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
@@ -352,6 +355,29 @@ class TaskItem(SQLModel, table=True):
 
     task_id: int = Field(foreign_key="task.id", primary_key=True)
     item_id: int = Field(foreign_key="checkitem.id", primary_key=True)
+
+
+class Visit(SQLModel, table=True):
+    """进一次门、查多项事: one visit to an entity in a coordination window, joining the
+    tasks of several plans (rule in scheduler/visits.py). The lead task (earliest draw)
+    gives the visit its bureau, date and team leader."""
+
+    __table_args__ = (UniqueConstraint("lead_task_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    uscc: str = Field(max_length=18, index=True)
+    window: str = Field(max_length=16, index=True)  # 2026-12 / 2026-Q4
+    lead_task_id: int = Field(foreign_key="task.id")
+    planned_on: Optional[dt.date] = None
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class VisitTask(SQLModel, table=True):
+    """The tasks behind one visit's door (each keeps its plan, items, team and results)."""
+
+    task_id: int = Field(foreign_key="task.id", primary_key=True)
+    visit_id: int = Field(foreign_key="visit.id", index=True)
 
 
 class TaskEvent(SQLModel, table=True):

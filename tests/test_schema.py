@@ -16,9 +16,41 @@ def test_migrations_match_models(engine):
     assert diff == []
 
 
+def _head(engine) -> str:
+    from alembic.script import ScriptDirectory
+
+    from db.migrate import alembic_config
+
+    return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
 def test_upgrade_is_idempotent(engine):
     upgrade(engine)
-    assert current_revision(engine) == "0001"
+    assert current_revision(engine) == _head(engine) == "0002"
+
+
+def test_upgrade_from_the_released_baseline_keeps_plans(tmp_path):
+    """A database created at 0001 with a plan in it upgrades to head; the plan stays and
+    becomes mergeable (the new column's server default)."""
+    from sqlalchemy import text
+
+    from db.engine import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(eng, "0001")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO bureau (id, code, name, level, area_code) VALUES (1, 'B', 'b', 'district', '110117')"))
+        c.execute(text("INSERT INTO department (id, bureau_id, code, name) VALUES (1, 1, 'D', 'd')"))
+        c.execute(text(
+            "INSERT INTO plan (id, bureau_id, code, name, kind, lead_department_id, strata_by, ratios, counts, batches,"
+            " reserve_ratio, frame_towns, team_size, matching_policy, workload_cap, expert_cap, frequency, schedule,"
+            " require_public_seed, description, created_at, updated_at) VALUES (1, 1, 'P1', '计划', 'random', 1, 'risk',"
+            " '{}', '{}', 1, '0.1', '', 2, 'balanced', 20, 20, '{}', '', 0, '', '2026-01-01', '2026-01-01')"))
+    upgrade(eng)
+    with eng.connect() as c:
+        assert c.execute(text("SELECT code, merge_visits FROM plan")).one() == ("P1", 1)
+        assert c.execute(text("SELECT count(*) FROM visit")).scalar() == 0
+    eng.dispose()
 
 
 def test_sqlite_pragmas(sqlite_engine):
