@@ -66,6 +66,8 @@ def _rule(label: str, roles: str, own_department: str = "") -> Rule:
 RULES: Mapping[str, Rule] = {
     **{f"import.{k}": _rule(f"导入{n}", "admin planner") for k, n in zip(
         IMPORT_KINDS, ("检查对象名录", "执法检查人员名录", "专家名录", "随机抽查事项清单", "回避申报"))},
+    # Editing one record of 两库一单 by hand (scheduler/services/records.py): as importing it.
+    "library.edit": _rule("编辑两库一单记录", "admin planner"),
     "plan.save": _rule("保存抽查计划", "admin planner", "planner"),
     "draw.freeze": _rule("冻结抽查名录", "admin planner system", "planner"),
     "draw.execute": _rule("执行抽取", "admin planner system", "planner"),
