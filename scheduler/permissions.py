@@ -13,7 +13,7 @@ Administrators, auditors and the system act bureau-wide.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Mapping, Optional, Protocol
+from typing import Iterable, Mapping, Optional, Protocol
 
 # Role codes (stored in User.role and AuditEvent.role) and their Chinese labels.
 ROLES: dict[str, str] = {
@@ -138,6 +138,56 @@ def can(actor: ActorLike, action: str) -> bool:
     if r is None or actor.role not in r.roles:
         return False
     return actor.role not in r.own_department or actor.department_id is not None
+
+
+# --- bureau scope (pure; the services read the bureau tree in scheduler/services/scope.py) ---------
+
+CITY_LEVEL = "city"
+# Accounts without a bureau that act deployment-wide (the CLI's administrator, a deployment auditor).
+DEPLOYMENT_ROLES: frozenset[str] = frozenset({"admin", "auditor"})
+OTHER_BUREAU = "无权访问其他市场监管局的数据"
+
+
+@dataclass(frozen=True)
+class BureauNode:
+    """One bureau of the tree: its level (city / district) and its parent bureau."""
+
+    id: int
+    level: str = "district"
+    parent_id: Optional[int] = None
+
+
+def visible_bureau_ids(actor: ActorLike, bureaus: Iterable[BureauNode]) -> Optional[frozenset[int]]:
+    """The bureaus whose data `actor` may see and change; None means every bureau.
+
+    - the system actor (the worker) is unrestricted;
+    - an account without a bureau: administrators and auditors act deployment-wide (the CLI
+      actor is such an administrator); any other role is unrestricted only where there is
+      at most one bureau, and sees nothing in a multi-bureau deployment (fail closed);
+    - an account of a city-level bureau sees its bureau and its child bureaus (parent_id);
+    - an account of any other bureau sees its own bureau only; an unknown bureau sees nothing.
+    """
+    if actor.role == "system":
+        return None
+    nodes = {b.id: b for b in bureaus}
+    if actor.bureau_id is None:
+        if actor.role in DEPLOYMENT_ROLES or len(nodes) <= 1:
+            return None
+        return frozenset()
+    own = nodes.get(actor.bureau_id)
+    if own is None:
+        return frozenset()
+    if own.level != CITY_LEVEL:
+        return frozenset({own.id})
+    return frozenset({own.id} | {b.id for b in nodes.values() if b.parent_id == own.id})
+
+
+def bureau_visible(visible: Optional[frozenset[int]], bureau_id: Optional[int]) -> bool:
+    """Is an object of `bureau_id` inside `visible` (None = every bureau)? An object without a bureau
+    is visible only to unrestricted actors."""
+    if visible is None:
+        return True
+    return bureau_id is not None and bureau_id in visible
 
 
 def actions_of(role: str) -> list[str]:
