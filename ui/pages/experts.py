@@ -1,9 +1,10 @@
-"""专家库: experts and testing institutions that may join a team."""
+"""专家库: experts and testing institutions that may join a team; edit, add or deactivate one."""
 
 import streamlit as st
 
 from scheduler.services import browse
 from ui import state
+from ui.record_form import Field, editor
 from ui.widgets import Col, choice, fmt_expert_active, need_bureau, paged_table, search_box
 
 st.title("专家库")
@@ -18,7 +19,7 @@ with f1:
 with f2:
     active = choice("状态", [(True, "可用"), (False, "停用")], key="experts_active")
 
-paged_table(
+page = paged_table(
     "experts",
     lambda page, size: browse.browse_experts(
         eng, q=q, field=field, active=active, bureau_id=b["id"], page=page, page_size=size
@@ -33,3 +34,16 @@ paged_table(
     filters=(q, field, active),
 )
 st.caption("专家和检测机构协助检查，不计入至少两名执法检查人员。")
+
+editor(
+    "experts", "experts_edit", page.rows,
+    key_of=lambda r: r["expert_id"], label_of=lambda r: f"{r['expert_id']} {r['name']}（{r['field']}）",
+    fields=[
+        Field("expert_id", "专家编号", key=True, help="保存后不可修改"),
+        Field("name", "姓名／机构名称"),
+        Field("field", "专业领域", help="与抽查事项的“专家领域”一致时才会被匹配"),
+        Field("organisation", "所在单位"),
+        Field("active", "在库", options=[("是", "是（可用）"), ("否", "否（停用）")]),
+    ],
+    defaults={"active": "是"},
+)

@@ -1,10 +1,12 @@
-"""随机抽查事项清单: the item list with kind, scope, ratios and legal basis."""
+"""随机抽查事项清单: the item list with kind, scope, ratios and legal basis; edit or add one item."""
 
 import streamlit as st
 
 from db.models import split_list
 from scheduler.services import browse
 from ui import state
+from scheduler.importing import METHODS
+from ui.record_form import Field, editor
 from ui.widgets import KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, need_bureau, paged_table, search_box
 
 st.title("随机抽查事项清单")
@@ -20,14 +22,15 @@ def fmt_towns(v):
 
 
 q = search_box("items_q", "事项编码、抽查类别、抽查事项或检查依据")
+dept_list = browse.departments(eng, b["id"])
 f1, f2 = st.columns(2)
 with f1:
-    dept = choice("检查主体", browse.departments(eng, b["id"]), key="items_dept")
+    dept = choice("检查主体", dept_list, key="items_dept")
 with f2:
     kind = choice("事项类别", list(KIND_LABELS.items()), key="items_kind",
                   help="重点检查事项不设抽查比例上限；一般检查事项的抽查比例有上限。")
 
-paged_table(
+page = paged_table(
     "items",
     lambda page, size: browse.browse_items(
         eng, q=q, department_id=dept, kind=kind, bureau_id=b["id"], page=page, page_size=size
@@ -54,3 +57,34 @@ paged_table(
     filters=(q, dept, kind),
 )
 st.caption("检查对象各项为空表示不限。")
+
+
+def towns_by_name(codes: str) -> str:
+    return ";".join(town_names.get(c, c) for c in split_list(codes))
+
+
+editor(
+    "items", "items_edit", page.rows,
+    key_of=lambda r: r["code"], label_of=lambda r: f"{r['code']} {r['name']}",
+    fields=[
+        Field("code", "事项编码", key=True, help="保存后不可修改"),
+        Field("category", "抽查类别"),
+        Field("name", "抽查事项"),
+        Field("kind", "事项类别", options=[("key", "重点"), ("general", "一般")],
+              help="重点检查事项不设抽查比例上限；一般检查事项必须填写抽查比例上限"),
+        Field("method", "检查方式", options=[(m, m) for m in METHODS]),
+        Field("department_id", "检查主体", options=[(n, n) for _, n in dept_list]),
+        Field("legal_basis", "检查依据", area=True),
+        Field("scope_entity_types", "检查对象（主体类型）", placeholder="如 企业;个体工商户，空表示不限"),
+        Field("scope_industries", "检查对象（行业代码）", placeholder="GB/T 4754 代码前缀，如 F52;H62"),
+        Field("scope_tags", "检查对象（许可标签）", placeholder="须全部具备，空表示不限"),
+        Field("scope_towns", "检查对象（乡镇街道）", placeholder="乡镇街道名称，分号分隔", show=towns_by_name),
+        Field("ratio_cap", "抽查比例上限", placeholder="如 5%", show=fmt_ratio),
+        Field("ratio_floor", "抽查比例下限", placeholder="如 1%", show=fmt_ratio),
+        Field("required_qualifications", "所需执法资格", placeholder="多个用分号分隔"),
+        Field("expert_field", "专家领域"),
+        Field("initiating_department", "发起部门", placeholder="联合抽查事项填写，部门名称"),
+        Field("cooperating_departments", "配合部门", placeholder="部门名称，多个用分号分隔"),
+    ],
+    defaults={"kind": "general", "method": METHODS[0], "department_id": dept_list[0][1] if dept_list else ""},
+)

@@ -1,9 +1,10 @@
-"""执法检查人员名录库: browse the inspector roster by department."""
+"""执法检查人员名录库: browse the inspector roster by department; edit, add or deactivate one inspector."""
 
 import streamlit as st
 
 from scheduler.services import browse
 from ui import state
+from ui.record_form import Field, editor
 from ui.widgets import Col, choice, fmt_active, fmt_list, need_bureau, paged_table, search_box
 
 st.title("执法检查人员名录库")
@@ -12,13 +13,14 @@ b = state.bureau()
 need_bureau(b)
 
 q = search_box("roster_q", "姓名、人员编号、执法证号或执法资格")
+dept_list = browse.departments(eng, b["id"])
 f1, f2 = st.columns(2)
 with f1:
-    dept = choice("所属部门", browse.departments(eng, b["id"]), key="roster_dept")
+    dept = choice("所属部门", dept_list, key="roster_dept")
 with f2:
     active = choice("状态", [(True, "在岗"), (False, "停用")], key="roster_active")
 
-paged_table(
+page = paged_table(
     "roster",
     lambda page, size: browse.browse_inspectors(
         eng, q=q, department_id=dept, active=active, bureau_id=b["id"], page=page, page_size=size
@@ -35,3 +37,19 @@ paged_table(
     filters=(q, dept, active),
 )
 st.caption("执法证号为个人信息，仅限内部使用。")
+
+YES_NO = [("是", "是（在岗）"), ("否", "否（停用）")]
+editor(
+    "inspectors", "roster_edit", page.rows,
+    key_of=lambda r: r["inspector_id"], label_of=lambda r: f"{r['inspector_id']} {r['name']}（{r['department_name']}）",
+    fields=[
+        Field("inspector_id", "人员编号", key=True, help="保存后不可修改"),
+        Field("name", "姓名"),
+        Field("department_id", "所属部门", options=[(n, n) for _, n in dept_list]),
+        Field("cert_no", "执法证号", help="每个执法证号只能属于一名执法检查人员"),
+        Field("qualifications", "资格标签", placeholder="多个用分号分隔，如 食品;特种设备"),
+        Field("region", "所属区域"),
+        Field("active", "在岗", options=YES_NO, help="停用的人员保留记录，不再参加随机匹配"),
+    ],
+    defaults={"department_id": dept_list[0][1] if dept_list else "", "active": "是"},
+)
