@@ -4,6 +4,12 @@ Every listing is one COUNT plus one LIMIT/OFFSET query, so the UI never holds
 more than a page, whatever the registry's size. Search text is always a bound
 parameter, and LIKE wildcards in it are escaped, so `%`, `_`, `'` and `;`
 match themselves.
+
+Bureau scope (scheduler/services/scope.py): every listing takes an optional
+`actor`; with one, rows of bureaus outside the actor's scope are left out, and
+asking for such a bureau (`bureau_id`) raises PermissionDenied. The registry is
+shared, but read by area: an actor sees the entities of the towns of the
+bureaus in scope (a district its own area, a city its districts' areas).
 """
 
 from __future__ import annotations
@@ -19,6 +25,8 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import Bureau, CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Town
+from scheduler.services.context import Actor
+from scheduler.services.scope import Visible, in_scope, require_bureau, visible_bureaus
 
 MAX_PAGE_SIZE = 500
 LIKE_ESCAPE = "\\"
@@ -68,12 +76,27 @@ def _search(q: str | None, *cols) -> Optional[ColumnElement]:
     return or_(*(_contains(c, q) for c in cols))
 
 
-def _paginate(engine: Engine, stmt: Select, where: list, order_by: list, page: int, page_size: int) -> Page:
+def _scope(conn, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:
+    """The bureaus a listing covers: `bureau_id` if given (and in the actor's scope), else the actor's scope."""
+    if bureau_id is not None:
+        require_bureau(conn, actor, bureau_id)
+        return frozenset({bureau_id})
+    return visible_bureaus(conn, actor)
+
+
+def _paginate(engine: Engine, stmt: Select, where: list, order_by: list, page: int, page_size: int,
+              scope: tuple[Any, Optional[Actor], Optional[int]] | None = None) -> Page:
+    """`scope`: (bureau column, actor, bureau_id) — rows limited to `bureau_id` or the actor's bureaus."""
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    conds = [w for w in where if w is not None]
-    if conds:
-        stmt = stmt.where(and_(*conds))
     with engine.connect() as conn:
+        conds = [w for w in where if w is not None]
+        if scope is not None:
+            col, actor, bureau_id = scope
+            cond = in_scope(col, _scope(conn, actor, bureau_id))
+            if cond is not None:
+                conds.append(cond)
+        if conds:
+            stmt = stmt.where(and_(*conds))
         total = conn.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
@@ -98,30 +121,27 @@ def default_bureau(engine: Engine) -> Optional[dict[str, Any]]:
     return dict(row._mapping) if row else None
 
 
-def towns(engine: Engine, bureau_id: int | None = None) -> list[tuple[str, str]]:
+def _scoped_list(engine: Engine, stmt: Select, col, actor: Optional[Actor], bureau_id: Optional[int]) -> list:
+    with engine.connect() as conn:
+        cond = in_scope(col, _scope(conn, actor, bureau_id))
+        return list(conn.execute(stmt if cond is None else stmt.where(cond)))
+
+
+def towns(engine: Engine, bureau_id: int | None = None, actor: Optional[Actor] = None) -> list[tuple[str, str]]:
     """(code, name) of the towns, in code order."""
     stmt = select(Town.code, Town.name).order_by(Town.code)
-    if bureau_id is not None:
-        stmt = stmt.where(Town.bureau_id == bureau_id)
-    with engine.connect() as conn:
-        return [(r.code, r.name) for r in conn.execute(stmt)]
+    return [(r.code, r.name) for r in _scoped_list(engine, stmt, Town.bureau_id, actor, bureau_id)]
 
 
-def departments(engine: Engine, bureau_id: int | None = None) -> list[tuple[int, str]]:
+def departments(engine: Engine, bureau_id: int | None = None, actor: Optional[Actor] = None) -> list[tuple[int, str]]:
     """(id, name) of the departments, in id order (the joint meeting's order)."""
     stmt = select(Department.id, Department.name).order_by(Department.id)
-    if bureau_id is not None:
-        stmt = stmt.where(Department.bureau_id == bureau_id)
-    with engine.connect() as conn:
-        return [(r.id, r.name) for r in conn.execute(stmt)]
+    return [(r.id, r.name) for r in _scoped_list(engine, stmt, Department.bureau_id, actor, bureau_id)]
 
 
-def expert_fields(engine: Engine, bureau_id: int | None = None) -> list[str]:
+def expert_fields(engine: Engine, bureau_id: int | None = None, actor: Optional[Actor] = None) -> list[str]:
     stmt = select(Expert.field).distinct().order_by(Expert.field)
-    if bureau_id is not None:
-        stmt = stmt.where(Expert.bureau_id == bureau_id)
-    with engine.connect() as conn:
-        return [r[0] for r in conn.execute(stmt) if r[0]]
+    return [r[0] for r in _scoped_list(engine, stmt, Expert.bureau_id, actor, bureau_id) if r[0]]
 
 
 # --- listings -----------------------------------------------------------------------------
@@ -138,8 +158,11 @@ def browse_enterprises(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
-    """检查对象名录库: search by USCC, name or address; filter by the frame's fields."""
+    """检查对象名录库: search by USCC, name or address; filter by the frame's fields.
+
+    `bureau_id`: that bureau's area only; with an `actor` and no `bureau_id`, the areas in its scope."""
     q = (q or "").strip()
     where = [
         or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q), _starts(Enterprise.uscc, q.upper()))
@@ -155,8 +178,9 @@ def browse_enterprises(
     ]
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     with engine.connect() as conn:
-        if bureau_id is not None:
-            where.append(_bureau_towns(conn, bureau_id, town_code))
+        scope = _scope(conn, actor, bureau_id)
+        if scope is not None:
+            where.append(_area_towns(conn, scope, town_code))
         conds = [w for w in where if w is not None]
         keys = select(Enterprise.uscc)
         if conds:
@@ -189,14 +213,14 @@ def browse_enterprises(
     return Page(rows=rows, total=total, page=page, page_size=page_size)
 
 
-def _bureau_towns(conn, bureau_id: int, town_code: str | None) -> Optional[ColumnElement]:
-    """The condition "in this bureau's area", or None when it selects every row.
+def _area_towns(conn, bureaus: frozenset[int], town_code: str | None) -> Optional[ColumnElement]:
+    """The condition "in these bureaus' area", or None when it selects every row.
 
     A district bureau usually owns every town of its database; an IN filter then
     changes nothing but makes SQLite sort the whole registry (9 s on 1M rows).
     """
     rows = conn.execute(select(Town.code, Town.bureau_id)).all()
-    mine = [c for c, b in rows if b == bureau_id]
+    mine = [c for c, b in rows if b in bureaus]
     if town_code:
         return None if town_code in mine else Enterprise.town_code.in_(mine)
     if len(mine) == len(rows):
@@ -212,6 +236,7 @@ def browse_inspectors(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """执法检查人员名录库: search by name, roster id, 执法证号 or qualification."""
     stmt = select(
@@ -228,9 +253,9 @@ def browse_inspectors(
         _search(q, Inspector.name, Inspector.inspector_id, Inspector.cert_no, Inspector.qualifications),
         Inspector.department_id == department_id if department_id is not None else None,
         Inspector.active == active if active is not None else None,
-        Inspector.bureau_id == bureau_id if bureau_id is not None else None,
     ]
-    return _paginate(engine, stmt, where, [Inspector.department_id, Inspector.inspector_id], page, page_size)
+    return _paginate(engine, stmt, where, [Inspector.department_id, Inspector.inspector_id], page, page_size,
+                     scope=(Inspector.bureau_id, actor, bureau_id))
 
 
 def browse_experts(
@@ -241,6 +266,7 @@ def browse_experts(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """专家库 (experts and testing institutions)."""
     stmt = select(
@@ -250,9 +276,9 @@ def browse_experts(
         _search(q, Expert.name, Expert.expert_id, Expert.organisation, Expert.field),
         Expert.field == field if field else None,
         Expert.active == active if active is not None else None,
-        Expert.bureau_id == bureau_id if bureau_id is not None else None,
     ]
-    return _paginate(engine, stmt, where, [Expert.field, Expert.expert_id], page, page_size)
+    return _paginate(engine, stmt, where, [Expert.field, Expert.expert_id], page, page_size,
+                     scope=(Expert.bureau_id, actor, bureau_id))
 
 
 def browse_items(
@@ -263,6 +289,7 @@ def browse_items(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """随机抽查事项清单: search by code, category, item name or legal basis."""
     stmt = select(
@@ -289,9 +316,9 @@ def browse_items(
         _search(q, CheckItem.code, CheckItem.category, CheckItem.name, CheckItem.legal_basis),
         CheckItem.department_id == department_id if department_id is not None else None,
         CheckItem.kind == kind if kind else None,
-        CheckItem.bureau_id == bureau_id if bureau_id is not None else None,
     ]
-    return _paginate(engine, stmt, where, [CheckItem.code], page, page_size)
+    return _paginate(engine, stmt, where, [CheckItem.code], page, page_size,
+                     scope=(CheckItem.bureau_id, actor, bureau_id))
 
 
 def browse_conflicts(
@@ -301,6 +328,7 @@ def browse_conflicts(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """回避申报: search by USCC, entity name, inspector name or roster id."""
     stmt = (
@@ -324,9 +352,9 @@ def browse_conflicts(
     where = [
         _search(q, Conflict.uscc, Enterprise.name, Inspector.name, Inspector.inspector_id),
         Conflict.reason == reason if reason else None,
-        Conflict.bureau_id == bureau_id if bureau_id is not None else None,
     ]
-    return _paginate(engine, stmt, where, [Inspector.inspector_id, Conflict.uscc], page, page_size)
+    return _paginate(engine, stmt, where, [Inspector.inspector_id, Conflict.uscc], page, page_size,
+                     scope=(Conflict.bureau_id, actor, bureau_id))
 
 
 def browse_departments(
@@ -335,6 +363,7 @@ def browse_departments(
     bureau_id: int | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """联席会议成员单位 with the size of their roster and item list."""
     n_insp = (
@@ -358,9 +387,9 @@ def browse_departments(
     )
     where = [
         _search(q, Department.code, Department.name),
-        Department.bureau_id == bureau_id if bureau_id is not None else None,
     ]
-    return _paginate(engine, stmt, where, [Department.id], page, page_size)
+    return _paginate(engine, stmt, where, [Department.id], page, page_size,
+                     scope=(Department.bureau_id, actor, bureau_id))
 
 
 def browse_audit(

@@ -53,6 +53,7 @@ from scheduler.services import calendar as cal_service
 from scheduler.services import draws
 from scheduler.services import results as rs
 from scheduler.services.context import SYSTEM, Actor
+from scheduler.services.scope import require_bureau
 
 # Scenarios played per month, by how many months back the month is (3 = three or more),
 # dealt round-robin over that month's draws. Each name is handled in `_play`; the lists are
@@ -146,10 +147,11 @@ class _Task:
     items: list[tuple[str, int]]  # (item code, department id), by code
     team: dict[int, list[str]]  # department id -> inspector ids (leader first)
     leader: str
+    bureau_id: int | None = None  # the bureau carrying the task out (its inspectors' bureau)
 
     def enterer(self, dept_id: int) -> Actor:
         who = (self.team.get(dept_id) or [self.leader])[0]
-        return Actor(who, "inspector")
+        return Actor(who, "inspector", self.bureau_id)
 
     @property
     def departments(self) -> list[int]:
@@ -158,8 +160,9 @@ class _Task:
 
 def _load_tasks(engine: Engine, draw_id: int) -> list[_Task]:
     with engine.connect() as conn:
-        ids = list(conn.execute(select(Task.id).where(Task.draw_id == draw_id, Task.status == "assigned")
-                                .order_by(Task.id)).scalars())
+        bureau_of = dict(conn.execute(select(Task.id, Task.bureau_id).where(Task.draw_id == draw_id, Task.status == "assigned")
+                                      .order_by(Task.id)).all())
+        ids = list(bureau_of)
         items: dict[int, list] = defaultdict(list)
         for tid, code, dep in conn.execute(
             select(TaskItem.task_id, CheckItem.code, CheckItem.department_id)
@@ -179,7 +182,7 @@ def _load_tasks(engine: Engine, draw_id: int) -> list[_Task]:
             team[tid][dep].append(iid)
             if role == "leader" or tid not in leader:
                 leader[tid] = iid
-    return [_Task(t, items[t], dict(team[t]), leader[t]) for t in ids if items.get(t) and t in leader]
+    return [_Task(t, items[t], dict(team[t]), leader[t], bureau_of[t]) for t in ids if items.get(t) and t in leader]
 
 
 def _inspection_day(w: _World, period: str, rng: random.Random) -> dt.date:
@@ -215,7 +218,7 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     e = w.engine
     clean = lambda code: [rng.choice((CLEAN, CLEAN, CLEAN, CLEAN, NO_ACTIVITY))]
     if scenario == "cannot_inspect":
-        rs.declare_cannot_inspect(e, t.id, "经营场所已搬离，登记住所无法联系，经电话核实仍无法取得联系", Actor(t.leader, "inspector"))
+        rs.declare_cannot_inspect(e, t.id, "经营场所已搬离，登记住所无法联系，经电话核实仍无法取得联系", Actor(t.leader, "inspector", t.bureau_id))
         return 0
     if scenario == "due_soon":
         day = w.wdays(w.today, -rng.randint(17, 19))  # deadline within the next 1–3 working days
@@ -226,7 +229,7 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     if scenario == "inspecting":
         code, dep = t.items[0]
         if len(t.items) == 1:
-            rs.start_inspection(e, t.id, Actor(t.leader, "inspector"))
+            rs.start_inspection(e, t.id, Actor(t.leader, "inspector", t.bureau_id))
             return 0
         rs.enter_result(e, t.id, code, clean(code), t.enterer(dep), inspected_on=day)
         return 1
@@ -288,7 +291,7 @@ def _case_task(w: _World, rng: random.Random, summary: HistorySummary) -> None:
     t = rs.record_case_task(e, uscc, "case", ["SC-04"], "SCJGJ", f"12315投诉举报（编号 {w.today.year}-{rng.randint(10000, 99999)}）：消费者反映销售过期食品",
                             planner, inspectors=team)
     day = w.wdays(w.today, -rng.randint(8, 12))
-    r = rs.enter_result(e, t.id, "SC-04", [FIXED], Actor(team[0], "inspector"), note="货架发现过期食品2件，已当场下架并责令改正",
+    r = rs.enter_result(e, t.id, "SC-04", [FIXED], Actor(team[0], "inspector", w.bureau_id), note="货架发现过期食品2件，已当场下架并责令改正",
                         inspected_on=day)
     rs.approve(e, r.id, w.reviewer(dept.id))
     rs.publish(e, t.id, w.reviewer(dept.id), today=min(w.wdays(day, 5), w.today))
@@ -372,13 +375,15 @@ def periods_of_month(day: dt.date) -> list[str]:
     return [f"{day.year:04d}-{day.month:02d}", f"{day.year:04d}-Q{(day.month - 1) // 3 + 1}", f"{day.year:04d}"]
 
 
-def month_plans(engine: Engine, bureau_id: int, day: dt.date) -> list[dict[str, Any]]:
+def month_plans(engine: Engine, bureau_id: int, day: dt.date, actor: Actor | None = None) -> list[dict[str, Any]]:
     """Draws whose period covers `day`'s month, with their task counts by state.
 
     Row: draw_id, plan_code, plan_name, period, draw_status, tasks, states {status: n}, short (drawn, i.e. short-staffed).
+    PermissionDenied if `bureau_id` is outside the actor's scope.
     """
     periods = periods_of_month(day)
     with engine.connect() as conn:
+        require_bureau(conn, actor, bureau_id)
         draws_ = [dict(r._mapping) for r in conn.execute(
             select(Draw.id.label("draw_id"), Plan.code.label("plan_code"), Plan.name.label("plan_name"), Draw.period,
                    Draw.status.label("draw_status"))
@@ -401,13 +406,17 @@ def month_plans(engine: Engine, bureau_id: int, day: dt.date) -> list[dict[str, 
     return draws_
 
 
-def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int = 3) -> dict[str, Any]:
+def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int = 3,
+                      actor: Actor | None = None) -> dict[str, Any]:
     """Publication deadlines of tasks completed but not yet published, bureau-wide.
 
     Keys: overdue, due_soon (within `soon` working days, today included), later, no_deadline
     (counts of tasks), by_department {department name: {overdue, due_soon}} (a joint task
     counts for each department with unpublished results), limit (the last date counted as due soon).
+    PermissionDenied if `bureau_id` is outside the actor's scope.
     """
+    with engine.connect() as conn:
+        require_bureau(conn, actor, bureau_id)
     cal = cal_service.calendar(engine)
     try:
         limit = wd.add_working_days(cal, today, soon)
@@ -440,7 +449,7 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
     return out
 
 
-def visits_saved(engine: Engine, bureau_id: int, year: int) -> dict[str, int]:
+def visits_saved(engine: Engine, bureau_id: int, year: int, actor: Actor | None = None) -> dict[str, int]:
     """进一次门、查多项事: visits a joint check saves (departments − 1 per task), over the random
     tasks of `year`'s draws. Keys: planned (all live tasks), done (completed or further)."""
     depts = (select(Task.id.label("tid"), Task.status, func.count(func.distinct(CheckItem.department_id)).label("n"))
@@ -450,6 +459,7 @@ def visits_saved(engine: Engine, bureau_id: int, year: int) -> dict[str, int]:
                     Draw.period.like(f"{int(year)}%"), Task.status.not_in(rs.INACTIVE + ("cannot_inspect",)))
              .group_by(Task.id, Task.status)).subquery()
     with engine.connect() as conn:
+        require_bureau(conn, actor, bureau_id)
         planned, done = conn.execute(select(
             func.coalesce(func.sum(depts.c.n - 1), 0),
             func.coalesce(func.sum(case((depts.c.status.in_(rs.DONE), depts.c.n - 1), else_=0)), 0),

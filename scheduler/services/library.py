@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Optional
+
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -19,6 +21,8 @@ from db.models import (
     Task,
     Town,
 )
+from scheduler.services.context import Actor
+from scheduler.services.scope import require_bureau
 
 COUNTED = {
     "enterprises": Enterprise,
@@ -35,6 +39,20 @@ COUNTED = {
 }
 
 
-def library_counts(engine: Engine) -> dict[str, int]:
+def library_counts(engine: Engine, bureau_id: Optional[int] = None, actor: Optional[Actor] = None) -> dict[str, int]:
+    """Row counts of each library; with `bureau_id` (PermissionDenied outside the actor's scope), that
+    bureau's rows: its roster, items, plans, tasks, towns, and the entities and draws of its area."""
     with Session(engine) as s:
-        return {k: s.execute(select(func.count()).select_from(m)).scalar_one() for k, m in COUNTED.items()}
+        if bureau_id is None:
+            return {k: s.execute(select(func.count()).select_from(m)).scalar_one() for k, m in COUNTED.items()}
+        require_bureau(s, actor, bureau_id)
+        own = {
+            "enterprises": select(func.count()).select_from(Enterprise).where(
+                Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id))),
+            "bureaus": select(func.count()).select_from(Bureau).where(Bureau.id == bureau_id),
+            "draws": select(func.count()).select_from(Draw).join(Plan, Plan.id == Draw.plan_id)
+            .where(Plan.bureau_id == bureau_id),
+        }
+        return {k: s.execute(own[k] if k in own else
+                             select(func.count()).select_from(m).where(m.bureau_id == bureau_id)).scalar_one()
+                for k, m in COUNTED.items()}

@@ -10,6 +10,12 @@ event in one transaction.
 
 The read side (queues, the public list, the dashboard) is one SQL query per
 figure or page, with aggregates in the database.
+
+Bureau scope (scheduler/services/scope.py): every write checks that the task's
+bureau is in the actor's scope (PermissionDenied otherwise) before the rules of
+scheduler.lifecycle; the internal reads take an optional `actor` and then cover
+only the bureaus in its scope, and for an inspector only their own teams' tasks.
+The public reads (published_results, public_history) are not scoped.
 """
 
 from __future__ import annotations
@@ -31,8 +37,12 @@ from scheduler import lifecycle as lc
 from scheduler import uscc as uscc_mod
 from scheduler.lifecycle import Refused
 from scheduler.services import auditlog
+from scheduler.permissions import PermissionDenied
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
 from scheduler.services.context import Actor
+from scheduler.services.scope import (
+    NOT_OWN_TEAM, OTHER_BUREAU, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
+)
 
 __all__ = ["Refused"]
 
@@ -112,7 +122,8 @@ def add_category(engine: Engine, code: str, name: str, actor: Actor, problem: bo
 # --- helpers on one task ---------------------------------------------------------------
 
 
-def _lock_task(s: Session, task_id: int) -> Task:
+def _lock_task(s: Session, task_id: int, actor: Optional[Actor] = None) -> Task:
+    """The task row, locked; PermissionDenied if its bureau is outside the actor's scope."""
     # Two departments may finish a joint task at the same moment: serialise on the task row.
     stmt = select(Task).where(Task.id == task_id)
     if s.get_bind().dialect.name == "postgresql":
@@ -120,6 +131,7 @@ def _lock_task(s: Session, task_id: int) -> Task:
     t = s.execute(stmt).scalar_one_or_none()
     if t is None:
         raise Refused(f"任务 #{task_id} 不存在")
+    require_bureau(s, actor, t.bureau_id)
     return t
 
 
@@ -192,11 +204,11 @@ def _item_of(s: Session, task_id: int, item: int | str) -> CheckItem:
     raise Refused(f"检查事项“{item}”不属于任务 #{task_id}")
 
 
-def _result(s: Session, result_id: int) -> tuple[ItemResult, Task]:
+def _result(s: Session, result_id: int, actor: Optional[Actor] = None) -> tuple[ItemResult, Task]:
     r = s.get(ItemResult, result_id)
     if r is None:
         raise Refused(f"检查结果 #{result_id} 不存在")
-    t = _lock_task(s, r.task_id)
+    t = _lock_task(s, r.task_id, actor)
     s.refresh(r)
     return r, t
 
@@ -207,7 +219,7 @@ def _result(s: Session, result_id: int) -> tuple[ItemResult, Task]:
 def start_inspection(engine: Engine, task_id: int, actor: Actor) -> Task:
     """An inspector of the team records that the visit has begun (assigned → inspecting)."""
     with Session(engine) as s:
-        t = _lock_task(s, task_id)
+        t = _lock_task(s, task_id, actor)
         team = _team(s, t.id)
         if actor.role != "inspector" or actor.name not in team:
             raise Refused(f"执法检查人员 {actor.name} 不是本任务检查组成员")
@@ -231,7 +243,7 @@ def enter_result(engine: Engine, task_id: int, item: int | str, categories: Sequ
     if when > today:
         raise Refused(f"检查日期 {when} 不能晚于今天（{today}）")
     with Session(engine) as s:
-        t = _lock_task(s, task_id)
+        t = _lock_task(s, task_id, actor)
         if t.status == "drawn":
             raise Refused("任务尚未匹配完整的检查组，不能录入结果")
         if t.status not in lc.WORKING_STATES:
@@ -267,7 +279,7 @@ def enter_result(engine: Engine, task_id: int, item: int | str, categories: Sequ
 def approve(engine: Engine, result_id: int, actor: Actor) -> ItemResult:
     """A reviewer of the item's department approves; a problem category opens its follow-up."""
     with Session(engine) as s:
-        r, t = _result(s, result_id)
+        r, t = _result(s, result_id, actor)
         lc.may_review(_who(actor), r.department_id, r.entered_by)
         lc.check_result_move(r.status, lc.APPROVED)
         r.status, r.reviewed_by, r.reviewed_at, r.review_note = lc.APPROVED, actor.name, utcnow(), ""
@@ -285,7 +297,7 @@ def send_back(engine: Engine, result_id: int, reason: str, actor: Actor) -> Item
     if not (reason or "").strip():
         raise Refused("退回必须说明理由")
     with Session(engine) as s:
-        r, t = _result(s, result_id)
+        r, t = _result(s, result_id, actor)
         lc.may_review(_who(actor), r.department_id, r.entered_by)
         lc.check_result_move(r.status, lc.RETURNED)
         r.status, r.reviewed_by, r.reviewed_at, r.review_note = lc.RETURNED, actor.name, utcnow(), reason.strip()
@@ -304,7 +316,7 @@ def publish(engine: Engine, task_id: int, actor: Actor, today: Optional[dt.date]
     """
     day = today or local_today()
     with Session(engine) as s:
-        t = _lock_task(s, task_id)
+        t = _lock_task(s, task_id, actor)
         rows = _results(s, t)
         mine = [r for r in rows.values() if actor.role == "admin" or r.department_id == actor.department_id]
         if not mine:
@@ -336,7 +348,7 @@ def correct(engine: Engine, result_id: int, categories: Sequence[str], reason: s
             note: Optional[str] = None) -> ResultCorrection:
     """Correct a published result; the old and new values and the reason stay on record (and in public)."""
     with Session(engine) as s:
-        r, t = _result(s, result_id)
+        r, t = _result(s, result_id, actor)
         lc.may_correct(_who(actor), r.department_id, reason)
         if r.status != lc.PUBLISHED:
             raise Refused("只有已公示的结果需要更正；未公示的结果请退回后重新录入")
@@ -382,7 +394,7 @@ def open_follow_up(engine: Engine, result_id: int, action: str, actor: Actor) ->
     if action not in lc.FOLLOW_UP_ACTIONS:
         raise Refused(f"后续处置方式应为：{'、'.join(lc.FOLLOW_UP_ACTIONS)}")
     with Session(engine) as s:
-        r, t = _result(s, result_id)
+        r, t = _result(s, result_id, actor)
         lc.may_follow_up(_who(actor), r.department_id, _team(s, t.id))
         if r.status in (lc.NOT_ENTERED,):
             raise Refused("结果尚未录入，不能开启后续处置")
@@ -407,6 +419,7 @@ def close_follow_up(engine: Engine, follow_up_id: int, outcome: str, actor: Acto
         f = s.get(FollowUp, follow_up_id)
         if f is None:
             raise Refused(f"后续处置 #{follow_up_id} 不存在")
+        require_bureau(s, actor, s.get(Task, f.task_id).bureau_id)
         lc.may_follow_up(_who(actor), f.department_id, _team(s, f.task_id))
         if f.status != "open":
             raise Refused("该后续处置已办结")
@@ -425,7 +438,7 @@ def close_follow_up(engine: Engine, follow_up_id: int, outcome: str, actor: Acto
 def declare_cannot_inspect(engine: Engine, task_id: int, reason: str, actor: Actor) -> Task:
     """无法检查 (e.g. 经营场所无法联系而又不宜替换): a side state, with its reason."""
     with Session(engine) as s:
-        t = _lock_task(s, task_id)
+        t = _lock_task(s, task_id, actor)
         depts = {it.department_id for it in _task_items(s, t.id)}
         lc.may_declare_cannot_inspect(_who(actor), _team(s, t.id), depts, reason)
         entered = s.execute(select(func.count()).select_from(ItemResult).where(
@@ -455,8 +468,15 @@ def record_case_task(engine: Engine, uscc: str, kind: str, items: Sequence[str],
     if not uscc_mod.is_valid(code):
         raise Refused(f"统一社会信用代码“{uscc}”校验不通过")
     with Session(engine) as s:
-        dept = s.execute(select(Department).where(Department.code == department)).scalars().first()
+        # Department codes repeat across bureaus: the actor's own bureau's first, then the others in scope.
+        visible = visible_bureaus(s, actor)
+        cands = [d for d in s.execute(select(Department).where(Department.code == department)
+                                      .order_by(Department.id)).scalars()]
+        dept = next((d for d in cands if d.bureau_id == actor.bureau_id), None) or next(
+            (d for d in cands if visible is None or d.bureau_id in visible), None)
         if dept is None:
+            if cands:
+                raise PermissionDenied(OTHER_BUREAU, "result.case", actor.role)
             raise Refused(f"部门“{department}”不存在")
         lc.may_create_case(_who(actor), dept.id, reason)
         if s.execute(select(Enterprise.id).where(Enterprise.uscc == code)).first() is None:
@@ -528,9 +548,12 @@ def _names(codes: str, names: dict[str, str]) -> list[str]:
     return [names.get(c, c) for c in split_list(codes)]
 
 
-def task_results(engine: Engine, task_id: int) -> list[dict[str, Any]]:
-    """Internal view of one task's items: result state, categories, who entered/reviewed, follow-ups."""
+def task_results(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> list[dict[str, Any]]:
+    """Internal view of one task's items: result state, categories, who entered/reviewed, follow-ups.
+
+    PermissionDenied if the task is outside the actor's scope (for an inspector: not their team's)."""
     with engine.connect() as conn:
+        require_task(conn, actor, task_id)
         names = _cat_names(conn)
         rows = conn.execute(
             select(CheckItem.id.label("item_id"), CheckItem.code, CheckItem.name, Department.name.label("department"),
@@ -557,8 +580,11 @@ def task_results(engine: Engine, task_id: int) -> list[dict[str, Any]]:
 
 
 def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = None, page: int = 1,
-                    page_size: int = 50) -> Page:
+                    page_size: int = 50, actor: Optional[Actor] = None) -> Page:
     """Tasks on which `inspector_id` is an active team member (newest first), with each item's result state.
+
+    With an `actor`: tasks of the bureaus in its scope; an inspector may list only their own tasks
+    (PermissionDenied for another inspector id), matched on their own bureau's roster.
 
     Row: id, kind, uscc, name, town_name, status, status_label, role, completed_on, deadline,
     items [{item_id, code, name, department, department_id, result_id, result_status}].
@@ -574,7 +600,15 @@ def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = N
     )
     if status is not None:
         base = base.where(Task.status == status)
+    if is_inspector(actor):
+        if inspector_id != actor.name:
+            raise PermissionDenied(NOT_OWN_TEAM, "task.read", actor.role)
+        if actor.bureau_id is not None:
+            base = base.where(Inspector.bureau_id == actor.bureau_id)
     with engine.connect() as conn:
+        cond = in_scope(Task.bureau_id, visible_bureaus(conn, actor))
+        if cond is not None:
+            base = base.where(cond)
         total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         page, page_size = _page_args(page, page_size, total)
         rows = [dict(r._mapping) for r in conn.execute(
@@ -600,7 +634,18 @@ def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = N
                 filters={"inspector_id": inspector_id, "status": status})
 
 
-def review_queue(engine: Engine, department_id: int, page: int = 1, page_size: int = 50) -> Page:
+def _department_scope(conn, actor: Optional[Actor], department_id: Optional[int]):
+    """The `Task.bureau_id IN (...)` condition of the actor's scope (or None); PermissionDenied
+    when the department belongs to a bureau outside it."""
+    visible = visible_bureaus(conn, actor)
+    if visible is not None and department_id is not None:
+        require_bureau(conn, actor, conn.execute(select(Department.bureau_id)
+                                                 .where(Department.id == department_id)).scalar_one_or_none())
+    return in_scope(Task.bureau_id, visible)
+
+
+def review_queue(engine: Engine, department_id: int, page: int = 1, page_size: int = 50,
+                 actor: Optional[Actor] = None) -> Page:
     """Results of `department_id` waiting for review (待审核), oldest entry first.
 
     Row: result_id, task_id, kind, uscc, name, item_code, item_name, categories, category_names,
@@ -617,6 +662,9 @@ def review_queue(engine: Engine, department_id: int, page: int = 1, page_size: i
         .where(ItemResult.department_id == department_id, ItemResult.status == lc.PENDING)
     )
     with engine.connect() as conn:
+        cond = _department_scope(conn, actor, department_id)
+        if cond is not None:
+            base = base.where(cond)
         total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
         page, page_size = _page_args(page, page_size, total)
         rows = [dict(r._mapping) for r in conn.execute(
@@ -627,7 +675,8 @@ def review_queue(engine: Engine, department_id: int, page: int = 1, page_size: i
     return Page(rows=rows, total=total, page=page, page_size=page_size, filters={"department_id": department_id})
 
 
-def publication_queue(engine: Engine, department_id: int, today: dt.date) -> list[dict[str, Any]]:
+def publication_queue(engine: Engine, department_id: int, today: dt.date,
+                      actor: Optional[Actor] = None) -> list[dict[str, Any]]:
     """Tasks with reviewed, unpublished results of `department_id`, most urgent first.
 
     Row: task_id, kind, uscc, name, results (count), result_ids, completed_on, deadline,
@@ -643,6 +692,9 @@ def publication_queue(engine: Engine, department_id: int, today: dt.date) -> lis
         .order_by(Task.deadline.is_(None), Task.deadline, Task.id)
     )
     with engine.connect() as conn:
+        cond = _department_scope(conn, actor, department_id)
+        if cond is not None:
+            stmt = stmt.where(cond)
         rows = [dict(r._mapping) for r in conn.execute(stmt)]
         ids: dict[int, list[int]] = defaultdict(list)
         for tid, rid in conn.execute(select(ItemResult.task_id, ItemResult.id).where(
@@ -761,8 +813,11 @@ def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Optional[str] = "open") -> list[dict[str, Any]]:
-    """Follow-ups (default: open ones) with their task, entity and item."""
+def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Optional[str] = "open",
+               actor: Optional[Actor] = None) -> list[dict[str, Any]]:
+    """Follow-ups (default: open ones) with their task, entity and item.
+
+    With an `actor`: of the bureaus in its scope; an inspector's, of their own teams' tasks only."""
     stmt = (
         select(FollowUp.id, FollowUp.task_id, FollowUp.result_id, FollowUp.department_id, FollowUp.action,
                FollowUp.status, FollowUp.opened_by, FollowUp.opened_at, FollowUp.closed_by, FollowUp.closed_at,
@@ -776,7 +831,12 @@ def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Opti
         stmt = stmt.where(FollowUp.department_id == department_id)
     if status is not None:
         stmt = stmt.where(FollowUp.status == status)
+    if is_inspector(actor):
+        stmt = stmt.where(own_team(actor, FollowUp.task_id))
     with engine.connect() as conn:
+        cond = _department_scope(conn, actor, department_id)
+        if cond is not None:
+            stmt = stmt.where(cond)
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
@@ -787,7 +847,7 @@ def _share(a: int, b: int) -> Optional[float]:
     return round(a / b, 4) if b else None
 
 
-def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
+def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] = None) -> dict[str, Any]:
     """Figures of the random draws of `year` (draw periods "YYYY…"); case and special checks outside
     draws never count here, only in `outside_draws`.
 
@@ -795,7 +855,7 @@ def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
     coverage {by_risk, by_town, by_industry: {key: {entities, inspected, share}}} (存续 entities of
     the bureau's towns; inspected = a completed random task of the year); publication {department:
     {results, published, on_time, publication_rate, on_time_rate}}; categories {name: count};
-    outside_draws {case: n, special: n}.
+    outside_draws {case: n, special: n}. PermissionDenied if `bureau_id` is outside the actor's scope.
     """
     y = str(int(year))
     year_tasks = (
@@ -806,6 +866,7 @@ def dashboard(engine: Engine, bureau_id: int, year: int) -> dict[str, Any]:
     ).subquery("yt")
     out: dict[str, Any] = {"year": int(year)}
     with engine.connect() as conn:
+        require_bureau(conn, actor, bureau_id)
         tasks, done, cannot = conn.execute(select(
             func.count(), func.coalesce(func.sum(case((year_tasks.c.status.in_(DONE), 1), else_=0)), 0),
             func.coalesce(func.sum(case((year_tasks.c.status == "cannot_inspect", 1), else_=0)), 0),

@@ -3,6 +3,12 @@
 Only one page of tasks is ever read: the page itself is one SQL query with
 LIMIT/OFFSET; its items and team members come from two more queries bound to
 the ids of that page. Every filter is a bound parameter.
+
+Scope (scheduler/services/scope.py): with an `actor`, only tasks of the bureaus
+in its scope are read (Task.bureau_id: the bureau that carries the task out, so
+a district sees the tasks a city plan handed to it, and not those handed to
+another district); an inspector reads only the tasks of the teams they are on.
+Reading one task outside the scope raises PermissionDenied.
 """
 
 from __future__ import annotations
@@ -12,11 +18,16 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
-from sqlalchemy import and_, exists, func, select
+from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
 from db.models import CheckItem, Department, Draw, Enterprise, Expert, Inspector, Plan, Task, TaskItem, TeamMember, Town
+from scheduler.permissions import PermissionDenied
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
+from scheduler.services.context import Actor
+from scheduler.services.scope import (
+    OTHER_BUREAU, Visible, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
+)
 
 STATUS_LABELS = {
     "drawn": "已抽取（待补足检查组）",
@@ -45,22 +56,42 @@ class TeamSeat:
     slot: int
 
 
+def _draws_of(bureaus: frozenset[int]):
+    """Draws of these bureaus: their own plans' draws, and draws that handed them tasks (市抽县查)."""
+    ids = sorted(bureaus)
+    return or_(Plan.bureau_id.in_(ids),
+               exists(select(Task.id).where(Task.draw_id == Draw.id, Task.bureau_id.in_(ids))))
+
+
+def _scope(conn, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:
+    if bureau_id is not None:
+        require_bureau(conn, actor, bureau_id)
+        return frozenset({bureau_id})
+    return visible_bureaus(conn, actor)
+
+
 def list_draws(
     engine: Engine,
     bureau_id: int | None = None,
     plan_code: str | None = None,
     period: str | None = None,
     include_voided: bool = True,
+    actor: Optional[Actor] = None,
 ) -> list[dict[str, Any]]:
-    """Draws (newest first): id, plan_code, plan_name, period, status, frame_size, seed_source, drawn_at, void_reason."""
+    """Draws (newest first): id, plan_code, plan_name, period, status, frame_size, seed_source, drawn_at, void_reason.
+
+    `bureau_id` (or the actor's scope): the bureaus' own plans' draws and the draws of a city
+    plan that handed them tasks."""
     stmt = (
         select(Draw.id, Plan.code.label("plan_code"), Plan.name.label("plan_name"), Draw.period, Draw.status,
                Draw.frame_size, Draw.frame_sha256, Draw.seed_source, Draw.frozen_at, Draw.drawn_at, Draw.void_reason)
         .join(Plan, Plan.id == Draw.plan_id)
         .order_by(Draw.id.desc())
     )
-    if bureau_id is not None:
-        stmt = stmt.where(Plan.bureau_id == bureau_id)
+    with engine.connect() as conn:
+        scope = _scope(conn, actor, bureau_id)
+    if scope is not None:
+        stmt = stmt.where(_draws_of(scope))
     if plan_code is not None:
         stmt = stmt.where(Plan.code == plan_code)
     if period is not None:
@@ -71,12 +102,13 @@ def list_draws(
         return [dict(r._mapping) for r in conn.execute(stmt)]
 
 
-def periods(engine: Engine, bureau_id: int | None = None) -> list[str]:
-    """Periods that have a draw, newest first."""
+def periods(engine: Engine, bureau_id: int | None = None, actor: Optional[Actor] = None) -> list[str]:
+    """Periods that have a draw (of `bureau_id`, or of the actor's scope, as in list_draws), newest first."""
     stmt = select(Draw.period).join(Plan, Plan.id == Draw.plan_id).distinct().order_by(Draw.period.desc())
-    if bureau_id is not None:
-        stmt = stmt.where(Plan.bureau_id == bureau_id)
     with engine.connect() as conn:
+        scope = _scope(conn, actor, bureau_id)
+        if scope is not None:
+            stmt = stmt.where(_draws_of(scope))
         return [r[0] for r in conn.execute(stmt)]
 
 
@@ -97,6 +129,7 @@ def list_tasks(
     bureau_id: int | None = None,
     include_reserves: bool = True,
     task_id: int | None = None,
+    actor: Optional[Actor] = None,
 ) -> Page:
     """Tasks of a draw (or of every draw of a period) with items and team.
 
@@ -106,6 +139,8 @@ def list_tasks(
     Each row: id, draw_id, plan_code, period, rank, batch, uscc, name, town_code,
     town_name, stratum, reserve_rank, status, status_label, note, items,
     departments, leader, members, experts, short (True when the team is short).
+    With an `actor`: tasks of the bureaus in its scope (PermissionDenied for a `bureau_id` outside
+    it); an inspector's list holds only the tasks of their own teams.
     """
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     stmt = (
@@ -126,8 +161,8 @@ def list_tasks(
         where.append(Task.id == task_id)
     if period is not None:
         where.append(Draw.period == period)
-    if bureau_id is not None:
-        where.append(Task.bureau_id == bureau_id)
+    if is_inspector(actor):
+        where.append(own_team(actor))
     if town_code is not None:
         where.append(Enterprise.town_code == town_code)
     if status is not None:
@@ -146,6 +181,9 @@ def list_tasks(
         stmt = stmt.where(and_(*where))
     order = [Task.draw_id, Task.rank.is_(None), Task.rank, Task.stratum, Task.reserve_rank, Task.id]
     with engine.connect() as conn:
+        cond = in_scope(Task.bureau_id, _scope(conn, actor, bureau_id))
+        if cond is not None:
+            stmt = stmt.where(cond)
         total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
@@ -205,21 +243,40 @@ def _seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
     return out
 
 
-def task_team(engine: Engine, task_id: int) -> list[TeamSeat]:
-    """The active team of one task, by slot."""
+def task_team(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> list[TeamSeat]:
+    """The active team of one task, by slot (PermissionDenied outside the actor's scope)."""
     with engine.connect() as conn:
+        require_task(conn, actor, task_id)
         return [s for _, s in _seats(conn, [task_id])]
 
 
-def get_task(engine: Engine, task_id: int) -> Optional[dict[str, Any]]:
-    """One task as a list_tasks row (None if there is no such draw task)."""
+def get_task(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> Optional[dict[str, Any]]:
+    """One task as a list_tasks row (None if there is no such draw task).
+
+    PermissionDenied if the task is outside the actor's scope (another bureau's task, or for an
+    inspector a task of a team they are not on)."""
+    with engine.connect() as conn:
+        require_task(conn, actor, task_id)
     rows = list_tasks(engine, task_id=task_id).rows
     return rows[0] if rows else None
 
 
-def draw_matching(engine: Engine, draw_id: int) -> dict[str, Any]:
+def require_draw(conn, actor: Optional[Actor], draw_id: int) -> None:
+    """PermissionDenied unless the draw's plan, or one of the tasks it handed out, is in the actor's scope."""
+    visible = visible_bureaus(conn, actor)
+    if visible is None:
+        return
+    hit = conn.execute(select(Draw.id).join(Plan, Plan.id == Draw.plan_id)
+                       .where(Draw.id == draw_id, _draws_of(visible))).first()
+    known = conn.execute(select(Draw.id).where(Draw.id == draw_id)).first()
+    if known is not None and hit is None:
+        raise PermissionDenied(OTHER_BUREAU, "draw.read", actor.role if actor else "")
+
+
+def draw_matching(engine: Engine, draw_id: int, actor: Optional[Actor] = None) -> dict[str, Any]:
     """The matching figures of a draw's certificate: fairness, shortfall_report, policy (empty if none)."""
     with engine.connect() as conn:
+        require_draw(conn, actor, draw_id)
         cert = conn.execute(select(Draw.certificate).where(Draw.id == draw_id)).scalar_one_or_none()
     if not cert:
         return {}
