@@ -717,3 +717,44 @@ def generate_rosters(n_entities: int, usccs: Sequence[str], seed: int = DEFAULT_
             declared_at=base + dt.timedelta(minutes=int(rng.integers(0, 2 * 365 * 24 * 60))),
         ))
     return Rosters(inspectors, experts, conflicts)
+
+
+# --- a second district (the several-bureau demo) -----------------------------------
+
+
+def relocate(block: EntityBlock, area_code: str, district: str, towns: Sequence[tuple[str, str]]) -> EntityBlock:
+    """`block` moved to another district of the same city, for the several-bureau demo:
+    the USCC's area code (check character recomputed), the towns by position, and
+    the district's name in names and addresses. Generated with another seed, the
+    moved registry shares nothing but its shape with Pinggu's."""
+    from scheduler import uscc
+
+    own = reference.TOWNS
+    if len(towns) != len(own):
+        raise ValueError("relocate needs as many towns as the Pinggu reference")
+    town_of = {c: towns[i][0] for i, (c, _) in enumerate(own)}
+    words = [("北京市平谷区", f"北京市{district}"), ("北京平谷", f"北京{district[:-1]}"), ("平谷区", district)]
+    words += [(name, towns[i][1]) for i, (_, name) in enumerate(own)]
+
+    def move(text: str) -> str:
+        for a, b in words:
+            if a in text:
+                text = text.replace(a, b)
+        return text
+
+    codes = []
+    for u in block.uscc:
+        head = u[:2] + area_code + u[8:17]
+        codes.append(head + uscc.check_char(head))
+    return EntityBlock(block.start, codes, [move(n) for n in block.name], block.entity_type, block.industry_code,
+                       [town_of[t] for t in block.town_code], [move(a) for a in block.address], block.registered_on,
+                       block.status, block.risk_class, block.tags)
+
+
+def relocate_rosters(r: Rosters, area_code: str, towns: Sequence[tuple[str, str]]) -> Rosters:
+    """Rosters of another district: certificate numbers carry its area code, regions its towns."""
+    from dataclasses import replace
+
+    region = {name: towns[i][1] for i, (_, name) in enumerate(reference.TOWNS)}
+    inspectors = [replace(i, cert_no=area_code + i.cert_no[6:], region=region.get(i.region, i.region)) for i in r.inspectors]
+    return Rosters(inspectors, r.experts, r.conflicts)

@@ -51,6 +51,14 @@ NO_EXPERT = "no_expert"  # no active expert in the field
 # --------------------------------------------------------------------------- records
 
 
+def qualified(bureau_code: str | None, local_id: str) -> str:
+    """市抽县查: in the matching of a city plan, whose tasks go to several district
+    bureaus, every person id, department and expert field carries the code of its
+    bureau (``110117/SCJGJ``), so that a task is staffed only from the roster of the
+    bureau that carries it out. The algorithm itself is unchanged."""
+    return f"{bureau_code}/{local_id}" if bureau_code else local_id
+
+
 @dataclass(frozen=True)
 class InspectorRec:
     inspector_id: str

@@ -57,3 +57,45 @@ ENTITY_TYPES = ("企业", "个体工商户", "农民专业合作社")
 STATUSES = ("存续", "注销", "吊销", "迁出")
 DEFAULT_RISK_CLASSES = ("A", "B", "C", "D")
 RISK_CLASS_NAMES = {"A": "低风险", "B": "一般风险", "C": "较高风险", "D": "高风险"}
+
+
+# --- several bureaus (issue: one door across plans and levels) --------------------
+# A city bureau and its district bureaus share one database (`dsr demo --bureaus`).
+# Beijing's municipal bureau with Pinggu and Miyun as its districts.
+
+CITY_CODE = "110000"
+CITY_NAME = "北京市市场监督管理局"
+CITY_AREA_CODE = "110000"
+
+
+def city_departments() -> list[tuple[str, str]]:
+    """The city's joint-meeting member departments: the districts' codes, city names."""
+    names = {"HG": "北京海关", "SWUJ": "市税务局", "GAFJ": "市公安局"}
+    return [(c, names.get(c, "市" + n[1:] if n.startswith("区") else n)) for c, n in DEPARTMENTS]
+
+
+MIYUN_CODE = "110118"
+MIYUN_NAME = "北京市密云区市场监督管理局"
+# Miyun: 18 of its streets, 地区 and towns (as many as Pinggu above); township codes follow the GB/T 2260 +
+# statistical pattern of Pinggu above (demo data: check against the official list
+# before using them for real).
+MIYUN_TOWNS: list[tuple[str, str]] = [
+    ("110118001", "鼓楼街道"),
+    ("110118002", "果园街道"),
+    ("110118003", "檀营地区"),
+    ("110118100", "密云镇"),
+    ("110118101", "溪翁庄镇"),
+    ("110118102", "西田各庄镇"),
+    ("110118103", "十里堡镇"),
+    ("110118104", "河南寨镇"),
+    ("110118105", "巨各庄镇"),
+    ("110118106", "穆家峪镇"),
+    ("110118107", "太师屯镇"),
+    ("110118108", "高岭镇"),
+    ("110118109", "不老屯镇"),
+    ("110118110", "冯家峪镇"),
+    ("110118111", "古北口镇"),
+    ("110118112", "大城子镇"),
+    ("110118113", "东邵渠镇"),
+    ("110118114", "北庄镇"),
+]

@@ -41,6 +41,27 @@ def run_demo(entities: int, seed: int, force: bool, history: bool = True) -> dic
     return added
 
 
+def run_bureaus_demo(entities: int, seed: int, force: bool, history: bool = True) -> None:
+    """`dsr demo --bureaus`: a city bureau and two district bureaus in one database."""
+    from scheduler.services.demo import create_bureaus_demo
+    from scheduler.services.results import local_today
+
+    eng = engine()
+    r = create_bureaus_demo(eng, entities, seed, today=local_today(), force=force)
+    for name, added in r.added.items():
+        parts = "，".join(f"{LABELS.get(k, k)} {v:,}" for k, v in added.items())
+        console.print(f"{name}：{parts}", soft_wrap=True)
+    for code, period, draw_id in r.draws:
+        console.print(f"已抽取 {code}（{period}，抽取 #{draw_id}）", soft_wrap=True)
+    console.print(f"多局演示数据已生成，用时 {r.seconds:.1f} 秒（种子 {seed}）", soft_wrap=True)
+    if history:
+        run_history(seed)
+
+
+LABELS = {"enterprises": "市场主体", "inspectors": "执法检查人员", "experts": "专家", "items": "抽查事项",
+          "conflicts": "回避申报", "plans": "抽查计划"}
+
+
 def run_history(seed: int) -> None:
     from scheduler.services.history import HistoryRefused, create_history
     from scheduler.services.results import local_today
@@ -69,11 +90,17 @@ def demo(
     force: bool = typer.Option(False, "--force", help="名录库非空时仍然写入（只追加尚不存在的数据，不删除任何数据）"),
     history: bool = typer.Option(True, "--history/--no-history",
                                  help="同时生成近三个月的演示历史（抽取、检查结果的各种状态）"),
+    bureaus: bool = typer.Option(False, "--bureaus",
+                                 help="多局演示：北京市局（市级）与平谷区、密云区两个区局共用一个数据库，"
+                                      "并抽取本月的市抽县查计划和两区的食品安全计划（每区 --entities 户）"),
 ) -> None:
     """生成平谷区演示数据（两库一单 + 抽查计划 + 近三个月的抽取和检查结果）。"""
     from scheduler.services.demo import DemoRefused
 
     try:
+        if bureaus:
+            run_bureaus_demo(entities, seed, force, history=history)
+            return
         run_demo(entities, seed, force, history=history)
     except DemoRefused as exc:
         err_console.print(f"[red]{exc}[/red]", soft_wrap=True)

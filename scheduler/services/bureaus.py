@@ -27,19 +27,31 @@ def set_risk_classes(session: Session, classes: list[str], actor: Actor = SYSTEM
 
 def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:
     """Create (idempotently) the demo bureau with its towns and departments."""
-    b = session.execute(select(Bureau).where(Bureau.code == reference.BUREAU_CODE)).scalar_one_or_none()
+    return ensure_bureau(session, reference.BUREAU_CODE, reference.BUREAU_NAME, "district", reference.AREA_CODE,
+                         reference.TOWNS, reference.DEPARTMENTS, actor=actor)
+
+
+def ensure_bureau(session: Session, code: str, name: str, level: str, area_code: str,
+                  towns: list[tuple[str, str]], departments: list[tuple[str, str]],
+                  parent: Bureau | None = None, actor: Actor = SYSTEM) -> Bureau:
+    """Create (idempotently) a bureau with its towns and departments; set its parent."""
+    b = session.execute(select(Bureau).where(Bureau.code == code)).scalar_one_or_none()
     if b is None:
-        b = Bureau(code=reference.BUREAU_CODE, name=reference.BUREAU_NAME, level="district", area_code=reference.AREA_CODE)
+        b = Bureau(code=code, name=name, level=level, area_code=area_code)
         session.add(b)
         session.flush()
-        auditlog.record(session, actor, "bureau.create", f"bureau:{b.code}", {"name": b.name})
+        auditlog.record(session, actor, "bureau.create", f"bureau:{b.code}", {"name": b.name, "level": level})
+    if parent is not None and b.parent_id != parent.id:
+        b.parent_id = parent.id
+        session.add(b)
+        auditlog.record(session, actor, "bureau.parent", f"bureau:{b.code}", {"parent": parent.code})
     have_towns = set(session.execute(select(Town.code)).scalars())
-    for code, name in reference.TOWNS:
-        if code not in have_towns:
-            session.add(Town(code=code, name=name, bureau_id=b.id))
+    for tcode, tname in towns:
+        if tcode not in have_towns:
+            session.add(Town(code=tcode, name=tname, bureau_id=b.id))
     have_depts = set(session.execute(select(Department.code).where(Department.bureau_id == b.id)).scalars())
-    for code, name in reference.DEPARTMENTS:
-        if code not in have_depts:
-            session.add(Department(bureau_id=b.id, code=code, name=name))
+    for dcode, dname in departments:
+        if dcode not in have_depts:
+            session.add(Department(bureau_id=b.id, code=dcode, name=dname))
     session.flush()
     return b

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows
-from db.models import Draw, DrawArchive, DrawFrame, Plan, Task, utcnow
+from db.models import Draw, DrawArchive, DrawFrame, Plan, Task, Town, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
 from scheduler import matching
@@ -209,7 +209,9 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         # Items per drawn entity (selected and reserves), then the teams (DSR-1 matching).
         ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
         items_of = {u: applicable_items(lp, e) for u, e in ents.items()}
-        specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id]) for x in result.selected]
+        carrier = carriers(s, lp, ents)
+        specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
+                                 teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected]
         inputs = teams.gather(s, lp, d.id, period, specs)
         policy = teams.policy_of(lp)
         clock.lap("match_inputs")
@@ -250,7 +252,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if claimed != 1:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at)
+        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier)
         teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor)
         s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
                   .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
@@ -289,12 +291,22 @@ def _iso(t: dt.datetime) -> str:
     return t.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
 
 
-def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at: dt.datetime) -> dict[str, int]:
+def carriers(s: Session, lp: LoadedPlan, ents) -> dict[str, int]:
+    """市抽县查: the bureau that carries out each entity's task is the one whose area
+    holds the entity's town (a district plan's tasks stay with the plan's bureau)."""
+    if not lp.hands_over:
+        return {u: lp.plan.bureau_id for u in ents}
+    town_bureau = dict(s.execute(select(Town.code, Town.bureau_id).where(Town.bureau_id.in_(lp.area_ids()))).all())
+    return {u: town_bureau[e.town_code] for u, e in ents.items()}
+
+
+def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at: dt.datetime,
+                 carrier: dict[str, int]) -> dict[str, int]:
     conn = s.connection()
     cols = ["bureau_id", "kind", "draw_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note", "created_at"]
-    rows = [(lp.plan.bureau_id, "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "drawn", "", at)
+    rows = [(carrier[x.entity_id], "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "drawn", "", at)
             for x in result.selected]
-    rows += [(lp.plan.bureau_id, "random", draw_id, r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "", at)
+    rows += [(carrier[r.entity_id], "random", draw_id, r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "", at)
              for r in result.reserves]
     insert_rows(conn, "task", cols, rows)
     # Each task carries every plan item its entity qualifies for (one visit).

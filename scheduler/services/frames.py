@@ -90,7 +90,7 @@ def frame_query(lp: LoadedPlan, period: str):
         _kind_condition(lp.items, rules.GENERAL, freq.general_per_year, year, freq.exempt_classes),
         _kind_condition(lp.items, rules.KEY, freq.key_per_year, year, freq.exempt_classes),
     )
-    where = [Town.bureau_id == lp.plan.bureau_id, e.status == ACTIVE_STATUS, qualifies]
+    where = [Town.bureau_id.in_(lp.area_ids()), e.status == ACTIVE_STATUS, qualifies]
     towns = [t for t in (lp.plan.frame_towns or "").split(";") if t]
     if towns:
         where.append(e.town_code.in_(towns))

@@ -17,6 +17,7 @@ from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.bureaus import risk_classes
 from scheduler.services.context import CLI, Actor
+from scheduler.services.scope import in_scope, require_bureau, visible_bureaus
 
 
 class PlanNotFound(LookupError):
@@ -58,6 +59,18 @@ class LoadedPlan:
     items: list[CheckItem]
     departments: dict[int, Department]
     rules: rules.PlanRules
+    # 市抽县查: the bureaus whose areas the plan draws from (id -> code). A district
+    # plan draws from its own area; a city plan from its own and its districts'
+    # areas, and each task is carried out by the bureau whose area holds the entity.
+    area: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def hands_over(self) -> bool:
+        """A city plan hands each task to the district holding the entity."""
+        return len(self.area) > 1
+
+    def area_ids(self) -> list[int]:
+        return sorted(self.area) or [self.plan.bureau_id]
 
     def scopes(self) -> list[tuple[CheckItem, Scope]]:
         """Each item with its parsed scope (parsed once; asked for every drawn entity)."""
@@ -103,17 +116,29 @@ def _rules_for(plan: Plan, items: list[CheckItem], departments: dict[int, Depart
     )
 
 
-def load_plan(session: Session, code: str) -> LoadedPlan:
+def load_plan(session: Session, code: str, actor: Actor | None = None) -> LoadedPlan:
+    """The plan `code` with its items; PermissionDenied if it belongs to a bureau outside the actor's scope."""
     plan = session.execute(select(Plan).where(Plan.code == code)).scalar_one_or_none()
     if plan is None:
         raise PlanNotFound(code)
+    require_bureau(session, actor, plan.bureau_id)
     items = list(
         session.execute(
             select(CheckItem).join(PlanItem, PlanItem.item_id == CheckItem.id).where(PlanItem.plan_id == plan.id).order_by(CheckItem.code)
         ).scalars()
     )
     departments = {d.id: d for d in session.execute(select(Department).where(Department.bureau_id == plan.bureau_id)).scalars()}
-    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(session)))
+    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(session)),
+                      plan_area(session, plan.bureau_id))
+
+
+def plan_area(session: Session, bureau_id: int) -> dict[int, str]:
+    """The bureaus a plan of `bureau_id` draws from: itself, and its districts when it is a city bureau."""
+    b = session.get(Bureau, bureau_id)
+    area = {b.id: b.code}
+    if b.level == "city":
+        area.update(session.execute(select(Bureau.id, Bureau.code).where(Bureau.parent_id == b.id)).all())
+    return area
 
 
 def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
@@ -137,11 +162,16 @@ def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
     plan.updated_at = utcnow()
 
 
-def _resolve(s: Session, data: PlanInput) -> tuple[Bureau, Department, list[CheckItem], dict[int, Department]]:
-    """The bureau, lead department and items a PlanInput names; PlanRuleError if any is missing."""
+def _resolve(s: Session, data: PlanInput, default_bureau_id: int | None = None,
+             ) -> tuple[Bureau, Department, list[CheckItem], dict[int, Department]]:
+    """The bureau, lead department and items a PlanInput names; PlanRuleError if any is missing.
+
+    Without `bureau_code`: `default_bureau_id` (the actor's bureau), else the only bureau."""
     bq = select(Bureau)
     if data.bureau_code:
         bq = bq.where(Bureau.code == data.bureau_code)
+    elif default_bureau_id is not None:
+        bq = bq.where(Bureau.id == default_bureau_id)
     bureaus = list(s.execute(bq).scalars())
     if len(bureaus) != 1:
         raise rules.PlanRuleError(["请指定所属监管局（--bureau）" if bureaus else "数据库中没有监管局，请先运行 dsr demo 或导入基础数据"])
@@ -169,7 +199,8 @@ def transient_plan(s: Session, data: PlanInput) -> LoadedPlan:
     bureau, lead, items, departments = _resolve(s, data)
     plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
     _apply(plan, data, lead)
-    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(s)))
+    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(s)),
+                      plan_area(s, bureau.id))
 
 
 def check_input(engine: Engine, data: PlanInput) -> list[str]:
@@ -187,14 +218,21 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
 
     A plan that already has a draw keeps its code; its settings may change for
     later periods (each draw's certificate records the settings it used).
+    The plan's bureau (and an existing plan's) must be in the actor's scope (PermissionDenied);
+    a plan stays in its bureau.
     """
     with Session(engine) as s:
-        bureau, lead, items, departments = _resolve(s, data)
-        require(actor, "plan.save", bureau_id=bureau.id, department_id=lead.id)
+        bureau, lead, items, departments = _resolve(s, data, actor.bureau_id)
+        require_bureau(s, actor, bureau.id)
+        require(actor, "plan.save", department_id=lead.id)
         plan = s.execute(select(Plan).where(Plan.code == data.code)).scalar_one_or_none()
+        if plan is not None:
+            require_bureau(s, actor, plan.bureau_id)
+            if plan.bureau_id != bureau.id:
+                raise rules.PlanRuleError([f"计划编号“{data.code}”已被其他监管局的抽查计划使用"])
         if plan is not None and plan.lead_department_id != lead.id:
             # Moving a plan to another department needs the right on its current department too.
-            require(actor, "plan.save", bureau_id=plan.bureau_id, department_id=plan.lead_department_id)
+            require(actor, "plan.save", department_id=plan.lead_department_id)
         created = plan is None
         if plan is None:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
@@ -252,12 +290,19 @@ def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[
     }
 
 
-def list_plans(engine: Engine) -> list[dict[str, Any]]:
+def list_plans(engine: Engine, bureau_id: int | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every plan (of `bureau_id` if given; with an `actor`, of the bureaus in its scope), by code."""
     from scheduler.services.calendar import load_calendar
 
     with Session(engine) as s:
         cal, now = load_calendar(s), utcnow()
-        codes = list(s.execute(select(Plan.code).order_by(Plan.code)).scalars())
+        stmt = select(Plan.code).order_by(Plan.code)
+        if bureau_id is not None:
+            require_bureau(s, actor, bureau_id)
+            stmt = stmt.where(Plan.bureau_id == bureau_id)
+        elif (cond := in_scope(Plan.bureau_id, visible_bureaus(s, actor))) is not None:
+            stmt = stmt.where(cond)
+        codes = list(s.execute(stmt).scalars())
         out = []
         for code in codes:
             lp = load_plan(s, code)

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.bulk import insert_rows
-from db.models import CheckItem, Conflict, Draw, Expert, Inspector, Task, TaskEvent, TeamMember, utcnow
+from db.models import CheckItem, Conflict, Department, Draw, Expert, Inspector, Task, TaskEvent, TeamMember, utcnow
 from scheduler import matching as m
 from scheduler import matching_package as mp
 from scheduler.permissions import require
@@ -37,6 +37,7 @@ class MatchingInputs:
     prior_loads: dict[str, int]
     inspector_pk: dict[str, int]
     expert_pk: dict[str, int]
+    dept_pk: dict[str, int]  # (qualified) department code -> Department.id
 
     def files(self) -> dict[str, bytes]:
         return mp.build_files(self.roster, self.experts, self.conflicts, self.prior_loads, self.last)
@@ -47,51 +48,68 @@ def policy_of(lp: LoadedPlan) -> m.MatchPolicy:
     return m.MatchPolicy(team_size=p.team_size, policy=p.matching_policy, cap=p.workload_cap, expert_cap=p.expert_cap)
 
 
-def task_spec(lp: LoadedPlan, entity_id: str, ticket: str, rank: int, items: Sequence[CheckItem]) -> m.TaskSpec:
-    """Departments: owners of the task's items, lead first, then by code."""
+def task_spec(lp: LoadedPlan, entity_id: str, ticket: str, rank: int, items: Sequence[CheckItem],
+              bureau_code: str | None = None) -> m.TaskSpec:
+    """Departments: owners of the task's items, lead first, then by code. For a city
+    plan, `bureau_code` is the carrying district's and qualifies every name."""
     required: dict[str, set[str]] = defaultdict(set)
     fields: set[str] = set()
     for it in items:
-        dept = lp.departments[it.department_id].code
+        dept = m.qualified(bureau_code, lp.departments[it.department_id].code)
         required[dept].update(q for q in (it.required_qualifications or "").split(";") if q)
         if it.expert_field:
-            fields.add(it.expert_field)
-    lead = lp.lead.code
+            fields.add(m.qualified(bureau_code, it.expert_field))
+    lead = m.qualified(bureau_code, lp.lead.code)
     depts = ([lead] if lead in required else []) + sorted(set(required) - {lead})
     return m.TaskSpec(entity_id, ticket, rank, tuple(depts), {d: frozenset(required[d]) for d in depts}, tuple(sorted(fields)))
+
+
+def carrier_code(lp: LoadedPlan, task_bureau_id: int) -> str | None:
+    """The qualifying bureau code of a task (None for a district plan's own tasks)."""
+    return lp.area[task_bureau_id] if lp.hands_over else None
 
 
 def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.TaskSpec],
            loads_include_this_draw: bool = False) -> MatchingInputs:
     """Matching inputs for `tasks` of draw `draw_id`. Rotation looks at checks of
     other draws; prior loads count other draws of the period (and this one too
-    when a member is replaced after matching: loads as they stand)."""
-    bureau = lp.plan.bureau_id
-    dept_code = {d.id: d.code for d in lp.departments.values()}
+    when a member is replaced after matching: loads as they stand). A city plan
+    takes the rosters of every bureau of its area, names qualified (m.qualified)."""
+    area = lp.area_ids()
+    code = {b: (lp.area[b] if lp.hands_over else None) for b in area}
+    depts = {d.id: (d.bureau_id, d.code) for d in s.execute(select(Department).where(Department.bureau_id.in_(area))).scalars()}
+    dept_code = {pk: m.qualified(code[b], c) for pk, (b, c) in depts.items()}
     roster, inspector_pk = [], {}
-    for i in s.execute(select(Inspector).where(Inspector.bureau_id == bureau).order_by(Inspector.inspector_id)).scalars():
-        roster.append(m.InspectorRec(i.inspector_id, dept_code[i.department_id],
+    for i in s.execute(select(Inspector).where(Inspector.bureau_id.in_(area)).order_by(Inspector.inspector_id)).scalars():
+        pid = m.qualified(code[i.bureau_id], i.inspector_id)
+        roster.append(m.InspectorRec(pid, dept_code[i.department_id],
                                      frozenset(q for q in i.qualifications.split(";") if q), bool(i.active)))
-        inspector_pk[i.inspector_id] = i.id
+        inspector_pk[pid] = i.id
     experts, expert_pk = [], {}
-    for e in s.execute(select(Expert).where(Expert.bureau_id == bureau).order_by(Expert.expert_id)).scalars():
-        experts.append(m.ExpertRec(e.expert_id, e.field, bool(e.active)))
-        expert_pk[e.expert_id] = e.id
+    for e in s.execute(select(Expert).where(Expert.bureau_id.in_(area)).order_by(Expert.expert_id)).scalars():
+        pid = m.qualified(code[e.bureau_id], e.expert_id)
+        experts.append(m.ExpertRec(pid, m.qualified(code[e.bureau_id], e.field), bool(e.active)))
+        expert_pk[pid] = e.id
     entity_ids = [t.entity_id for t in tasks]
     conflicts: set[tuple[str, str]] = set()
     last: dict[str, set[str]] = {}
     for chunk in _chunks(entity_ids):
         conflicts.update(
-            s.execute(select(Inspector.inspector_id, Conflict.uscc).join(Inspector, Inspector.id == Conflict.inspector_pk)
-                      .where(Conflict.bureau_id == bureau, Conflict.uscc.in_(chunk))).all()
+            (m.qualified(code[b], pid), uscc) for pid, b, uscc in s.execute(
+                select(Inspector.inspector_id, Inspector.bureau_id, Conflict.uscc)
+                .join(Inspector, Inspector.id == Conflict.inspector_pk)
+                .where(Conflict.bureau_id.in_(area), Conflict.uscc.in_(chunk))).all()
         )
         # Rotation: the inspectors of each entity's most recent earlier check.
-        rows = s.execute(
-            select(Task.uscc, Task.id, Task.created_at, Inspector.inspector_id)
+        # Only people of the area's rosters can be recused; a district's inspectors who
+        # served on a city plan's task count for the district's own next check too.
+        rows = [(u, tid, at, m.qualified(code[b], pid)) for u, tid, at, pid, b in s.execute(
+            select(Task.uscc, Task.id, Task.created_at, Inspector.inspector_id, Inspector.bureau_id)
             .join(TeamMember, TeamMember.task_id == Task.id)
             .join(Inspector, Inspector.id == TeamMember.inspector_pk)
-            .where(Task.uscc.in_(chunk), Task.draw_id != draw_id, Task.status.not_in(INACTIVE_TASK), TeamMember.active)
-        ).all()
+            .where(Task.uscc.in_(chunk), Task.draw_id != draw_id, Task.status.not_in(INACTIVE_TASK), TeamMember.active,
+                   Inspector.bureau_id.in_(area))
+        ).all()]
         latest: dict[str, tuple] = {}
         for uscc, task_id, at, _ in rows:
             if uscc not in latest or (at, task_id) > latest[uscc]:
@@ -103,17 +121,18 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
     for kind, model, col, pk in (("inspector", Inspector, TeamMember.inspector_pk, Inspector.inspector_id),
                                  ("expert", Expert, TeamMember.expert_pk, Expert.expert_id)):
         q = (
-            select(pk, func.count())
+            select(pk, model.bureau_id, func.count())
             .join(TeamMember, col == model.id)
             .join(Task, Task.id == TeamMember.task_id)
             .join(Draw, Draw.id == Task.draw_id)
-            .where(Draw.period == period, Draw.status == "drawn", model.bureau_id == bureau,
+            .where(Draw.period == period, Draw.status == "drawn", model.bureau_id.in_(area),
                    true() if loads_include_this_draw else Draw.id != draw_id,
                    Task.status.not_in(INACTIVE_TASK), TeamMember.active)
-            .group_by(pk)
+            .group_by(pk, model.bureau_id)
         )
-        prior_loads.update({p: int(n) for p, n in s.execute(q).all()})
-    return MatchingInputs(tasks, roster, experts, conflicts, last, prior_loads, inspector_pk, expert_pk)
+        prior_loads.update({m.qualified(code[b], p): int(n) for p, b, n in s.execute(q).all()})
+    dept_pk = {c: pk for pk, c in dept_code.items()}
+    return MatchingInputs(tasks, roster, experts, conflicts, last, prior_loads, inspector_pk, expert_pk, dept_pk)
 
 
 def _chunks(ids: Sequence[str], size: int = 900):
@@ -123,7 +142,7 @@ def _chunks(ids: Sequence[str], size: int = 900):
 
 def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
                 task_ids: Mapping[str, int], actor: Actor) -> None:
-    dept_id = {d.code: d.id for d in lp.departments.values()}
+    dept_id = inputs.dept_pk
     rows = []
     for eid, members in result.teams.items():
         for mem in members:
@@ -171,12 +190,14 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         lp = load_plan(s, cert["plan_code"])
         require(actor, "team.replace", bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
         ent = entities(s, [t.uscc])[t.uscc]
-        spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, applicable_items(lp, ent))
+        spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, applicable_items(lp, ent), carrier_code(lp, t.bureau_id))
         inputs = gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
+        if person_id not in inputs.inspector_pk and person_id not in inputs.expert_pk:
+            person_id = m.qualified(carrier_code(lp, t.bureau_id), person_id)  # a local id on a city plan
         members = list(s.execute(select(TeamMember).where(TeamMember.task_id == t.id, TeamMember.active)).scalars())
         ins_by_pk = {v: k for k, v in inputs.inspector_pk.items()}
         exp_by_pk = {v: k for k, v in inputs.expert_pk.items()}
-        dept_code = {d_.id: d_.code for d_ in lp.departments.values()}
+        dept_code = {pk: c for c, pk in inputs.dept_pk.items()}
         field_of = {e.expert_id: e.field for e in inputs.experts}
         team = []
         leaving_row = None
@@ -198,7 +219,7 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         is_exp = new.kind == "expert"
         row = TeamMember(task_id=t.id, inspector_pk=None if is_exp else inputs.inspector_pk[new.person_id],
                          expert_pk=inputs.expert_pk[new.person_id] if is_exp else None, role=new.role,
-                         department_id=None if is_exp else {d_.code: d_.id for d_ in lp.departments.values()}[new.department],
+                         department_id=None if is_exp else inputs.dept_pk[new.department],
                          slot=new.slot, pair_ticket=new.pair_ticket, active=True)
         s.add(row)
         s.add(TaskEvent(task_id=t.id, from_status=t.status, to_status=t.status, actor=actor.name,

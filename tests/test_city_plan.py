@@ -1,0 +1,106 @@
+"""市抽县查: a city plan draws across its districts and hands each task to the district
+whose area holds the entity; that district's roster supplies the team."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db.models import Bureau, Draw, Enterprise, Inspector, Plan, Task, TeamMember, Town
+from scheduler import reference
+from scheduler.services import draws, teams
+from scheduler.services.demo import CITY_PLAN, DemoDistrict, create_bureaus_demo, create_demo
+from scheduler.services.plans import load_plan
+from scheduler.verify import verify_package
+
+TODAY = dt.date(2026, 11, 27)
+PERIOD = "2026-11"  # drawn by the demo
+NEXT = "2026-12"
+# A third district for the test (demo data: Shunyi's code, towns named after Pinggu's).
+SHUNYI = DemoDistrict("110113", "北京市顺义区市场监督管理局", "顺义区",
+                      [(f"110113{int(c[6:]):03d}", "顺义" + n) for c, n in reference.TOWNS], "SY")
+
+
+@pytest.fixture
+def city(engine):
+    """Beijing + Pinggu + Miyun (the demo) + Shunyi, a few thousand entities each."""
+    create_bureaus_demo(engine, 1500, 7, today=TODAY)
+    create_demo(engine, 1500, 9, force=True, district=SHUNYI)
+    with Session(engine) as s:
+        c = s.execute(select(Bureau).where(Bureau.code == reference.CITY_CODE)).scalar_one()
+        sy = s.execute(select(Bureau).where(Bureau.code == SHUNYI.code)).scalar_one()
+        sy.parent_id = c.id
+        s.commit()
+    return engine
+
+
+def test_city_plan_area_covers_its_districts(city):
+    with Session(city) as s:
+        lp = load_plan(s, CITY_PLAN.code)
+        codes = set(lp.area.values())
+        assert codes == {reference.CITY_CODE, reference.BUREAU_CODE, reference.MIYUN_CODE, SHUNYI.code}
+        assert lp.hands_over
+        district = load_plan(s, "PG-2026-SP")
+        assert not district.hands_over and set(district.area.values()) == {reference.BUREAU_CODE}
+
+
+def test_every_task_goes_to_the_district_holding_the_entity_and_is_staffed_from_its_roster(city, tmp_path):
+    d = draws.execute(city, CITY_PLAN.code, NEXT, "12345678901234567890123")
+    with Session(city) as s:
+        rows = s.execute(
+            select(Task.id, Task.bureau_id, Town.bureau_id, Task.status)
+            .join(Enterprise, Enterprise.uscc == Task.uscc).join(Town, Town.code == Enterprise.town_code)
+            .where(Task.draw_id == d.id)
+        ).all()
+        assert rows and all(carrier == holder for _, carrier, holder, _ in rows)
+        carriers = {b for _, b, _, st in rows if st != "reserve"}
+        codes = dict(s.execute(select(Bureau.id, Bureau.code)).all())
+        assert {codes[b] for b in carriers} == {reference.BUREAU_CODE, reference.MIYUN_CODE, SHUNYI.code}
+        members = s.execute(
+            select(Task.bureau_id, Inspector.bureau_id)
+            .join(TeamMember, TeamMember.task_id == Task.id).join(Inspector, Inspector.id == TeamMember.inspector_pk)
+            .where(Task.draw_id == d.id)
+        ).all()
+        assert members and all(tb == ib for tb, ib in members)
+        cert = json.loads(s.get(Draw, d.id).certificate)
+    # The certificate names each task's district in its qualified departments.
+    for spec in cert["matching"]["task_specs"]:
+        assert all(dep.split("/")[0] in codes.values() for dep in spec["departments"])
+    draws.write_packages(city, d.id, tmp_path / "a", tmp_path / "p")
+    assert verify_package(tmp_path / "a").ok
+    assert verify_package(tmp_path / "p").ok
+
+
+def test_replacing_a_member_of_a_city_task_stays_in_the_district(city):
+    d = draws.execute(city, CITY_PLAN.code, NEXT, "98765432109876543210")
+    with Session(city) as s:
+        task_id, bureau_id, local_id = s.execute(
+            select(Task.id, Task.bureau_id, Inspector.inspector_id)
+            .join(TeamMember, TeamMember.task_id == Task.id).join(Inspector, Inspector.id == TeamMember.inspector_pk)
+            .where(Task.draw_id == d.id, TeamMember.role == "member").order_by(Task.rank)
+        ).first()
+    new = teams.replace_inspector(city, task_id, local_id, "出差，无法参加检查")
+    with Session(city) as s:
+        assert s.get(Inspector, new.inspector_pk).bureau_id == bureau_id
+        assert s.get(Inspector, new.inspector_pk).inspector_id != local_id
+
+
+def test_a_district_plan_draws_only_its_own_area(city):
+    with Session(city) as s:
+        d = s.execute(select(Draw).join(Plan).where(Plan.code == "MY-2026-SP", Draw.period == PERIOD)).scalar_one()
+        bureaus = set(s.execute(select(Task.bureau_id).where(Task.draw_id == d.id)).scalars())
+        my = s.execute(select(Bureau.id).where(Bureau.code == reference.MIYUN_CODE)).scalar_one()
+        towns = set(s.execute(select(Town.bureau_id).join(Enterprise, Enterprise.town_code == Town.code)
+                              .join(Task, Task.uscc == Enterprise.uscc).where(Task.draw_id == d.id)).scalars())
+    assert bureaus == {my} and towns == {my}
+
+
+def test_the_demo_is_deterministic_and_idempotent(engine):
+    first = create_bureaus_demo(engine, 800, 3, today=TODAY)
+    again = create_bureaus_demo(engine, 800, 3, today=TODAY, force=True)
+    assert [c for c, _, _ in first.draws] == ["PG-2026-SP", "MY-2026-SP", CITY_PLAN.code]
+    assert again.draws == [] and all(not any(v.values()) for v in again.added.values())
