@@ -184,6 +184,27 @@ def test_replacement_takes_first_unused_reserve_of_the_stratum(w):
         assert s.get(Task, t.id).status == "replaced"
 
 
+def test_a_task_with_results_cannot_be_replaced(w):
+    from scheduler.services import results
+    from scheduler.services.context import Actor
+    from db.models import Inspector, TeamMember
+
+    save_plan(w, gs_plan())
+    d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    with Session(w) as s:
+        t = s.execute(select(Task).where(Task.draw_id == d.id, Task.status == "assigned").order_by(Task.rank)).scalars().first()
+        leader = s.execute(select(Inspector.inspector_id).join(TeamMember, TeamMember.inspector_pk == Inspector.id)
+                           .where(TeamMember.task_id == t.id, TeamMember.role == "leader")).scalar_one()
+        item = s.execute(select(CheckItem.code).join(TaskItem, TaskItem.item_id == CheckItem.id)
+                         .where(TaskItem.task_id == t.id)).scalars().first()
+    cats = [c.code for c in results.list_categories(w)][:1]
+    results.enter_result(w, t.id, item, cats, Actor(leader, "inspector", t.bureau_id))
+    with pytest.raises(draws.DrawRefused, match="已录入检查结果"):
+        draws.replace_task(w, t.id, "已注销")
+    with Session(w) as s:
+        assert s.get(Task, t.id).status != "replaced"
+
+
 def test_period_format_and_seed_format_are_checked(w):
     save_plan(w, gs_plan())
     with pytest.raises(draws.DrawRefused, match="期间"):

@@ -134,7 +134,12 @@ def test_replacements_show_in_the_listing(drawn):
     new = draws.replace_task(engine, row["id"], "已注销")
     assert tasks.get_task(engine, row["id"])["status"] == "replaced"
     r2 = tasks.get_task(engine, new.id)
-    assert r2["rank"] == row["rank"] and r2["replaces_task_id"] == row["id"] and r2["status"] == "drawn"
+    assert r2["rank"] == row["rank"] and r2["replaces_task_id"] == row["id"]
+    # The promoted reserve is matched by the same rule; the replaced task's team stands down.
+    assert r2["status"] == "assigned" and r2["members"]
+    with Session(engine) as s:
+        assert s.execute(select(func.count()).select_from(TeamMember)
+                         .where(TeamMember.task_id == row["id"], TeamMember.active.is_(True))).scalar_one() == 0
 
 
 def test_draw_lists_and_matching_figures(drawn):

@@ -30,7 +30,7 @@ from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows
-from db.models import Draw, DrawArchive, DrawFrame, Plan, Task, Town, utcnow
+from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
 from scheduler import matching
@@ -371,6 +371,23 @@ def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None
         certs.write_public_package(Path(public_dir), public, dsr1.canonical_public_frame(ids))
 
 
+def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Task, actor: Actor) -> list[str]:
+    """The replaced task's team stands down and the promoted reserve gets a team by
+    the same DSR-1 matching rule (its own ticket, the draw's seed), with loads as
+    they stand. Returns the new team's person ids (recorded in the audit event)."""
+    s.execute(update(TeamMember).where(TeamMember.task_id == old.id, TeamMember.active.is_(True)).values(active=False))
+    s.flush()
+    lp = load_plan(s, plan_code)
+    ent = entities(s, [reserve.uscc])[reserve.uscc]
+    spec = teams.task_spec(lp, reserve.uscc, reserve.ticket, reserve.rank, applicable_items(lp, ent),
+                           teams.carrier_code(lp, reserve.bureau_id))
+    inputs = teams.gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
+    matched = matching.match(d.seed, plan_code, d.period, [spec], inputs.roster, inputs.experts, inputs.conflicts,
+                             inputs.last, inputs.prior_loads, teams.policy_of(lp))
+    teams.store_teams(s, lp, inputs, matched, {reserve.uscc: reserve.id}, actor)
+    return [mem.person_id for mem in matched.teams.get(reserve.uscc, [])]
+
+
 def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) -> Task:
     """A drawn entity proved deregistered or unreachable: the first unused reserve
     of its stratum takes its place; both facts are recorded."""
@@ -386,6 +403,8 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         require(actor, "task.replace", bureau_id=plan.bureau_id, department_id=plan.lead_department_id)
         if t.status in ("replaced", "voided"):
             raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
+        if s.execute(select(ItemResult.id).where(ItemResult.task_id == t.id).limit(1)).first():
+            raise DrawRefused(f"任务 #{task_id} 已录入检查结果，不能替换；确实无法检查的，请登记为“无法检查”")
         reserve = s.execute(
             select(Task).where(Task.draw_id == t.draw_id, Task.stratum == t.stratum, Task.status == "reserve")
             .order_by(Task.reserve_rank)
@@ -402,9 +421,10 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         s.add(TaskEvent(task_id=t.id, from_status=old, to_status="replaced", actor=actor.name, reason=reason.strip()))
         s.add(TaskEvent(task_id=reserve.id, from_status="reserve", to_status="drawn", actor=actor.name,
                         reason=f"替换任务 #{t.id}（{t.uscc}）：{reason.strip()}"))
+        team = _match_promoted(s, plan.code, s.get(Draw, t.draw_id), t, reserve, actor)
         auditlog.record(s, actor, "task.replace", f"task:{t.id}",
                         {"draw": t.draw_id, "replaced": t.uscc, "by": reserve.uscc, "reserve_rank": reserve.reserve_rank,
-                         "reason": reason.strip()})
+                         "reason": reason.strip(), "team": team})
         s.commit()
         s.refresh(reserve)
         return reserve
