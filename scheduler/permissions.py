@@ -90,6 +90,11 @@ RULES: Mapping[str, Rule] = {
     "result.follow_up": _rule("办理后续处置", "admin inspector reviewer planner", "reviewer planner"),
     "result.case": _rule("登记个案或专项检查", "admin planner reviewer", "planner reviewer"),
     "export.public": _rule("导出公示信息", "admin planner inspector reviewer auditor public"),
+    # 进一次门、查多项事 across plans (scheduler/services/visits.py): the coordination window is
+    # deployment-wide; a visit's date follows its lead task's plan's department.
+    "visits.settings": _rule("设置联合检查协调周期", "admin"),
+    "visits.refresh": _rule("重新计算联合检查", "admin planner"),
+    "visits.schedule": _rule("安排联合检查日期", "admin planner", "planner"),
 }
 
 
