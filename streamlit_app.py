@@ -30,8 +30,7 @@ pages = {
 current = st.navigation({section: entries for section, entries in pages.items() if entries}, expanded=True)
 
 with st.sidebar:
-    b = state.bureau()
-    st.markdown(f"**{b['name']}**" if b else "**尚未初始化局机构**")
+    state.bureau_picker()  # the bureau the pages work on (a choice for city-level accounts)
     st.caption(f"数据库：{state.database_label()}")
     auth.sidebar(actor)
 

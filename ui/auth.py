@@ -63,7 +63,8 @@ def _engine():
 
 
 def _with_bureau(a: Actor) -> Actor:
-    # Bureau-wide accounts (administrators, auditors) act for the bureau the app serves.
+    # Accounts without a bureau (deployment-wide administrators and auditors) act for the
+    # bureau picked in the sidebar (ui/state.py), so their actions are recorded under it.
     if a.bureau_id is not None:
         return a
     from dataclasses import replace
@@ -114,7 +115,15 @@ def _oidc_username(cfg: dict[str, Any]) -> Optional[str]:
 
 
 def current_actor() -> Optional[Actor]:
-    """The logged-in user's Actor, or None."""
+    """The logged-in user's Actor, or None; an account without a bureau gets the page's bureau."""
+    a = account_actor()
+    return None if a is None else _with_bureau(a)
+
+
+def account_actor() -> Optional[Actor]:
+    """The logged-in user's Actor as the account is (bureau None for deployment-wide accounts), or None.
+
+    The scope of the bureaus a user may pick from (ui/state.py) is decided on this actor."""
     from scheduler.services import users
 
     eng = _engine()
@@ -124,11 +133,11 @@ def current_actor() -> Optional[Actor]:
         if a is None:  # disabled (or removed) since logging in
             st.session_state.pop(SESSION_KEY, None)
             return None
-        return _with_bureau(a)
+        return a
     auto = autologin_name()
     if auto:
         a = users.actor_of(eng, auto)
-        return _with_bureau(a if a is not None else Actor(name=auto, role="admin"))
+        return a if a is not None else Actor(name=auto, role="admin")
     return None
 
 

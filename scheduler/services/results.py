@@ -814,8 +814,8 @@ def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
 
 
 def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Optional[str] = "open",
-               actor: Optional[Actor] = None) -> list[dict[str, Any]]:
-    """Follow-ups (default: open ones) with their task, entity and item.
+               actor: Optional[Actor] = None, bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
+    """Follow-ups (default: open ones) with their task, entity and item; of `bureau_id`'s tasks if given.
 
     With an `actor`: of the bureaus in its scope; an inspector's, of their own teams' tasks only."""
     stmt = (
@@ -834,6 +834,9 @@ def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Opti
     if is_inspector(actor):
         stmt = stmt.where(own_team(actor, FollowUp.task_id))
     with engine.connect() as conn:
+        if bureau_id is not None:
+            require_bureau(conn, actor, bureau_id)
+            stmt = stmt.where(Task.bureau_id == bureau_id)
         cond = _department_scope(conn, actor, department_id)
         if cond is not None:
             stmt = stmt.where(cond)

@@ -13,6 +13,7 @@ REASONS = ("亲属关系", "曾任职", "持股", "其他")
 st.title("回避申报")
 eng = state.engine()
 b = state.bureau()
+actor = state.actor()
 need_bureau(b)
 
 q = search_box("conflicts_q", "统一社会信用代码、企业名称、检查人员姓名或编号")
@@ -21,7 +22,7 @@ reason = choice("回避事由", [(r, r) for r in REASONS], key="conflicts_reason
 page = paged_table(
     "conflicts",
     lambda page, size: browse.browse_conflicts(
-        eng, q=q, reason=reason, bureau_id=b["id"], page=page, page_size=size
+        eng, q=q, reason=reason, bureau_id=b["id"], page=page, page_size=size, actor=actor
     ),
     [
         Col("inspector_id", "人员编号"),

@@ -49,7 +49,7 @@ def _package_zips(url: str, draw_id: int) -> tuple[bytes, bytes]:
     return out[0], out[1]
 
 
-plans = [p for p in list_plans(eng) if p["kind"] == "random"]
+plans = [p for p in list_plans(eng, bureau_id=b["id"], actor=state.actor()) if p["kind"] == "random"]
 if not plans:
     st.info("尚无双随机抽查计划，请先在“抽查计划”页面新建。")
     st.stop()
@@ -72,7 +72,7 @@ st.caption(
     f"匹配策略：{POLICY_LABELS.get(plan['matching_policy'], plan['matching_policy'])}"
 )
 
-history = task_service.list_draws(eng, b["id"], plan_code=plan_code, period=period)
+history = task_service.list_draws(eng, b["id"], plan_code=plan_code, period=period, actor=state.actor())
 live = next((d for d in history if d["status"] != "voided"), None)
 voided = [d for d in history if d["status"] == "voided"]
 if voided:

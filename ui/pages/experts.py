@@ -10,19 +10,20 @@ from ui.widgets import Col, choice, fmt_expert_active, need_bureau, paged_table,
 st.title("专家库")
 eng = state.engine()
 b = state.bureau()
+actor = state.actor()
 need_bureau(b)
 
 q = search_box("experts_q", "姓名、编号、专业领域或所在单位")
 f1, f2 = st.columns(2)
 with f1:
-    field = choice("专业领域", [(f, f) for f in browse.expert_fields(eng, b["id"])], key="experts_field")
+    field = choice("专业领域", [(f, f) for f in browse.expert_fields(eng, b["id"], actor=actor)], key="experts_field")
 with f2:
     active = choice("状态", [(True, "可用"), (False, "停用")], key="experts_active")
 
 page = paged_table(
     "experts",
     lambda page, size: browse.browse_experts(
-        eng, q=q, field=field, active=active, bureau_id=b["id"], page=page, page_size=size
+        eng, q=q, field=field, active=active, bureau_id=b["id"], page=page, page_size=size, actor=actor
     ),
     [
         Col("expert_id", "专家编号"),

@@ -15,6 +15,7 @@ from ui.widgets import Col, table
 
 st.title("双随机、一公开 抽查系统")
 b = state.bureau()
+actor = state.actor()
 st.subheader(b["name"] if b else "尚未初始化局机构")
 if b is None:
     st.info("请先运行 `dsr init`（或生成演示数据），再到“数据导入”导入两库一单。")
@@ -48,9 +49,9 @@ if b is not None:
     bid = b["id"]
     # --- this month ------------------------------------------------------------------------------------
     st.markdown(f"#### 本月工作（{today.year}年{today.month}月）")
-    month_rows = hist.month_plans(eng, bid, today)
-    dl = hist.deadline_overview(eng, bid, today)
-    open_fus = len(rs.follow_ups(eng, status="open"))
+    month_rows = hist.month_plans(eng, bid, today, actor=actor)
+    dl = hist.deadline_overview(eng, bid, today, actor=actor)
+    open_fus = len(rs.follow_ups(eng, status="open", bureau_id=bid, actor=actor))
     c = st.columns(6)
     c[0].metric("本月抽取", len(month_rows))
     c[1].metric("本月抽查任务", sum(r["tasks"] for r in month_rows))
@@ -91,8 +92,8 @@ if b is not None:
 
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
-    dash = rs.dashboard(eng, bid, year)
-    saved = hist.visits_saved(eng, bid, year)
+    dash = rs.dashboard(eng, bid, year, actor=actor)
+    saved = hist.visits_saved(eng, bid, year, actor=actor)
     st.markdown(f"#### {year} 年度双随机抽查")
     pubs = dash["publication"]
     n_res = sum(v["results"] for v in pubs.values())
@@ -143,7 +144,7 @@ if b is not None:
         else:
             st.caption("本年度尚无检查结果。")
 
-counts = library_counts(eng)
+counts = library_counts(eng, b["id"], actor) if b is not None else library_counts(eng)
 st.markdown("#### 两库一单")
 cols = st.columns(5)
 for col, (k, label) in zip(
@@ -165,7 +166,7 @@ for col, (k, label) in zip(cols, [("plans", "抽查计划"), ("draws", "抽取")
 
 if b is not None:
     st.markdown("#### 联席会议成员单位")
-    depts = browse.browse_departments(eng, bureau_id=b["id"], page_size=browse.MAX_PAGE_SIZE)
+    depts = browse.browse_departments(eng, bureau_id=b["id"], page_size=browse.MAX_PAGE_SIZE, actor=actor)
     table(
         depts.rows,
         [

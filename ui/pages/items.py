@@ -12,9 +12,10 @@ from ui.widgets import KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, 
 st.title("随机抽查事项清单")
 eng = state.engine()
 b = state.bureau()
+actor = state.actor()
 need_bureau(b)
 
-town_names = dict(browse.towns(eng))
+town_names = dict(browse.towns(eng, actor=actor))
 
 
 def fmt_towns(v):
@@ -22,7 +23,7 @@ def fmt_towns(v):
 
 
 q = search_box("items_q", "事项编码、抽查类别、抽查事项或检查依据")
-dept_list = browse.departments(eng, b["id"])
+dept_list = browse.departments(eng, b["id"], actor=actor)
 f1, f2 = st.columns(2)
 with f1:
     dept = choice("检查主体", dept_list, key="items_dept")
@@ -33,7 +34,7 @@ with f2:
 page = paged_table(
     "items",
     lambda page, size: browse.browse_items(
-        eng, q=q, department_id=dept, kind=kind, bureau_id=b["id"], page=page, page_size=size
+        eng, q=q, department_id=dept, kind=kind, bureau_id=b["id"], page=page, page_size=size, actor=actor
     ),
     [
         Col("code", "事项编码"),

@@ -43,7 +43,7 @@ def _ratios_text(p: dict) -> str:
     return "；".join(parts)
 
 
-plans = list_plans(eng)
+plans = list_plans(eng, bureau_id=bid, actor=state.actor())
 st.subheader("计划列表")
 if plans:
     st.dataframe(
@@ -102,7 +102,7 @@ def _fill(code: str | None) -> None:
                     desc="", ratios={}, counts={})
     else:
         with Session(eng) as s:
-            lp = load_plan(s, code)
+            lp = load_plan(s, code, state.actor())
         p, fr = lp.plan, lp.rules.frequency
         vals = dict(code=p.code, name=p.name, lead=lp.lead.name, items=[i.code for i in lp.items], strata=p.strata_by,
                     batches=p.batches, reserve=ratio_to_pct(p.reserve_ratio), team=p.team_size, policy=p.matching_policy,

@@ -40,7 +40,7 @@ def state_of(left) -> str:
     return "即将到期" if left <= SOON else "正常"
 
 
-queue = rs.publication_queue(eng, actor.department_id, today)
+queue = rs.publication_queue(eng, actor.department_id, today, actor=actor)
 for r in queue:
     r["wd_left"] = working_days_left(eng, today, r["deadline"])
     r["flag"] = state_of(r["wd_left"])
@@ -85,7 +85,7 @@ else:
             st.rerun()
 
 st.subheader("后续处置")
-fus = rs.follow_ups(eng, department_id=actor.department_id, status="open")
+fus = rs.follow_ups(eng, department_id=actor.department_id, status="open", actor=actor)
 if not fus:
     st.info("本部门没有办理中的后续处置。")
 else:

@@ -13,13 +13,14 @@ from ui.widgets import Col, choice, fmt_date, fmt_list, fmt_risk, paged_table, s
 st.title("检查对象名录库")
 eng = state.engine()
 b = state.bureau()
+actor = state.actor()
 bid = b["id"] if b else None
 with Session(eng) as s:
     classes = risk_classes(s)
 
 q = search_box("registry_q", "统一社会信用代码、企业名称或住所")
 f1, f2, f3, f4, f5 = st.columns(5)
-town_list = browse.towns(eng, bid)
+town_list = browse.towns(eng, bid, actor=actor)
 with f1:
     town = choice("所属乡镇街道", town_list, key="registry_town")
 with f2:
@@ -36,7 +37,7 @@ page = paged_table(
     "registry",
     lambda page, size: browse.browse_enterprises(
         eng, q=q, town_code=town, entity_type=etype, status=status, risk_class=risk,
-        industry_prefix=industry, bureau_id=bid, page=page, page_size=size,
+        industry_prefix=industry, bureau_id=bid, page=page, page_size=size, actor=actor,
     ),
     [
         Col("uscc", "统一社会信用代码"),

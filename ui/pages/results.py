@@ -31,13 +31,13 @@ def _items(v) -> str:
 
 
 # Sent-back results first: they wait for this inspector.
-mine = rs.inspector_tasks(eng, actor.name, page_size=browse.MAX_PAGE_SIZE).rows
+mine = rs.inspector_tasks(eng, actor.name, page_size=browse.MAX_PAGE_SIZE, actor=actor).rows
 returned = [t["id"] for t in mine if any(i["result_status"] == lc.RETURNED for i in t["items"])]
 if returned:
     st.subheader("审核退回，待重新录入")
     back = []
     for tid in returned:
-        for r in rs.task_results(eng, tid):
+        for r in rs.task_results(eng, tid, actor=actor):
             if r["status"] == lc.RETURNED:
                 back.append({"task_id": tid, **r})
     table(back, [Col("task_id", "任务编号"), Col("code", "事项编码"), Col("name", "检查事项"),
@@ -48,7 +48,7 @@ st.subheader("我的检查任务")
 status = choice("任务状态", [(s, lc.TASK_LABELS[s]) for s in WORK], key="res_status")
 page = paged_table(
     "res_tasks",
-    lambda p, size: rs.inspector_tasks(eng, actor.name, status=status, page=p, page_size=size),
+    lambda p, size: rs.inspector_tasks(eng, actor.name, status=status, page=p, page_size=size, actor=actor),
     [
         Col("id", "任务编号"), Col("kind", "检查类型", lambda v: KIND.get(v, v)), Col("uscc", "统一社会信用代码"),
         Col("name", "企业名称"), Col("town_name", "所属乡镇街道"), Col("role", "本人角色", lambda v: ROLE.get(v, v)),
@@ -66,7 +66,7 @@ default = next((i for i in returned if i in by_id), page.rows[0]["id"])
 task_id = st.selectbox("打开任务", list(by_id), index=list(by_id).index(default), key="res_task",
                        format_func=lambda i: f"#{i} {by_id[i]['name'] or by_id[i]['uscc']}（{by_id[i]['status_label']}）")
 task = by_id[task_id]
-results = rs.task_results(eng, task_id)
+results = rs.task_results(eng, task_id, actor=actor)
 st.markdown(f"**任务 #{task_id}**：{task['name'] or ''}（{task['uscc']}），{task['status_label']}")
 if task["note"]:
     st.caption(f"备注：{task['note']}")

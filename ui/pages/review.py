@@ -26,7 +26,7 @@ if msg := st.session_state.pop("rev_flash", None):
 KIND = {"random": "双随机抽查", **lc.CASE_KINDS}
 page = paged_table(
     "rev_queue",
-    lambda p, size: rs.review_queue(eng, actor.department_id, page=p, page_size=size),
+    lambda p, size: rs.review_queue(eng, actor.department_id, page=p, page_size=size, actor=actor),
     [
         Col("result_id", "结果编号"), Col("task_id", "任务编号"), Col("kind", "检查类型", lambda v: KIND.get(v, v)),
         Col("uscc", "统一社会信用代码"), Col("name", "企业名称"), Col("item_name", "检查事项"),

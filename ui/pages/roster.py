@@ -10,10 +10,11 @@ from ui.widgets import Col, choice, fmt_active, fmt_list, need_bureau, paged_tab
 st.title("执法检查人员名录库")
 eng = state.engine()
 b = state.bureau()
+actor = state.actor()
 need_bureau(b)
 
 q = search_box("roster_q", "姓名、人员编号、执法证号或执法资格")
-dept_list = browse.departments(eng, b["id"])
+dept_list = browse.departments(eng, b["id"], actor=actor)
 f1, f2 = st.columns(2)
 with f1:
     dept = choice("所属部门", dept_list, key="roster_dept")
@@ -23,7 +24,7 @@ with f2:
 page = paged_table(
     "roster",
     lambda page, size: browse.browse_inspectors(
-        eng, q=q, department_id=dept, active=active, bureau_id=b["id"], page=page, page_size=size
+        eng, q=q, department_id=dept, active=active, bureau_id=b["id"], page=page, page_size=size, actor=actor
     ),
     [
         Col("inspector_id", "人员编号"),

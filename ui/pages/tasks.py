@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from scheduler.permissions import PermissionDenied
 from scheduler.services import browse, draws, teams
 from scheduler.services import tasks as task_service
 from ui import state
@@ -13,10 +14,11 @@ eng = state.engine()
 b = state.bureau()
 need_bureau(b)
 bid = b["id"]
-town_list = browse.towns(eng, bid)
+actor = state.actor()
+town_list = browse.towns(eng, bid, actor=actor)
 town_names = dict(town_list)
 
-all_draws = task_service.list_draws(eng, bid, include_voided=False)
+all_draws = task_service.list_draws(eng, bid, include_voided=False, actor=actor)
 if not all_draws:
     st.info("尚无抽取记录：请先在“抽取”页面完成抽取。")
     st.stop()
@@ -34,11 +36,11 @@ draw_id = c1.selectbox(
 )
 period = None
 if draw_id is None:
-    period = c2.selectbox("抽查期间", task_service.periods(eng, bid), key="tasks_period")
+    period = c2.selectbox("抽查期间", task_service.periods(eng, bid, actor=actor), key="tasks_period")
 
 f1, f2, f3 = st.columns(3)
 with f1:
-    dept = choice("参与部门", browse.departments(eng, bid), key="tasks_dept", help="任务含有该部门的抽查事项")
+    dept = choice("参与部门", browse.departments(eng, bid, actor=actor), key="tasks_dept", help="任务含有该部门的抽查事项")
 with f2:
     town = choice("所属乡镇街道", town_list, key="tasks_town")
 with f3:
@@ -47,7 +49,8 @@ with f3:
 page = paged_table(
     "tasks",
     lambda p, size: task_service.list_tasks(eng, draw_id=draw_id, period=period, department_id=dept, town_code=town,
-                                            status=status, page=p, page_size=size, bureau_id=bid),
+                                            status=status, page=p, page_size=size, bureau_id=bid,
+                                            actor=actor),
     [
         Col("id", "任务编号"),
         Col("plan_code", "计划"),
@@ -70,7 +73,7 @@ page = paged_table(
 
 # --- matching figures of the chosen draw -------------------------------------------------------------------
 if draw_id is not None:
-    m = task_service.draw_matching(eng, draw_id)
+    m = task_service.draw_matching(eng, draw_id, actor=actor)
     fair = m.get("fairness") or {}
     if fair:
         st.subheader("匹配情况")
@@ -99,7 +102,11 @@ st.subheader("调整")
 default_id = page.rows[0]["id"] if page.rows else 1
 task_id = int(st.number_input("任务编号", min_value=1, step=1, value=default_id, key="tasks_act_id",
                               help="见上表第一列"))
-task = task_service.get_task(eng, task_id)
+try:
+    task = task_service.get_task(eng, task_id, actor=actor)
+except PermissionDenied as e:
+    st.error(f"任务 #{task_id}：{e}")
+    st.stop()
 if task is None:
     st.info(f"任务 #{task_id} 不存在。")
     st.stop()
@@ -121,11 +128,11 @@ with t1:
         st.caption("只重新匹配该席位，规则与抽取时相同，工作量按当前实际计算；更换及原因全程留痕。")
         if st.button("更换", disabled=not reason, key="tasks_rep_go"):
             try:
-                row = teams.replace_inspector(eng, task_id, person, reason, state.actor())
+                row = teams.replace_inspector(eng, task_id, person, reason, actor)
             except teams.ReplaceRefused as e:
                 st.error(str(e))
             else:
-                new = next((s for s in task_service.task_team(eng, task_id) if s.slot == row.slot), None)
+                new = next((s for s in task_service.task_team(eng, task_id, actor=actor) if s.slot == row.slot), None)
                 st.session_state["tasks_flash"] = (f"任务 #{task_id}：{person} 已由 {new.name}（{new.person_id}）替换"
                                                    if new else f"任务 #{task_id}：{person} 已替换")
                 st.session_state.pop("tasks_rep_reason", None)
@@ -135,7 +142,7 @@ with t2:
     reason2 = st.text_input("原因", key="tasks_sub_reason", placeholder="如：经核实已注销").strip()
     if st.button("用备选对象替换", disabled=not reason2, key="tasks_sub_go"):
         try:
-            new_task = draws.replace_task(eng, task_id, reason2, state.actor())
+            new_task = draws.replace_task(eng, task_id, reason2, actor)
         except draws.DrawRefused as e:
             st.error(str(e))
         else:
