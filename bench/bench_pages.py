@@ -1,0 +1,367 @@
+"""Page render times of the planners' app in a real browser, on a 1,000,000-entity demo.
+
+Run: /work/venv/bin/python bench/bench_pages.py [--db PATH] [--entities N] [--months M] [--repeat R]
+                                                [--pages registry.py,tasks.py] [--keep]
+
+Data: the Pinggu demo (`create_demo`, N entities, default 1,000,000) with M months
+(default 1) of demo draws and results (`create_history`), and the demo accounts.
+`--db PATH` reuses that SQLite file if it already holds a registry (building a 1M
+demo with a month of history takes minutes); otherwise it is built there (and kept).
+Without `--db` a temporary file is built and removed at the end.
+
+Method: `streamlit run streamlit_app.py` headless on a free port, logged in as the
+demo administrator through DSR_UI_AUTOLOGIN (as the tests do; SQLite only), and
+Debian's Chromium driven by Playwright (`executable_path=/usr/bin/chromium`,
+1400x900, zh-CN). After one warm-up load, each page of ui/nav.py's PAGES is opened
+R times from 首页 by clicking its sidebar link, as a user does. Timed from the click:
+- first text: the page's st.title heading is visible;
+- complete: the run the click started has finished (the script_finished message
+  arrived on the websocket) and Streamlit's "running" indicator (stStatusWidget) is
+  gone, as tests/e2e waits for it.
+The median of R is printed (and the worst).
+
+Peers, measured in the same run:
+- script alone: the same page run by streamlit.testing AppTest in this process on the
+  same database (every query and all the Python of the page, no browser, no
+  websocket, no rendering); the median of R.
+- floor: an empty Streamlit page (a title only) of a two-page app served and
+  clicked the same way: what any page costs at least on this machine.
+
+Goal (issue 7): every page under 2 s.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import textwrap
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from ui import nav  # noqa: E402
+
+CHROMIUM = os.environ.get("DSR_E2E_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+VIEWPORT = {"width": 1400, "height": 900}
+GOAL = 2.0
+WAIT_MS = 180_000
+USER = "admin"  # a demo account (ensure_demo_users)
+_TITLE = re.compile(r"""st\.title\(\s*["']([^"']+)["']""")
+
+
+# --- data --------------------------------------------------------------------------------------
+
+
+def build(path: Path, entities: int, months: int) -> None:
+    """The demo on `path` unless it already holds a registry (then it is reused as it is)."""
+    from sqlalchemy import func, select
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.models import Enterprise, Task
+    from scheduler.services import results as rs
+    from scheduler.services.demo import create_demo
+    from scheduler.services.history import create_history
+    from scheduler.services.users import ensure_demo_users
+
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    with eng.connect() as c:
+        have = c.execute(select(func.count()).select_from(Enterprise)).scalar_one()
+    if have:
+        print(f"reusing {path} ({have:,} entities)")
+    else:
+        t0 = time.perf_counter()
+        create_demo(eng, entities, seed=2026)
+        print(f"demo registry: {entities:,} entities in {time.perf_counter() - t0:.0f} s", flush=True)
+        t0 = time.perf_counter()
+        h = create_history(eng, rs.local_today(), seed=2026, months=months, rounds=1)
+        print(f"history: {len(h.draws)} draws, {h.results} results in {time.perf_counter() - t0:.0f} s", flush=True)
+    ensure_demo_users(eng)
+    with eng.connect() as c:
+        n_ent = c.execute(select(func.count()).select_from(Enterprise)).scalar_one()
+        n_task = c.execute(select(func.count()).select_from(Task)).scalar_one()
+    eng.dispose()
+    print(f"database: {n_ent:,} entities, {n_task:,} tasks")
+
+
+# --- the app server ------------------------------------------------------------------------------
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def serve(script: str, cwd: Path, env: dict, log: Path) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    out = open(log, "wb")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "streamlit", "run", script, "--server.headless", "true", "--server.port", str(port),
+         "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none",
+         "--client.toolbarMode", "viewer"],
+        cwd=cwd, env=env, stdout=out, stderr=subprocess.STDOUT,
+    )
+    base = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 90
+    while True:
+        if proc.poll() is not None:
+            raise SystemExit(f"streamlit exited ({proc.returncode}):\n{log.read_text(errors='replace')}")
+        try:
+            with urllib.request.urlopen(f"{base}/_stcore/health", timeout=2) as r:
+                if r.status == 200:
+                    return proc, base
+        except OSError:
+            pass
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise SystemExit(f"streamlit did not become healthy in 90 s:\n{log.read_text(errors='replace')}")
+        time.sleep(0.3)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    proc.terminate()
+    try:
+        proc.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+
+
+# --- the browser -----------------------------------------------------------------------------------
+
+
+class Runs:
+    """Counts the script runs the server reports as finished (ForwardMsg.script_finished on the websocket)."""
+
+    def __init__(self, page) -> None:
+        from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
+
+        self._msg = ForwardMsg
+        self.finished = 0
+        page.on("websocket", lambda ws: ws.on("framereceived", self._frame))
+
+    def _frame(self, payload) -> None:
+        if isinstance(payload, str):
+            return
+        try:
+            m = self._msg.FromString(payload)
+        except Exception:
+            return
+        if m.WhichOneof("type") == "script_finished" and m.script_finished in (
+            self._msg.FINISHED_SUCCESSFULLY, self._msg.FINISHED_WITH_COMPILE_ERROR
+        ):
+            self.finished += 1
+
+
+def _settle(page, runs: Runs, before: int) -> None:
+    """Until a run started after `before` has finished and the running indicator is gone."""
+    deadline = time.perf_counter() + WAIT_MS / 1000
+    status = page.get_by_test_id("stStatusWidget")
+    while time.perf_counter() < deadline:
+        if runs.finished > before and status.count() == 0:
+            return
+        page.wait_for_timeout(15)
+    raise TimeoutError("the page did not finish in time")
+
+
+def open_timed(page, runs: Runs, link: str, heading: str) -> tuple[float, float]:
+    """Click the sidebar link `link`; seconds to the heading visible, and to the run finished."""
+    nav_el = page.get_by_test_id("stSidebarNav")
+    target = nav_el.get_by_role("link", name=link, exact=True)
+    before = runs.finished
+    t0 = time.perf_counter()
+    target.click()
+    page.get_by_role("heading", name=heading, exact=True).first.wait_for(state="visible", timeout=WAIT_MS)
+    t1 = time.perf_counter()
+    _settle(page, runs, before)
+    return t1 - t0, time.perf_counter() - t0
+
+
+def page_titles() -> list[tuple[str, str, str]]:
+    """(script, link title, heading) of every page of the navigation."""
+    out = []
+    for _section, script, title, _icon in nav.PAGES:
+        m = _TITLE.search((ROOT / nav.page_path(script)).read_text(encoding="utf-8"))
+        out.append((script, title, m.group(1) if m else title))
+    return out
+
+
+def browser_times(base: str, pages: list[tuple[str, str, str]], repeat: int, home: tuple[str, str, str]) -> dict:
+    from playwright.sync_api import sync_playwright
+
+    out: dict[str, dict] = {}
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            ctx = b.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
+            page = ctx.new_page()
+            runs = Runs(page)
+            t0 = time.perf_counter()
+            page.goto(base)
+            page.get_by_role("heading", name=home[2], exact=True).first.wait_for(state="visible", timeout=WAIT_MS)
+            _settle(page, runs, 0)
+            out["_load"] = {"first": [time.perf_counter() - t0]}
+            for script, title, heading in pages:
+                firsts, dones, errors = [], [], 0
+                for _ in range(repeat):
+                    if script != home[0]:
+                        open_timed(page, runs, home[1], home[2])
+                    else:  # time 首页 coming from another page
+                        other = next(x for x in pages if x[0] != home[0])
+                        open_timed(page, runs, other[1], other[2])
+                    f, d = open_timed(page, runs, title, heading)
+                    errors += page.get_by_test_id("stException").count()
+                    firsts.append(f)
+                    dones.append(d)
+                out[script] = {"first": firsts, "done": dones, "errors": errors}
+                print(f"  {title}: first text {statistics.median(firsts):.2f} s, complete {statistics.median(dones):.2f} s"
+                      + (f"  ({errors} exception(s) on the page)" if errors else ""), flush=True)
+        finally:
+            b.close()
+    return out
+
+
+# --- peers -------------------------------------------------------------------------------------------
+
+
+def script_alone(pages: list[tuple[str, str, str]], repeat: int) -> dict[str, list[float]]:
+    """Each page run by AppTest in this process (same database, same login)."""
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    out: dict[str, list[float]] = {}
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=WAIT_MS / 1000).run()
+    for script, _title, _heading in pages:
+        times = []
+        for _ in range(repeat):
+            at.switch_page(nav.page_path(nav.PAGES[0][1])).run()
+            t0 = time.perf_counter()
+            at.switch_page(nav.page_path(script)).run()
+            times.append(time.perf_counter() - t0)
+            if at.exception:
+                print(f"  AppTest {script}: exception {at.exception[0].value}", flush=True)
+        out[script] = times
+    st.cache_resource.clear()
+    return out
+
+
+FLOOR_APP = '''
+import streamlit as st
+
+def a():
+    st.title("空白页甲")
+
+def b():
+    st.title("空白页乙")
+
+st.navigation({"空白": [st.Page(a, title="甲", url_path="a", default=True), st.Page(b, title="乙", url_path="b")]},
+              expanded=True).run()
+'''
+
+
+def floor_times(tmp: Path, repeat: int) -> list[float]:
+    app = tmp / "floor_app.py"
+    app.write_text(textwrap.dedent(FLOOR_APP), encoding="utf-8")
+    env = {k: v for k, v in os.environ.items() if not k.startswith("DSR_")}
+    proc, base = serve(str(app), tmp, env, tmp / "floor.log")
+    try:
+        from playwright.sync_api import sync_playwright
+
+        with sync_playwright() as p:
+            b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+            try:
+                page = b.new_context(viewport=VIEWPORT, locale="zh-CN").new_page()
+                runs = Runs(page)
+                page.goto(base)
+                page.get_by_role("heading", name="空白页甲", exact=True).wait_for(state="visible", timeout=WAIT_MS)
+                _settle(page, runs, 0)
+                times = []
+                for _ in range(max(repeat, 3)):
+                    times.append(open_timed(page, runs, "乙", "空白页乙")[1])
+                    open_timed(page, runs, "甲", "空白页甲")
+            finally:
+                b.close()
+    finally:
+        stop(proc)
+    return times
+
+
+# --- main ------------------------------------------------------------------------------------------------
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--db", type=Path, help="SQLite file of the demo: reused if it holds a registry, else built there")
+    ap.add_argument("--entities", type=int, default=1_000_000)
+    ap.add_argument("--months", type=int, default=1, help="months of demo draws and results")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--pages", default="", help="comma-separated page scripts (default: every page of ui/nav.py)")
+    args = ap.parse_args()
+    if not os.access(CHROMIUM, os.X_OK):
+        raise SystemExit(f"{CHROMIUM} is missing (apt-get install -y chromium fonts-noto-cjk)")
+
+    tmp = Path(tempfile.mkdtemp(prefix="dsr-bench-pages-"))
+    try:
+        db = args.db or tmp / "demo.db"
+        build(db, args.entities, args.months)
+        pages = page_titles()
+        if args.pages:
+            wanted = {p.strip() for p in args.pages.split(",") if p.strip()}
+            pages = [p for p in pages if p[0] in wanted or p[0] == nav.PAGES[0][1]]
+        home = page_titles()[0]
+
+        os.environ["DSR_DATABASE_URL"] = f"sqlite:///{db.resolve()}"
+        os.environ["DSR_UI_AUTOLOGIN"] = USER
+        os.environ.pop("DSR_BUREAU", None)
+        load0 = os.getloadavg()
+        print("\nbrowser (Chromium via Playwright), click in the sidebar -> page:", flush=True)
+        proc, base = serve("streamlit_app.py", ROOT, dict(os.environ), tmp / "app.log")
+        try:
+            br = browser_times(base, pages, args.repeat, home)
+        finally:
+            stop(proc)
+        print("script alone (AppTest):", flush=True)
+        alone = script_alone(pages, args.repeat)
+        print("floor (empty Streamlit page):", flush=True)
+        floor = floor_times(tmp, args.repeat)
+        load1 = os.getloadavg()
+    finally:
+        if args.db is None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+    med = statistics.median
+    print(f"\nload average before / after: {load0[0]:.2f} / {load1[0]:.2f} (1 min); {os.cpu_count()} CPUs")
+    print(f"first load of the app (to 首页 complete): {br['_load']['first'][0]:.2f} s")
+    print(f"\n{'page':<22} {'first text s':>12} {'complete s':>11} {'worst s':>8} {'goal 2 s':>9} "
+          f"{'script alone s':>15} {'floor s':>8}")
+    over = []
+    for script, title, _heading in pages:
+        r = br[script]
+        done = med(r["done"])
+        ok = "ok" if done < GOAL else "OVER"
+        if done >= GOAL:
+            over.append(title)
+        err = " (exception)" if r["errors"] else ""
+        print(f"{title:<22} {med(r['first']):12.2f} {done:11.2f} {max(r['done']):8.2f} {ok:>9} "
+              f"{med(alone[script]):15.2f} {med(floor):8.2f}{err}")
+    print(f"\nmedian of {args.repeat} clicks per page; floor = an empty Streamlit page clicked the same way "
+          f"(median of {len(floor)}); script alone = AppTest run of the page in-process, same database")
+    print("over the goal: " + ("、".join(over) if over else "none"))
+
+
+if __name__ == "__main__":
+    main()
