@@ -142,6 +142,33 @@ def test_frequency_leaves_out_entities_drawn_for_general_items_this_year(w):
     assert f3.frame_size == json.loads(d1.certificate)["frame_size"]
 
 
+def test_entity_entering_a_mixed_plan_through_its_key_item_gets_only_the_key_item(w):
+    """抽查频次 applies per task: drawn for general items already this year, an entity
+    enters a mixed plan's frame through its key item and is checked for that only."""
+    save_plan(w, gs_plan("PG-GS1", ratios={"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"}))
+    mixed = PlanInput(code="PG-MIX", name="公示信息与食品安全联合抽查", lead_department="SCJGJ",
+                      item_codes=["GS-01", "SP-01"], ratios={"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"})
+    save_plan(w, mixed)
+    d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
+    first = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
+    with Session(w) as s:
+        food = set(s.execute(select(Enterprise.uscc).where(Enterprise.tags.contains("食品经营许可"),
+                                                           Enterprise.status == "存续")).scalars())
+    assert first & food, "the fixture must give the first draw some food businesses"
+    # Every food business drawn before stays in the mixed frame (through SP-01); one drawn
+    # by the mixed plan gets SP-01 only, one not drawn before gets both items.
+    d2 = draws.execute(w, "PG-MIX", "2026-04", seed=SEED, )
+    with Session(w) as s:
+        items = {}
+        for u, code in s.execute(select(Task.uscc, CheckItem.code).join(TaskItem, TaskItem.task_id == Task.id)
+                                 .join(CheckItem, CheckItem.id == TaskItem.item_id).where(Task.draw_id == d2.id)):
+            items.setdefault(u, set()).add(code)
+    again = set(items) & first
+    assert again, "some entities of the first draw are drawn again through the key item"
+    assert all(items[u] == {"SP-01"} for u in again)
+    assert any(items[u] == {"GS-01", "SP-01"} for u in set(items) - first)
+
+
 def test_frequency_exempt_class_stays_in_frame(w):
     save_plan(w, gs_plan("PG-GS1"))
     save_plan(w, gs_plan("PG-GS2", frequency={"general_per_year": 1, "exempt_classes": ["D"]}))

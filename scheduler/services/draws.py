@@ -38,6 +38,7 @@ from scheduler import matching_package as mp
 from scheduler import rules
 from scheduler.permissions import require
 from scheduler.services import auditlog, draw_sql, teams
+from scheduler.services import visits as visit_service
 from scheduler.services.context import CLI, Actor
 from scheduler.services.frames import applicable_items, entities, read_frame
 from scheduler.services.plans import LoadedPlan, load_plan
@@ -237,6 +238,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
                 "plan_name": lp.plan.name,
                 "lead_department": lp.lead.name,
                 "strata_by": lp.plan.strata_by,
+                "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
             },
         )
         cert["matching"] = mp.certificate_section(matched, policy, specs, files)
@@ -256,6 +258,8 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor)
         s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
                   .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
+        # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
+        visit_service.refresh_for_period(s, period, actor)
         auditlog.record(
             s, actor, "draw.execute", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
@@ -331,6 +335,7 @@ def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor 
         for t in s.execute(select(Task).where(Task.draw_id == d.id)).scalars():
             t.status = "voided"
             s.add(t)
+        visit_service.refresh_for_period(s, period, actor)  # the voided tasks leave their visits
         auditlog.record(s, actor, "draw.void", f"draw:{d.id}", {"plan": plan_code, "period": period, "reason": reason.strip(), "seed": d.seed})
         s.commit()
         s.refresh(d)
@@ -422,6 +427,7 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         s.add(TaskEvent(task_id=reserve.id, from_status="reserve", to_status="drawn", actor=actor.name,
                         reason=f"替换任务 #{t.id}（{t.uscc}）：{reason.strip()}"))
         team = _match_promoted(s, plan.code, s.get(Draw, t.draw_id), t, reserve, actor)
+        visit_service.refresh_for_period(s, s.get(Draw, t.draw_id).period, actor)  # the reserve takes the visit's place
         auditlog.record(s, actor, "task.replace", f"task:{t.id}",
                         {"draw": t.draw_id, "replaced": t.uscc, "by": reserve.uscc, "reserve_rank": reserve.reserve_rank,
                          "reason": reason.strip(), "team": team})

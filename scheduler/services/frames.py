@@ -134,9 +134,31 @@ def entities(session: Session, usccs: Sequence[str]) -> dict[str, FrameEntity]:
     return out
 
 
-def applicable_items(lp: LoadedPlan, ent: FrameEntity) -> list[CheckItem]:
+def applicable_items(lp: LoadedPlan, ent: FrameEntity, barred: frozenset[str] = frozenset()) -> list[CheckItem]:
+    """The plan's items whose scope holds the entity, less the kinds (一般/重点) its
+    check frequency bars this year (see `barred_kinds`)."""
     tags = [t for t in ent.tags.split(";") if t]
-    return [i for i, sc in lp.scopes() if sc.applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
+    return [i for i, sc in lp.scopes()
+            if i.kind not in barred and sc.applies(ent.entity_type, ent.industry_code, tags, ent.town_code)]
+
+
+def barred_kinds(session: Session, lp: LoadedPlan, period: str, ents: dict[str, FrameEntity]) -> dict[str, frozenset[str]]:
+    """抽查频次 per task: an entity in a mixed plan's frame through its key items, but
+    already drawn for general items as often as the year allows, is checked for the
+    key items only (and the other way round). Entities of exempt classes are never barred."""
+    freq: rules.Frequency = lp.rules.frequency
+    year = period[:4]
+    out: dict[str, set[str]] = {}
+    kinds = {i.kind for i in lp.items}
+    for kind, limit in ((rules.GENERAL, freq.general_per_year), (rules.KEY, freq.key_per_year)):
+        if limit <= 0 or kind not in kinds:
+            continue
+        ids = [u for u, e in ents.items() if e.risk_class not in freq.exempt_classes]
+        for i in range(0, len(ids), 900):
+            sub = _drawn_too_often(kind, year, limit).where(Task.uscc.in_(ids[i : i + 900]))
+            for (u,) in session.execute(sub).all():
+                out.setdefault(u, set()).add(kind)
+    return {u: frozenset(k) for u, k in out.items()}
 
 
 def preview(session: Session, lp: LoadedPlan, period: str) -> list[dict]:

@@ -16,7 +16,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.bulk import insert_rows
-from db.models import CheckItem, Conflict, Department, Draw, Expert, Inspector, Task, TaskEvent, TeamMember, utcnow
+from db.models import CheckItem, Conflict, Department, Draw, Expert, Inspector, Task, TaskEvent, TaskItem, TeamMember, utcnow
 from scheduler import matching as m
 from scheduler import matching_package as mp
 from scheduler.permissions import require
@@ -62,6 +62,12 @@ def task_spec(lp: LoadedPlan, entity_id: str, ticket: str, rank: int, items: Seq
     lead = m.qualified(bureau_code, lp.lead.code)
     depts = ([lead] if lead in required else []) + sorted(set(required) - {lead})
     return m.TaskSpec(entity_id, ticket, rank, tuple(depts), {d: frozenset(required[d]) for d in depts}, tuple(sorted(fields)))
+
+
+def stored_items(s: Session, task_id: int) -> list[CheckItem]:
+    """The items a task carries, as stored at the draw (the matching's task spec follows them)."""
+    return list(s.execute(select(CheckItem).join(TaskItem, TaskItem.item_id == CheckItem.id)
+                          .where(TaskItem.task_id == task_id).order_by(CheckItem.code)).scalars())
 
 
 def carrier_code(lp: LoadedPlan, task_bureau_id: int) -> str | None:
@@ -177,8 +183,6 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
     same rule, with loads as they stand; the replacement and its reason are recorded."""
     import json
 
-    from scheduler.services.frames import applicable_items, entities
-
     if not reason.strip():
         raise ReplaceRefused("更换检查人员必须说明原因")
     with Session(engine) as s:
@@ -189,8 +193,7 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         cert = json.loads(d.certificate or "{}")
         lp = load_plan(s, cert["plan_code"])
         require(actor, "team.replace", bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
-        ent = entities(s, [t.uscc])[t.uscc]
-        spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, applicable_items(lp, ent), carrier_code(lp, t.bureau_id))
+        spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, stored_items(s, t.id), carrier_code(lp, t.bureau_id))
         inputs = gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
         if person_id not in inputs.inspector_pk and person_id not in inputs.expert_pk:
             person_id = m.qualified(carrier_code(lp, t.bureau_id), person_id)  # a local id on a city plan
