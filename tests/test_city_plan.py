@@ -104,3 +104,26 @@ def test_the_demo_is_deterministic_and_idempotent(engine):
     again = create_bureaus_demo(engine, 800, 3, today=TODAY, force=True)
     assert [c for c, _, _ in first.draws] == ["PG-2026-SP", "MY-2026-SP", CITY_PLAN.code]
     assert again.draws == [] and all(not any(v.values()) for v in again.added.values())
+
+
+def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
+    from scheduler.permissions import PermissionDenied
+    from scheduler.services import tasks
+    from scheduler.services.context import Actor
+
+    d = draws.execute(city, CITY_PLAN.code, NEXT, "55555555556666666666")
+    with Session(city) as s:
+        ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
+        by_bureau = {}
+        for tid, b in s.execute(select(Task.id, Task.bureau_id).where(Task.draw_id == d.id, Task.status != "reserve")):
+            by_bureau.setdefault(b, []).append(tid)
+    my, pg, city_id = ids[reference.MIYUN_CODE], ids[reference.BUREAU_CODE], ids[reference.CITY_CODE]
+    miyun_admin = Actor("my-admin", "admin", my)
+    seen = tasks.list_tasks(city, draw_id=d.id, include_reserves=False, page_size=500, actor=miyun_admin).rows
+    assert seen and sorted(r["id"] for r in seen) == sorted(by_bureau[my])
+    with pytest.raises(PermissionDenied):
+        tasks.get_task(city, by_bureau[pg][0], actor=miyun_admin)
+    assert tasks.get_task(city, by_bureau[my][0], actor=miyun_admin)["id"] == by_bureau[my][0]
+    city_admin = Actor("bj-admin", "admin", city_id)
+    every = tasks.list_tasks(city, draw_id=d.id, include_reserves=False, page_size=500, actor=city_admin).rows
+    assert len(every) == sum(len(v) for v in by_bureau.values())
