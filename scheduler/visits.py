@@ -71,6 +71,34 @@ def window_months(win: str) -> tuple[str, str]:
     return f"{year}-01", f"{year}-12"
 
 
+def periods_of_window(win: str, window: str = DEFAULT_WINDOW) -> list[str]:
+    """The draw periods whose tasks fall in window `win` under the setting (rule 1), sorted.
+
+    Refuses (WindowError) a key that is not a window under the setting, e.g. a
+    month under ``quarter``."""
+    if window not in WINDOWS:
+        raise WindowError(f"协调周期设置“{window}”无效，应为 {'、'.join(WINDOWS)} 之一")
+    m = _PERIOD.fullmatch(win or "")
+    if not m:
+        raise WindowError(f"协调周期“{win}”格式无效，应为 YYYY-MM、YYYY-Qn 或 YYYY")
+    year, month, quarter = m.groups()
+    if month and window == "quarter":
+        raise WindowError(f"当前按季度协调，“{win}”不是协调周期；请使用 {window_of(win, window)}")
+    if quarter and window == "quarter":
+        q = int(quarter)
+        return sorted([win] + [f"{year}-{mo:02d}" for mo in range(3 * q - 2, 3 * q + 1)])
+    return [win]
+
+
+def iso_utc(t) -> str:
+    """A draw timestamp as the certificate writes it (`drawn_at`): UTC, ISO 8601, whole seconds."""
+    import datetime as _dt
+
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=_dt.timezone.utc)
+    return t.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+
+
 @dataclass(frozen=True)
 class TaskRef:
     """What the merge rule needs of one live task (all of it is in the certificates)."""
@@ -118,6 +146,121 @@ def merge(tasks: Iterable[TaskRef], window: str = DEFAULT_WINDOW) -> list[VisitP
             out.append(((win, entity, group[0].order), vp))
     out.sort(key=lambda x: x[0])
     return [vp for _, vp in out]
+
+
+@dataclass(frozen=True)
+class DrawTasks:
+    """The live tasks of one draw, as columns: the bulk input of `merge_draws`."""
+
+    plan_code: str
+    period: str
+    drawn_at: str
+    mergeable: bool
+    task_ids: Sequence[int]
+    entity_ids: Sequence[str]
+
+    def refs(self) -> list[TaskRef]:
+        return [TaskRef(t, e, self.plan_code, self.period, self.drawn_at, self.mergeable)
+                for t, e in zip(self.task_ids, self.entity_ids)]
+
+
+@dataclass(frozen=True)
+class Grouping:
+    """Visits as columns (the output of `group_draws`): visit v holds
+    ``task_ids[starts[v]:starts[v + 1]]`` (lead first, rule-3 order), of entity
+    ``entities[v]`` in window ``windows[v]``; visits are in `merge` order."""
+
+    task_ids: "np.ndarray"  # int64, grouped by visit
+    plan_codes: list[str]  # plan code of each task, aligned with task_ids
+    starts: "np.ndarray"  # int64, len(visits) + 1
+    entities: list[str]
+    windows: list[str]
+
+    def __len__(self) -> int:
+        return len(self.entities)
+
+    @property
+    def leads(self) -> "np.ndarray":
+        return self.task_ids[self.starts[:-1]]
+
+    def visits(self) -> list[VisitPlan]:
+        ids, codes, st = self.task_ids.tolist(), self.plan_codes, self.starts.tolist()
+        return [VisitPlan(e, w, ids[a], tuple(ids[a:b]), tuple(dict.fromkeys(codes[a:b])))
+                for e, w, a, b in zip(self.entities, self.windows, st, st[1:])]
+
+
+def _id_column(values: Sequence[str]) -> "np.ndarray":
+    """Entity ids as a numpy column that sorts as Python sorts the strings (bytes if ASCII)."""
+    import numpy as np
+
+    try:
+        return np.array(values, dtype="S")
+    except UnicodeEncodeError:
+        return np.array(values, dtype="U")
+
+
+def group_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> Grouping:
+    """Rules 1–3, vectorised, for tasks given draw by draw: the visits `merge` forms, as columns.
+
+    Rule 3 orders tasks by (drawn_at, plan_code, period, task_id); the first three are
+    per draw, so each task gets the rank of its draw's key. Tasks are sorted by
+    (window, entity, draw rank, task id); in each (window, entity) block the first
+    mergeable task leads the visit of every mergeable task of the block, and a task of
+    a plan not mergeable leads its own. Visits are then ordered by their lead's
+    position, which is `merge`'s order (window, entity, lead order).
+    """
+    import numpy as np
+
+    draws = [d for d in draws if len(d.task_ids)]
+    if not draws:
+        e = np.zeros(0, dtype=np.int64)
+        return Grouping(e, [], np.zeros(1, dtype=np.int64), [], [])
+    keys = sorted({(d.drawn_at, d.plan_code, d.period) for d in draws})
+    krank = {k: i for i, k in enumerate(keys)}
+    wins = sorted({window_of(d.period, window) for d in draws})
+    wrank = {w: i for i, w in enumerate(wins)}
+    sizes = [len(d.task_ids) for d in draws]
+    tid = np.concatenate([np.asarray(d.task_ids, dtype=np.int64) for d in draws])
+    ent = _id_column([e for d in draws for e in d.entity_ids]) if len(draws) > 1 else _id_column(draws[0].entity_ids)
+    dr = np.repeat(np.array([krank[(d.drawn_at, d.plan_code, d.period)] for d in draws], dtype=np.int64), sizes)
+    wr = np.repeat(np.array([wrank[window_of(d.period, window)] for d in draws], dtype=np.int64), sizes)
+    mg = np.repeat(np.array([bool(d.mergeable) for d in draws]), sizes)
+    uniq, ecode = np.unique(ent, return_inverse=True)
+    ecode = ecode.reshape(-1)
+    order = np.lexsort((tid, dr, ecode, wr))
+    s_w, s_e, s_m = wr[order], ecode[order], mg[order]
+    n = tid.size
+    new_block = np.ones(n, dtype=bool)
+    new_block[1:] = (s_w[1:] != s_w[:-1]) | (s_e[1:] != s_e[:-1])
+    block = np.cumsum(new_block) - 1
+    pos = np.arange(n, dtype=np.int64)
+    lead_pos = pos.copy()
+    mpos = pos[s_m]
+    if mpos.size:
+        mb = block[s_m]
+        first = np.ones(mpos.size, dtype=bool)
+        first[1:] = mb[1:] != mb[:-1]
+        lead_pos[mpos] = mpos[first][np.cumsum(first) - 1]
+    o2 = np.lexsort((pos, lead_pos))
+    grouped = order[o2]
+    g_lead = lead_pos[o2]
+    new_visit = np.ones(n, dtype=bool)
+    new_visit[1:] = g_lead[1:] != g_lead[:-1]
+    starts = np.append(np.flatnonzero(new_visit), n).astype(np.int64)
+    lead_sorted = g_lead[starts[:-1]]
+    codes = [k[1] for k in keys]
+    return Grouping(
+        task_ids=tid[grouped],
+        plan_codes=[codes[k] for k in dr[grouped].tolist()],
+        starts=starts,
+        entities=[x.decode() if isinstance(x, bytes) else str(x) for x in uniq[s_e[lead_sorted]].tolist()],
+        windows=[wins[k] for k in s_w[lead_sorted].tolist()],
+    )
+
+
+def merge_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> list[VisitPlan]:
+    """`merge` for tasks given draw by draw: the same visits in the same order (via `group_draws`)."""
+    return group_draws(draws, window).visits()
 
 
 @dataclass(frozen=True)
@@ -172,6 +315,8 @@ def saved_figures(visits: Sequence[VisitPlan]) -> SavedFigures:
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "DrawTasks",
+    "Grouping",
     "SEPARATE_REASONS",
     "WINDOWS",
     "SavedFigures",
@@ -179,9 +324,13 @@ __all__ = [
     "TaskRef",
     "VisitPlan",
     "WindowError",
+    "group_draws",
+    "iso_utc",
     "merge",
+    "merge_draws",
     "saved_figures",
     "separate_visits",
     "window_months",
     "window_of",
+    "periods_of_window",
 ]

@@ -40,7 +40,7 @@ from scheduler.permissions import require
 from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services import visits as visit_service
 from scheduler.services.context import CLI, Actor
-from scheduler.services.frames import applicable_items, entities, read_frame
+from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame
 from scheduler.services.plans import LoadedPlan, load_plan
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
@@ -209,7 +209,8 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         drawn_at = utcnow()
         # Items per drawn entity (selected and reserves), then the teams (DSR-1 matching).
         ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
-        items_of = {u: applicable_items(lp, e) for u, e in ents.items()}
+        barred = barred_kinds(s, lp, period, ents)  # 抽查频次 per task
+        items_of = {u: applicable_items(lp, e, barred.get(u, frozenset())) for u, e in ents.items()}
         carrier = carriers(s, lp, ents)
         specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
                                  teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected]
@@ -383,8 +384,7 @@ def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Tas
     s.execute(update(TeamMember).where(TeamMember.task_id == old.id, TeamMember.active.is_(True)).values(active=False))
     s.flush()
     lp = load_plan(s, plan_code)
-    ent = entities(s, [reserve.uscc])[reserve.uscc]
-    spec = teams.task_spec(lp, reserve.uscc, reserve.ticket, reserve.rank, applicable_items(lp, ent),
+    spec = teams.task_spec(lp, reserve.uscc, reserve.ticket, reserve.rank, teams.stored_items(s, reserve.id),
                            teams.carrier_code(lp, reserve.bureau_id))
     inputs = teams.gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
     matched = matching.match(d.seed, plan_code, d.period, [spec], inputs.roster, inputs.experts, inputs.conflicts,
