@@ -1,7 +1,6 @@
 """工作日历: the holiday schedule by year, entry of a new year's schedule and its
 confirmation by a second administrator, and the publication deadline."""
 
-import dataclasses
 import datetime as dt
 import re
 
@@ -116,12 +115,13 @@ holidays_text = st.text_area(
     key="cal_enter_holidays",
 )
 workdays_text = st.text_area("调休上班日（每行一个日期）", placeholder="2027-01-31\n2027-02-20", key="cal_enter_workdays")
-entered_by = st.text_input("录入人", key="cal_enter_by")
+# The two-person rule is between accounts: the logged-in account enters, another confirms.
+st.caption(f"录入人：{state.actor().name}（当前登录账号）")
 if st.button("录入", key="cal_enter_submit"):
     try:
         holidays = _parse_holidays(holidays_text)
         workdays = _parse_workdays(workdays_text)
-        actor = dataclasses.replace(state.actor(), name=entered_by.strip())
+        actor = state.actor()
         info = cal.enter_year(eng, int(enter_year), holidays, workdays, notice, actor)
         st.success(
             f"已录入 {info.year} 年节假日安排（放假 {info.holidays} 天，调休上班 {info.workdays} 天），待另一名管理员确认。"
@@ -138,10 +138,10 @@ if not pending:
 else:
     k1, k2 = st.columns(2)
     confirm_year = k1.selectbox("待确认年份", pending, key="cal_confirm_year")
-    confirmed_by = k2.text_input("确认人（不得为录入人）", key="cal_confirm_by")
+    k2.caption(f"确认人：{state.actor().name}（当前登录账号，不得为录入人）")
     if st.button("确认", key="cal_confirm_submit"):
         try:
-            actor = dataclasses.replace(state.actor(), name=confirmed_by.strip())
+            actor = state.actor()
             info = cal.confirm_year(eng, int(confirm_year), actor)
             st.success(f"已确认 {info.year} 年节假日安排（{info.notice}，录入人 {info.entered_by}，确认人 {info.confirmed_by}）。")
         except cal.CalendarError as e:
