@@ -1,0 +1,468 @@
+"""Bureau scope: users see and change only their own bureau's data unless their bureau is
+city-level (then also its districts'); inspectors read only their own teams' tasks.
+
+The pure rule (scheduler.permissions.visible_bureau_ids) is tested on its own; the
+services on SQLite and PostgreSQL with a small world of rows written directly: a city
+bureau 北京 with two districts 平谷 (A) and 密云 (B), and a neighbouring district 顺义 (X)
+outside the city. A city plan's draw handed one task to A and one to B (市抽县查); each
+district has a plan of its own with one task. A's and B's rosters both have an inspector
+"I-01" (roster ids are unique per bureau only).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+import streamlit as st
+from hypothesis import given
+from hypothesis import strategies as hst
+from sqlalchemy import select
+from sqlmodel import Session
+from streamlit.testing.v1 import AppTest
+
+from db.models import (
+    Bureau, CheckItem, Department, Draw, Enterprise, Expert, Inspector, ItemResult, Plan, PlanItem, Task, TaskItem,
+    TeamMember, Town,
+)
+from scheduler import lifecycle as lc
+from scheduler import permissions as P
+from scheduler.permissions import BureauNode, PermissionDenied, visible_bureau_ids
+from scheduler.services import browse, history, library, results, scope, tasks, users
+from scheduler.services.context import CLI, SYSTEM, Actor
+from scheduler.services.plans import PlanInput, list_plans, load_plan, save_plan
+from tests.factories import make_uscc
+
+PERIOD = "2026-12"
+
+
+# --- the pure rule --------------------------------------------------------------------------------
+
+TREE = [BureauNode(1, "city"), BureauNode(2, "district", 1), BureauNode(3, "district", 1), BureauNode(4, "district")]
+
+
+@pytest.mark.parametrize("actor, expected", [
+    (Actor("a", "admin", 1), {1, 2, 3}),
+    (Actor("p", "planner", 1, 9), {1, 2, 3}),
+    (Actor("i", "inspector", 1), {1, 2, 3}),
+    (Actor("p", "planner", 2, 9), {2}),
+    (Actor("a", "admin", 2), {2}),
+    (Actor("u", "auditor", 3), {3}),
+    (Actor("p", "planner", 4, 9), {4}),
+    (Actor("p", "planner", 99, 9), set()),  # a bureau that does not exist: nothing
+    (Actor("p", "planner"), set()),  # no bureau in a multi-bureau deployment: nothing (fail closed)
+    (Actor("i", "inspector"), set()),
+])
+def test_visible_bureaus_by_level(actor, expected):
+    assert visible_bureau_ids(actor, TREE) == frozenset(expected)
+
+
+@pytest.mark.parametrize("actor", [CLI, SYSTEM, Actor("w", "system", 2), Actor("a", "admin"), Actor("u", "auditor")])
+def test_system_and_deployment_wide_accounts_are_unrestricted(actor):
+    assert visible_bureau_ids(actor, TREE) is None
+    assert P.bureau_visible(None, 4)
+
+
+def test_a_single_bureau_deployment_restricts_nobody():
+    assert visible_bureau_ids(Actor("p", "planner"), [BureauNode(1)]) is None
+    assert visible_bureau_ids(Actor("p", "planner"), []) is None
+    assert visible_bureau_ids(Actor("p", "planner", 1), [BureauNode(1)]) == {1}
+
+
+def test_an_object_without_a_bureau_is_visible_only_to_unrestricted_actors():
+    assert not P.bureau_visible(frozenset({1}), None)
+    assert P.bureau_visible(None, None)
+
+
+@hst.composite
+def trees(draw):
+    """A forest of city bureaus with districts (some without a parent); ids 1..n."""
+    n = draw(hst.integers(1, 12))
+    levels = draw(hst.lists(hst.sampled_from(["city", "district"]), min_size=n, max_size=n))
+    cities = [i + 1 for i, lvl in enumerate(levels) if lvl == "city"]
+    nodes = []
+    for i, lvl in enumerate(levels, start=1):
+        parent = draw(hst.sampled_from([None, *cities])) if lvl == "district" and cities else None
+        nodes.append(BureauNode(i, lvl, parent if parent != i else None))
+    return nodes
+
+
+ROLES = hst.sampled_from([r for r in P.ROLES if r != "system"])
+
+
+@given(tree=trees(), role=ROLES, other_role=ROLES)
+def test_a_district_sees_no_more_than_its_city(tree, role, other_role):
+    ids = {b.id for b in tree}
+    for b in tree:
+        mine = visible_bureau_ids(Actor("x", role, b.id), tree)
+        assert mine is not None and b.id in mine and mine <= ids
+        if b.level != "city":
+            assert mine == {b.id}
+        if b.parent_id is not None:
+            city = visible_bureau_ids(Actor("y", other_role, b.parent_id), tree)
+            assert mine <= city
+        # Scope depends on the bureau, never on the role (roles decide actions, not bureaus).
+        assert visible_bureau_ids(Actor("z", other_role, b.id), tree) == mine
+
+
+# --- a city with two districts, in the database --------------------------------------------------
+
+
+@dataclass
+class World:
+    engine: object
+    city: int
+    a: int
+    b: int
+    x: int
+    dept: dict[int, int]  # bureau -> its SCJGJ department
+    city_draw: int
+    t_city_a: int  # the city plan's task handed to A
+    t_city_b: int  # ... to B
+    t_a: int  # A's own plan's task
+    t_b: int  # B's own plan's task
+    t_x: int
+    r_b: int  # a result of t_b waiting for review
+
+    def planner(self, bureau: int) -> Actor:
+        return Actor(f"planner-{bureau}", "planner", bureau, self.dept[bureau])
+
+    def reviewer(self, bureau: int, dept_of: int | None = None) -> Actor:
+        return Actor(f"reviewer-{bureau}", "reviewer", bureau, self.dept[dept_of or bureau])
+
+
+def _bureau(s, code, name, level, parent=None) -> Bureau:
+    b = Bureau(code=code, name=name, level=level, area_code=code, parent_id=parent)
+    s.add(b)
+    s.flush()
+    return b
+
+
+def make_world(engine) -> World:
+    with Session(engine) as s:
+        city = _bureau(s, "110000", "北京市市场监督管理局", "city")
+        a = _bureau(s, "110117", "平谷区市场监督管理局", "district", city.id)
+        b = _bureau(s, "110118", "密云区市场监督管理局", "district", city.id)
+        x = _bureau(s, "110113", "顺义区市场监督管理局", "district")
+        dept, item, ins, ent = {}, {}, {}, {}
+        for k, bu in enumerate((city, a, b, x)):
+            town = f"{bu.code}001"
+            if bu is not city:
+                s.add(Town(code=town, name=f"{bu.name[:3]}镇", bureau_id=bu.id))
+            d = Department(bureau_id=bu.id, code="SCJGJ", name=f"{bu.name}")
+            s.add(d)
+            s.flush()
+            dept[bu.id] = d.id
+            it = CheckItem(bureau_id=bu.id, code="SP-01", category="食品安全", name="食品经营检查", kind="key",
+                           department_id=d.id)
+            s.add(it)
+            s.add(Expert(bureau_id=bu.id, expert_id="ZJ-01", name=f"专家{k}", field="特种设备检验"))
+            s.flush()
+            item[bu.id] = it.id
+            for j in (1, 2, 3):
+                i = Inspector(bureau_id=bu.id, inspector_id=f"I-0{j}", name=f"{bu.code}检查员{j}", department_id=d.id,
+                              cert_no=f"{bu.code}-{j}")
+                s.add(i)
+                s.flush()
+                ins[bu.id, j] = i.id
+            if bu is not city:
+                e = Enterprise(uscc=make_uscc(k), name=f"{bu.code}测试企业", entity_type="企业", industry_code="F5211",
+                               town_code=town, status="存续", risk_class="A")
+                s.add(e)
+                ent[bu.id] = e.uscc
+        s.flush()
+        plans = {}
+        for bu in (city, a, b, x):
+            p = Plan(bureau_id=bu.id, code=f"P-{bu.code}", name=f"{bu.name}计划", lead_department_id=dept[bu.id],
+                     ratios='{"A": "0.1", "B": "0.1", "C": "0.1", "D": "0.1"}')
+            s.add(p)
+            s.flush()
+            s.add(PlanItem(plan_id=p.id, item_id=item[bu.id]))
+            d = Draw(plan_id=p.id, period=PERIOD, status="drawn", frame_sha256="0" * 64, public_frame_sha256="0" * 64,
+                     frame_size=2)
+            s.add(d)
+            s.flush()
+            plans[bu.id] = d.id
+
+        def task(bureau: int, draw: int, item_of: int, team: tuple[int, ...], rank: int) -> int:
+            t = Task(bureau_id=bureau, draw_id=draw, uscc=ent[bureau], rank=rank, status="assigned")
+            s.add(t)
+            s.flush()
+            s.add(TaskItem(task_id=t.id, item_id=item[item_of]))
+            for slot, j in enumerate(team, start=1):
+                s.add(TeamMember(task_id=t.id, inspector_pk=ins[bureau, j], role="leader" if slot == 1 else "member",
+                                 department_id=dept[bureau], slot=slot))
+            return t.id
+
+        t_city_a = task(a.id, plans[city.id], city.id, (1, 2), 1)
+        t_city_b = task(b.id, plans[city.id], city.id, (1, 2), 2)
+        t_a = task(a.id, plans[a.id], a.id, (2, 3), 1)
+        t_b = task(b.id, plans[b.id], b.id, (1, 3), 1)
+        t_x = task(x.id, plans[x.id], x.id, (1, 2), 1)
+        r = ItemResult(task_id=t_b, item_id=item[b.id], department_id=dept[b.id], categories="01", status=lc.PENDING,
+                       inspected_on=dt.date(2026, 11, 2), entered_by="I-01", entered_at=dt.datetime(2026, 11, 2, 8, tzinfo=dt.timezone.utc))
+        s.add(r)
+        s.commit()
+        return World(engine, city.id, a.id, b.id, x.id, dept, plans[city.id], t_city_a, t_city_b, t_a, t_b, t_x, r.id)
+
+
+@pytest.fixture
+def w(engine) -> World:
+    return make_world(engine)
+
+
+def _ids(page) -> set[int]:
+    return {r["id"] for r in page.rows}
+
+
+def test_visible_bureaus_read_from_the_database(w):
+    with Session(w.engine) as s:
+        assert scope.visible_bureaus(s, Actor("c", "admin", w.city)) == {w.city, w.a, w.b}
+        assert scope.visible_bureaus(s, w.planner(w.a)) == {w.a}
+        assert scope.visible_bureaus(s, CLI) is None
+        assert scope.visible_bureaus(s, None) is None
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            scope.require_bureau(s, w.planner(w.a), w.b)
+        scope.require_bureau(s, Actor("c", "admin", w.city), w.b)
+
+
+def test_a_district_user_lists_only_its_own_tasks_including_those_a_city_plan_handed_to_it(w):
+    mine = tasks.list_tasks(w.engine, actor=w.planner(w.a))
+    assert _ids(mine) == {w.t_city_a, w.t_a}
+    # The city draw, read by draw: only the task handed to this district.
+    assert _ids(tasks.list_tasks(w.engine, draw_id=w.city_draw, actor=w.planner(w.a))) == {w.t_city_a}
+    assert _ids(tasks.list_tasks(w.engine, draw_id=w.city_draw, actor=w.planner(w.b))) == {w.t_city_b}
+    with pytest.raises(PermissionDenied):
+        tasks.list_tasks(w.engine, bureau_id=w.b, actor=w.planner(w.a))
+    # Without an actor (internal calls) nothing changes.
+    assert _ids(tasks.list_tasks(w.engine)) == {w.t_city_a, w.t_city_b, w.t_a, w.t_b, w.t_x}
+
+
+def test_a_district_user_cannot_read_another_districts_task(w):
+    for t in (w.t_city_b, w.t_b, w.t_x):
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            tasks.get_task(w.engine, t, actor=w.planner(w.a))
+        with pytest.raises(PermissionDenied):
+            tasks.task_team(w.engine, t, actor=w.planner(w.a))
+        with pytest.raises(PermissionDenied):
+            results.task_results(w.engine, t, actor=w.planner(w.a))
+    assert tasks.get_task(w.engine, w.t_city_a, actor=w.planner(w.a))["id"] == w.t_city_a
+
+
+def test_draws_of_a_district_include_the_city_draw_that_handed_it_tasks(w):
+    with Session(w.engine) as s:
+        own = {p.bureau_id: d.id for d, p in s.execute(select(Draw, Plan).join(Plan, Plan.id == Draw.plan_id)).all()}
+    assert {d["id"] for d in tasks.list_draws(w.engine, actor=w.planner(w.a))} == {w.city_draw, own[w.a]}
+    assert {d["id"] for d in tasks.list_draws(w.engine, w.a, actor=w.planner(w.a))} == {w.city_draw, own[w.a]}
+    assert tasks.periods(w.engine, w.a, actor=w.planner(w.a)) == [PERIOD]
+    with pytest.raises(PermissionDenied):
+        tasks.list_draws(w.engine, w.b, actor=w.planner(w.a))
+    with pytest.raises(PermissionDenied):
+        tasks.draw_matching(w.engine, own[w.b], actor=w.planner(w.a))
+    assert tasks.draw_matching(w.engine, w.city_draw, actor=w.planner(w.a)) == {}
+    # The neighbouring district X is outside the city.
+    assert {d["id"] for d in tasks.list_draws(w.engine, actor=Actor("c", "admin", w.city))} == {
+        w.city_draw, own[w.a], own[w.b]}
+
+
+def test_a_city_level_account_reads_its_districts_but_not_a_neighbour(w):
+    city = Actor("c", "admin", w.city)
+    assert _ids(tasks.list_tasks(w.engine, actor=city)) == {w.t_city_a, w.t_city_b, w.t_a, w.t_b}
+    assert _ids(tasks.list_tasks(w.engine, bureau_id=w.b, actor=city)) == {w.t_city_b, w.t_b}
+    assert tasks.get_task(w.engine, w.t_b, actor=city)["id"] == w.t_b
+    with pytest.raises(PermissionDenied):
+        tasks.get_task(w.engine, w.t_x, actor=city)
+    # A deployment-wide administrator (the CLI's) reads everything.
+    assert _ids(tasks.list_tasks(w.engine, actor=CLI)) == {w.t_city_a, w.t_city_b, w.t_a, w.t_b, w.t_x}
+
+
+def test_inspectors_read_only_their_own_teams_tasks(w):
+    a1 = Actor("I-01", "inspector", w.a, w.dept[w.a])  # on t_city_a only
+    assert _ids(tasks.list_tasks(w.engine, actor=a1)) == {w.t_city_a}
+    with pytest.raises(PermissionDenied, match="本人所在检查组"):
+        tasks.get_task(w.engine, w.t_a, actor=a1)
+    with pytest.raises(PermissionDenied, match="本人所在检查组"):
+        results.task_results(w.engine, w.t_a, actor=a1)
+    assert results.task_results(w.engine, w.t_city_a, actor=a1)
+    # B's "I-01" shares the roster id but not the bureau: A's I-01 sees none of B's tasks.
+    assert _ids(results.inspector_tasks(w.engine, "I-01", actor=a1)) == {w.t_city_a}
+    assert _ids(results.inspector_tasks(w.engine, "I-01")) == {w.t_city_a, w.t_city_b, w.t_b, w.t_x}
+    with pytest.raises(PermissionDenied):
+        results.inspector_tasks(w.engine, "I-02", actor=a1)
+    a2 = Actor("I-02", "inspector", w.a, w.dept[w.a])  # on t_city_a and t_a
+    assert _ids(tasks.list_tasks(w.engine, actor=a2)) == {w.t_city_a, w.t_a}
+    assert _ids(results.inspector_tasks(w.engine, "I-02", actor=a2)) == {w.t_city_a, w.t_a}
+
+
+def test_results_of_another_district_can_be_neither_read_nor_changed(w):
+    a_insp = Actor("I-01", "inspector", w.b, w.dept[w.b])  # B's I-01, on t_b
+    with pytest.raises(PermissionDenied):  # B's inspector, A's task on which A's "I-01" is
+        results.enter_result(w.engine, w.t_city_a, "SP-01", ["未发现问题"], a_insp)
+    with pytest.raises(PermissionDenied):
+        results.start_inspection(w.engine, w.t_city_a, a_insp)
+    # A reviewer of A, even holding B's department id, may not review B's result.
+    intruder = w.reviewer(w.a, dept_of=w.b)
+    for call in (lambda: results.approve(w.engine, w.r_b, intruder),
+                 lambda: results.send_back(w.engine, w.r_b, "请补充照片", intruder),
+                 lambda: results.review_queue(w.engine, w.dept[w.b], actor=intruder),
+                 lambda: results.publication_queue(w.engine, w.dept[w.b], dt.date(2026, 12, 1), actor=intruder),
+                 lambda: results.follow_ups(w.engine, department_id=w.dept[w.b], actor=intruder),
+                 lambda: results.publish(w.engine, w.t_b, Actor("adm", "admin", w.a)),
+                 lambda: results.declare_cannot_inspect(w.engine, w.t_b, "已搬离", Actor("adm", "admin", w.a))):
+        with pytest.raises(PermissionDenied):
+            call()
+    with Session(w.engine) as s:
+        assert s.get(ItemResult, w.r_b).status == lc.PENDING
+        assert s.get(Task, w.t_city_a).status == "assigned"
+    # B's own reviewer sees and approves it; so may a city-level reviewer of that department.
+    assert [r["result_id"] for r in results.review_queue(w.engine, w.dept[w.b], actor=w.reviewer(w.b)).rows] == [w.r_b]
+    city_reviewer = Actor("city-reviewer", "reviewer", w.city, w.dept[w.b])
+    assert [r["result_id"] for r in results.review_queue(w.engine, w.dept[w.b], actor=city_reviewer).rows] == [w.r_b]
+    assert results.approve(w.engine, w.r_b, city_reviewer).status == lc.APPROVED
+    # A's own inspector enters A's result.
+    mine = Actor("I-01", "inspector", w.a, w.dept[w.a])
+    assert results.enter_result(w.engine, w.t_city_a, "SP-01", ["未发现问题"], mine).status == lc.PENDING
+
+
+def test_roster_and_the_lists_are_read_by_bureau(w):
+    pa = w.planner(w.a)
+    rows = browse.browse_inspectors(w.engine, actor=pa, page_size=100).rows
+    assert {r["name"][:6] for r in rows} == {"110117"}
+    with pytest.raises(PermissionDenied):
+        browse.browse_inspectors(w.engine, bureau_id=w.b, actor=pa)
+    city = Actor("c", "admin", w.city)
+    assert browse.browse_inspectors(w.engine, actor=city).total == 9  # city + A + B, not X
+    assert browse.browse_inspectors(w.engine, bureau_id=w.b, actor=city).total == 3
+    assert browse.browse_experts(w.engine, actor=pa).total == 1
+    assert browse.browse_items(w.engine, actor=pa).total == 1
+    assert browse.browse_departments(w.engine, actor=pa).total == 1
+    assert browse.departments(w.engine, actor=pa) == [(w.dept[w.a], "平谷区市场监督管理局")]
+    assert [c for c, _ in browse.towns(w.engine, actor=pa)] == ["110117001"]
+    assert [c for c, _ in browse.towns(w.engine, actor=city)] == ["110117001", "110118001"]
+    assert browse.expert_fields(w.engine, actor=pa) == ["特种设备检验"]
+    with pytest.raises(PermissionDenied):
+        browse.browse_items(w.engine, bureau_id=w.x, actor=city)
+    # The registry is shared, but each reads its area: A its own, the city both districts'.
+    assert [r["town_code"] for r in browse.browse_enterprises(w.engine, actor=pa).rows] == ["110117001"]
+    assert browse.browse_enterprises(w.engine, actor=pa, town_code="110118001").total == 0
+    assert browse.browse_enterprises(w.engine, actor=city).total == 2
+    assert browse.browse_enterprises(w.engine, actor=CLI).total == 3
+    with pytest.raises(PermissionDenied):
+        browse.browse_enterprises(w.engine, bureau_id=w.b, actor=pa)
+
+
+def test_plans_of_another_bureau_are_neither_listed_loaded_nor_saved(w):
+    pa = w.planner(w.a)
+    assert [p["code"] for p in list_plans(w.engine, actor=pa)] == ["P-110117"]
+    assert [p["code"] for p in list_plans(w.engine, actor=Actor("c", "admin", w.city))] == [
+        "P-110000", "P-110117", "P-110118"]
+    with pytest.raises(PermissionDenied):
+        list_plans(w.engine, bureau_id=w.b, actor=pa)
+    with Session(w.engine) as s:
+        with pytest.raises(PermissionDenied):
+            load_plan(s, "P-110118", pa)
+        with pytest.raises(PermissionDenied):
+            load_plan(s, "P-110000", pa)  # the city's plan itself: only its tasks handed to A are A's
+        assert load_plan(s, "P-110117", pa).plan.bureau_id == w.a
+        assert load_plan(s, "P-110118", Actor("c", "admin", w.city)).plan.bureau_id == w.b
+
+    def plan(code: str, bureau: str) -> PlanInput:
+        return PlanInput(code=code, name="测试计划", lead_department="SCJGJ", item_codes=["SP-01"],
+                         ratios={c: "0.1" for c in "ABCD"}, bureau_code=bureau)
+
+    with pytest.raises(PermissionDenied):
+        save_plan(w.engine, plan("P-NEW", "110118"), pa)  # into B
+    with pytest.raises(PermissionDenied):
+        save_plan(w.engine, plan("P-110118", "110117"), pa)  # B's plan, moved into A
+    with Session(w.engine) as s:
+        assert s.execute(select(Plan).where(Plan.code == "P-NEW")).first() is None
+    # Without a bureau code, a district planner's plan goes to their own bureau.
+    assert save_plan(w.engine, plan("P-A2", None), pa).bureau_id == w.a
+    # A city-level administrator saves a district's plan.
+    assert save_plan(w.engine, plan("P-B2", "110118"), Actor("c", "admin", w.city)).bureau_id == w.b
+
+
+def test_dashboard_and_history_reads_take_the_actors_bureau(w):
+    pa = w.planner(w.a)
+    day = dt.date(2026, 12, 10)
+    for call in (lambda: results.dashboard(w.engine, w.b, 2026, actor=pa),
+                 lambda: history.month_plans(w.engine, w.b, day, actor=pa),
+                 lambda: history.deadline_overview(w.engine, w.b, day, actor=pa),
+                 lambda: history.visits_saved(w.engine, w.b, 2026, actor=pa),
+                 lambda: library.library_counts(w.engine, w.b, pa),
+                 lambda: results.follow_ups(w.engine, bureau_id=w.b, actor=pa)):
+        with pytest.raises(PermissionDenied):
+            call()
+    assert results.dashboard(w.engine, w.a, 2026, actor=pa)["plan"]["tasks"] == 2
+    assert [r["plan_code"] for r in history.month_plans(w.engine, w.a, day, actor=pa)] == ["P-110117"]
+    counts = library.library_counts(w.engine, w.a, pa)
+    assert (counts["inspectors"], counts["tasks"], counts["enterprises"], counts["plans"]) == (3, 2, 1, 1)
+    assert results.dashboard(w.engine, w.b, 2026, actor=Actor("c", "admin", w.city))["plan"]["tasks"] == 2
+
+
+# --- the app: the page's bureau follows the account -------------------------------------------------
+
+ROOT = Path(__file__).resolve().parents[1]
+APP = str(ROOT / "streamlit_app.py")
+PW = "correct-horse-1"
+
+
+@pytest.fixture
+def app_world(sqlite_url, monkeypatch):
+    from db.engine import make_engine
+    from ui import auth
+
+    monkeypatch.delenv(auth.AUTOLOGIN_ENV, raising=False)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    st.cache_resource.clear()
+    eng = make_engine(sqlite_url)
+    world = make_world(eng)
+    users.add_user(eng, "pg-planner", "planner", PW, bureau="110117", department="SCJGJ")
+    users.add_user(eng, "bj-admin", "admin", PW, bureau="110000")
+    yield world
+    eng.dispose()
+    st.cache_resource.clear()
+
+
+def _as(username: str) -> AppTest:
+    from ui import auth
+
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.session_state[auth.SESSION_KEY] = username
+    return at
+
+
+def _task_ids(at: AppTest) -> set[int]:
+    return {int(v) for v in at.dataframe[0].value["任务编号"]}
+
+
+def test_a_district_account_works_on_its_bureau_and_cannot_open_another_districts_task(app_world):
+    w = app_world
+    at = _as("pg-planner").run()
+    assert not at.exception, at.exception
+    assert not at.sidebar.selectbox  # one bureau: nothing to pick
+    assert any("平谷区市场监督管理局" in m.value for m in at.sidebar.markdown)
+    at.switch_page("ui/pages/tasks.py").run()
+    assert not at.exception, at.exception
+    assert _task_ids(at) == {w.t_city_a, w.t_a}
+    at.number_input(key="tasks_act_id").set_value(w.t_b).run()
+    assert any("无权访问其他市场监管局的数据" in e.value for e in at.error)
+
+
+def test_a_city_account_picks_one_of_its_districts(app_world):
+    w = app_world
+    at = _as("bj-admin").run()
+    assert not at.exception, at.exception
+    pick = at.sidebar.selectbox(key="dsr_bureau")
+    # Its own bureau first, then its districts; the neighbouring district is not offered.
+    assert list(pick.options) == ["北京市市场监督管理局", "平谷区市场监督管理局", "密云区市场监督管理局"]
+    assert pick.value == w.city
+    at.switch_page("ui/pages/tasks.py").run()
+    assert not at.exception, at.exception
+    pick = at.sidebar.selectbox(key="dsr_bureau")
+    pick.set_value(w.b).run()
+    assert not at.exception, at.exception
+    assert _task_ids(at) == {w.t_city_b, w.t_b}
