@@ -111,3 +111,48 @@ def test_merge_invariants(tasks, window):
     random.Random(1).shuffle(shuffled)
     assert v.merge(shuffled, window) == visits
     assert v.saved_figures(visits).saved == len(tasks) - len(visits)
+
+
+def test_periods_of_window():
+    assert v.periods_of_window("2026-12") == ["2026-12"]
+    assert v.periods_of_window("2026-Q4", "quarter") == ["2026-10", "2026-11", "2026-12", "2026-Q4"]
+    assert v.periods_of_window("2026-Q4", "month") == ["2026-Q4"]
+    assert v.periods_of_window("2026", "quarter") == ["2026"]
+    with pytest.raises(v.WindowError, match="按季度"):
+        v.periods_of_window("2026-11", "quarter")
+    with pytest.raises(v.WindowError, match="格式无效"):
+        v.periods_of_window("2026-1")
+    # every period of a window maps back to it
+    for win, setting in (("2026-Q2", "quarter"), ("2026-05", "month"), ("2026", "month")):
+        assert {v.window_of(p, setting) for p in v.periods_of_window(win, setting)} == {win}
+
+
+def test_iso_utc_is_the_certificate_format():
+    import datetime as dt
+
+    t = dt.datetime(2026, 12, 1, 17, 0, 5, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
+    assert v.iso_utc(t) == "2026-12-01T09:00:05+00:00"
+    assert v.iso_utc(t.astimezone(dt.timezone.utc).replace(tzinfo=None)) == "2026-12-01T09:00:05+00:00"
+
+
+def _as_draws(tasks):
+    by_draw = {}
+    for t in tasks:
+        by_draw.setdefault((t.plan_code, t.period, t.drawn_at, t.mergeable), []).append(t)
+    return [v.DrawTasks(code, period, at, m, [t.task_id for t in ts], [t.entity_id for t in ts])
+            for (code, period, at, m), ts in by_draw.items()]
+
+
+@settings(max_examples=300, deadline=None)
+@given(tasks_st, st.sampled_from(["month", "quarter"]))
+def test_group_draws_equals_merge(tasks, window):
+    """The vectorised form the service uses gives exactly `merge`'s visits, in its order."""
+    assert v.merge_draws(_as_draws(tasks), window) == v.merge(tasks, window)
+    g = v.group_draws(_as_draws(tasks), window)
+    assert len(g) == len(v.merge(tasks, window)) and g.task_ids.size == len(tasks)
+
+
+def test_group_draws_on_non_ascii_ids_and_empty_input():
+    tasks = [ref(1, "实体乙", "A"), ref(2, "实体甲", "B"), ref(3, "实体乙", "B", at="2026-11-30T00:00:00")]
+    assert v.merge_draws(_as_draws(tasks)) == v.merge(tasks)
+    assert v.merge_draws([]) == [] and len(v.group_draws([])) == 0
