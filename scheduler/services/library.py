@@ -46,9 +46,12 @@ def library_counts(engine: Engine, bureau_id: Optional[int] = None, actor: Optio
         if bureau_id is None:
             return {k: s.execute(select(func.count()).select_from(m)).scalar_one() for k, m in COUNTED.items()}
         require_bureau(s, actor, bureau_id)
+        towns = s.execute(select(Town.bureau_id)).scalars().all()
+        area = select(func.count()).select_from(Enterprise)
+        if any(b != bureau_id for b in towns):  # a single-bureau registry: no IN filter (a full scan on 1M rows)
+            area = area.where(Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id)))
         own = {
-            "enterprises": select(func.count()).select_from(Enterprise).where(
-                Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id))),
+            "enterprises": area,
             "bureaus": select(func.count()).select_from(Bureau).where(Bureau.id == bureau_id),
             "draws": select(func.count()).select_from(Draw).join(Plan, Plan.id == Draw.plan_id)
             .where(Plan.bureau_id == bureau_id),
