@@ -210,7 +210,10 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         # Items per drawn entity (selected and reserves), then the teams (DSR-1 matching).
         ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
         barred = barred_kinds(s, lp, period, ents)  # 抽查频次 per task
-        items_of = {u: applicable_items(lp, e, barred.get(u, frozenset())) for u, e in ents.items()}
+        # An entity whose every kind was barred by a draw committed after this frame froze keeps its items:
+        # the frozen frame decided that it may be checked (seen with 20 planners drawing at once).
+        items_of = {u: applicable_items(lp, e, barred.get(u, frozenset())) or applicable_items(lp, e)
+                    for u, e in ents.items()}
         carrier = carriers(s, lp, ents)
         specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
                                  teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected]
