@@ -127,3 +127,24 @@ def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
     city_admin = Actor("bj-admin", "admin", city_id)
     every = tasks.list_tasks(city, draw_id=d.id, include_reserves=False, page_size=500, actor=city_admin).rows
     assert len(every) == sum(len(v) for v in by_bureau.values())
+
+
+def test_draw_rights_follow_the_bureau_scope(city):
+    from db.models import Department
+    from scheduler.permissions import PermissionDenied
+    from scheduler.services.context import Actor
+
+    with Session(city) as s:
+        ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
+        dept = {(b, c): i for i, b, c in s.execute(select(Department.id, Department.bureau_id, Department.code))}
+    bj, pg, my = ids[reference.CITY_CODE], ids[reference.BUREAU_CODE], ids[reference.MIYUN_CODE]
+    pg_planner = Actor("pg-planner", "planner", pg, dept[(pg, "SCJGJ")])
+    with pytest.raises(PermissionDenied, match="其他市场监管局"):
+        draws.freeze(city, "MY-2026-SP", NEXT, pg_planner)  # another district's plan
+    with pytest.raises(PermissionDenied, match="其他市场监管局"):
+        draws.freeze(city, CITY_PLAN.code, NEXT, pg_planner)  # the city's plan
+    draws.freeze(city, "PG-2026-SP", NEXT, pg_planner)  # its own
+    bj_admin = Actor("bj-admin", "admin", bj)
+    draws.freeze(city, "MY-2026-SP", NEXT, bj_admin)  # the city acts for its districts
+    bj_planner = Actor("bj-planner", "planner", bj, dept[(bj, "SCJGJ")])
+    assert draws.execute(city, CITY_PLAN.code, NEXT, "31415926535897932384", bj_planner).status == "drawn"

@@ -40,6 +40,7 @@ from scheduler.permissions import require
 from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services import visits as visit_service
 from scheduler.services.context import CLI, Actor
+from scheduler.services.scope import require_bureau
 from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame
 from scheduler.services.plans import LoadedPlan, load_plan
 
@@ -70,9 +71,11 @@ class FrozenFrame:
     strata: dict[str, int]
 
 
-def _require(actor: Actor, action: str, lp: LoadedPlan) -> None:
-    """draw.* rights follow the plan's lead department."""
-    require(actor, action, bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
+def _require(s: Session, actor: Actor, action: str, lp: LoadedPlan) -> None:
+    """draw.* rights: the plan's bureau within the actor's scope (a city account may act
+    for its districts), then the role and the plan's lead department."""
+    require_bureau(s, actor, lp.plan.bureau_id)
+    require(actor, action, department_id=lp.plan.lead_department_id)
 
 
 def _live_draw(s: Session, plan_id: int, period: str) -> Draw | None:
@@ -86,7 +89,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
     validate_period(period)
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
-        _require(actor, "draw.freeze", lp)
+        _require(s, actor, "draw.freeze", lp)
         _check_rules(lp)
         live = _live_draw(s, lp.plan.id, period)
         if live is not None:
@@ -174,7 +177,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
     seed = dsr1.validate_seed(seed) if seed is not None else dsr1.new_system_seed()
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
-        _require(actor, "draw.execute", lp)
+        _require(s, actor, "draw.execute", lp)
         live = _live_draw(s, lp.plan.id, period)
     if live is None or live.status != "frozen":
         freeze(engine, plan_code, period, actor)  # refuses a second draw, or freezes now
@@ -330,7 +333,7 @@ def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor 
         raise DrawRefused("作废抽取必须书面说明理由（不少于 4 个字）")
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
-        _require(actor, "draw.void", lp)
+        _require(s, actor, "draw.void", lp)
         d = _live_draw(s, lp.plan.id, period)
         if d is None:
             raise DrawRefused(f"计划 {plan_code} 在 {period} 没有可作废的抽取")
@@ -408,7 +411,8 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         if t is None or t.rank is None or t.draw_id is None:
             raise DrawRefused(f"任务 #{task_id} 不是双随机抽取的抽查对象")
         plan = s.get(Plan, s.get(Draw, t.draw_id).plan_id)
-        require(actor, "task.replace", bureau_id=plan.bureau_id, department_id=plan.lead_department_id)
+        require_bureau(s, actor, t.bureau_id)  # the bureau carrying the task (a district, for a city plan)
+        require(actor, "task.replace", department_id=plan.lead_department_id)
         if t.status in ("replaced", "voided"):
             raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
         if s.execute(select(ItemResult.id).where(ItemResult.task_id == t.id).limit(1)).first():

@@ -22,6 +22,7 @@ from scheduler import matching_package as mp
 from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import CLI, Actor
+from scheduler.services.scope import require_bureau
 from scheduler.services.plans import LoadedPlan, load_plan
 
 INACTIVE_TASK = ("voided", "replaced", "reserve")
@@ -192,7 +193,8 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         d = s.get(Draw, t.draw_id)
         cert = json.loads(d.certificate or "{}")
         lp = load_plan(s, cert["plan_code"])
-        require(actor, "team.replace", bureau_id=lp.plan.bureau_id, department_id=lp.plan.lead_department_id)
+        require_bureau(s, actor, t.bureau_id)  # the bureau carrying the task (a district, for a city plan)
+        require(actor, "team.replace", department_id=lp.plan.lead_department_id)
         spec = task_spec(lp, t.uscc, t.ticket, t.rank or 0, stored_items(s, t.id), carrier_code(lp, t.bureau_id))
         inputs = gather(s, lp, d.id, d.period, [spec], loads_include_this_draw=True)
         if person_id not in inputs.inspector_pk and person_id not in inputs.expert_pk:
