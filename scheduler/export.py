@@ -30,6 +30,7 @@ RESULTS = "检查结果"
 PLANS = "抽查计划"
 ITEMS = "抽查事项清单"
 PACKAGES = "抽取核验包"
+VISITS = "联合检查统计"  # 进一次门、查多项事: aggregate counts only (no entity, no risk class)
 
 # The whitelist: table -> its columns, in order. Nothing else is ever written.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -37,10 +38,13 @@ TABLES: dict[str, tuple[str, ...]] = {
     PLANS: ("计划编号", "计划名称", "计划类型", "牵头部门", "参与部门", "已抽取期间", "检查事项", "事项类别"),
     ITEMS: ("事项编码", "抽查类别", "抽查事项", "事项类别", "检查方式", "检查主体", "检查依据"),
     PACKAGES: ("计划编号", "抽查期间", "名录库对象数", "随机种子", "抽取时间", "核验包"),
+    VISITS: ("年度", "抽查期间", "监管局", "牵头部门", "抽查任务数", "入户检查次数", "减少入户次数", "联合检查次数",
+             "联合检查占比"),
 }
 
 # File stem of each table (ASCII, so links and zips work everywhere).
-FILE_STEMS: dict[str, str] = {RESULTS: "results", PLANS: "plans", ITEMS: "items", PACKAGES: "packages"}
+FILE_STEMS: dict[str, str] = {RESULTS: "results", PLANS: "plans", ITEMS: "items", PACKAGES: "packages",
+                              VISITS: "visits"}
 
 ITEM_KIND_LABELS = {"key": "重点检查事项", "general": "一般检查事项"}
 PLAN_KIND_LABELS = {"random": "双随机抽查", "special": "专项检查"}

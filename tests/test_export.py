@@ -196,6 +196,16 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     assert rep.formats == ("csv", "xlsx", "json", "html")
     assert rep.counts[ex.RESULTS] == 4 and rep.counts[ex.PLANS] == 2 and rep.counts[ex.ITEMS] == 4
     assert rep.counts[ex.PACKAGES] == 2
+    # 联合检查统计: the visits of both plans drawn in 2026-11 (counts only).
+    from scheduler.services import visits as vs
+
+    fig = vs.year_figures(engine, 2026)
+    doc_ = json.loads((out / "public.json").read_text(encoding="utf-8"))
+    total = next(r for r in doc_[ex.VISITS] if r["抽查期间"] == "全年合计")
+    assert fig["visits"] > 0 and (total["抽查任务数"], total["入户检查次数"], total["减少入户次数"]) == \
+        (str(fig["tasks"]), str(fig["visits"]), str(fig["saved"]))
+    assert doc_["meta"]["联合检查占比（2026年）"] == total["联合检查占比"]
+    assert rep.counts[ex.VISITS] == len(doc_[ex.VISITS]) == 2  # 2026-11 × 区市场监管局, and the year
 
     # Same rows, same text, same order as the public list.
     public = rs.published_results(engine, page_size=500).rows
@@ -210,7 +220,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     names = {r["企业名称"] for r in rows}
     assert "'" + EVIL_FORMULA in names and EVIL_FORMULA not in names and EVIL_HTML in names
     wb = load_workbook(out / "public.xlsx", read_only=True)
-    assert wb.sheetnames == [ex.RESULTS, ex.PLANS, ex.ITEMS, ex.PACKAGES]
+    assert wb.sheetnames == [ex.RESULTS, ex.PLANS, ex.ITEMS, ex.PACKAGES, ex.VISITS]
     xnames = {r[1] for r in wb[ex.RESULTS].iter_rows(min_row=2, values_only=True)}
     assert "'" + EVIL_FORMULA in xnames and not any(str(v).startswith("=") for v in xnames)
     doc = json.loads((out / "public.json").read_text(encoding="utf-8"))
@@ -272,7 +282,7 @@ def test_only_chosen_formats_and_search_of_nothing(sqlite_engine, tmp_path):
     rep = es.export_public(sqlite_engine, tmp_path / "x", "json, csv")
     assert rep.formats == ("csv", "json") and rep.counts[ex.RESULTS] == 0
     files = {p.name for p in (tmp_path / "x").iterdir()}
-    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "public.json", es.MANIFEST}
+    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "visits.csv", "public.json", es.MANIFEST}
     with pytest.raises(es.ExportRefused, match="不支持的导出格式"):
         es.export_public(sqlite_engine, tmp_path / "y", "csv,pdf")
     assert not (tmp_path / "y").exists()

@@ -41,6 +41,7 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "draw.py": lambda a: can(a, "draw.execute"),
     "tasks.py": lambda a: a.role in STAFF,  # lists every task: not for inspectors
     "schedules.py": lambda a: a.role in STAFF,
+    "visits.py": lambda a: a.role in STAFF,  # 联合检查: the coordinating department's overview
     # Result pages: administrators may act as an inspector or reviewer there (ui/acting.py).
     "results.py": lambda a: can(a, "result.enter") or a.role == "admin",
     "review.py": lambda a: can(a, "result.review") or a.role == "admin",

@@ -2,8 +2,9 @@
 
 Published results are read in one streaming pass (the public list's page
 queries would re-sort the whole table per page); the row text is the same as
-`results.published_results` gives (tests compare them). Plans, the item list and
-the drawn draws' public verification packages complete the export.
+`results.published_results` gives (tests compare them). Plans, the item list,
+the drawn draws' public verification packages and the joint-check statistics
+(联合检查统计: visits saved by merging and the joint share, counts only) complete the export.
 
 The folder appears complete or not at all: everything is written into a hidden
 sibling folder that is renamed into place at the end. An existing folder is only
@@ -145,6 +146,34 @@ def item_rows(engine: Engine) -> list[dict[str, str]]:
             for code, cat, name, kind, method, dept, basis in rows]
 
 
+def visit_rows(engine: Engine) -> list[dict[str, Any]]:
+    """联合检查统计: per year with visits, the visits saved by merging and the joint checks, per draw
+    period and lead department, then the year's total (counts only: no entity, no person, no risk class)."""
+    from sqlalchemy import func as _f
+
+    from db.models import Visit
+    from scheduler.services import visits as vs
+
+    with engine.connect() as conn:
+        years = sorted({int(y) for (y,) in conn.execute(select(_f.substr(Visit.window, 1, 4)).distinct())})
+    out: list[dict[str, Any]] = []
+    for y in years:
+        for r in vs.saved_by_month_and_department(engine, y):
+            out.append({"年度": y, "抽查期间": r["period"], "监管局": r["bureau"], "牵头部门": r["department"],
+                        "抽查任务数": r["tasks"], "入户检查次数": r["visits"], "减少入户次数": r["saved"],
+                        "联合检查次数": r["joint"], "联合检查占比": _pct(r["joint"], r["visits"])})
+        total = vs.year_figures(engine, y)
+        js = total["joint"]
+        out.append({"年度": y, "抽查期间": "全年合计", "监管局": "全部", "牵头部门": "全部", "抽查任务数": total["tasks"],
+                    "入户检查次数": total["visits"], "减少入户次数": total["saved"], "联合检查次数": js["joint"],
+                    "联合检查占比": _pct(js["joint"], js["visits"])})
+    return out
+
+
+def _pct(a: int, b: int) -> str:
+    return f"{a / b * 100:.1f}%" if b else ""
+
+
 @dataclass(frozen=True)
 class DrawnDraw:
     draw_id: int
@@ -221,6 +250,7 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
         results = ex.Table(ex.RESULTS, ex.shape_rows(ex.RESULTS, published_rows(engine)))
         plans = ex.Table(ex.PLANS, ex.shape_rows(ex.PLANS, plan_rows(engine)))
         items = ex.Table(ex.ITEMS, ex.shape_rows(ex.ITEMS, item_rows(engine)))
+        visit_stats = ex.Table(ex.VISITS, ex.shape_rows(ex.VISITS, visit_rows(engine)))
         dd = drawn_draws(engine)
         dirs = package_dirs(dd)
         seconds["read"] = time.perf_counter() - t0
@@ -239,8 +269,11 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
                              "核验包": rel})
         packages = ex.Table(ex.PACKAGES, ex.shape_rows(ex.PACKAGES, pkg_rows))
         seconds["packages"] = time.perf_counter() - t0
-        tables = [results, plans, items, packages]
+        tables = [results, plans, items, packages, visit_stats]
         meta = {"导出时间": generated.isoformat(), "检查结果条数": len(results.rows)}
+        totals = [r for r in visit_stats.rows if r[1] == "全年合计"]
+        if totals:  # the latest year's joint-check share (provincial targets 40–60%)
+            meta[f"联合检查占比（{totals[-1][0]}年）"] = totals[-1][-1]
 
         for fmt in fmts:
             t0 = time.perf_counter()

@@ -61,6 +61,7 @@ __all__ = [
     "SETTING_KEY",
     "VisitsRefused",
     "coordination_window",
+    "get_visit",
     "get_window",
     "joint_share",
     "rebuild",
@@ -602,6 +603,26 @@ def visits_for(engine: Engine, window: str, bureau_id: Optional[int] = None, pag
         _details(conn, rows)
     return Page(rows=rows, total=total, page=page, page_size=page_size,
                 filters={"window": window, "merged_only": merged_only, "q": q})
+
+
+def get_visit(engine: Engine, visit_id: int, bureau_id: Optional[int] = None,
+              actor: Optional[Actor] = None) -> Optional[dict[str, Any]]:
+    """One visit as a visits_for row, or None if there is none in scope."""
+    stmt = (select(Visit.id, Visit.uscc, Visit.window, Visit.planned_on, Visit.lead_task_id, Visit.bureau_id,
+                   Bureau.name.label("bureau"), Enterprise.name, Town.name.label("town_name"))
+            .join(Bureau, Bureau.id == Visit.bureau_id)
+            .outerjoin(Enterprise, Enterprise.uscc == Visit.uscc).outerjoin(Town, Town.code == Enterprise.town_code)
+            .where(Visit.id == visit_id))
+    with engine.connect() as conn:
+        cond = _visit_scope(_visible(conn, actor, bureau_id))
+        if cond is not None:
+            stmt = stmt.where(cond)
+        row = conn.execute(stmt).first()
+        if row is None:
+            return None
+        rows = [dict(row._mapping)]
+        _details(conn, rows)
+    return rows[0]
 
 
 def visit_of_task(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> Optional[dict[str, Any]]:

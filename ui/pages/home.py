@@ -9,6 +9,7 @@ from scheduler import lifecycle as lc
 from scheduler.services import browse
 from scheduler.services import history as hist
 from scheduler.services import results as rs
+from scheduler.services import visits as visit_service
 from scheduler.services.library import library_counts
 from ui import state
 from ui.widgets import Col, table
@@ -93,7 +94,9 @@ if b is not None:
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
     dash = rs.dashboard(eng, bid, year, actor=actor)
-    saved = hist.visits_saved(eng, bid, year, actor=actor)
+    saved = hist.visits_saved(eng, bid, year, actor=actor)  # within joint tasks (departments − 1)
+    vis = visit_service.year_figures(eng, year, bid, actor=actor)  # across plans: tasks − visits, joint share
+    js = vis["joint"]
     st.markdown(f"#### {year} 年度双随机抽查")
     pubs = dash["publication"]
     n_res = sum(v["results"] for v in pubs.values())
@@ -105,8 +108,14 @@ if b is not None:
     c[0].metric("计划完成率", pct(dash["plan"]["completion_share"]),
                 help=f"已完成检查 {dash['plan']['done']:,} / 抽查任务 {dash['plan']['tasks']:,}（无法检查 {dash['plan']['cannot_inspect']}）")
     c[1].metric("名录库已检查占比", pct(ents and insp / ents), help=f"本年已检查 {insp:,} 户 / 存续 {ents:,} 户")
-    c[2].metric("联合抽查占比", pct(dash["joint"]["share"]), help=f"部门联合抽查任务 {dash['joint']['joint']:,} 个")
-    c[3].metric("联合抽查减少入户", f"{saved['planned']:,} 次", help=f"进一次门、查多项事：已完成的任务减少 {saved['done']:,} 次")
+    c[2].metric("联合抽查占比", pct(js["share"]),
+                delta={"below": "低于目标", "within": "达到目标", "above": "高于目标"}.get(js["status"] or ""),
+                delta_color="normal" if js["status"] == "within" else "inverse",
+                help=f"多部门联合入户 {js['joint']:,} 次 / 入户检查 {js['visits']:,} 次（单个联合计划 {js['joint_one_plan']:,} 次，"
+                     f"跨计划合并 {js['joint_merged']:,} 次）；省级目标 {js['target'][0]:.0%}–{js['target'][1]:.0%}")
+    c[3].metric("联合抽查减少入户", f"{vis['saved']:,} 次",
+                help=f"进一次门、查多项事：{vis['tasks']:,} 个抽查任务合并为 {vis['visits']:,} 次入户（详见“联合检查”页面）；"
+                     f"另有部门联合抽查任务内减少 {saved['planned']:,} 次（按各部门分别入户计，已完成的任务 {saved['done']:,} 次）")
     c[4].metric("公示率", pct(n_res and n_pub / n_res), help=f"已公示 {n_pub:,} / 已录入 {n_res:,} 条检查结果")
     c[5].metric("按期公示率", pct(n_pub and n_ok / n_pub), help="20 个工作日内公示的比例")
     c[6].metric("个案/专项检查", f"{dash['outside_draws']['case']} / {dash['outside_draws']['special']}",
@@ -136,6 +145,10 @@ if b is not None:
             bar(long, "比例", "部门", pct_axis=True, color="指标", key="home_pub")
         else:
             st.caption("本年度尚无检查结果。")
+        if vis["rows"]:
+            st.markdown("**联合检查减少入户：按月份（抽查期间）与牵头部门**")
+            bar(pd.DataFrame([{"抽查期间": r["period"], "部门": r["department"], "减少入户": r["saved"]}
+                              for r in vis["rows"]]), "减少入户", "抽查期间", color="部门", key="home_visits_saved")
     with right:
         st.markdown("**检查结果类别**")
         cats = pd.DataFrame([{"类别": k, "数量": v} for k, v in dash["categories"].items() if v])

@@ -6,6 +6,7 @@ import streamlit as st
 from scheduler.permissions import PermissionDenied
 from scheduler.services import browse, draws, teams
 from scheduler.services import tasks as task_service
+from scheduler.services import visits as visit_service
 from ui import state
 from ui.widgets import Col, choice, fmt_list, fmt_stratum, matching_figures, need_bureau, paged_table
 
@@ -112,6 +113,17 @@ if task is None:
     st.stop()
 st.caption(f"任务 #{task['id']}：{task['name'] or task['uscc']}（{task['uscc']}），{task['plan_code']} {task['period']}，"
            f"状态：{task['status_label']}")
+# 进一次门、查多项事: the visit this task belongs to, and the other plans' tasks behind the same door.
+visit = visit_service.visit_of_task(eng, task_id, actor=actor)
+if visit is not None:
+    others = [t for t in visit["tasks"] if t["task_id"] != task_id]
+    when = visit["planned_on"].isoformat() if visit["planned_on"] else "未定"
+    if others:
+        st.info(f"联合检查：入户 #{visit['id']}（协调周期 {visit['window']}，检查日期 {when}，牵头计划 {visit['lead_plan']}）"
+                f"同一次入户还有：" + "；".join(f"任务 #{t['task_id']}（{t['plan_code']}，{t['lead_department']}）" for t in others)
+                + "。详见“联合检查”页面。")
+    else:
+        st.caption(f"入户 #{visit['id']}（协调周期 {visit['window']}，检查日期 {when}）：同一协调周期内没有其他计划的任务。")
 
 t1, t2 = st.tabs(["更换检查人员", "替换抽查对象"])
 with t1:
