@@ -44,6 +44,21 @@ def bar(data: pd.DataFrame, x: str, y: str, *, pct_axis: bool = False, color: st
                     width="stretch", key=key or None)
 
 
+YEAR_TTL = 60  # seconds
+
+
+@st.cache_data(ttl=YEAR_TTL, show_spinner=False, max_entries=64)
+def year_figures(db: str, bid: int, year: int, who: tuple, _actor):
+    """The year's figures (aggregates over the whole registry and every task of the year: ~1 s on a
+    1M registry, bench/bench_pages.py), computed at most once a minute per database, bureau and account."""
+    import datetime as dt
+
+    return (rs.dashboard(eng, bid, year, actor=_actor),
+            hist.visits_saved(eng, bid, year, actor=_actor),  # within joint tasks (departments − 1)
+            visit_service.year_figures(eng, year, bid, actor=_actor),  # across plans: tasks − visits, joint share
+            dt.datetime.now(rs.LOCAL_TZ))
+
+
 month_rows: list[dict] = []
 pub_rows: list[dict] = []
 if b is not None:
@@ -93,11 +108,10 @@ if b is not None:
 
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
-    dash = rs.dashboard(eng, bid, year, actor=actor)
-    saved = hist.visits_saved(eng, bid, year, actor=actor)  # within joint tasks (departments − 1)
-    vis = visit_service.year_figures(eng, year, bid, actor=actor)  # across plans: tasks − visits, joint share
+    dash, saved, vis, as_of = year_figures(state.database_label(), bid, year, tuple(vars(actor).values()), actor)
     js = vis["joint"]
     st.markdown(f"#### {year} 年度双随机抽查")
+    st.caption(f"年度统计每 {YEAR_TTL} 秒更新一次（截至 {as_of:%H:%M:%S}）；本月工作和待公示期限为实时数据。")
     pubs = dash["publication"]
     n_res = sum(v["results"] for v in pubs.values())
     n_pub = sum(v["published"] for v in pubs.values())
