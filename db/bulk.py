@@ -27,22 +27,31 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iter
                     copy.write_row(r)
                     n += 1
         return n
-    rows = _sqlite_values(rows)
     marks = ", ".join("?" for _ in columns)
     cur = raw.cursor()
     sql = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
-    batch: list = []
-    for r in rows:
-        batch.append(tuple(r))
-        if len(batch) >= 50_000:
+    try:
+        if isinstance(rows, list) and rows and rows[0].__class__ is tuple and not _date_positions(rows[0]):
+            # Tuples without dates (the importers' rows): straight to SQLite, no copies.
+            cur.executemany(sql, rows)
+            return len(rows)
+        batch: list = []
+        for r in _sqlite_values(rows):
+            batch.append(r)
+            if len(batch) >= 50_000:
+                cur.executemany(sql, batch)
+                n += len(batch)
+                batch.clear()
+        if batch:
             cur.executemany(sql, batch)
             n += len(batch)
-            batch.clear()
-    if batch:
-        cur.executemany(sql, batch)
-        n += len(batch)
-    cur.close()
-    return n
+        return n
+    finally:
+        cur.close()
+
+
+def _date_positions(row: Sequence) -> list[int]:
+    return [i for i, v in enumerate(row) if isinstance(v, dt.date)]
 
 
 def _sqlite_text(v):
@@ -62,7 +71,7 @@ def _sqlite_values(rows: Iterable[Sequence]) -> Iterable[tuple]:
     first = next(it, None)
     if first is None:
         return
-    idx = [i for i, v in enumerate(first) if isinstance(v, dt.date)]
+    idx = _date_positions(first)
     if not idx:
         yield tuple(first)
         yield from (tuple(r) for r in it)

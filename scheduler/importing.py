@@ -26,8 +26,11 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
+from itertools import repeat
 from operator import itemgetter, mul
 from typing import Callable, Iterable, Optional
+
+import numpy as np
 
 from scheduler import reference, uscc
 
@@ -236,14 +239,68 @@ def cell_text(v) -> str:
     return str(v)
 
 
-@dataclass
 class Table:
-    """A file's header and text rows; `encoding` names how it was read."""
+    """A file's header and text rows; `encoding` names how it was read.
 
-    encoding: str
-    header: list[str]
-    rows: list[list[str]]  # raw cells (not yet normalised)
-    row_numbers: list[int]  # Excel row number of each row
+    The cells are held either row by row (`rows`) or, from the fast CSV path,
+    column by column (one list per header position): validation works on
+    columns, so a million-row file is then never cut into a million row lists.
+    `rows` is built from the columns when something asks for it.
+    """
+
+    __slots__ = ("encoding", "header", "_rows", "row_numbers", "_columns", "normalised")
+
+    def __init__(
+        self,
+        encoding: str,
+        header: list[str],
+        rows: Optional[list[list[str]]] = None,
+        row_numbers: Optional[list[int]] = None,
+        columns: Optional[list[list[str]]] = None,
+        normalised: bool = False,
+    ) -> None:
+        self.encoding = encoding
+        self.header = header
+        self._rows = rows if rows is not None or columns is not None else []
+        self._columns = columns
+        self.row_numbers = row_numbers if row_numbers is not None else []  # Excel row number of each row
+        # True when every cell is known to be NFKC-normalised already (then `nfkc` is just strip).
+        self.normalised = normalised
+
+    @property
+    def rows(self) -> list[list[str]]:
+        """Raw cells (not yet normalised), one list per row."""
+        if self._rows is None:
+            self._rows = [list(r) for r in zip(*self._columns)] if self._columns else []
+        return self._rows
+
+    @rows.setter
+    def rows(self, value: list[list[str]]) -> None:
+        self._rows = value
+        self._columns = None
+
+    def __len__(self) -> int:
+        """The number of data rows."""
+        if self._columns is not None:
+            return len(self._columns[0]) if self._columns else 0
+        return len(self._rows)
+
+    def row(self, i: int) -> list[str]:
+        """The raw cells of data row i (0-based)."""
+        if self._columns is not None:
+            return [c[i] for c in self._columns]
+        return self._rows[i]
+
+    def columns(self, width: int) -> list:
+        """The cells column by column, every row cut or padded to `width` cells."""
+        if self._columns is not None and len(self._columns) == width:
+            return self._columns
+        rows = self.rows
+        if not rows:
+            return [() for _ in range(width)]
+        if set(map(len, rows)) != {width}:
+            rows = [r[:width] if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
+        return list(zip(*rows))
 
 
 def _looks_html(data: bytes) -> bool:
@@ -283,6 +340,9 @@ def read_table(file_name: str, data: bytes) -> Table:
         lines = plain.split("\n")
         if plain.endswith("\n"):
             lines.pop()
+        table = _split_columns(enc, lines, plain)
+        if table is not None:
+            return table
         reader = iter([ln.split(",") for ln in lines])
     else:
         reader = csv.reader(io.StringIO(text, newline=""))
@@ -299,6 +359,28 @@ def read_table(file_name: str, data: bytes) -> Table:
         rows.append(r)
         numbers.append(n)
     return Table(enc, header, rows, numbers)
+
+
+def _split_columns(enc: str, lines: list[str], text: str) -> Optional[Table]:
+    """Unquoted lines that all have the header's number of cells, none of them blank:
+    cut the whole body with one split and slice it into columns (no per-row lists).
+    None when some line is ragged or blank (the row-by-row reader handles those).
+
+    "," and "\n" are stable code points for NFKC (they never compose, reorder or
+    change), so when the whole text is NFKC-normalised so is every cell: the table
+    says so, and validation then only strips the cells."""
+    if len(lines) < 2:
+        return None
+    header = lines[0].split(",")
+    width = len(header)
+    body = lines[1:]
+    if set(map(str.count, body, repeat(","))) != {width - 1} or "," * (width - 1) in body:
+        return None
+    flat = ",".join(body).split(",")
+    del body
+    columns = [flat[j::width] for j in range(width)]
+    normalised = text.isascii() or unicodedata.is_normalized("NFKC", text)
+    return Table(enc, header, None, list(range(2, len(lines) + 1)), columns, normalised)
 
 
 def _read_xlsx(data: bytes, label: str) -> Table:
@@ -537,9 +619,6 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
     def tags(v: str) -> str:
         return join_sorted(split_multi(v))
 
-    def text(v: str) -> str:
-        return v
-
     def date(v: str) -> str:
         return parse_date(v)
 
@@ -576,10 +655,14 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
             "declared_by": _enum(DECLARED_BY),
         },
     }
-    conv = {c.field: text for c in SPECS[kind]}
+    conv = {c.field: _text for c in SPECS[kind]}
     conv.update({k: v for k, v in common.items() if k in conv})
     conv.update(table[kind])
     return conv
+
+
+def _text(v: str) -> str:
+    return v
 
 
 def _uscc(v: str) -> str:
@@ -644,11 +727,10 @@ class _Bad:
 
 
 def _column_converter(fn: Callable[[str], object], required: bool, default: object, ml: Optional[int], failures: list):
-    """A cell converter; `failures` counts the _Bad values made (so clean columns skip the scan)."""
+    """A converter of one normalised cell (see `normalise_column`); `failures` counts
+    the _Bad values made (so clean columns skip the scan)."""
 
     def conv(v: str):
-        if v:
-            v = nfkc(v)
         if not v:
             if required:
                 failures.append(1)
@@ -666,13 +748,90 @@ def _column_converter(fn: Callable[[str], object], required: bool, default: obje
     return conv
 
 
-def _convert_column(col: tuple, conv: Callable[[str], object]) -> list:
-    """Convert a whole column; a repetitive column converts each distinct value once."""
-    uniq = set(col)
-    if len(uniq) * 4 < len(col):
-        memo = {v: conv(v) for v in uniq}
-        return list(map(memo.__getitem__, col))
-    return list(map(conv, col))
+_SEP = "\x00"
+
+
+def normalise_column(col) -> list[str]:
+    """`nfkc` of every cell, as a new list.
+
+    One NFKC pass over the column joined with NUL when no cell holds a NUL: NUL is
+    a starter that never composes or reorders with its neighbours, so normalising
+    the joined text and splitting it again is the same as normalising cell by cell
+    (tests/test_importing.py checks it against `nfkc`), at a fraction of the calls.
+    """
+    n = len(col)
+    joined = _SEP.join(col)
+    if joined.count(_SEP) != n - 1:
+        return list(map(nfkc, col))
+    if not joined.isascii():
+        joined = unicodedata.normalize("NFKC", joined)
+    return list(map(str.strip, joined.split(_SEP))) if n else []
+
+
+def _convert_column(
+    col,
+    fn: Callable[[str], object],
+    conv: Callable[[str], object],
+    ml: Optional[int],
+    default: object,
+    required: bool,
+    normalised: bool = False,
+) -> list:
+    """Convert a whole column of raw cells (`conv` converts one normalised cell).
+
+    A repetitive column (enums, towns, dates) converts each distinct raw value
+    once. Otherwise every cell is normalised (`normalised`: only stripped), then
+    free text that is short enough is kept as it is (no call per cell), USCCs are
+    checked vectorised, and anything else goes through `conv` cell by cell."""
+    n = len(col)
+    if fn is not _text and fn is not _uscc:
+        uniq = set(col)
+        if len(uniq) * 4 < n:
+            memo = {v: conv(nfkc(v)) for v in uniq}
+            return list(map(memo.__getitem__, col))
+    vals = list(map(str.strip, col)) if normalised else normalise_column(col)
+    if fn is _text and (ml is None or max(map(len, vals), default=0) <= ml):
+        if (not required and default == "") or "" not in vals:
+            return vals
+    if fn is _uscc:
+        return _uscc_column(vals, conv)
+    return list(map(conv, vals))
+
+
+_USCC_LUT = np.full(256, 255, dtype=np.uint8)  # byte -> GB 32100 value, 255: not in the alphabet
+for _c, _i in _USCC_VALUE.items():
+    _USCC_LUT[ord(_c)] = _i
+_USCC_WEIGHTS = np.array(uscc.WEIGHTS, dtype=np.int64)
+
+
+def _uscc_column(vals: list[str], conv: Callable[[str], object]) -> list:
+    """`conv` (that is `check_uscc`) over a column of normalised cells, in place.
+
+    The codes that are 18 ASCII characters are checked at once with numpy: every
+    character in the alphabet, positions 3-8 digits, the check character right;
+    those pass unchanged (`check_uscc` returns them as they are). Every other cell
+    (wrong length, lower case, full-width left over, bad check) goes through `conv`,
+    which gives the exact answer and the reason."""
+    n = len(vals)
+    if not n:
+        return vals
+    joined = "".join(vals)
+    if joined.isascii() and set(map(len, vals)) == {18}:
+        idx = None
+    else:
+        idx = [i for i, v in enumerate(vals) if len(v) == 18 and v.isascii()]
+        joined = "".join([vals[i] for i in idx])
+    codes = _USCC_LUT[np.frombuffer(joined.encode("ascii"), dtype=np.uint8).reshape(-1, 18)]
+    ok = (codes != 255).all(axis=1) & (codes[:, 2:8] < 10).all(axis=1)
+    total = codes[:, :17].astype(np.int64) @ _USCC_WEIGHTS
+    ok &= (31 - total % 31) % 31 == codes[:, 17]
+    if idx is not None:
+        good = np.zeros(n, dtype=bool)
+        good[np.array(idx, dtype=np.int64)] = ok
+        ok = good
+    for i in np.flatnonzero(~ok).tolist():
+        vals[i] = conv(vals[i])
+    return vals
 
 
 def validate_rows(
@@ -690,7 +849,7 @@ def validate_rows(
     if kind not in SPECS:
         raise ValueError(f"未知的导入类型：{kind}（可选：{'、'.join(KINDS)}）")
     index, header_errors, _ignored = map_header(kind, file, table.header)
-    total = len(table.rows)
+    total = len(table)
     if header_errors:
         return Validated((), [], [], header_errors, [], total)
     specs = [c for c in SPECS[kind] if c.field in index]
@@ -700,18 +859,20 @@ def validate_rows(
     present = tuple(c.field for c in specs)
     numbers = table.row_numbers
     width = len(table.header)
-    rows = table.rows
-    if rows and set(map(len, rows)) != {width}:
-        rows = [r[:width] if len(r) >= width else list(r) + [""] * (width - len(r)) for r in rows]
-    columns = list(zip(*rows)) if rows else [() for _ in range(width)]
+    columns = table.columns(width)
+
+    def raw_row(i: int) -> list[str]:
+        r = table.row(i)
+        return r[:width] if len(r) >= width else list(r) + [""] * (width - len(r))
 
     bad_cells: dict[int, list[RowError]] = {}
     results: list[list] = []
     for j, c in enumerate(specs):
         col = columns[index[c.field]]
         failures: list = []
+        fn, default, ml = conv[c.field], defaults.get(c.field, ""), maxlen.get(c.field)
         res = _convert_column(
-            col, _column_converter(conv[c.field], c.required, defaults.get(c.field, ""), maxlen.get(c.field), failures)
+            col, fn, _column_converter(fn, c.required, default, ml, failures), ml, default, c.required, table.normalised
         )
         for i in [i for i, x in enumerate(res) if x.__class__ is _Bad] if failures else ():
             b = res[i]
@@ -747,7 +908,7 @@ def validate_rows(
             k = rec[single] if single is not None else tuple(rec[p] for p in positions)
             first = seen.setdefault(k, i)
             if first != i:
-                shown = k if single is not None else "、".join(str(rows[i][index[present[p]]]) for p in positions)
+                shown = k if single is not None else "、".join(str(raw_row(i)[index[present[p]]]) for p in positions)
                 bad_cells[i] = [RowError(file, numbers[i], header, nfkc(str(shown)), f"与第 {numbers[first]} 行重复")]
 
     errors: list[RowError] = []
@@ -756,8 +917,8 @@ def validate_rows(
     for i in sorted(bad_cells):
         row_errors = bad_cells[i]
         errors.extend(row_errors)
-        raw = rows[i]
-        bad = {header_by_index[j]: raw[j] for j in range(min(width, len(raw)))}
+        raw = raw_row(i)
+        bad = {header_by_index[j]: raw[j] for j in range(width)}
         bad["行号"] = numbers[i]
         bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
         rejected.append(bad)
@@ -794,7 +955,7 @@ def display_rows(kind: str, table: Table, limit: int) -> list[dict]:
     """The first `limit` rows as {Chinese header: normalised text}, for previews."""
     index, _errors, _ignored = map_header(kind, "", table.header)
     out = []
-    for raw in table.rows[:limit]:
+    for raw in map(table.row, range(min(limit, len(table)))):
         n = len(raw)
         out.append({c.header: (nfkc(raw[index[c.field]]) if c.field in index and index[c.field] < n else "") for c in SPECS[kind]})
     return out

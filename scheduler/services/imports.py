@@ -227,7 +227,7 @@ def _import_file(
         table = _read(kind, file_name, data)
     except FileError as exc:
         return ImportReport(kind, file_name, "", 0, errors=[RowError(file_name, 0, "", "", exc.reason)])
-    n = len(table.rows)
+    n = len(table)
     total_steps = max(2 * n, 1)
 
     def step(done: int) -> None:
