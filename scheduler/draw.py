@@ -47,6 +47,9 @@ _DECIMAL_RE = re.compile(r"([0-9]+)(?:\.([0-9]{1,6}))?")
 # and NUL (numpy byte strings drop trailing NULs, and no real code holds one).
 _FORBIDDEN = (",", "|", "\n", "\r", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029", "\x00")
 _CHUNK = 1 << 18
+# The single-byte forbidden characters other than "," and "\n" (the multi-byte
+# ones are non-ASCII, which the fixed-width fast path does not accept).
+_FORBIDDEN_ASCII = "".join(ch for ch in _FORBIDDEN if ch.isascii() and ch not in ",\n").encode("ascii")
 
 
 class DrawError(ValueError):
@@ -329,14 +332,80 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     labels = sorted(distinct)
     index = {lab: i for i, lab in enumerate(labels)}
     codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
-    order = _sort_order(arr)
-    sa = arr[order]
-    _check_duplicates(sa)
-    codes_sorted = codes[order]
-    del order
+    if arr.shape[0] > 1 and bool((arr[1:] > arr[:-1]).all()):
+        sa, codes_sorted = arr, codes  # already strictly increasing: the sort is the identity
+    else:
+        order = _sort_order(arr)
+        sa = arr[order]
+        _check_duplicates(sa)
+        codes_sorted = codes[order]
+        del order
     fb, pb = _frame_and_public_bytes(sa, codes_sorted, labels)
     del sa, codes_sorted
     return fb, pb, _Frame(len(ids), arr, labels, codes, fb, pb)
+
+
+def _fixed_width_frame(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
+    """Ids and labels of `data` as fixed-width byte-string arrays, when `data` is
+    a canonical frame whose lines all have one length: ASCII ids of one width and
+    labels of one width (the usual case: USCCs and risk classes, or risk class and
+    town). None when `data` has another shape or is not canonical; the caller
+    then takes the general path, which gives the same bytes or the precise error.
+
+    The check is complete: every line is `id,label\n` with the comma and the
+    newline at the same columns, no other comma, newline or forbidden character
+    anywhere, non-empty ids and labels, ids strictly increasing bytewise (so
+    sorted and without duplicates). Such bytes are exactly the canonical form of
+    their own rows, so they can be used as they are, without sorting again.
+    """
+    if not isinstance(data, bytes) or not data or not data.isascii():
+        return None
+    nl = data.find(b"\n")
+    w = data.find(b",", 0, nl)
+    if w <= 0 or nl - w < 2 or len(data) % (nl + 1):
+        return None
+    n = len(data) // (nl + 1)
+    if data.count(b"\n") != n or data.count(b",") != n:
+        return None
+    if len(data.translate(None, _FORBIDDEN_ASCII)) != len(data):
+        return None
+    m = np.frombuffer(data, dtype=np.uint8).reshape(n, nl + 1)
+    if not (bool((m[:, w] == 44).all()) and bool((m[:, nl] == 10).all())):
+        return None
+    ids = np.ascontiguousarray(m[:, :w]).view(f"S{w}").reshape(n)
+    if n > 1 and not bool((ids[1:] > ids[:-1]).all()):
+        return None
+    labels = np.ascontiguousarray(m[:, w + 1 : nl]).view(f"S{nl - w - 1}").reshape(n)
+    return ids, labels
+
+
+def _fixed_frame(data: bytes) -> "_Frame | None":
+    """The `_Frame` of a canonical fixed-width frame (see `_fixed_width_frame`), or None."""
+    cols = _fixed_width_frame(data)
+    if cols is None:
+        return None
+    ids, lab = cols
+    n, w = ids.shape[0], ids.dtype.itemsize
+    uniq, codes = np.unique(lab, return_inverse=True)  # byte order = code point order for ASCII
+    labels = [u.decode("ascii") for u in uniq.tolist()]
+    for label in labels:
+        _check_token(label, "分层标签")
+    pub = np.empty((n, w + 1), dtype=np.uint8)
+    pub[:, :w] = ids.view(np.uint8).reshape(n, w)
+    pub[:, w] = 10
+    return _Frame(n, ids, labels, codes.astype(np.int32, copy=False).reshape(n), data, pub.tobytes())
+
+
+def canonical_frames_bytes(data: bytes) -> tuple[bytes, bytes, dict[str, int]] | None:
+    """`canonical_frames` for frame lines that are already canonical, given as bytes
+    (the database can sort them): the same three results, after a complete check
+    (`_fixed_width_frame`), without parsing or sorting. None when `data` is not a
+    canonical fixed-width frame; the caller then builds the frame from its rows."""
+    fr = _fixed_frame(data)
+    if fr is None:
+        return None
+    counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
+    return fr.frame_bytes, fr.public_bytes, dict(zip(fr.labels, counts))
 
 
 def parse_frame(data: bytes) -> list[tuple[str, str]]:
@@ -553,8 +622,27 @@ def run_draw_frozen(
 
     The same result as `run_draw` on its rows, without sorting the frame again:
     the bytes are checked to be canonical (ids strictly increasing bytewise,
-    two fields a line) and hashed as they are.
+    two fields a line) and hashed as they are. Fixed-width frames (USCCs and
+    labels of one width) are checked and split by numpy, without a Python
+    string per entity.
     """
+    was_enabled = gc.isenabled()
+    gc.disable()  # millions of short-lived strings and no reference cycles (see run_draw_columns)
+    try:
+        fr = _fixed_frame(frame_bytes)
+        if fr is None:
+            fr = _general_frozen_frame(frame_bytes)
+        if callable(rules):
+            rules = {lab: rules(lab) for lab in fr.labels}
+        return _run_draw_columns(seed, plan_code, period, [], [], rules, batches, reserve_ratio, default_rule,
+                                 prebuilt=(fr.frame_bytes, fr.public_bytes, fr))
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _general_frozen_frame(frame_bytes: bytes) -> _Frame:
+    """`_Frame` of canonical frame bytes of any shape (ids or labels of several widths)."""
     text = frame_bytes.decode("utf-8")
     cells = text[:-1].replace("\n", ",").split(",") if text else []
     if (text and not text.endswith("\n")) or len(cells) % 2:
@@ -568,20 +656,10 @@ def run_draw_frozen(
     for lab in distinct:
         _check_token(lab, "分层标签")
     labels = sorted(distinct)
-    if callable(rules):
-        rules = {lab: rules(lab) for lab in labels}
     index = {lab: i for i, lab in enumerate(labels)}
     codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
     public_b = re.sub(rb",[^\n]*", b"", frame_bytes)
-    fr = _Frame(len(ids), arr, labels, codes, frame_bytes, public_b)
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        return _run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule,
-                                 prebuilt=(frame_bytes, public_b, fr))
-    finally:
-        if was_enabled:
-            gc.enable()
+    return _Frame(len(ids), arr, labels, codes, frame_bytes, public_b)
 
 
 def _run_draw_columns(

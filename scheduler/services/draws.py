@@ -41,7 +41,7 @@ from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services import visits as visit_service
 from scheduler.services.context import CLI, Actor
 from scheduler.services.scope import require_bureau
-from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame
+from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame, read_frame_text
 from scheduler.services.plans import LoadedPlan, load_plan
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
@@ -108,13 +108,22 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         if draw_sql.enabled(s):
             d.frame_sha256, d.public_frame_sha256, d.frame_size, frame_gz, sizes = draw_sql.freeze_rows(s, lp, period, d.id)
         else:
-            rows = read_frame(s, lp, period)
-            frame_bytes, public_bytes, sizes = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows])
+            # Fast path: the database hands over the frame's lines already sorted, as one
+            # text; used as it is only if it is exactly canonical (checked in full).
+            text = read_frame_text(s, lp, period)
+            canon = dsr1.canonical_frames_bytes(text.encode("utf-8")) if text else None
+            del text
+            if canon is None:
+                rows = read_frame(s, lp, period)
+                canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows])
+                del rows
+            frame_bytes, public_bytes, sizes = canon
+            del canon
             d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
             d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
-            d.frame_size = len(rows)
+            d.frame_size = sum(sizes.values())
             frame_gz = gzip.compress(frame_bytes, compresslevel=1, mtime=0)
-            del rows, frame_bytes, public_bytes
+            del frame_bytes, public_bytes
         s.add(d)
         s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
         auditlog.record(
