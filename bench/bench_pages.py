@@ -18,7 +18,11 @@ R times from 首页 by clicking its sidebar link, as a user does. Timed from the
 - complete: the run the click started has finished (the script_finished message
   arrived on the websocket) and Streamlit's "running" indicator (stStatusWidget) is
   gone, as tests/e2e waits for it.
-The median of R is printed (and the worst).
+Every page is visited once after the server starts (printed as "after start": it
+pays the page's module imports, once per server process), then, once the pages'
+caches have expired (st.cache_data ttl, 60 s), timed. Printed: first text (median
+of R), complete on the first timed click (caches cold) and complete again (median
+of the R-1 later clicks).
 
 Peers, measured in the same run:
 - script alone: the same page run by streamlit.testing AppTest in this process on the
@@ -58,6 +62,8 @@ VIEWPORT = {"width": 1400, "height": 900}
 GOAL = 2.0
 WAIT_MS = 180_000
 USER = "admin"  # a demo account (ensure_demo_users)
+WARMUP_HEADING = "核验抽取结果"  # ui/pages/verify.py, at /verify
+CACHE_TTL = 60  # the longest st.cache_data ttl of the pages (ui/pages/home.py YEAR_TTL)
 _TITLE = re.compile(r"""st\.title\(\s*["']([^"']+)["']""")
 
 
@@ -210,11 +216,25 @@ def browser_times(base: str, pages: list[tuple[str, str, str]], repeat: int, hom
             ctx = b.new_context(viewport=VIEWPORT, locale="zh-CN", timezone_id="Asia/Shanghai")
             page = ctx.new_page()
             runs = Runs(page)
+            # Warm up (engine, migrations check, imports) on 核验, which caches nothing, so that the first
+            # click on every page, 首页 included, finds that page's own caches cold.
             t0 = time.perf_counter()
-            page.goto(base)
-            page.get_by_role("heading", name=home[2], exact=True).first.wait_for(state="visible", timeout=WAIT_MS)
+            page.goto(f"{base}/verify")
+            page.get_by_role("heading", name=WARMUP_HEADING, exact=True).first.wait_for(state="visible", timeout=WAIT_MS)
             _settle(page, runs, 0)
             out["_load"] = {"first": [time.perf_counter() - t0]}
+            # First visit of each page after the server started: imports its modules (altair, ...) once.
+            home_at = time.perf_counter()
+            for script, title, heading in [*pages[1:], pages[0]] if pages[0][0] == home[0] else pages:
+                if script == home[0]:
+                    home_at = time.perf_counter()
+                out.setdefault("_start", {})[script] = open_timed(page, runs, title, heading)[1]
+            # Let every st.cache_data TTL of the pages (首页: 60 s) run out, so that the first timed click finds
+            # the page's caches cold, as the first visitor after a change does.
+            pause = CACHE_TTL + 1 - (time.perf_counter() - home_at)
+            if pause > 0:
+                print(f"  (waiting {pause:.0f} s for the pages' caches to expire)", flush=True)
+                page.wait_for_timeout(pause * 1000)
             for script, title, heading in pages:
                 firsts, dones, errors = [], [], 0
                 for _ in range(repeat):
@@ -228,7 +248,8 @@ def browser_times(base: str, pages: list[tuple[str, str, str]], repeat: int, hom
                     firsts.append(f)
                     dones.append(d)
                 out[script] = {"first": firsts, "done": dones, "errors": errors}
-                print(f"  {title}: first text {statistics.median(firsts):.2f} s, complete {statistics.median(dones):.2f} s"
+                print(f"  {title}: first text {statistics.median(firsts):.2f} s, complete "
+                      + " / ".join(f"{d:.2f}" for d in dones) + " s"
                       + (f"  ({errors} exception(s) on the page)" if errors else ""), flush=True)
         finally:
             b.close()
@@ -249,6 +270,7 @@ def script_alone(pages: list[tuple[str, str, str]], repeat: int) -> dict[str, li
         times = []
         for _ in range(repeat):
             at.switch_page(nav.page_path(nav.PAGES[0][1])).run()
+            st.cache_data.clear()  # the page's own work, uncached
             t0 = time.perf_counter()
             at.switch_page(nav.page_path(script)).run()
             times.append(time.perf_counter() - t0)
@@ -346,20 +368,26 @@ def main() -> None:
     med = statistics.median
     print(f"\nload average before / after: {load0[0]:.2f} / {load1[0]:.2f} (1 min); {os.cpu_count()} CPUs")
     print(f"first load of the app (to 首页 complete): {br['_load']['first'][0]:.2f} s")
-    print(f"\n{'page':<22} {'first text s':>12} {'complete s':>11} {'worst s':>8} {'goal 2 s':>9} "
-          f"{'script alone s':>15} {'floor s':>8}")
+    print(f"\n{'page':<22} {'first text s':>12} {'after start s':>13} {'complete, 1st s':>15} "
+          f"{'complete, again s':>17} {'goal 2 s':>9} {'script alone s':>15} {'floor s':>8}")
     over = []
     for script, title, _heading in pages:
         r = br[script]
-        done = med(r["done"])
-        ok = "ok" if done < GOAL else "OVER"
-        if done >= GOAL:
+        first_visit, again = r["done"][0], (med(r["done"][1:]) if len(r["done"]) > 1 else None)
+        worst = max(first_visit, again or 0.0)
+        ok = "ok" if worst < GOAL else "OVER"
+        if worst >= GOAL:
             over.append(title)
         err = " (exception)" if r["errors"] else ""
-        print(f"{title:<22} {med(r['first']):12.2f} {done:11.2f} {max(r['done']):8.2f} {ok:>9} "
+        again_s = f"{again:17.2f}" if again is not None else f"{'-':>17}"
+        print(f"{title:<22} {med(r['first']):12.2f} {br['_start'][script]:13.2f} {first_visit:15.2f} {again_s} {ok:>9} "
               f"{med(alone[script]):15.2f} {med(floor):8.2f}{err}")
-    print(f"\nmedian of {args.repeat} clicks per page; floor = an empty Streamlit page clicked the same way "
-          f"(median of {len(floor)}); script alone = AppTest run of the page in-process, same database")
+    print(f"\nfirst text: median of {args.repeat} clicks; after start: complete, the page's first visit after the "
+          f"server started (module imports, e.g. altair; once per server process, not checked against the goal); "
+          f"complete, 1st: the first timed click (the page's caches expired); again: median of the "
+          f"{args.repeat - 1} later clicks; goal checked on the worse of the two. "
+          f"Floor = an empty Streamlit page clicked the same way (median of {len(floor)}); script alone = AppTest "
+          f"run of the page in-process on the same database, caches cleared (median of {args.repeat})")
     print("over the goal: " + ("、".join(over) if over else "none"))
 
 
