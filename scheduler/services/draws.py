@@ -224,11 +224,19 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         barred = barred_kinds(s, lp, period, ents)  # 抽查频次 per task
         # An entity whose every kind was barred by a draw committed after this frame froze keeps its items:
         # the frozen frame decided that it may be checked (seen with 20 planners drawing at once).
-        items_of = {u: applicable_items(lp, e, barred.get(u, frozenset())) or applicable_items(lp, e)
-                    for u, e in ents.items()}
+        # (Entities with the same scope attributes and barred kinds share one list of items.)
+        items_memo: dict[tuple, list] = {}
+        items_of = {}
+        for u, e in ents.items():
+            b = barred.get(u, frozenset())
+            key = (e.entity_type, e.industry_code, e.tags, e.town_code, b)
+            its = items_memo.get(key)
+            if its is None:
+                its = items_memo[key] = applicable_items(lp, e, b) or applicable_items(lp, e)
+            items_of[u] = its
         carrier = carriers(s, lp, ents)
-        specs = [teams.task_spec(lp, x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
-                                 teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected]
+        specs = teams.task_specs(lp, [(x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
+                                       teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected])
         inputs = teams.gather(s, lp, d.id, period, specs)
         policy = teams.policy_of(lp)
         clock.lap("match_inputs")
@@ -270,8 +278,11 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if claimed != 1:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier)
-        teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor)
+        short = teams.short_reasons(matched)
+        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier,
+                                {x.entity_id: teams.task_status(x.entity_id, short) for x in result.selected})
+        teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor,
+                          statuses_stored=True)
         s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
                   .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
         # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
@@ -321,10 +332,12 @@ def carriers(s: Session, lp: LoadedPlan, ents) -> dict[str, int]:
 
 
 def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at: dt.datetime,
-                 carrier: dict[str, int]) -> dict[str, int]:
+                 carrier: dict[str, int], status: dict[str, tuple[str, str]]) -> dict[str, int]:
+    """Tasks (selected ones with their matched `status` and note, then reserves) and their items."""
     conn = s.connection()
     cols = ["bureau_id", "kind", "draw_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note", "created_at"]
-    rows = [(carrier[x.entity_id], "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "drawn", "", at)
+    rows = [(carrier[x.entity_id], "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None,
+             *status[x.entity_id], at)
             for x in result.selected]
     rows += [(carrier[r.entity_id], "random", draw_id, r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "", at)
              for r in result.reserves]

@@ -22,6 +22,7 @@ from scheduler import matching_package as mp
 from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import CLI, Actor
+from scheduler.services.frames import in_values
 from scheduler.services.scope import require_bureau
 from scheduler.services.plans import LoadedPlan, load_plan
 
@@ -65,6 +66,24 @@ def task_spec(lp: LoadedPlan, entity_id: str, ticket: str, rank: int, items: Seq
     return m.TaskSpec(entity_id, ticket, rank, tuple(depts), {d: frozenset(required[d]) for d in depts}, tuple(sorted(fields)))
 
 
+def task_specs(lp: LoadedPlan, rows: Sequence[tuple[str, str, int, Sequence[CheckItem], str | None]]) -> list[m.TaskSpec]:
+    """`task_spec` for many (entity_id, ticket, rank, items, bureau_code) rows: tasks with
+    the same items and carrying bureau share one departments/requirements computation
+    (and the same `required` mapping, which nobody mutates)."""
+    memo: dict[tuple, tuple] = {}
+    out = []
+    for entity_id, ticket, rank, items, bureau_code in rows:
+        key = (tuple(map(id, items)), bureau_code)
+        parts = memo.get(key)
+        if parts is None:
+            t = task_spec(lp, entity_id, ticket, rank, items, bureau_code)
+            parts = memo[key] = (t.departments, t.required, t.expert_fields)
+            out.append(t)
+        else:
+            out.append(m.TaskSpec(entity_id, ticket, rank, *parts))
+    return out
+
+
 def stored_items(s: Session, task_id: int) -> list[CheckItem]:
     """The items a task carries, as stored at the draw (the matching's task spec follows them)."""
     return list(s.execute(select(CheckItem).join(TaskItem, TaskItem.item_id == CheckItem.id)
@@ -99,31 +118,36 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
         expert_pk[pid] = e.id
     entity_ids = [t.entity_id for t in tasks]
     conflicts: set[tuple[str, str]] = set()
-    last: dict[str, set[str]] = {}
-    for chunk in _chunks(entity_ids):
+    rows: list[tuple] = []
+    one_c = in_values(s, Conflict.uscc, entity_ids) if entity_ids else None
+    one_t = in_values(s, Task.uscc, entity_ids) if entity_ids else None
+    # One query each (a JSON array / an array parameter) where the database allows, else chunks.
+    wheres = [(one_c, one_t)] if one_c is not None else [(Conflict.uscc.in_(c), Task.uscc.in_(c)) for c in _chunks(entity_ids)]
+    for in_conflict, in_task in wheres:
         conflicts.update(
             (m.qualified(code[b], pid), uscc) for pid, b, uscc in s.execute(
                 select(Inspector.inspector_id, Inspector.bureau_id, Conflict.uscc)
                 .join(Inspector, Inspector.id == Conflict.inspector_pk)
-                .where(Conflict.bureau_id.in_(area), Conflict.uscc.in_(chunk))).all()
+                .where(Conflict.bureau_id.in_(area), in_conflict)).all()
         )
         # Rotation: the inspectors of each entity's most recent earlier check.
         # Only people of the area's rosters can be recused; a district's inspectors who
         # served on a city plan's task count for the district's own next check too.
-        rows = [(u, tid, at, m.qualified(code[b], pid)) for u, tid, at, pid, b in s.execute(
+        rows += [(u, tid, at, m.qualified(code[b], pid)) for u, tid, at, pid, b in s.execute(
             select(Task.uscc, Task.id, Task.created_at, Inspector.inspector_id, Inspector.bureau_id)
             .join(TeamMember, TeamMember.task_id == Task.id)
             .join(Inspector, Inspector.id == TeamMember.inspector_pk)
-            .where(Task.uscc.in_(chunk), Task.draw_id != draw_id, Task.status.not_in(INACTIVE_TASK), TeamMember.active,
+            .where(in_task, Task.draw_id != draw_id, Task.status.not_in(INACTIVE_TASK), TeamMember.active,
                    Inspector.bureau_id.in_(area))
         ).all()]
-        latest: dict[str, tuple] = {}
-        for uscc, task_id, at, _ in rows:
-            if uscc not in latest or (at, task_id) > latest[uscc]:
-                latest[uscc] = (at, task_id)
-        for uscc, task_id, at, person in rows:
-            if latest[uscc][1] == task_id:
-                last.setdefault(uscc, set()).add(person)
+    last: dict[str, set[str]] = {}
+    latest: dict[str, tuple] = {}
+    for uscc, task_id, at, _ in rows:
+        if uscc not in latest or (at, task_id) > latest[uscc]:
+            latest[uscc] = (at, task_id)
+    for uscc, task_id, at, person in rows:
+        if latest[uscc][1] == task_id:
+            last.setdefault(uscc, set()).add(person)
     prior_loads: dict[str, int] = {}
     for kind, model, col, pk in (("inspector", Inspector, TeamMember.inspector_pk, Inspector.inspector_id),
                                  ("expert", Expert, TeamMember.expert_pk, Expert.expert_id)):
@@ -147,31 +171,52 @@ def _chunks(ids: Sequence[str], size: int = 900):
         yield list(ids[i : i + size])
 
 
+def short_reasons(result: m.MatchResult) -> dict[str, str]:
+    """Entity -> the reasons of its empty slots ("；"-joined, in slot order), for short-staffed tasks."""
+    out: dict[str, list[str]] = {}
+    for sf in result.shortfalls:
+        out.setdefault(sf.entity_id, []).append(sf.reason)
+    return {eid: "；".join(rs) for eid, rs in out.items()}
+
+
+def task_status(eid: str, short: Mapping[str, str]) -> tuple[str, str]:
+    """(status, note) of a matched task: assigned, or still drawn with the missing slots noted."""
+    reasons = short.get(eid)
+    return ("assigned", "") if reasons is None else ("drawn", f"缺员：{reasons}")
+
+
 def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
-                task_ids: Mapping[str, int], actor: Actor) -> None:
+                task_ids: Mapping[str, int], actor: Actor, statuses_stored: bool = False) -> None:
+    """Team members and the matching's task events; with `statuses_stored`, the caller has
+    already written each task's `task_status` (a draw inserts its tasks that way)."""
     dept_id = inputs.dept_pk
+    ins_pk, exp_pk = inputs.inspector_pk, inputs.expert_pk
     rows = []
     for eid, members in result.teams.items():
+        tid = task_ids[eid]
         for mem in members:
-            is_exp = mem.kind == "expert"
-            rows.append((task_ids[eid], None if is_exp else inputs.inspector_pk[mem.person_id],
-                         inputs.expert_pk[mem.person_id] if is_exp else None, mem.role,
-                         None if is_exp else dept_id[mem.department], mem.slot, mem.pair_ticket, True))
+            if mem.kind == "expert":
+                rows.append((tid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket, True))
+            else:
+                rows.append((tid, ins_pk[mem.person_id], None, mem.role, dept_id[mem.department], mem.slot,
+                             mem.pair_ticket, True))
     insert_rows(s.connection(), "teammember",
                 ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket", "active"], rows)
-    short = {sf.entity_id for sf in result.shortfalls}
+    short = short_reasons(result)
     now = utcnow()
     events = []
     for eid, tid in task_ids.items():
-        if eid in short:
-            reasons = "；".join(sf.reason for sf in result.shortfalls if sf.entity_id == eid)
-            s.execute(Task.__table__.update().where(Task.id == tid).values(note=f"缺员：{reasons}"))
+        reasons = short.get(eid)
+        if reasons is not None:
+            if not statuses_stored:
+                s.execute(Task.__table__.update().where(Task.id == tid).values(note=f"缺员：{reasons}"))
             events.append((tid, "drawn", "drawn", actor.name, f"检查组缺员：{reasons}", now))
         else:
             events.append((tid, "drawn", "assigned", actor.name, "随机匹配检查人员", now))
-    full = [tid for eid, tid in task_ids.items() if eid not in short]
-    for chunk in _chunks(full):
-        s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
+    if not statuses_stored:
+        full = [tid for eid, tid in task_ids.items() if eid not in short]
+        for chunk in _chunks(full):
+            s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
     insert_rows(s.connection(), "taskevent", ["task_id", "from_status", "to_status", "actor", "reason", "at"], events)
 
 
