@@ -402,6 +402,44 @@ def test_dashboard_and_history_reads_take_the_actors_bureau(w):
     assert results.dashboard(w.engine, w.b, 2026, actor=Actor("c", "admin", w.city))["plan"]["tasks"] == 2
 
 
+def _publish(w: World, task_id: int, bureau_of_item: int) -> int:
+    """A published result of `task_id` for the item of `bureau_of_item`, written directly."""
+    with Session(w.engine) as s:
+        item = s.execute(select(CheckItem.id).where(CheckItem.bureau_id == bureau_of_item)).scalar_one()
+        r = ItemResult(task_id=task_id, item_id=item, department_id=w.dept[bureau_of_item], categories="01",
+                       status=lc.PUBLISHED, inspected_on=dt.date(2026, 11, 2), entered_by="I-01",
+                       published_by="p", published_at=dt.datetime(2026, 11, 5, 8, tzinfo=dt.timezone.utc),
+                       published_on=dt.date(2026, 11, 5), version=1)
+        s.add(r)
+        s.commit()
+        return r.id
+
+
+def test_corrections_list_and_history_only_within_scope(w):
+    from scheduler.services import corrections
+
+    r_city_a, r_a, r_b = _publish(w, w.t_city_a, w.city), _publish(w, w.t_a, w.a), _publish(w, w.t_x, w.x)
+    pa = w.planner(w.a)
+    assert {r["result_id"] for r in corrections.published(w.engine, actor=pa).rows} == {r_city_a, r_a}
+    # The city's department's results on a task handed to A are A's to see; the filter is the task's bureau.
+    assert [r["result_id"] for r in corrections.published(w.engine, department_id=w.dept[w.city], actor=pa).rows] == [
+        r_city_a]
+    assert corrections.published(w.engine, department_id=w.dept[w.x], actor=pa).total == 0
+    assert corrections.published(w.engine, q="110113", actor=pa).total == 0  # X's entity, by its name
+    assert corrections.published(w.engine, q="110113").total == 1
+    city = Actor("c", "admin", w.city)
+    assert {r["result_id"] for r in corrections.published(w.engine, actor=city).rows} == {r_city_a, r_a}
+    assert {r["result_id"] for r in corrections.published(w.engine).rows} == {r_city_a, r_a, r_b}
+    assert corrections.published(w.engine, actor=CLI).total == 3
+    assert corrections.published(w.engine, actor=w.planner(w.b)).total == 0
+    assert corrections.history(w.engine, r_a, pa) == []
+    assert corrections.history(w.engine, r_city_a, city) == []
+    for who in (pa, city):
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            corrections.history(w.engine, r_b, who)
+    assert corrections.history(w.engine, r_b) == []
+
+
 # --- the app: the page's bureau follows the account -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,6 +4,11 @@ The correction itself is `scheduler.services.results.correct` (谁公开、谁�
 the item's department or an administrator, with a written reason; old and new
 values stay on record and in the public history). Each listing here is one
 COUNT plus one page of ids over an index, then the joins for that page only.
+
+Bureau scope (scheduler/services/scope.py): with an `actor`, `published` lists only
+results of tasks whose bureau (the bureau carrying out the task) is in the actor's
+scope, and `history` refuses a result whose task is outside it. `actor=None` is an
+internal, unrestricted call.
 """
 
 from __future__ import annotations
@@ -18,6 +23,8 @@ from db.models import split_list
 from scheduler import lifecycle as lc
 from scheduler import uscc as uscc_mod
 from scheduler.services.browse import MAX_PAGE_SIZE, Page, escape_like
+from scheduler.services.context import Actor
+from scheduler.services.scope import in_scope, require_task, visible_bureaus
 
 
 def _names(conn) -> dict[str, str]:
@@ -29,8 +36,9 @@ def _label(codes: str, names: dict[str, str]) -> list[str]:
 
 
 def published(engine: Engine, q: str = "", department_id: Optional[int] = None, page: int = 1,
-              page_size: int = 20) -> Page:
+              page_size: int = 20, actor: Optional[Actor] = None) -> Page:
     """Published item results, newest publication first; `q`: a USCC (or its start) or part of a name.
+    With `actor`: only results of tasks of the bureaus in its scope.
 
     Row: result_id, task_id, uscc, name, item_code, item_name, department_id, department,
     categories, category_names, note, published_on, version.
@@ -39,8 +47,14 @@ def published(engine: Engine, q: str = "", department_id: Optional[int] = None, 
     if department_id is not None:
         flt = flt.where(ItemResult.department_id == department_id)
     q = (q or "").strip()
-    if q:
+    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
+    with engine.connect() as conn:
+        scoped = in_scope(Task.bureau_id, visible_bureaus(conn, actor))
+    if q or scoped is not None:
         flt = flt.join(Task, Task.id == ItemResult.task_id)
+    if scoped is not None:
+        flt = flt.where(scoped)
+    if q:
         code = q.upper()
         if uscc_mod.is_valid(code):
             flt = flt.where(Task.uscc == code)
@@ -52,7 +66,6 @@ def published(engine: Engine, q: str = "", department_id: Optional[int] = None, 
                 flt = flt.where(Task.uscc.like(f"{escape_like(code)}%", escape="\\") | by_name)
             else:
                 flt = flt.where(by_name)
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     with engine.connect() as conn:
         total = conn.execute(select(func.count()).select_from(flt.subquery())).scalar_one()
         pages = max(1, -(-total // page_size))
@@ -79,12 +92,17 @@ def published(engine: Engine, q: str = "", department_id: Optional[int] = None, 
                 filters={"q": q, "department_id": department_id})
 
 
-def history(engine: Engine, result_id: int) -> list[dict[str, Any]]:
+def history(engine: Engine, result_id: int, actor: Optional[Actor] = None) -> list[dict[str, Any]]:
     """The corrections of one result, oldest first (internal: with who corrected it).
+    PermissionDenied if the result's task is outside the actor's scope.
 
     Row: version, corrected_at, corrected_by, old (names), new (names), old_note, new_note, reason.
     """
     with engine.connect() as conn:
+        if actor is not None:
+            task_id = conn.execute(select(ItemResult.task_id).where(ItemResult.id == result_id)).scalar_one_or_none()
+            if task_id is not None:
+                require_task(conn, actor, task_id)
         names = _names(conn)
         rows = conn.execute(select(ResultCorrection).where(ResultCorrection.result_id == result_id)
                             .order_by(ResultCorrection.id)).all()

@@ -36,7 +36,8 @@ else:
 
 page = paged_table(
     "corr",
-    lambda p, size: corrections.published(eng, q=q, department_id=dept, page=p, page_size=size),
+    lambda p, size: corrections.published(eng, q=q, department_id=dept, page=p, page_size=size,
+                                          actor=actor),
     [
         Col("result_id", "结果编号"), Col("task_id", "任务编号"), Col("uscc", "统一社会信用代码"),
         Col("name", "企业名称"), Col("item_name", "检查事项"), Col("department", "检查实施机关"),
@@ -55,7 +56,7 @@ rid = st.selectbox("选择检查结果", list(by_id), key="corr_pick",
                                          f"（{'、'.join(by_id[i]['category_names'])}）")
 r = by_id[rid]
 st.markdown(f"**{r['name'] or ''}**（{r['uscc']}）　**检查事项**：{r['item_name']}　**检查实施机关**：{r['department']}")
-hist = corrections.history(eng, rid)
+hist = corrections.history(eng, rid, actor)
 st.markdown(f"**现公示结果**：{'、'.join(r['category_names'])}　**首次公示**：{fmt_date(r['published_on'])}　"
             f"**公示版本**：第 {len(hist) + 1} 版")
 st.markdown("**更正记录**")
