@@ -27,7 +27,7 @@ import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
 from itertools import repeat
-from operator import itemgetter, mul
+from operator import mul
 from typing import Callable, Iterable, Optional
 
 import numpy as np
@@ -461,19 +461,57 @@ class Lookups:
     inspectors: dict[str, int] = field(default_factory=dict)  # inspector_id -> pk (conflicts)
 
 
-@dataclass
 class Validated:
     """Valid records with their Excel row numbers, and the errors.
 
     A record is a tuple of storage values in `fields` order; the key fields come first.
+    A big clean file keeps its values column by column (`columns`, one list per
+    field) and builds `records` only when something asks for them: the bulk
+    insert makes its storage rows straight from the columns.
     """
 
-    fields: tuple[str, ...]  # fields present in the file, in SPECS order
-    records: list[tuple]
-    row_numbers: list[int]
-    errors: list[RowError]
-    rejected_rows: list[dict]  # header -> raw text, plus "错误" for rejected rows
-    total: int
+    __slots__ = ("fields", "_records", "row_numbers", "errors", "rejected_rows", "total", "_columns")
+
+    def __init__(
+        self,
+        fields: tuple[str, ...],
+        records: Optional[list[tuple]],
+        row_numbers: list[int],
+        errors: list[RowError],
+        rejected_rows: list[dict],
+        total: int,
+        columns: Optional[list[list]] = None,
+    ) -> None:
+        self.fields = fields  # fields present in the file, in SPECS order
+        self._records = records if records is not None or columns is not None else []
+        self._columns = columns
+        self.row_numbers = row_numbers
+        self.errors = errors
+        self.rejected_rows = rejected_rows  # header -> raw text, plus "错误" for rejected rows
+        self.total = total
+
+    @property
+    def records(self) -> list[tuple]:
+        if self._records is None:
+            self._records = list(zip(*self._columns)) if self._columns else []
+            self._columns = None
+        return self._records
+
+    @records.setter
+    def records(self, value: list[tuple]) -> None:
+        self._records = value
+        self._columns = None
+
+    @property
+    def columns(self) -> Optional[list[list]]:
+        """The valid values field by field, while `records` has not been built (else None)."""
+        return self._columns
+
+    def __len__(self) -> int:
+        """The number of valid records."""
+        if self._records is None:
+            return len(self._columns[0]) if self._columns else 0
+        return len(self._records)
 
 
 _USCC_VALUE = {c: i for i, c in enumerate(uscc.ALPHABET)}
@@ -788,6 +826,8 @@ def _convert_column(
         uniq = set(col)
         if len(uniq) * 4 < n:
             memo = {v: conv(nfkc(v)) for v in uniq}
+            if all(v == x for v, x in memo.items()):
+                return col if isinstance(col, list) else list(col)  # every cell is its own storage value
             return list(map(memo.__getitem__, col))
     vals = list(map(str.strip, col)) if normalised else normalise_column(col)
     if fn is _text and (ml is None or max(map(len, vals), default=0) <= ml):
@@ -881,11 +921,16 @@ def validate_rows(
         if progress is not None:
             progress(total * (j + 1) // (len(specs) + 1))
     del columns
-    records = list(zip(*results)) if results else []
-    del results
+    records: Optional[list[tuple]] = None
+
+    def all_records() -> list[tuple]:
+        nonlocal records
+        if records is None:
+            records = list(zip(*results)) if results else []
+        return records
 
     if kind == "items":
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(all_records()):
             if i not in bad_cells:
                 errs = _check_item(file, numbers[i], dict(zip(present, rec)))
                 if errs:
@@ -900,9 +945,9 @@ def validate_rows(
     for positions, header in unique_sets:
         seen: dict = {}
         single = positions[0] if len(positions) == 1 else None
-        if single is not None and not bad_cells and len(set(map(itemgetter(single), records))) == len(records):
+        if single is not None and not bad_cells and len(set(results[single])) == total:
             continue  # the common case: no duplicates at all
-        for i, rec in enumerate(records):
+        for i, rec in enumerate(all_records()):
             if i in bad_cells:
                 continue
             k = rec[single] if single is not None else tuple(rec[p] for p in positions)
@@ -922,15 +967,15 @@ def validate_rows(
         bad["行号"] = numbers[i]
         bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
         rejected.append(bad)
-    if bad_cells:
-        keep = [i for i in range(len(records)) if i not in bad_cells]
-        records = [records[i] for i in keep]
-        good_numbers = [numbers[i] for i in keep]
-    else:
-        good_numbers = list(numbers)
     if progress is not None:
         progress(total)
-    return Validated(present, records, good_numbers, errors, rejected, total)
+    if bad_cells:
+        keep = [i for i in range(total) if i not in bad_cells]
+        recs = all_records()
+        return Validated(present, [recs[i] for i in keep], [numbers[i] for i in keep], errors, rejected, total)
+    if records is not None:
+        return Validated(present, records, list(numbers), errors, rejected, total)
+    return Validated(present, None, list(numbers), errors, rejected, total, columns=results)
 
 
 def _check_item(file: str, rownum: int, rec: dict) -> list[RowError]:

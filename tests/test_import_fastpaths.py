@@ -182,3 +182,27 @@ def test_a_valid_bench_like_file_takes_the_column_path():
     assert t._columns is not None and t.normalised
     v = validate_rows("enterprises", "e.csv", t, lookups())
     assert not v.errors and len(v.records) == 50 and v.row_numbers == list(range(2, 52))
+
+
+# --- the service writes the column-held values like the record-held ones -------------------------------
+
+
+def test_first_import_without_optional_columns_stores_the_defaults(engine, pinggu):
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Enterprise
+    from scheduler.services.imports import import_file
+
+    header = [h for h in COLUMNS["enterprises"] if h not in ("住所", "成立日期", "许可标签")]
+    rows = [[_made(f"{i:08d}"), f"北京{i}有限公司", "企业", "c1391", "滨河街道", "存续", "b"] for i in range(30)]
+    data = ("\n".join(",".join(r) for r in [header] + rows) + "\n").encode("utf-8")
+    rep = import_file(engine, "enterprises", "e.csv", data)
+    assert (rep.inserted, rep.errors) == (30, [])
+    with Session(engine) as s:
+        got = s.execute(select(Enterprise).order_by(Enterprise.id)).scalars().all()
+    assert [e.uscc for e in got] == [r[0] for r in rows]
+    e = got[3]
+    assert (e.name, e.industry_code, e.town_code, e.risk_class) == ("北京3有限公司", "C1391", "110117001", "B")
+    assert (e.address, e.registered_on, e.tags) == ("", None, "")
+    assert e.updated_at is not None

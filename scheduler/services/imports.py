@@ -21,7 +21,8 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Optional
+from itertools import islice, repeat
+from typing import Callable, Iterator, Optional
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Connection, Engine
@@ -404,8 +405,13 @@ def _write(
     present = v.fields
     # Compare and update only the columns the file has; absent optional columns keep stored values.
     compare = present[nk:]
-    records = v.records
-    keys = [r[0] for r in records] if nk == 1 else [r[:nk] for r in records]
+    # A clean file's values come column by column (no record tuples until needed).
+    columns = v.columns
+    if columns is not None:
+        keys = columns[0] if nk == 1 else list(zip(*columns[:nk]))
+    else:
+        keys = [r[0] for r in v.records] if nk == 1 else [r[:nk] for r in v.records]
+    total = len(keys)
     existing, stored = _load_existing(conn, kind, bureau_id, compare, keys)
     sqlite = conn.dialect.name == "sqlite"
     # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
@@ -421,18 +427,25 @@ def _write(
     prefix = (bureau_id,) if per_bureau else ()
     suffix = (now_db,)
 
+    def storage_rows(recs: list[tuple]) -> Iterator[tuple]:
+        if complete:
+            return (prefix + r + suffix for r in recs) if prefix else (r + suffix for r in recs)
+        return (prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in recs)
+
+    updates: list[tuple] = []
+    changes: list[tuple] = []
+    unchanged = 0
     if not existing:
-        new_recs = records
-        updates: list[tuple] = []
-        changes: list[tuple] = []
-        unchanged = 0
+        n_new = total
+        if columns is not None:
+            parts = columns if complete else [columns[i] if i is not None else repeat(d) for i, d in fill]
+            new_rows = zip(*map(repeat, prefix), *parts, repeat(now_db))
+        else:
+            new_rows = storage_rows(v.records)
     else:
         new_recs = []
-        updates = []
-        changes = []
-        unchanged = 0
         get = existing.get
-        for key, rec in zip(keys, records):
+        for key, rec in zip(keys, v.records):
             old = get(key)
             if old is None:
                 new_recs.append(rec)
@@ -446,26 +459,21 @@ def _write(
             updates.append(new_vals + (() if kind == "conflicts" else suffix) + (pk,))
             key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
             changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
-    total = len(records)
+        n_new = len(new_recs)
+        new_rows = storage_rows(new_recs)
     step(total // 4)
 
-    if new_recs:
+    if n_new:
         cols = (("bureau_id",) if per_bureau else ()) + all_fields + (stamp,)
-        if complete:
-            if prefix:
-                new_rows = [prefix + r + suffix for r in new_recs]
-            else:
-                new_rows = [r + suffix for r in new_recs]
-        else:
-            new_rows = [prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in new_recs]
         # Not sorted by uscc: measured, the sort costs more than the ordered unique-index fill saves.
-        rebuild = kind == "enterprises" and len(new_rows) >= INDEX_REBUILD_MIN and len(new_rows) > stored
+        rebuild = kind == "enterprises" and n_new >= INDEX_REBUILD_MIN and n_new > stored
         dropped = drop_secondary_indexes(conn, table) if rebuild else []
-        chunk = 100_000
-        for i in range(0, len(new_rows), chunk):
-            insert_rows(conn, table, cols, new_rows[i : i + chunk])
-            step(total // 4 + min(i + chunk, len(new_rows)) * total // (2 * len(new_rows)))
-        del new_rows
+        chunk, done = 100_000, 0
+        while batch := list(islice(new_rows, chunk)):
+            insert_rows(conn, table, cols, batch)
+            done += len(batch)
+            step(total // 4 + done * total // (2 * n_new))
+        del batch
         for ddl in dropped:
             conn.exec_driver_sql(ddl)
     if updates:
@@ -473,7 +481,7 @@ def _write(
         _bulk_update(conn, table, set_fields, updates)
     if changes:
         insert_rows(conn, "changerecord", ("import_run_id", "kind", "key", "changes"), changes)
-    report.inserted = len(new_recs)
+    report.inserted = n_new
     report.updated = len(updates)
     report.unchanged = unchanged
 
