@@ -24,7 +24,7 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from db.models import (
-    Bureau, CheckItem, Department, Draw, Enterprise, Expert, Inspector, ItemResult, Plan, PlanItem, Task, TaskItem,
+    AuditEvent, Bureau, CheckItem, Department, Draw, Enterprise, Expert, Inspector, ItemResult, Plan, PlanItem, Task, TaskItem,
     TeamMember, Town,
 )
 from scheduler import lifecycle as lc
@@ -440,6 +440,33 @@ def test_corrections_list_and_history_only_within_scope(w):
     assert corrections.history(w.engine, r_b) == []
 
 
+def test_audit_events_are_listed_by_the_acting_accounts_bureau_and_the_chain_stays_whole(w):
+    from scheduler.services import auditlog
+
+    with Session(w.engine) as s:
+        for b in (w.city, w.a, w.b, w.x, None):
+            auditlog.record(s, Actor(f"u-{b}", "planner", b), "plan.update", f"plan:{b}", {"b": b})
+        auditlog.record(s, CLI, "user.add", "user:x", {})
+        s.commit()
+        stored = dict(s.execute(select(AuditEvent.object, AuditEvent.bureau_id)).all())
+    assert stored[f"plan:{w.a}"] == w.a and stored["user:x"] is None  # record() takes the actor's bureau
+
+    def objects(**kw) -> set[str]:
+        return {r["object"] for r in browse.browse_audit(w.engine, page_size=100, **kw).rows}
+
+    assert objects(actor=Actor("adm", "admin", w.a)) == {f"plan:{w.a}"}
+    assert objects(actor=Actor("aud", "auditor", w.b)) == {f"plan:{w.b}"}
+    assert objects(actor=Actor("c", "admin", w.city)) == {f"plan:{w.city}", f"plan:{w.a}", f"plan:{w.b}"}
+    everything = {f"plan:{b}" for b in (w.city, w.a, w.b, w.x, None)} | {"user:x"}
+    for whole in (None, CLI, Actor("aud", "auditor")):
+        assert objects(actor=whole) == everything
+    assert objects(actor=Actor("c", "admin", w.city), who=f"u-{w.x}") == set()
+    assert browse.browse_audit(w.engine, who=f"u-{w.x}").total == 1
+    # The chain is verified whole whoever asks: digests and hashes reveal nothing.
+    rep = auditlog.verify(w.engine)
+    assert rep.ok and rep.events == 6
+
+
 # --- the app: the page's bureau follows the account -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -504,3 +531,28 @@ def test_a_city_account_picks_one_of_its_districts(app_world):
     pick.set_value(w.b).run()
     assert not at.exception, at.exception
     assert _task_ids(at) == {w.t_city_b, w.t_b}
+
+
+def test_the_audit_page_lists_the_events_of_the_accounts_scope(app_world):
+    from scheduler.services import auditlog
+
+    w = app_world
+    users.add_user(w.engine, "pg-admin", "admin", PW, bureau="110117")
+    users.add_user(w.engine, "dep-auditor", "auditor", PW)
+    with Session(w.engine) as s:
+        for b in (w.city, w.a, w.b, w.x):
+            auditlog.record(s, Actor(f"u-{b}", "planner", b), "plan.update", f"plan:{b}", {})
+        s.commit()
+
+    def objects(username: str, bureau: int | None = None) -> set[str]:
+        at = _as(username)
+        if bureau is not None:
+            at.session_state["dsr_bureau"] = bureau
+        at.switch_page("ui/pages/audit.py").run()
+        assert not at.exception, at.exception
+        return {o for o in at.dataframe[0].value["操作对象"] if o.startswith("plan:")}
+
+    assert objects("pg-admin") == {f"plan:{w.a}"}
+    assert objects("bj-admin", w.a) == {f"plan:{w.city}", f"plan:{w.a}", f"plan:{w.b}"}
+    # A deployment-wide auditor reads every bureau's events, whichever bureau is picked.
+    assert objects("dep-auditor", w.a) == {f"plan:{b}" for b in (w.city, w.a, w.b, w.x)}

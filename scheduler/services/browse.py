@@ -394,25 +394,34 @@ def browse_departments(
 
 def browse_audit(
     engine: Engine,
-    actor: str = "",
+    who: str = "",
     obj: str = "",
     action: str = "",
     since: dt.date | None = None,
     until: dt.date | None = None,
     page: int = 1,
     page_size: int = 50,
+    actor: Optional[Actor] = None,
 ) -> Page:
-    """审计日志: the hash-chained events, newest first; filter by actor, object, action and day (UTC+8)."""
+    """审计日志: the hash-chained events, newest first; filter by who acted (`who`, part of the
+    name), object, action and day (UTC+8).
+
+    Bureau scope: each event carries the acting account's bureau (auditlog.record); with an
+    `actor` only the events of the bureaus in its scope are listed (events without a bureau —
+    the CLI, deployment-wide accounts — only for unrestricted actors). The chain itself is
+    verified globally (auditlog.verify): its digests and hashes reveal nothing.
+    """
     from db.models import AuditEvent
 
     tz = dt.timezone(dt.timedelta(hours=8))
     stmt = select(AuditEvent.id, AuditEvent.at, AuditEvent.actor, AuditEvent.role, AuditEvent.action,
                   AuditEvent.object, AuditEvent.digest, AuditEvent.hash)
     where = [
-        _search(actor, AuditEvent.actor),
+        _search(who, AuditEvent.actor),
         _search(obj, AuditEvent.object),
         _search(action, AuditEvent.action),
         AuditEvent.at >= dt.datetime.combine(since, dt.time(), tz) if since else None,
         AuditEvent.at < dt.datetime.combine(until + dt.timedelta(days=1), dt.time(), tz) if until else None,
     ]
-    return _paginate(engine, stmt, where, [AuditEvent.id.desc()], page, page_size)
+    return _paginate(engine, stmt, where, [AuditEvent.id.desc()], page, page_size,
+                     scope=(AuditEvent.bureau_id, actor, None))

@@ -5,12 +5,16 @@ import datetime as dt
 import streamlit as st
 
 from scheduler.services import auditlog, browse
-from ui import state
+from ui import auth, state
 from ui.widgets import Col, paged_table, search_box
 
 st.title("审计日志")
 st.caption("全程留痕、责任可追溯：每一项改变数据的操作都在同一事务中写入审计事件，事件之间以哈希相连，任何修改、删除或调换都可被发现。")
 eng = state.engine()
+state.actor()  # logged in
+# The account as it is, not the bureau picked in the sidebar: a deployment-wide administrator or
+# auditor reads every bureau's events; any other account those of the bureaus in its scope.
+viewer = auth.account_actor()
 
 c1, c2 = st.columns([3, 2])
 with c1:
@@ -27,6 +31,9 @@ if head:
     st.markdown("当前链头哈希（请抄录于会议记录，日后可用 `dsr audit verify --head 哈希` 核对）：")
     st.code(head, language=None)
 
+if viewer is not None and viewer.bureau_id is not None:
+    st.caption("下表只列出本局（市级账号：本局及所辖区县局）账号的操作；审计链的核验覆盖全部事件。")
+
 a, o, k = st.columns(3)
 with a:
     who = search_box("audit_actor", "用户名，如 admin", label="操作人")
@@ -42,8 +49,8 @@ with d2:
 
 paged_table(
     "audit",
-    lambda page, size: browse.browse_audit(eng, actor=who, obj=obj, action=act, since=since, until=until,
-                                           page=page, page_size=size),
+    lambda page, size: browse.browse_audit(eng, who=who, obj=obj, action=act, since=since, until=until,
+                                           page=page, page_size=size, actor=viewer),
     [
         Col("id", "序号"),
         Col("at", "时间（北京时间）", lambda v: v.astimezone(dt.timezone(dt.timedelta(hours=8))).strftime("%Y-%m-%d %H:%M:%S")),
