@@ -106,16 +106,25 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
     depts = {d.id: (d.bureau_id, d.code) for d in s.execute(select(Department).where(Department.bureau_id.in_(area))).scalars()}
     dept_code = {pk: m.qualified(code[b], c) for pk, (b, c) in depts.items()}
     roster, inspector_pk = [], {}
-    for i in s.execute(select(Inspector).where(Inspector.bureau_id.in_(area)).order_by(Inspector.inspector_id)).scalars():
-        pid = m.qualified(code[i.bureau_id], i.inspector_id)
-        roster.append(m.InspectorRec(pid, dept_code[i.department_id],
-                                     frozenset(q for q in i.qualifications.split(";") if q), bool(i.active)))
-        inspector_pk[pid] = i.id
+    # Plain rows rather than ORM objects: a roster has thousands of people.
+    quals: dict[str, frozenset[str]] = {}
+    for pk, b, iid, dept, q, active in s.execute(
+            select(Inspector.id, Inspector.bureau_id, Inspector.inspector_id, Inspector.department_id,
+                   Inspector.qualifications, Inspector.active)
+            .where(Inspector.bureau_id.in_(area)).order_by(Inspector.inspector_id)):
+        pid = m.qualified(code[b], iid)
+        tags = quals.get(q)
+        if tags is None:
+            tags = quals[q] = frozenset(t for t in q.split(";") if t)
+        roster.append(m.InspectorRec(pid, dept_code[dept], tags, bool(active)))
+        inspector_pk[pid] = pk
     experts, expert_pk = [], {}
-    for e in s.execute(select(Expert).where(Expert.bureau_id.in_(area)).order_by(Expert.expert_id)).scalars():
-        pid = m.qualified(code[e.bureau_id], e.expert_id)
-        experts.append(m.ExpertRec(pid, m.qualified(code[e.bureau_id], e.field), bool(e.active)))
-        expert_pk[pid] = e.id
+    for pk, b, eid, fld, active in s.execute(
+            select(Expert.id, Expert.bureau_id, Expert.expert_id, Expert.field, Expert.active)
+            .where(Expert.bureau_id.in_(area)).order_by(Expert.expert_id)):
+        pid = m.qualified(code[b], eid)
+        experts.append(m.ExpertRec(pid, m.qualified(code[b], fld), bool(active)))
+        expert_pk[pid] = pk
     entity_ids = [t.entity_id for t in tasks]
     conflicts: set[tuple[str, str]] = set()
     rows: list[tuple] = []
