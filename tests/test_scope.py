@@ -467,6 +467,63 @@ def test_audit_events_are_listed_by_the_acting_accounts_bureau_and_the_chain_sta
     assert rep.ok and rep.events == 6
 
 
+def test_schedules_runs_claims_and_notifications_follow_the_plans_bureau(w):
+    from scheduler import schedules as S
+    from scheduler.services import runs
+
+    me = runs.WorkerIdentity("w-scope")
+    t = dt.datetime(2026, 12, 1, 1, tzinfo=dt.timezone.utc)
+    with Session(w.engine) as s:
+        plan_of = {p.bureau_id: p for p in s.execute(select(Plan)).scalars()}
+    note = {}
+    for b, p in plan_of.items():
+        runs.start_run(w.engine, me, p.id, PERIOD, t, runs.MISSED, "错过")
+        c = runs.claim(w.engine, me, p.id, PERIOD, t)
+        runs.set_claim(w.engine, c.claim_id, runs.WAITING_SEED)
+        note[b] = runs.notify(w.engine, b, runs.MISSED, f"计划 {p.code} 错过", f"plan:{p.code}").id
+    note[None] = runs.notify(w.engine, None, "deployment", "全局通知").id
+    pa, city = w.planner(w.a), Actor("c", "admin", w.city)
+    codes = {b: p.code for b, p in plan_of.items()}
+    mine, city_codes = {codes[w.a]}, {codes[w.city], codes[w.a], codes[w.b]}
+
+    assert {p.code for p in runs.plan_schedules(w.engine, actor=pa)} == mine
+    assert {p.code for p in runs.plan_schedules(w.engine, actor=city)} == city_codes
+    assert {p.code for p in runs.plan_schedules(w.engine, actor=city, bureau_id=w.b)} == {codes[w.b]}
+    assert {p.code for p in runs.plan_schedules(w.engine)} == set(codes.values())
+    for read in (runs.recent_runs, runs.missed_runs):
+        assert {r["plan"] for r in read(w.engine, actor=pa)} == mine
+        assert {r["plan"] for r in read(w.engine, actor=city)} == city_codes
+        assert {r["plan"] for r in read(w.engine)} == set(codes.values())
+    assert {c["plan"] for c in runs.claims(w.engine, runs.WAITING_SEED, actor=pa)} == mine
+    assert {c["plan"] for c in runs.claims(w.engine, actor=city, bureau_id=w.a)} == mine
+    assert len(runs.claims(w.engine, runs.WAITING_SEED)) == 4
+    assert {n.id for n in runs.list_notifications(w.engine, actor=pa)} == {note[w.a]}
+    assert {n.id for n in runs.list_notifications(w.engine, actor=city)} == {note[w.city], note[w.a], note[w.b]}
+    assert {n.id for n in runs.list_notifications(w.engine, actor=CLI)} == set(note.values())
+    for call in (lambda: runs.plan_schedules(w.engine, actor=pa, bureau_id=w.b),
+                 lambda: runs.recent_runs(w.engine, actor=pa, bureau_id=w.city),
+                 lambda: runs.missed_runs(w.engine, actor=city, bureau_id=w.x),
+                 lambda: runs.claims(w.engine, actor=pa, bureau_id=w.b),
+                 lambda: runs.list_notifications(w.engine, actor=pa, bureau_id=w.b),
+                 lambda: runs.mark_read(w.engine, [note[w.a], note[w.b]], pa),
+                 lambda: runs.mark_read(w.engine, [note[None]], city),
+                 lambda: runs.set_schedule(w.engine, codes[w.b], "0 9 1 * *", pa),
+                 lambda: runs.set_schedule(w.engine, codes[w.x], "0 9 1 * *", city)):
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            call()
+    assert runs.list_notifications(w.engine, unread_only=True, actor=CLI).__len__() == 5  # nothing marked
+    assert runs.mark_read(w.engine, [note[w.a]], pa) == 1
+    assert runs.mark_read(w.engine, [note[w.a], note[w.b]], city) == 2
+    assert runs.mark_read(w.engine, [note[None], note[w.x]]) == 2  # internal: unrestricted
+    # A city administrator sets a district plan's schedule; A's planner its own.
+    assert runs.set_schedule(w.engine, codes[w.b], "0 9 1 * *", city).schedule == "0 9 1 * *"
+    assert runs.set_schedule(w.engine, codes[w.a], "", pa).schedule == ""
+    with Session(w.engine) as s:
+        assert s.execute(select(Plan.schedule).where(Plan.code == codes[w.x])).scalar_one() == ""
+    with pytest.raises(S.ScheduleError):  # an unknown plan is reported as such
+        runs.set_schedule(w.engine, "P-NONE", "", pa)
+
+
 # --- the app: the page's bureau follows the account -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -556,3 +613,19 @@ def test_the_audit_page_lists_the_events_of_the_accounts_scope(app_world):
     assert objects("bj-admin", w.a) == {f"plan:{w.city}", f"plan:{w.a}", f"plan:{w.b}"}
     # A deployment-wide auditor reads every bureau's events, whichever bureau is picked.
     assert objects("dep-auditor", w.a) == {f"plan:{b}" for b in (w.city, w.a, w.b, w.x)}
+
+
+def test_the_schedules_page_shows_the_plans_of_the_bureau_worked_on(app_world):
+    w = app_world
+
+    def plan_codes(username: str, bureau: int | None = None) -> set[str]:
+        at = _as(username)
+        if bureau is not None:
+            at.session_state["dsr_bureau"] = bureau
+        at.switch_page("ui/pages/schedules.py").run()
+        assert not at.exception, at.exception
+        return set(at.dataframe[0].value["计划"])
+
+    assert plan_codes("pg-planner") == {"P-110117"}
+    assert plan_codes("bj-admin", w.b) == {"P-110118"}
+    assert plan_codes("bj-admin") == {"P-110000"}

@@ -17,6 +17,13 @@ Missed runs: each plan's scheduled times since the last one handled are
 computed at start and on every sync; the latest one within the grace period is
 run, older ones are recorded as "missed" with a notification, never skipped
 silently.
+
+Bureau scope (scheduler/services/scope.py): the reads for the app and the CLI
+(`plan_schedules`, `recent_runs`, `missed_runs`, `claims`, `list_notifications`) take
+an optional `actor` and `bureau_id` and cover only the plans (notifications) of the
+bureaus in the actor's scope, or of `bureau_id` (refused outside it); `mark_read` and
+`set_schedule` refuse another bureau's notification or plan. The worker's own calls
+pass no actor: unrestricted. Worker heartbeats are deployment-wide and not scoped.
 """
 
 from __future__ import annotations
@@ -42,6 +49,7 @@ from scheduler import schedules
 from scheduler import workdays as wd
 from scheduler.services import auditlog
 from scheduler.services.context import Actor
+from scheduler.services.scope import in_scope, require_bureau, visible_bureaus
 
 log = logging.getLogger("dsr.worker")
 
@@ -200,16 +208,34 @@ def post_webhook(url: str, payload: dict[str, Any], timeout: float = 3.0) -> boo
     return ok
 
 
-def list_notifications(engine: Engine, limit: int = 100, unread_only: bool = False) -> list[Notification]:
+def _bureau_cond(s: Session, column: Any, actor: Optional[Actor], bureau_id: Optional[int]):
+    """The condition on a bureau column: `bureau_id` if given (PermissionDenied outside the
+    actor's scope), else the actor's scope; None when nothing restricts."""
+    if bureau_id is not None:
+        require_bureau(s, actor, bureau_id)
+        return column == bureau_id
+    return in_scope(column, visible_bureaus(s, actor))
+
+
+def list_notifications(engine: Engine, limit: int = 100, unread_only: bool = False, actor: Optional[Actor] = None,
+                       bureau_id: Optional[int] = None) -> list[Notification]:
+    """Newest first; with `actor` / `bureau_id` only the notifications of those bureaus."""
     with Session(engine) as s:
         q = select(Notification).order_by(Notification.id.desc()).limit(limit)
         if unread_only:
             q = q.where(Notification.read.is_(False))
+        if (cond := _bureau_cond(s, Notification.bureau_id, actor, bureau_id)) is not None:
+            q = q.where(cond)
         return list(s.execute(q).scalars())
 
 
-def mark_read(engine: Engine, ids: list[int]) -> int:
+def mark_read(engine: Engine, ids: list[int], actor: Optional[Actor] = None) -> int:
+    """Mark notifications read; PermissionDenied (nothing marked) if one is another bureau's."""
     with Session(engine) as s:
+        visible = visible_bureaus(s, actor)
+        if visible is not None:
+            for bid in set(s.execute(select(Notification.bureau_id).where(Notification.id.in_(ids))).scalars()):
+                require_bureau(s, actor, bid)
         n = s.execute(update(Notification).where(Notification.id.in_(ids)).values(read=True)).rowcount
         s.commit()
         return n
@@ -548,13 +574,18 @@ def next_run_of(schedule_text: str, now: dt.datetime, cal: Optional[wd.WorkdayCa
     return (t.astimezone(schedules.TZ).isoformat() if t else None), ""
 
 
-def plan_schedules(engine: Engine, now: Optional[dt.datetime] = None) -> list[PlanSchedule]:
+def plan_schedules(engine: Engine, now: Optional[dt.datetime] = None, actor: Optional[Actor] = None,
+                   bureau_id: Optional[int] = None) -> list[PlanSchedule]:
+    """The random plans' schedules (with `actor` / `bureau_id`: of those bureaus), by code."""
     from scheduler.services.calendar import calendar
 
     now = _utc(now or utcnow())
     cal = calendar(engine)
     with Session(engine) as s:
-        plans = list(s.execute(select(Plan).where(Plan.kind == "random").order_by(Plan.code)).scalars())
+        q = select(Plan).where(Plan.kind == "random").order_by(Plan.code)
+        if (cond := _bureau_cond(s, Plan.bureau_id, actor, bureau_id)) is not None:
+            q = q.where(cond)
+        plans = list(s.execute(q).scalars())
     out = []
     for p in plans:
         nxt, err = next_run_of(p.schedule, now, cal)
@@ -568,13 +599,15 @@ def plan_schedules(engine: Engine, now: Optional[dt.datetime] = None) -> list[Pl
 
 def set_schedule(engine: Engine, plan_code: str, text: str, actor: Actor) -> Plan:
     """Change a plan's schedule (validated; empty = the default); writes an audit event.
-    The worker picks it up at its next sync, without a restart."""
+    The worker picks it up at its next sync, without a restart. PermissionDenied if the
+    plan's bureau is outside the actor's scope."""
     sched = schedules.parse(text)  # ScheduleError (Chinese) if invalid
     stored = "" if not (text or "").strip() else sched.text
     with Session(engine) as s:
         plan = s.execute(select(Plan).where(Plan.code == plan_code)).scalar_one_or_none()
         if plan is None:
             raise schedules.ScheduleError(f"抽查计划“{plan_code}”不存在")
+        require_bureau(s, actor, plan.bureau_id)
         old = plan.schedule
         plan.schedule, plan.updated_at = stored, utcnow()
         s.add(plan)
@@ -584,11 +617,14 @@ def set_schedule(engine: Engine, plan_code: str, text: str, actor: Actor) -> Pla
         return plan
 
 
-def _rows(engine: Engine, where, limit: int) -> list[dict[str, Any]]:
+def _rows(engine: Engine, where, limit: int, actor: Optional[Actor] = None,
+          bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
     with Session(engine) as s:
         q = select(ScheduleRun, Plan.code).join(Plan, Plan.id == ScheduleRun.plan_id)
         if where is not None:
             q = q.where(where)
+        if (cond := _bureau_cond(s, Plan.bureau_id, actor, bureau_id)) is not None:
+            q = q.where(cond)
         rows = s.execute(q.order_by(ScheduleRun.scheduled_for.desc(), ScheduleRun.id.desc()).limit(limit)).all()
     return [
         {"plan": code, "period": r.period, "scheduled_for": _utc(r.scheduled_for).astimezone(schedules.TZ),
@@ -599,19 +635,26 @@ def _rows(engine: Engine, where, limit: int) -> list[dict[str, Any]]:
     ]
 
 
-def recent_runs(engine: Engine, limit: int = 50) -> list[dict[str, Any]]:
-    return _rows(engine, None, limit)
+def recent_runs(engine: Engine, limit: int = 50, actor: Optional[Actor] = None,
+                bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
+    """The latest runs (with `actor` / `bureau_id`: of those bureaus' plans)."""
+    return _rows(engine, None, limit, actor, bureau_id)
 
 
-def missed_runs(engine: Engine, limit: int = 100) -> list[dict[str, Any]]:
-    return _rows(engine, ScheduleRun.outcome == MISSED, limit)
+def missed_runs(engine: Engine, limit: int = 100, actor: Optional[Actor] = None,
+                bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
+    return _rows(engine, ScheduleRun.outcome == MISSED, limit, actor, bureau_id)
 
 
-def claims(engine: Engine, status: Optional[str] = None) -> list[dict[str, Any]]:
+def claims(engine: Engine, status: Optional[str] = None, actor: Optional[Actor] = None,
+           bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
+    """Draw claims, newest first (with `actor` / `bureau_id`: of those bureaus' plans)."""
     with Session(engine) as s:
         q = select(DrawClaim, Plan.code).join(Plan, Plan.id == DrawClaim.plan_id)
         if status:
             q = q.where(DrawClaim.status == status)
+        if (cond := _bureau_cond(s, Plan.bureau_id, actor, bureau_id)) is not None:
+            q = q.where(cond)
         rows = s.execute(q.order_by(DrawClaim.id.desc())).all()
     return [
         {"plan": code, "period": c.period, "status": c.status, "status_label": CLAIM_LABELS.get(c.status, c.status),

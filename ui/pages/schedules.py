@@ -8,6 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from scheduler import schedules as S
+from scheduler.permissions import PermissionDenied
 from scheduler.services import runs
 from ui import state
 
@@ -18,6 +19,8 @@ st.caption(
 )
 
 eng = state.engine()
+actor = state.actor()
+bid = state.bureau_id()  # the bureau the page works on; the services check it is in the account's scope
 
 
 def _t(v):
@@ -34,7 +37,7 @@ else:
         (st.success if hb.alive else st.error)(f"{hb.label}：{line}")
 
 st.subheader("各计划的定时设置")
-plans = runs.plan_schedules(eng)
+plans = runs.plan_schedules(eng, actor=actor, bureau_id=bid)
 if not plans:
     st.info("尚无抽查计划。")
 else:
@@ -65,9 +68,13 @@ else:
                 for e in errs:
                     st.error(e)
             else:
-                runs.set_schedule(eng, code, text, state.actor())
-                st.success(f"已保存计划 {code} 的定时设置；工作进程将在下次同步时生效。")
-                st.rerun()
+                try:
+                    runs.set_schedule(eng, code, text, actor)
+                except PermissionDenied as e:
+                    st.error(f"未保存：{e}")
+                else:
+                    st.success(f"已保存计划 {code} 的定时设置；工作进程将在下次同步时生效。")
+                    st.rerun()
 
 cols = [("plan", "计划"), ("period", "期间"), ("scheduled_for", "计划时间"), ("worker", "工作进程"),
         ("outcome_label", "结果"), ("error", "说明"), ("draw_id", "抽取记录")]
@@ -80,10 +87,10 @@ def _runs_table(rows, key):
 
 
 st.subheader("最近运行")
-_runs_table(runs.recent_runs(eng, 50), "sched_runs")
+_runs_table(runs.recent_runs(eng, 50, actor=actor, bureau_id=bid), "sched_runs")
 
 st.subheader("错过的运行")
-missed = runs.missed_runs(eng)
+missed = runs.missed_runs(eng, actor=actor, bureau_id=bid)
 if missed:
     st.warning("以下定时抽取在工作进程停止期间错过，未自动补抽，请核实后手工抽取。")
     _runs_table(missed, "sched_missed")
@@ -91,7 +98,7 @@ else:
     st.caption("无。")
 
 st.subheader("待录入公开种子")
-waiting = runs.claims(eng, runs.WAITING_SEED)
+waiting = runs.claims(eng, runs.WAITING_SEED, actor=actor, bureau_id=bid)
 if waiting:
     st.dataframe(
         pd.DataFrame([{"计划": c["plan"], "期间": c["period"], "到点时间": _t(c["claimed_at"])} for c in waiting]),
@@ -102,7 +109,7 @@ else:
     st.caption("无。")
 
 st.subheader("通知")
-notes = runs.list_notifications(eng, 100)
+notes = runs.list_notifications(eng, 100, actor=actor, bureau_id=bid)
 if notes:
     st.dataframe(
         pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": n.kind, "内容": n.message,
@@ -111,7 +118,7 @@ if notes:
     )
     unread = [n.id for n in notes if not n.read]
     if unread and st.button(f"全部标为已读（{len(unread)}）", key="sched_mark_read"):
-        runs.mark_read(eng, unread)
+        runs.mark_read(eng, unread, actor)
         st.rerun()
 else:
     st.caption("暂无通知。")
