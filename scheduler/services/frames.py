@@ -111,27 +111,37 @@ _FROM_ENTERPRISE = re.compile(r"\bFROM enterprise\b")
 
 
 def read_frame_text(session: Session, lp: LoadedPlan, period: str) -> str | None:
-    """The frame's lines `uscc,stratum\n` concatenated by the database in uscc
-    order: one value instead of a million rows (SQLite only; None elsewhere, or
-    for an empty frame). The same rows as `frame_query`; the caller checks that
-    the text is canonical (`draw.canonical_frames_bytes`) and otherwise reads
-    the rows. The registry is scanned in table order (NOT INDEXED) and sorted
-    by SQLite: for a frame that is most of the registry this beats the indexes
-    the planner would pick (status, town), which visit rows in random order."""
+    """The frame's lines `uscc,stratum\n` concatenated by the database in bytewise
+    uscc order: one value instead of a million rows (None for an empty frame, or
+    on a database other than SQLite and PostgreSQL). The same rows as
+    `frame_query`; the caller checks that the text is canonical
+    (`draw.canonical_frames_bytes`) and otherwise reads the rows.
+
+    SQLite scans the registry in table order (NOT INDEXED) and sorts (BINARY
+    collation = bytewise UTF-8): for a frame that is most of the registry this
+    beats the indexes the planner would pick (status, town), which visit the
+    rows in random order. PostgreSQL sorts inside string_agg with COLLATE "C"
+    (bytewise whatever the database's collation)."""
     conn = session.connection()
-    if conn.dialect.name != "sqlite":
+    name = conn.dialect.name
+    if name not in ("sqlite", "postgresql"):
         return None
     e = Enterprise
     line = e.uscc.concat(",").concat(stratum_expression(lp.plan.strata_by)).concat("\n")
     area = select(Town.code).where(Town.bureau_id.in_(lp.area_ids()))
-    inner = select(line.label("line")).where(e.town_code.in_(area), *_frame_conditions(lp, period)).order_by(e.uscc)
+    inner = select(e.uscc.label("uscc"), line.label("line")).where(e.town_code.in_(area), *_frame_conditions(lp, period))
+    if name == "sqlite":
+        inner = inner.order_by(e.uscc)
     compiled = inner.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.construct_params()
-    args = tuple(params[k] for k in compiled.positiontup)
-    sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", str(compiled), count=1)
     cur = conn.connection.driver_connection.cursor()
     try:
-        cur.execute(f"SELECT group_concat(line, '') FROM ({sql})", args)
+        if name == "sqlite":
+            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", str(compiled), count=1)
+            cur.execute(f"SELECT group_concat(line, '') FROM ({sql})", tuple(params[k] for k in compiled.positiontup))
+        else:
+            cur.execute("SET LOCAL work_mem = '256MB'")  # this transaction only: the sort stays in memory
+            cur.execute(f'SELECT string_agg(q.line, \'\' ORDER BY q.uscc COLLATE "C") FROM ({compiled}) AS q', params)
         return cur.fetchone()[0]
     finally:
         cur.close()

@@ -1,0 +1,110 @@
+"""The draw's fast paths give exactly the bytes of the general paths.
+
+* `draw.canonical_frames_bytes` (frame text already sorted by the database) equals
+  `draw.canonical_frames` on the rows in any order, or declines (None) so that the
+  caller takes the general path;
+* `run_draw_frozen` on fixed-width frames (numpy split) equals `run_draw` on the rows;
+* `frames.read_frame_text` (SQLite group_concat / PostgreSQL string_agg) holds exactly
+  the canonical frame of `frames.read_frame`'s rows, on both back-ends.
+"""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+from sqlmodel import Session
+
+from scheduler import draw
+from scheduler.services import draws, frames
+from scheduler.services.plans import PlanInput, load_plan, save_plan
+from tests.factories import add_enterprises, world
+
+SEED = "27182818284590452353602874713526"
+
+
+def _rows(n: int, seed: int, labels=("A", "B", "C", "D"), width: int = 18) -> list[tuple[str, str]]:
+    rnd = random.Random(seed)
+    ids = {"".join(rnd.choice("0123456789ABCDEFGHJKLMNPQRTUWXY") for _ in range(width)) for _ in range(n)}
+    return [(i, rnd.choice(labels)) for i in ids]
+
+
+def _canonical(rows):
+    rows = list(rows)
+    return draw.canonical_frames([r[0] for r in rows], [r[1] for r in rows])
+
+
+@pytest.mark.parametrize("labels", [("A", "B", "C", "D"), ("B/110117100", "A/110117101"), ("Z",)])
+def test_canonical_frames_bytes_equals_canonical_frames(labels):
+    rows = _rows(3000, 5, labels)
+    want = _canonical(rows)
+    assert draw.canonical_frames_bytes(want[0]) == want
+    random.Random(1).shuffle(rows)
+    assert _canonical(rows) == want  # the general path does not depend on the row order
+
+
+@pytest.mark.parametrize("data", [
+    b"",
+    b"B1,A\nA1,A\n",  # not sorted
+    b"A1,A\nA1,A\n",  # duplicate
+    b"A1,A\nB2,B\nC1,A\n".replace(b"B2", b"B22"),  # not fixed-width
+    b"A1,A\nB1,B|\n",  # forbidden character (and not fixed-width)
+    b"A1,A|\nB1,A|\n",  # forbidden character
+    b"A1,A\rB\n",  # forbidden character
+    "A1,É\nB1,É\n".encode(),  # not ASCII
+    b"A1,A\nB1,A",  # no final newline
+    b",A\n,B\n",  # empty id
+    b"a,b,c\nd\n",  # three fields then one
+])
+def test_canonical_frames_bytes_declines_anything_else(data):
+    assert draw.canonical_frames_bytes(data) is None
+
+
+def test_ascii_fast_path_sorts_like_the_general_path_for_mixed_case_and_digits():
+    rows = [("a1", "A"), ("B1", "A"), ("91", "A"), ("Z9", "B"), ("_1", "B")]
+    want = _canonical(rows)
+    assert want[0].split(b"\n")[0] == b"91,A"
+    assert draw.canonical_frames_bytes(want[0]) == want
+
+
+@pytest.mark.parametrize("labels", [("A", "B", "C", "D"), ("B/110117100", "A/110117101", "C/110117102")])
+def test_run_draw_frozen_fixed_width_equals_run_draw(labels):
+    rows = _rows(5000, 7, labels)
+    rules = {lab: draw.StratumRule(ratio=r) for lab, r in zip(sorted(labels), ("0.01", "0.1", "0.5", "1"))}
+    want = draw.run_draw(SEED, "PG-FAST", "2026-12", rows, rules, batches=3, reserve_ratio="0.2")
+    fb = _canonical(rows)[0]
+    assert draw._fixed_frame(fb) is not None  # the numpy path is the one taken
+    got = draw.run_draw_frozen(SEED, "PG-FAST", "2026-12", fb, rules, batches=3, reserve_ratio="0.2")
+    assert got == want
+    assert got.public_frame_bytes == want.public_frame_bytes == _canonical(rows)[1]
+
+
+@pytest.mark.parametrize("strata_by", ["risk", "risk+town", "risk+industry"])
+def test_read_frame_text_is_the_canonical_frame_of_read_frame(engine, strata_by):
+    world(engine, 1500)
+    add_enterprises(engine, 300, seed=9, start=5000)
+    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01", "SP-01"],
+                                ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}, strata_by=strata_by))
+    with Session(engine) as s:
+        lp = load_plan(s, "PG-T")
+        rows = frames.read_frame(s, lp, "2026-12")
+        text = frames.read_frame_text(s, lp, "2026-12")
+    assert rows and text is not None
+    want = _canonical(rows)
+    assert text.encode("utf-8") == want[0]
+    assert draw.canonical_frames_bytes(want[0]) == want
+
+
+def test_freeze_declines_fast_path_when_database_text_is_not_canonical(engine, monkeypatch):
+    """If the database's text is not canonical (e.g. another collation), the freeze reads the rows."""
+    world(engine, 800)
+    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+                                ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
+    with Session(engine) as s:
+        lp = load_plan(s, "PG-T")
+        want = _canonical(frames.read_frame(s, lp, "2026-12"))
+    lines = want[0].decode().splitlines(keepends=True)
+    monkeypatch.setattr(draws, "read_frame_text", lambda s, lp, period: "".join(reversed(lines)))
+    f = draws.freeze(engine, "PG-T", "2026-12")
+    assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.public_frame_sha256 == draw.sha256_hex(want[1])
+    assert f.frame_size == len(lines) and f.strata == dict(sorted(want[2].items()))
