@@ -524,6 +524,49 @@ def test_schedules_runs_claims_and_notifications_follow_the_plans_bureau(w):
         runs.set_schedule(w.engine, "P-NONE", "", pa)
 
 
+def test_a_city_account_edits_a_districts_record_on_that_bureau_and_a_district_only_its_own(w):
+    from scheduler.services import records
+
+    city, pa = Actor("c", "admin", w.city), w.planner(w.a)
+
+    def name_of(bureau: int) -> str:
+        with Session(w.engine) as s:
+            return s.execute(select(Inspector.name).where(Inspector.bureau_id == bureau,
+                                                          Inspector.inspector_id == "I-01")).scalar_one()
+
+    before = {b: name_of(b) for b in (w.city, w.a, w.b, w.x)}
+    # "I-01" is on every roster: the bureau worked on decides whose record it is.
+    assert records.get_record(w.engine, "inspectors", "I-01", city, bureau_id=w.b)["name"] == before[w.b]
+    assert records.save(w.engine, "inspectors", "I-01", {"name": "密云改名"}, city, bureau_id=w.b).changed
+    assert records.save(w.engine, "inspectors", "I-01", {"name": "北京改名"}, city).changed  # its own bureau
+    assert records.save(w.engine, "inspectors", "I-01", {"name": "平谷改名"}, pa, bureau_id=w.a).changed
+    assert records.save(w.engine, "inspectors", "I-09", {"name": "新人", "department_id": "SCJGJ", "cert_no": "NEW-9"},
+                        city, create=True, bureau_id=w.a).created
+    assert [name_of(b) for b in (w.city, w.a, w.b, w.x)] == ["北京改名", "平谷改名", "密云改名", before[w.x]]
+    with Session(w.engine) as s:
+        assert s.execute(select(Inspector.bureau_id).where(Inspector.inspector_id == "I-09")).scalar_one() == w.a
+    for call in (lambda: records.save(w.engine, "inspectors", "I-01", {"name": "x"}, pa, bureau_id=w.b),
+                 lambda: records.save(w.engine, "inspectors", "I-01", {"name": "x"}, pa, bureau_id=w.city),
+                 lambda: records.save(w.engine, "inspectors", "I-01", {"name": "x"}, city, bureau_id=w.x),
+                 lambda: records.get_record(w.engine, "inspectors", "I-01", pa, bureau_id=w.b),
+                 lambda: records.history(w.engine, "inspectors", "I-01", actor=pa, bureau_id=w.b)):
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            call()
+    # Enterprises: a city account edits one of a district's area on that district.
+    ent_a = tasks.get_task(w.engine, w.t_a)["uscc"]
+    assert records.save(w.engine, "enterprises", ent_a, {"name": "平谷新名"}, city, bureau_id=w.a).changed
+    with pytest.raises(records.RecordError, match="不在本局辖区内"):
+        records.save(w.engine, "enterprises", ent_a, {"name": "又改名"}, city, bureau_id=w.b)
+    with pytest.raises(PermissionDenied):
+        records.save(w.engine, "enterprises", ent_a, {"name": "又改名"}, w.planner(w.b), bureau_id=w.b)
+    # Histories: the record of the bureau asked for; without one, the changes in the actor's scope.
+    assert [h["changes"]["name"][1] for h in records.history(w.engine, "inspectors", "I-01", actor=city,
+                                                             bureau_id=w.b)] == ["密云改名"]
+    assert [h["changes"]["name"][1] for h in records.history(w.engine, "inspectors", "I-01", actor=pa)] == ["平谷改名"]
+    assert len(records.history(w.engine, "inspectors", "I-01", actor=city)) == 3
+    assert len(records.history(w.engine, "inspectors", "I-01")) == 3
+
+
 # --- the app: the page's bureau follows the account -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -629,3 +672,21 @@ def test_the_schedules_page_shows_the_plans_of_the_bureau_worked_on(app_world):
     assert plan_codes("pg-planner") == {"P-110117"}
     assert plan_codes("bj-admin", w.b) == {"P-110118"}
     assert plan_codes("bj-admin") == {"P-110000"}
+
+
+def test_a_city_account_edits_a_districts_roster_entry_on_the_roster_page(app_world):
+    w = app_world
+    at = _as("bj-admin")
+    at.session_state["dsr_bureau"] = w.b
+    at.switch_page("ui/pages/roster.py").run()
+    assert not at.exception, at.exception
+    at.selectbox(key="roster_edit_pick").select("I-01").run()
+    name = [x for x in at.text_input if x.label == "姓名"][-1]
+    assert name.value == "110118检查员1"  # B's I-01, not the city's
+    name.input("密云改名")
+    next(b for b in at.button if b.label == "保存修改").click().run()
+    assert not at.exception, at.exception
+    assert "密云改名" in at.success[0].value
+    with Session(w.engine) as s:
+        names = dict(s.execute(select(Inspector.bureau_id, Inspector.name).where(Inspector.inspector_id == "I-01")).all())
+    assert names == {w.city: "110000检查员1", w.a: "110117检查员1", w.b: "密云改名", w.x: "110113检查员1"}

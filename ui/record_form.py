@@ -1,7 +1,9 @@
 """Edit one record of 两库一单 below a listing: pick a row of the current page (or
 add a new record), change its fields in a form, save through
 scheduler.services.records (the importer's rules; the service checks the
-permission, writes the change trail and the audit event).
+permission, writes the change trail and the audit event). The record is the one of
+the bureau the page works on (ui/state.py); the service checks that bureau is in
+the account's scope (a city-level account edits its districts' records).
 """
 
 from __future__ import annotations
@@ -85,6 +87,7 @@ def editor(
         st.caption(f"只读：新增或修改{name}需要管理员或计划人员账号。")
         return
     eng = state.engine()
+    bid = state.bureau_id()
     pairs = [(key_of(r), label_of(r)) for r in rows]
     keys = {_ktext(k): k for k, _ in pairs}
     labels = {_ktext(k): lab for k, lab in pairs}
@@ -98,7 +101,7 @@ def editor(
         current = {f.name: (defaults or {}).get(f.name, "") for f in fields}
         rec_key = NEW
     else:
-        rec = records.get_record(eng, kind, keys[pick], actor)
+        rec = records.get_record(eng, kind, keys[pick], actor, bureau_id=bid)
         if rec is None:
             st.warning(f"{name} {pick} 已不存在（可能刚被修改或删除），请刷新。")
             return
@@ -118,12 +121,13 @@ def editor(
             if creating:
                 key_fields = [f.name for f in fields if f.key]
                 key = tuple(values[k] for k in key_fields)
-                res = records.save(eng, kind, key[0] if len(key) == 1 else key, changes, actor, create=True)
+                res = records.save(eng, kind, key[0] if len(key) == 1 else key, changes, actor, create=True,
+                                   bureau_id=bid)
             else:
                 if not changes:
                     st.info("没有修改任何内容。")
                     return
-                res = records.save(eng, kind, keys[pick], changes, actor)
+                res = records.save(eng, kind, keys[pick], changes, actor, bureau_id=bid)
         except (records.RecordError, PermissionDenied) as e:
             st.error(f"未保存：{e}")
         else:
@@ -134,7 +138,7 @@ def editor(
             st.rerun()
 
     if not creating:
-        hist = records.history(eng, kind, keys[pick], limit=20)
+        hist = records.history(eng, kind, keys[pick], limit=20, actor=actor, bureau_id=bid)
         with st.expander(f"修改记录（{len(hist)}）"):
             if not hist:
                 st.caption("尚无修改记录（导入时新增的记录，其后的每次修改都记录在此）。")

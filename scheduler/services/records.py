@@ -18,6 +18,13 @@ record and retiring the wrong one (status 注销 / 停用), so the trail of both
 
 Permission: `library.edit` (administrators and planners), within the actor's
 bureau; an enterprise belongs to the bureau whose area holds its town.
+
+Bureau scope (scheduler/services/scope.py): `bureau_id` names the bureau whose
+record is read or edited (the page's bureau, ui/state.py). It must be in the
+actor's scope (`require_bureau`: a city-level account may edit its districts'
+records, a district account only its own); an enterprise must belong to it.
+Without `bureau_id` the record is the actor's own bureau's, as before (an account
+without a bureau: the only bureau).
 """
 
 from __future__ import annotations
@@ -51,6 +58,7 @@ from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import CLI, Actor
 from scheduler.services.imports import load_lookups, resolve_bureau
+from scheduler.services.scope import in_scope, require_bureau, visible_bureaus
 
 ACTION = "library.edit"
 SOURCE = "（页面编辑）"  # ImportRun.file_name of a hand edit: no file was imported
@@ -165,7 +173,14 @@ def _key_text(kind: str, parts: tuple[str, ...]) -> str:
 # --- reading -----------------------------------------------------------------------------
 
 
-def _bureau(s: Session, actor: Actor) -> Bureau:
+def _bureau(s: Session, actor: Actor, bureau_id: Optional[int] = None) -> Bureau:
+    """The bureau whose record is edited: `bureau_id` (in the actor's scope), else the actor's own."""
+    if bureau_id is not None:
+        require_bureau(s, actor, bureau_id)
+        b = s.get(Bureau, bureau_id)
+        if b is None:
+            raise RecordError("指定的市场监管局不存在")
+        return b
     if actor.bureau_id is not None:
         b = s.get(Bureau, actor.bureau_id)
         if b is None:
@@ -194,15 +209,17 @@ def _find(s: Session, kind: str, bureau_id: int, parts: tuple[str, ...], lk: Loo
     return s.execute(stmt).scalar_one_or_none()
 
 
-def get_record(engine: Engine, kind: str, key: Key, actor: Actor = CLI) -> Optional[dict[str, Any]]:
-    """The stored record as {field: value} (storage values), or None.
+def get_record(engine: Engine, kind: str, key: Key, actor: Actor = CLI,
+               bureau_id: Optional[int] = None) -> Optional[dict[str, Any]]:
+    """The stored record as {field: value} (storage values), or None; of bureau `bureau_id`
+    (in the actor's scope) if given, else of the actor's bureau.
 
     Also `_text`: {field: the text the edit form starts from} (departments by name,
     inspectors by roster id, dates as YYYY-MM-DD, yes/no as 是/否).
     """
     _check_kind(kind)
     with Session(engine) as s:
-        b = _bureau(s, actor)
+        b = _bureau(s, actor, bureau_id)
         lk = load_lookups(s, b, kind)
         row = _find(s, kind, b.id, _key_parts(kind, key), lk)
         if row is None:
@@ -212,10 +229,14 @@ def get_record(engine: Engine, kind: str, key: Key, actor: Actor = CLI) -> Optio
         return out
 
 
-def history(engine: Engine, kind: str, key: Key, limit: int = 50) -> list[dict[str, Any]]:
+def history(engine: Engine, kind: str, key: Key, limit: int = 50, actor: Optional[Actor] = None,
+            bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
     """Every recorded change of one record, newest first: hand edits and re-imports alike.
 
     Row: at, actor, source (the import file's name, or SOURCE for a hand edit), changes {field: [old, new]}.
+    Scope: with `bureau_id` (in the actor's scope) the changes made in that bureau — roster ids
+    and item codes repeat across bureaus, so this is that bureau's record; otherwise with an
+    `actor` the changes made in the bureaus of its scope; neither: every change.
     """
     _check_kind(kind)
     key_text = _key_text(kind, _key_parts(kind, key))
@@ -227,6 +248,11 @@ def history(engine: Engine, kind: str, key: Key, limit: int = 50) -> list[dict[s
         .limit(limit)
     )
     with engine.connect() as conn:
+        if bureau_id is not None:
+            require_bureau(conn, actor, bureau_id)
+            stmt = stmt.where(ImportRun.bureau_id == bureau_id)
+        elif (cond := in_scope(ImportRun.bureau_id, visible_bureaus(conn, actor))) is not None:
+            stmt = stmt.where(cond)
         return [{"at": r.at, "actor": r.actor, "source": r.file_name, "changes": json.loads(r.changes)}
                 for r in conn.execute(stmt)]
 
@@ -248,11 +274,13 @@ def _errors_message(errors) -> str:
 
 
 def save(engine: Engine, kind: str, key: Key, changes: Mapping[str, Any], actor: Actor = CLI,
-         create: bool = False) -> SaveResult:
+         create: bool = False, bureau_id: Optional[int] = None) -> SaveResult:
     """Edit (or, with `create`, add) one record; see the module's docstring.
 
     `changes`: {model field: value}; a value may be the text a planner types
     (e.g. a town's name, "5%", "2019-03-05", "是") or a stored value.
+    `bureau_id`: the bureau whose record it is (PermissionDenied outside the actor's scope);
+    None: the actor's own bureau.
     """
     _check_kind(kind)
     require(actor, ACTION)  # the role first: a refused role reads nothing
@@ -266,13 +294,19 @@ def save(engine: Engine, kind: str, key: Key, changes: Mapping[str, Any], actor:
     name = RECORD_NAMES[kind]
     try:
         with Session(engine) as s:
-            b = _bureau(s, actor)
-            require(actor, ACTION, bureau_id=b.id)
+            b = _bureau(s, actor, bureau_id)
+            if bureau_id is None:
+                require(actor, ACTION, bureau_id=b.id)
+            # else: require_bureau (in _bureau) has checked the scope; require's own bureau check
+            # is strict equality and would refuse a city-level account on a district's record.
             lk = load_lookups(s, b, kind)
             row = _find(s, kind, b.id, parts, lk, lock=True)
             if kind == "enterprises" and row is not None:
                 owner = s.execute(select(Town.bureau_id).where(Town.code == row.town_code)).scalar_one_or_none()
-                require(actor, ACTION, bureau_id=owner)
+                if bureau_id is None:
+                    require(actor, ACTION, bureau_id=owner)
+                else:
+                    require_bureau(s, actor, owner)
                 if owner != b.id:
                     raise RecordError(f"检查对象 {key_text} 不在本局辖区内，不能编辑")
             if create and row is not None:
