@@ -206,3 +206,42 @@ def test_first_import_without_optional_columns_stores_the_defaults(engine, pingg
     assert (e.name, e.industry_code, e.town_code, e.risk_class) == ("北京3有限公司", "C1391", "110117001", "B")
     assert (e.address, e.registered_on, e.tags) == ("", None, "")
     assert e.updated_at is not None
+
+
+def test_reimport_sorts_rows_into_new_unchanged_changed(engine, pinggu):
+    """The C-level sorting of a re-import: booleans (SQLite 0/1), dates (PostgreSQL date
+    objects) and composite keys (conflicts) compare equal to what validation makes."""
+    from sqlalchemy import func, select
+    from sqlmodel import Session
+
+    from db.models import ChangeRecord
+    from scheduler.services.imports import import_file
+
+    def csv_of(kind, rows):
+        return ("\n".join(",".join(r) for r in [list(COLUMNS[kind])] + rows) + "\n").encode("utf-8")
+
+    insp = [[f"P{i}", f"人员{i}", "区市场监管局", f"C{i}", "食品", "滨河街道", "是" if i % 2 else "否"] for i in range(6)]
+    assert import_file(engine, "inspectors", "i.csv", csv_of("inspectors", insp)).inserted == 6
+    rep = import_file(engine, "inspectors", "i.csv", csv_of("inspectors", insp))
+    assert (rep.inserted, rep.updated, rep.unchanged) == (0, 0, 6)
+
+    ents = [[_made(f"R{i:07d}"), f"企业{i}", "企业", "C1391", "滨河街道", "", "2019-03-05", "存续", "B", ""] for i in range(6)]
+    assert import_file(engine, "enterprises", "e.csv", csv_of("enterprises", ents)).inserted == 6
+    ents[2][6] = "2020-01-01"
+    ents[4][1] = "改名"
+    ents.append([_made("R9999999"), "新企业", "企业", "C1391", "滨河街道", "", "", "存续", "A", ""])
+    rep = import_file(engine, "enterprises", "e2.csv", csv_of("enterprises", ents))
+    assert (rep.inserted, rep.updated, rep.unchanged) == (1, 2, 4)
+    with Session(engine) as s:
+        keys = s.execute(select(ChangeRecord.key).where(ChangeRecord.import_run_id == rep.import_run_id)
+                         .order_by(ChangeRecord.id)).scalars().all()
+    assert keys == [ents[2][0], ents[4][0]]
+
+    conf = [[f"P{i}", ents[i][0], "亲属关系", "本人申报", ""] for i in range(4)]
+    assert import_file(engine, "conflicts", "c.csv", csv_of("conflicts", conf)).inserted == 4
+    conf[1][4] = "备注"
+    rep = import_file(engine, "conflicts", "c.csv", csv_of("conflicts", conf))
+    assert (rep.inserted, rep.updated, rep.unchanged) == (0, 1, 3)
+    with Session(engine) as s:
+        assert s.execute(select(func.count()).select_from(ChangeRecord)
+                         .where(ChangeRecord.import_run_id == rep.import_run_id)).scalar_one() == 1

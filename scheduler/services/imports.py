@@ -21,7 +21,8 @@ import hashlib
 import json
 import time
 from dataclasses import dataclass, field
-from itertools import islice, repeat
+from itertools import compress, islice, repeat
+from operator import eq, itemgetter, not_
 from typing import Callable, Iterator, Optional
 
 from sqlalchemy import func, select
@@ -47,6 +48,7 @@ from scheduler.importing import FIELDS, KEYS, FileError, Lookups, RowError, Tabl
 from scheduler.permissions import RULES, require
 from scheduler.services import auditlog, bureaus
 from scheduler.services.context import CLI, Actor
+from scheduler.services.scope import require_bureau
 
 Progress = Callable[[int, int], None]
 
@@ -169,14 +171,17 @@ def _read(kind: str, file_name: str, data: bytes) -> Table:
 
 
 def preview(
-    kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None = None, limit: int = 20
+    kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None = None, limit: int = 20,
+    actor: Optional[Actor] = None,
 ) -> ImportPreview:
-    """Read and validate a file without writing: first `limit` rows and every error."""
+    """Read and validate a file without writing: first `limit` rows and every error.
+    PermissionDenied if the target bureau is outside the actor's scope (None: unrestricted)."""
     with _no_gc():
-        return _preview(kind, file_name, data, engine, bureau_code, limit)
+        return _preview(kind, file_name, data, engine, bureau_code, limit, actor)
 
 
-def _preview(kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None, limit: int) -> ImportPreview:
+def _preview(kind: str, file_name: str, data: bytes, engine: Engine, bureau_code: str | None, limit: int,
+             actor: Optional[Actor] = None) -> ImportPreview:
     columns = list(importing.COLUMNS.get(kind, ()))
     try:
         table = _read(kind, file_name, data)
@@ -184,7 +189,9 @@ def _preview(kind: str, file_name: str, data: bytes, engine: Engine, bureau_code
         return ImportPreview("", columns, [], 0, [RowError(file_name, 0, "", "", exc.reason)])
     _idx, _errs, ignored = importing.map_header(kind, file_name, table.header)
     with Session(engine) as s:
-        lk = load_lookups(s, resolve_bureau(s, bureau_code), kind)
+        target = resolve_bureau(s, bureau_code)
+        require_bureau(s, actor, target.id)  # bureau scope: a city account imports for its districts
+        lk = load_lookups(s, target, kind)
         v = importing.validate_rows(kind, file_name, table, lk)
         _db_checks(s.connection(), kind, lk, v, file_name)
     return ImportPreview(table.encoding, columns, importing.display_rows(kind, table, limit), v.total, v.errors, ignored)
@@ -204,6 +211,7 @@ def import_file(
     progress: Optional[Progress] = None,
 ) -> ImportReport:
     """Validate and store one file in one transaction; row errors are in the report.
+    PermissionDenied if the target bureau is outside the actor's scope.
 
     `progress(done, total)` is called now and then; total is twice the row count
     (validation, then writing), so done/total is the fraction of the work done.
@@ -243,6 +251,7 @@ def _import_file(
                 conn.exec_driver_sql("PRAGMA cache_size=-262144")
             s = Session(bind=conn)
             bureau = resolve_bureau(s, bureau_code)
+            require_bureau(s, actor, bureau.id)  # bureau scope (PermissionDenied, nothing written)
             lk = load_lookups(s, bureau, kind)
             v = importing.validate_rows(kind, file_name, table, lk, progress=step)
             table.rows = []  # free the raw text early: big files need the memory for records
@@ -338,7 +347,7 @@ def _key_text(kind: str, key: tuple, lk: Lookups) -> str:
 
 
 def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[str, ...], keys: list):
-    """key -> (id, stored values of `fields`) for the stored rows the file may touch.
+    """(key -> id, key -> stored values of `fields`, rows stored) for the stored rows the file may touch.
 
     Read through the raw DB-API cursor (a million rows through the ORM's type
     processing costs seconds); dates come back as ISO text like validation makes.
@@ -352,27 +361,36 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
     raw = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"
     mark = "%s" if pg else "?"
-    out: dict = {}
+    ids: dict = {}
+    vals_of: dict = {}
+    # pysqlite (no detect_types) returns dates as the stored ISO text; PostgreSQL gives
+    # date objects. Booleans: SQLite 0/1, PostgreSQL bool. Convert only what needs it.
+    convert = bool(date_pos) if pg else bool(bool_pos)
+    key_of = itemgetter(1) if nk == 1 else itemgetter(slice(1, 1 + nk))
+    values_of = itemgetter(slice(1 + nk, None))
 
     def take(rows) -> None:
+        if not convert:  # the common case, at C speed: no Python call per row
+            ids.update(zip(map(key_of, rows), map(itemgetter(0), rows)))
+            vals_of.update(zip(map(key_of, rows), map(values_of, rows)))
+            return
         for r in rows:
-            vals = r[1 + nk :]
-            if date_pos or bool_pos:
-                vals = list(vals)
-                for p in date_pos:
-                    if vals[p] is not None and not isinstance(vals[p], str):
-                        vals[p] = vals[p].isoformat()
-                for p in bool_pos:
-                    vals[p] = bool(vals[p])
-                vals = tuple(vals)
-            out[r[1] if nk == 1 else tuple(r[1 : 1 + nk])] = (r[0], vals)
+            vals = list(r[1 + nk :])
+            for p in date_pos:
+                if vals[p] is not None and not isinstance(vals[p], str):
+                    vals[p] = vals[p].isoformat()
+            for p in bool_pos:
+                vals[p] = bool(vals[p])
+            k = key_of(r)
+            ids[k] = r[0]
+            vals_of[k] = tuple(vals)
 
     cur = raw.cursor()
     try:
         if kind == "enterprises":
             stored = conn.execute(select(func.count()).select_from(t)).scalar_one()
             if stored == 0:
-                return out, 0
+                return ids, vals_of, 0
             if len(keys) > 20_000 or stored < 4 * len(keys):
                 cur.execute(f'SELECT {cols} FROM "{t.name}"')
                 take(cur.fetchall())
@@ -381,10 +399,10 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
                     chunk = keys[i : i + 500]
                     cur.execute(f'SELECT {cols} FROM "{t.name}" WHERE uscc IN ({", ".join([mark] * len(chunk))})', chunk)
                     take(cur.fetchall())
-            return out, stored
+            return ids, vals_of, stored
         cur.execute(f'SELECT {cols} FROM "{t.name}" WHERE bureau_id = {mark}', (bureau_id,))
         take(cur.fetchall())
-        return out, len(out)
+        return ids, vals_of, len(ids)
     finally:
         cur.close()
 
@@ -412,7 +430,7 @@ def _write(
     else:
         keys = [r[0] for r in v.records] if nk == 1 else [r[:nk] for r in v.records]
     total = len(keys)
-    existing, stored = _load_existing(conn, kind, bureau_id, compare, keys)
+    ids, existing, stored = _load_existing(conn, kind, bureau_id, compare, keys)
     sqlite = conn.dialect.name == "sqlite"
     # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
     now = utcnow()
@@ -443,22 +461,25 @@ def _write(
         else:
             new_rows = storage_rows(v.records)
     else:
+        # Sort the rows into new / unchanged / changed with C-level maps; only the
+        # new and changed rows cost a Python step each.
+        records = v.records
+        olds = list(map(existing.get, keys))
+        news = list(map(itemgetter(slice(nk, None)), records))
+        same = list(map(eq, news, olds))  # a tuple never equals None (a new key)
+        unchanged = same.count(True)
         new_recs = []
-        get = existing.get
-        for key, rec in zip(keys, v.records):
-            old = get(key)
-            if old is None:
-                new_recs.append(rec)
+        for i in compress(range(total), map(not_, same)):
+            old_vals = olds[i]
+            if old_vals is None:
+                new_recs.append(records[i])
                 continue
-            pk, old_vals = old
-            new_vals = rec[nk:]
-            if new_vals == old_vals:
-                unchanged += 1
-                continue
+            key, new_vals = keys[i], news[i]
             diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
-            updates.append(new_vals + (() if kind == "conflicts" else suffix) + (pk,))
+            updates.append(new_vals + (() if kind == "conflicts" else suffix) + (ids[key],))
             key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
             changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
+        del olds, news, same
         n_new = len(new_recs)
         new_rows = storage_rows(new_recs)
     step(total // 4)
