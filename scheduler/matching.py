@@ -447,6 +447,8 @@ class _Matcher:
             raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
         # recusal by entity, as roster indices, kept sparse: only entities that have any
         self._plans: dict = {}
+        self._ran_for: Sequence[TaskSpec] | None = None  # the task list of the last run_all, and its distinct plans
+        self._ran_plans: dict[int, tuple] = {}
         self.pairs: set[tuple[int, int]] = set()  # inspector pairs that served together
         self.rec_ins: dict[str, set[int]] = defaultdict(set)
         self.rec_exp: dict[str, set[int]] = defaultdict(set)
@@ -520,7 +522,8 @@ class _Matcher:
     def fairness(self, ordered: Sequence[TaskSpec], shortfalls: Sequence[Shortfall]) -> dict:
         """The same figures as the public `fairness`, from the matcher's own state."""
         ins = self.ins
-        dept_pools = [pool for t in ordered for _, pool, ds, _ in self.plan(t)[0] if ds]
+        plans = self._ran_plans.values() if self._ran_for is ordered else (self.plan(t) for t in ordered)
+        dept_pools = [pool for pl in plans for _, pool, ds, _ in pl[0] if ds]
         uniq = {id(p): p for p in dept_pools}
         idx = np.unique(np.concatenate(list(uniq.values()))) if uniq else np.empty(0, dtype=np.int64)
         if idx.size:
@@ -554,10 +557,14 @@ class _Matcher:
         ins_loads, ins_lkey, cap, balanced = ins.loads, ins.lkey, ins.cap, ins.balanced
         rec_get = self.rec_ins.get
         pairs = self.pairs
+        self._ran_for, self._ran_plans = ordered, {}
+        ran_plans = self._ran_plans
         for start in range(0, len(ordered), chunk):
             block = ordered[start:start + chunk]
             tks = [task_key(t.ticket) for t in block]
             plans = [self.plan(t) for t in block]
+            for pl in plans:
+                ran_plans[id(pl)] = pl
             users: dict[int, tuple[_People, np.ndarray, list[int]]] = {}
             for n, pl in enumerate(plans):
                 for people, pool in pl[3]:

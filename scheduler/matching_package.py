@@ -71,7 +71,18 @@ def certificate_section(result: m.MatchResult, policy: m.MatchPolicy, tasks: Seq
                         files: Mapping[str, bytes]) -> dict:
     digests = m.file_digests(*(files[FILES[k]] for k in ("roster", "experts", "conflicts", "loads", "last")))
     section = m.matching_certificate_section(result, policy, **digests)
-    section["task_specs"] = [task_spec_json(t) for t in sorted(tasks, key=lambda t: t.rank)]
+    # Tasks with the same departments and requirements (usually the same objects, see
+    # services.teams.task_specs) share their JSON parts; the text is the same either way.
+    memo: dict[tuple, dict] = {}
+    specs = []
+    for t in sorted(tasks, key=lambda t: t.rank):
+        key = (t.departments, id(t.required), t.expert_fields)
+        part = memo.get(key)
+        if part is None:
+            part = memo[key] = task_spec_json(t)
+        specs.append({"entity_id": t.entity_id, "rank": t.rank, "departments": part["departments"],
+                      "required": part["required"], "expert_fields": part["expert_fields"]})
+    section["task_specs"] = specs
     section["shortfall_report"] = result.report
     return section
 
