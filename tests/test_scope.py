@@ -567,6 +567,38 @@ def test_a_city_account_edits_a_districts_record_on_that_bureau_and_a_district_o
     assert len(records.history(w.engine, "inspectors", "I-01")) == 3
 
 
+def test_imports_go_only_into_a_bureau_of_the_actors_scope(w):
+    import csv
+    import io
+
+    from scheduler.importing import COLUMNS
+    from scheduler.services import imports
+
+    buf = io.StringIO(newline="")
+    out = csv.writer(buf, lineterminator="\r\n")
+    out.writerow(COLUMNS["experts"])
+    out.writerow(["ZJ-09", "新专家", "食品检测", "某检验所", "是"])
+    data = buf.getvalue().encode()
+
+    def experts(bureau: int) -> set[str]:
+        with Session(w.engine) as s:
+            return set(s.execute(select(Expert.expert_id).where(Expert.bureau_id == bureau)).scalars())
+
+    pa, city = w.planner(w.a), Actor("c", "admin", w.city)
+    for code, who in (("110118", pa), ("110000", pa), ("110113", city)):
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            imports.preview("experts", "e.csv", data, w.engine, bureau_code=code, actor=who)
+        with pytest.raises(PermissionDenied, match="无权访问其他市场监管局的数据"):
+            imports.import_file(w.engine, "experts", "e.csv", data, actor=who, bureau_code=code)
+    assert all(experts(b) == {"ZJ-01"} for b in (w.city, w.a, w.b, w.x))
+    assert imports.preview("experts", "e.csv", data, w.engine, bureau_code="110117", actor=pa).total_rows == 1
+    assert imports.preview("experts", "e.csv", data, w.engine, bureau_code="110113").total_rows == 1  # internal
+    assert imports.import_file(w.engine, "experts", "e.csv", data, actor=pa, bureau_code="110117").inserted == 1
+    assert imports.import_file(w.engine, "experts", "e.csv", data, actor=city, bureau_code="110118").inserted == 1
+    assert imports.import_file(w.engine, "experts", "e.csv", data, bureau_code="110113").inserted == 1  # the CLI
+    assert [experts(b) for b in (w.city, w.a, w.b, w.x)] == [{"ZJ-01"}] + [{"ZJ-01", "ZJ-09"}] * 3
+
+
 # --- the app: the page's bureau follows the account -------------------------------------------------
 
 ROOT = Path(__file__).resolve().parents[1]

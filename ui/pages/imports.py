@@ -44,8 +44,8 @@ except ImportError:
 
 data = upload.getvalue()
 try:
-    pv = imports.preview(kind, upload.name, data, eng, bureau_code=b["code"], limit=20)
-except ValueError as exc:  # ImportSetupError and the like: a Chinese message
+    pv = imports.preview(kind, upload.name, data, eng, bureau_code=b["code"], limit=20, actor=state.actor())
+except (ValueError, PermissionError) as exc:  # ImportSetupError, another bureau: a Chinese message
     st.error(str(exc))
     st.stop()
 
