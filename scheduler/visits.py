@@ -165,23 +165,55 @@ class DrawTasks:
 
 
 @dataclass(frozen=True)
-class Grouping:
-    """Visits as columns (the output of `group_draws`): visit v holds
-    ``task_ids[starts[v]:starts[v + 1]]`` (lead first, rule-3 order), of entity
-    ``entities[v]`` in window ``windows[v]``; visits are in `merge` order."""
+class DrawKey:
+    """What the rule needs of one draw (the columnar input of `group_columns`)."""
 
-    task_ids: "np.ndarray"  # int64, grouped by visit
-    plan_codes: list[str]  # plan code of each task, aligned with task_ids
-    starts: "np.ndarray"  # int64, len(visits) + 1
-    entities: list[str]
-    windows: list[str]
+    drawn_at: str
+    plan_code: str
+    period: str
+    mergeable: bool = True
+
+
+class Grouping:
+    """Visits as columns (the output of `group_columns`): visit v holds the tasks
+    ``task_ids[starts[v]:starts[v + 1]]`` (lead first, rule-3 order); visits are in
+    `merge` order. ``order[i]`` is the input position of grouped task i, so any column
+    aligned with the input can be put in grouped order as ``column[order]``."""
+
+    def __init__(self, task_ids, order, starts, rank, codes, entity_of_visit, uniq, window_of_visit, wins):
+        self.task_ids, self.order, self.starts = task_ids, order, starts
+        self._rank, self._codes = rank, codes
+        self._entity, self._uniq = entity_of_visit, uniq
+        self._window, self._wins = window_of_visit, wins
 
     def __len__(self) -> int:
-        return len(self.entities)
+        return int(self.starts.size - 1)
 
     @property
     def leads(self) -> "np.ndarray":
         return self.task_ids[self.starts[:-1]]
+
+    @property
+    def plan_codes(self) -> list[str]:
+        """Plan code of each grouped task."""
+        return [self._codes[k] for k in self._rank.tolist()]
+
+    def entities_of(self, visits: "np.ndarray | None" = None) -> list[str]:
+        """Entity id of each visit (or of the visits at the given indexes)."""
+        codes = self._entity if visits is None else self._entity[visits]
+        return [x.decode() if isinstance(x, bytes) else str(x) for x in self._uniq[codes].tolist()]
+
+    def windows_of(self, visits: "np.ndarray | None" = None) -> list[str]:
+        codes = self._window if visits is None else self._window[visits]
+        return [self._wins[k] for k in codes.tolist()]
+
+    @property
+    def entities(self) -> list[str]:
+        return self.entities_of()
+
+    @property
+    def windows(self) -> list[str]:
+        return self.windows_of()
 
     def visits(self) -> list[VisitPlan]:
         ids, codes, st = self.task_ids.tolist(), self.plan_codes, self.starts.tolist()
@@ -199,8 +231,10 @@ def _id_column(values: Sequence[str]) -> "np.ndarray":
         return np.array(values, dtype="U")
 
 
-def group_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> Grouping:
-    """Rules 1–3, vectorised, for tasks given draw by draw: the visits `merge` forms, as columns.
+def group_columns(task_ids: Sequence[int], entity_ids: Sequence[str], draw_index: Sequence[int],
+                  draws: Sequence[DrawKey], window: str = DEFAULT_WINDOW) -> Grouping:
+    """Rules 1–3, vectorised: the visits `merge` forms from tasks given as columns
+    (task i: ``task_ids[i]``, ``entity_ids[i]``, of draw ``draws[draw_index[i]]``).
 
     Rule 3 orders tasks by (drawn_at, plan_code, period, task_id); the first three are
     per draw, so each task gets the rank of its draw's key. Tasks are sorted by
@@ -211,25 +245,23 @@ def group_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> Gro
     """
     import numpy as np
 
-    draws = [d for d in draws if len(d.task_ids)]
-    if not draws:
+    tid = np.asarray(task_ids, dtype=np.int64)
+    n = tid.size
+    if n == 0:
         e = np.zeros(0, dtype=np.int64)
-        return Grouping(e, [], np.zeros(1, dtype=np.int64), [], [])
+        return Grouping(e, e, np.zeros(1, dtype=np.int64), e, [], e, np.zeros(0, dtype="S1"), e, [])
     keys = sorted({(d.drawn_at, d.plan_code, d.period) for d in draws})
     krank = {k: i for i, k in enumerate(keys)}
     wins = sorted({window_of(d.period, window) for d in draws})
     wrank = {w: i for i, w in enumerate(wins)}
-    sizes = [len(d.task_ids) for d in draws]
-    tid = np.concatenate([np.asarray(d.task_ids, dtype=np.int64) for d in draws])
-    ent = _id_column([e for d in draws for e in d.entity_ids]) if len(draws) > 1 else _id_column(draws[0].entity_ids)
-    dr = np.repeat(np.array([krank[(d.drawn_at, d.plan_code, d.period)] for d in draws], dtype=np.int64), sizes)
-    wr = np.repeat(np.array([wrank[window_of(d.period, window)] for d in draws], dtype=np.int64), sizes)
-    mg = np.repeat(np.array([bool(d.mergeable) for d in draws]), sizes)
-    uniq, ecode = np.unique(ent, return_inverse=True)
+    di = np.asarray(draw_index, dtype=np.int64)
+    dr = np.array([krank[(d.drawn_at, d.plan_code, d.period)] for d in draws], dtype=np.int64)[di]
+    wr = np.array([wrank[window_of(d.period, window)] for d in draws], dtype=np.int64)[di]
+    mg = np.array([bool(d.mergeable) for d in draws], dtype=bool)[di]
+    uniq, ecode = np.unique(_id_column(entity_ids), return_inverse=True)
     ecode = ecode.reshape(-1)
     order = np.lexsort((tid, dr, ecode, wr))
     s_w, s_e, s_m = wr[order], ecode[order], mg[order]
-    n = tid.size
     new_block = np.ones(n, dtype=bool)
     new_block[1:] = (s_w[1:] != s_w[:-1]) | (s_e[1:] != s_e[:-1])
     block = np.cumsum(new_block) - 1
@@ -248,14 +280,18 @@ def group_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> Gro
     new_visit[1:] = g_lead[1:] != g_lead[:-1]
     starts = np.append(np.flatnonzero(new_visit), n).astype(np.int64)
     lead_sorted = g_lead[starts[:-1]]
-    codes = [k[1] for k in keys]
-    return Grouping(
-        task_ids=tid[grouped],
-        plan_codes=[codes[k] for k in dr[grouped].tolist()],
-        starts=starts,
-        entities=[x.decode() if isinstance(x, bytes) else str(x) for x in uniq[s_e[lead_sorted]].tolist()],
-        windows=[wins[k] for k in s_w[lead_sorted].tolist()],
-    )
+    return Grouping(tid[grouped], grouped, starts, dr[grouped], [k[1] for k in keys], s_e[lead_sorted], uniq,
+                    s_w[lead_sorted], wins)
+
+
+def group_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> Grouping:
+    """`group_columns` for tasks given draw by draw."""
+    draws = [d for d in draws if len(d.task_ids)]
+    ids = [t for d in draws for t in d.task_ids]
+    ents = [e for d in draws for e in d.entity_ids]
+    index = [k for k, d in enumerate(draws) for _ in range(len(d.task_ids))]
+    return group_columns(ids, ents, index, [DrawKey(d.drawn_at, d.plan_code, d.period, d.mergeable) for d in draws],
+                         window)
 
 
 def merge_draws(draws: Iterable[DrawTasks], window: str = DEFAULT_WINDOW) -> list[VisitPlan]:
@@ -315,6 +351,7 @@ def saved_figures(visits: Sequence[VisitPlan]) -> SavedFigures:
 
 __all__ = [
     "DEFAULT_WINDOW",
+    "DrawKey",
     "DrawTasks",
     "Grouping",
     "SEPARATE_REASONS",
@@ -324,6 +361,7 @@ __all__ = [
     "TaskRef",
     "VisitPlan",
     "WindowError",
+    "group_columns",
     "group_draws",
     "iso_utc",
     "merge",

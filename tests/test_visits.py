@@ -156,3 +156,17 @@ def test_group_draws_on_non_ascii_ids_and_empty_input():
     tasks = [ref(1, "实体乙", "A"), ref(2, "实体甲", "B"), ref(3, "实体乙", "B", at="2026-11-30T00:00:00")]
     assert v.merge_draws(_as_draws(tasks)) == v.merge(tasks)
     assert v.merge_draws([]) == [] and len(v.group_draws([])) == 0
+
+
+@settings(max_examples=100, deadline=None)
+@given(tasks_st, st.sampled_from(["month", "quarter"]))
+def test_group_columns_order_maps_back_to_the_input(tasks, window):
+    import numpy as np
+
+    keys = sorted({(t.drawn_at, t.plan_code, t.period, t.mergeable) for t in tasks})
+    index = {k: i for i, k in enumerate(keys)}
+    g = v.group_columns([t.task_id for t in tasks], [t.entity_id for t in tasks],
+                        [index[(t.drawn_at, t.plan_code, t.period, t.mergeable)] for t in tasks],
+                        [v.DrawKey(*k) for k in keys], window)
+    assert g.visits() == v.merge(tasks, window)
+    assert g.task_ids.tolist() == np.asarray([t.task_id for t in tasks], dtype=np.int64)[g.order].tolist()

@@ -29,7 +29,7 @@ import datetime as dt
 import json
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any, Iterable, Optional, Sequence
+from typing import Any, Optional, Sequence
 
 import numpy as np
 from sqlalchemy import case, distinct, exists, func, or_, select, text
@@ -42,11 +42,11 @@ from db.models import (
     Town, Visit, VisitTask, utcnow,
 )
 from scheduler import visits as rule
-from scheduler.permissions import PermissionDenied, require
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
 from scheduler.services.context import CLI, SYSTEM, Actor
-from scheduler.services.scope import Visible, in_scope, require_bureau, visible_bureaus
+from scheduler.services.scope import Visible, require_bureau, visible_bureaus
 
 SETTING_KEY = "coordination_window"
 INACTIVE = ("voided", "replaced", "reserve")  # as teams.INACTIVE_TASK / results.INACTIVE
@@ -199,44 +199,53 @@ def _live_draws(conn: Connection, periods: Sequence[str]) -> list[tuple]:
     return [tuple(r) for r in conn.execute(stmt)]
 
 
-def _read_tasks(conn: Connection, periods: Sequence[str]) -> tuple[list[rule.DrawTasks], np.ndarray, np.ndarray]:
-    """The rule's input for `periods` and, aligned, every task id with its bureau (sorted by id)."""
-    draws: list[rule.DrawTasks] = []
-    ids_all, bureaus_all = [], []
+@dataclass
+class _Live:
+    """The live tasks of some periods as columns, each with its stored visit (-1: none)."""
+
+    draws: list[rule.DrawKey]
+    draw_ids: list[int]
+    task_ids: np.ndarray
+    usccs: Sequence[str]
+    bureaus: np.ndarray
+    draw_index: np.ndarray
+    stored_visit: np.ndarray
+
+
+def _read_tasks(conn: Connection, periods: Sequence[str]) -> _Live:
+    """One query: every live random task of the drawn draws of `periods`, with its bureau and
+    the visit it is stored in now."""
+    meta = _live_draws(conn, periods)
+    empty = np.zeros(0, dtype=np.int64)
+    if not meta:
+        return _Live([], [], empty, (), empty, empty, empty)
+    draws = [rule.DrawKey(rule.iso_utc(at), code, period, bool(m)) for _d, code, period, at, m in meta]
+    draw_ids = [d for d, *_ in meta]
+    frag, params = _in_list(conn, draw_ids)
     marks = ", ".join("?" for _ in INACTIVE)
-    sql = (f'SELECT id, uscc, bureau_id FROM "task" WHERE draw_id = ? AND kind = ? AND status NOT IN ({marks}) '
-           "ORDER BY id")
-    for did, code, period, drawn_at, mergeable in _live_draws(conn, periods):
-        rows = _fetch(conn, sql, (did, "random", *INACTIVE))
-        if not rows:
-            continue
-        ids, usccs, bureaus = zip(*rows)
-        draws.append(rule.DrawTasks(code, period, rule.iso_utc(drawn_at), bool(mergeable), ids, usccs))
-        ids_all.append(np.asarray(ids, dtype=np.int64))
-        bureaus_all.append(np.asarray(bureaus, dtype=np.int64))
-    if not ids_all:
-        return draws, np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    ids = np.concatenate(ids_all)
-    bureaus = np.concatenate(bureaus_all)
-    order = np.argsort(ids, kind="stable")
-    return draws, ids[order], bureaus[order]
+    rows = _fetch(conn, f'SELECT t.id, t.uscc, t.bureau_id, t.draw_id, COALESCE(vt.visit_id, -1) FROM "task" t '
+                        f'LEFT JOIN "visittask" vt ON vt.task_id = t.id '
+                        f'WHERE t.draw_id {frag} AND t.kind = ? AND t.status NOT IN ({marks})',
+                  (*params, "random", *INACTIVE))
+    if not rows:
+        return _Live(draws, draw_ids, empty, (), empty, empty, empty)
+    ids, usccs, bureaus, dids, visits_ = zip(*rows)
+    del rows
+    dids_a = np.asarray(dids, dtype=np.int64)
+    order = np.argsort(np.asarray(draw_ids, dtype=np.int64))
+    index = order[np.searchsorted(np.asarray(draw_ids, dtype=np.int64)[order], dids_a)]
+    return _Live(draws, draw_ids, np.asarray(ids, dtype=np.int64), usccs, np.asarray(bureaus, dtype=np.int64),
+                 index, np.asarray(visits_, dtype=np.int64))
 
 
-def _lookup(keys_sorted: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
-    """values[i] for keys_sorted[i] == each wanted key (all present)."""
-    return values[np.searchsorted(keys_sorted, wanted)]
-
-
-def _map(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
-    """For each wanted key: the value of the equal key in `keys` (unique), else `default`."""
+def _lookup(keys_sorted: np.ndarray, values: np.ndarray, wanted: np.ndarray, default) -> np.ndarray:
+    """For each wanted key: the value of the equal key in `keys_sorted` (sorted, unique), else `default`."""
     out = np.full(wanted.size, default, dtype=values.dtype if values.size else np.int64)
-    if not keys.size or not wanted.size:
+    if not keys_sorted.size or not wanted.size:
         return out
-    order = np.argsort(keys, kind="stable")
-    ks, vs = keys[order], values[order]
-    pos = np.minimum(np.searchsorted(ks, wanted), ks.size - 1)
-    hit = ks[pos] == wanted
-    out[hit] = vs[pos[hit]]
+    pos = np.minimum(np.searchsorted(keys_sorted, wanted), keys_sorted.size - 1)
+    hit = keys_sorted[pos] == wanted
+    out[hit] = values[pos[hit]]
     return out
 
 
@@ -246,70 +255,119 @@ def _refresh(s: Session, windows_: Sequence[str], setting: str, actor: Actor, ex
     windows `existing` (a superset of `windows_` when the setting changed)."""
     periods = sorted({p for w in windows_ for p in rule.periods_of_window(w, setting)})
     conn = s.connection()
-    draws, all_ids, all_bureaus = _read_tasks(conn, periods)
-    g = rule.group_draws(draws, setting)
+    if conn.dialect.name == "sqlite":
+        # The writes below touch the visit indexes at random places: a bigger page cache for this
+        # refresh (as imports do) instead of SQLite's 2 MB default, restored at the end.
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+        try:
+            return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
+        finally:
+            conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
+
+
+def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: Sequence[str], setting: str,
+                actor: Actor, existing: Sequence[str], record: bool) -> RefreshReport:
+    live = _read_tasks(conn, periods)
+    g = rule.group_columns(live.task_ids, live.usccs, live.draw_index, live.draws, setting)
     label = windows_[0] if len(windows_) == 1 else "、".join(windows_)
     rep = RefreshReport(window=label, setting=setting, tasks=int(g.task_ids.size), visits=len(g))
     sizes = np.diff(g.starts)
     rep.merged = int((sizes > 1).sum())
     new_leads = g.leads
-    lead_of_task = np.repeat(new_leads, sizes)  # aligned with g.task_ids
+    lead_of_task = np.repeat(new_leads, sizes)  # per grouped task
+    stored_visit = live.stored_visit[g.order]  # per grouped task, -1: none
+    bureau_of_lead = live.bureaus[g.order][g.starts[:-1]]
 
-    # What is stored now.
+    # The stored visits of the windows concerned (ids ascending).
     wmarks = ", ".join("?" for _ in existing)
-    old = _fetch(conn, f'SELECT id, lead_task_id, bureau_id, planned_on, "window" FROM "visit" '
-                       f'WHERE "window" IN ({wmarks}) ORDER BY id', tuple(existing))
-    old_rows = _fetch(conn, f'SELECT vt.task_id, vt.visit_id FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
-                            f'WHERE v."window" IN ({wmarks})', tuple(existing))
-    old_id = np.asarray([r[0] for r in old], dtype=np.int64)
-    old_lead = np.asarray([r[1] for r in old], dtype=np.int64)
+    old = _fetch(conn, f'SELECT id, lead_task_id, bureau_id FROM "visit" WHERE "window" IN ({wmarks}) ORDER BY id',
+                 tuple(existing))
+    old_a = np.asarray(old, dtype=np.int64).reshape(-1, 3)
+    del old
+    old_id, old_lead, old_bureau = old_a[:, 0], old_a[:, 1], old_a[:, 2]
     kept_mask = np.isin(old_lead, new_leads)
     deleted = old_id[~kept_mask]
     rep.kept, rep.deleted = int(kept_mask.sum()), int(deleted.size)
+    # Per grouped task: the lead of the visit it is stored in, and that visit's fate (1 kept, 2 deleted, 0 other).
+    stored_lead = _lookup(old_id, old_lead, stored_visit, -1)
+    fate = _lookup(old_id, np.where(kept_mask, 1, 2).astype(np.int64), stored_visit, 0)
+    changed = stored_lead != lead_of_task  # a row is (re)written for these
+    # Rows to remove by task: changed tasks whose stored row is not removed with a deleted visit.
+    stale = g.task_ids[changed & (stored_visit != -1) & (fate != 2)]
+    # Rows of tasks no longer live (voided, replaced) in the visits kept: rare, looked for only when
+    # the windows hold more rows than the live tasks account for.
+    n_rows = _fetch(conn, f'SELECT COUNT(*) FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
+                          f'WHERE v."window" IN ({wmarks})', tuple(existing))[0][0]
+    gone = np.zeros(0, dtype=np.int64)
+    if n_rows != int((stored_visit != -1).sum()):
+        marks = ", ".join("?" for _ in INACTIVE)
+        dmarks = ", ".join("?" for _ in live.draw_ids) or "NULL"
+        gone_rows = _fetch(conn, f'SELECT vt.task_id, vt.visit_id FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
+                                 f'JOIN "task" t ON t.id = vt.task_id WHERE v."window" IN ({wmarks}) AND NOT '
+                                 f'(t.kind = ? AND t.status NOT IN ({marks}) AND COALESCE(t.draw_id, -1) IN ({dmarks}))',
+                           (*existing, "random", *INACTIVE, *live.draw_ids))
+        g_a = np.asarray(gone_rows, dtype=np.int64).reshape(-1, 2)
+        gone = g_a[:, 0][_lookup(old_id, kept_mask, g_a[:, 1], False).astype(bool)]
+        rep.moved += int(g_a.shape[0])
+    rep.moved += int(changed.sum())
 
-    # Stored membership: each stored row's lead, and whether its visit is kept.
-    vt_task = np.asarray([r[0] for r in old_rows], dtype=np.int64)
-    vt_visit = np.asarray([r[1] for r in old_rows], dtype=np.int64)
-    vt_lead = _map(old_id, old_lead, vt_visit, -1)
-    vt_kept = _map(old_id, kept_mask, vt_visit, False).astype(bool)
-    # Each task of the new grouping: the lead of its stored visit (-1: none); a row is written when it differs.
-    changed = _map(vt_task, vt_lead, g.task_ids, -1) != lead_of_task
-    # Stored rows of kept visits whose task left the window or now has another lead: removed.
-    new_lead_of_vt = _map(g.task_ids, lead_of_task, vt_task, -1)
-    stale = vt_task[vt_kept & (new_lead_of_vt != vt_lead)]
-    rep.moved = int(changed.sum()) + int((new_lead_of_vt == -1).sum())
+    # Dates planned for visits about to be deleted (a re-formed visit inherits its lead's).
+    dated: dict[int, Any] = {}
+    if deleted.size:
+        frag, params = _in_list(conn, deleted.tolist())
+        dated = dict(_fetch(conn, f'SELECT id, planned_on FROM "visit" WHERE id {frag} AND planned_on IS NOT NULL', params))
 
     # Write the difference.
-    _delete_in(conn, "visittask", "task_id", stale.tolist())
+    _delete_in(conn, "visittask", "task_id", np.concatenate([stale, gone]).tolist())
     _delete_in(conn, "visittask", "visit_id", deleted.tolist())
     _delete_in(conn, "visit", "id", deleted.tolist())
-    # A visit re-formed around a new lead keeps the date planned for its lead's former (deleted) visit.
-    dated = {int(r[0]): r[3] for r, k in zip(old, kept_mask) if not k and r[3] is not None}
-    old_visit_of_task = dict(zip(vt_task.tolist(), vt_visit.tolist())) if dated else {}
-    kept_by_lead = {int(lead): (int(vid), int(b), w) for (vid, lead, b, _p, w), k in zip(old, kept_mask) if k}
-    lead_bureau = _lookup(all_ids, all_bureaus, new_leads) if all_ids.size else new_leads
-    now = utcnow()
-    new_rows = []
-    for lead, bureau, uscc, win in zip(new_leads.tolist(), lead_bureau.tolist(), g.entities, g.windows):
-        k = kept_by_lead.get(lead)
-        if k is None:
-            planned = dated.get(old_visit_of_task.get(lead, -1)) if dated else None
-            new_rows.append((bureau, uscc, win, lead, planned, now))
-        elif k[1] != bureau or k[2] != win:
-            _execute(conn, 'UPDATE "visit" SET bureau_id = ?, "window" = ? WHERE id = ?', (bureau, win, k[0]))
-    rep.created = len(new_rows)
-    visit_of_lead = {lead: vid for lead, (vid, _b, _w) in kept_by_lead.items()}
-    if new_rows:
+    lead_sorter = np.argsort(old_lead, kind="stable")
+    old_lead_s = old_lead[lead_sorter]
+    kept_vid = _lookup(old_lead_s, np.where(kept_mask, old_id, -1)[lead_sorter], new_leads, -1)  # per new visit
+    is_new = kept_vid == -1
+    # Kept visits whose bureau (or, after a setting change, window) moved.
+    kept_idx = np.flatnonzero(~is_new)
+    if kept_idx.size:
+        moved_bureau = _lookup(old_id, old_bureau, kept_vid[kept_idx], -1) != bureau_of_lead[kept_idx]
+        if list(existing) != list(windows_):  # the setting changed: a kept visit may change window
+            stored_win = dict(_fetch(conn, f'SELECT id, "window" FROM "visit" WHERE "window" IN ({wmarks})',
+                                     tuple(existing)))
+            moved_win = np.array([stored_win.get(int(v)) != w for v, w in
+                                  zip(kept_vid[kept_idx].tolist(), g.windows_of(kept_idx))], dtype=bool)
+        else:
+            moved_win = np.zeros(kept_idx.size, dtype=bool)
+        upd = kept_idx[moved_bureau | moved_win]
+        for vid, b, win in zip(kept_vid[upd].tolist(), bureau_of_lead[upd].tolist(), g.windows_of(upd)):
+            _execute(conn, 'UPDATE "visit" SET bureau_id = ?, "window" = ? WHERE id = ?', (b, win, vid))
+    new_idx = np.flatnonzero(is_new)
+    rep.created = int(new_idx.size)
+    visit_of_new = np.zeros(0, dtype=np.int64)
+    if new_idx.size:
+        # A visit re-formed around a new lead keeps the date planned for its lead's former (deleted) visit.
+        planned: dict[int, Any] = {}
+        if dated:
+            lead_pos = g.starts[:-1][new_idx]
+            for vi, vid in zip(new_idx.tolist(), stored_visit[lead_pos].tolist()):
+                if vid in dated:
+                    planned[vi] = dated[vid]
+        now = utcnow()
+        rows = [(b, u, w, lead, planned.get(vi), now) for vi, b, u, w, lead in zip(
+            new_idx.tolist(), bureau_of_lead[new_idx].tolist(), g.entities_of(new_idx), g.windows_of(new_idx),
+            new_leads[new_idx].tolist())]
         before = _fetch(conn, 'SELECT COALESCE(MAX(id), 0) FROM "visit"')[0][0]
-        insert_rows(conn, "visit", ["bureau_id", "uscc", "window", "lead_task_id", "planned_on", "created_at"], new_rows)
+        insert_rows(conn, "visit", ["bureau_id", "uscc", "window", "lead_task_id", "planned_on", "created_at"], rows)
         wmarks2 = ", ".join("?" for _ in windows_)
-        visit_of_lead.update({int(l): int(i) for i, l in _fetch(
-            conn, f'SELECT id, lead_task_id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2})',
-            (before, *windows_))})
+        ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
+                                      f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
+        visit_of_new = _lookup(ins[:, 0], ins[:, 1], new_leads[new_idx], -1)
     if changed.any():
-        t_ids = g.task_ids[changed].tolist()
-        t_leads = lead_of_task[changed].tolist()
-        insert_rows(conn, "visittask", ["task_id", "visit_id"], ((t, visit_of_lead[l]) for t, l in zip(t_ids, t_leads)))
+        visit_of_visit = kept_vid.copy()
+        visit_of_visit[new_idx] = visit_of_new
+        vid_of_task = np.repeat(visit_of_visit, sizes)[changed]
+        t_ids = g.task_ids[changed]
+        o = np.argsort(t_ids, kind="stable")  # task id order: appends to the table's B-tree
+        insert_rows(conn, "visittask", ["task_id", "visit_id"], zip(t_ids[o].tolist(), vid_of_task[o].tolist()))
     if record:
         auditlog.record(s, actor, "visits.refresh", f"window:{label}", _payload(rep))
     return rep
