@@ -735,6 +735,8 @@ def relocate(block: EntityBlock, area_code: str, district: str, towns: Sequence[
     town_of = {c: towns[i][0] for i, (c, _) in enumerate(own)}
     words = [("北京市平谷区", f"北京市{district}"), ("北京平谷", f"北京{district[:-1]}"), ("平谷区", district)]
     words += [(name, towns[i][1]) for i, (_, name) in enumerate(own)]
+    # Shop names carry the town's short form (平谷区王辛庄…饭店): move those too.
+    words += [(_short_town(name), _short_town(towns[i][1])) for i, (_, name) in enumerate(own)]
 
     def move(text: str) -> str:
         for a, b in words:
