@@ -245,3 +245,22 @@ def test_reimport_sorts_rows_into_new_unchanged_changed(engine, pinggu):
     with Session(engine) as s:
         assert s.execute(select(func.count()).select_from(ChangeRecord)
                          .where(ChangeRecord.import_run_id == rep.import_run_id)).scalar_one() == 1
+
+
+def test_file_hash_of_a_big_file_is_recorded(engine, pinggu):
+    """Above 1 MB the SHA-256 is computed on a background thread while the file is parsed."""
+    import hashlib
+
+    from sqlmodel import Session
+
+    from db.models import ImportRun
+    from scheduler.services.imports import import_file
+
+    rows = [[_made(f"H{i:07d}"), f"北京市平谷区示例{i}有限公司" + "号" * 40, "企业", "C1391", "滨河街道",
+             "北京市平谷区示例路" + "甲" * 20, "2019-03-05", "存续", "B", ""] for i in range(6000)]
+    data = ("\n".join(",".join(r) for r in [list(COLUMNS["enterprises"])] + rows) + "\n").encode("utf-8")
+    assert len(data) > 1 << 20
+    rep = import_file(engine, "enterprises", "big.csv", data)
+    assert rep.inserted == 6000
+    with Session(engine) as s:
+        assert s.get(ImportRun, rep.import_run_id).file_sha256 == hashlib.sha256(data).hexdigest()

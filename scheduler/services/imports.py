@@ -19,6 +19,7 @@ import contextlib
 import gc
 import hashlib
 import json
+import threading
 import time
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
@@ -119,6 +120,23 @@ def _no_gc():
     finally:
         if was:
             gc.enable()
+
+
+def _sha256_in_background(data: bytes) -> Callable[[], str]:
+    """The file's SHA-256, computed on the other core while the file is parsed
+    (hashlib releases the GIL on big buffers); call the result to wait for it."""
+    if len(data) < 1 << 20:
+        digest = hashlib.sha256(data).hexdigest()
+        return lambda: digest
+    box: list[str] = []
+    worker = threading.Thread(target=lambda: box.append(hashlib.sha256(data).hexdigest()), daemon=True)
+    worker.start()
+
+    def result() -> str:
+        worker.join()
+        return box[0]
+
+    return result
 
 
 # --- bureau and lookups ----------------------------------------------------------------
@@ -232,6 +250,7 @@ def _import_file(
     progress: Optional[Progress],
 ) -> ImportReport:
     t0 = time.perf_counter()
+    sha256 = _sha256_in_background(data)
     try:
         table = _read(kind, file_name, data)
     except FileError as exc:
@@ -267,7 +286,7 @@ def _import_file(
                 bureau_id=bureau.id,
                 kind=kind,
                 file_name=file_name[:300],
-                file_sha256=hashlib.sha256(data).hexdigest(),
+                file_sha256=sha256(),
                 rows=n,
                 actor=actor.name,
             )
