@@ -1,6 +1,9 @@
 """Benchmark of the enterprise import against the physical floor, and of the registry search.
 
-Run: /work/venv/bin/python bench/bench_import.py [N]   (default N = 1,000,000)
+Run: /work/venv/bin/python bench/bench_import.py [N] [--repeat R] [--no-peer]
+     (default N = 1,000,000; --repeat imports R times, each into a fresh database,
+     and reports the median with every run listed; --no-peer skips the floor and
+     the re-import, for quick runs)
 
 1. `import_file` of an N-row enterprise CSV (UTF-8, Chinese headers, valid USCCs
    made with `scheduler.uscc.make`) into a fresh, migrated SQLite database,
@@ -16,12 +19,13 @@ Run: /work/venv/bin/python bench/bench_import.py [N]   (default N = 1,000,000)
 
 from __future__ import annotations
 
+import argparse
 import csv
 import io
 import os
 import random
 import sqlite3
-import sys
+import statistics
 import tempfile
 import time
 from pathlib import Path
@@ -99,48 +103,72 @@ def _parsed_rows(data: bytes) -> list[tuple]:
     return [(r[0], r[1], r[2], r[3], town[r[4]], r[5], r[6], r[7], r[8], r[9], now) for r in reader]
 
 
-def run(n: int) -> list[dict]:
+def _import_once(tmp: Path, name: str, data: bytes, n: int):
+    """One import of `data` into a fresh database: (engine, wall, CPU, loads before/after)."""
+    from scheduler.services.imports import import_file
+
+    url = fresh_db(tmp / name)
+    eng = make_engine(url)
+    load0 = os.getloadavg()[0]
+    t0, c0 = time.perf_counter(), time.process_time()
+    rep = import_file(eng, "enterprises", "enterprises.csv", data)
+    wall, cpu = time.perf_counter() - t0, time.process_time() - c0
+    assert rep.inserted == n and not rep.errors, rep.summary()
+    return url, eng, wall, cpu, (load0, os.getloadavg()[0])
+
+
+def run(n: int, repeat: int = 1, peer: bool = True) -> list[dict]:
     from scheduler.services.imports import import_file
     from scheduler.services.browse import browse_enterprises
 
     out: list[dict] = []
+    nan = float("nan")
     with tempfile.TemporaryDirectory(prefix="dsr-bench-") as tmp:
         tmp = Path(tmp)
         data = make_csv(n)
         (tmp / "enterprises.csv").write_bytes(data)
 
-        # this: the importer, end to end
-        url = fresh_db(tmp / "this.db")
-        eng = make_engine(url)
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep = import_file(eng, "enterprises", "enterprises.csv", data)
-        t_this, c_this = time.perf_counter() - t0, time.process_time() - c0
-        assert rep.inserted == n and not rep.errors, rep.summary()
+        # this: the importer, end to end (each run into a fresh database)
+        runs = []
+        for k in range(repeat):
+            url, eng, wall, cpu, loads = _import_once(tmp, f"this{k}.db", data, n)
+            print(f"  import run {k + 1}: wall {wall:.2f} s, CPU {cpu:.2f} s, load {loads[0]:.1f} -> {loads[1]:.1f}", flush=True)
+            runs.append((wall, cpu))
+            if k + 1 < repeat:
+                eng.dispose()
+                for f in tmp.glob(f"this{k}.db*"):
+                    f.unlink()
+        t_this = statistics.median(w for w, _c in runs)
+        c_this = statistics.median(c for _w, c in runs)
 
-        # peer: raw executemany of already-parsed rows into the same schema
-        rows = _parsed_rows(data)
-        peer_url = fresh_db(tmp / "peer.db")
-        con = sqlite3.connect(peer_url.removeprefix("sqlite:///"))
-        con.execute("PRAGMA journal_mode=WAL")
-        con.execute("PRAGMA synchronous=NORMAL")
-        cols = "uscc, name, entity_type, industry_code, town_code, address, registered_on, status, risk_class, tags, updated_at"
-        t0, c0 = time.perf_counter(), time.process_time()
-        with con:
-            con.executemany(f"INSERT INTO enterprise ({cols}) VALUES ({', '.join('?' * 11)})", rows)
-        t_peer, c_peer = time.perf_counter() - t0, time.process_time() - c0
-        con.close()
-        out.append({"figure": f"import {n:,} enterprise rows, wall (s)", "this": t_this, "peer": t_peer, "ratio": t_this / t_peer})
+        t_peer = c_peer = nan
+        if peer:
+            # peer: raw executemany of already-parsed rows into the same schema
+            rows = _parsed_rows(data)
+            peer_url = fresh_db(tmp / "peer.db")
+            con = sqlite3.connect(peer_url.removeprefix("sqlite:///"))
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA synchronous=NORMAL")
+            cols = "uscc, name, entity_type, industry_code, town_code, address, registered_on, status, risk_class, tags, updated_at"
+            t0, c0 = time.perf_counter(), time.process_time()
+            with con:
+                con.executemany(f"INSERT INTO enterprise ({cols}) VALUES ({', '.join('?' * 11)})", rows)
+            t_peer, c_peer = time.perf_counter() - t0, time.process_time() - c0
+            con.close()
+            del rows
+        what = f"import {n:,} enterprise rows" + (f", median of {repeat}" if repeat > 1 else "")
+        out.append({"figure": f"{what}, wall (s)", "this": t_this, "peer": t_peer, "ratio": t_this / t_peer})
         # CPU time of this process: the figure that survives a busy shared machine
-        out.append({"figure": f"import {n:,} enterprise rows, CPU (s)", "this": c_this, "peer": c_peer, "ratio": c_this / c_peer})
+        out.append({"figure": f"{what}, CPU (s)", "this": c_this, "peer": c_peer, "ratio": c_this / c_peer})
 
-        # re-import of the same file: every row unchanged (load + diff)
-        t0, c0 = time.perf_counter(), time.process_time()
-        rep2 = import_file(eng, "enterprises", "enterprises.csv", data)
-        t_re, c_re = time.perf_counter() - t0, time.process_time() - c0
-        assert rep2.unchanged == n, rep2.summary()
-        nan = float("nan")
-        out.append({"figure": f"re-import {n:,} unchanged rows, wall (s)", "this": t_re, "peer": nan, "ratio": nan})
-        out.append({"figure": f"re-import {n:,} unchanged rows, CPU (s)", "this": c_re, "peer": nan, "ratio": nan})
+        if peer:
+            # re-import of the same file: every row unchanged (load + diff)
+            t0, c0 = time.perf_counter(), time.process_time()
+            rep2 = import_file(eng, "enterprises", "enterprises.csv", data)
+            t_re, c_re = time.perf_counter() - t0, time.process_time() - c0
+            assert rep2.unchanged == n, rep2.summary()
+            out.append({"figure": f"re-import {n:,} unchanged rows, wall (s)", "this": t_re, "peer": nan, "ratio": nan})
+            out.append({"figure": f"re-import {n:,} unchanged rows, CPU (s)", "this": c_re, "peer": nan, "ratio": nan})
 
         # registry search page: name substring + town, first page of 50 + total
         town_code = reference.TOWNS[0][0]
@@ -175,10 +203,16 @@ def run(n: int) -> list[dict]:
 
 
 if __name__ == "__main__":
-    n = int(sys.argv[1]) if len(sys.argv) > 1 else 1_000_000
+    ap = argparse.ArgumentParser(description="Import benchmark: dsr import vs raw sqlite3.executemany")
+    ap.add_argument("n", nargs="?", type=int, default=1_000_000, help="rows (default 1,000,000)")
+    ap.add_argument("--repeat", type=int, default=1, help="import runs, each into a fresh database (median reported)")
+    ap.add_argument("--no-peer", action="store_true", help="skip the executemany floor and the re-import")
+    args = ap.parse_args()
+    n = args.n
     print(f"dsr import bench, N={n:,}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f}")
-    print(f"{'figure':<48} {'this':>9} {'peer':>9} {'ratio':>7}")
-    rows = run(n)
+    rows = run(n, max(1, args.repeat), not args.no_peer)
     print(f"(load average at the end {os.getloadavg()[0]:.1f})")
+    w = max(48, *(len(r["figure"]) for r in rows))
+    print(f"{'figure':<{w}} {'this':>9} {'peer':>9} {'ratio':>7}")
     for r in rows:
-        print(f"{r['figure']:<48} {r['this']:>9.3f} {r['peer']:>9.3f} {r['ratio']:>7.2f}")
+        print(f"{r['figure']:<{w}} {r['this']:>9.3f} {r['peer']:>9.3f} {r['ratio']:>7.2f}")
