@@ -69,6 +69,7 @@ RULES: Mapping[str, Rule] = {
     # Editing one record of 两库一单 by hand (scheduler/services/records.py): as importing it.
     "library.edit": _rule("编辑两库一单记录", "admin planner"),
     "plan.save": _rule("保存抽查计划", "admin planner", "planner"),
+    "plan.schedule": _rule("修改计划的定时设置", "admin planner", "planner"),
     "draw.freeze": _rule("冻结抽查名录", "admin planner system", "planner"),
     "draw.execute": _rule("执行抽取", "admin planner system", "planner"),
     # Voiding lets a draw be redone: kept away from the planner who drew, so no

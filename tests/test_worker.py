@@ -276,10 +276,20 @@ def test_heartbeat_status(w):
 
 
 def test_set_schedule_validates_audits_and_shows_next_run(w):
+    from db.models import Department
+    from scheduler.permissions import PermissionDenied
+
     save_plan(w, gs_plan())
+    with Session(w) as s:
+        scjg = s.execute(select(Department.id).where(Department.code == "SCJGJ")).scalar_one()
+        other = s.execute(select(Department.id).where(Department.code == "WJW")).scalar_one()
+    with pytest.raises(PermissionDenied):  # a planner of another department
+        runs.set_schedule(w, "PG-GS", "30 8 1 * *", Actor("planner-wjw", "planner", None, other))
+    with pytest.raises(PermissionDenied):  # a role that does not plan
+        runs.set_schedule(w, "PG-GS", "30 8 1 * *", Actor("inspector", "inspector"))
     with pytest.raises(S.ScheduleError, match="小时"):
-        runs.set_schedule(w, "PG-GS", "0 25 * * *", Actor("planner", "planner"))
-    runs.set_schedule(w, "PG-GS", "30  8 1 * *", Actor("planner", "planner"))
+        runs.set_schedule(w, "PG-GS", "0 25 * * *", Actor("planner", "planner", None, scjg))
+    runs.set_schedule(w, "PG-GS", "30  8 1 * *", Actor("planner", "planner", None, scjg))
     with Session(w) as s:
         assert s.execute(select(Plan.schedule)).scalar_one() == "30 8 1 * *"
         ev = s.execute(select(AuditEvent).where(AuditEvent.action == "plan.schedule")).scalar_one()
@@ -287,7 +297,7 @@ def test_set_schedule_validates_audits_and_shows_next_run(w):
     [p] = list_plans(w)
     nxt = dt.datetime.fromisoformat(p["next_run"])
     assert p["next_run"].endswith("+08:00") and (nxt.day, nxt.hour, nxt.minute) == (1, 8, 30) and p["next_run_error"] == ""
-    runs.set_schedule(w, "PG-GS", "at 2020-01-01T09:00:00+08:00", Actor("planner", "planner"))
+    runs.set_schedule(w, "PG-GS", "at 2020-01-01T09:00:00+08:00", Actor("planner", "planner", None, scjg))
     assert list_plans(w)[0]["next_run"] is None
 
 

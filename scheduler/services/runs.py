@@ -47,6 +47,7 @@ from sqlmodel import Session
 from db.models import Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat, utcnow
 from scheduler import schedules
 from scheduler import workdays as wd
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import Actor
 from scheduler.services.scope import in_scope, require_bureau, visible_bureaus
@@ -608,6 +609,7 @@ def set_schedule(engine: Engine, plan_code: str, text: str, actor: Actor) -> Pla
         if plan is None:
             raise schedules.ScheduleError(f"抽查计划“{plan_code}”不存在")
         require_bureau(s, actor, plan.bureau_id)
+        require(actor, "plan.schedule", department_id=plan.lead_department_id)
         old = plan.schedule
         plan.schedule, plan.updated_at = stored, utcnow()
         s.add(plan)
