@@ -108,3 +108,55 @@ def test_freeze_declines_fast_path_when_database_text_is_not_canonical(engine, m
     f = draws.freeze(engine, "PG-T", "2026-12")
     assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.public_frame_sha256 == draw.sha256_hex(want[1])
     assert f.frame_size == len(lines) and f.strata == dict(sorted(want[2].items()))
+
+
+def test_freeze_reads_rows_when_the_frame_text_is_over_the_database_limit(sqlite_url):
+    """SQLite refuses a string over its length limit (1 GB by default): the freeze reads the rows instead."""
+    import sqlite3
+
+    from sqlalchemy import event
+
+    from db.engine import make_engine
+
+    eng = make_engine(sqlite_url)
+    world(eng, 600)
+    save_plan(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+                             ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
+    with Session(eng) as s:
+        want = _canonical(frames.read_frame(s, load_plan(s, "PG-T"), "2026-12"))
+    eng.dispose()
+
+    @event.listens_for(eng, "connect")
+    def _small(dbapi_conn, _record):  # noqa: ANN001
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, len(want[0]) - 1)  # the gzip archive still fits
+
+    with Session(eng) as s:
+        assert frames.read_frame_text(s, load_plan(s, "PG-T"), "2026-12") is None
+    f = draws.freeze(eng, "PG-T", "2026-12")
+    assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.frame_size == sum(want[2].values())
+    eng.dispose()
+    eng = make_engine(sqlite_url)  # the draw's certificate is longer than that limit
+    d = draws.execute(eng, "PG-T", "2026-12", seed=SEED)
+    assert d.frame_sha256 == f.frame_sha256
+    eng.dispose()
+
+
+def test_freeze_recovers_when_the_frame_text_query_fails(engine, monkeypatch):
+    """A failing fast query (PostgreSQL: rolled back to its savepoint) leaves the freeze's transaction usable."""
+    from sqlalchemy import func
+
+    world(engine, 600)
+    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+                                ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
+    with Session(engine) as s:
+        want = _canonical(frames.read_frame(s, load_plan(s, "PG-T"), "2026-12"))
+    real, calls = frames.stratum_expression, []
+
+    def broken_once(strata_by):
+        calls.append(strata_by)
+        return func.no_such_function(real(strata_by)) if len(calls) == 1 else real(strata_by)
+
+    monkeypatch.setattr(frames, "stratum_expression", broken_once)
+    f = draws.freeze(engine, "PG-T", "2026-12")
+    assert len(calls) == 2  # the fast query, then the rows
+    assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.public_frame_sha256 == draw.sha256_hex(want[1])

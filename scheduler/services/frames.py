@@ -7,6 +7,7 @@ least one plan item, less those the frequency rule (抽查频次) leaves out.
 from __future__ import annotations
 
 import json
+import logging
 import re
 from dataclasses import dataclass
 from typing import Sequence
@@ -107,6 +108,7 @@ def frame_query(lp: LoadedPlan, period: str):
             .where(Town.bureau_id.in_(lp.area_ids()), *_frame_conditions(lp, period)))
 
 
+log = logging.getLogger("dsr.frames")
 _FROM_ENTERPRISE = re.compile(r"\bFROM enterprise\b")
 
 
@@ -141,8 +143,18 @@ def read_frame_text(session: Session, lp: LoadedPlan, period: str) -> str | None
             cur.execute(f"SELECT group_concat(line, '') FROM ({sql})", tuple(params[k] for k in compiled.positiontup))
         else:
             cur.execute("SET LOCAL work_mem = '256MB'")  # this transaction only: the sort stays in memory
+            cur.execute("SAVEPOINT dsr_frame_text")
             cur.execute(f'SELECT string_agg(q.line, \'\' ORDER BY q.uscc COLLATE "C") FROM ({compiled}) AS q', params)
-        return cur.fetchone()[0]
+        text = cur.fetchone()[0]
+        if name == "postgresql":
+            cur.execute("RELEASE SAVEPOINT dsr_frame_text")
+        return text
+    except conn.dialect.dbapi.Error as exc:
+        # e.g. a frame text over the database's string limit (1 GB, ~50M entities): read the rows instead.
+        if name == "postgresql":
+            cur.execute("ROLLBACK TO SAVEPOINT dsr_frame_text")
+        log.warning("frame text not available (%s); reading the frame's rows", exc)
+        return None
     finally:
         cur.close()
 
