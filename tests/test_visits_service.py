@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlmodel import Session
 
-from db.models import AuditEvent, CheckItem, Department, Draw, Inspector, Plan, Task, TaskItem, TeamMember, Visit, VisitTask
+from db.models import AuditEvent, Department, Draw, Inspector, Plan, Task, TeamMember, Visit, VisitTask
 from scheduler import visits as rule
 from scheduler.lifecycle import Refused
 from scheduler.permissions import PermissionDenied
@@ -41,6 +41,24 @@ def ws_plan(**kw) -> PlanInput:
     return PlanInput(code="PG-WS", name="餐饮场所卫生抽查", lead_department="WJW", item_codes=["WS-01"], ratios=RATIOS, **kw)
 
 
+def live_tasks(engine) -> list[tuple[int, str, str]]:
+    """(task id, uscc, plan code) of the live random tasks."""
+    with Session(engine) as s:
+        return [tuple(r) for r in s.execute(
+            select(Task.id, Task.uscc, Plan.code).join(Draw, Draw.id == Task.draw_id).join(Plan, Plan.id == Draw.plan_id)
+            .where(Draw.status == "drawn", Task.kind == "random", Task.status.not_in(vs.INACTIVE)))]
+
+
+def stored_visits(engine) -> dict[int, tuple[str, str, int, tuple[int, ...]]]:
+    """visit id -> (uscc, window, lead task, sorted task ids)."""
+    with Session(engine) as s:
+        members = defaultdict(list)
+        for t, v in s.execute(select(VisitTask.task_id, VisitTask.visit_id)):
+            members[v].append(t)
+        return {v.id: (v.uscc, v.window, v.lead_task_id, tuple(sorted(members[v.id])))
+                for v in s.execute(select(Visit)).scalars()}
+
+
 class W:
     def __init__(self, engine):
         self.engine = engine
@@ -55,20 +73,10 @@ class W:
                 draws.execute(self.engine, "PG-WS", ws_period, seed=SEED_WS))
 
     def live(self) -> list[tuple[int, str, str]]:
-        """(task id, uscc, plan code) of the live random tasks."""
-        with Session(self.engine) as s:
-            return [tuple(r) for r in s.execute(
-                select(Task.id, Task.uscc, Plan.code).join(Draw, Draw.id == Task.draw_id).join(Plan, Plan.id == Draw.plan_id)
-                .where(Draw.status == "drawn", Task.status.not_in(vs.INACTIVE)))]
+        return live_tasks(self.engine)
 
     def stored(self) -> dict[int, tuple[str, str, int, tuple[int, ...]]]:
-        """visit id -> (uscc, window, lead task, sorted task ids)."""
-        with Session(self.engine) as s:
-            members = defaultdict(list)
-            for t, v in s.execute(select(VisitTask.task_id, VisitTask.visit_id)):
-                members[v].append(t)
-            return {v.id: (v.uscc, v.window, v.lead_task_id, tuple(sorted(members[v.id])))
-                    for v in s.execute(select(Visit)).scalars()}
+        return stored_visits(self.engine)
 
     def planner(self, dept: str) -> Actor:
         return Actor(f"计划员{dept}", "planner", self.bid, self.dept[dept])
@@ -298,3 +306,33 @@ def test_planned_date_rights_and_window(w):
     assert vs.visit_of_task(w.engine, v["lead_task_id"])["planned_on"] == dt.date(2026, 11, 10)
     with Session(w.engine) as s:
         assert s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "visit.plan_date")).scalar_one() == 1
+
+
+def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
+    """跨层级: the demo's city plan (市抽县查, tasks handed to the districts) and each district's
+    own plan, drawn in the same month, meet behind one door; the visit belongs to the district
+    carrying the lead task, and a district account reads only the visits its bureau takes part in."""
+    from db.models import Bureau
+    from scheduler import reference
+    from scheduler.services.demo import CITY_PLAN, create_bureaus_demo
+
+    create_bureaus_demo(engine, 1200, 7, today=dt.date(2026, 11, 27))
+    with Session(engine) as s:
+        bureaus = {b.code: b.id for b in s.execute(select(Bureau)).scalars()}
+    pg, my, city = bureaus[reference.BUREAU_CODE], bureaus[reference.MIYUN_CODE], bureaus[reference.CITY_CODE]
+    page = vs.visits_for(engine, "2026-11", merged_only=True, page_size=500)
+    cross = [r for r in page.rows if CITY_PLAN.code in r["plans"] and len(r["plans"]) > 1]
+    assert cross, "the demo's city and district plans must meet on some entity"
+    assert {r["bureau_id"] for r in cross} <= {pg, my}  # a district carries the lead task
+    live = {t for t, _, _ in live_tasks(engine)}
+    assert sorted(t for v in stored_visits(engine).values() for t in v[3]) == sorted(live)
+
+    pinggu = Actor("计划员", "planner", pg, None)
+    mine = vs.visits_for(engine, "2026-11", page_size=500, actor=pinggu)
+    assert mine.total and all(pg in {r["bureau_id"]} | {t["bureau_id"] for t in r["tasks"]} for r in mine.rows)
+    assert mine.total < vs.visits_for(engine, "2026-11", page_size=1).total
+    with pytest.raises(PermissionDenied):
+        vs.visits_for(engine, "2026-11", bureau_id=my, actor=pinggu)
+    # The city's account sees every district's visits.
+    assert vs.visits_for(engine, "2026-11", page_size=1, actor=Actor("市局", "planner", city, None)).total == \
+        vs.visits_for(engine, "2026-11", page_size=1).total

@@ -859,7 +859,8 @@ def joint_share(engine: Engine, year: int, bureau_id: Optional[int] = None,
         extra = [cond] if cond is not None else []
         visits_ = conn.execute(select(func.count()).select_from(Visit).where(_year_visits(year), *extra)).scalar_one()
         jv = _joint_visits(year).subquery()
-        n_tasks = (select(VisitTask.visit_id, func.count().label("n")).group_by(VisitTask.visit_id)).subquery()
+        n_tasks = (select(VisitTask.visit_id, func.count().label("n")).join(Visit, Visit.id == VisitTask.visit_id)
+                   .where(_year_visits(year)).group_by(VisitTask.visit_id)).subquery()
         joint, merged = conn.execute(
             select(func.count(), func.coalesce(func.sum(case((n_tasks.c.n > 1, 1), else_=0)), 0))
             .select_from(Visit).join(jv, jv.c.visit_id == Visit.id).join(n_tasks, n_tasks.c.visit_id == Visit.id)
