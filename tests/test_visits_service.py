@@ -336,3 +336,8 @@ def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
     # The city's account sees every district's visits.
     assert vs.visits_for(engine, "2026-11", page_size=1, actor=Actor("市局", "planner", city, None)).total == \
         vs.visits_for(engine, "2026-11", page_size=1).total
+    # The city's page works on the city bureau: its view takes in its districts' visits too.
+    city_admin = Actor("市局管理员", "admin", city, None)
+    assert vs.visits_for(engine, "2026-11", bureau_id=city, page_size=1, actor=city_admin).total == \
+        vs.visits_for(engine, "2026-11", page_size=1).total
+    assert vs.visits_for(engine, "2026-11", bureau_id=pg, page_size=1, actor=city_admin).total == mine.total

@@ -44,6 +44,7 @@ from scheduler.services.context import Actor
 __all__ = [
     "OTHER_BUREAU",
     "NOT_OWN_TEAM",
+    "area",
     "Visible",
     "bureau_choices",
     "bureau_tree",
@@ -73,6 +74,13 @@ def visible_bureaus(conn: ConnLike, actor: Optional[Actor]) -> Visible:
     if actor.bureau_id is None and actor.role in DEPLOYMENT_ROLES:
         return None  # no need to read the tree
     return visible_bureau_ids(actor, bureau_tree(conn))
+
+
+def area(conn: ConnLike, bureau_id: int) -> frozenset[int]:
+    """The bureaus a page working on `bureau_id` covers: a city bureau's view takes in its
+    districts (市抽县查 tasks and visits are carried by them); a district's is itself."""
+    seen = visible_bureau_ids(Actor("", "admin", bureau_id), bureau_tree(conn))
+    return seen if seen is not None else frozenset({bureau_id})
 
 
 def require_bureau(conn: ConnLike, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:

@@ -46,7 +46,7 @@ from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
 from scheduler.services.context import CLI, SYSTEM, Actor
-from scheduler.services.scope import Visible, require_bureau, visible_bureaus
+from scheduler.services.scope import Visible, area, require_bureau, visible_bureaus
 
 SETTING_KEY = "coordination_window"
 INACTIVE = ("voided", "replaced", "reserve")  # as teams.INACTIVE_TASK / results.INACTIVE
@@ -507,7 +507,7 @@ def set_planned_date(engine: Engine, visit_id: int, day: Optional[dt.date], acto
 def _visible(conn: Connection, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:
     if bureau_id is not None:
         require_bureau(conn, actor, bureau_id)
-        return frozenset({bureau_id})
+        return area(conn, bureau_id)  # a city's coordination view covers its districts' visits
     return visible_bureaus(conn, actor)
 
 
