@@ -201,6 +201,8 @@ def test_plan_form_edits_and_strata_preview(app, url):
     at = _run(at)
     at.number_input(key="plan_count_D").set_value(3)
     at.radio(key="plan_policy").set_value("uniform")
+    assert at.checkbox(key="plan_merge").value is True
+    at.checkbox(key="plan_merge").uncheck()  # 不可合并: this plan visits on its own
     at = _run(at)
     assert not _errors(at)
     pv = _table(at, "预计抽取数")
@@ -212,7 +214,7 @@ def test_plan_form_edits_and_strata_preview(app, url):
     eng = make_engine(url)
     p = next(p for p in list_plans(eng) if p["code"] == "PG-SP")
     assert p["strata_by"] == "risk+town" and p["counts"] == {"D": 3} and "D" not in p["ratios"]
-    assert p["matching_policy"] == "uniform"
+    assert p["matching_policy"] == "uniform" and p["merge_visits"] is False
     eng.dispose()
 
 

@@ -286,6 +286,7 @@ def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[
         "next_run": next_run,
         "next_run_error": next_run_error,
         "require_public_seed": p.require_public_seed,
+        "merge_visits": bool(p.merge_visits),
         "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256} for d in draws],
     }
 

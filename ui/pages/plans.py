@@ -10,6 +10,8 @@ from scheduler import rules
 from scheduler.services import browse, frames
 from scheduler.services.bureaus import risk_classes
 from scheduler.services.draws import DrawRefused, validate_period
+from scheduler.permissions import PermissionDenied
+from scheduler.services import visits as visits_service
 from scheduler.services.plans import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
 from ui import state
 from ui.widgets import (
@@ -99,7 +101,7 @@ def _fill(code: str | None) -> None:
     if code is None:
         vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata="risk", batches=1,
                     reserve="10", team=2, policy="balanced", cap=20, expert_cap=20, general=1, key=0, exempt=[], towns=[],
-                    desc="", ratios={}, counts={})
+                    desc="", ratios={}, counts={}, merge=True)
     else:
         with Session(eng) as s:
             lp = load_plan(s, code, state.actor())
@@ -108,9 +110,10 @@ def _fill(code: str | None) -> None:
                     batches=p.batches, reserve=ratio_to_pct(p.reserve_ratio), team=p.team_size, policy=p.matching_policy,
                     cap=p.workload_cap, expert_cap=p.expert_cap, general=fr.general_per_year, key=fr.key_per_year,
                     exempt=list(fr.exempt_classes), towns=[t for t in (p.frame_towns or "").split(";") if t],
-                    desc=p.description, ratios=dict(lp.rules.ratios), counts=dict(lp.rules.counts))
+                    desc=p.description, ratios=dict(lp.rules.ratios), counts=dict(lp.rules.counts),
+                    merge=bool(p.merge_visits))
     for k in ("code", "name", "lead", "items", "strata", "batches", "team", "policy", "cap", "general", "key",
-              "exempt", "towns", "desc"):
+              "exempt", "towns", "desc", "merge"):
         ss[f"plan_{k}"] = vals[k]
     ss["plan_reserve_pct"] = vals["reserve"]
     ss["plan_expert_cap"] = vals["expert_cap"]
@@ -192,6 +195,11 @@ exempt = c3.multiselect("不受频次限制的风险分类", classes, format_fun
 frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], format_func=lambda c: town_names.get(c, c),
                              key="plan_towns", help="不选表示本局辖区全部乡镇街道")
 description = st.text_area("说明", key="plan_desc", height=68)
+merge_visits = st.checkbox(
+    "与其他计划的任务合并入户（进一次门、查多项事）", key="plan_merge",
+    help="同一协调周期内其他计划也抽中同一对象时，合并为一次入户检查；不勾选表示本计划单独入户（如不可等待的重点事项），"
+         "联合检查页面将列出因此多次入户的对象。",
+)
 
 data = PlanInput(
     code=code, name=name, lead_department=lead or "", item_codes=list(chosen), ratios=ratios, counts=counts,
@@ -249,9 +257,14 @@ except (DrawRefused, rules.PlanRuleError) as e:
 if st.button("保存计划", type="primary", disabled=bool(errors), key="plan_save"):
     try:
         saved = save_plan(eng, data, state.actor())
+        if bool(saved.merge_visits) != merge_visits:  # re-forms the visits of its drawn periods
+            visits_service.set_plan_mergeable(eng, saved.code, merge_visits, state.actor())
+            saved.merge_visits = merge_visits
     except rules.PlanRuleError as e:
         for msg in e.messages:
             st.error(msg)
+    except (visits_service.VisitsRefused, PermissionDenied) as e:
+        st.error(f"未保存：{e}")
     else:
         st.session_state["plan_saved_msg"] = f"已保存计划 {saved.code}（{saved.name}）"
         st.session_state["plan_loaded"] = "∅"  # refill the form from the saved plan
