@@ -8,6 +8,7 @@ browser fails the tests: CI must never skip them silently.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import socket
 import subprocess
@@ -64,12 +65,12 @@ def demo_url(tmp_path_factory) -> str:
     return url
 
 
-@pytest.fixture(scope="session")
-def app_url(demo_url, tmp_path_factory) -> Iterator[str]:
+@contextlib.contextmanager
+def serve(url: str, log: Path) -> Iterator[str]:
+    """`streamlit run streamlit_app.py` on database `url` (a free port, headless); yields its base URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in ("DSR_UI_AUTOLOGIN", "DSR_BUREAU")}
-    env["DSR_DATABASE_URL"] = demo_url
-    log = tmp_path_factory.mktemp("e2e_log") / "streamlit.log"
+    env["DSR_DATABASE_URL"] = url
     with open(log, "wb") as out:
         proc = subprocess.Popen(
             [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
@@ -100,6 +101,12 @@ def app_url(demo_url, tmp_path_factory) -> Iterator[str]:
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+
+
+@pytest.fixture(scope="session")
+def app_url(demo_url, tmp_path_factory) -> Iterator[str]:
+    with serve(demo_url, tmp_path_factory.mktemp("e2e_log") / "streamlit.log") as base:
+        yield base
 
 
 @pytest.fixture(scope="session")
