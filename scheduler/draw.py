@@ -345,18 +345,20 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
     return fb, pb, _Frame(len(ids), arr, labels, codes, fb, pb)
 
 
-def _fixed_width_frame(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
-    """Ids and labels of `data` as fixed-width byte-string arrays, when `data` is
-    a canonical frame whose lines all have one length: ASCII ids of one width and
-    labels of one width (the usual case: USCCs and risk classes, or risk class and
-    town). None when `data` has another shape or is not canonical; the caller
-    then takes the general path, which gives the same bytes or the precise error.
+def _fixed_width_frame(data: bytes, sort: bool = False) -> tuple[bytes, np.ndarray, np.ndarray] | None:
+    """(canonical bytes, ids, labels), ids and labels as fixed-width byte-string
+    arrays, when `data` holds frame lines that all have one length: ASCII ids of
+    one width and labels of one width (the usual case: USCCs and risk classes, or
+    risk class and town). None when `data` has another shape, or is not
+    canonical (with `sort`: holds a duplicate id); the caller then takes the
+    general path, which gives the same bytes or the precise error.
 
     The check is complete: every line is `id,label\n` with the comma and the
     newline at the same columns, no other comma, newline or forbidden character
     anywhere, non-empty ids and labels, ids strictly increasing bytewise (so
     sorted and without duplicates). Such bytes are exactly the canonical form of
-    their own rows, so they can be used as they are, without sorting again.
+    their own rows. With `sort`, lines in another order are first sorted by id
+    (bytewise, as `_sort_order`), which gives that same canonical form.
     """
     if not isinstance(data, bytes) or not data or not data.isascii():
         return None
@@ -374,34 +376,64 @@ def _fixed_width_frame(data: bytes) -> tuple[np.ndarray, np.ndarray] | None:
         return None
     ids = np.ascontiguousarray(m[:, :w]).view(f"S{w}").reshape(n)
     if n > 1 and not bool((ids[1:] > ids[:-1]).all()):
-        return None
+        if not sort:
+            return None
+        order = _sort_order(ids)
+        ids = ids[order]
+        if bool((ids[1:] == ids[:-1]).any()):
+            return None  # a duplicate id: the general path names it
+        m = m[order]
+        del order
+        data = m.tobytes()
     labels = np.ascontiguousarray(m[:, w + 1 : nl]).view(f"S{nl - w - 1}").reshape(n)
-    return ids, labels
+    return data, ids, labels
 
 
-def _fixed_frame(data: bytes) -> "_Frame | None":
+def _label_codes(lab: np.ndarray) -> tuple[list[str], np.ndarray]:
+    """Sorted distinct labels (ASCII) of a fixed-width byte-string array and each row's index into them."""
+    n, lw = lab.shape[0], lab.dtype.itemsize
+    if lw <= 2:  # one or two bytes (risk classes): a counting pass instead of a sort
+        u8 = lab.view(np.uint8).reshape(n, lw)
+        key = u8[:, 0].astype(np.int32) << 8 if lw == 2 else u8[:, 0].astype(np.int32)
+        if lw == 2:
+            key |= u8[:, 1]
+        present = np.flatnonzero(np.bincount(key, minlength=1 << (8 * lw)))
+        lut = np.zeros(1 << (8 * lw), dtype=np.int32)
+        lut[present] = np.arange(present.size, dtype=np.int32)
+        codes = lut[key]
+        uniq = [bytes(int(v) >> 8 * (lw - 1 - j) & 0xFF for j in range(lw)) for v in present.tolist()]
+    else:
+        u, inv = np.unique(lab, return_inverse=True)  # byte order = code point order for ASCII
+        codes = inv.astype(np.int32, copy=False).reshape(n)
+        uniq = u.tolist()
+    return [b.decode("ascii") for b in uniq], codes
+
+
+def _fixed_frame(data: bytes, sort: bool = False) -> "_Frame | None":
     """The `_Frame` of a canonical fixed-width frame (see `_fixed_width_frame`), or None."""
-    cols = _fixed_width_frame(data)
+    cols = _fixed_width_frame(data, sort)
     if cols is None:
         return None
-    ids, lab = cols
+    data, ids, lab = cols
     n, w = ids.shape[0], ids.dtype.itemsize
-    uniq, codes = np.unique(lab, return_inverse=True)  # byte order = code point order for ASCII
-    labels = [u.decode("ascii") for u in uniq.tolist()]
+    labels, codes = _label_codes(lab)
+    del lab
     for label in labels:
         _check_token(label, "分层标签")
     pub = np.empty((n, w + 1), dtype=np.uint8)
     pub[:, :w] = ids.view(np.uint8).reshape(n, w)
     pub[:, w] = 10
-    return _Frame(n, ids, labels, codes.astype(np.int32, copy=False).reshape(n), data, pub.tobytes())
+    return _Frame(n, ids, labels, codes, data, pub.tobytes())
 
 
 def canonical_frames_bytes(data: bytes) -> tuple[bytes, bytes, dict[str, int]] | None:
-    """`canonical_frames` for frame lines that are already canonical, given as bytes
-    (the database can sort them): the same three results, after a complete check
-    (`_fixed_width_frame`), without parsing or sorting. None when `data` is not a
-    canonical fixed-width frame; the caller then builds the frame from its rows."""
-    fr = _fixed_frame(data)
+    """`canonical_frames` for frame lines `id,stratum\n` given as bytes in any
+    order (e.g. straight from the database): the same three results, from numpy
+    on fixed-width lines after a complete check (`_fixed_width_frame`), without a
+    Python string per row. None when `data` is not such a frame (other shapes,
+    forbidden characters, duplicate ids); the caller then builds the frame from
+    its rows, which gives the same bytes or the precise error."""
+    fr = _fixed_frame(data, sort=True)
     if fr is None:
         return None
     counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()

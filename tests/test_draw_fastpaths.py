@@ -1,11 +1,11 @@
 """The draw's fast paths give exactly the bytes of the general paths.
 
-* `draw.canonical_frames_bytes` (frame text already sorted by the database) equals
-  `draw.canonical_frames` on the rows in any order, or declines (None) so that the
-  caller takes the general path;
+* `draw.canonical_frames_bytes` (frame lines from the database, any order) equals
+  `draw.canonical_frames` on the rows, or declines (None) so that the caller takes
+  the general path;
 * `run_draw_frozen` on fixed-width frames (numpy split) equals `run_draw` on the rows;
-* `frames.read_frame_text` (SQLite group_concat / PostgreSQL string_agg) holds exactly
-  the canonical frame of `frames.read_frame`'s rows, on both back-ends.
+* `frames.read_frame_lines` (SQLite group_concat / PostgreSQL string_agg) holds exactly
+  the lines of `frames.read_frame`'s rows, on both back-ends.
 """
 
 from __future__ import annotations
@@ -34,20 +34,25 @@ def _canonical(rows):
     return draw.canonical_frames([r[0] for r in rows], [r[1] for r in rows])
 
 
-@pytest.mark.parametrize("labels", [("A", "B", "C", "D"), ("B/110117100", "A/110117101"), ("Z",)])
+@pytest.mark.parametrize("labels", [("A", "B", "C", "D"), ("B/110117100", "A/110117101"), ("Z",), ("AB", "B", "AA")])
 def test_canonical_frames_bytes_equals_canonical_frames(labels):
     rows = _rows(3000, 5, labels)
     want = _canonical(rows)
-    assert draw.canonical_frames_bytes(want[0]) == want
     random.Random(1).shuffle(rows)
     assert _canonical(rows) == want  # the general path does not depend on the row order
+    lines = "".join(f"{i},{lab}\n" for i, lab in rows).encode()
+    if len({len(lab) for lab in labels}) == 1:
+        assert draw.canonical_frames_bytes(want[0]) == want
+        assert draw.canonical_frames_bytes(lines) == want  # numpy sorts fixed-width lines
+    else:  # labels of several widths: the rows' path
+        assert draw.canonical_frames_bytes(want[0]) is None and draw.canonical_frames_bytes(lines) is None
 
 
 @pytest.mark.parametrize("data", [
     b"",
-    b"B1,A\nA1,A\n",  # not sorted
     b"A1,A\nA1,A\n",  # duplicate
-    b"A1,A\nB2,B\nC1,A\n".replace(b"B2", b"B22"),  # not fixed-width
+    b"B1,A\nC1,A\nB1,B\n",  # duplicate, not sorted
+    b"A1,A\nB22,B\nC1,A\n",  # not fixed-width
     b"A1,A\nB1,B|\n",  # forbidden character (and not fixed-width)
     b"A1,A|\nB1,A|\n",  # forbidden character
     b"A1,A\rB\n",  # forbidden character
@@ -58,6 +63,10 @@ def test_canonical_frames_bytes_equals_canonical_frames(labels):
 ])
 def test_canonical_frames_bytes_declines_anything_else(data):
     assert draw.canonical_frames_bytes(data) is None
+
+
+def test_canonical_frames_bytes_sorts_unsorted_lines():
+    assert draw.canonical_frames_bytes(b"B1,A\nA1,B\n") == (b"A1,B\nB1,A\n", b"A1\nB1\n", {"A": 1, "B": 1})
 
 
 def test_ascii_fast_path_sorts_like_the_general_path_for_mixed_case_and_digits():
@@ -80,7 +89,7 @@ def test_run_draw_frozen_fixed_width_equals_run_draw(labels):
 
 
 @pytest.mark.parametrize("strata_by", ["risk", "risk+town", "risk+industry"])
-def test_read_frame_text_is_the_canonical_frame_of_read_frame(engine, strata_by):
+def test_read_frame_lines_are_the_lines_of_read_frame(engine, strata_by):
     world(engine, 1500)
     add_enterprises(engine, 300, seed=9, start=5000)
     save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01", "SP-01"],
@@ -88,15 +97,14 @@ def test_read_frame_text_is_the_canonical_frame_of_read_frame(engine, strata_by)
     with Session(engine) as s:
         lp = load_plan(s, "PG-T")
         rows = frames.read_frame(s, lp, "2026-12")
-        text = frames.read_frame_text(s, lp, "2026-12")
-    assert rows and text is not None
-    want = _canonical(rows)
-    assert text.encode("utf-8") == want[0]
-    assert draw.canonical_frames_bytes(want[0]) == want
+        data = frames.read_frame_lines(s, lp, "2026-12")
+    assert rows and isinstance(data, bytes)
+    assert sorted(data.decode("utf-8").splitlines()) == sorted(f"{i},{st}" for i, st in rows)
+    assert draw.canonical_frames_bytes(data) == _canonical(rows)
 
 
-def test_freeze_declines_fast_path_when_database_text_is_not_canonical(engine, monkeypatch):
-    """If the database's text is not canonical (e.g. another collation), the freeze reads the rows."""
+def test_freeze_reads_the_rows_when_the_fast_path_declines(engine, monkeypatch):
+    """Lines numpy cannot take (here: a duplicate line) send the freeze to the rows."""
     world(engine, 800)
     save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
@@ -104,7 +112,7 @@ def test_freeze_declines_fast_path_when_database_text_is_not_canonical(engine, m
         lp = load_plan(s, "PG-T")
         want = _canonical(frames.read_frame(s, lp, "2026-12"))
     lines = want[0].decode().splitlines(keepends=True)
-    monkeypatch.setattr(draws, "read_frame_text", lambda s, lp, period: "".join(reversed(lines)))
+    monkeypatch.setattr(draws, "read_frame_lines", lambda s, lp, period: "".join(lines + lines[:1]).encode())
     f = draws.freeze(engine, "PG-T", "2026-12")
     assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.public_frame_sha256 == draw.sha256_hex(want[1])
     assert f.frame_size == len(lines) and f.strata == dict(sorted(want[2].items()))
@@ -131,7 +139,7 @@ def test_freeze_reads_rows_when_the_frame_text_is_over_the_database_limit(sqlite
         dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, len(want[0]) - 1)  # the gzip archive still fits
 
     with Session(eng) as s:
-        assert frames.read_frame_text(s, load_plan(s, "PG-T"), "2026-12") is None
+        assert frames.read_frame_lines(s, load_plan(s, "PG-T"), "2026-12") is None
     f = draws.freeze(eng, "PG-T", "2026-12")
     assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.frame_size == sum(want[2].values())
     eng.dispose()

@@ -43,7 +43,7 @@ from scheduler.services import auditlog, draw_sql, teams
 from scheduler.services import visits as visit_service
 from scheduler.services.context import CLI, Actor
 from scheduler.services.scope import require_bureau
-from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame, read_frame_text
+from scheduler.services.frames import applicable_items, barred_kinds, entities, read_frame, read_frame_lines
 from scheduler.services.plans import LoadedPlan, load_plan
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
@@ -110,11 +110,11 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         if draw_sql.enabled(s):
             d.frame_sha256, d.public_frame_sha256, d.frame_size, frame_gz, sizes = draw_sql.freeze_rows(s, lp, period, d.id)
         else:
-            # Fast path: the database hands over the frame's lines already sorted, as one
-            # text; used as it is only if it is exactly canonical (checked in full).
-            text = read_frame_text(s, lp, period)
-            canon = dsr1.canonical_frames_bytes(text.encode("utf-8")) if text else None
-            del text
+            # Fast path: the database hands over the frame's lines as one value; numpy checks
+            # them in full and sorts them (any other shape: the rows, as before).
+            lines = read_frame_lines(s, lp, period)
+            canon = dsr1.canonical_frames_bytes(lines) if lines else None
+            del lines
             if canon is None:
                 rows = read_frame(s, lp, period)
                 canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows])
@@ -219,6 +219,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         clock.lap("rank")
         if result.frame_sha256 != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
+        result.frame_bytes = result.public_frame_bytes = b""  # digests checked; the archive keeps the frame (memory at 10M)
         errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
         if errs:
             raise rules.PlanRuleError(errs)
@@ -271,6 +272,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         )
         cert["matching"] = mp.certificate_section(matched, policy, specs, files)
         cert_text = json.dumps(cert, ensure_ascii=False)
+        del cert, specs  # a few hundred MB at 10M; the text is what is stored
         clock.lap("certificate")
         # Claim the draw: only one transaction can move this row from frozen to drawn.
         claimed = s.execute(
@@ -303,6 +305,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         log.info(json.dumps({"event": "draw", "plan": plan_code, "period": period, "draw_id": d.id,
                              "frame_size": result.frame_size, "selected": len(result.selected),
                              "engine": "postgresql" if in_db else "python", "seconds": clock.laps}))
+        del result, matched, inputs, ents, items_of, carrier, task_ids, files, cert_text  # before the draw is read back
         s.refresh(d)
         return d
 
