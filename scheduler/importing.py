@@ -825,9 +825,9 @@ def _convert_column(
     if fn is not _text and fn is not _uscc:
         uniq = set(col)
         if len(uniq) * 4 < n:
+            # One object per distinct value: less memory, and SQLite's driver encodes
+            # each object to UTF-8 once (a million equal but separate strings cost more).
             memo = {v: conv(nfkc(v)) for v in uniq}
-            if all(v == x for v, x in memo.items()):
-                return col if isinstance(col, list) else list(col)  # every cell is its own storage value
             return list(map(memo.__getitem__, col))
     vals = list(map(str.strip, col)) if normalised else normalise_column(col)
     if fn is _text and (ml is None or max(map(len, vals), default=0) <= ml):

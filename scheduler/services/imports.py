@@ -412,7 +412,8 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
                 return ids, vals_of, 0
             if len(keys) > 20_000 or stored < 4 * len(keys):
                 cur.execute(f'SELECT {cols} FROM "{t.name}"')
-                take(cur.fetchall())
+                while chunk := cur.fetchmany(100_000):  # a chunk at a time: no million row tuples at once
+                    take(chunk)
             else:
                 for i in range(0, len(keys), 500):
                     chunk = keys[i : i + 500]
@@ -483,9 +484,10 @@ def _write(
         # Sort the rows into new / unchanged / changed with C-level maps; only the
         # new and changed rows cost a Python step each.
         records = v.records
+        columns = None  # the records now hold the values
         olds = list(map(existing.get, keys))
-        news = list(map(itemgetter(slice(nk, None)), records))
-        same = list(map(eq, news, olds))  # a tuple never equals None (a new key)
+        # a tuple never equals None (a new key)
+        same = list(map(eq, map(itemgetter(slice(nk, None)), records), olds))
         unchanged = same.count(True)
         new_recs = []
         for i in compress(range(total), map(not_, same)):
@@ -493,12 +495,12 @@ def _write(
             if old_vals is None:
                 new_recs.append(records[i])
                 continue
-            key, new_vals = keys[i], news[i]
+            key, new_vals = keys[i], records[i][nk:]
             diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
             updates.append(new_vals + (() if kind == "conflicts" else suffix) + (ids[key],))
             key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
             changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
-        del olds, news, same
+        del olds, same
         n_new = len(new_recs)
         new_rows = storage_rows(new_recs)
     step(total // 4)
