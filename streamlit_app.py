@@ -1,14 +1,16 @@
 """dsr's Streamlit app: `python -m streamlit run streamlit_app.py` (or `dsr app`).
 
-The pages are listed in ui/nav.py. No scheduler or background thread runs here:
-scheduled jobs belong to the worker.
+The pages are listed in ui/nav.py. No scheduler runs here: scheduled jobs belong
+to the worker. The only background thread imports the heavy modules once
+(ui/warmup.py), so that the first visit of a page after a start stays fast.
 """
 
 import streamlit as st
 
-from ui import auth, nav, state
+from ui import auth, nav, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
+warmup.start()
 
 # Visitors who are not logged in see the login page and the public page
 # (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
