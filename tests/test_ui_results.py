@@ -234,4 +234,21 @@ def test_dashboard_metrics_and_charts(db):
     assert int(metrics["逾期未公示任务"]) >= 1
     charts = at.get("vega_lite_chart")
     assert len(charts) >= 6
+    # The year's figures are cached until the data changes (the newest audit event): a new
+    # special check shows on the next visit, with no waiting for a timer.
+    from sqlalchemy import select
+
+    from db.models import Department, Enterprise, Inspector
+    from scheduler.services.context import CLI
+
+    with db.connect() as c:
+        uscc = c.execute(select(Enterprise.uscc).where(Enterprise.status == "存续").order_by(Enterprise.uscc).limit(1)).scalar()
+        pair = list(c.execute(select(Inspector.inspector_id).join(Department, Department.id == Inspector.department_id)
+                              .where(Department.code == "SCJGJ", Inspector.active).order_by(Inspector.inspector_id)
+                              .limit(2)).scalars())
+    _rerun(at)
+    assert {m.label: m.value for m in at.metric}["个案/专项检查"] == "1 / 0"  # cached, unchanged
+    rs.record_case_task(db, uscc, "special", ["SC-04"], "SCJGJ", "专项检查：节前食品安全", CLI, inspectors=pair)
+    _rerun(at)
+    assert {m.label: m.value for m in at.metric}["个案/专项检查"] == "1 / 1"
     assert list(at.dataframe[0].value.columns)[:2] == ["部门代码", "部门名称"]

@@ -68,6 +68,16 @@ class ChainReport:
     first_broken: str | None
 
 
+def last_event_id(engine) -> int:
+    """The id of the newest audit event (0 if none). Every change of stored data goes through
+    a service that records an event, so an unchanged id means unchanged data: pages key their
+    caches on it."""
+    from sqlalchemy import func, select
+
+    with engine.connect() as conn:
+        return int(conn.execute(select(func.max(AuditEvent.id))).scalar() or 0)
+
+
 def verify(engine, expected_head: str | None = None) -> ChainReport:
     """Walk the whole chain; optionally check that a head printed earlier (e.g.
     in the minutes of a meeting) is still in it, which also detects truncation."""
