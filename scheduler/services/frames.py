@@ -227,9 +227,11 @@ def barred_kinds(session: Session, lp: LoadedPlan, period: str, ents: dict[str, 
         if limit <= 0 or kind not in kinds:
             continue
         ids = [u for u, e in ents.items() if e.risk_class not in freq.exempt_classes]
-        for i in range(0, len(ids), 900):
-            sub = _drawn_too_often(kind, year, limit).where(Task.uscc.in_(ids[i : i + 900]))
-            for (u,) in session.execute(sub).all():
+        if not ids:
+            continue
+        one = in_values(session, Task.uscc, ids)  # one query where the database allows, else chunks of 900
+        for cond in [one] if one is not None else [Task.uscc.in_(ids[i : i + 900]) for i in range(0, len(ids), 900)]:
+            for (u,) in session.execute(_drawn_too_often(kind, year, limit).where(cond)).all():
                 out.setdefault(u, set()).add(kind)
     return {u: frozenset(k) for u, k in out.items()}
 
