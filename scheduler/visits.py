@@ -26,7 +26,10 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
+
+if TYPE_CHECKING:  # numpy is imported where the vectorised grouping runs
+    import numpy as np
 
 WINDOWS: dict[str, str] = {"month": "按月", "quarter": "按季度"}
 DEFAULT_WINDOW = "month"

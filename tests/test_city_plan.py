@@ -137,7 +137,7 @@ def test_draw_rights_follow_the_bureau_scope(city):
     with Session(city) as s:
         ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
         dept = {(b, c): i for i, b, c in s.execute(select(Department.id, Department.bureau_id, Department.code))}
-    bj, pg, my = ids[reference.CITY_CODE], ids[reference.BUREAU_CODE], ids[reference.MIYUN_CODE]
+    bj, pg = ids[reference.CITY_CODE], ids[reference.BUREAU_CODE]
     pg_planner = Actor("pg-planner", "planner", pg, dept[(pg, "SCJGJ")])
     with pytest.raises(PermissionDenied, match="其他市场监管局"):
         draws.freeze(city, "MY-2026-SP", NEXT, pg_planner)  # another district's plan

@@ -213,7 +213,7 @@ def list_tasks(
                 items[tid].append(iname)
                 if dname not in depts[tid]:
                     depts[tid].append(dname)
-            for tid, seat in _seats(conn, chunk):
+            for tid, seat in task_seats(conn, chunk):
                 team[tid].append(seat)
     for r in rows:
         seats = team.get(r["id"], [])
@@ -234,7 +234,8 @@ def _who(s: TeamSeat) -> str:
     return f"{s.name}（{s.person_id}）"
 
 
-def _seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
+def task_seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
+    """(task id, seat) of the active team members of `task_ids`, by task and slot."""
     stmt = (
         select(TeamMember.task_id, TeamMember.role, TeamMember.slot, Inspector.inspector_id, Inspector.name,
                Department.name.label("dept"), Expert.expert_id, Expert.name.label("expert_name"), Expert.field)
@@ -257,7 +258,7 @@ def task_team(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> li
     """The active team of one task, by slot (PermissionDenied outside the actor's scope)."""
     with engine.connect() as conn:
         require_task(conn, actor, task_id)
-        return [s for _, s in _seats(conn, [task_id])]
+        return [s for _, s in task_seats(conn, [task_id])]
 
 
 def get_task(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> Optional[dict[str, Any]]:

@@ -38,12 +38,12 @@ from sqlmodel import Session
 
 from db.bulk import insert_rows
 from db.models import (
-    Bureau, CheckItem, Department, Draw, Enterprise, Expert, Inspector, Plan, Setting, Task, TaskItem, TeamMember,
-    Town, Visit, VisitTask, utcnow,
+    Bureau, CheckItem, Department, Draw, Enterprise, Plan, Setting, Task, TaskItem, Town, Visit, VisitTask, utcnow,
 )
 from scheduler import visits as rule
 from scheduler.permissions import require
 from scheduler.services import auditlog
+from scheduler.services.tasks import task_seats
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
 from scheduler.services.context import CLI, SYSTEM, Actor
 from scheduler.services.scope import Visible, area, require_bureau, visible_bureaus
@@ -567,20 +567,9 @@ def _details(conn: Connection, rows: list[dict[str, Any]]) -> None:
             .where(TaskItem.task_id.in_(task_ids)).order_by(TaskItem.task_id, CheckItem.code)
         ):
             items[tid].append((code, name, dept))
-        for r in conn.execute(
-            select(TeamMember.task_id, TeamMember.role, TeamMember.slot, Inspector.inspector_id, Inspector.name,
-                   Department.name.label("dept"), Expert.expert_id, Expert.name.label("expert_name"), Expert.field)
-            .outerjoin(Inspector, Inspector.id == TeamMember.inspector_pk)
-            .outerjoin(Department, Department.id == TeamMember.department_id)
-            .outerjoin(Expert, Expert.id == TeamMember.expert_pk)
-            .where(TeamMember.task_id.in_(task_ids), TeamMember.active.is_(True))
-            .order_by(TeamMember.task_id, TeamMember.slot, TeamMember.id)
-        ):
-            if r.expert_id is not None:
-                team[r.task_id].append((f"expert:{r.expert_id}", r.expert_id, r.expert_name, "expert", r.field or ""))
-            else:
-                team[r.task_id].append((f"inspector:{r.inspector_id}", r.inspector_id or "", r.name or "", r.role,
-                                        r.dept or ""))
+        for tid, seat in task_seats(conn, task_ids):  # the same active teams 任务与匹配 shows
+            role = "expert" if seat.kind == "expert" else seat.role
+            team[tid].append((f"{seat.kind}:{seat.person_id}", seat.person_id, seat.name, role, seat.department))
     for row in rows:
         lst = tasks.get(row["id"], [])
         row["tasks"] = lst
