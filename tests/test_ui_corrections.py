@@ -20,6 +20,7 @@ from scheduler.services.context import Actor
 from scheduler.services.demo import create_demo
 from scheduler.services.history import create_history
 from ui import auth, nav
+from tests.ui_steps import rerun as _run
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -56,12 +57,6 @@ def _open(script: str = "corrections.py") -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90).run()
     assert not at.exception, at.exception
     at.switch_page(nav.page_path(script)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
     assert not at.exception, at.exception
     return at
 

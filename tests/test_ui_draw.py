@@ -21,6 +21,7 @@ from scheduler.services.plans import PlanInput, list_plans, save_plan
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
+from tests.ui_steps import open_page as _open, rerun as _run, table as _table
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -71,21 +72,6 @@ def app(url, monkeypatch):
     st.cache_resource.clear()
 
 
-def _open(at: AppTest, script: str) -> AppTest:
-    at.switch_page(nav.page_path(script)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _table(at: AppTest, column: str):
-    """The first table on the page with `column` (AppTest does not expose dataframe keys)."""
-    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def _errors(at: AppTest) -> list[str]:

@@ -15,6 +15,7 @@ from scheduler import reference
 from scheduler.services import browse
 from test_browse import code_for, seed_library
 from ui import nav
+from tests.ui_steps import open_page as _open
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -47,12 +48,6 @@ def app(seeded_url, monkeypatch):
     assert not at.exception
     yield at
     st.cache_resource.clear()
-
-
-def _open(at: AppTest, script: str) -> AppTest:
-    at.switch_page(nav.page_path(script)).run()
-    assert not at.exception, at.exception
-    return at
 
 
 def _caption_total(at: AppTest) -> str:

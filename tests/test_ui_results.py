@@ -28,7 +28,7 @@ from scheduler.services import results as rs
 from scheduler.services.demo import create_demo
 from scheduler.services.history import create_history
 from scheduler.services.users import ensure_demo_users
-from ui import nav
+from tests.ui_steps import open_page as _open, rerun as _rerun
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -63,18 +63,6 @@ def _app() -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(APP, default_timeout=90).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _open(at: AppTest, script: str) -> AppTest:
-    at.switch_page(nav.page_path(script)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _rerun(at: AppTest) -> AppTest:
-    at.run()
     assert not at.exception, at.exception
     return at
 

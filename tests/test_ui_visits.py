@@ -16,6 +16,7 @@ from scheduler.services.plans import PlanInput, save_plan
 from tests.factories import world
 from ui import auth, nav
 from scheduler.services.context import Actor
+from tests.ui_steps import open_page as _open, rerun as _run, table as _table
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -58,20 +59,6 @@ def app(url, monkeypatch):
     st.cache_resource.clear()
 
 
-def _open(at: AppTest, script: str) -> AppTest:
-    at.switch_page(nav.page_path(script)).run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _run(at: AppTest) -> AppTest:
-    at.run()
-    assert not at.exception, at.exception
-    return at
-
-
-def _table(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
 
 
 def test_page_is_listed_for_staff_only():
