@@ -180,7 +180,13 @@ def visible_bureau_ids(actor: ActorLike, bureaus: Iterable[BureauNode]) -> Optio
         if actor.role in DEPLOYMENT_ROLES or len(nodes) <= 1:
             return None
         return frozenset()
-    own = nodes.get(actor.bureau_id)
+    return bureau_area(actor.bureau_id, nodes.values())
+
+
+def bureau_area(bureau_id: int, bureaus: Iterable[BureauNode]) -> frozenset[int]:
+    """A bureau and, for a city-level bureau, its child bureaus (parent_id); empty if unknown."""
+    nodes = {b.id: b for b in bureaus}
+    own = nodes.get(bureau_id)
     if own is None:
         return frozenset()
     if own.level != CITY_LEVEL:

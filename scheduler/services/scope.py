@@ -36,6 +36,7 @@ from scheduler.permissions import (
     OTHER_BUREAU,
     BureauNode,
     PermissionDenied,
+    bureau_area,
     bureau_visible,
     visible_bureau_ids,
 )
@@ -79,8 +80,7 @@ def visible_bureaus(conn: ConnLike, actor: Optional[Actor]) -> Visible:
 def area(conn: ConnLike, bureau_id: int) -> frozenset[int]:
     """The bureaus a page working on `bureau_id` covers: a city bureau's view takes in its
     districts (市抽县查 tasks and visits are carried by them); a district's is itself."""
-    seen = visible_bureau_ids(Actor("", "admin", bureau_id), bureau_tree(conn))
-    return seen if seen is not None else frozenset({bureau_id})
+    return bureau_area(bureau_id, bureau_tree(conn)) or frozenset({bureau_id})
 
 
 def require_bureau(conn: ConnLike, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:
