@@ -9,25 +9,36 @@ is in a transaction), so a failure leaves nothing half-written.
 from __future__ import annotations
 
 import datetime as dt
-from typing import Iterable, Sequence
+from typing import Iterable, Mapping, Sequence
 
 from sqlalchemy import text
 from sqlalchemy.engine import Connection
 
 
-def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence]) -> int:
-    """Insert tuples (in `columns` order) into `table`; returns the row count."""
+def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence],
+                const: Mapping[str, object] | None = None) -> int:
+    """Insert tuples (in `columns` order) into `table`; returns the row count.
+
+    `const`: columns with the same value in every row (a draw id, a timestamp). On
+    SQLite they are written into the statement once instead of being bound and
+    converted for every row (fewer values per row is what executemany pays for)."""
     raw = conn.connection.driver_connection  # sqlite3.Connection or psycopg.Connection
-    cols = ", ".join(f'"{c}"' for c in columns)
+    const = dict(const or {})
+    cols = ", ".join(f'"{c}"' for c in (*columns, *const))
     n = 0
     if conn.dialect.name == "postgresql":
+        tail = tuple(const.values())
         with raw.cursor() as cur:
             with cur.copy(f'COPY "{table}" ({cols}) FROM STDIN') as copy:
                 for r in rows:
-                    copy.write_row(r)
+                    copy.write_row((*r, *tail) if tail else r)
                     n += 1
         return n
-    marks = ", ".join("?" for _ in columns)
+    literals = [_sqlite_literal(v) for v in const.values()]
+    if any(lit is None for lit in literals):  # a value SQL text cannot carry: bind it on every row
+        tail = tuple(const.values())
+        return insert_rows(conn, table, [*columns, *const], ((*r, *tail) for r in rows))
+    marks = ", ".join(["?"] * len(columns) + literals)
     cur = raw.cursor()
     sql = f'INSERT INTO "{table}" ({cols}) VALUES ({marks})'
     try:
@@ -48,6 +59,22 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iter
         return n
     finally:
         cur.close()
+
+
+def _sqlite_literal(v: object) -> str | None:
+    """`v` as an SQLite literal (the same value SQLAlchemy binds), or None if it has no safe one."""
+    if v is None:
+        return "NULL"
+    if isinstance(v, bool):
+        return "1" if v else "0"
+    if isinstance(v, int):
+        return str(v)
+    if isinstance(v, (dt.date, str)):
+        text_ = _sqlite_text(v)
+        if "\x00" in text_:
+            return None
+        return "'" + text_.replace("'", "''") + "'"
+    return None
 
 
 def _date_positions(row: Sequence) -> list[int]:

@@ -353,15 +353,22 @@ def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at:
                  carrier: dict[str, int], status: dict[str, tuple[str, str]]) -> dict[str, int]:
     """Tasks (selected ones with their matched `status` and note, then reserves) and their items."""
     conn = s.connection()
-    cols = ["bureau_id", "kind", "draw_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note", "created_at"]
-    rows = [(carrier[x.entity_id], "random", draw_id, x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None,
-             *status[x.entity_id], at)
+    cols = ["bureau_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note"]
+    const = {"kind": "random", "draw_id": draw_id, "created_at": at}
+    rows = [(carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
             for x in result.selected]
-    rows += [(carrier[r.entity_id], "random", draw_id, r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "", at)
+    rows += [(carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
              for r in result.reserves]
-    insert_rows(conn, "task", cols, rows)
+    if conn.dialect.name == "sqlite":
+        # The draw holds SQLite's write lock (it claimed the draw row), so the ids are the ones
+        # SQLite would give (max + 1, ...): written out, they need not be read back.
+        first = conn.exec_driver_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "task"').scalar_one()
+        insert_rows(conn, "task", ["id", *cols], [(first + i, *r) for i, r in enumerate(rows)], const=const)
+        ids = dict(zip([r[1] for r in rows], range(first, first + len(rows))))
+    else:
+        insert_rows(conn, "task", cols, rows, const=const)
+        ids = dict(s.execute(select(Task.uscc, Task.id).where(Task.draw_id == draw_id)).all())
     # Each task carries every plan item its entity qualifies for (one visit).
-    ids = dict(s.execute(select(Task.uscc, Task.id).where(Task.draw_id == draw_id)).all())
     links = [(ids[u], it.id) for u, its in items_of.items() for it in its]
     insert_rows(conn, "taskitem", ["task_id", "item_id"], links)
     return ids

@@ -205,28 +205,30 @@ def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.Ma
         tid = task_ids[eid]
         for mem in members:
             if mem.kind == "expert":
-                rows.append((tid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket, True))
+                rows.append((tid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket))
             else:
                 rows.append((tid, ins_pk[mem.person_id], None, mem.role, dept_id[mem.department], mem.slot,
-                             mem.pair_ticket, True))
+                             mem.pair_ticket))
     insert_rows(s.connection(), "teammember",
-                ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket", "active"], rows)
+                ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket"], rows,
+                const={"active": True})
     short = short_reasons(result)
-    now = utcnow()
     events = []
+    assigned = ("assigned", "随机匹配检查人员")
     for eid, tid in task_ids.items():
         reasons = short.get(eid)
         if reasons is not None:
             if not statuses_stored:
                 s.execute(Task.__table__.update().where(Task.id == tid).values(note=f"缺员：{reasons}"))
-            events.append((tid, "drawn", "drawn", actor.name, f"检查组缺员：{reasons}", now))
+            events.append((tid, "drawn", f"检查组缺员：{reasons}"))
         else:
-            events.append((tid, "drawn", "assigned", actor.name, "随机匹配检查人员", now))
+            events.append((tid, *assigned))
     if not statuses_stored:
         full = [tid for eid, tid in task_ids.items() if eid not in short]
         for chunk in _chunks(full):
             s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
-    insert_rows(s.connection(), "taskevent", ["task_id", "from_status", "to_status", "actor", "reason", "at"], events)
+    insert_rows(s.connection(), "taskevent", ["task_id", "to_status", "reason"], events,
+                const={"from_status": "drawn", "actor": actor.name, "at": utcnow()})
 
 
 class ReplaceRefused(RuntimeError):

@@ -32,7 +32,7 @@ from dataclasses import asdict, dataclass
 from typing import Any, Optional, Sequence
 
 import numpy as np
-from sqlalchemy import case, distinct, exists, func, or_, select, text
+from sqlalchemy import and_, case, distinct, exists, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
@@ -351,12 +351,12 @@ def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: 
             for vi, vid in zip(new_idx.tolist(), stored_visit[lead_pos].tolist()):
                 if vid in dated:
                     planned[vi] = dated[vid]
-        now = utcnow()
-        rows = [(b, u, w, lead, planned.get(vi), now) for vi, b, u, w, lead in zip(
+        rows = [(b, u, w, lead, planned.get(vi)) for vi, b, u, w, lead in zip(
             new_idx.tolist(), bureau_of_lead[new_idx].tolist(), g.entities_of(new_idx), g.windows_of(new_idx),
             new_leads[new_idx].tolist())]
         before = _fetch(conn, 'SELECT COALESCE(MAX(id), 0) FROM "visit"')[0][0]
-        insert_rows(conn, "visit", ["bureau_id", "uscc", "window", "lead_task_id", "planned_on", "created_at"], rows)
+        insert_rows(conn, "visit", ["bureau_id", "uscc", "window", "lead_task_id", "planned_on"], rows,
+                    const={"created_at": utcnow()})
         wmarks2 = ", ".join("?" for _ in windows_)
         ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
                                       f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
@@ -367,7 +367,7 @@ def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: 
         vid_of_task = np.repeat(visit_of_visit, sizes)[changed]
         t_ids = g.task_ids[changed]
         o = np.argsort(t_ids, kind="stable")  # task id order: appends to the table's B-tree
-        insert_rows(conn, "visittask", ["task_id", "visit_id"], zip(t_ids[o].tolist(), vid_of_task[o].tolist()))
+        insert_rows(conn, "visittask", ["task_id", "visit_id"], list(zip(t_ids[o].tolist(), vid_of_task[o].tolist())))
     if record:
         auditlog.record(s, actor, "visits.refresh", f"window:{label}", _payload(rep))
     return rep
@@ -792,6 +792,66 @@ def _year_visits(year: int):
     return Visit.window.like(f"{int(year):04d}%")
 
 
+def _lead_key_rows(stmt):
+    """Join a statement over Visit to the lead task's period, bureau and lead department."""
+    return (stmt.join(Task, Task.id == Visit.lead_task_id).join(Draw, Draw.id == Task.draw_id)
+            .join(Plan, Plan.id == Draw.plan_id).join(Department, Department.id == Plan.lead_department_id)
+            .join(Bureau, Bureau.id == Plan.bureau_id))
+
+
+_KEY = (Draw.period, Bureau.name, Department.name)
+
+
+def _figures(conn: Connection, year: int, actor: Optional[Actor], bureau_id: Optional[int]):
+    """The visit figures of `year` in one pass over its visits: per (period, bureau, department) of
+    the tasks' plans, [tasks] by each task's own plan and [visits, joint, joint_merged] by the
+    visit's lead task. A visit is joint when its tasks carry items of ≥ 2 departments; merged
+    when it also holds ≥ 2 tasks (so several plans, or one plan's reserve beside a task)."""
+    cond = _visit_scope(_visible(conn, actor, bureau_id))
+    where = [_year_visits(year)] + ([cond] if cond is not None else [])
+    tasks = {tuple(r[:3]): int(r[3]) for r in conn.execute(
+        select(*_KEY, func.count()).select_from(VisitTask).join(Visit, Visit.id == VisitTask.visit_id)
+        .join(Task, Task.id == VisitTask.task_id).join(Draw, Draw.id == Task.draw_id)
+        .join(Plan, Plan.id == Draw.plan_id).join(Department, Department.id == Plan.lead_department_id)
+        .join(Bureau, Bureau.id == Plan.bureau_id).where(*where).group_by(*_KEY))}
+    # Tasks without items (none are stored so) would still count as visits: outer joins.
+    # min ≠ max instead of count(DISTINCT …) > 1: the same test without a sort per visit.
+    per_visit = (select(VisitTask.visit_id.label("vid"),
+                        (func.min(VisitTask.task_id) != func.max(VisitTask.task_id)).label("several"),
+                        (func.min(CheckItem.department_id) != func.max(CheckItem.department_id)).label("joint"))
+                 .join(Visit, Visit.id == VisitTask.visit_id)
+                 .outerjoin(TaskItem, TaskItem.task_id == VisitTask.task_id)
+                 .outerjoin(CheckItem, CheckItem.id == TaskItem.item_id)
+                 .where(_year_visits(year)).group_by(VisitTask.visit_id)).subquery()
+    joint = per_visit.c.joint
+    visits_ = {tuple(r[:3]): [int(x or 0) for x in r[3:]] for r in conn.execute(
+        _lead_key_rows(select(*_KEY, func.count(), func.sum(case((joint, 1), else_=0)),
+                              func.sum(case((and_(joint, per_visit.c.several), 1), else_=0)))
+                       .select_from(Visit).join(per_visit, per_visit.c.vid == Visit.id))
+        .where(*where).group_by(*_KEY))}
+    return tasks, visits_
+
+
+def _rows(tasks: dict, visits_: dict) -> list[dict[str, Any]]:
+    out = []
+    for k in sorted(set(tasks) | set(visits_)):
+        t = tasks.get(k, 0)
+        v, j, _ = visits_.get(k, (0, 0, 0))
+        out.append({"period": k[0], "bureau": k[1], "department": k[2], "tasks": t, "visits": v, "saved": t - v,
+                    "joint": j})
+    return out
+
+
+def _share_of(year: int, visits_: dict) -> dict[str, Any]:
+    n = sum(v[0] for v in visits_.values())
+    joint = sum(v[1] for v in visits_.values())
+    merged = sum(v[2] for v in visits_.values())
+    share = round(joint / n, 4) if n else None
+    status = None if share is None else "below" if share < JOINT_TARGET[0] else "above" if share > JOINT_TARGET[1] else "within"
+    return {"year": int(year), "visits": n, "joint": joint, "joint_one_plan": joint - merged,
+            "joint_merged": merged, "share": share, "target": JOINT_TARGET, "status": status}
+
+
 def saved_by_month_and_department(engine: Engine, year: int, bureau_id: Optional[int] = None,
                                   actor: Optional[Actor] = None) -> list[dict[str, Any]]:
     """Visits saved by merging (separate tasks − visits) per draw period (the month for monthly
@@ -802,40 +862,7 @@ def saved_by_month_and_department(engine: Engine, year: int, bureau_id: Optional
     one with a second task of its own). Row: period, bureau, department, tasks, visits, saved,
     joint (visits with items of ≥ 2 departments, counted like visits)."""
     with engine.connect() as conn:
-        cond = _visit_scope(_visible(conn, actor, bureau_id))
-        where = [_year_visits(year)] + ([cond] if cond is not None else [])
-        key = (Draw.period, Bureau.name, Department.name)
-
-        def grouped(stmt):
-            return {tuple(r[:3]): int(r[3]) for r in conn.execute(stmt.where(*where).group_by(*key))}
-
-        tasks = grouped(select(*key, func.count()).select_from(VisitTask).join(Visit, Visit.id == VisitTask.visit_id)
-                        .join(Task, Task.id == VisitTask.task_id).join(Draw, Draw.id == Task.draw_id)
-                        .join(Plan, Plan.id == Draw.plan_id).join(Department, Department.id == Plan.lead_department_id)
-                        .join(Bureau, Bureau.id == Plan.bureau_id))
-        visits_ = grouped(select(*key, func.count()).select_from(Visit).join(Task, Task.id == Visit.lead_task_id)
-                          .join(Draw, Draw.id == Task.draw_id).join(Plan, Plan.id == Draw.plan_id)
-                          .join(Department, Department.id == Plan.lead_department_id)
-                          .join(Bureau, Bureau.id == Plan.bureau_id))
-        joint_ids = _joint_visits(year).subquery()
-        joint = grouped(select(*key, func.count()).select_from(Visit).join(joint_ids, joint_ids.c.visit_id == Visit.id)
-                        .join(Task, Task.id == Visit.lead_task_id).join(Draw, Draw.id == Task.draw_id)
-                        .join(Plan, Plan.id == Draw.plan_id).join(Department, Department.id == Plan.lead_department_id)
-                        .join(Bureau, Bureau.id == Plan.bureau_id))
-    out = []
-    for k in sorted(set(tasks) | set(visits_)):
-        t, v = tasks.get(k, 0), visits_.get(k, 0)
-        out.append({"period": k[0], "bureau": k[1], "department": k[2], "tasks": t, "visits": v, "saved": t - v,
-                    "joint": joint.get(k, 0)})
-    return out
-
-
-def _joint_visits(year: int):
-    """Visit ids of `year` whose tasks carry items of at least two departments."""
-    return (select(VisitTask.visit_id.label("visit_id")).join(Visit, Visit.id == VisitTask.visit_id)
-            .join(TaskItem, TaskItem.task_id == VisitTask.task_id).join(CheckItem, CheckItem.id == TaskItem.item_id)
-            .where(_year_visits(year)).group_by(VisitTask.visit_id)
-            .having(func.count(distinct(CheckItem.department_id)) > 1))
+        return _rows(*_figures(conn, year, actor, bureau_id))
 
 
 def joint_share(engine: Engine, year: int, bureau_id: Optional[int] = None,
@@ -844,29 +871,17 @@ def joint_share(engine: Engine, year: int, bureau_id: Optional[int] = None,
     one joint plan or from merging plans, over all visits. Keys: year, visits, joint, joint_one_plan,
     joint_merged, share (None without visits), target (0.4, 0.6), status (below / within / above / None)."""
     with engine.connect() as conn:
-        cond = _visit_scope(_visible(conn, actor, bureau_id))
-        extra = [cond] if cond is not None else []
-        visits_ = conn.execute(select(func.count()).select_from(Visit).where(_year_visits(year), *extra)).scalar_one()
-        jv = _joint_visits(year).subquery()
-        n_tasks = (select(VisitTask.visit_id, func.count().label("n")).join(Visit, Visit.id == VisitTask.visit_id)
-                   .where(_year_visits(year)).group_by(VisitTask.visit_id)).subquery()
-        joint, merged = conn.execute(
-            select(func.count(), func.coalesce(func.sum(case((n_tasks.c.n > 1, 1), else_=0)), 0))
-            .select_from(Visit).join(jv, jv.c.visit_id == Visit.id).join(n_tasks, n_tasks.c.visit_id == Visit.id)
-            .where(*extra)
-        ).one()
-    visits_, joint, merged = int(visits_), int(joint), int(merged)
-    share = round(joint / visits_, 4) if visits_ else None
-    status = None if share is None else "below" if share < JOINT_TARGET[0] else "above" if share > JOINT_TARGET[1] else "within"
-    return {"year": int(year), "visits": visits_, "joint": joint, "joint_one_plan": joint - merged,
-            "joint_merged": merged, "share": share, "target": JOINT_TARGET, "status": status}
+        return _share_of(year, _figures(conn, year, actor, bureau_id)[1])
 
 
 def year_figures(engine: Engine, year: int, bureau_id: Optional[int] = None,
                  actor: Optional[Actor] = None) -> dict[str, Any]:
-    """The dashboard's figures of `year`: tasks, visits, saved (tasks − visits) and the joint share."""
-    rows = saved_by_month_and_department(engine, year, bureau_id, actor)
+    """The dashboard's figures of `year`: tasks, visits, saved (tasks − visits), the rows of
+    `saved_by_month_and_department` and the `joint_share`, from one pass over the visits."""
+    with engine.connect() as conn:
+        tasks, visits_ = _figures(conn, year, actor, bureau_id)
+    rows = _rows(tasks, visits_)
     tasks_ = sum(r["tasks"] for r in rows)
-    visits_ = sum(r["visits"] for r in rows)
-    return {"tasks": tasks_, "visits": visits_, "saved": tasks_ - visits_, "rows": rows,
-            "joint": joint_share(engine, year, bureau_id, actor)}
+    visits_n = sum(r["visits"] for r in rows)
+    return {"tasks": tasks_, "visits": visits_n, "saved": tasks_ - visits_n, "rows": rows,
+            "joint": _share_of(year, visits_)}
