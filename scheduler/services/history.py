@@ -28,7 +28,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -451,20 +451,12 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
 
 def visits_saved(engine: Engine, bureau_id: int, year: int, actor: Actor | None = None) -> dict[str, int]:
     """进一次门、查多项事: visits a joint check saves (departments − 1 per task), over the random
-    tasks of `year`'s draws. Keys: planned (all live tasks), done (completed or further)."""
-    depts = (select(Task.id.label("tid"), Task.status, func.count(func.distinct(CheckItem.department_id)).label("n"))
-             .join(TaskItem, TaskItem.task_id == Task.id).join(CheckItem, CheckItem.id == TaskItem.item_id)
-             .join(Draw, Draw.id == Task.draw_id)
-             .where(Task.bureau_id == bureau_id, Task.kind == "random", Draw.status != "voided",
-                    Draw.period.like(f"{int(year)}%"), Task.status.not_in(rs.INACTIVE + ("cannot_inspect",)))
-             .group_by(Task.id, Task.status)).subquery()
+    tasks of `year`'s draws. Keys: planned (all live tasks but those that cannot be inspected),
+    done (completed or further)."""
     with engine.connect() as conn:
         require_bureau(conn, actor, bureau_id)
-        planned, done = conn.execute(select(
-            func.coalesce(func.sum(depts.c.n - 1), 0),
-            func.coalesce(func.sum(case((depts.c.status.in_(rs.DONE), depts.c.n - 1), else_=0)), 0),
-        )).one()
-    return {"planned": int(planned), "done": int(done)}
+        _, planned, done = rs.joint_tasks(conn, rs.random_tasks_of_year(bureau_id, year))
+    return {"planned": planned, "done": done}
 
 
 def working_days_left(engine: Engine, today: dt.date, deadline: dt.date | None) -> int | None:

@@ -850,23 +850,45 @@ def _share(a: int, b: int) -> Optional[float]:
     return round(a / b, 4) if b else None
 
 
+def random_tasks_of_year(bureau_id: int, year: int):
+    """The live random tasks of the bureau's draws of `year` (draw periods "YYYY…")."""
+    return (
+        select(Task.id, Task.uscc, Task.status, Task.deadline)
+        .join(Draw, Draw.id == Task.draw_id)
+        .where(Task.bureau_id == bureau_id, Task.kind == "random", Draw.status != "voided",
+               Draw.period.like(f"{int(year)}%"), Task.status.not_in(INACTIVE))
+    ).subquery("yt")
+
+
+def joint_tasks(conn, year_tasks) -> tuple[int, int, int]:
+    """Over `year_tasks`: tasks with items of ≥ 2 departments (joint checks), and the visits such
+    tasks save (departments − 1 each: 进一次门、查多项事) over the tasks that can still be
+    inspected and over the completed ones."""
+    per_task = (select(year_tasks.c.status, func.count(distinct(CheckItem.department_id)).label("n"))
+                .select_from(TaskItem).join(CheckItem, CheckItem.id == TaskItem.item_id)
+                .join(year_tasks, year_tasks.c.id == TaskItem.task_id)
+                .group_by(TaskItem.task_id, year_tasks.c.status)).subquery()
+    saves = per_task.c.n - 1
+    joint, planned, done = conn.execute(select(
+        func.coalesce(func.sum(case((per_task.c.n > 1, 1), else_=0)), 0),
+        func.coalesce(func.sum(case((per_task.c.status != "cannot_inspect", saves), else_=0)), 0),
+        func.coalesce(func.sum(case((per_task.c.status.in_(DONE), saves), else_=0)), 0),
+    )).one()
+    return int(joint), int(planned), int(done)
+
+
 def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] = None) -> dict[str, Any]:
     """Figures of the random draws of `year` (draw periods "YYYY…"); case and special checks outside
     draws never count here, only in `outside_draws`.
 
     Keys: plan {tasks, done, cannot_inspect, completion_share}; joint {tasks, joint, share};
+    visits_saved {planned, done} (as `history.visits_saved`);
     coverage {by_risk, by_town, by_industry: {key: {entities, inspected, share}}} (存续 entities of
     the bureau's towns; inspected = a completed random task of the year); publication {department:
     {results, published, on_time, publication_rate, on_time_rate}}; categories {name: count};
     outside_draws {case: n, special: n}. PermissionDenied if `bureau_id` is outside the actor's scope.
     """
-    y = str(int(year))
-    year_tasks = (
-        select(Task.id, Task.uscc, Task.status, Task.deadline)
-        .join(Draw, Draw.id == Task.draw_id)
-        .where(Task.bureau_id == bureau_id, Task.kind == "random", Draw.status != "voided",
-               Draw.period.like(f"{y}%"), Task.status.not_in(INACTIVE))
-    ).subquery("yt")
+    year_tasks = random_tasks_of_year(bureau_id, year)
     out: dict[str, Any] = {"year": int(year)}
     with engine.connect() as conn:
         require_bureau(conn, actor, bureau_id)
@@ -877,11 +899,9 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
         out["plan"] = {"tasks": tasks, "done": int(done), "cannot_inspect": int(cannot),
                        "completion_share": _share(int(done), tasks)}
 
-        dept_of = (select(TaskItem.task_id).join(CheckItem, CheckItem.id == TaskItem.item_id)
-                   .join(year_tasks, year_tasks.c.id == TaskItem.task_id).group_by(TaskItem.task_id)
-                   .having(func.min(CheckItem.department_id) != func.max(CheckItem.department_id))).subquery()
-        joint = conn.execute(select(func.count()).select_from(dept_of)).scalar_one()
+        joint, planned, done_saved = joint_tasks(conn, year_tasks)
         out["joint"] = {"tasks": tasks, "joint": joint, "share": _share(joint, tasks)}
+        out["visits_saved"] = {"planned": planned, "done": done_saved}
 
         # Denominators: one pass over the covering index ix_enterprise_coverage, grouped by full
         # industry code (index order, no sort); numerators: only the inspected entities. Folded below.

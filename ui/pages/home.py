@@ -54,9 +54,9 @@ def year_figures(db: str, bid: int, year: int, who: tuple, version: int, _actor)
     changed: `version` is the newest audit event's id, and every change records one."""
     import datetime as dt
 
-    return (rs.dashboard(eng, bid, year, actor=_actor),
-            hist.visits_saved(eng, bid, year, actor=_actor),  # within joint tasks (departments − 1)
-            visit_service.year_figures(eng, year, bid, actor=_actor),  # across plans: tasks − visits, joint share
+    # dashboard's visits_saved: within joint tasks (departments − 1); the visit figures: across plans
+    # (tasks − visits) and the joint share.
+    return (rs.dashboard(eng, bid, year, actor=_actor), visit_service.year_figures(eng, year, bid, actor=_actor),
             dt.datetime.now(rs.LOCAL_TZ))
 
 
@@ -109,9 +109,9 @@ if b is not None:
 
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
-    dash, saved, vis, as_of = year_figures(state.database_label(), bid, year, tuple(vars(actor).values()),
+    dash, vis, as_of = year_figures(state.database_label(), bid, year, tuple(vars(actor).values()),
                                            auditlog.last_event_id(eng), actor)
-    js = vis["joint"]
+    js, saved = vis["joint"], dash["visits_saved"]
     st.markdown(f"#### {year} 年度双随机抽查")
     st.caption(f"年度统计在数据变更后重新计算（截至 {as_of:%H:%M:%S}）；本月工作和待公示期限为实时数据。")
     pubs = dash["publication"]
