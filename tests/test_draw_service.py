@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 
 import pytest
@@ -48,6 +49,10 @@ def test_draw_stores_tasks_and_certificate_that_verifies(w, tmp_path):
     assert cert["frame_size"] == live
     assert n_sel == len(cert["selected"]) == sum(st["k"] for st in cert["strata"]) > 0
     assert n_res == len(cert["reserves"]) >= len(cert["strata"])
+    # The returned draw carries the certificate as stored (it is not read back) and fresh columns.
+    with Session(w) as s:
+        stored = s.get(Draw, d.id)
+        assert d.certificate == stored.certificate and d.drawn_at == stored.drawn_at and d.status == stored.status
     draws.write_packages(w, d.id, tmp_path / "a", tmp_path / "p")
     assert verify_package(tmp_path / "a").ok
     rep = verify_package(tmp_path / "p")
@@ -254,3 +259,10 @@ def test_preview_matches_the_frozen_frame_and_check_input_reports_rules(w):
     d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     cert = json.loads(d.certificate)
     assert [(p["stratum"], p["size"], p["k"]) for p in pv] == [(s["stratum"], s["size"], s["k"]) for s in cert["strata"]]
+
+
+@pytest.mark.parametrize("text", ["", "a", "证书" * 7, "x" * 5 + "检查组缺员" * 3 + "é", "\U0001F600" * 4])
+def test_certificate_digest_is_the_sha256_of_its_utf8_slice_by_slice(text):
+    """The audit event's certificate_sha256 is hashed a slice at a time (memory at 10M);
+    slices of 3 code points cut through multi-byte characters' encodings nowhere."""
+    assert draws._utf8_sha256(text, chunk=3) == hashlib.sha256(text.encode("utf-8")).hexdigest()
