@@ -83,6 +83,9 @@ RULES: Mapping[str, Rule] = {
     "audit.verify": _rule("核验审计链", "admin planner inspector reviewer auditor"),
     "audit.export": _rule("导出审计链", "admin auditor"),
     "user.manage": _rule("管理用户账号", "admin"),
+    "user.view": _rule("查看用户账号", "admin auditor"),
+    # Deployment-wide lists: result categories and the risk-class scheme (页面 系统设置).
+    "settings.manage": _rule("修改系统设置", "admin"),
     # result.*: the results service also checks team membership and who entered what.
     "result.enter": _rule("录入检查结果", "inspector"),
     "result.review": _rule("审核检查结果", "reviewer", "reviewer"),

@@ -116,7 +116,7 @@ def test_disabled_user_cannot_log_in(engine, pinggu):
 def test_account_rules(engine, pinggu):
     with pytest.raises(users.UserError, match="至少 8 个字符"):
         users.add_user(engine, "a1", "admin", "short")
-    with pytest.raises(users.UserError, match="须用 --department"):
+    with pytest.raises(users.UserError, match="须指定所属部门"):
         users.add_user(engine, "a2", "planner", PW)
     with pytest.raises(users.UserError, match="部门“不存在的局”不存在"):
         users.add_user(engine, "a3", "reviewer", PW, department="不存在的局")

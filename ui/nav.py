@@ -30,6 +30,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("检查结果", "corrections.py", "更正公示结果", ":material/edit_document:"),
     ("设置", "calendar.py", "工作日历", ":material/calendar_month:"),
     ("设置", "audit.py", "审计日志", ":material/policy:"),
+    ("设置", "settings.py", "系统设置", ":material/settings:"),
     ("公开", "public.py", "公示查询", ":material/public:"),
 ]
 

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+import json
+from collections.abc import Sequence
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db.models import Bureau, Department, Setting, Town
+from db.models import Bureau, Department, Enterprise, Plan, Setting, Town
 from scheduler import reference
+from scheduler.permissions import require
 from scheduler.services import auditlog
 from scheduler.services.context import SYSTEM, Actor
 
@@ -23,6 +28,37 @@ def set_risk_classes(session: Session, classes: list[str], actor: Actor = SYSTEM
     row.value = value
     session.add(row)
     auditlog.record(session, actor, "settings.risk_classes", "setting:risk_classes", classes)
+
+
+class SettingsRefused(ValueError):
+    """A settings change that cannot be made; the message (Chinese) says why."""
+
+
+def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) -> list[str]:
+    """系统设置: the administrator sets the risk-class scheme (2 to 5 classes, capital letters, from
+    lowest to highest risk). A class still held by registry entities or given a ratio by a plan
+    cannot be removed: the registry and the plans would no longer be valid."""
+    require(actor, "settings.manage")
+    new = [c.strip().upper() for c in classes if c.strip()]
+    if not 2 <= len(new) <= 5 or len(set(new)) != len(new) or not all(len(c) == 1 and "A" <= c <= "Z" for c in new):
+        raise SettingsRefused("风险分类应为 2 至 5 个不重复的大写字母（由低风险到高风险），例如 A、B、C、D")
+    with Session(engine) as s:
+        old = risk_classes(s)
+        removed = [c for c in old if c not in new]
+        if removed:
+            used = s.execute(select(Enterprise.risk_class, func.count()).where(Enterprise.risk_class.in_(removed))
+                             .group_by(Enterprise.risk_class)).all()
+            if used:
+                raise SettingsRefused("检查对象名录库中仍有以下风险分类的检查对象，不能删除："
+                                      + "、".join(f"{c}（{n:,} 户）" for c, n in sorted(used)))
+            plans = [p.code for p in s.execute(select(Plan)).scalars()
+                     if any(c in json.loads(p.ratios or "{}") for c in removed)]
+            if plans:
+                raise SettingsRefused(f"抽查计划 {'、'.join(sorted(plans))} 仍为 {'、'.join(removed)} 类设定了抽查比例，不能删除")
+        if new != old:
+            set_risk_classes(s, new, actor)
+            s.commit()
+    return new
 
 
 def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:

@@ -20,9 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, Department, Inspector, User, utcnow
-from scheduler.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, require
+from scheduler.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
 from scheduler.services import auditlog
 from scheduler.services.context import CLI, Actor
+from scheduler.services.scope import restrict, visible_bureaus
 
 MIN_PASSWORD_LENGTH = 8
 DEMO_PASSWORD = "dsr-demo-2026"
@@ -191,11 +192,13 @@ def add_user(
         if _get(s, username) is not None:
             raise UserError(f"用户“{username}”已存在")
         b = _resolve_bureau(s, bureau)
+        if not bureau_visible(visible_bureaus(s.connection(), actor), b.id if b else None):
+            raise UserError("只能为本局（及下辖区县局）创建账号")
         dept: Optional[Department] = None
         ins: Optional[Inspector] = None
         if role == "inspector":
             if not inspector:
-                raise UserError("执法检查人员账号须用 --inspector 指定其在执法检查人员名录库中的编号")
+                raise UserError("执法检查人员账号须指定其在执法检查人员名录库中的编号（命令行：--inspector）")
             q = select(Inspector).where(Inspector.inspector_id == inspector)
             if b is not None:
                 q = q.where(Inspector.bureau_id == b.id)
@@ -207,7 +210,7 @@ def add_user(
         elif department:
             dept = _resolve_department(s, b, department)
         if role in DEPARTMENT_ROLES and dept is None:
-            raise UserError(f"{ROLES[role]}账号须用 --department 指定所属部门")
+            raise UserError(f"{ROLES[role]}账号须指定所属部门（命令行：--department）")
         u = User(username=username, display_name=(display_name or "").strip() or username, password_hash=pw_hash,
                  role=role, bureau_id=b.id if b else None, department_id=dept.id if dept else None,
                  inspector_pk=ins.id if ins else None)
@@ -221,9 +224,19 @@ def add_user(
         return _info(s, u)
 
 
-def list_users(engine: Engine) -> list[UserInfo]:
+def list_users(engine: Engine, actor: Actor = CLI) -> list[UserInfo]:
+    """The accounts the actor may see: all for a deployment-wide administrator or auditor, else
+    those of the bureaus in its scope (a city's: its districts' too)."""
+    require(actor, "user.view")
     with Session(engine) as s:
-        return [_info(s, u) for u in s.execute(select(User).order_by(User.username)).scalars()]
+        stmt = restrict(select(User), User.bureau_id, visible_bureaus(s.connection(), actor))
+        return [_info(s, u) for u in s.execute(stmt.order_by(User.username)).scalars()]
+
+
+def _require_scope(s: Session, actor: Actor, u: User) -> None:
+    """An administrator of a bureau manages the accounts of its own scope only."""
+    if not bureau_visible(visible_bureaus(s.connection(), actor), u.bureau_id):
+        raise UserError(f"用户“{u.username}”不属于本局，无权管理")
 
 
 def get_user(engine: Engine, username: str) -> Optional[UserInfo]:
@@ -237,6 +250,9 @@ def set_active(engine: Engine, username: str, active: bool, actor: Actor = CLI) 
     require(actor, "user.manage")
     with Session(engine) as s:
         u = _must_get(s, username, lock=True)
+        _require_scope(s, actor, u)
+        if not active and u.username == actor.name:
+            raise UserError("不能停用当前登录的账号")
         u.active = active
         if active:
             u.failed_attempts, u.locked_until = 0, None
@@ -257,6 +273,7 @@ def reset_password(engine: Engine, username: str, password: str, actor: Actor = 
     pw_hash = hash_password(password)
     with Session(engine) as s:
         u = _must_get(s, username, lock=True)
+        _require_scope(s, actor, u)
         u.password_hash, u.failed_attempts, u.locked_until = pw_hash, 0, None
         s.add(u)
         auditlog.record(s, actor, "user.reset_password", f"user:{u.username}", {"username": u.username})
