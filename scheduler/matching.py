@@ -330,11 +330,14 @@ class _Picker:
     __slots__ = ("people", "pool", "comp", "tk", "nxt")
 
     def __init__(self, people: _People, pool: np.ndarray, hrow: np.ndarray, tk: int):
+        """`hrow` (this task's row of pair-ticket prefixes for `pool`) becomes the key array: it
+        serves this one picker, so it is overwritten in place rather than copied."""
         self.people = people
         self.pool = pool
         self.tk = tk
-        self.comp = people.lkey[pool]  # fancy indexing copies
-        self.comp |= hrow
+        # A pool of everyone (sorted, unique indices) is 0..n-1: no gather needed.
+        lk = people.lkey if pool.size == people.lkey.size else people.lkey[pool]
+        self.comp = np.bitwise_or(hrow, lk, out=hrow)
         self.nxt = -1
 
     def pick(self, team: set[int], recused: set[int] | None) -> int | None:
