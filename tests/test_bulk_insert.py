@@ -48,3 +48,20 @@ def test_constant_booleans_and_nulls(engine):
         insert_rows(c, "teammember", ["task_id", "role", "slot", "pair_ticket", "active"], [(1, "member", 2, "01ff", False)])
         got = c.execute(text('SELECT slot, active, inspector_pk FROM "teammember" ORDER BY slot')).all()
     assert [tuple(r) for r in got] == [(1, 1, None), (2, 0, None)]  # 1/0 or True/False, never text
+
+
+def test_sqlite_page_cache_is_set_for_the_block_and_restored(engine):
+    from db.bulk import sqlite_page_cache
+
+    with engine.begin() as c:
+        if c.dialect.name != "sqlite":
+            with sqlite_page_cache(c, 65536):  # nothing to do elsewhere, and nothing fails
+                c.execute(text("SELECT 1"))
+            return
+        before = c.exec_driver_sql("PRAGMA cache_size").scalar_one()
+        with sqlite_page_cache(c, 65536):
+            assert c.exec_driver_sql("PRAGMA cache_size").scalar_one() == -65536
+            with sqlite_page_cache(c, 262144):  # nested (the visit refresh inside a draw's store)
+                assert c.exec_driver_sql("PRAGMA cache_size").scalar_one() == -262144
+            assert c.exec_driver_sql("PRAGMA cache_size").scalar_one() == -65536
+        assert c.exec_driver_sql("PRAGMA cache_size").scalar_one() == before

@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 import scheduler
-from db.bulk import insert_rows
+from db.bulk import insert_rows, sqlite_page_cache
 from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
@@ -50,6 +50,7 @@ from scheduler.services.plans import LoadedPlan, load_plan
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
 log = logging.getLogger("dsr.draw")
+_STORE_CACHE_KIB = 65536  # SQLite page cache while a draw stores its rows (see `execute`)
 
 
 class DrawRefused(RuntimeError):
@@ -286,15 +287,18 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if claimed != 1:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        short = teams.short_reasons(matched)
-        task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier,
-                                {x.entity_id: teams.task_status(x.entity_id, short) for x in result.selected})
-        teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor,
-                          statuses_stored=True)
-        s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
-                  .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
-        # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
-        visit_service.refresh_for_period(s, period, actor)
+        # The store writes a few hundred thousand rows into task, team and visit tables and their
+        # indexes at random places: SQLite gets a bigger page cache for it (10M: store ~25% less CPU).
+        with sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
+            short = teams.short_reasons(matched)
+            task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier,
+                                    {x.entity_id: teams.task_status(x.entity_id, short) for x in result.selected})
+            teams.store_teams(s, lp, inputs, matched, {x.entity_id: task_ids[x.entity_id] for x in result.selected}, actor,
+                              statuses_stored=True)
+            s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
+                      .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
+            # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
+            visit_service.refresh_for_period(s, period, actor)
         auditlog.record(
             s, actor, "draw.execute", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
@@ -311,7 +315,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         del result, matched, inputs, ents, items_of, carrier, task_ids, files  # before the draw is read back
         # The certificate just stored is not read back: a second copy of it (and the driver's) would be the
         # draw's peak memory at 10M (~0.5 GB). Everything else is refreshed as usual.
-        s.refresh(d, attribute_names=[c for c in Draw.__table__.columns.keys() if c != "certificate"])
+        s.refresh(d, attribute_names=[c.key for c in Draw.__table__.columns if c.key != "certificate"])
         set_committed_value(d, "certificate", cert_text)
         return d
 

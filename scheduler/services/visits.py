@@ -36,7 +36,7 @@ from sqlalchemy import and_, case, distinct, exists, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from db.bulk import insert_rows
+from db.bulk import insert_rows, sqlite_page_cache
 from db.models import (
     Bureau, CheckItem, Department, Draw, Enterprise, Plan, Setting, Task, TaskItem, Town, Visit, VisitTask, utcnow,
 )
@@ -255,15 +255,10 @@ def _refresh(s: Session, windows_: Sequence[str], setting: str, actor: Actor, ex
     windows `existing` (a superset of `windows_` when the setting changed)."""
     periods = sorted({p for w in windows_ for p in rule.periods_of_window(w, setting)})
     conn = s.connection()
-    if conn.dialect.name == "sqlite":
-        # The writes below touch the visit indexes at random places: a bigger page cache for this
-        # refresh (as imports do) instead of SQLite's 2 MB default, restored at the end.
-        conn.exec_driver_sql("PRAGMA cache_size=-262144")
-        try:
-            return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
-        finally:
-            conn.exec_driver_sql("PRAGMA cache_size=-2000")
-    return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
+    # The writes below touch the visit indexes at random places: a bigger page cache for this
+    # refresh (as imports do) instead of SQLite's 2 MB default, restored at the end.
+    with sqlite_page_cache(conn, 262144):
+        return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
 
 
 def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: Sequence[str], setting: str,
