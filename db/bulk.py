@@ -62,6 +62,13 @@ def insert_rows(conn: Connection, table: str, columns: Sequence[str], rows: Iter
         cur.close()
 
 
+def writes_ids(conn: Connection) -> bool:
+    """Whether a caller holding the write lock may write out the ids the database would give
+    new rows (SQLite: max(id) + 1, + 2, ... in row order) instead of reading them back after
+    the insert. PostgreSQL takes them from sequences, which other sessions share."""
+    return conn.dialect.name == "sqlite"
+
+
 def _sqlite_literal(v: object) -> str | None:
     """`v` as an SQLite literal (the same value SQLAlchemy binds), or None if it has no safe one."""
     if v is None:

@@ -341,3 +341,67 @@ def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
     assert vs.visits_for(engine, "2026-11", bureau_id=city, page_size=1, actor=city_admin).total == \
         vs.visits_for(engine, "2026-11", page_size=1).total
     assert vs.visits_for(engine, "2026-11", bureau_id=pg, page_size=1, actor=city_admin).total == mine.total
+
+
+def _draw_tables(engine) -> dict[str, list[tuple]]:
+    """Every row a draw writes (tasks, items, teams, events, visits), timestamps left out."""
+    from sqlalchemy import text
+
+    queries = {
+        "task": "SELECT id, bureau_id, kind, draw_id, uscc, stratum, rank, batch, ticket, reserve_rank, status, "
+                "replaces_task_id, note FROM task ORDER BY id",
+        "taskitem": "SELECT task_id, item_id FROM taskitem ORDER BY task_id, item_id",
+        "teammember": "SELECT id, task_id, inspector_pk, expert_pk, role, department_id, slot, pair_ticket, active "
+                      "FROM teammember ORDER BY id",
+        "taskevent": "SELECT id, task_id, from_status, to_status, actor, reason FROM taskevent ORDER BY id",
+        "visit": 'SELECT id, bureau_id, uscc, "window", lead_task_id, planned_on FROM visit ORDER BY id',
+        "visittask": "SELECT task_id, visit_id FROM visittask ORDER BY task_id",
+        "certificates": "SELECT id, status, certificate FROM draw ORDER BY id",
+    }
+    with engine.connect() as c:
+        out = {k: [tuple(r) for r in c.execute(text(q))] for k, q in queries.items()}
+    untimed = []
+    for i, status, cert in out["certificates"]:
+        doc = json.loads(cert) if cert else None
+        for key in ("frozen_at", "drawn_at"):
+            (doc or {}).pop(key, None)
+        untimed.append((i, status, doc))
+    out["certificates"] = untimed
+    return out
+
+
+def _scenario(engine) -> dict[str, list[tuple]]:
+    w = W(engine)
+    w.draw_both()
+    merged = vs.visits_for(engine, PERIOD, merged_only=True).rows[0]
+    vs.set_planned_date(engine, merged["id"], dt.date(2026, 11, 18), w.planner("SCJGJ"))
+    draws.void(engine, "PG-SP", PERIOD, "名录导入有误，经局务会决定重抽")
+    draws.execute(engine, "PG-SP", PERIOD, seed="9" * 26)
+    with Session(engine) as s:
+        first = s.execute(select(Task.id).where(Task.rank == 1, Task.status != "voided")).scalars().first()
+    draws.replace_task(engine, first, "经核实已注销")
+    draws.execute(engine, "PG-SP", "2026-12", seed=SEED_SP)
+    return _draw_tables(engine)
+
+
+def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch):
+    """The draw and the visit refresh write out on SQLite the ids SQLite would give (db.bulk.writes_ids);
+    the same scenario with the ids read back after the inserts (the general path) stores the same rows."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    def run(name: str) -> dict[str, list[tuple]]:
+        eng = make_engine(f"sqlite:///{tmp_path / name}")
+        upgrade(eng)
+        try:
+            return _scenario(eng)
+        finally:
+            eng.dispose()
+
+    written = run("written.db")
+    monkeypatch.setattr(draws, "writes_ids", lambda conn: False)
+    monkeypatch.setattr(vs, "writes_ids", lambda conn: False)
+    read_back = run("read_back.db")
+    assert written["visit"] and written["teammember"] and any(r[5] for r in written["visit"])
+    for table in written:
+        assert written[table] == read_back[table], table

@@ -33,7 +33,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 import scheduler
-from db.bulk import insert_rows, sqlite_page_cache
+from db.bulk import insert_rows, sqlite_page_cache, writes_ids
 from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler import certificate as certs
 from scheduler import draw as dsr1
@@ -374,19 +374,25 @@ def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at:
     conn = s.connection()
     cols = ["bureau_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note"]
     const = {"kind": "random", "draw_id": draw_id, "created_at": at}
-    rows = [(carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
-            for x in result.selected]
-    rows += [(carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
-             for r in result.reserves]
-    if conn.dialect.name == "sqlite":
+    sel, res = result.selected, result.reserves
+    if writes_ids(conn):
         # The draw holds SQLite's write lock (it claimed the draw row), so the ids are the ones
         # SQLite would give (max + 1, ...): written out, they need not be read back.
         first = conn.exec_driver_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "task"').scalar_one()
-        insert_rows(conn, "task", ["id", *cols], [(first + i, *r) for i, r in enumerate(rows)], const=const)
-        ids = dict(zip([r[1] for r in rows], range(first, first + len(rows))))
+        rows = [(i, carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
+                for i, x in zip(range(first, first + len(sel)), sel)]
+        rows += [(i, carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
+                 for i, r in zip(range(first + len(sel), first + len(sel) + len(res)), res)]
+        insert_rows(conn, "task", ["id", *cols], rows, const=const)
+        ids = {r[2]: r[0] for r in rows}
     else:
+        rows = [(carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
+                for x in sel]
+        rows += [(carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
+                 for r in res]
         insert_rows(conn, "task", cols, rows, const=const)
         ids = dict(s.execute(select(Task.uscc, Task.id).where(Task.draw_id == draw_id)).all())
+    del rows
     # Each task carries every plan item its entity qualifies for (one visit).
     links = [(ids[u], it.id) for u, its in items_of.items() for it in its]
     insert_rows(conn, "taskitem", ["task_id", "item_id"], links)

@@ -36,7 +36,7 @@ from sqlalchemy import and_, case, distinct, exists, func, or_, select, text
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from db.bulk import insert_rows, sqlite_page_cache
+from db.bulk import insert_rows, sqlite_page_cache, writes_ids
 from db.models import (
     Bureau, CheckItem, Department, Draw, Enterprise, Plan, Setting, Task, TaskItem, Town, Visit, VisitTask, utcnow,
 )
@@ -350,12 +350,19 @@ def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: 
             new_idx.tolist(), bureau_of_lead[new_idx].tolist(), g.entities_of(new_idx), g.windows_of(new_idx),
             new_leads[new_idx].tolist())]
         before = _fetch(conn, 'SELECT COALESCE(MAX(id), 0) FROM "visit"')[0][0]
-        insert_rows(conn, "visit", ["bureau_id", "uscc", "window", "lead_task_id", "planned_on"], rows,
-                    const={"created_at": utcnow()})
-        wmarks2 = ", ".join("?" for _ in windows_)
-        ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
-                                      f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
-        visit_of_new = _lookup(ins[:, 0], ins[:, 1], new_leads[new_idx], -1)
+        cols = ["bureau_id", "uscc", "window", "lead_task_id", "planned_on"]
+        if writes_ids(conn):
+            # The visits lock is SQLite's write lock: the ids are the ones SQLite would give
+            # (max + 1, ... in row order), written out rather than read back.
+            visit_of_new = np.arange(before + 1, before + 1 + len(rows), dtype=np.int64)
+            insert_rows(conn, "visit", ["id", *cols], [(i, *r) for i, r in zip(visit_of_new.tolist(), rows)],
+                        const={"created_at": utcnow()})
+        else:
+            insert_rows(conn, "visit", cols, rows, const={"created_at": utcnow()})
+            wmarks2 = ", ".join("?" for _ in windows_)
+            ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
+                                          f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
+            visit_of_new = _lookup(ins[:, 0], ins[:, 1], new_leads[new_idx], -1)
     if changed.any():
         visit_of_visit = kept_vid.copy()
         visit_of_visit[new_idx] = visit_of_new
