@@ -5,7 +5,8 @@
   the general path;
 * `run_draw_frozen` on fixed-width frames (numpy split) equals `run_draw` on the rows;
 * `frames.read_frame_lines` (SQLite group_concat / PostgreSQL string_agg) holds exactly
-  the lines of `frames.read_frame`'s rows, on both back-ends.
+  the lines of `frames.read_frame`'s rows, on both back-ends; on SQLite the lines laid out
+  by numpy from the two joined columns (`frames.lines_of_columns`) are exactly the rows' lines.
 """
 
 from __future__ import annotations
@@ -13,6 +14,9 @@ from __future__ import annotations
 import random
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sqlalchemy import text
 from sqlmodel import Session
 
 from scheduler import draw
@@ -103,6 +107,39 @@ def test_read_frame_lines_are_the_lines_of_read_frame(engine, strata_by):
     assert draw.canonical_frames_bytes(data) == _canonical(rows)
 
 
+_CELL = st.text(alphabet="AB1,\n|", min_size=0, max_size=3)
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(st.tuples(_CELL, _CELL), min_size=1, max_size=6))
+def test_lines_of_columns_are_the_rows_lines_or_nothing(rows):
+    """Whatever the values (commas, newlines, empty, several widths), the lines laid out from
+    the two joined columns are exactly the rows' lines, or None (the caller then asks SQLite
+    for the lines themselves)."""
+    ids = ",".join(i for i, _ in rows).encode()
+    labels = "\n".join(lab for _, lab in rows).encode()
+    got = frames.lines_of_columns(len(rows), ids, labels)
+    if got is not None:
+        assert got == "".join(f"{i},{lab}\n" for i, lab in rows).encode()
+        assert len({len(i) for i, _ in rows}) == 1 and len({len(lab) for _, lab in rows}) == 1
+
+
+def test_read_frame_lines_with_strata_of_several_widths_are_the_lines_of_read_frame(engine):
+    """Strata of two widths: SQLite's two joined columns cannot be laid out, the lines come
+    from SQLite itself; still exactly the lines of the rows."""
+    world(engine, 600)
+    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+                                ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
+    with engine.begin() as c:
+        c.execute(text("UPDATE enterprise SET risk_class = 'DD' WHERE id IN (SELECT id FROM enterprise LIMIT 7)"))
+    with Session(engine) as s:
+        lp = load_plan(s, "PG-T")
+        rows = frames.read_frame(s, lp, "2026-12")
+        data = frames.read_frame_lines(s, lp, "2026-12")
+    assert {st for _, st in rows} >= {"DD", "A"}
+    assert sorted(data.decode("utf-8").splitlines()) == sorted(f"{i},{st}" for i, st in rows)
+
+
 def test_freeze_reads_the_rows_when_the_fast_path_declines(engine, monkeypatch):
     """Lines numpy cannot take (here: a duplicate line) send the freeze to the rows."""
     world(engine, 800)
@@ -136,7 +173,8 @@ def test_freeze_reads_rows_when_the_frame_text_is_over_the_database_limit(sqlite
 
     @event.listens_for(eng, "connect")
     def _small(dbapi_conn, _record):  # noqa: ANN001
-        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, len(want[0]) - 1)  # the gzip archive still fits
+        # Under the length of the ids alone (SQLite joins ids and strata separately); the gzip archive still fits.
+        dbapi_conn.setlimit(sqlite3.SQLITE_LIMIT_LENGTH, sum(want[2].values()) * 18)
 
     with Session(eng) as s:
         assert frames.read_frame_lines(s, load_plan(s, "PG-T"), "2026-12") is None

@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 from typing import Sequence
 
+import numpy as np
 from sqlalchemy import String, and_, any_, bindparam, false, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 from sqlalchemy.types import ARRAY
@@ -123,26 +124,47 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
     SQLite scans the registry in table order (NOT INDEXED): for a frame that is
     most of the registry this beats the indexes the planner would pick (status,
     town), which visit the rows in random order. Neither database sorts: numpy
-    sorts the fixed-width lines faster, and without spilling to disk at 10M."""
+    sorts the fixed-width lines faster, and without spilling to disk at 10M.
+    SQLite joins the two columns separately (no string built per row: ~30% less
+    of its time) and numpy lays out the lines when ids and strata have one width
+    each; other frames get the lines from SQLite as before."""
     conn = session.connection()
     name = conn.dialect.name
     if name not in ("sqlite", "postgresql"):
         return None
     e = Enterprise
-    line = e.uscc.concat(",").concat(stratum_expression(lp.plan.strata_by)).concat("\n")
+    stratum = stratum_expression(lp.plan.strata_by)
     area = select(Town.code).where(Town.bureau_id.in_(lp.area_ids()))
-    inner = select(line.label("line")).where(e.town_code.in_(area), *_frame_conditions(lp, period))
-    compiled = inner.compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
-    params = compiled.construct_params()
+    where = (e.town_code.in_(area), *_frame_conditions(lp, period))
+
+    def compiled_sql(*cols) -> tuple[str, dict, tuple]:
+        c = select(*cols).where(*where).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+        params = c.construct_params()
+        positional = tuple(params[k] for k in c.positiontup) if c.positiontup else ()
+        return str(c), params, positional
+
+    line = e.uscc.concat(",").concat(stratum).concat("\n").label("line")
     cur = conn.connection.driver_connection.cursor()
     try:
         if name == "sqlite":
-            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", str(compiled), count=1)
-            cur.execute(f"SELECT CAST(group_concat(line, '') AS BLOB) FROM ({sql})",
-                        tuple(params[k] for k in compiled.positiontup))
+            sql, _, args = compiled_sql(e.uscc.label("id"), stratum.label("stratum"))
+            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
+            cur.execute(f"SELECT count(*), CAST(group_concat(id, ',') AS BLOB), "
+                        f"CAST(group_concat(stratum, char(10)) AS BLOB) FROM ({sql})", args)
+            n, ids, labels = cur.fetchone()
+            if not n:
+                return None
+            lines = lines_of_columns(n, ids or b"", labels or b"")
+            del ids, labels
+            if lines is not None:
+                return lines
+            sql, _, args = compiled_sql(line)
+            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
+            cur.execute(f"SELECT CAST(group_concat(line, '') AS BLOB) FROM ({sql})", args)
         else:
+            sql, params, _ = compiled_sql(line)
             cur.execute("SAVEPOINT dsr_frame_lines")
-            cur.execute(f"SELECT convert_to(string_agg(q.line, ''), 'UTF8') FROM ({compiled}) AS q", params)
+            cur.execute(f"SELECT convert_to(string_agg(q.line, ''), 'UTF8') FROM ({sql}) AS q", params)
         data = cur.fetchone()[0]
         if name == "postgresql":
             cur.execute("RELEASE SAVEPOINT dsr_frame_lines")
@@ -154,6 +176,36 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
         return None
     finally:
         cur.close()
+
+
+def lines_of_columns(n: int, ids: bytes, labels: bytes) -> bytes | None:
+    """The lines `id,label\n` of `n` rows, given their ids joined by "," and their labels joined
+    by "\n" (same rows, same order), when every id has one width and every label one width;
+    else None.
+
+    With exactly n - 1 separators in each, no id holds a comma and no label a newline, so
+    the values split back into exactly the n rows. The caller checks the lines themselves
+    in full (`draw.canonical_frames_bytes`)."""
+    if n < 1 or ids.count(b",") != n - 1 or labels.count(b"\n") != n - 1:
+        return None
+    w = ids.find(b",")
+    w = len(ids) if w < 0 else w
+    lw = labels.find(b"\n")
+    lw = len(labels) if lw < 0 else lw
+    if w == 0 or lw == 0 or n * (w + 1) != len(ids) + 1 or n * (lw + 1) != len(labels) + 1:
+        return None
+    out = np.empty((n, w + lw + 2), dtype=np.uint8)
+    idv, labv = np.frombuffer(ids, dtype=np.uint8), np.frombuffer(labels, dtype=np.uint8)
+    # Rows but the last carry their separator from the database; the last row gets it here.
+    out[: n - 1, : w + 1] = idv[: (n - 1) * (w + 1)].reshape(n - 1, w + 1)
+    out[n - 1, :w] = idv[(n - 1) * (w + 1):]
+    out[n - 1, w] = 44
+    out[: n - 1, w + 1:] = labv[: (n - 1) * (lw + 1)].reshape(n - 1, lw + 1)
+    out[n - 1, w + 1 : w + 1 + lw] = labv[(n - 1) * (lw + 1):]
+    out[n - 1, -1] = 10
+    if not (bool((out[:, w] == 44).all()) and bool((out[:, -1] == 10).all())):
+        return None  # a separator inside a value: not one id and one label per row
+    return out.tobytes()
 
 
 def in_values(session: Session, column, values: Sequence[str]) -> ColumnElement[bool] | None:
