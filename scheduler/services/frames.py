@@ -247,6 +247,10 @@ def entities(session: Session, usccs: Sequence[str]) -> dict[str, FrameEntity]:
     """Registry rows of the given entities (for the items each task carries)."""
     out: dict[str, FrameEntity] = {}
     ids = list(usccs)
+    if session.connection().dialect.name == "sqlite":
+        # SQLite puts the values into a sorted list before it looks them up (and returns the rows
+        # in that order): given sorted, it builds the list ~1/3 faster (10M: 291k entities).
+        ids.sort()
     e = Enterprise
     cols = (e.uscc, e.entity_type, e.industry_code, e.town_code, e.tags, e.risk_class)
     if not ids:
