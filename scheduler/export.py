@@ -91,14 +91,16 @@ def safe_name(name: str, max_len: int = 100) -> str:
 
 @dataclass(frozen=True)
 class Table:
-    """One exported table: its whitelist name and its shaped rows."""
+    """One exported table: its whitelist name and its shaped rows. `headers`: the columns of a
+    table outside the public whitelist (an internal export, e.g. 两库一单 in its import columns)."""
 
     name: str
     rows: Sequence[tuple[str, ...]]
+    headers: tuple[str, ...] | None = None
 
     @property
     def columns(self) -> tuple[str, ...]:
-        return TABLES[self.name]
+        return self.headers if self.headers is not None else TABLES[self.name]
 
 
 # --- writers ----------------------------------------------------------------------------------

@@ -58,6 +58,11 @@ class Col:
 
 
 # The one mapping table: Chinese header <-> model field, per kind, in file order.
+# 检查方式: the common ones (the form suggests them). Item lists name others too (监测, 检验检测…)
+# and often several at once (书面检查、实地核查), so any short method names are accepted.
+METHODS = ("现场检查", "书面检查", "网络检查", "实地核查", "网络监测", "抽样检验")
+_METHOD_SEP = re.compile(r"[、;；,，/]")
+
 SPECS: dict[str, tuple[Col, ...]] = {
     "enterprises": (
         Col("统一社会信用代码", "uscc", True, "", "18位，GB 32100-2015"),
@@ -92,7 +97,7 @@ SPECS: dict[str, tuple[Col, ...]] = {
         Col("抽查类别", "category", True, "食品安全监督检查"),
         Col("抽查事项", "name", True, "食品经营者经营条件检查"),
         Col("事项类别", "kind", True, "一般", "重点 / 一般"),
-        Col("检查方式", "method", False, "现场检查", "现场检查 / 书面检查 / 网络检查"),
+        Col("检查方式", "method", False, "现场检查", "如 " + " / ".join(METHODS) + "，可填多个，用顿号分隔"),
         Col("检查主体", "department_id", True, "区市场监管局", "部门名称或代码", ("department",)),
         Col("检查依据", "legal_basis", False, "《中华人民共和国食品安全法》"),
         Col("检查对象主体类型", "scope_entity_types", False, "企业;个体工商户", "空表示不限"),
@@ -136,7 +141,6 @@ assert all(FIELDS[k][: len(KEYS[k])] == KEYS[k] for k in KINDS)
 
 ITEM_KINDS = {"重点": "key", "一般": "general"}
 ITEM_KIND_NAMES = {v: k for k, v in ITEM_KINDS.items()}
-METHODS = ("现场检查", "书面检查", "网络检查")
 CONFLICT_REASONS = ("亲属关系", "曾任职", "持股", "其他")
 DECLARED_BY = ("本人申报", "管理员录入")
 YES = {"是": True, "否": False, "Y": True, "N": False, "1": True, "0": False, "TRUE": True, "FALSE": False}
@@ -632,6 +636,14 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
             raise ValueError("信用风险分类应为 " + " / ".join(lk.risk_classes) + " 之一")
         return v
 
+    def methods(v: str) -> str:
+        parts = list(dict.fromkeys(p.strip() for p in _METHOD_SEP.split(v) if p.strip()))
+        long = [p for p in parts if len(p) > 20]
+        if long or not parts:
+            raise ValueError(f"检查方式“{'、'.join(long) or v}”过长或为空：每种方式不超过 20 个字，多个用顿号分隔"
+                             "（如 " + "、".join(METHODS[:2]) + "）")
+        return "、".join(parts)
+
     def entity_types(v: str) -> str:
         parts = split_multi(v)
         for p in parts:
@@ -675,7 +687,7 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
         "experts": {"active": _yes},
         "items": {
             "kind": item_kind,
-            "method": _enum(METHODS),
+            "method": methods,
             "department_id": department,
             "scope_entity_types": entity_types,
             "scope_industries": industries,

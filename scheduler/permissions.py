@@ -68,6 +68,8 @@ RULES: Mapping[str, Rule] = {
         IMPORT_KINDS, ("检查对象名录", "执法检查人员名录", "专家名录", "随机抽查事项清单", "回避申报"))},
     # Editing one record of 两库一单 by hand (scheduler/services/records.py): as importing it.
     "library.edit": _rule("编辑两库一单记录", "admin planner"),
+    # Export in the import columns (internal: risk classes, conflict declarations); recorded.
+    "library.export": _rule("导出两库一单", "admin planner reviewer auditor"),
     "plan.save": _rule("保存抽查计划", "admin planner", "planner"),
     "plan.schedule": _rule("修改计划的定时设置", "admin planner", "planner"),
     "draw.freeze": _rule("冻结抽查名录", "admin planner system", "planner"),

@@ -146,3 +146,22 @@ def test_kill_minus_9_mid_import_leaves_db_unchanged(env, tmp_path, sqlite_url):
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='enterprise'")}
     con.close()
     assert "ix_enterprise_name" in names
+
+
+def test_library_export_then_reimport_unchanged(env, tmp_path):
+    """`dsr library export` writes the list in the import columns; importing it again changes nothing."""
+    r = run(env, "import", "enterprises", str(write_csv(tmp_path / "e.csv", ent_rows(25))), "-q")
+    assert r.returncode == 0, r.stderr
+    out = tmp_path / "out.csv"
+    r = run(env, "library", "export", "enterprises", "--out", str(out))
+    assert r.returncode == 0, r.stderr
+    assert "已导出检查对象名录库 25 条" in r.stdout
+    r = run(env, "import", "enterprises", str(out), "-q")
+    assert r.returncode == 0, r.stderr
+    assert "未变 25" in r.stdout and "新增 0" in r.stdout and "更新 0" in r.stdout, r.stdout
+    r = run(env, "library", "export", "enterprises", "--format", "pdf", "--out", str(tmp_path / "x.pdf"))
+    assert r.returncode == 2 and "导出格式应为 csv 或 xlsx" in r.stderr and not (tmp_path / "x.pdf").exists()
+    r = run(env, "library", "export", "nothing")
+    assert r.returncode == 2 and "未知的导入类型" in r.stderr
+    r = run(env, "library", "export", "items", "--bureau", "999999")
+    assert r.returncode == 2 and "不存在" in r.stderr

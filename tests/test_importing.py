@@ -260,10 +260,13 @@ def test_items_ratio_rules():
     w.writerow(item(事项编码="I3", 事项类别="重点", 抽查比例上限="0.3", 抽查比例下限=""))
     w.writerow(item(事项编码="I4", 事项类别="重点", 抽查比例上限="", 抽查比例下限="", 检查主体="不存在局"))
     w.writerow(item(事项编码="I5", 事项类别="一般", 抽查比例上限="150%", 抽查比例下限=""))
-    w.writerow(item(事项编码="I6", 事项类别="重点", 抽查比例上限="", 抽查比例下限="", 检查方式="电话检查"))
+    w.writerow(item(事项编码="I6", 事项类别="重点", 抽查比例上限="", 抽查比例下限="", 检查方式="现场检查、" + "查" * 21))
+    # Item lists name many methods, often several: any short names, kept in order, joined by 、.
+    w.writerow(item(事项编码="I7", 事项类别="重点", 抽查比例上限="", 抽查比例下限="", 检查方式="书面检查；实地核查，监测、书面检查"))
     v = validate(buf.getvalue(), name="清单.csv", kind="items")
     rec = dict(zip(v.fields, v.records[0]))
     assert rec["ratio_cap"] == "0.05" and rec["ratio_floor"] == "0.01" and rec["kind"] == "general"
+    assert dict(zip(v.fields, v.records[-1]))["method"] == "书面检查、实地核查、监测"
     assert {(e.row, e.column) for e in v.errors} == {
         (3, "抽查比例上限"),
         (4, "抽查比例上限"),

@@ -348,3 +348,19 @@ def test_items_page_shows_town_names(app, seeded_url):
     at = _open(app, "items.py")
     row = _df(at, "事项编码").set_index("事项编码").loc["NY-001"]
     assert row["检查对象（乡镇街道）"] == "滨河街道、黄松峪乡"
+
+
+@pytest.mark.parametrize("script", ["registry.py", "roster.py", "experts.py", "items.py", "conflicts.py"])
+def test_every_list_page_offers_its_export(app, script):
+    at = _open(app, script)
+    labels = [b.proto.label for b in at.get("download_button")]
+    assert labels == ["导出 CSV", "导出 XLSX"], labels
+
+
+def test_registry_export_past_the_limit_asks_for_a_filter(app, monkeypatch):
+    from scheduler.services import library_export
+
+    monkeypatch.setattr(library_export, "APP_LIMIT", 3)
+    at = _open(app, "registry.py")
+    assert not at.get("download_button")
+    assert any("超过页面导出上限 3 条" in c.value and "dsr library export enterprises" in c.value for c in at.caption)

@@ -235,3 +235,24 @@ def matching_figures(matching: dict[str, Any]) -> None:
     st.caption(f"匹配策略：{POLICY_LABELS.get(matching.get('policy'), matching.get('policy'))}；"
                f"检查组 {matching.get('team_size')} 人；每人本期任务上限 {matching.get('cap')}；"
                f"每位专家上限 {matching.get('expert_cap')}")
+
+
+def export_buttons(kind: str, what: str, make: Callable[[str], bytes], key: str, total: int | None = None) -> None:
+    """导出 CSV / XLSX of a 两库一单 list in its import columns (edit in a spreadsheet, import again).
+    `make(fmt)` builds the file when the button is clicked (deferred: the page does not wait);
+    past the app's row limit the buttons give way to a hint."""
+    from scheduler.importing import KIND_NAMES
+    from scheduler.services.library_export import APP_LIMIT
+
+    if total is not None and total > APP_LIMIT:
+        st.caption(f"{what}共 {total:,} 条，超过页面导出上限 {APP_LIMIT:,} 条：请缩小筛选范围，"
+                   f"或用命令 dsr library export {kind} 导出全部。")
+        return
+    name = KIND_NAMES[kind]
+    c1, c2, c3 = st.columns([1, 1, 4])
+    c1.download_button("导出 CSV", data=lambda: make("csv"), file_name=f"{name}.csv", mime="text/csv",
+                       on_click="ignore", key=f"{key}_csv", help=f"导出{what}（导入模板的列，可修改后重新导入）")
+    c2.download_button("导出 XLSX", data=lambda: make("xlsx"), file_name=f"{name}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+                       on_click="ignore", key=f"{key}_xlsx", help=f"导出{what}（导入模板的列，可修改后重新导入）")
+    c3.caption("导出记入审计日志。")

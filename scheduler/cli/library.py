@@ -82,3 +82,44 @@ def template_cmd(
     path = out or Path(f"{kind}_template.{fmt}")
     path.write_bytes(template_bytes(kind, fmt))
     console.print(f"已写出{KIND_NAMES[kind]}导入模板：{path}", markup=False)
+
+
+library_app = typer.Typer(help="两库一单 lists: export in the import columns (导出两库一单).", no_args_is_help=True)
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("export")
+def export_cmd(
+    kind: str = typer.Argument(..., help=f"Which list: {_KINDS_HELP}"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: <kind>.<format>)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or xlsx"),
+    bureau: Optional[str] = typer.Option(None, "--bureau", help="Bureau code (default: the only bureau)."),
+) -> None:
+    """Export a whole list in the import template's columns (edit it, then `dsr import` it again)."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Bureau
+    from scheduler.services import library_export as lx
+
+    _check_kind(kind)
+    if fmt not in lx.FORMATS:
+        err_console.print("[red]导出格式应为 csv 或 xlsx[/red]")
+        raise typer.Exit(2)
+    eng = engine()
+    bureau_id = None
+    if bureau:
+        with Session(eng) as s:
+            bureau_id = s.execute(select(Bureau.id).where(Bureau.code == bureau)).scalar_one_or_none()
+        if bureau_id is None:
+            err_console.print(f"[red]监管局“{bureau}”不存在[/red]")
+            raise typer.Exit(2)
+    path = out or Path(f"{kind}.{fmt}")
+    try:
+        rows = list(lx.rows(eng, kind, bureau_id=bureau_id, limit=None))
+        # Written only once every row is read: a refused export leaves no partial file behind.
+        path.write_bytes(lx.to_bytes(iter(rows), fmt, KIND_NAMES[kind]))
+    except lx.ExportRefused as exc:
+        err_console.print(f"[red]{exc}[/red]")
+        raise typer.Exit(2)
+    console.print(f"已导出{KIND_NAMES[kind]} {len(rows) - 1:,} 条：{path}", markup=False)

@@ -26,6 +26,7 @@ from db.models import CheckItem, Conflict, Department, Draw, Enterprise, Expert,
 from scheduler import demo
 from scheduler.services import auditlog
 from scheduler import reference
+from scheduler.importing import nfkc
 from scheduler.services.bureaus import ensure_bureau, ensure_pinggu
 from scheduler.services.context import SYSTEM, Actor
 
@@ -54,6 +55,18 @@ class DemoDistrict:
 
 
 MIYUN = DemoDistrict(reference.MIYUN_CODE, reference.MIYUN_NAME, "密云区", reference.MIYUN_TOWNS, "MY")
+
+
+def demo_item(d: demo.DemoItem, bureau_id: int, depts: dict[str, int]) -> CheckItem:
+    """A demo check item stored as an import of the same list would store it (NFKC text: the
+    list's full-width semicolons become ";"), so that exporting and re-importing changes nothing."""
+    return CheckItem(
+        bureau_id=bureau_id, code=d.code, category=nfkc(d.category), name=nfkc(d.name), kind=d.kind,
+        method=nfkc(d.method), department_id=depts[d.department], legal_basis=nfkc(d.legal_basis),
+        scope_entity_types=";".join(sorted(d.entity_types)), scope_industries=";".join(sorted(d.industries)),
+        scope_tags=";".join(sorted(d.tags)), ratio_cap=d.ratio_cap, ratio_floor=d.ratio_floor,
+        required_qualifications=";".join(sorted(d.qualifications)), expert_field=d.expert_field,
+    )
 
 
 def create_demo(
@@ -163,13 +176,7 @@ def create_demo(
         for d in demo.DEMO_ITEMS:
             if d.code in items:
                 continue
-            item = CheckItem(
-                bureau_id=bureau.id, code=d.code, category=d.category, name=d.name, kind=d.kind, method=d.method,
-                department_id=depts[d.department], legal_basis=d.legal_basis,
-                scope_entity_types=";".join(sorted(d.entity_types)), scope_industries=";".join(sorted(d.industries)),
-                scope_tags=";".join(sorted(d.tags)), ratio_cap=d.ratio_cap, ratio_floor=d.ratio_floor,
-                required_qualifications=";".join(sorted(d.qualifications)), expert_field=d.expert_field,
-            )
+            item = demo_item(d, bureau.id, depts)
             s.add(item)
             items[d.code] = item
             added["items"] += 1
@@ -252,13 +259,7 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
         for d in demo.DEMO_ITEMS:
             if d.code not in CITY_ITEM_CODES or d.code in have:
                 continue
-            have[d.code] = CheckItem(
-                bureau_id=city.id, code=d.code, category=d.category, name=d.name, kind=d.kind, method=d.method,
-                department_id=depts[d.department], legal_basis=d.legal_basis,
-                scope_entity_types=";".join(sorted(d.entity_types)), scope_industries=";".join(sorted(d.industries)),
-                scope_tags=";".join(sorted(d.tags)), ratio_cap=d.ratio_cap, ratio_floor=d.ratio_floor,
-                required_qualifications=";".join(sorted(d.qualifications)), expert_field=d.expert_field,
-            )
+            have[d.code] = demo_item(d, city.id, depts)
             s.add(have[d.code])
             n_items += 1
         s.flush()

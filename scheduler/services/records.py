@@ -121,7 +121,7 @@ def _shown(v: Any) -> str:
 # --- values as text (the importer's input) ---------------------------------------------
 
 
-def _to_text(kind: str, f: str, v: Any, lk: Lookups) -> str:
+def import_text(kind: str, f: str, v: Any, lk: Lookups) -> str:
     """A stored or given value as the text a planner would type into an import file."""
     if v is None:
         return ""
@@ -225,7 +225,7 @@ def get_record(engine: Engine, kind: str, key: Key, actor: Actor = CLI,
         if row is None:
             return None
         out = {f: getattr(row, f) for f in FIELDS[kind]}
-        out["_text"] = {f: _to_text(kind, f, out[f], lk) for f in FIELDS[kind]}
+        out["_text"] = {f: import_text(kind, f, out[f], lk) for f in FIELDS[kind]}
         return out
 
 
@@ -316,13 +316,13 @@ def save(engine: Engine, kind: str, key: Key, changes: Mapping[str, Any], actor:
 
             # The text row: stored values (or empty), the key, then the edited fields.
             if row is not None:
-                texts = {f: _to_text(kind, f, getattr(row, f), lk) for f in fields}
+                texts = {f: import_text(kind, f, getattr(row, f), lk) for f in fields}
             else:
                 texts = {f: "" for f in fields}
                 key_texts = (parts[0],) if kind != "conflicts" else parts
                 texts.update(dict(zip(key_fields, key_texts)))
             for f, v in changes.items():
-                t = _to_text(kind, f, v, lk)
+                t = import_text(kind, f, v, lk)
                 if f in key_fields and row is not None and nfkc(t) != texts[f]:
                     raise RecordError(f"{HEADER_OF[kind][f]}不可修改：如有误，请新增正确的记录，并将原记录注销或停用",
                                       HEADER_OF[kind][f])

@@ -3,10 +3,11 @@
 import streamlit as st
 
 from scheduler.services import browse
+from scheduler.services import library_export
 from ui import state
 from scheduler.importing import CONFLICT_REASONS, DECLARED_BY
 from ui.record_form import Field, editor
-from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, search_box
+from ui.widgets import export_buttons, Col, choice, fmt_date, need_bureau, paged_table, search_box
 
 REASONS = ("亲属关系", "曾任职", "持股", "其他")
 
@@ -38,6 +39,9 @@ page = paged_table(
     filters=(q, reason),
 )
 st.caption("回避申报为个人信息，仅限内部使用；随机匹配检查人员时自动回避。")
+export_buttons("conflicts", "本局全部回避申报",
+               lambda fmt: library_export.export_bytes(eng, "conflicts", fmt, bureau_id=b["id"], actor=actor),
+               "conflicts_export")
 
 editor(
     "conflicts", "conflicts_edit", page.rows,

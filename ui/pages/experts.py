@@ -3,9 +3,10 @@
 import streamlit as st
 
 from scheduler.services import browse
+from scheduler.services import library_export
 from ui import state
 from ui.record_form import Field, editor
-from ui.widgets import Col, choice, fmt_expert_active, need_bureau, paged_table, search_box
+from ui.widgets import export_buttons, Col, choice, fmt_expert_active, need_bureau, paged_table, search_box
 
 st.title("专家库")
 eng = state.engine()
@@ -35,6 +36,9 @@ page = paged_table(
     filters=(q, field, active),
 )
 st.caption("专家和检测机构协助检查，不计入至少两名执法检查人员。")
+export_buttons("experts", "本局全部专家",
+               lambda fmt: library_export.export_bytes(eng, "experts", fmt, bureau_id=b["id"], actor=actor),
+               "experts_export")
 
 editor(
     "experts", "experts_edit", page.rows,

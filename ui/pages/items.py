@@ -4,10 +4,11 @@ import streamlit as st
 
 from db.models import split_list
 from scheduler.services import browse
+from scheduler.services import library_export
 from ui import state
 from scheduler.importing import METHODS
 from ui.record_form import Field, editor
-from ui.widgets import KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, need_bureau, paged_table, search_box
+from ui.widgets import export_buttons, KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, need_bureau, paged_table, search_box
 
 st.title("随机抽查事项清单")
 eng = state.engine()
@@ -58,6 +59,9 @@ page = paged_table(
     filters=(q, dept, kind),
 )
 st.caption("检查对象各项为空表示不限。")
+export_buttons("items", "本局全部随机抽查事项",
+               lambda fmt: library_export.export_bytes(eng, "items", fmt, bureau_id=b["id"], actor=actor),
+               "items_export")
 
 
 def towns_by_name(codes: str) -> str:
@@ -73,7 +77,8 @@ editor(
         Field("name", "抽查事项"),
         Field("kind", "事项类别", options=[("key", "重点"), ("general", "一般")],
               help="重点检查事项不设抽查比例上限；一般检查事项必须填写抽查比例上限"),
-        Field("method", "检查方式", options=[(m, m) for m in METHODS]),
+        Field("method", "检查方式", placeholder="如 书面检查、实地核查",
+              help="如 " + " / ".join(METHODS) + "，可填多个，用顿号分隔"),
         Field("department_id", "检查主体", options=[(n, n) for _, n in dept_list]),
         Field("legal_basis", "检查依据", area=True),
         Field("scope_entity_types", "检查对象（主体类型）", placeholder="如 企业;个体工商户，空表示不限"),

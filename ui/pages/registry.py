@@ -6,9 +6,10 @@ from scheduler import reference
 from scheduler.services import browse
 from scheduler.services.bureaus import risk_classes
 from sqlmodel import Session
+from scheduler.services import library_export
 from ui import state
 from ui.record_form import Field, editor
-from ui.widgets import Col, choice, fmt_date, fmt_list, fmt_risk, paged_table, search_box
+from ui.widgets import export_buttons, Col, choice, fmt_date, fmt_list, fmt_risk, paged_table, search_box
 
 st.title("检查对象名录库")
 eng = state.engine()
@@ -54,6 +55,14 @@ page = paged_table(
     filters=(q, town, etype, status, risk, industry),
 )
 st.caption("信用风险分类为内部信息，不向社会公开。")
+export_buttons(
+    "enterprises", "符合当前筛选条件的检查对象",
+    lambda fmt: library_export.export_bytes(
+        eng, "enterprises", fmt, bureau_id=bid, actor=actor,
+        filters={"q": q, "town_code": town, "entity_type": etype, "status": status, "risk_class": risk,
+                 "industry_prefix": industry}),
+    "registry_export", total=page.total,
+)
 
 editor(
     "enterprises", "registry_edit", page.rows,

@@ -3,9 +3,10 @@
 import streamlit as st
 
 from scheduler.services import browse
+from scheduler.services import library_export
 from ui import state
 from ui.record_form import Field, editor
-from ui.widgets import Col, choice, fmt_active, fmt_list, need_bureau, paged_table, search_box
+from ui.widgets import export_buttons, Col, choice, fmt_active, fmt_list, need_bureau, paged_table, search_box
 
 st.title("执法检查人员名录库")
 eng = state.engine()
@@ -38,6 +39,9 @@ page = paged_table(
     filters=(q, dept, active),
 )
 st.caption("执法证号为个人信息，仅限内部使用。")
+export_buttons("inspectors", "本局全部执法检查人员",
+               lambda fmt: library_export.export_bytes(eng, "inspectors", fmt, bureau_id=b["id"], actor=actor),
+               "roster_export")
 
 YES_NO = [("是", "是（在岗）"), ("否", "否（停用）")]
 editor(

@@ -1,0 +1,149 @@
+"""Export of 两库一单 (registry, roster, experts, item list, conflict declarations) in the import
+templates' own columns, so that a planner can download a list, correct it in a spreadsheet and
+import it again: every exported row re-imports as unchanged (tests/test_library_export.py).
+
+Values are written as the importer reads them (departments by name, inspectors by roster id,
+dates YYYY-MM-DD, yes/no as 是/否, item kinds as 重点/一般). As everywhere dsr writes a
+spreadsheet, a cell that would start a formula gets a leading apostrophe (scheduler/export.py).
+Risk classes and conflict declarations are internal: the export is for staff and each one is
+recorded in the audit chain (who, which list, how many rows).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, or_, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.models import Bureau, CheckItem, Conflict, Enterprise, Expert, Inspector, Town
+from scheduler import export as xp
+from scheduler.importing import COLUMNS, FIELDS, ITEM_KIND_NAMES, KIND_NAMES, KINDS
+from scheduler.permissions import require
+from scheduler.services import auditlog
+from scheduler.services.context import CLI, Actor
+from scheduler.services.imports import load_lookups
+from scheduler.services.records import import_text
+from scheduler.services.scope import require_bureau
+
+# The app builds a download in memory; past this many rows it asks for a narrower filter or the CLI.
+APP_LIMIT = 100_000
+FORMATS = ("csv", "xlsx")
+
+
+class ExportRefused(ValueError):
+    """An export that cannot be made; the message (Chinese) says why."""
+
+
+def _bureau(s: Session, actor: Actor, bureau_id: int | None) -> Bureau:
+    if bureau_id is None:
+        bureau_id = actor.bureau_id
+    if bureau_id is None:
+        ids = list(s.execute(select(Bureau.id).limit(2)).scalars())
+        if len(ids) != 1:
+            raise ExportRefused("请指定要导出的市场监管局")
+        bureau_id = ids[0]
+    require_bureau(s.connection(), actor, bureau_id)
+    b = s.get(Bureau, bureau_id)
+    if b is None:
+        raise ExportRefused("指定的市场监管局不存在")
+    return b
+
+
+def _contains(col: Any, q: str) -> Any:
+    return col.contains(q, autoescape=True)
+
+
+def _query(kind: str, b: Bureau, filters: dict[str, Any]):
+    """The kind's rows of bureau `b`, in key order. Registry filters (as on its page): q (USCC
+    prefix, name or address part), town_code, entity_type, status, risk_class, industry_prefix."""
+    if kind == "enterprises":
+        f = {k: v for k, v in filters.items() if v}
+        q = (f.get("q") or "").strip()
+        conds = [Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == b.id))]
+        if q:
+            conds.append(or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q),
+                             Enterprise.uscc.startswith(q.upper(), autoescape=True)))
+        for key, col in (("town_code", Enterprise.town_code), ("entity_type", Enterprise.entity_type),
+                         ("status", Enterprise.status), ("risk_class", Enterprise.risk_class)):
+            if key in f:
+                conds.append(col == f[key])
+        if f.get("industry_prefix", "").strip():
+            conds.append(Enterprise.industry_code.startswith(f["industry_prefix"].strip().upper(), autoescape=True))
+        return select(Enterprise).where(and_(*conds)).order_by(Enterprise.uscc)
+    if kind == "conflicts":
+        return (select(Conflict).join(Inspector, Inspector.id == Conflict.inspector_pk)
+                .where(Inspector.bureau_id == b.id).order_by(Inspector.inspector_id, Conflict.uscc))
+    model, key = {"inspectors": (Inspector, Inspector.inspector_id), "experts": (Expert, Expert.expert_id),
+                  "items": (CheckItem, CheckItem.code)}[kind]
+    return select(model).where(model.bureau_id == b.id).order_by(key)
+
+
+def rows(engine: Engine, kind: str, *, bureau_id: int | None = None, actor: Actor = CLI,
+         filters: dict[str, Any] | None = None, limit: int | None = None) -> Iterator[tuple[str, ...]]:
+    """The header (the import template's columns), then one tuple of import texts per record.
+    Raises ExportRefused past `limit` records (before anything is yielded) and PermissionDenied
+    without `library.export` or outside the actor's scope. Records the export in the audit chain."""
+    if kind not in KINDS:
+        raise ExportRefused(f"未知的名录类型：{kind}（可选：{'、'.join(KINDS)}）")
+    require(actor, "library.export")
+    fields = FIELDS[kind]
+    with Session(engine) as s:
+        b = _bureau(s, actor, bureau_id)
+        stmt = _query(kind, b, filters or {})
+        if limit is not None:
+            n = s.execute(select(func.count()).select_from(stmt.order_by(None).subquery())).scalar_one()
+            if n > limit:
+                raise ExportRefused(f"符合条件的{KIND_NAMES[kind]}共 {n:,} 条，超过页面导出上限 {limit:,} 条："
+                                    f"请缩小筛选范围，或用命令 dsr library export {kind} 导出全部")
+        lk = load_lookups(s, b, kind)
+        # import_text needs roster ids by primary key for conflicts: the lookups hold the reverse.
+        inspector_ids = {pk: iid for iid, pk in lk.inspectors.items()}
+        auditlog.record(s, actor, "library.export", f"library:{kind}/{b.code}",
+                        {"kind": kind, "filters": {k: v for k, v in (filters or {}).items() if v}})
+        s.commit()
+        yield COLUMNS[kind]
+        for rec in s.execute(stmt.execution_options(yield_per=5000)).scalars():
+            out = []
+            for f in fields:
+                v = getattr(rec, f)
+                if f == "kind" and kind == "items":
+                    out.append(ITEM_KIND_NAMES.get(v, v))
+                elif f == "inspector_pk":
+                    out.append(inspector_ids.get(v, ""))
+                else:
+                    out.append(import_text(kind, f, v, lk))
+            yield tuple(out)
+
+
+def to_bytes(table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: str) -> bytes:
+    """CSV (UTF-8 with BOM, CRLF) or XLSX of `table_rows` (header first), formulas neutralised."""
+    if fmt not in FORMATS:
+        raise ExportRefused("导出格式应为 csv 或 xlsx")
+    it = iter(table_rows)
+    header = next(it)
+    body = list(it)
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / f"export.{fmt}"
+        table = xp.Table(sheet, body, headers=tuple(header))
+        if fmt == "csv":
+            xp.write_csv(path, table)
+        else:
+            xp.write_xlsx(path, [table])
+        return path.read_bytes()
+
+
+def export_bytes(engine: Engine, kind: str, fmt: str = "csv", *, bureau_id: int | None = None, actor: Actor = CLI,
+                 filters: dict[str, Any] | None = None, limit: int | None = APP_LIMIT) -> bytes:
+    """One download of the page: `rows` as CSV or XLSX bytes."""
+    if fmt not in FORMATS:
+        raise ExportRefused("导出格式应为 csv 或 xlsx")
+    return to_bytes(rows(engine, kind, bureau_id=bureau_id, actor=actor, filters=filters, limit=limit), fmt,
+                    KIND_NAMES[kind])
+
+
+__all__ = ["APP_LIMIT", "FORMATS", "ExportRefused", "export_bytes", "rows", "to_bytes"]
