@@ -269,3 +269,24 @@ def test_public_page_without_login(page: Page, app_url: str, timings: dict[str, 
     nav = page.get_by_test_id("stSidebarNav")
     expect(nav.get_by_role("link", name="登录")).to_be_visible()
     expect(nav.get_by_role("link", name="抽查计划")).to_have_count(0)
+
+
+def test_admin_creates_an_account_that_can_log_in(page: Page, app_url: str, demo_url: str,
+                                                  timings: dict[str, float]) -> None:
+    """系统设置 in a real browser: the administrator creates a reviewer's account; it logs in."""
+    _login(page, app_url, "admin")
+    _goto(page, "系统设置", "系统设置", timings)
+    page.get_by_text("新建账号", exact=False).first.click()
+    _fill(page, "用户名", "e2e-reviewer")
+    _fill(page, "姓名", "赵审核")
+    _pick(page, "角色", "审核人员")
+    _pick(page, "所属部门（计划人员、审核人员必填）", "区市场监管局")
+    _fill(page, "初始密码", DEMO_PASSWORD)
+    _fill(page, "再次输入初始密码", DEMO_PASSWORD)
+    page.get_by_role("button", name="创建账号").click()
+    expect(page.get_by_text("已创建账号“e2e-reviewer”（审核人员）")).to_be_visible(timeout=WAIT)
+    _idle(page)
+    _shot(page, "settings")
+    _logout(page)
+    _login(page, app_url, "e2e-reviewer")
+    expect(page.get_by_test_id("stSidebar").get_by_text("审核人员", exact=False).first).to_be_visible(timeout=WAIT)

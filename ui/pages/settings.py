@@ -41,12 +41,11 @@ def _time(v) -> str:
     return v.astimezone().strftime("%Y-%m-%d %H:%M") if v else ""
 
 
-def _password_pair(prefix: str) -> str | None:
-    """Two password boxes; the password if they match and are long enough, else None (with a message)."""
+def _password_pair(prefix: str, label: str) -> str | None:
+    """Two password boxes; the password if both say the same, else None (the service checks its length)."""
     c1, c2 = st.columns(2)
-    p1 = c1.text_input("密码", type="password", key=f"{prefix}_pw1",
-                       help=f"至少 {users.MIN_PASSWORD_LENGTH} 个字符")
-    p2 = c2.text_input("再次输入密码", type="password", key=f"{prefix}_pw2")
+    p1 = c1.text_input(label, type="password", key=f"{prefix}_pw1", help=f"至少 {users.MIN_PASSWORD_LENGTH} 个字符")
+    p2 = c2.text_input(f"再次输入{label}", type="password", key=f"{prefix}_pw2")
     return p1 if p1 == p2 else None
 
 
@@ -77,11 +76,11 @@ with tab_users:
             role = c3.selectbox("角色", ACCOUNT_ROLES, format_func=lambda r: ROLES[r], key="settings_new_role")
             depts = browse.departments(eng, bureau_id=b["id"], actor=actor)
             c4, c5 = st.columns(2)
-            dept = c4.selectbox("所属部门（计划员、审核员必填）", [None] + [d for d, _ in depts],
+            dept = c4.selectbox("所属部门（计划人员、审核人员必填）", [None] + [d for d, _ in depts],
                                 format_func=lambda d: "（无）" if d is None else dict(depts)[d], key="settings_new_dept")
             inspector = c5.text_input("执法检查人员编号（执法检查人员必填）", key="settings_new_inspector",
                                       help="该账号对应执法检查人员名录库中的人员编号，其所属部门随名录")
-            password = _password_pair("settings_new")
+            password = _password_pair("settings_new", "初始密码")
             if st.button("创建账号", key="settings_new_submit", type="primary"):
                 if password is None:
                     st.error("两次输入的密码不一致")
@@ -111,7 +110,7 @@ with tab_users:
                     else:
                         _done(f"已{label[:2]}账号“{who}”")
             with a2:
-                password = _password_pair("settings_reset")
+                password = _password_pair("settings_reset", "新密码")
                 if st.button("重置密码", key="settings_user_reset"):
                     if password is None:
                         st.error("两次输入的密码不一致")
