@@ -385,8 +385,9 @@ def _scenario(engine) -> dict[str, list[tuple]]:
 
 
 def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch):
-    """The draw and the visit refresh write out on SQLite the ids SQLite would give (db.bulk.writes_ids);
-    the same scenario with the ids read back after the inserts (the general path) stores the same rows."""
+    """The draw and the visit refresh write out on SQLite the ids SQLite would give (db.bulk.writes_ids),
+    and a draw hands the tasks it has just written to the visit refresh (vs.NewTasks); the same scenario
+    with the ids and the draw's tasks read back after the inserts (the general path) stores the same rows."""
     from db.engine import make_engine
     from db.migrate import upgrade
 
@@ -401,6 +402,8 @@ def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch
     written = run("written.db")
     monkeypatch.setattr(draws, "writes_ids", lambda conn: False)
     monkeypatch.setattr(vs, "writes_ids", lambda conn: False)
+    read_tasks = vs._read_tasks
+    monkeypatch.setattr(vs, "_read_tasks", lambda conn, periods, new=None: read_tasks(conn, periods))
     read_back = run("read_back.db")
     assert written["visit"] and written["teammember"] and any(r[5] for r in written["visit"])
     for table in written:

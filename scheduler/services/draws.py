@@ -298,7 +298,10 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
                       .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
             # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
-            visit_service.refresh_for_period(s, period, actor)
+            # The tasks just written (the selected ones: reserves are not live) need not be read back.
+            visit_service.refresh_for_period(s, period, actor, visit_service.NewTasks(
+                d.id, [task_ids[x.entity_id] for x in result.selected], [x.entity_id for x in result.selected],
+                [carrier[x.entity_id] for x in result.selected]))
         auditlog.record(
             s, actor, "draw.execute", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,

@@ -57,6 +57,7 @@ ROLE_LABELS = {"leader": "组长", "member": "组员", "expert": "专家"}
 
 __all__ = [
     "JOINT_TARGET",
+    "NewTasks",
     "RefreshReport",
     "SETTING_KEY",
     "VisitsRefused",
@@ -212,25 +213,43 @@ class _Live:
     stored_visit: np.ndarray
 
 
-def _read_tasks(conn: Connection, periods: Sequence[str]) -> _Live:
+@dataclass
+class NewTasks:
+    """The live tasks a draw has just written (none has a visit yet), handed to the refresh
+    by the draw so that they need not be read back: the other draws' tasks are read as usual."""
+
+    draw_id: int
+    task_ids: Sequence[int]
+    usccs: Sequence[str]
+    bureau_ids: Sequence[int]
+
+
+def _read_tasks(conn: Connection, periods: Sequence[str], new: NewTasks | None = None) -> _Live:
     """One query: every live random task of the drawn draws of `periods`, with its bureau and
-    the visit it is stored in now."""
+    the visit it is stored in now (the tasks of `new` from the caller, without a visit)."""
     meta = _live_draws(conn, periods)
     empty = np.zeros(0, dtype=np.int64)
     if not meta:
         return _Live([], [], empty, (), empty, empty, empty)
     draws = [rule.DrawKey(rule.iso_utc(at), code, period, bool(m)) for _d, code, period, at, m in meta]
     draw_ids = [d for d, *_ in meta]
-    frag, params = _in_list(conn, draw_ids)
+    if new is not None and new.draw_id not in draw_ids:
+        new = None  # not a live draw of these periods: nothing of it belongs here
+    frag, params = _in_list(conn, [d for d in draw_ids if new is None or d != new.draw_id])
     marks = ", ".join("?" for _ in INACTIVE)
     rows = _fetch(conn, f'SELECT t.id, t.uscc, t.bureau_id, t.draw_id, COALESCE(vt.visit_id, -1) FROM "task" t '
                         f'LEFT JOIN "visittask" vt ON vt.task_id = t.id '
                         f'WHERE t.draw_id {frag} AND t.kind = ? AND t.status NOT IN ({marks})',
                   (*params, "random", *INACTIVE))
-    if not rows:
-        return _Live(draws, draw_ids, empty, (), empty, empty, empty)
-    ids, usccs, bureaus, dids, visits_ = zip(*rows)
+    ids, usccs, bureaus, dids, visits_ = zip(*rows) if rows else ((), (), (), (), ())
     del rows
+    if new is not None and len(new.task_ids):
+        # Rule 3 orders the tasks by their draw and id, not by where they come from: appended here.
+        m = len(new.task_ids)
+        ids, usccs, bureaus = (*ids, *new.task_ids), (*usccs, *new.usccs), (*bureaus, *new.bureau_ids)
+        dids, visits_ = (*dids, *[new.draw_id] * m), (*visits_, *[-1] * m)
+    if not ids:
+        return _Live(draws, draw_ids, empty, (), empty, empty, empty)
     dids_a = np.asarray(dids, dtype=np.int64)
     order = np.argsort(np.asarray(draw_ids, dtype=np.int64))
     index = order[np.searchsorted(np.asarray(draw_ids, dtype=np.int64)[order], dids_a)]
@@ -250,7 +269,7 @@ def _lookup(keys_sorted: np.ndarray, values: np.ndarray, wanted: np.ndarray, def
 
 
 def _refresh(s: Session, windows_: Sequence[str], setting: str, actor: Actor, existing: Sequence[str],
-             record: bool = True) -> RefreshReport:
+             record: bool = True, new: NewTasks | None = None) -> RefreshReport:
     """Recompute the visits of `windows_` (under `setting`) against the stored visits of the
     windows `existing` (a superset of `windows_` when the setting changed)."""
     periods = sorted({p for w in windows_ for p in rule.periods_of_window(w, setting)})
@@ -258,12 +277,12 @@ def _refresh(s: Session, windows_: Sequence[str], setting: str, actor: Actor, ex
     # The writes below touch the visit indexes at random places: a bigger page cache for this
     # refresh (as imports do) instead of SQLite's 2 MB default, restored at the end.
     with sqlite_page_cache(conn, 262144):
-        return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record)
+        return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record, new)
 
 
 def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: Sequence[str], setting: str,
-                actor: Actor, existing: Sequence[str], record: bool) -> RefreshReport:
-    live = _read_tasks(conn, periods)
+                actor: Actor, existing: Sequence[str], record: bool, new: NewTasks | None = None) -> RefreshReport:
+    live = _read_tasks(conn, periods, new)
     g = rule.group_columns(live.task_ids, live.usccs, live.draw_index, live.draws, setting)
     label = windows_[0] if len(windows_) == 1 else "、".join(windows_)
     rep = RefreshReport(window=label, setting=setting, tasks=int(g.task_ids.size), visits=len(g))
@@ -380,7 +399,7 @@ def _payload(rep: RefreshReport) -> dict[str, Any]:
 
 
 def refresh_window(session: Session, window: str, actor: Actor = SYSTEM, setting: Optional[str] = None,
-                   record: bool = True) -> RefreshReport:
+                   record: bool = True, new: NewTasks | None = None) -> RefreshReport:
     """Recompute the visits of one coordination window inside the caller's transaction.
 
     No permission check: the caller (a draw, a void, a replacement, `refresh`) has made it.
@@ -392,13 +411,15 @@ def refresh_window(session: Session, window: str, actor: Actor = SYSTEM, setting
     except rule.WindowError as e:
         raise VisitsRefused(str(e)) from None
     _lock(session)
-    return _refresh(session, [window], setting, actor, [window], record)
+    return _refresh(session, [window], setting, actor, [window], record, new)
 
 
-def refresh_for_period(session: Session, period: str, actor: Actor = SYSTEM) -> RefreshReport:
-    """Recompute the window that draw period `period` falls in (used by the draw service)."""
+def refresh_for_period(session: Session, period: str, actor: Actor = SYSTEM,
+                       new: NewTasks | None = None) -> RefreshReport:
+    """Recompute the window that draw period `period` falls in (used by the draw service;
+    a draw passes the tasks it has just written as `new`)."""
     setting = coordination_window(session)
-    return refresh_window(session, rule.window_of(period, setting), actor, setting)
+    return refresh_window(session, rule.window_of(period, setting), actor, setting, new=new)
 
 
 def refresh(engine: Engine, period_or_window: str, actor: Actor = CLI) -> RefreshReport:
