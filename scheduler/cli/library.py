@@ -116,10 +116,8 @@ def export_cmd(
             raise typer.Exit(2)
     path = out or Path(f"{kind}.{fmt}")
     try:
-        rows = list(lx.rows(eng, kind, bureau_id=bureau_id, limit=None))
-        # Written only once every row is read: a refused export leaves no partial file behind.
-        path.write_bytes(lx.to_bytes(iter(rows), fmt, KIND_NAMES[kind]))
+        n = lx.write_file(eng, kind, path, fmt, bureau_id=bureau_id)
     except lx.ExportRefused as exc:
         err_console.print(f"[red]{exc}[/red]")
         raise typer.Exit(2)
-    console.print(f"已导出{KIND_NAMES[kind]} {len(rows) - 1:,} 条：{path}", markup=False)
+    console.print(f"已导出{KIND_NAMES[kind]} {n:,} 条：{path}", markup=False)

@@ -58,6 +58,11 @@ def _contains(col: Any, q: str) -> Any:
     return col.contains(q, autoescape=True)
 
 
+def _columns(kind: str, model: Any):
+    """The import fields as columns (rows of plain values: ~10x cheaper than ORM objects at 1M)."""
+    return select(*(getattr(model, f) for f in FIELDS[kind]))
+
+
 def _query(kind: str, b: Bureau, filters: dict[str, Any]):
     """The kind's rows of bureau `b`, in key order. Registry filters (as on its page): q (USCC
     prefix, name or address part), town_code, entity_type, status, risk_class, industry_prefix."""
@@ -74,13 +79,13 @@ def _query(kind: str, b: Bureau, filters: dict[str, Any]):
                 conds.append(col == f[key])
         if f.get("industry_prefix", "").strip():
             conds.append(Enterprise.industry_code.startswith(f["industry_prefix"].strip().upper(), autoescape=True))
-        return select(Enterprise).where(and_(*conds)).order_by(Enterprise.uscc)
+        return _columns(kind, Enterprise).where(and_(*conds)).order_by(Enterprise.uscc)
     if kind == "conflicts":
-        return (select(Conflict).join(Inspector, Inspector.id == Conflict.inspector_pk)
+        return (_columns(kind, Conflict).join(Inspector, Inspector.id == Conflict.inspector_pk)
                 .where(Inspector.bureau_id == b.id).order_by(Inspector.inspector_id, Conflict.uscc))
     model, key = {"inspectors": (Inspector, Inspector.inspector_id), "experts": (Expert, Expert.expert_id),
                   "items": (CheckItem, CheckItem.code)}[kind]
-    return select(model).where(model.bureau_id == b.id).order_by(key)
+    return _columns(kind, model).where(model.bureau_id == b.id).order_by(key)
 
 
 def rows(engine: Engine, kind: str, *, bureau_id: int | None = None, actor: Actor = CLI,
@@ -107,17 +112,17 @@ def rows(engine: Engine, kind: str, *, bureau_id: int | None = None, actor: Acto
                         {"kind": kind, "filters": {k: v for k, v in (filters or {}).items() if v}})
         s.commit()
         yield COLUMNS[kind]
-        for rec in s.execute(stmt.execution_options(yield_per=5000)).scalars():
-            out = []
-            for f in fields:
-                v = getattr(rec, f)
-                if f == "kind" and kind == "items":
-                    out.append(ITEM_KIND_NAMES.get(v, v))
-                elif f == "inspector_pk":
-                    out.append(inspector_ids.get(v, ""))
-                else:
-                    out.append(import_text(kind, f, v, lk))
-            yield tuple(out)
+        def text_of(f: str):
+            if f == "kind" and kind == "items":
+                return lambda v: ITEM_KIND_NAMES.get(v, v)
+            if f == "inspector_pk":
+                return lambda v: inspector_ids.get(v, "")
+            # Most cells are text already (the fast case); the rest as the record form shows them.
+            return lambda v: v if type(v) is str else import_text(kind, f, v, lk)
+
+        convert = [text_of(f) for f in fields]
+        for rec in s.execute(stmt.execution_options(yield_per=5000)):
+            yield tuple([c(v) for c, v in zip(convert, rec)])
 
 
 def to_bytes(table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: str) -> bytes:
@@ -137,6 +142,36 @@ def to_bytes(table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: str) -> byt
         return path.read_bytes()
 
 
+def write_file(engine: Engine, kind: str, path: Path, fmt: str = "csv", *, bureau_id: int | None = None,
+               actor: Actor = CLI) -> int:
+    """`dsr library export`: the whole list into `path`; the number of records written. The file
+    appears only once complete (written beside it, then renamed): a failed export leaves none. CSV
+    is streamed (the registry may hold millions of rows); XLSX is held in memory."""
+    if fmt not in FORMATS:
+        raise ExportRefused("导出格式应为 csv 或 xlsx")
+    it = rows(engine, kind, bureau_id=bureau_id, actor=actor)
+    header = tuple(next(it))
+    count = 0
+
+    def counted() -> Iterator[tuple[str, ...]]:
+        nonlocal count
+        for row in it:
+            count += 1
+            yield row
+
+    path = Path(path)
+    tmp = path.with_name(f".{path.name}.part")
+    try:
+        if fmt == "csv":  # write_csv only iterates over the rows: they stream
+            xp.write_csv(tmp, xp.Table(KIND_NAMES[kind], counted(), headers=header))  # type: ignore[arg-type]
+        else:
+            xp.write_xlsx(tmp, [xp.Table(KIND_NAMES[kind], list(counted()), headers=header)])
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return count
+
+
 def export_bytes(engine: Engine, kind: str, fmt: str = "csv", *, bureau_id: int | None = None, actor: Actor = CLI,
                  filters: dict[str, Any] | None = None, limit: int | None = APP_LIMIT) -> bytes:
     """One download of the page: `rows` as CSV or XLSX bytes."""
@@ -146,4 +181,4 @@ def export_bytes(engine: Engine, kind: str, fmt: str = "csv", *, bureau_id: int 
                     KIND_NAMES[kind])
 
 
-__all__ = ["APP_LIMIT", "FORMATS", "ExportRefused", "export_bytes", "rows", "to_bytes"]
+__all__ = ["APP_LIMIT", "FORMATS", "ExportRefused", "export_bytes", "rows", "to_bytes", "write_file"]
