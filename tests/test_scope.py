@@ -467,6 +467,26 @@ def test_audit_events_are_listed_by_the_acting_accounts_bureau_and_the_chain_sta
     assert rep.ok and rep.events == 6
 
 
+def test_command_line_and_worker_changes_are_seen_by_the_bureau_they_change(w):
+    """The CLI and the worker act with no bureau: the event takes the changed object's bureau, so
+    that bureau's auditors see it (a district's own import, a result entered from the CLI)."""
+    from scheduler.services import auditlog
+    from scheduler.services.imports import import_file
+    from scheduler.services.context import SYSTEM
+
+    with Session(w.engine) as s:
+        auditlog.record(s, SYSTEM, "draw.execute", "draw:x", {}, bureau_id=w.b)
+        s.commit()
+    b_code = w.engine.connect().execute(select(Bureau.code).where(Bureau.id == w.b)).scalar_one()
+    rep = import_file(w.engine, "experts", "e.csv", "专家编号,姓名,专业领域\nEX-9,王五,食品检测\n".encode(),
+                      bureau_code=b_code)
+    assert not rep.errors and rep.inserted == 1
+    seen = {r["action"] for r in browse.browse_audit(w.engine, page_size=100, actor=Actor("aud", "auditor", w.b)).rows}
+    assert {"draw.execute", "import.experts"} <= seen
+    other = {r["action"] for r in browse.browse_audit(w.engine, page_size=100, actor=Actor("aud", "auditor", w.a)).rows}
+    assert not {"draw.execute", "import.experts"} & other
+
+
 def test_schedules_runs_claims_and_notifications_follow_the_plans_bureau(w):
     from scheduler import schedules as S
     from scheduler.services import runs

@@ -16,8 +16,13 @@ from scheduler.services.context import CLI, Actor
 CHAIN_LOCK_KEY = 0x6473_7261_7564_6974
 
 
-def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) -> AuditEvent:
+def record(session: Session, actor: Actor, action: str, obj: str, payload: Any,
+           bureau_id: int | None = None) -> AuditEvent:
     """Add one chained event to `session`; it commits with the change it records.
+
+    `bureau_id`: the bureau the changed object belongs to, which decides who sees the event on
+    审计日志 (scope); without it, the acting account's. The command line and the worker act with
+    no bureau, so their changes to a bureau's data must name it, or that bureau's auditors miss them.
 
     On PostgreSQL writers queue on a transaction-scoped advisory lock before
     reading the head: FOR UPDATE on the last row is not enough, because a
@@ -46,7 +51,7 @@ def record(session: Session, actor: Actor, action: str, obj: str, payload: Any) 
     digest = digest_of(payload)
     ev = AuditEvent(
         at=at,
-        bureau_id=actor.bureau_id,
+        bureau_id=bureau_id if bureau_id is not None else actor.bureau_id,
         actor=actor.name,
         role=actor.role,
         action=action,

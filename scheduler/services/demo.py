@@ -201,7 +201,8 @@ def create_demo(
         s.flush()
         if progress:
             progress(done, entities, "提交")
-        auditlog.record(s, actor, "demo.create", f"bureau:{bureau.code}", {"entities": entities, "seed": seed, "force": force, "added": added})
+        auditlog.record(s, actor, "demo.create", f"bureau:{bureau.code}", {"entities": entities, "seed": seed, "force": force, "added": added},
+                        bureau_id=bureau.id)
         s.commit()
     return added
 
@@ -276,7 +277,8 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
                 s.add(PlanItem(plan_id=plan.id, item_id=have[code].id))
             n_plans = 1
         added["北京市"] = {"items": n_items, "plans": n_plans}
-        auditlog.record(s, actor, "demo.bureaus", f"bureau:{city.code}", {"entities": entities, "seed": seed})
+        auditlog.record(s, actor, "demo.bureaus", f"bureau:{city.code}", {"entities": entities, "seed": seed},
+                        bureau_id=city.id)
         s.commit()
     period = f"{today.year:04d}-{today.month:02d}"
     done = []

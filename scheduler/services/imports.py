@@ -315,6 +315,7 @@ def _import_file(
                     "unchanged": report.unchanged,
                     "rejected": report.rejected,
                 },
+                bureau_id=bureau.id,
             )
             report.import_run_id = run.id
             s.close()

@@ -109,7 +109,7 @@ def rows(engine: Engine, kind: str, *, bureau_id: int | None = None, actor: Acto
         # import_text needs roster ids by primary key for conflicts: the lookups hold the reverse.
         inspector_ids = {pk: iid for iid, pk in lk.inspectors.items()}
         auditlog.record(s, actor, "library.export", f"library:{kind}/{b.code}",
-                        {"kind": kind, "filters": {k: v for k, v in (filters or {}).items() if v}})
+                        {"kind": kind, "filters": {k: v for k, v in (filters or {}).items() if v}}, bureau_id=b.id)
         s.commit()
         yield COLUMNS[kind]
         def text_of(f: str):

@@ -248,6 +248,7 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         auditlog.record(
             s, actor, "plan.create" if created else "plan.update", f"plan:{plan.code}",
             {"plan": plan.model_dump(mode="json", exclude={"id", "created_at", "updated_at"}), "items": sorted(data.item_codes)},
+            bureau_id=plan.bureau_id,
         )
         s.commit()
         s.refresh(plan)

@@ -360,7 +360,7 @@ def save(engine: Engine, kind: str, key: Key, changes: Mapping[str, Any], actor:
             s.flush()
             s.add(ChangeRecord(import_run_id=run.id, kind=kind, key=key_text, changes=payload))
             auditlog.record(s, actor, f"library.{'add' if create else 'edit'}", f"{OBJECT[kind]}:{key_text}",
-                            {"kind": kind, "key": key_text, "changes": diff, "import_run": run.id})
+                            {"kind": kind, "key": key_text, "changes": diff, "import_run": run.id}, bureau_id=b.id)
             s.commit()
             result.changes = diff
             result.import_run_id = run.id

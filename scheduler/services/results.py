@@ -163,7 +163,8 @@ def _results(s: Session, task: Task) -> dict[int, ItemResult]:
 def _move(s: Session, task: Task, dst: str, actor: Actor, reason: str) -> None:
     lc.check_task_move(task.status, dst)
     s.add(TaskEvent(task_id=task.id, from_status=task.status, to_status=dst, actor=actor.name, reason=reason))
-    auditlog.record(s, actor, "task.status", f"task:{task.id}", {"from": task.status, "to": dst, "reason": reason})
+    auditlog.record(s, actor, "task.status", f"task:{task.id}", {"from": task.status, "to": dst, "reason": reason},
+                    bureau_id=task.bureau_id)
     task.status = dst
     s.add(task)
 
@@ -267,7 +268,8 @@ def enter_result(engine: Engine, task_id: int, item: int | str, categories: Sequ
         r.version += 1
         s.add(r)
         auditlog.record(s, actor, "result.enter", f"task:{t.id}/item:{it.code}",
-                        {"from": old, "categories": r.categories, "note": r.note, "inspected_on": when.isoformat()})
+                        {"from": old, "categories": r.categories, "note": r.note, "inspected_on": when.isoformat()},
+                        bureau_id=t.bureau_id)
         if t.status == "assigned":
             _move(s, t, "inspecting", actor, "录入首个检查结果")
         _sync(s, t, actor, "全部检查事项已录入结果", rows)
@@ -284,7 +286,8 @@ def approve(engine: Engine, result_id: int, actor: Actor) -> ItemResult:
         lc.check_result_move(r.status, lc.APPROVED)
         r.status, r.reviewed_by, r.reviewed_at, r.review_note = lc.APPROVED, actor.name, utcnow(), ""
         s.add(r)
-        auditlog.record(s, actor, "result.approve", f"result:{r.id}", {"task": t.id, "categories": r.categories})
+        auditlog.record(s, actor, "result.approve", f"result:{r.id}", {"task": t.id, "categories": r.categories},
+                        bureau_id=t.bureau_id)
         _open_follow_up_if_needed(s, r, actor)
         _sync(s, t, actor, "全部检查结果已审核")
         s.commit()
@@ -302,7 +305,8 @@ def send_back(engine: Engine, result_id: int, reason: str, actor: Actor) -> Item
         lc.check_result_move(r.status, lc.RETURNED)
         r.status, r.reviewed_by, r.reviewed_at, r.review_note = lc.RETURNED, actor.name, utcnow(), reason.strip()
         s.add(r)
-        auditlog.record(s, actor, "result.return", f"result:{r.id}", {"task": t.id, "reason": reason.strip()})
+        auditlog.record(s, actor, "result.return", f"result:{r.id}", {"task": t.id, "reason": reason.strip()},
+                        bureau_id=t.bureau_id)
         s.commit()
         s.refresh(r)
         return r
@@ -336,7 +340,7 @@ def publish(engine: Engine, task_id: int, actor: Actor, today: Optional[dt.date]
             r.status, r.published_by, r.published_at, r.published_on = lc.PUBLISHED, actor.name, now, day
             s.add(r)
         auditlog.record(s, actor, "result.publish", f"task:{t.id}",
-                        {"results": sorted(r.id for r in todo), "published_on": day.isoformat()})
+                        {"results": sorted(r.id for r in todo), "published_on": day.isoformat()}, bureau_id=t.bureau_id)
         _sync(s, t, actor, "全部检查结果已公示", rows)
         s.commit()
         for r in todo:
@@ -366,7 +370,8 @@ def correct(engine: Engine, result_id: int, categories: Sequence[str], reason: s
         s.add(TaskEvent(task_id=t.id, from_status=t.status, to_status=t.status, actor=actor.name,
                         reason=f"更正检查结果 #{r.id}：{reason.strip()}"))
         auditlog.record(s, actor, "result.correct", f"result:{r.id}",
-                        {"old": c.old_categories, "new": new, "reason": reason.strip(), "version": r.version})
+                        {"old": c.old_categories, "new": new, "reason": reason.strip(), "version": r.version},
+                        bureau_id=t.bureau_id)
         _open_follow_up_if_needed(s, r, actor)
         s.commit()
         s.refresh(c)
@@ -385,7 +390,8 @@ def _open_follow_up_if_needed(s: Session, r: ItemResult, actor: Actor) -> Option
                  action=action, opened_by=actor.name)
     s.add(f)
     s.flush()
-    auditlog.record(s, actor, "followup.open", f"followup:{f.id}", {"result": r.id, "action": action})
+    auditlog.record(s, actor, "followup.open", f"followup:{f.id}", {"result": r.id, "action": action},
+                    bureau_id=s.get(Task, r.task_id).bureau_id)
     return f
 
 
@@ -402,7 +408,8 @@ def open_follow_up(engine: Engine, result_id: int, action: str, actor: Actor) ->
                      action=action, opened_by=actor.name)
         s.add(f)
         s.flush()
-        auditlog.record(s, actor, "followup.open", f"followup:{f.id}", {"result": r.id, "action": action})
+        auditlog.record(s, actor, "followup.open", f"followup:{f.id}", {"result": r.id, "action": action},
+                        bureau_id=t.bureau_id)
         s.commit()
         s.refresh(f)
         return f
@@ -429,7 +436,8 @@ def close_follow_up(engine: Engine, follow_up_id: int, outcome: str, actor: Acto
         s.add(f)
         s.add(TaskEvent(task_id=f.task_id, from_status="", to_status="", actor=actor.name,
                         reason=f"后续处置 #{f.id}（{f.action}）办结：{outcome.strip()}"))
-        auditlog.record(s, actor, "followup.close", f"followup:{f.id}", {"action": f.action, "outcome": f.outcome})
+        auditlog.record(s, actor, "followup.close", f"followup:{f.id}", {"action": f.action, "outcome": f.outcome},
+                        bureau_id=s.get(Task, f.task_id).bureau_id)
         s.commit()
         s.refresh(f)
         return f
@@ -508,7 +516,7 @@ def record_case_task(engine: Engine, uscc: str, kind: str, items: Sequence[str],
         s.add(TaskEvent(task_id=t.id, from_status="", to_status="assigned", actor=actor.name, reason=reason.strip()))
         auditlog.record(s, actor, f"task.{kind}", f"task:{t.id}",
                         {"uscc": code, "items": sorted(i.code for i in its), "department": dept.code,
-                         "inspectors": people, "reason": reason.strip()})
+                         "inspectors": people, "reason": reason.strip()}, bureau_id=t.bureau_id)
         s.commit()
         s.refresh(t)
         return t

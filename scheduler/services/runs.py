@@ -613,7 +613,8 @@ def set_schedule(engine: Engine, plan_code: str, text: str, actor: Actor) -> Pla
         old = plan.schedule
         plan.schedule, plan.updated_at = stored, utcnow()
         s.add(plan)
-        auditlog.record(s, actor, "plan.schedule", f"plan:{plan_code}", {"plan": plan_code, "old": old, "new": stored})
+        auditlog.record(s, actor, "plan.schedule", f"plan:{plan_code}", {"plan": plan_code, "old": old, "new": stored},
+                        bureau_id=plan.bureau_id)
         s.commit()
         s.refresh(plan)
         return plan

@@ -286,7 +286,8 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         s.add(TaskEvent(task_id=t.id, from_status=t.status, to_status=t.status, actor=actor.name,
                         reason=f"更换检查人员 {person_id} → {new.person_id}：{reason.strip()}"))
         auditlog.record(s, actor, "team.replace", f"task:{t.id}",
-                        {"leaving": person_id, "new": new.person_id, "slot": new.slot, "reason": reason.strip()})
+                        {"leaving": person_id, "new": new.person_id, "slot": new.slot, "reason": reason.strip()},
+                        bureau_id=t.bureau_id)
         s.commit()
         s.refresh(row)
         return row

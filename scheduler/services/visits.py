@@ -489,7 +489,8 @@ def set_plan_mergeable(engine: Engine, plan_code: str, mergeable: bool, actor: A
         s.flush()
         periods = s.execute(select(Draw.period).where(Draw.plan_id == plan.id, Draw.status == "drawn").distinct()).scalars()
         reports = [_refresh(s, [w], setting, actor, [w]) for w in sorted({rule.window_of(p, setting) for p in periods})]
-        auditlog.record(s, actor, "plan.merge_visits", f"plan:{plan_code}", {"from": old, "to": bool(mergeable)})
+        auditlog.record(s, actor, "plan.merge_visits", f"plan:{plan_code}", {"from": old, "to": bool(mergeable)},
+                        bureau_id=plan.bureau_id)
         s.commit()
     return reports
 
@@ -518,7 +519,7 @@ def set_planned_date(engine: Engine, visit_id: int, day: Optional[dt.date], acto
         s.add(v)
         auditlog.record(s, actor, "visit.plan_date", f"visit:{v.id}",
                         {"from": old.isoformat() if old else None, "to": day.isoformat() if day else None,
-                         "window": v.window, "uscc": v.uscc})
+                         "window": v.window, "uscc": v.uscc}, bureau_id=v.bureau_id)
         s.commit()
         s.refresh(v)
         return v
