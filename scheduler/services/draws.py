@@ -134,6 +134,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         auditlog.record(
             s, actor, "draw.freeze", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "frame_sha256": d.frame_sha256, "frame_size": d.frame_size},
+            bureau_id=lp.plan.bureau_id,
         )
         s.commit()
         return FrozenFrame(d.id, plan_code, period, d.frame_sha256, d.public_frame_sha256, d.frame_size,
@@ -308,6 +309,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
              "frame_sha256": result.frame_sha256, "selected": len(result.selected),
              "short_staffed": len({sf.entity_id for sf in matched.shortfalls}),
              "certificate_sha256": _utf8_sha256(cert_text)},
+            bureau_id=lp.plan.bureau_id,  # the worker (system) draws with no bureau of its own
         )
         draw_id = d.id  # read before the commit expires `d` (reading it after would load the certificate back)
         s.commit()
@@ -418,7 +420,8 @@ def void(engine: Engine, plan_code: str, period: str, reason: str, actor: Actor 
             t.status = "voided"
             s.add(t)
         visit_service.refresh_for_period(s, period, actor)  # the voided tasks leave their visits
-        auditlog.record(s, actor, "draw.void", f"draw:{d.id}", {"plan": plan_code, "period": period, "reason": reason.strip(), "seed": d.seed})
+        auditlog.record(s, actor, "draw.void", f"draw:{d.id}", {"plan": plan_code, "period": period, "reason": reason.strip(), "seed": d.seed},
+                        bureau_id=lp.plan.bureau_id)
         s.commit()
         s.refresh(d)
         return d
@@ -512,7 +515,7 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
         visit_service.refresh_for_period(s, s.get(Draw, t.draw_id).period, actor)  # the reserve takes the visit's place
         auditlog.record(s, actor, "task.replace", f"task:{t.id}",
                         {"draw": t.draw_id, "replaced": t.uscc, "by": reserve.uscc, "reserve_rank": reserve.reserve_rank,
-                         "reason": reason.strip(), "team": team})
+                         "reason": reason.strip(), "team": team}, bureau_id=plan.bureau_id)
         s.commit()
         s.refresh(reserve)
         return reserve
