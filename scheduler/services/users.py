@@ -218,7 +218,7 @@ def add_user(
         s.flush()
         auditlog.record(s, actor, "user.add", f"user:{username}",
                         {"username": username, "role": role, "bureau_id": u.bureau_id, "department_id": u.department_id,
-                         "inspector_pk": u.inspector_pk})
+                         "inspector_pk": u.inspector_pk}, bureau_id=u.bureau_id)
         s.commit()
         s.refresh(u)
         return _info(s, u)
@@ -257,7 +257,8 @@ def set_active(engine: Engine, username: str, active: bool, actor: Actor = CLI) 
         if active:
             u.failed_attempts, u.locked_until = 0, None
         s.add(u)
-        auditlog.record(s, actor, "user.enable" if active else "user.disable", f"user:{u.username}", {"username": u.username})
+        auditlog.record(s, actor, "user.enable" if active else "user.disable", f"user:{u.username}", {"username": u.username},
+                        bureau_id=u.bureau_id)
         s.commit()
         s.refresh(u)
         return _info(s, u)
@@ -276,7 +277,8 @@ def reset_password(engine: Engine, username: str, password: str, actor: Actor = 
         _require_scope(s, actor, u)
         u.password_hash, u.failed_attempts, u.locked_until = pw_hash, 0, None
         s.add(u)
-        auditlog.record(s, actor, "user.reset_password", f"user:{u.username}", {"username": u.username})
+        auditlog.record(s, actor, "user.reset_password", f"user:{u.username}", {"username": u.username},
+                        bureau_id=u.bureau_id)
         s.commit()
         s.refresh(u)
         return _info(s, u)
