@@ -43,6 +43,18 @@ PACKAGE_NAMES_ZH = {
 }
 
 
+# How far past today the deadlines being set can reach: 20 working days after a completion are
+# at most ~6 weeks (a Spring Festival or National Day week inside), plus a margin to enter the
+# next year's schedule once the State Council publishes it (usually in November or December).
+LOOKAHEAD = dt.timedelta(days=62)
+
+
+def years_needed(today: dt.date, lookahead: dt.timedelta = LOOKAHEAD) -> list[int]:
+    """The years whose schedules the deadlines set from `today` on will soon need: this year, and
+    the next one once `today + lookahead` reaches it."""
+    return sorted({today.year, (today + lookahead).year})
+
+
 class MissingYear(ValueError):
     """The holiday schedule of `year` is not known (not entered and confirmed)."""
 

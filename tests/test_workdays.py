@@ -215,3 +215,22 @@ def test_vectorised_million_dates_shape_and_nat():
     out = deadlines(CAL, arr)
     assert out.shape == arr.shape and np.isnat(out[0, 0])
     assert (out[~np.isnat(arr)] > arr[~np.isnat(arr)]).all()
+
+
+def test_years_needed_reaches_next_year_two_months_ahead():
+    from scheduler.workdays import LOOKAHEAD, years_needed
+
+    assert years_needed(dt.date(2026, 6, 1)) == [2026]
+    assert years_needed(dt.date(2027, 1, 1) - LOOKAHEAD) == [2026, 2027]
+    assert years_needed(dt.date(2027, 1, 1) - LOOKAHEAD - dt.timedelta(days=1)) == [2026]
+    assert years_needed(dt.date(2027, 1, 2)) == [2027]
+    # 20 working days after any day of 2004-2025 (the package's years) end within the look-ahead.
+    from scheduler.workdays import add_working_days, from_package
+
+    cal = from_package(range(2004, 2027))
+    day, last = dt.date(2004, 1, 1), dt.date(2025, 12, 31)
+    longest = dt.timedelta(0)
+    while day <= last:
+        longest = max(longest, add_working_days(cal, day, 20) - day)
+        day += dt.timedelta(days=1)
+    assert dt.timedelta(days=28) <= longest <= LOOKAHEAD

@@ -256,3 +256,15 @@ def export_buttons(kind: str, what: str, make: Callable[[str], bytes], key: str,
                        mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
                        on_click="ignore", key=f"{key}_xlsx", help=f"导出{what}（导入模板的列，可修改后重新导入）")
     c3.caption("导出记入审计日志。")
+
+
+def calendar_notice(engine: Any, today: Any) -> None:
+    """A warning while a year the publication deadlines will soon need has no confirmed holiday
+    schedule (scheduler.workdays.years_needed): deadlines in it cannot be counted until entered."""
+    from scheduler.services import calendar as cal
+
+    missing = cal.missing_years(engine, today)
+    if missing:
+        years = "、".join(f"{y} 年" for y in missing)
+        st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（20 个工作日）落入{years}的检查将无法计算期限。"
+                   "请管理员在“工作日历”页依据国务院办公厅通知录入，并由另一名管理员确认。")

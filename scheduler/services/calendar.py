@@ -117,6 +117,13 @@ def calendar(engine: Engine) -> wd.WorkdayCalendar:
         return load_calendar(s)
 
 
+def missing_years(engine: Engine, today: dt.date) -> list[int]:
+    """Years the deadlines will soon need (workdays.years_needed) whose schedule is neither in the
+    package nor entered and confirmed: the administrators should enter them now."""
+    known = calendar(engine).years
+    return [y for y in wd.years_needed(today) if y not in known]
+
+
 def deadline(engine: Engine, completed_on: dt.date, days: int = 20) -> dt.date:
     """Publication deadline: the `days`-th working day after `completed_on`
     (the day of completion not counted). MissingYear names a year that is

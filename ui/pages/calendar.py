@@ -9,7 +9,9 @@ import streamlit as st
 
 from scheduler.services import calendar as cal
 from scheduler.workdays import MissingYear
+from scheduler.services.results import local_today
 from ui import state
+from ui.widgets import calendar_notice
 
 WEEKDAYS = "一二三四五六日"
 
@@ -21,6 +23,7 @@ st.caption(
 
 eng = state.engine()
 cal.ensure_seeded(eng)
+calendar_notice(eng, local_today())
 
 
 def _fmt_time(v):

@@ -12,7 +12,7 @@ from scheduler.services import results as rs
 from scheduler.services import visits as visit_service
 from scheduler.services.library import library_counts
 from ui import state
-from ui.widgets import Col, table
+from ui.widgets import Col, calendar_notice, table
 
 st.title("双随机、一公开 抽查系统")
 b = state.bureau()
@@ -23,6 +23,7 @@ if b is None:
 
 eng = state.engine()
 today = rs.local_today()
+calendar_notice(eng, today)
 STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
 
 
