@@ -25,6 +25,11 @@ def _engine(url: str) -> Engine:
     # upgraded once here rather than on every rerun.
     eng = make_engine(url)
     upgrade(eng)
+    # The package's holiday schedules (chinese-calendar) count from the start, as with `dsr init`
+    # and the worker: a database made otherwise would have no deadline until someone opened 工作日历.
+    from scheduler.services.calendar import ensure_seeded
+
+    ensure_seeded(eng)
     return eng
 
 

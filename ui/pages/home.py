@@ -35,13 +35,15 @@ def bar(data: pd.DataFrame, x: str, y: str, *, pct_axis: bool = False, color: st
     """A horizontal bar chart (long Chinese labels read better on the y axis)."""
     enc = {
         "y": alt.Y(f"{y}:N", sort=None, title=None),
-        "x": alt.X(f"{x}:Q", title=None, axis=alt.Axis(format="%") if pct_axis else alt.Axis()),
+        # Counts are whole numbers: no 0.1 steps on a small axis.
+        "x": alt.X(f"{x}:Q", title=None, axis=alt.Axis(format="%") if pct_axis else alt.Axis(format="d", tickMinStep=1)),
         "tooltip": list(data.columns),
     }
     if color:
-        enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="bottom"))
+        # Beside the bars: the chart is sized whole, so a legend below would take the bars' height.
+        enc["color"] = alt.Color(f"{color}:N", title=None, legend=alt.Legend(orient="right"))
         enc["yOffset"] = alt.YOffset(f"{color}:N")
-    st.altair_chart(alt.Chart(data).mark_bar().encode(**enc).properties(height=max(120, 26 * len(data))),
+    st.altair_chart(alt.Chart(data).mark_bar().encode(**enc).properties(height=max(120, 26 * len(data) + 40)),
                     width="stretch", key=key or None)
 
 
@@ -86,9 +88,11 @@ if b is not None:
             st.altair_chart(
                 alt.Chart(long).mark_bar().encode(
                     y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero"),
-                    color=alt.Color("状态:N", sort=[lc.TASK_LABELS[s] for s in STATE_ORDER], legend=alt.Legend(orient="bottom")),
+                    color=alt.Color("状态:N", sort=[lc.TASK_LABELS[s] for s in STATE_ORDER],
+                                    legend=alt.Legend(orient="right")),
                     tooltip=["计划", "状态", "任务数"],
-                ).properties(height=max(120, 34 * len(month_rows))),
+                # The chart is sized whole: the height holds the bars and the axis; the legend sits beside.
+                ).properties(height=40 * len(month_rows) + 80),
                 width="stretch", key="home_month_chart",
             )
     else:
@@ -102,9 +106,9 @@ if b is not None:
                 alt.Chart(d).mark_bar().encode(
                     y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero"),
                     color=alt.Color("情况:N", scale=alt.Scale(domain=["已逾期", "3个工作日内到期"], range=["#d62728", "#ff9f1c"]),
-                                    legend=alt.Legend(orient="bottom")),
+                                    legend=alt.Legend(orient="right")),
                     tooltip=["部门", "情况", "任务数"],
-                ).properties(height=max(100, 30 * d["部门"].nunique())),
+                ).properties(height=40 * d["部门"].nunique() + 80),
                 width="stretch", key="home_deadline_chart",
             )
 
@@ -162,10 +166,12 @@ if b is not None:
             bar(long, "比例", "部门", pct_axis=True, color="指标", key="home_pub")
         else:
             st.caption("本年度尚无检查结果。")
-        if vis["rows"]:
-            st.markdown("**联合检查减少入户：按月份（抽查期间）与牵头部门**")
+        st.markdown("**联合检查减少入户：按月份（抽查期间）与牵头部门**")
+        if vis["saved"]:
             bar(pd.DataFrame([{"抽查期间": r["period"], "部门": r["department"], "减少入户": r["saved"]}
                               for r in vis["rows"]]), "减少入户", "抽查期间", color="部门", key="home_visits_saved")
+        else:
+            st.caption("本年度尚无跨计划合并的入户（各计划的任务在同一协调周期内落到同一检查对象时合并）。")
     with right:
         st.markdown("**检查结果类别**")
         cats = pd.DataFrame([{"类别": k, "数量": v} for k, v in dash["categories"].items() if v])

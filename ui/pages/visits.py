@@ -171,7 +171,7 @@ with tab_fig:
         st.altair_chart(
             alt.Chart(data).mark_bar().encode(
                 x=alt.X("抽查期间:N", title=None), y=alt.Y("减少入户:Q", stack="zero", title=None),
-                color=alt.Color("部门:N", legend=alt.Legend(orient="bottom")), tooltip=list(data.columns),
+                color=alt.Color("部门:N", legend=alt.Legend(orient="right")), tooltip=list(data.columns),
             ).properties(height=260),
             width="stretch", key="visits_saved_chart",
         )
