@@ -656,17 +656,22 @@ def visits_for(engine: Engine, window: str, bureau_id: Optional[int] = None, pag
             .outerjoin(Enterprise, Enterprise.uscc == Visit.uscc)
             .outerjoin(Town, Town.code == Enterprise.town_code)
             .where(Visit.window == window))
+    # The count needs the entity's name only to search it: counting over the joins took ~0.2 s
+    # for a window of 75,000 visits (1M demo).
+    counted = select(func.count()).select_from(Visit).where(Visit.window == window)
     with engine.connect() as conn:
         cond = _visit_scope(_visible(conn, actor, bureau_id))
         if cond is not None:
-            stmt = stmt.where(cond)
+            stmt, counted = stmt.where(cond), counted.where(cond)
         if merged_only:
-            stmt = stmt.where(n_tasks > 1)
+            stmt, counted = stmt.where(n_tasks > 1), counted.where(n_tasks > 1)
         if q and q.strip():
             from scheduler.services.browse import _contains
 
-            stmt = stmt.where(or_(_contains(Visit.uscc, q.strip()), _contains(Enterprise.name, q.strip())))
-        total = conn.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
+            found = or_(_contains(Visit.uscc, q.strip()), _contains(Enterprise.name, q.strip()))
+            stmt = stmt.where(found)
+            counted = counted.outerjoin(Enterprise, Enterprise.uscc == Visit.uscc).where(found)
+        total = conn.execute(counted).scalar_one()
         pages = max(1, -(-total // page_size))
         page = max(1, min(int(page), pages))
         rows = [dict(r._mapping) for r in conn.execute(

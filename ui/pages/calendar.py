@@ -51,7 +51,7 @@ st.dataframe(
         columns=["年份", "状态", "依据", "放假天数", "调休上班天数", "录入人", "录入时间", "确认人", "确认时间"],
     ),
     hide_index=True,
-    use_container_width=True,
+    width="stretch",
 )
 
 if years:
@@ -66,7 +66,7 @@ if years:
             columns=["日期", "星期", "类型", "名称", "依据"],
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
 
 st.subheader("公示截止日")

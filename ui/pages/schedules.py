@@ -50,7 +50,7 @@ else:
             ]
         ),
         hide_index=True,
-        use_container_width=True,
+        width="stretch",
     )
     with st.form("schedule_form"):
         code = st.selectbox("计划", [p.code for p in plans], key="sched_plan")
@@ -83,7 +83,7 @@ cols = [("plan", "计划"), ("period", "期间"), ("scheduled_for", "计划时�
 def _runs_table(rows, key):
     df = pd.DataFrame([{label: (_t(r[k]) if k == "scheduled_for" else r[k]) for k, label in cols} for r in rows],
                       columns=[label for _, label in cols])
-    st.dataframe(df, hide_index=True, use_container_width=True, key=key)
+    st.dataframe(df, hide_index=True, width="stretch", key=key)
 
 
 st.subheader("最近运行")
@@ -102,7 +102,7 @@ waiting = runs.claims(eng, runs.WAITING_SEED, actor=actor, bureau_id=bid)
 if waiting:
     st.dataframe(
         pd.DataFrame([{"计划": c["plan"], "期间": c["period"], "到点时间": _t(c["claimed_at"])} for c in waiting]),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
     st.caption("请组织公开摇号，在“抽取”页面录入种子完成抽取。")
 else:
@@ -114,7 +114,7 @@ if notes:
     st.dataframe(
         pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": n.kind, "内容": n.message,
                        "已读": "是" if n.read else "否"} for n in notes]),
-        hide_index=True, use_container_width=True,
+        hide_index=True, width="stretch",
     )
     unread = [n.id for n in notes if not n.read]
     if unread and st.button(f"全部标为已读（{len(unread)}）", key="sched_mark_read"):
