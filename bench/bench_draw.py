@@ -120,6 +120,17 @@ def timed(url: str, peer: bool = True) -> dict:
         with open(os.path.join(tmp, "frame.csv"), "rb") as fh:
             data = fh.read()
     eng.dispose()
+    # The same work as the peer, on the same frame in memory: DSR-1 alone (tickets, selection per
+    # stratum, draw order, batches, reserves; it also checks the frame's canonical form and digest).
+    from scheduler import draw as dsr1
+
+    rules = {s: dsr1.StratumRule(ratio=r) for s, _, r in MIX}
+    c, t = time.process_time(), time.perf_counter()
+    engine_result = dsr1.run_draw_frozen(SEED, PLAN, PERIOD, data, rules)
+    out["engine"] = time.perf_counter() - t
+    out["engine_cpu"] = time.process_time() - c
+    assert {r.stratum: r.k for r in engine_result.strata} == out["k"]  # same k as the stored draw
+    del engine_result
     ids_by_stratum: dict[str, list[str]] = {}
     for line in data.decode().splitlines():
         i, s = line.split(",")
@@ -206,9 +217,14 @@ def main() -> None:
         if peer_cpu:
             print(f"{'end to end CPU (this process), ' + tag:<46} {r['cpu_total']:>10.2f} s {peer_cpu:>10.2f} s "
                   f"{peer_cpu / r['cpu_total']:>7.1f}x")
+        if peer and r.get("engine"):
+            print(f"{'DSR-1 alone, frame in memory, ' + tag:<46} {r['engine']:>10.2f} s {peer_s:>12} "
+                  f"{peer / r['engine']:>7.1f}x   (CPU {r['engine_cpu']:.2f} s vs {peer_cpu:.2f} s)")
         print(f"{'peak memory, ' + tag:<46} {r['peak_mb']:>9.0f} MB {'':>12}")
         print(f"{'load average before / after, ' + tag:<46} {r['load_before']:>6.2f} / {r['load_after']:.2f}")
-    print("peer: consistent_sampler drawing the same k per stratum from the same frame, already in memory")
+    print("peer: consistent_sampler drawing the same k per stratum from the same frame, already in memory;")
+    print("'DSR-1 alone' is the same work by dsr's engine on the same frame in memory (the peer neither reads")
+    print("the database nor matches inspectors nor stores anything: 'end to end' does all of that)")
 
 
 if __name__ == "__main__":
