@@ -147,6 +147,27 @@ def expert_fields(engine: Engine, bureau_id: int | None = None, actor: Optional[
 # --- listings -----------------------------------------------------------------------------
 
 
+def enterprise_filters(q: str = "", town_code: str | None = None, entity_type: str | None = None,
+                       status: str | None = None, risk_class: str | None = None,
+                       industry_prefix: str | None = None) -> list[ColumnElement]:
+    """The registry's search (USCC prefix, or a part of the name or address) and filters, as
+    conditions: the 检查对象名录库 page and its export select the same rows."""
+    q = (q or "").strip()
+    where = [
+        or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q), _starts(Enterprise.uscc, q.upper()))
+        if q
+        else None,
+        Enterprise.town_code == town_code if town_code else None,
+        Enterprise.entity_type == entity_type if entity_type else None,
+        Enterprise.status == status if status else None,
+        Enterprise.risk_class == risk_class if risk_class else None,
+        _starts(Enterprise.industry_code, industry_prefix.strip().upper())
+        if industry_prefix and industry_prefix.strip()
+        else None,
+    ]
+    return [w for w in where if w is not None]
+
+
 def browse_enterprises(
     engine: Engine,
     q: str = "",
@@ -163,19 +184,7 @@ def browse_enterprises(
     """检查对象名录库: search by USCC, name or address; filter by the frame's fields.
 
     `bureau_id`: that bureau's area only; with an `actor` and no `bureau_id`, the areas in its scope."""
-    q = (q or "").strip()
-    where = [
-        or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q), _starts(Enterprise.uscc, q.upper()))
-        if q
-        else None,
-        Enterprise.town_code == town_code if town_code else None,
-        Enterprise.entity_type == entity_type if entity_type else None,
-        Enterprise.status == status if status else None,
-        Enterprise.risk_class == risk_class if risk_class else None,
-        _starts(Enterprise.industry_code, industry_prefix.strip().upper())
-        if industry_prefix and industry_prefix.strip()
-        else None,
-    ]
+    where = enterprise_filters(q, town_code, entity_type, status, risk_class, industry_prefix)
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
     with engine.connect() as conn:
         scope = _scope(conn, actor, bureau_id)

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -24,7 +24,7 @@ from db.models import Bureau, CheckItem, Conflict, Enterprise, Expert, Inspector
 from scheduler import export as xp
 from scheduler.importing import COLUMNS, FIELDS, ITEM_KIND_NAMES, KIND_NAMES, KINDS
 from scheduler.permissions import require
-from scheduler.services import auditlog
+from scheduler.services import auditlog, browse
 from scheduler.services.context import CLI, Actor
 from scheduler.services.imports import load_lookups
 from scheduler.services.records import import_text
@@ -54,10 +54,6 @@ def _bureau(s: Session, actor: Actor, bureau_id: int | None) -> Bureau:
     return b
 
 
-def _contains(col: Any, q: str) -> Any:
-    return col.contains(q, autoescape=True)
-
-
 def _columns(kind: str, model: Any):
     """The import fields as columns (rows of plain values: ~10x cheaper than ORM objects at 1M)."""
     return select(*(getattr(model, f) for f in FIELDS[kind]))
@@ -67,18 +63,8 @@ def _query(kind: str, b: Bureau, filters: dict[str, Any]):
     """The kind's rows of bureau `b`, in key order. Registry filters (as on its page): q (USCC
     prefix, name or address part), town_code, entity_type, status, risk_class, industry_prefix."""
     if kind == "enterprises":
-        f = {k: v for k, v in filters.items() if v}
-        q = (f.get("q") or "").strip()
-        conds = [Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == b.id))]
-        if q:
-            conds.append(or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q),
-                             Enterprise.uscc.startswith(q.upper(), autoescape=True)))
-        for key, col in (("town_code", Enterprise.town_code), ("entity_type", Enterprise.entity_type),
-                         ("status", Enterprise.status), ("risk_class", Enterprise.risk_class)):
-            if key in f:
-                conds.append(col == f[key])
-        if f.get("industry_prefix", "").strip():
-            conds.append(Enterprise.industry_code.startswith(f["industry_prefix"].strip().upper(), autoescape=True))
+        conds = [Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == b.id)),
+                 *browse.enterprise_filters(**{k: v for k, v in filters.items() if v})]
         return _columns(kind, Enterprise).where(and_(*conds)).order_by(Enterprise.uscc)
     if kind == "conflicts":
         return (_columns(kind, Conflict).join(Inspector, Inspector.id == Conflict.inspector_pk)
