@@ -94,10 +94,10 @@ with tab_users:
                     else:
                         _done(f"已创建账号“{u.username}”（{u.role_label}）")
 
-        others = [u.username for u in accounts]
-        if others:
+        names = [u.username for u in accounts]
+        if names:
             st.markdown("**账号操作**")
-            who = st.selectbox("账号", others, key="settings_user_pick")
+            who = st.selectbox("账号", names, key="settings_user_pick")
             picked = next(u for u in accounts if u.username == who)
             a1, a2 = st.columns(2)
             with a1:
