@@ -24,12 +24,14 @@ def test_audit_page_filters_verifies_and_shows_the_head(sqlite_url, monkeypatch)
         auditlog.record(s, Actor("zhang", "planner"), "plan.update", "plan:PG-X", {"a": 1})
         auditlog.record(s, Actor("li", "reviewer"), "result.approve", "result:7", {"b": 2})
         s.commit()
-    head = auditlog.verify(eng).head
-    eng.dispose()
     at = AppTest.from_file(PAGE, default_timeout=60).run()
     assert not at.exception
+    head = auditlog.verify(eng).head  # after the app's start, which recorded the calendar's seeding
+    eng.dispose()
     frame = at.dataframe[0].value
-    assert len(frame) == 3 and "操作人" in frame.columns
+    # The bureau, the two events above, and the app's start: it loads the package's holiday schedules.
+    assert len(frame) == 4 and "操作人" in frame.columns
+    assert sum(str(o).startswith("calendar:") for o in frame["操作对象"]) == 1
     at.text_input(key="audit_actor").input("zhang").run()
     frame = at.dataframe[0].value
     assert list(frame["操作对象"]) == ["plan:PG-X"]
