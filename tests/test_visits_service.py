@@ -392,6 +392,12 @@ def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch
     from db.migrate import upgrade
 
     def run(name: str) -> dict[str, list[tuple]]:
+        # A visit's lead is the earliest draw's task by drawn_at to the second: both runs get the
+        # same clock (a second per draw), or two draws in one second in one run and not in the
+        # other would lead differently (seen in CI).
+        ticks = iter(range(10_000))
+        monkeypatch.setattr(draws, "utcnow", lambda: dt.datetime(2026, 11, 2, 1, 0, 0, tzinfo=dt.timezone.utc)
+                            + dt.timedelta(seconds=next(ticks)))
         eng = make_engine(f"sqlite:///{tmp_path / name}")
         upgrade(eng)
         try:
