@@ -148,3 +148,35 @@ def test_draw_rights_follow_the_bureau_scope(city):
     draws.freeze(city, "MY-2026-SP", NEXT, bj_admin)  # the city acts for its districts
     bj_planner = Actor("bj-planner", "planner", bj, dept[(bj, "SCJGJ")])
     assert draws.execute(city, CITY_PLAN.code, NEXT, "31415926535897932384", bj_planner).status == "drawn"
+
+
+def test_the_city_dashboard_covers_its_districts(city):
+    """首页 of the city bureau: its figures cover its area (the districts carry its 市抽县查 tasks);
+    a district's stay its own, and the city's are the sum of its districts' plus its own."""
+    from scheduler.services import history
+    from scheduler.services import results as rs
+
+    with Session(city) as s:
+        ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
+    city_id = ids[reference.CITY_CODE]
+    districts = [ids[c] for c in (reference.BUREAU_CODE, reference.MIYUN_CODE, SHUNYI.code)]
+    year = int(PERIOD[:4])
+    whole = rs.dashboard(city, city_id, year)
+    parts = [rs.dashboard(city, b, year) for b in districts]
+    assert whole["plan"]["tasks"] > 0
+    with Session(city) as s:
+        carried = s.execute(select(Task.bureau_id).join(Draw, Draw.id == Task.draw_id).join(Plan, Plan.id == Draw.plan_id)
+                            .where(Plan.code == CITY_PLAN.code, Draw.status != "voided",
+                                   Task.status.not_in(rs.INACTIVE))).scalars().all()
+    assert carried and set(carried) <= set(districts)  # nothing is carried by the city itself
+    # The city's tasks are exactly its districts' (none of its own), so the counts add up.
+    assert whole["plan"]["tasks"] == sum(p["plan"]["tasks"] for p in parts)
+    risk_entities = sum(v["entities"] for v in whole["coverage"]["by_risk"].values())
+    assert risk_entities == sum(sum(v["entities"] for v in p["coverage"]["by_risk"].values()) for p in parts)
+    saved = history.visits_saved(city, city_id, year)
+    assert saved["planned"] == sum(history.visits_saved(city, b, year)["planned"] for b in districts)
+    today = TODAY
+    over = history.deadline_overview(city, city_id, today)
+    assert over["overdue"] + over["due_soon"] + over["later"] + over["no_deadline"] == sum(
+        sum(history.deadline_overview(city, b, today)[k] for k in ("overdue", "due_soon", "later", "no_deadline"))
+        for b in districts)

@@ -53,7 +53,7 @@ from scheduler.services import calendar as cal_service
 from scheduler.services import draws
 from scheduler.services import results as rs
 from scheduler.services.context import SYSTEM, Actor
-from scheduler.services.scope import require_bureau
+from scheduler.services.scope import area, require_bureau
 
 # Scenarios played per month, by how many months back the month is (3 = three or more),
 # dealt round-robin over that month's draws. Each name is handled in `_play`; the lists are
@@ -417,6 +417,7 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
     """
     with engine.connect() as conn:
         require_bureau(conn, actor, bureau_id)
+        ids = sorted(area(conn, bureau_id))  # a city: its districts carry its 市抽县查 tasks
     cal = cal_service.calendar(engine)
     try:
         limit = wd.add_working_days(cal, today, soon)
@@ -427,7 +428,7 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
                            "limit": limit}
     with engine.connect() as conn:
         for deadline, n in conn.execute(select(Task.deadline, func.count()).where(
-                Task.bureau_id == bureau_id, Task.status.in_(waiting)).group_by(Task.deadline)):
+                Task.bureau_id.in_(ids), Task.status.in_(waiting)).group_by(Task.deadline)):
             if deadline is None:
                 out["no_deadline"] += n
             elif deadline < today:
@@ -440,7 +441,7 @@ def deadline_overview(engine: Engine, bureau_id: int, today: dt.date, soon: int 
             select(Department.name, Task.deadline, func.count(func.distinct(Task.id)))
             .select_from(ItemResult).join(Task, Task.id == ItemResult.task_id)
             .join(Department, Department.id == ItemResult.department_id)
-            .where(Task.bureau_id == bureau_id, Task.status.in_(waiting), ItemResult.status != lc.PUBLISHED,
+            .where(Task.bureau_id.in_(ids), Task.status.in_(waiting), ItemResult.status != lc.PUBLISHED,
                    Task.deadline.is_not(None), Task.deadline <= limit)
             .group_by(Department.name, Task.deadline))
         for name, deadline, n in rows:
@@ -455,7 +456,7 @@ def visits_saved(engine: Engine, bureau_id: int, year: int, actor: Actor | None 
     done (completed or further)."""
     with engine.connect() as conn:
         require_bureau(conn, actor, bureau_id)
-        _, planned, done = rs.joint_tasks(conn, rs.random_tasks_of_year(bureau_id, year))
+        _, planned, done = rs.joint_tasks(conn, rs.random_tasks_of_year(area(conn, bureau_id), year))
     return {"planned": planned, "done": done}
 
 

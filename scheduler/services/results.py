@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Collection
 from typing import Any, Optional, Sequence
 from zoneinfo import ZoneInfo
 
@@ -41,7 +42,7 @@ from scheduler.permissions import PermissionDenied
 from scheduler.services.browse import MAX_PAGE_SIZE, Page
 from scheduler.services.context import Actor
 from scheduler.services.scope import (
-    NOT_OWN_TEAM, OTHER_BUREAU, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
+    NOT_OWN_TEAM, OTHER_BUREAU, area, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
 )
 
 __all__ = ["Refused"]
@@ -823,7 +824,8 @@ def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
 
 def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Optional[str] = "open",
                actor: Optional[Actor] = None, bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
-    """Follow-ups (default: open ones) with their task, entity and item; of `bureau_id`'s tasks if given.
+    """Follow-ups (default: open ones) with their task, entity and item; of the tasks of `bureau_id`'s
+    area if given (a city: its districts' too, which carry its 市抽县查 tasks).
 
     With an `actor`: of the bureaus in its scope; an inspector's, of their own teams' tasks only."""
     stmt = (
@@ -844,7 +846,7 @@ def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Opti
     with engine.connect() as conn:
         if bureau_id is not None:
             require_bureau(conn, actor, bureau_id)
-            stmt = stmt.where(Task.bureau_id == bureau_id)
+            stmt = stmt.where(Task.bureau_id.in_(sorted(area(conn, bureau_id))))
         cond = _department_scope(conn, actor, department_id)
         if cond is not None:
             stmt = stmt.where(cond)
@@ -858,12 +860,12 @@ def _share(a: int, b: int) -> Optional[float]:
     return round(a / b, 4) if b else None
 
 
-def random_tasks_of_year(bureau_id: int, year: int):
-    """The live random tasks of the bureau's draws of `year` (draw periods "YYYY…")."""
+def random_tasks_of_year(bureau_ids: Collection[int], year: int):
+    """The live random tasks carried by `bureau_ids` from the draws of `year` (periods "YYYY…")."""
     return (
         select(Task.id, Task.uscc, Task.status, Task.deadline)
         .join(Draw, Draw.id == Task.draw_id)
-        .where(Task.bureau_id == bureau_id, Task.kind == "random", Draw.status != "voided",
+        .where(Task.bureau_id.in_(sorted(bureau_ids)), Task.kind == "random", Draw.status != "voided",
                Draw.period.like(f"{int(year)}%"), Task.status.not_in(INACTIVE))
     ).subquery("yt")
 
@@ -896,10 +898,12 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
     {results, published, on_time, publication_rate, on_time_rate}}; categories {name: count};
     outside_draws {case: n, special: n}. PermissionDenied if `bureau_id` is outside the actor's scope.
     """
-    year_tasks = random_tasks_of_year(bureau_id, year)
     out: dict[str, Any] = {"year": int(year)}
     with engine.connect() as conn:
         require_bureau(conn, actor, bureau_id)
+        # A city's figures cover its area: its 市抽县查 tasks are carried by the districts.
+        ids = sorted(area(conn, bureau_id))
+        year_tasks = random_tasks_of_year(ids, year)
         tasks, done, cannot = conn.execute(select(
             func.count(), func.coalesce(func.sum(case((year_tasks.c.status.in_(DONE), 1), else_=0)), 0),
             func.coalesce(func.sum(case((year_tasks.c.status == "cannot_inspect", 1), else_=0)), 0),
@@ -913,9 +917,9 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
 
         # Denominators: one pass over the covering index ix_enterprise_coverage, grouped by full
         # industry code (index order, no sort); numerators: only the inspected entities. Folded below.
-        towns = dict(conn.execute(select(Town.code, Town.name).where(Town.bureau_id == bureau_id)).all())
+        towns = dict(conn.execute(select(Town.code, Town.name).where(Town.bureau_id.in_(ids))).all())
         dims_of = (Enterprise.risk_class, Enterprise.town_code, Enterprise.industry_code)
-        alive = and_(Enterprise.status == "存续", Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id == bureau_id)))
+        alive = and_(Enterprise.status == "存续", Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id.in_(ids))))
         dims: dict[str, dict[str, list[int]]] = {"by_risk": {}, "by_town": {}, "by_industry": {}}
         inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
         for slot, stmt in (
@@ -957,7 +961,7 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
         out["categories"] = {name: counts.get(code, 0) for code, name in cats}
 
         outside = dict(conn.execute(
-            select(Task.kind, func.count()).where(Task.bureau_id == bureau_id, Task.draw_id.is_(None),
+            select(Task.kind, func.count()).where(Task.bureau_id.in_(ids), Task.draw_id.is_(None),
                                                   Task.kind.in_(list(lc.CASE_KINDS)),
                                                   extract("year", Task.created_at) == int(year))
             .group_by(Task.kind)
