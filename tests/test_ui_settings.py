@@ -125,8 +125,8 @@ def test_risk_scheme_grows_and_a_class_in_use_cannot_be_removed(url):
     at = _app(url)
     at.text_input(key="settings_risk_text").input("A；B；C；D；E")
     at.button(key="settings_risk_submit").click().run()
-    assert any("风险分类已保存：A、B、C、D、E" in s.value for s in at.success)
-    assert list(table(at, "风险分类")["风险分类"]) == ["A", "B", "C", "D", "E"]
+    assert any("信用风险分类已保存：A、B、C、D、E" in s.value for s in at.success)
+    assert list(table(at, "信用风险分类")["信用风险分类"]) == ["A", "B", "C", "D", "E"]
 
     eng = make_engine(url)
     with Session(eng) as s:
@@ -135,7 +135,7 @@ def test_risk_scheme_grows_and_a_class_in_use_cannot_be_removed(url):
         s.commit()
     at.text_input(key="settings_risk_text").input("A;B;C;D")
     at.button(key="settings_risk_submit").click().run()
-    assert any("仍有以下风险分类的检查对象" in e.value and "E（1 户）" in e.value for e in at.error)
+    assert any("仍有以下信用风险分类的检查对象" in e.value and "E（1 户）" in e.value for e in at.error)
     with Session(eng) as s:
         assert risk_classes(s) == ["A", "B", "C", "D", "E"]
     for bad in (["A"], ["A", "A", "B"], ["A", "B", "C", "D", "E", "F"], ["A", "高"]):

@@ -41,7 +41,7 @@ def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) ->
     require(actor, "settings.manage")
     new = [c.strip().upper() for c in classes if c.strip()]
     if not 2 <= len(new) <= 5 or len(set(new)) != len(new) or not all(len(c) == 1 and "A" <= c <= "Z" for c in new):
-        raise SettingsRefused("风险分类应为 2 至 5 个不重复的大写字母（由低风险到高风险），例如 A、B、C、D")
+        raise SettingsRefused("信用风险分类应为 2 至 5 个不重复的大写字母（由低风险到高风险），例如 A、B、C、D")
     with Session(engine) as s:
         old = risk_classes(s)
         removed = [c for c in old if c not in new]
@@ -49,7 +49,7 @@ def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) ->
             used = s.execute(select(Enterprise.risk_class, func.count()).where(Enterprise.risk_class.in_(removed))
                              .group_by(Enterprise.risk_class)).all()
             if used:
-                raise SettingsRefused("检查对象名录库中仍有以下风险分类的检查对象，不能删除："
+                raise SettingsRefused("检查对象名录库中仍有以下信用风险分类的检查对象，不能删除："
                                       + "、".join(f"{c}（{n:,} 户）" for c, n in sorted(used)))
             plans = [p.code for p in s.execute(select(Plan)).scalars()
                      if any(c in json.loads(p.ratios or "{}") for c in removed)]

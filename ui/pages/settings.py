@@ -49,7 +49,7 @@ def _password_pair(prefix: str, label: str) -> str | None:
     return p1 if p1 == p2 else None
 
 
-tab_users, tab_cats, tab_risk = st.tabs(["用户账号", "检查结果类别", "风险分类"])
+tab_users, tab_cats, tab_risk = st.tabs(["用户账号", "检查结果类别", "信用风险分类"])
 
 # --- accounts ---------------------------------------------------------------------------------------
 with tab_users:
@@ -155,15 +155,15 @@ with tab_risk:
     with Session(eng) as s:
         classes = risk_classes(s)
     table([{"class": c, "name": reference.RISK_CLASS_NAMES.get(c, "")} for c in classes],
-          [Col("class", "风险分类"), Col("name", "含义")], key="settings_risk_table")
+          [Col("class", "信用风险分类"), Col("name", "含义")], key="settings_risk_table")
     st.caption("信用风险分类为内部信息，不向社会公开；分类由低风险到高风险排列，抽查计划按分类设定抽查比例和频次。")
     if manage_settings:
-        text = st.text_input("风险分类（由低到高，以分号分隔）", value=";".join(classes), key="settings_risk_text",
+        text = st.text_input("信用风险分类（由低到高，以分号分隔）", value=";".join(classes), key="settings_risk_text",
                              help="2 至 5 个大写字母；仍有检查对象或抽查计划使用的分类不能删除")
-        if st.button("保存风险分类", key="settings_risk_submit"):
+        if st.button("保存信用风险分类", key="settings_risk_submit"):
             try:
                 saved = change_risk_classes(eng, text.replace("；", ";").split(";"), actor)
             except REFUSALS as e:
                 st.error(str(e))
             else:
-                _done(f"风险分类已保存：{'、'.join(saved)}")
+                _done(f"信用风险分类已保存：{'、'.join(saved)}")
