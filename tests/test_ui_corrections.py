@@ -20,7 +20,7 @@ from scheduler.services.context import Actor
 from scheduler.services.demo import create_demo
 from scheduler.services.history import create_history
 from ui import auth, nav
-from tests.ui_steps import rerun as _run
+from tests.ui_steps import rerun as _run, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -40,14 +40,7 @@ def base_db(tmp_path_factory):
 
 @pytest.fixture
 def db(base_db, tmp_path, monkeypatch):
-    p = tmp_path / "dsr.db"
-    p.write_bytes(base_db.read_bytes())
-    url = f"sqlite:///{p}"
-    monkeypatch.setenv("DSR_DATABASE_URL", url)
-    monkeypatch.delenv("DSR_BUREAU", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
-    eng = make_engine(url)
+    eng = make_engine(use_copy(base_db, tmp_path, monkeypatch))
     yield eng
     eng.dispose()
     st.cache_resource.clear()

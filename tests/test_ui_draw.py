@@ -21,7 +21,7 @@ from scheduler.services.plans import PlanInput, list_plans, save_plan
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
-from tests.ui_steps import open_page as _open, rerun as _run, table as _table
+from tests.ui_steps import open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -54,18 +54,12 @@ def base_db(tmp_path_factory):
 
 
 @pytest.fixture
-def url(base_db, tmp_path):
-    p = tmp_path / "dsr.db"
-    p.write_bytes(base_db.read_bytes())
-    return f"sqlite:///{p}"
+def url(base_db, tmp_path, monkeypatch):
+    return use_copy(base_db, tmp_path, monkeypatch)
 
 
 @pytest.fixture
-def app(url, monkeypatch):
-    monkeypatch.setenv("DSR_DATABASE_URL", url)
-    monkeypatch.delenv("DSR_BUREAU", raising=False)
-    st.cache_resource.clear()
-    st.cache_data.clear()
+def app(url):
     at = AppTest.from_file(APP, default_timeout=90).run()
     assert not at.exception
     yield at

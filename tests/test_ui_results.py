@@ -28,7 +28,7 @@ from scheduler.services import results as rs
 from scheduler.services.demo import create_demo
 from scheduler.services.history import create_history
 from scheduler.services.users import ensure_demo_users
-from tests.ui_steps import open_page as _open, rerun as _rerun
+from tests.ui_steps import open_page as _open, rerun as _rerun, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -49,12 +49,7 @@ def base_db(tmp_path_factory):
 
 @pytest.fixture
 def db(base_db, tmp_path, monkeypatch):
-    p = tmp_path / "dsr.db"
-    p.write_bytes(base_db.read_bytes())
-    url = f"sqlite:///{p}"
-    monkeypatch.setenv("DSR_DATABASE_URL", url)
-    monkeypatch.delenv("DSR_BUREAU", raising=False)
-    eng = make_engine(url)
+    eng = make_engine(use_copy(base_db, tmp_path, monkeypatch))
     yield eng
     eng.dispose()
 
