@@ -22,6 +22,7 @@ import chinese_calendar
 import numpy as np
 
 from scheduler.workdays import add_working_days, deadlines, from_package
+from scratch import print_table
 
 ONE = dt.timedelta(days=1)
 
@@ -87,18 +88,9 @@ def run(n: int = 1_000_000, sample: int = 20_000, seed: int = 20251001) -> list[
     return rows
 
 
-def _print(rows) -> None:
-    widths = [max(len(r[i]) for r in rows + [("figure", "this", "peer", "ratio")]) for i in range(4)]
-    head = ("figure", "this", "peer", "ratio")
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]))
-
-
 if __name__ == "__main__":
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--n", type=int, default=1_000_000)
     ap.add_argument("--sample", type=int, default=20_000)
     args = ap.parse_args()
-    _print(run(args.n, args.sample))
+    print_table(run(args.n, args.sample), ("figure", "this", "peer", "ratio"))

@@ -26,12 +26,12 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
+
+from scratch import scratch_database
 
 MIX = (("A", 0.658, "0.01"), ("B", 0.255, "0.03"), ("C", 0.078, "0.1"), ("D", 0.009, "0.5"))
 PLAN, PERIOD = "BENCH-KEY", "2026-12"
 SEED = "20261201090000314159265358979323"
-PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def _peak_mb() -> float:
@@ -149,19 +149,7 @@ def timed(url: str, peer: bool = True) -> dict:
 
 
 def measure(backend: str, n: int, peer_max: int) -> dict:
-    tmpdir = tempfile.mkdtemp(prefix="dsr-bench-")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmpdir}/bench.db"
-        admin = name = None
-    else:
-        from sqlalchemy import create_engine, text
-
-        name = f"dsr_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-    try:
+    with scratch_database(backend) as url:
         t = time.perf_counter()
         build(url, n)
         build_s = time.perf_counter() - t
@@ -172,14 +160,6 @@ def measure(backend: str, n: int, peer_max: int) -> dict:
         out = json.loads(proc.stdout.strip().splitlines()[-1])
         out.update(backend=backend, n=n, build=build_s)
         return out
-    finally:
-        if admin is not None:
-            from sqlalchemy import text
-
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-        subprocess.run(["rm", "-rf", tmpdir])
 
 
 def main() -> None:

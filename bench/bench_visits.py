@@ -27,14 +27,12 @@ Goal of the issue: < 5 s for the merge.
 from __future__ import annotations
 
 import argparse
-import os
 import random
-import tempfile
 import time
-import uuid
+
+from scratch import print_table, scratch_database
 
 PERIOD = "2026-12"
-PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
 def loadavg() -> str:
@@ -182,24 +180,7 @@ def run(backend: str, plans: int, per_plan: int, ids: int) -> list[tuple[str, st
     from scheduler import visits as rule
 
     rows: list[tuple[str, str, str, str]] = []
-    tmp = tempfile.TemporaryDirectory(prefix="dsr-bench-visits-")
-    if backend == "sqlite":
-        url = f"sqlite:///{tmp.name}/bench.db"
-        drop = None
-    else:
-        from sqlalchemy import create_engine, text
-
-        name = f"dsr_bench_{uuid.uuid4().hex[:8]}"
-        admin = create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-        with admin.connect() as c:
-            c.execute(text(f'CREATE DATABASE "{name}"'))
-        url = PG_ADMIN.rsplit("/", 1)[0] + "/" + name
-
-        def drop():
-            with admin.connect() as c:
-                c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-            admin.dispose()
-    try:
+    with scratch_database(backend, "dsr-bench-visits-") as url:
         t0 = time.perf_counter()
         n, distinct = build(url, plans, per_plan, ids)
         print(f"[{backend}] built {plans} plans × {per_plan:,} tasks = {n:,} tasks, {distinct:,} distinct entities "
@@ -238,20 +219,7 @@ def run(backend: str, plans: int, per_plan: int, ids: int) -> list[tuple[str, st
         rows.append((f"visits / merged / saved, {n:,} tasks ({backend}, before the void)",
                      f"{rep.visits:,} / {rep.merged:,} / {rep.saved:,}", f"{groups:,} groups", ""))
         rows.append((f"load average after the {backend} run", loadavg(), "", ""))
-    finally:
-        if drop:
-            drop()
-        tmp.cleanup()
     return rows
-
-
-def _print(rows) -> None:
-    head = ("figure", "this", "peer (SQL GROUP BY uscc)", "ratio")
-    widths = [max(len(r[i]) for r in rows + [head]) for i in range(4)]
-    print("  ".join(h.ljust(w) for h, w in zip(head, widths)))
-    print("  ".join("-" * w for w in widths))
-    for r in rows:
-        print("  ".join([r[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(r[1:], widths[1:])]))
 
 
 if __name__ == "__main__":
@@ -265,4 +233,4 @@ if __name__ == "__main__":
     out = []
     for be in [b.strip() for b in args.backends.split(",") if b.strip()]:
         out += run(be, args.plans, args.tasks, args.ids)
-    _print(out)
+    print_table(out, ("figure", "this", "peer (SQL GROUP BY uscc)", "ratio"))
