@@ -111,31 +111,13 @@ def rows(engine: Engine, kind: str, *, bureau_id: int | None = None, actor: Acto
             yield tuple([c(v) for c, v in zip(convert, rec)])
 
 
-def to_bytes(table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: str) -> bytes:
-    """CSV (UTF-8 with BOM, CRLF) or XLSX of `table_rows` (header first), formulas neutralised."""
+def _write(path: Path, table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: str) -> int:
+    """CSV (UTF-8 with BOM, CRLF; streamed: write_csv only iterates over the rows) or XLSX (held in
+    memory) of `table_rows` (header first) into `path`, formulas neutralised; the number of records.
+    The format is checked before the first row is asked for (which records the export)."""
     if fmt not in FORMATS:
         raise ExportRefused("导出格式应为 csv 或 xlsx")
     it = iter(table_rows)
-    header = next(it)
-    body = list(it)
-    with tempfile.TemporaryDirectory() as d:
-        path = Path(d) / f"export.{fmt}"
-        table = xp.Table(sheet, body, headers=tuple(header))
-        if fmt == "csv":
-            xp.write_csv(path, table)
-        else:
-            xp.write_xlsx(path, [table])
-        return path.read_bytes()
-
-
-def write_file(engine: Engine, kind: str, path: Path, fmt: str = "csv", *, bureau_id: int | None = None,
-               actor: Actor = CLI) -> int:
-    """`dsr library export`: the whole list into `path`; the number of records written. The file
-    appears only once complete (written beside it, then renamed): a failed export leaves none. CSV
-    is streamed (the registry may hold millions of rows); XLSX is held in memory."""
-    if fmt not in FORMATS:
-        raise ExportRefused("导出格式应为 csv 或 xlsx")
-    it = rows(engine, kind, bureau_id=bureau_id, actor=actor)
     header = tuple(next(it))
     count = 0
 
@@ -145,13 +127,21 @@ def write_file(engine: Engine, kind: str, path: Path, fmt: str = "csv", *, burea
             count += 1
             yield row
 
+    if fmt == "csv":
+        xp.write_csv(path, xp.Table(sheet, counted(), headers=header))  # type: ignore[arg-type]
+    else:
+        xp.write_xlsx(path, [xp.Table(sheet, list(counted()), headers=header)])
+    return count
+
+
+def write_file(engine: Engine, kind: str, path: Path, fmt: str = "csv", *, bureau_id: int | None = None,
+               actor: Actor = CLI) -> int:
+    """`dsr library export`: the whole list into `path`; the number of records written. The file
+    appears only once complete (written beside it, then renamed): a failed export leaves none."""
     path = Path(path)
     tmp = path.with_name(f".{path.name}.part")
     try:
-        if fmt == "csv":  # write_csv only iterates over the rows: they stream
-            xp.write_csv(tmp, xp.Table(KIND_NAMES[kind], counted(), headers=header))  # type: ignore[arg-type]
-        else:
-            xp.write_xlsx(tmp, [xp.Table(KIND_NAMES[kind], list(counted()), headers=header)])
+        count = _write(tmp, rows(engine, kind, bureau_id=bureau_id, actor=actor), fmt, KIND_NAMES[kind])
         tmp.replace(path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -161,10 +151,11 @@ def write_file(engine: Engine, kind: str, path: Path, fmt: str = "csv", *, burea
 def export_bytes(engine: Engine, kind: str, fmt: str = "csv", *, bureau_id: int | None = None, actor: Actor = CLI,
                  filters: dict[str, Any] | None = None, limit: int | None = APP_LIMIT) -> bytes:
     """One download of the page: `rows` as CSV or XLSX bytes."""
-    if fmt not in FORMATS:
-        raise ExportRefused("导出格式应为 csv 或 xlsx")
-    return to_bytes(rows(engine, kind, bureau_id=bureau_id, actor=actor, filters=filters, limit=limit), fmt,
-                    KIND_NAMES[kind])
+    with tempfile.TemporaryDirectory() as d:
+        path = Path(d) / "export"
+        _write(path, rows(engine, kind, bureau_id=bureau_id, actor=actor, filters=filters, limit=limit), fmt,
+               KIND_NAMES[kind])
+        return path.read_bytes()
 
 
-__all__ = ["APP_LIMIT", "FORMATS", "ExportRefused", "export_bytes", "rows", "to_bytes", "write_file"]
+__all__ = ["APP_LIMIT", "FORMATS", "ExportRefused", "export_bytes", "rows", "write_file"]
