@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import gc
 import hashlib
+import mmap
 import re
 import secrets
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -31,6 +32,8 @@ from fractions import Fraction
 from operator import itemgetter
 
 import numpy as np
+
+from scheduler import cores
 
 ALGORITHM = "DSR-1"
 TICKET_TAG = "DSR1"
@@ -109,34 +112,40 @@ def ticket(seed: str, plan_code: str, period: str, entity_id: str) -> str:
     return hashlib.sha256(pre + entity_id.encode("utf-8")).hexdigest()
 
 
-_DIGEST = type(hashlib.sha256()).digest
+try:  # the built-in SHA-256: no OpenSSL state, so it is safe in a forked child (see `cores`)
+    from _sha256 import sha256 as _SHA256
+except ImportError:  # an interpreter built without it
+    _SHA256 = hashlib.sha256
+_DIGEST = type(_SHA256()).digest
 
 
-def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytearray:
-    """Concatenated 32-byte SHA-256 digests of prefix + id, for each id of a byte-string array.
+def _digests_bytes(prefix: bytes, ids_b: np.ndarray) -> bytearray | mmap.mmap:
+    """Concatenated 32-byte SHA-256 digests of prefix + id, for each id of a byte-string array,
+    computed on two cores for a large array (`cores.split_fill`)."""
+    return cores.split_fill(ids_b.shape[0], 32, lambda out, start, stop: _digests_into(out, prefix, ids_b, start, stop))
+
+
+def _digests_into(out: memoryview, prefix: bytes, ids_b: np.ndarray, start: int, stop: int) -> None:
+    """Write the digests of ids start..stop-1 into `out` (32 bytes each, at 32 * index).
 
     The preimages are laid out as a NUL-padded byte matrix (ids hold no NUL, and
     numpy drops trailing NULs when converting to bytes), so the per-entity loop
     is map(sha256) / map(digest) in C, with no Python frame per entity. Chunks
     bound the number of live bytes objects.
     """
-    n = ids_b.shape[0]
-    out = bytearray(32 * n)  # filled in place: no second copy of all digests
-    if n == 0:
-        return out
     w, p = ids_b.dtype.itemsize, len(prefix)
     head = np.frombuffer(prefix, dtype=np.uint8)
-    sha = hashlib.sha256
-    for s in range(0, n, _CHUNK):
-        chunk = np.ascontiguousarray(ids_b[s : s + _CHUNK]).view(np.uint8).reshape(-1, w)
+    sha = _SHA256
+    for s in range(start, stop, _CHUNK):
+        e = min(s + _CHUNK, stop)
+        chunk = np.ascontiguousarray(ids_b[s:e]).view(np.uint8).reshape(-1, w)
         m = np.empty((chunk.shape[0], p + w), dtype=np.uint8)
         m[:, :p] = head
         m[:, p:] = chunk
         pre = m.view(f"S{p + w}").reshape(-1).tolist()
         del m
-        out[32 * s : 32 * (s + len(pre))] = b"".join(map(_DIGEST, map(sha, pre)))
+        out[32 * s : 32 * e] = b"".join(map(_DIGEST, map(sha, pre)))
         del pre
-    return out
 
 
 def tickets_digests(seed: str, plan_code: str, period: str, ids: Sequence[str]) -> list[bytes]:

@@ -1,0 +1,60 @@
+"""`cores.split_fill`: the second half in a forked child gives the same bytes as one core,
+and a child that fails costs time, never the result."""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import pytest
+
+from scheduler import cores
+from scheduler import draw as dsr1
+
+needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or cores.usable_cores() < 2, reason="needs fork and 2 cores")
+
+
+def _squares(out: memoryview, start: int, stop: int) -> None:
+    out[8 * start:8 * stop] = np.arange(start, stop, dtype="<u8").__pow__(2).tobytes()
+
+
+def test_small_inputs_stay_in_this_process():
+    buf = cores.split_fill(10, 8, _squares)
+    assert isinstance(buf, bytearray)
+    assert np.frombuffer(buf, dtype="<u8").tolist() == [i * i for i in range(10)]
+
+
+@needs_fork
+def test_both_halves_are_filled_when_split():
+    buf = cores.split_fill(1001, 8, _squares, min_split=2)
+    assert np.frombuffer(buf, dtype="<u8").tolist() == [i * i for i in range(1001)]
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["raise", "exit"])
+def test_a_failing_child_is_replaced_by_the_parent(how):
+    parent = os.getpid()
+
+    def fill(out, start, stop):
+        if os.getpid() != parent:
+            if how == "raise":
+                raise MemoryError("the child ran out of memory")
+            os._exit(9)
+        _squares(out, start, stop)
+
+    buf = cores.split_fill(500, 8, fill, min_split=2)
+    assert np.frombuffer(buf, dtype="<u8").tolist() == [i * i for i in range(500)]
+
+
+@needs_fork
+def test_tickets_split_over_two_processes_equal_the_one_process_tickets(monkeypatch):
+    ids = [f"9111011700000{i:04d}{'0123456789ABCDEFGHJKLMNPQRTUWXY'[i % 31]}" for i in range(3000)]
+    prefix = dsr1._ticket_prefix("31415926535897932384", "P-1", "2026-12")
+    arr = dsr1._encode_ids(ids)
+    monkeypatch.setattr(cores, "MIN_SPLIT", 10**9)
+    one = bytes(dsr1._digests_bytes(prefix, arr))
+    monkeypatch.setattr(cores, "MIN_SPLIT", 2)
+    two = dsr1._digests_bytes(prefix, arr)
+    assert not isinstance(two, bytearray)  # really forked
+    assert bytes(two) == one
+    assert one[32 * 2999:] == bytes.fromhex(dsr1.ticket("31415926535897932384", "P-1", "2026-12", ids[-1]))
