@@ -261,8 +261,22 @@ def test_preview_matches_the_frozen_frame_and_check_input_reports_rules(w):
     assert [(p["stratum"], p["size"], p["k"]) for p in pv] == [(s["stratum"], s["size"], s["k"]) for s in cert["strata"]]
 
 
-@pytest.mark.parametrize("text", ["", "a", "证书" * 7, "x" * 5 + "检查组缺员" * 3 + "é", "\U0001F600" * 4])
-def test_certificate_digest_is_the_sha256_of_its_utf8_slice_by_slice(text):
-    """The audit event's certificate_sha256 is hashed a slice at a time (memory at 10M);
-    slices of 3 code points cut through multi-byte characters' encodings nowhere."""
-    assert draws._utf8_sha256(text, chunk=3) == hashlib.sha256(text.encode("utf-8")).hexdigest()
+def test_draw_event_names_the_sha256_of_the_stored_certificate_text(w, monkeypatch):
+    """The draw's audit event carries the digest of the certificate exactly as stored (its UTF-8
+    text, Chinese item names included), so the record and the event can be matched later."""
+    seen = {}
+    real = draws.auditlog.record
+
+    def spy(s, actor, action, obj, payload, **kw):
+        if action == "draw.execute":
+            seen.update(payload)
+        return real(s, actor, action, obj, payload, **kw)
+
+    monkeypatch.setattr(draws.auditlog, "record", spy)
+    save_plan(w, joint_plan())
+    d = draws.execute(w, "PG-SP", "2026-12", seed=SEED)
+    with Session(w) as s:
+        stored = s.get(Draw, d.id).certificate
+    assert not stored.isascii()  # item and department names are kept as text, not escaped
+    assert seen["certificate_sha256"] == hashlib.sha256(stored.encode("utf-8")).hexdigest()
+    assert json.loads(stored)["seed"] == SEED
