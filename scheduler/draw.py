@@ -302,11 +302,12 @@ def canonical_frame(rows: Iterable[tuple[str, str]]) -> bytes:
     return _build_frame(ids, strata)[0]
 
 
-def canonical_frames(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, dict[str, int]]:
-    """Both canonical files from two columns in one sort, and the stratum sizes."""
+def canonical_frames(ids: Sequence[str], strata: Sequence[str], keep_columns: bool = False) -> tuple:
+    """Both canonical files from two columns in one sort, and the stratum sizes (with
+    `keep_columns`, the `FrameColumns` fourth)."""
     fb, pb, fr = _build_frame(ids, strata)
     counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
-    return fb, pb, dict(zip(fr.labels, counts))
+    return (fb, pb, dict(zip(fr.labels, counts)), fr) if keep_columns else (fb, pb, dict(zip(fr.labels, counts)))
 
 
 def canonical_public_frame(ids: Iterable[str]) -> bytes:
@@ -320,7 +321,10 @@ def canonical_public_frame(ids: Iterable[str]) -> bytes:
 
 
 @dataclass
-class _Frame:
+class FrameColumns:
+    """A checked frame split into columns, the form the draw works on. The freeze builds it
+    anyway: a draw in the same process can start from it (`run_draw_prepared`)."""
+
     n: int
     ids_b: np.ndarray  # fixed-width UTF-8 ids, input order
     labels: list[str]  # sorted stratum labels
@@ -329,7 +333,7 @@ class _Frame:
     public_bytes: bytes
 
 
-def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, _Frame]:
+def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, FrameColumns]:
     if len(ids) != len(strata):
         raise DrawError("抽查名录的对象与分层数量不一致")
     arr = _encode_ids(ids)
@@ -351,7 +355,7 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
         del order
     fb, pb = _frame_and_public_bytes(sa, codes_sorted, labels)
     del sa, codes_sorted
-    return fb, pb, _Frame(len(ids), arr, labels, codes, fb, pb)
+    return fb, pb, FrameColumns(len(ids), arr, labels, codes, fb, pb)
 
 
 def _fixed_width_frame(data: bytes, sort: bool = False) -> tuple[bytes, np.ndarray, np.ndarray] | None:
@@ -418,8 +422,8 @@ def _label_codes(lab: np.ndarray) -> tuple[list[str], np.ndarray]:
     return [b.decode("ascii") for b in uniq], codes
 
 
-def _fixed_frame(data: bytes, sort: bool = False) -> "_Frame | None":
-    """The `_Frame` of a canonical fixed-width frame (see `_fixed_width_frame`), or None."""
+def _fixed_frame(data: bytes, sort: bool = False) -> "FrameColumns | None":
+    """The `FrameColumns` of a canonical fixed-width frame (see `_fixed_width_frame`), or None."""
     cols = _fixed_width_frame(data, sort)
     if cols is None:
         return None
@@ -432,21 +436,23 @@ def _fixed_frame(data: bytes, sort: bool = False) -> "_Frame | None":
     pub = np.empty((n, w + 1), dtype=np.uint8)
     pub[:, :w] = ids.view(np.uint8).reshape(n, w)
     pub[:, w] = 10
-    return _Frame(n, ids, labels, codes, data, pub.tobytes())
+    return FrameColumns(n, ids, labels, codes, data, pub.tobytes())
 
 
-def canonical_frames_bytes(data: bytes) -> tuple[bytes, bytes, dict[str, int]] | None:
+def canonical_frames_bytes(data: bytes, keep_columns: bool = False) -> tuple | None:
     """`canonical_frames` for frame lines `id,stratum\n` given as bytes in any
     order (e.g. straight from the database): the same three results, from numpy
     on fixed-width lines after a complete check (`_fixed_width_frame`), without a
     Python string per row. None when `data` is not such a frame (other shapes,
     forbidden characters, duplicate ids); the caller then builds the frame from
-    its rows, which gives the same bytes or the precise error."""
+    its rows, which gives the same bytes or the precise error. With `keep_columns`, the
+    `FrameColumns` come fourth."""
     fr = _fixed_frame(data, sort=True)
     if fr is None:
         return None
     counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
-    return fr.frame_bytes, fr.public_bytes, dict(zip(fr.labels, counts))
+    out = (fr.frame_bytes, fr.public_bytes, dict(zip(fr.labels, counts)))
+    return (*out, fr) if keep_columns else out
 
 
 def parse_frame(data: bytes) -> list[tuple[str, str]]:
@@ -682,8 +688,34 @@ def run_draw_frozen(
             gc.enable()
 
 
-def _general_frozen_frame(frame_bytes: bytes) -> _Frame:
-    """`_Frame` of canonical frame bytes of any shape (ids or labels of several widths)."""
+def run_draw_prepared(
+    seed: str,
+    plan_code: str,
+    period: str,
+    columns: FrameColumns,
+    digests: tuple[str, str],
+    rules: Mapping[str, StratumRule] | Callable[[str], StratumRule],
+    batches: int = 1,
+    reserve_ratio: str = DEFAULT_RESERVE_RATIO,
+    default_rule: StratumRule | None = None,
+) -> DrawResult:
+    """`run_draw_frozen` on the columns a freeze built in this process, whose canonical files
+    had the SHA-256 `digests` (frame, public frame): neither parsed nor hashed again. The
+    result carries no frame bytes (the archive keeps them)."""
+    was_enabled = gc.isenabled()
+    gc.disable()  # as in run_draw_frozen
+    try:
+        if callable(rules):
+            rules = {lab: rules(lab) for lab in columns.labels}
+        return _run_draw_columns(seed, plan_code, period, [], [], rules, batches, reserve_ratio, default_rule,
+                                 prebuilt=(b"", b"", columns), digests=digests)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _general_frozen_frame(frame_bytes: bytes) -> FrameColumns:
+    """`FrameColumns` of canonical frame bytes of any shape (ids or labels of several widths)."""
     text = frame_bytes.decode("utf-8")
     cells = text[:-1].replace("\n", ",").split(",") if text else []
     if (text and not text.endswith("\n")) or len(cells) % 2:
@@ -700,7 +732,7 @@ def _general_frozen_frame(frame_bytes: bytes) -> _Frame:
     index = {lab: i for i, lab in enumerate(labels)}
     codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
     public_b = re.sub(rb",[^\n]*", b"", frame_bytes)
-    return _Frame(len(ids), arr, labels, codes, frame_bytes, public_b)
+    return FrameColumns(len(ids), arr, labels, codes, frame_bytes, public_b)
 
 
 def _run_draw_columns(
@@ -713,7 +745,8 @@ def _run_draw_columns(
     batches: int,
     reserve_ratio: str,
     default_rule: StratumRule | None,
-    prebuilt: tuple[bytes, bytes, "_Frame"] | None = None,
+    prebuilt: tuple[bytes, bytes, "FrameColumns"] | None = None,
+    digests: tuple[str, str] | None = None,
 ) -> DrawResult:
     prefix = _ticket_prefix(seed, plan_code, period)
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
@@ -762,9 +795,11 @@ def _run_draw_columns(
     sel_tickets = tk.hex_tickets(ordered)
     sel_batches = (np.arange(total, dtype=np.int64) * batches // max(total, 1) + 1).tolist()
     selected = list(map(Selected, sel_ids, sel_strata, range(1, total + 1), sel_batches, sel_tickets))
+    if digests is None:
+        digests = (sha256_hex(frame_b), sha256_hex(public_b))
     return DrawResult(
-        frame_sha256=sha256_hex(frame_b),
-        public_frame_sha256=sha256_hex(public_b),
+        frame_sha256=digests[0],
+        public_frame_sha256=digests[1],
         frame_size=fr.n,
         strata=strata_out,
         selected=selected,

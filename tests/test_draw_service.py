@@ -280,3 +280,53 @@ def test_draw_event_names_the_sha256_of_the_stored_certificate_text(w, monkeypat
     assert not stored.isascii()  # item and department names are kept as text, not escaped
     assert seen["certificate_sha256"] == hashlib.sha256(stored.encode("utf-8")).hexdigest()
     assert json.loads(stored)["seed"] == SEED
+
+
+def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_same_result(tmp_path, monkeypatch):
+    """`dsr draw` freezes and draws in one process: the draw takes the columns the freeze built
+    (not the archive), and its certificate is the one the archive gives."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from scheduler import draw as dsr1
+
+    used = []
+    real = dsr1.run_draw_prepared
+    monkeypatch.setattr(dsr1, "run_draw_prepared", lambda *a, **k: used.append(1) or real(*a, **k))
+    certs = []
+    for name in ("handed-over", "from-archive"):
+        eng = make_engine(f"sqlite:///{tmp_path / name}.db")
+        upgrade(eng)
+        world(eng, 1500)
+        save_plan(eng, gs_plan())
+        f = draws.freeze(eng, "PG-GS", "2026-12")
+        if name == "from-archive":
+            assert draws._handoff.take("0" * 64, f.public_frame_sha256) is None  # another frame's digests
+            assert draws._handoff.take(f.frame_sha256, f.public_frame_sha256) is not None  # drop it
+        d = draws.execute(eng, "PG-GS", "2026-12", seed=SEED)
+        cert = json.loads(d.certificate)
+        certs.append({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")})
+        eng.dispose()
+    assert used == [1]
+    assert certs[0] == certs[1] and certs[0]["selected"]
+
+
+def test_a_damaged_archive_refuses_the_draw_even_when_the_freezes_columns_are_at_hand(w):
+    """The columns handed over by the freeze are not trusted over the record: the archive is
+    checked too, and a draw whose archive no longer matches the frozen digest is not stored."""
+    import gzip
+
+    from db.models import DrawArchive
+
+    save_plan(w, gs_plan())
+    f = draws.freeze(w, "PG-GS", "2026-12")
+    with Session(w) as s:
+        a = s.get(DrawArchive, f.draw_id)
+        lines = gzip.decompress(a.frame_gz).split(b"\n")
+        a.frame_gz = gzip.compress(b"\n".join(lines[1:]))  # one entity dropped from the archive
+        s.add(a)
+        s.commit()
+    with pytest.raises(draws.DrawRefused, match="摘要与存档不一致"):
+        draws.execute(w, "PG-GS", "2026-12", seed=SEED)
+    with Session(w) as s:
+        assert s.get(Draw, f.draw_id).status == "frozen"
+        assert s.execute(select(func.count()).select_from(Task)).scalar_one() == 0
