@@ -206,3 +206,39 @@ def test_freeze_recovers_when_the_frame_text_query_fails(engine, monkeypatch):
     f = draws.freeze(engine, "PG-T", "2026-12")
     assert len(calls) == 2  # the fast query, then the rows
     assert f.frame_sha256 == draw.sha256_hex(want[0]) and f.public_frame_sha256 == draw.sha256_hex(want[1])
+
+
+@pytest.mark.parametrize("second_connection", ["works", "fails"])
+def test_a_registry_scanned_in_two_halves_gives_the_frame_of_one_scan(tmp_path, monkeypatch, second_connection):
+    """The freeze scans a large registry in two halves at once (a second connection on a
+    thread); the frame is the one a single scan gives, also when that connection fails."""
+    import sqlite3
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    real = sqlite3.connect
+    calls = []
+
+    def connect(*a, **k):
+        calls.append(a)
+        if second_connection == "fails":
+            raise sqlite3.OperationalError("unable to open database file")
+        return real(*a, **k)
+
+    frozen = []
+    for split_rows in (10**9, 2):
+        eng = make_engine(f"sqlite:///{tmp_path}/split-{split_rows}.db")
+        upgrade(eng)
+        world(eng, 1200)
+        save_plan(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}, strata_by="risk+town"))
+        monkeypatch.setattr(frames, "SPLIT_SCAN_ROWS", split_rows)
+        monkeypatch.setattr(sqlite3, "connect", connect)
+        calls.clear()
+        f = draws.freeze(eng, "PG-T", "2026-12")
+        monkeypatch.setattr(sqlite3, "connect", real)
+        assert bool(calls) == (split_rows == 2)  # only the split scan opens a second connection
+        frozen.append((f.frame_sha256, f.public_frame_sha256, f.frame_size, f.strata))
+        eng.dispose()
+    assert frozen[0] == frozen[1] and frozen[0][2] > 1000

@@ -137,8 +137,9 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
     area = select(Town.code).where(Town.bureau_id.in_(lp.area_ids()))
     where = (e.town_code.in_(area), *_frame_conditions(lp, period))
 
-    def compiled_sql(*cols) -> tuple[str, dict, tuple]:
-        c = select(*cols).where(*where).compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True})
+    def compiled_sql(*cols, extra=()) -> tuple[str, dict, tuple]:
+        c = (select(*cols).where(*where, *extra)
+             .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}))
         params = c.construct_params()
         positional = tuple(params[k] for k in c.positiontup) if c.positiontup else ()
         return str(c), params, positional
@@ -147,17 +148,22 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
     cur = conn.connection.driver_connection.cursor()
     try:
         if name == "sqlite":
-            sql, _, args = compiled_sql(e.uscc.label("id"), stratum.label("stratum"))
-            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
-            cur.execute(f"SELECT count(*), CAST(group_concat(id, ',') AS BLOB), "
-                        f"CAST(group_concat(stratum, char(10)) AS BLOB) FROM ({sql})", args)
-            n, ids, labels = cur.fetchone()
-            if not n:
+            def columns_sql(extra=()) -> tuple[str, tuple]:
+                sql, _, args = compiled_sql(e.uscc.label("id"), stratum.label("stratum"), extra=extra)
+                sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
+                # The separator is a literal newline: char(10), or a parameter, costs SQLite work
+                # on every row (30% of the scan) and serialises two scans running at once.
+                return (f"SELECT count(*), CAST(group_concat(id, ',') AS BLOB), "
+                        f"CAST(group_concat(stratum, '\n') AS BLOB) FROM ({sql})", args)
+
+            parts = _sqlite_scan(conn, cur, columns_sql)
+            if not sum(n for n, _, _ in parts):
                 return None
-            lines = lines_of_columns(n, ids or b"", labels or b"")
-            del ids, labels
-            if lines is not None:
-                return lines
+            lines = [lines_of_columns(n, ids or b"", labels or b"") for n, ids, labels in parts if n]
+            del parts
+            if all(x is not None for x in lines):
+                return b"".join(lines) if len(lines) > 1 else lines[0]
+            del lines
             sql, _, args = compiled_sql(line)
             sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
             cur.execute(f"SELECT CAST(group_concat(line, '') AS BLOB) FROM ({sql})", args)
@@ -176,6 +182,55 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
         return None
     finally:
         cur.close()
+
+
+# A registry at least this large is scanned in two halves at once (two connections, two cores).
+SPLIT_SCAN_ROWS = 200_000
+
+
+def _sqlite_scan(conn, cur, columns_sql) -> list[tuple[int, bytes | None, bytes | None]]:
+    """The frame's (count, ids, labels) from SQLite, as one or two parts.
+
+    A large registry is scanned in two halves by id at the same time: one half on the
+    caller's connection, the other on a second connection to the same file in a thread
+    (SQLite runs the whole scan in C without the GIL: 1M rows 0.24 -> ~0.13 s). Both see the
+    same registry: the caller holds the write lock (the freeze has written its draw row), so
+    no other writer can commit before it does, and a new reader sees the last commit, which
+    is what the caller's transaction started from. Any failure of the second connection
+    scans its half here instead."""
+    import sqlite3
+    import threading
+
+    e = Enterprise
+    path = conn.engine.url.database
+    # Split only inside a write transaction (pysqlite begins one at the first write): without
+    # the write lock, a commit between the two scans could give a frame of no single moment.
+    writing = conn.connection.driver_connection.in_transaction
+    # (two subqueries: each is one b-tree seek; min and max in one SELECT would scan the table)
+    lo, hi = cur.execute('SELECT (SELECT min(id) FROM "enterprise"), (SELECT max(id) FROM "enterprise")').fetchone()
+    if lo is None or hi - lo + 1 < SPLIT_SCAN_ROWS or not path or path == ":memory:" or not writing:
+        return [cur.execute(*columns_sql()).fetchone()]
+    mid = (lo + hi) // 2
+    upper_sql = columns_sql((e.id > mid,))
+    upper: list = []
+
+    def scan_upper() -> None:
+        try:
+            other = sqlite3.connect(path, timeout=30)
+            try:
+                upper.append(other.execute(*upper_sql).fetchone())
+            finally:
+                other.close()
+        except sqlite3.Error as exc:
+            log.warning("second scan connection failed (%s); scanning that half on this one", exc)
+
+    t = threading.Thread(target=scan_upper, name="dsr-frame-scan")
+    t.start()
+    try:
+        lower = cur.execute(*columns_sql((e.id <= mid,))).fetchone()
+    finally:
+        t.join()
+    return [lower, upper[0] if upper else cur.execute(*upper_sql).fetchone()]
 
 
 def lines_of_columns(n: int, ids: bytes, labels: bytes) -> bytes | None:
