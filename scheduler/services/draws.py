@@ -128,11 +128,14 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
                 del rows
             frame_bytes, public_bytes, sizes, columns = canon
             del canon
+            # Compressing the archive and hashing both files are long C calls without the GIL:
+            # the archive on a thread of its own while this one hashes (1M: 0.09 s and 0.04 s).
+            archive = _in_background(lambda: gzip.compress(frame_bytes, compresslevel=1, mtime=0), "dsr-archive")
             d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
             d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
             d.frame_size = sum(sizes.values())
-            frame_gz = gzip.compress(frame_bytes, compresslevel=1, mtime=0)
-            del frame_bytes, public_bytes
+            frame_gz = archive.result()
+            del frame_bytes, public_bytes, archive
             columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")  # the archive keeps those
         s.add(d)
         s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
@@ -178,11 +181,11 @@ class _Handoff:
 _handoff = _Handoff()
 
 
-def _digest_in_background(frame_gz: bytes) -> Future:
-    """SHA-256 hex of the archived frame, computed on a thread of its own."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="dsr-archive-check")
+def _in_background(work, name: str) -> Future:
+    """`work()` on a thread of its own (for long C calls that release the GIL: zlib, hashlib)."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
     try:
-        return pool.submit(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)))
+        return pool.submit(work)
     finally:
         pool.shutdown(wait=False)
 
@@ -272,7 +275,8 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
                                             batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
             del columns
             # (started after the ranking, which keeps both cores busy)
-            archive_digest = _digest_in_background(s.get(DrawArchive, d.id).frame_gz)
+            frame_gz = s.get(DrawArchive, d.id).frame_gz
+            archive_digest = _in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
         else:
             result = dsr1.run_draw_frozen(seed, plan_code, period, gzip.decompress(s.get(DrawArchive, d.id).frame_gz),
                                           lambda label: stratum_rules(lp, [label])[label],
