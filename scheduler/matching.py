@@ -276,10 +276,17 @@ class _People:
             u = self._unions[parts] = np.sort(np.concatenate([self.pool(*pt) for pt in parts]))
         return u
 
-    def hi_rows(self, pool: np.ndarray, tks: np.ndarray) -> np.ndarray:
-        """(len(tks) x len(pool)) top 48 bits of the pair tickets, computed in cache-sized blocks."""
+    def hi_rows(self, pool: np.ndarray, tks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+        """(len(tks) x len(pool)) top 48 bits of the pair tickets, computed in cache-sized blocks.
+
+        `out`: a buffer of at least that many elements to write them into. Reusing one buffer
+        for every chunk of a matching matters: the first write to fresh memory faults in its
+        pages, which took longer than computing the tickets (1M draw: 0.19 of 0.28 s)."""
         n = pool.size
-        out = np.empty((tks.size, n), dtype=np.uint64)
+        if out is None or out.size < tks.size * n:
+            out = np.empty((tks.size, n), dtype=np.uint64)
+        else:
+            out = out.reshape(-1)[: tks.size * n].reshape(tks.size, n)
         if n == 0:
             return out
         keys = self.keys[pool]
@@ -562,6 +569,7 @@ class _Matcher:
         pairs = self.pairs
         self._ran_for, self._ran_plans = ordered, {}
         ran_plans = self._ran_plans
+        buffers: dict[int, np.ndarray] = {}  # per pool (by id): the pair-ticket rows of a chunk
         for start in range(0, len(ordered), chunk):
             block = ordered[start:start + chunk]
             tks = [task_key(t.ticket) for t in block]
@@ -578,7 +586,11 @@ class _Matcher:
                         u[2].append(n)
             rows: list[dict[int, np.ndarray]] = [{} for _ in block]
             for pid, (people, pool, who) in users.items():
-                mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64))
+                # The previous chunk's tasks are done with their rows: its buffer is reused.
+                buf = buffers.get(pid)
+                mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64), buf)
+                if buf is None or mat.base is not buf:
+                    buffers[pid] = mat
                 for r, n in enumerate(who):
                     rows[n][pid] = mat[r]
             for n, t in enumerate(block):
