@@ -112,10 +112,7 @@ def ticket(seed: str, plan_code: str, period: str, entity_id: str) -> str:
     return hashlib.sha256(pre + entity_id.encode("utf-8")).hexdigest()
 
 
-try:  # the built-in SHA-256: no OpenSSL state, so it is safe in a forked child (see `cores`)
-    from _sha256 import sha256 as _SHA256
-except ImportError:  # an interpreter built without it
-    _SHA256 = hashlib.sha256
+_SHA256 = cores.sha256  # half of the tickets are hashed in a forked child
 _DIGEST = type(_SHA256()).digest
 
 

@@ -24,12 +24,13 @@ byte formats below are part of the published algorithm.
 
 from __future__ import annotations
 
-import hashlib
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Iterable, Literal, Mapping, Sequence
 
 import numpy as np
+
+from scheduler import cores
 
 MASK64 = (1 << 64) - 1
 _U64_MAX = np.uint64(MASK64)
@@ -174,7 +175,7 @@ def inspector_key(seed: str, plan_code: str, period: str, person_id: str, kind: 
     if kind not in ("inspector", "expert"):
         raise ValueError(f"unknown person kind {kind!r}")
     text = f"DSR1|{seed}|{plan_code}|{period}|{kind}|{person_id}"
-    return int(hashlib.sha256(text.encode("utf-8")).hexdigest()[:16], 16)
+    return int(cores.sha256(text.encode("utf-8")).hexdigest()[:16], 16)  # (may run in a forked child)
 
 
 def pair_ticket(seed: str, plan_code: str, period: str, ticket: str, person_id: str, kind: str = "inspector") -> int:
@@ -921,7 +922,7 @@ def parse_last(data: bytes) -> dict[str, set[str]]:
 
 
 def sha256_hex(data: bytes) -> str:
-    return hashlib.sha256(data).hexdigest()
+    return cores.sha256(data).hexdigest()
 
 
 def file_digests(roster_file: bytes, experts_file: bytes, conflicts_file: bytes, loads_file: bytes,

@@ -194,25 +194,36 @@ def task_status(eid: str, short: Mapping[str, str]) -> tuple[str, str]:
     return ("assigned", "") if reasons is None else ("drawn", f"缺员：{reasons}")
 
 
-def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
-                task_ids: Mapping[str, int], actor: Actor, statuses_stored: bool = False) -> None:
-    """Team members and the matching's task events; with `statuses_stored`, the caller has
-    already written each task's `task_status` (a draw inserts its tasks that way)."""
+def member_rows(inputs: MatchingInputs, result: m.MatchResult) -> list[tuple]:
+    """The teams as TeamMember rows keyed by entity: (entity_id, inspector_pk, expert_pk, role,
+    department_id, slot, pair_ticket). Plain tuples: a draw's matching may come back from a
+    forked child (`draws.execute`), and tuples are what travels fast."""
     dept_id = inputs.dept_pk
     ins_pk, exp_pk = inputs.inspector_pk, inputs.expert_pk
     rows = []
     for eid, members in result.teams.items():
-        tid = task_ids[eid]
         for mem in members:
             if mem.kind == "expert":
-                rows.append((tid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket))
+                rows.append((eid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket))
             else:
-                rows.append((tid, ins_pk[mem.person_id], None, mem.role, dept_id[mem.department], mem.slot,
+                rows.append((eid, ins_pk[mem.person_id], None, mem.role, dept_id[mem.department], mem.slot,
                              mem.pair_ticket))
+    return rows
+
+
+def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
+                task_ids: Mapping[str, int], actor: Actor, statuses_stored: bool = False) -> None:
+    """Team members and the matching's task events; with `statuses_stored`, the caller has
+    already written each task's `task_status` (a draw inserts its tasks that way)."""
+    store_member_rows(s, member_rows(inputs, result), short_reasons(result), task_ids, actor, statuses_stored)
+
+
+def store_member_rows(s: Session, rows: Sequence[tuple], short: Mapping[str, str], task_ids: Mapping[str, int],
+                      actor: Actor, statuses_stored: bool = False) -> None:
+    """`store_teams` from `member_rows` and `short_reasons`."""
     insert_rows(s.connection(), "teammember",
-                ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket"], rows,
-                const={"active": True})
-    short = short_reasons(result)
+                ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket"],
+                [(task_ids[r[0]], *r[1:]) for r in rows], const={"active": True})
     events = []
     assigned = ("assigned", "随机匹配检查人员")
     for eid, tid in task_ids.items():
