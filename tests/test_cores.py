@@ -58,3 +58,49 @@ def test_tickets_split_over_two_processes_equal_the_one_process_tickets(monkeypa
     assert not isinstance(two, bytearray)  # really forked
     assert bytes(two) == one
     assert one[32 * 2999:] == bytes.fromhex(dsr1.ticket("31415926535897932384", "P-1", "2026-12", ids[-1]))
+
+
+@needs_fork
+def test_forked_returns_what_the_child_computed():
+    with cores.Forked(lambda: (os.getpid(), b"x" * 3_000_000)) as job:  # more than a pipe holds
+        pid, data = job.result()
+    assert pid != os.getpid() and data == b"x" * 3_000_000
+
+
+@needs_fork
+@pytest.mark.parametrize("how", ["raise", "exit", "hang"])
+def test_a_failed_or_stuck_child_is_replaced_by_the_parent(how):
+    parent = os.getpid()
+
+    def work():
+        if os.getpid() != parent:
+            if how == "raise":
+                raise RuntimeError("boom")
+            if how == "exit":
+                os._exit(3)
+            import time
+
+            time.sleep(60)
+        return "computed here"
+
+    job = cores.Forked(work, timeout=0.5 if how == "hang" else 60)
+    child = job.pid
+    assert child is not None
+    assert job.result() == "computed here"
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)  # reaped
+
+
+@needs_fork
+def test_a_result_never_asked_for_is_reaped():
+    import time
+
+    with cores.Forked(lambda: time.sleep(60)) as job:
+        child = job.pid
+    with pytest.raises(ChildProcessError):
+        os.waitpid(child, os.WNOHANG)
+
+
+def test_without_fork_the_work_is_done_on_asking():
+    job = cores.Forked(lambda: os.getpid(), fork=False)
+    assert job.pid is None and job.result() == os.getpid()

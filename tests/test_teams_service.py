@@ -134,3 +134,44 @@ def test_replace_inspector_refills_only_that_slot(drawn):
         assert leaving in ev.reason and "病假" in ev.reason
     with pytest.raises(teams.ReplaceRefused):
         teams.replace_inspector(engine, t.id, leaving, "再次")
+
+
+def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, monkeypatch):
+    """A draw matches in a forked child while it stores its tasks (tasks first written as
+    assigned, short-staffed ones corrected afterwards): the stored teams, statuses, notes,
+    events and certificate are those of matching in the draw's own process."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.models import Draw
+    from scheduler import cores
+
+    forks = []
+    real_init = cores.Forked.__init__
+
+    def spy(self, fn, *a, **k):
+        real_init(self, fn, *a, **k)
+        forks.append(self.pid is not None)
+
+    monkeypatch.setattr(cores.Forked, "__init__", spy)
+    stored = []
+    for threshold in (1, 10**9):
+        monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", threshold)
+        eng = make_engine(f"sqlite:///{tmp_path}/fork-{threshold}.db")
+        upgrade(eng)
+        world(eng, 1500)
+        save_plan(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+                                 item_codes=["SP-01", "WS-01", "TS-01"],
+                                 ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6))
+        d = draws.execute(eng, "PG-SP", "2026-12", seed=SEED)
+        with Session(eng) as s:
+            cert = json.loads(s.get(Draw, d.id).certificate)
+            tasks = [(t.uscc, t.status, t.note) for t in s.execute(select(Task).order_by(Task.id)).scalars()]
+            members = sorted((tm.task_id, tm.slot, tm.inspector_pk, tm.expert_pk, tm.role, tm.department_id,
+                              tm.pair_ticket, tm.active) for tm in s.execute(select(TeamMember)).scalars())
+            events = sorted((e.task_id, e.from_status, e.to_status, e.reason) for e in s.execute(select(TaskEvent)).scalars())
+        stored.append(({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")}, tasks, members, events))
+        eng.dispose()
+    assert forks == [True, False]
+    assert stored[0] == stored[1]
+    assert any(status == "drawn" and note.startswith("缺员") for _, status, note in stored[0][1])  # corrected ones
+    assert any(status == "assigned" for _, status, _ in stored[0][1])

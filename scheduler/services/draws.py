@@ -31,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import orjson
-from sqlalchemy import bindparam, func, select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -387,16 +387,13 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             # The tasks just written (the selected ones: reserves are not live) need not be read back.
             visit_service.refresh_for_period(s, period, actor, visit_service.NewTasks(
                 d.id, [task_ids[x.entity_id] for x in sel], [x.entity_id for x in sel], [carrier[x.entity_id] for x in sel]))
+            sel_ids = {x.entity_id: task_ids[x.entity_id] for x in sel}
+            teams.record_matching(s, {}, sel_ids, actor)  # as assigned, corrected below
             clock.lap("store_tasks")
             matched = matching_job.result()
             clock.lap("match")
-            if matched.short:  # short-staffed tasks stay drawn, with the missing slots noted
-                s.execute(update(Task.__table__).where(Task.id == bindparam("b_id"))
-                          .values(status=bindparam("b_status"), note=bindparam("b_note")),
-                          [dict(zip(("b_status", "b_note"), teams.task_status(eid, matched.short)), b_id=task_ids[eid])
-                           for eid in matched.short])
-            teams.store_member_rows(s, matched.member_rows, matched.short,
-                                    {x.entity_id: task_ids[x.entity_id] for x in sel}, actor, statuses_stored=True)
+            teams.correct_short_staffed(s, matched.short, sel_ids)
+            teams.insert_members(s, matched.member_rows, sel_ids)
             s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
                       .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
         # The certificate: its draw part (a JSON object) with the matching section as its last member.

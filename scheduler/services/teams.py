@@ -11,7 +11,7 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
-from sqlalchemy import func, select, true
+from sqlalchemy import bindparam, func, select, true
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -212,34 +212,48 @@ def member_rows(inputs: MatchingInputs, result: m.MatchResult) -> list[tuple]:
 
 
 def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.MatchResult,
-                task_ids: Mapping[str, int], actor: Actor, statuses_stored: bool = False) -> None:
-    """Team members and the matching's task events; with `statuses_stored`, the caller has
-    already written each task's `task_status` (a draw inserts its tasks that way)."""
-    store_member_rows(s, member_rows(inputs, result), short_reasons(result), task_ids, actor, statuses_stored)
+                task_ids: Mapping[str, int], actor: Actor) -> None:
+    """Team members, each task's status and note, and the matching's task events."""
+    short = short_reasons(result)
+    insert_members(s, member_rows(inputs, result), task_ids)
+    full = [tid for eid, tid in task_ids.items() if eid not in short]
+    for chunk in _chunks(full):
+        s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
+    for eid, reasons in short.items():
+        s.execute(Task.__table__.update().where(Task.id == task_ids[eid]).values(note=task_status(eid, short)[1]))
+    record_matching(s, short, task_ids, actor)
 
 
-def store_member_rows(s: Session, rows: Sequence[tuple], short: Mapping[str, str], task_ids: Mapping[str, int],
-                      actor: Actor, statuses_stored: bool = False) -> None:
-    """`store_teams` from `member_rows` and `short_reasons`."""
+def insert_members(s: Session, rows: Sequence[tuple], task_ids: Mapping[str, int]) -> None:
+    """TeamMember rows from `member_rows`, for the tasks `task_ids` (entity -> task id)."""
     insert_rows(s.connection(), "teammember",
                 ["task_id", "inspector_pk", "expert_pk", "role", "department_id", "slot", "pair_ticket"],
                 [(task_ids[r[0]], *r[1:]) for r in rows], const={"active": True})
-    events = []
-    assigned = ("assigned", "随机匹配检查人员")
-    for eid, tid in task_ids.items():
-        reasons = short.get(eid)
-        if reasons is not None:
-            if not statuses_stored:
-                s.execute(Task.__table__.update().where(Task.id == tid).values(note=f"缺员：{reasons}"))
-            events.append((tid, "drawn", f"检查组缺员：{reasons}"))
-        else:
-            events.append((tid, *assigned))
-    if not statuses_stored:
-        full = [tid for eid, tid in task_ids.items() if eid not in short]
-        for chunk in _chunks(full):
-            s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
-    insert_rows(s.connection(), "taskevent", ["task_id", "to_status", "reason"], events,
+
+
+def _matching_event(eid: str, short: Mapping[str, str]) -> tuple[str, str]:
+    reasons = short.get(eid)
+    return ("assigned", "随机匹配检查人员") if reasons is None else ("drawn", f"检查组缺员：{reasons}")
+
+
+def record_matching(s: Session, short: Mapping[str, str], task_ids: Mapping[str, int], actor: Actor) -> None:
+    """The matching's event on each task of `task_ids`: assigned, or still drawn with its empty slots."""
+    insert_rows(s.connection(), "taskevent", ["task_id", "to_status", "reason"],
+                [(tid, *_matching_event(eid, short)) for eid, tid in task_ids.items()],
                 const={"from_status": "drawn", "actor": actor.name, "at": utcnow()})
+
+
+def correct_short_staffed(s: Session, short: Mapping[str, str], task_ids: Mapping[str, int]) -> None:
+    """A draw stores its tasks, statuses and events as assigned before its teams are known
+    (`draws.execute`); the short-staffed ones then get their own status, note and event."""
+    if not short:
+        return
+    s.execute(Task.__table__.update().where(Task.id == bindparam("b_id"))
+              .values(status=bindparam("b_status"), note=bindparam("b_note")),
+              [dict(zip(("b_status", "b_note"), task_status(eid, short)), b_id=task_ids[eid]) for eid in short])
+    s.execute(TaskEvent.__table__.update().where(TaskEvent.task_id == bindparam("b_id"))
+              .values(to_status=bindparam("b_status"), reason=bindparam("b_reason")),
+              [dict(zip(("b_status", "b_reason"), _matching_event(eid, short)), b_id=task_ids[eid]) for eid in short])
 
 
 class ReplaceRefused(RuntimeError):
