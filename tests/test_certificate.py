@@ -9,10 +9,13 @@ import sys
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from scheduler.certificate import (
     build_certificate,
     build_public_certificate,
+    stored_json,
     write_package,
     write_public_package,
 )
@@ -165,3 +168,25 @@ def test_doc_worked_example_is_what_the_code_computes():
         assert f"| {s.entity_id} | {s.stratum} | `{s.ticket[:16]}…` | selected, rank {s.rank}, batch {s.batch} |" in text
     for x in r.reserves:
         assert f"| {x.entity_id} | {x.stratum} | `{x.ticket[:16]}…` | reserve {x.reserve_rank} |" in text
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.recursive(st.none() | st.booleans() | st.integers(-2**63, 2**63 - 1) | st.text(),
+                    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(), inner, max_size=4),
+                    max_leaves=20))
+def test_stored_json_is_ascii_and_reads_back_the_same(obj):
+    """Whatever the text (Chinese names, emoji beyond the BMP, quotes, control characters),
+    the stored certificate JSON is ASCII and parses back to the same value."""
+    data = stored_json(obj)
+    assert data.isascii()
+    assert json.loads(data) == obj
+
+
+def test_stored_json_finds_characters_across_its_scan_chunks():
+    from scheduler import certificate
+
+    obj = {"a": "x" * 37 + "检查组" + "y" * 50 + "缺员\U0001F600"}
+    data = certificate.orjson.dumps(obj)
+    runs = certificate._non_ascii_runs(data, chunk=7)
+    assert [data[s:e].decode("utf-8") for s, e in runs] == ["检查组", "缺员\U0001F600"]
+    assert json.loads(certificate.stored_json(obj)) == obj

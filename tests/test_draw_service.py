@@ -277,9 +277,10 @@ def test_draw_event_names_the_sha256_of_the_stored_certificate_text(w, monkeypat
     d = draws.execute(w, "PG-SP", "2026-12", seed=SEED)
     with Session(w) as s:
         stored = s.get(Draw, d.id).certificate
-    assert not stored.isascii()  # item and department names are kept as text, not escaped
+    assert stored.isascii()  # names beyond ASCII are stored as JSON escapes (see certificate.stored_json)
     assert seen["certificate_sha256"] == hashlib.sha256(stored.encode("utf-8")).hexdigest()
-    assert json.loads(stored)["seed"] == SEED
+    cert = json.loads(stored)
+    assert cert["seed"] == SEED and "食品经营许可条件检查" in {i["name"] for i in cert["items"]}
 
 
 def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_same_result(tmp_path, monkeypatch):
