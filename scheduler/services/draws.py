@@ -334,29 +334,6 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         policy = teams.policy_of(lp)
         files = inputs.files()
         clock.lap("match_inputs")
-        cert = certs.build_certificate(
-            result,
-            seed=seed,
-            seed_source=seed_source,
-            plan_code=plan_code,
-            period=period,
-            items=[
-                {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name}
-                for i in lp.items
-            ],
-            batches=lp.plan.batches,
-            software_version=f"dsr {scheduler.__version__}",
-            frozen_at=_iso(d.frozen_at),
-            drawn_at=_iso(drawn_at),
-            extra={
-                "plan_name": lp.plan.name,
-                "lead_department": lp.lead.name,
-                "strata_by": lp.plan.strata_by,
-                "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
-            },
-        )
-        cert_head = certs.stored_json(cert)
-        del cert
         if archive_digest is not None and archive_digest.result() != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
         # Claim the draw: only one transaction can move this row from frozen to drawn.
@@ -368,13 +345,13 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         if claimed != 1:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        clock.lap("certificate")
         # The matching needs nothing stored, and storing the tasks and re-forming the visits needs
         # nothing of the matching but each task's status: the matching runs in a forked child
-        # (`cores.Forked`) while this process stores; tasks are written as assigned and the few
-        # short-staffed ones corrected when the teams come back (1M: ~0.3 s less). The store writes a
-        # few hundred thousand rows into task, team and visit tables and their indexes at random
-        # places: SQLite gets a bigger page cache for it (10M: store ~25% less CPU).
+        # (`cores.Forked`) while this process stores the tasks, their visits and events (written as
+        # assigned, the short-staffed ones corrected when the teams come back) and writes the
+        # certificate's draw part (1M: ~0.3 s less). The store writes a few hundred thousand rows
+        # into task, team and visit tables and their indexes at random places: SQLite gets a bigger
+        # page cache for it (10M: store ~25% less CPU).
         work = functools.partial(_matching_outputs, seed, plan_code, period, specs, inputs, policy, files)
         with cores.Forked(work, fork=len(specs) >= FORK_MATCHING_TASKS) as matching_job, \
                 sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
@@ -387,13 +364,34 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
                 d.id, [task_ids[x.entity_id] for x in sel], [x.entity_id for x in sel], [carrier[x.entity_id] for x in sel]))
             sel_ids = {x.entity_id: task_ids[x.entity_id] for x in sel}
             teams.record_matching(s, {}, sel_ids, actor)  # as assigned, corrected below
+            s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
+                      .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
+            cert_head = certs.stored_json(certs.build_certificate(
+                result,
+                seed=seed,
+                seed_source=seed_source,
+                plan_code=plan_code,
+                period=period,
+                items=[
+                    {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name}
+                    for i in lp.items
+                ],
+                batches=lp.plan.batches,
+                software_version=f"dsr {scheduler.__version__}",
+                frozen_at=_iso(d.frozen_at),
+                drawn_at=_iso(drawn_at),
+                extra={
+                    "plan_name": lp.plan.name,
+                    "lead_department": lp.lead.name,
+                    "strata_by": lp.plan.strata_by,
+                    "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
+                },
+            ))
             clock.lap("store_tasks")
             matched = matching_job.result()
             clock.lap("match")
             teams.correct_short_staffed(s, matched.short, sel_ids)
             teams.insert_members(s, matched.member_rows, sel_ids)
-            s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
-                      .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
         # The certificate: its draw part (a JSON object) with the matching section as its last member.
         cert_utf8 = cert_head[:-1] + b',"matching":' + matched.section_json + b"}"
         cert_text = cert_utf8.decode("ascii")
