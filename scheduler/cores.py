@@ -31,7 +31,7 @@ import pickle
 import select
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Generic, TypeVar
 
 try:  # the interpreter's own SHA-256: no OpenSSL state (see above)
@@ -86,17 +86,23 @@ def split_fill(n: int, width: int, fill: Callable[[memoryview, int, int], None],
 
 
 class Forked(Generic[T]):
-    """`fn()` computed in a forked child while the caller goes on; `result()` returns it.
+    """`fn(send)` computed in a forked child while the caller goes on.
 
-    Without `fork`, with one usable core or no `os.fork`, or when the child fails (dies, returns nothing
-    readable, or takes longer than `timeout` seconds: then it is killed), `result()` computes
-    `fn()` here instead, so the value is the same either way. `fn`'s result travels back
-    pickled through a pipe: keep it compact (tuples and bytes, not many small objects).
-    `close()` (or leaving the `with` block) reaps a child whose result was never asked for."""
+    `fn` may `send(part)` parts of its work as they are done (a chunk of teams) and returns the
+    rest (the final value). `parts()` yields the parts in order as they arrive; then `result()`
+    returns the final value. Without `fork`, with one usable core or no `os.fork`, or when the
+    child fails (dies, sends something unreadable, or runs past `timeout` seconds: it is killed),
+    `fn` runs here instead and `parts()` goes on with the parts not yielded yet: `fn` is
+    deterministic, so the caller sees the same parts and value either way. Everything travels
+    back pickled through a pipe: keep it compact (tuples and bytes, not many small objects).
+    `close()` (or leaving the `with` block) kills and reaps a child still running."""
 
-    def __init__(self, fn: Callable[[], T], timeout: float = 300.0, fork: bool = True) -> None:
-        self.fn, self.timeout = fn, timeout
+    def __init__(self, fn: Callable[[Callable[[object], None]], T], timeout: float = 300.0, fork: bool = True) -> None:
+        self.fn = fn
         self.pid: int | None = None
+        self._deadline = time.monotonic() + timeout
+        self._yielded = 0
+        self._final: list[T] = []
         if not fork or usable_cores() < 2 or not hasattr(os, "fork"):
             return
         r, w = os.pipe()
@@ -105,11 +111,7 @@ class Forked(Generic[T]):
             code = 1
             try:
                 os.close(r)
-                data = pickle.dumps(fn(), protocol=pickle.HIGHEST_PROTOCOL)
-                view = memoryview(data)
-                while view:
-                    view = view[os.write(w, view):]
-                code = 0
+                code = _child(fn, w)
             finally:
                 os._exit(code)
         os.close(w)
@@ -121,38 +123,99 @@ class Forked(Generic[T]):
     def __exit__(self, *exc) -> None:
         self.close()
 
+    def parts(self) -> Iterator[object]:
+        while self.pid is not None:
+            message = self._read_message()
+            if message is None:  # the child failed: do the work here (below)
+                self.close()
+                break
+            final, obj = message
+            if final:
+                self._final.append(obj)
+                os.close(self._fd)
+                os.waitpid(self.pid, 0)
+                self.pid = None
+                return
+            self._yielded += 1
+            yield obj
+        if self._final:
+            return
+        local: list[object] = []
+        self._final.append(self.fn(local.append))
+        for obj in local[self._yielded:]:
+            self._yielded += 1
+            yield obj
+
     def result(self) -> T:
-        if self.pid is None:
-            return self.fn()
-        data = self._read()
-        _, status = os.waitpid(self.pid, 0)
-        self.pid = None
-        if data is not None and os.WIFEXITED(status) and os.WEXITSTATUS(status) == 0:
-            return pickle.loads(data)
-        log.warning("forked computation failed (status %s): computing it in this process", status)
-        return self.fn()
+        """The final value (parts not yet taken through `parts()` are dropped)."""
+        for _ in self.parts():
+            pass
+        return self._final[0]
 
     def close(self) -> None:
         if self.pid is not None:
-            os.kill(self.pid, signal.SIGKILL)
+            try:
+                os.kill(self.pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
             os.waitpid(self.pid, 0)
             os.close(self._fd)
             self.pid = None
 
-    def _read(self) -> bytes | None:
-        """All the child wrote, or None if it timed out (it is killed then)."""
-        deadline = time.monotonic() + self.timeout
-        parts: list[bytes] = []
+    def _read_message(self) -> tuple[bool, object] | None:
+        head = self._read_exactly(8)
+        if head is None:
+            return None
+        body = self._read_exactly(int.from_bytes(head, "little"))
+        if body is None:
+            return None
         try:
-            while True:
-                left = deadline - time.monotonic()
-                if left <= 0 or not select.select([self._fd], [], [], left)[0]:
-                    os.kill(self.pid, signal.SIGKILL)
-                    log.warning("forked computation took over %.0f s: killed", self.timeout)
-                    return None
-                chunk = os.read(self._fd, 1 << 20)
-                if not chunk:
-                    return b"".join(parts)
-                parts.append(chunk)
-        finally:
-            os.close(self._fd)
+            return pickle.loads(body)
+        except Exception:  # noqa: BLE001 - a torn message is a failed child
+            return None
+
+    def _read_exactly(self, n: int) -> bytearray | None:
+        """n bytes from the child, or None on its end of file or past the deadline."""
+        buf = bytearray()
+        while len(buf) < n:
+            left = self._deadline - time.monotonic()
+            if left <= 0 or not select.select([self._fd], [], [], left)[0]:
+                log.warning("forked computation past its time limit: killed, computing it in this process")
+                return None
+            chunk = os.read(self._fd, min(n - len(buf), 1 << 20))
+            if not chunk:
+                log.warning("forked computation ended early: computing it in this process")
+                return None
+            buf += chunk
+        return buf
+
+
+def _child(fn: Callable, fd: int) -> int:
+    """Run `fn` in the child, its messages written to `fd` by a thread of their own: a pipe holds
+    64 KB, and the parent reads only when it is done with its own work, so writing from `fn`'s
+    thread would stop the work at the first part."""
+    import queue
+    import threading
+
+    out: queue.SimpleQueue = queue.SimpleQueue()
+    failed: list[BaseException] = []
+
+    def writer() -> None:
+        try:
+            while (data := out.get()) is not None:
+                for piece in (len(data).to_bytes(8, "little"), data):
+                    view = memoryview(piece)
+                    while view:
+                        view = view[os.write(fd, view):]
+        except BaseException as exc:  # noqa: BLE001 - reported through the exit code
+            failed.append(exc)
+
+    t = threading.Thread(target=writer)
+    t.start()
+    try:
+        final = fn(lambda part: out.put(pickle.dumps((False, part), protocol=pickle.HIGHEST_PROTOCOL)))
+        out.put(pickle.dumps((True, final), protocol=pickle.HIGHEST_PROTOCOL))
+    finally:
+        out.put(None)
+        t.join()
+    return 1 if failed else 0

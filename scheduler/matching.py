@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import dataclass
-from typing import Iterable, Literal, Mapping, Sequence
+from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
@@ -554,8 +554,10 @@ class _Matcher:
             "slots_short": len(shortfalls),
         }
 
-    def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048) -> tuple[dict[str, list[Member]], list[Shortfall]]:
-        """Match every task in order.
+    def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048,
+                on_chunk: Callable[[dict[str, list[Member]]], None] | None = None,
+                ) -> tuple[dict[str, list[Member]], list[Shortfall]]:
+        """Match every task in order; `on_chunk` gets the teams of each chunk of tasks as it is done.
 
         Pair tickets are computed a chunk of tasks at a time, one (tasks x pool) block
         per distinct pool, so numpy is called per block rather than per task and no
@@ -644,6 +646,8 @@ class _Matcher:
                 elif len(team) > 2:
                     tl = sorted(team)
                     pairs.update((tl[x], tl[y]) for x in range(len(tl)) for y in range(x + 1, len(tl)))
+            if on_chunk is not None:
+                on_chunk({t.entity_id: teams[t.entity_id] for t in block})
         return teams, shortfalls
 
 
@@ -660,11 +664,15 @@ def _ordered(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
 def match(seed: str, plan_code: str, period: str, tasks: Sequence[TaskSpec], roster: Sequence[InspectorRec],
           experts: Sequence[ExpertRec], conflicts: Iterable[tuple[str, str]],
           last_inspectors: Mapping[str, set[str]], prior_loads: Mapping[str, int],
-          policy: MatchPolicy = MatchPolicy()) -> MatchResult:
-    """Match a team to every task, in draw order (DSR-1 matching)."""
+          policy: MatchPolicy = MatchPolicy(),
+          on_chunk: Callable[[dict[str, list[Member]]], None] | None = None) -> MatchResult:
+    """Match a team to every task, in draw order (DSR-1 matching).
+
+    `on_chunk`: called with the teams of each successive chunk of tasks (a few thousand) as soon
+    as they are final, so a caller can store them while the rest is matched."""
     m = _Matcher(seed, plan_code, period, roster, experts, conflicts, last_inspectors, prior_loads, policy)
     ordered = _ordered(tasks)
-    teams, shortfalls = m.run_all(ordered)
+    teams, shortfalls = m.run_all(ordered, on_chunk=on_chunk)
     loads = dict(prior_loads)
     for people in (m.ins, m.exp):
         for i, p in enumerate(people.ids):

@@ -62,7 +62,7 @@ def test_tickets_split_over_two_processes_equal_the_one_process_tickets(monkeypa
 
 @needs_fork
 def test_forked_returns_what_the_child_computed():
-    with cores.Forked(lambda: (os.getpid(), b"x" * 3_000_000)) as job:  # more than a pipe holds
+    with cores.Forked(lambda send: (os.getpid(), b"x" * 3_000_000)) as job:  # more than a pipe holds
         pid, data = job.result()
     assert pid != os.getpid() and data == b"x" * 3_000_000
 
@@ -72,7 +72,7 @@ def test_forked_returns_what_the_child_computed():
 def test_a_failed_or_stuck_child_is_replaced_by_the_parent(how):
     parent = os.getpid()
 
-    def work():
+    def work(send):
         if os.getpid() != parent:
             if how == "raise":
                 raise RuntimeError("boom")
@@ -95,12 +95,34 @@ def test_a_failed_or_stuck_child_is_replaced_by_the_parent(how):
 def test_a_result_never_asked_for_is_reaped():
     import time
 
-    with cores.Forked(lambda: time.sleep(60)) as job:
+    with cores.Forked(lambda send: time.sleep(60)) as job:
         child = job.pid
     with pytest.raises(ChildProcessError):
         os.waitpid(child, os.WNOHANG)
 
 
 def test_without_fork_the_work_is_done_on_asking():
-    job = cores.Forked(lambda: os.getpid(), fork=False)
+    job = cores.Forked(lambda send: os.getpid(), fork=False)
     assert job.pid is None and job.result() == os.getpid()
+
+
+def _counting(parent: int, fail_after: int | None):
+    def work(send):
+        for i in range(5):
+            if os.getpid() != parent and fail_after is not None and i == fail_after:
+                os._exit(4)  # the child dies after sending `fail_after` parts
+            send(("part", i))
+        return "final"
+    return work
+
+
+@pytest.mark.parametrize("fork", [True, False])
+@pytest.mark.parametrize("fail_after", [None, 0, 3])
+def test_parts_arrive_in_order_once_each_whatever_happens_to_the_child(fork, fail_after):
+    if fork and (not hasattr(os, "fork") or cores.usable_cores() < 2):
+        pytest.skip("needs fork and 2 cores")
+    with cores.Forked(_counting(os.getpid(), fail_after), fork=fork) as job:
+        assert (job.pid is not None) == fork
+        got = list(job.parts())
+        assert job.result() == "final"
+    assert got == [("part", i) for i in range(5)]

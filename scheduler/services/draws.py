@@ -188,20 +188,20 @@ FORK_MATCHING_TASKS = 2_000
 
 @dataclass
 class _DrawMatching:
-    """What a draw stores of its matching, in the compact form a forked child sends back."""
+    """What a draw stores of its matching besides the team members (sent on as they are matched)."""
 
-    member_rows: list[tuple]  # teams.member_rows
     short: dict[str, str]  # teams.short_reasons: entity -> reasons of its empty slots
     section_json: bytes  # the certificate's "matching" section
 
 
 def _matching_outputs(seed: str, plan_code: str, period: str, specs: list, inputs: teams.MatchingInputs,
-                      policy, files: dict[str, bytes]) -> _DrawMatching:
-    """DSR-1 matching of a draw's tasks, as stored: pure (no database), so a forked child can run it."""
+                      policy, files: dict[str, bytes], send) -> _DrawMatching:
+    """DSR-1 matching of a draw's tasks, as stored: pure (no database), so a forked child can run
+    it. The team members are passed to `send` a chunk of tasks at a time, as they are matched."""
     matched = matching.match(seed, plan_code, period, specs, inputs.roster, inputs.experts, inputs.conflicts,
-                             inputs.last, inputs.prior_loads, policy)
-    return _DrawMatching(teams.member_rows(inputs, matched), teams.short_reasons(matched),
-                         certs.stored_json(mp.certificate_section(matched, policy, specs, files)))
+                             inputs.last, inputs.prior_loads, policy,
+                             on_chunk=lambda chunk: send(teams.member_rows(inputs, chunk)))
+    return _DrawMatching(teams.short_reasons(matched), certs.stored_json(mp.certificate_section(matched, policy, specs, files)))
 
 
 def _in_background(work, name: str) -> Future:
@@ -353,6 +353,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         # into task, team and visit tables and their indexes at random places: SQLite gets a bigger
         # page cache for it (10M: store ~25% less CPU).
         work = functools.partial(_matching_outputs, seed, plan_code, period, specs, inputs, policy, files)
+        # (the teams of each chunk of tasks are stored as they come: matched while the store goes on)
         with cores.Forked(work, fork=len(specs) >= FORK_MATCHING_TASKS) as matching_job, \
                 sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
             sel = result.selected
@@ -388,10 +389,11 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
                 },
             ))
             clock.lap("store_tasks")
+            for rows in matching_job.parts():
+                teams.insert_members(s, rows, sel_ids)
             matched = matching_job.result()
             clock.lap("match")
             teams.correct_short_staffed(s, matched.short, sel_ids)
-            teams.insert_members(s, matched.member_rows, sel_ids)
         # The certificate: its draw part (a JSON object) with the matching section as its last member.
         cert_utf8 = cert_head[:-1] + b',"matching":' + matched.section_json + b"}"
         cert_text = cert_utf8.decode("ascii")

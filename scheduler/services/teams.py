@@ -194,14 +194,14 @@ def task_status(eid: str, short: Mapping[str, str]) -> tuple[str, str]:
     return ("assigned", "") if reasons is None else ("drawn", f"缺员：{reasons}")
 
 
-def member_rows(inputs: MatchingInputs, result: m.MatchResult) -> list[tuple]:
+def member_rows(inputs: MatchingInputs, teams: Mapping[str, Sequence[m.Member]]) -> list[tuple]:
     """The teams as TeamMember rows keyed by entity: (entity_id, inspector_pk, expert_pk, role,
     department_id, slot, pair_ticket). Plain tuples: a draw's matching may come back from a
     forked child (`draws.execute`), and tuples are what travels fast."""
     dept_id = inputs.dept_pk
     ins_pk, exp_pk = inputs.inspector_pk, inputs.expert_pk
     rows = []
-    for eid, members in result.teams.items():
+    for eid, members in teams.items():
         for mem in members:
             if mem.kind == "expert":
                 rows.append((eid, None, exp_pk[mem.person_id], mem.role, None, mem.slot, mem.pair_ticket))
@@ -215,7 +215,7 @@ def store_teams(s: Session, lp: LoadedPlan, inputs: MatchingInputs, result: m.Ma
                 task_ids: Mapping[str, int], actor: Actor) -> None:
     """Team members, each task's status and note, and the matching's task events."""
     short = short_reasons(result)
-    insert_members(s, member_rows(inputs, result), task_ids)
+    insert_members(s, member_rows(inputs, result.teams), task_ids)
     full = [tid for eid, tid in task_ids.items() if eid not in short]
     for chunk in _chunks(full):
         s.execute(Task.__table__.update().where(Task.id.in_(chunk)).values(status="assigned"))
