@@ -331,3 +331,13 @@ def test_a_damaged_archive_refuses_the_draw_even_when_the_freezes_columns_are_at
     with Session(w) as s:
         assert s.get(Draw, f.draw_id).status == "frozen"
         assert s.execute(select(func.count()).select_from(Task)).scalar_one() == 0
+
+
+def test_a_large_frame_is_archived_as_two_gzip_members_that_read_back_whole():
+    import gzip
+
+    data = bytes(range(256)) * 40_000  # 10 MB: over the split size
+    parts = draws._halves(data)
+    assert len(parts) == 2 and len(draws._halves(data[:1000])) == 1
+    archive = b"".join(gzip.compress(p, compresslevel=1, mtime=0) for p in parts)
+    assert gzip.decompress(archive) == data

@@ -26,7 +26,7 @@ def _head(engine) -> str:
 
 def test_upgrade_is_idempotent(engine):
     upgrade(engine)
-    assert current_revision(engine) == _head(engine) == "0002"
+    assert current_revision(engine) == _head(engine) == "0003"
 
 
 def test_upgrade_from_the_released_baseline_keeps_plans(tmp_path):
@@ -50,6 +50,31 @@ def test_upgrade_from_the_released_baseline_keeps_plans(tmp_path):
     with eng.connect() as c:
         assert c.execute(text("SELECT code, merge_visits FROM plan")).one() == ("P1", 1)
         assert c.execute(text("SELECT count(*) FROM visit")).scalar() == 0
+    eng.dispose()
+
+
+def test_0003_drops_the_task_draw_index_and_downgrades_back(tmp_path):
+    """0003 removes ix_task_draw_id (lookups by draw use ix_task_draw_rank's leading column);
+    its downgrade restores it."""
+    from sqlalchemy import inspect
+
+    from db.engine import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'idx.db'}")
+    upgrade(eng, "0002")
+    names = lambda: {ix["name"] for ix in inspect(eng).get_indexes("task")}  # noqa: E731
+    assert {"ix_task_draw_id", "ix_task_draw_rank"} <= names()
+    upgrade(eng)
+    assert "ix_task_draw_id" not in names() and "ix_task_draw_rank" in names()
+    with eng.connect() as c:
+        plan = " ".join(str(r) for r in c.exec_driver_sql("EXPLAIN QUERY PLAN SELECT id FROM task WHERE draw_id = 1"))
+    assert "ix_task_draw_rank" in plan
+    from alembic import command
+
+    from db.migrate import alembic_config
+
+    command.downgrade(alembic_config(eng), "0002")
+    assert "ix_task_draw_id" in names()
     eng.dispose()
 
 
