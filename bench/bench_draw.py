@@ -7,7 +7,8 @@ For each size and back-end, a fresh database gets N registry rows (valid
 USCCs, 4 risk classes in the Dandong 2023 mix) and a roster of N/100
 inspectors (at most 3,000), and a key-item plan whose frame is the whole
 registry, stratified by risk class with ratios A 1%, B 3%, C 10%, D 50%.
-Timed in a fresh process (so its peak memory is its own):
+Timed in a fresh process (so its peak memory is its own; the draw forks children for half of
+the tickets and for the matching, whose memory is sampled with it, see `TreeMemory`):
   freeze  — frame query, canonical text, SHA-256, gzip archive, commit;
   draw    — DSR-1 on the frozen frame, inspector matching, tasks, teams,
             certificate and audit event stored in one transaction.
@@ -36,6 +37,56 @@ SEED = "20261201090000314159265358979323"
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+class TreeMemory:
+    """Memory of this process and the children the draw forks (it hashes half the tickets and
+    matches the inspectors in children), sampled every `every` seconds: the sum of their
+    proportional set sizes, where a page shared after the fork counts once in all. Sampling can
+    miss a short peak; `ru_maxrss` of this process alone is reported beside it."""
+
+    def __init__(self, every: float = 0.25) -> None:
+        import threading
+
+        self.peak_kb, self.every = 0, every
+        self._stop = threading.Event()
+        self._t = threading.Thread(target=self._run, daemon=True)
+        self._t.start()
+
+    def _run(self) -> None:
+        me = os.getpid()
+        while not self._stop.is_set():
+            self.peak_kb = max(self.peak_kb, sum(_pss_kb(p) for p in [me, *_children(me)]))
+            self._stop.wait(self.every)
+
+    def stop(self) -> float:
+        self._stop.set()
+        self._t.join()
+        return self.peak_kb / 1024
+
+
+def _children(pid: int) -> list[int]:
+    out = []
+    for d in os.listdir("/proc"):
+        if d.isdigit():
+            try:
+                with open(f"/proc/{d}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        out.append(int(d))
+            except (OSError, ValueError, IndexError):
+                pass
+    return out
+
+
+def _pss_kb(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1])
+    except OSError:
+        pass
+    return 0
 
 
 def build(url: str, n: int) -> None:
@@ -100,17 +151,20 @@ def timed(url: str, peer: bool = True) -> dict:
 
     eng = make_engine(url)
     load = os.getloadavg()[0]
+    tree = TreeMemory()
     c0, t0 = time.process_time(), time.perf_counter()
     f = draws.freeze(eng, PLAN, PERIOD)
     c1, t1 = time.process_time(), time.perf_counter()
     d = draws.execute(eng, PLAN, PERIOD, seed=SEED)
     c2, t2 = time.process_time(), time.perf_counter()
     peak = _peak_mb()  # the draw's own peak, before this script parses the certificate (~0.5 GB at 10M)
+    tree_peak = tree.stop()
     cert = json.loads(d.certificate)
     # CPU = this process only (on PostgreSQL the server's work is not in it; wall time is the figure there).
     out = {"freeze": t1 - t0, "draw": t2 - t1, "total": t2 - t0, "cpu_freeze": c1 - c0, "cpu_draw": c2 - c1,
            "cpu_total": c2 - c0, "load_before": load, "load_after": os.getloadavg()[0], "frame": f.frame_size,
-           "selected": len(cert["selected"]), "peak_mb": peak, "peer": None, "peer_cpu": None,
+           "selected": len(cert["selected"]), "peak_mb": peak, "tree_peak_mb": tree_peak,
+           "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "peer": None, "peer_cpu": None,
            "k": {s["stratum"]: s["k"] for s in cert["strata"]}}
     if not peer:
         eng.dispose()
@@ -200,7 +254,9 @@ def main() -> None:
         if peer and r.get("engine"):
             print(f"{'DSR-1 alone, frame in memory, ' + tag:<46} {r['engine']:>10.2f} s {peer_s:>12} "
                   f"{peer / r['engine']:>7.1f}x   (CPU {r['engine_cpu']:.2f} s vs {peer_cpu:.2f} s)")
-        print(f"{'peak memory, ' + tag:<46} {r['peak_mb']:>9.0f} MB {'':>12}")
+        print(f"{'peak memory, ' + tag:<46} {r['peak_mb']:>9.0f} MB {'':>12}   (this process: ru_maxrss)")
+        print(f"{'peak memory with forked children, ' + tag:<46} {r['tree_peak_mb']:>9.0f} MB {'':>12}   "
+              f"(sum of PSS, sampled every 0.25 s; largest child's own RSS {r['children_peak_rss_mb']:.0f} MB)")
         print(f"{'load average before / after, ' + tag:<46} {r['load_before']:>6.2f} / {r['load_after']:.2f}")
     print("peer: consistent_sampler drawing the same k per stratum from the same frame, already in memory;")
     print("'DSR-1 alone' is the same work by dsr's engine on the same frame in memory (the peer neither reads")
