@@ -175,3 +175,55 @@ def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, m
     assert stored[0] == stored[1]
     assert any(status == "drawn" and note.startswith("缺员") for _, status, note in stored[0][1])  # corrected ones
     assert any(status == "assigned" for _, status, _ in stored[0][1])
+
+
+def test_a_forked_draw_from_a_busy_threaded_process_completes_with_the_same_result(tmp_path, monkeypatch):
+    """The app draws from a thread of the Streamlit server, the worker from a thread of its pool,
+    while other threads hash, log and hold locks: the forked children (half of the tickets, the
+    matching) must neither hang nor change the result."""
+    import hashlib
+    import logging
+    import threading
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from db.models import Draw
+    from scheduler import cores
+
+    stop = threading.Event()
+
+    def busy() -> None:  # OpenSSL hashing and the logging lock, all the time
+        log = logging.getLogger("dsr.test.busy")
+        while not stop.is_set():
+            hashlib.sha256(b"x" * 4096).hexdigest()
+            log.debug("busy")
+
+    certs = []
+    for forked in (True, False):
+        monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1 if forked else 10**9)
+        monkeypatch.setattr(cores, "MIN_SPLIT", 2 if forked else 10**9)
+        eng = make_engine(f"sqlite:///{tmp_path}/busy-{forked}.db")
+        upgrade(eng)
+        world(eng, 1500)
+        save_plan(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+                                 item_codes=["SP-01", "WS-01", "TS-01"],
+                                 ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6))
+        others = [threading.Thread(target=busy) for _ in range(3)]
+        for t in others:
+            t.start()
+        out = {}
+        drawer = threading.Thread(target=lambda: out.update(d=draws.execute(eng, "PG-SP", "2026-12", seed=SEED)))
+        try:
+            drawer.start()
+            drawer.join(timeout=120)
+            assert not drawer.is_alive(), "the draw hung"
+        finally:
+            stop.set()
+            for t in others:
+                t.join()
+            stop.clear()
+        with Session(eng) as s:
+            cert = json.loads(s.get(Draw, out["d"].id).certificate)
+        certs.append({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")})
+        eng.dispose()
+    assert certs[0] == certs[1]
