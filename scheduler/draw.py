@@ -759,9 +759,10 @@ def _run_draw_columns(
 
     tk = _Tickets(_digests_bytes(prefix, fr.ids_b), fr.ids_b)
 
-    # Members of each stratum, via one stable argsort of the codes.
+    # Members of each stratum, via one stable argsort of the codes; the strata's bounds in it from
+    # their sizes (a search in the sorted codes would first gather all of them: 10M, ~0.17 s).
     by_code = np.argsort(fr.codes, kind="stable")
-    bounds = np.searchsorted(fr.codes[by_code], np.arange(len(fr.labels) + 1))
+    bounds = np.concatenate(([0], np.cumsum(np.bincount(fr.codes, minlength=len(fr.labels)))))
 
     strata_out: list[StratumResult] = []
     chosen: list[np.ndarray] = []
