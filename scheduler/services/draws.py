@@ -364,7 +364,9 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         # page cache for it (10M: store ~25% less CPU).
         work = functools.partial(_matching_outputs, seed, plan_code, period, specs, inputs, policy, files)
         # (the teams of each chunk of tasks are stored as they come: matched while the store goes on)
-        with cores.Forked(work, fork=len(specs) >= FORK_MATCHING_TASKS) as matching_job, \
+        # (time limit: ~60x the matching's own time, at least 5 minutes; past it, the parent matches)
+        with cores.Forked(work, timeout=max(300.0, len(specs) / 1000), fork=len(specs) >= FORK_MATCHING_TASKS) \
+                as matching_job, \
                 sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
             sel = result.selected
             task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier,
