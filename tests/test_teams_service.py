@@ -16,14 +16,27 @@ from scheduler.verify import verify_package
 from tests.factories import world
 
 SEED = "31415926535897932384626433"
+# A joint plan whose workload cap leaves some tasks short-staffed.
+JOINT = PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01", "TS-01"],
+                  ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6)
+
+
+def _joint_plan_database(path):
+    """A fresh SQLite database with the test world and JOINT saved."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    world(eng, 1500)
+    save_plan(eng, JOINT)
+    return eng
 
 
 @pytest.fixture
 def drawn(engine):
     world(engine, 1500)
-    save_plan(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
-                                item_codes=["SP-01", "WS-01", "TS-01"], ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"},
-                                workload_cap=6))
+    save_plan(engine, JOINT)
     d = draws.execute(engine, "PG-SP", "2026-12", seed=SEED)
     return engine, d
 
@@ -140,8 +153,6 @@ def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, m
     """A draw matches in a forked child while it stores its tasks (tasks first written as
     assigned, short-staffed ones corrected afterwards): the stored teams, statuses, notes,
     events and certificate are those of matching in the draw's own process."""
-    from db.engine import make_engine
-    from db.migrate import upgrade
     from db.models import Draw
     from scheduler import cores
 
@@ -156,12 +167,7 @@ def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, m
     stored = []
     for threshold in (1, 10**9):
         monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", threshold)
-        eng = make_engine(f"sqlite:///{tmp_path}/fork-{threshold}.db")
-        upgrade(eng)
-        world(eng, 1500)
-        save_plan(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
-                                 item_codes=["SP-01", "WS-01", "TS-01"],
-                                 ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6))
+        eng = _joint_plan_database(tmp_path / f"fork-{threshold}.db")
         d = draws.execute(eng, "PG-SP", "2026-12", seed=SEED)
         with Session(eng) as s:
             cert = json.loads(s.get(Draw, d.id).certificate)
@@ -185,8 +191,6 @@ def test_a_forked_draw_from_a_busy_threaded_process_completes_with_the_same_resu
     import logging
     import threading
 
-    from db.engine import make_engine
-    from db.migrate import upgrade
     from db.models import Draw
     from scheduler import cores
 
@@ -202,12 +206,7 @@ def test_a_forked_draw_from_a_busy_threaded_process_completes_with_the_same_resu
     for forked in (True, False):
         monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1 if forked else 10**9)
         monkeypatch.setattr(cores, "MIN_SPLIT", 2 if forked else 10**9)
-        eng = make_engine(f"sqlite:///{tmp_path}/busy-{forked}.db")
-        upgrade(eng)
-        world(eng, 1500)
-        save_plan(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
-                                 item_codes=["SP-01", "WS-01", "TS-01"],
-                                 ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6))
+        eng = _joint_plan_database(tmp_path / f"busy-{forked}.db")
         others = [threading.Thread(target=busy) for _ in range(3)]
         for t in others:
             t.start()
