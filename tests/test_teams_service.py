@@ -34,7 +34,13 @@ def _joint_plan_database(path):
 
 
 @pytest.fixture
-def drawn(engine):
+def drawn(engine, monkeypatch):
+    """JOINT drawn as a large draw is (half of the tickets and the matching in forked children),
+    on SQLite and on PostgreSQL; small draws run in one process."""
+    from scheduler import cores
+
+    monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1)
+    monkeypatch.setattr(cores, "MIN_SPLIT", 2)
     world(engine, 1500)
     save_plan(engine, JOINT)
     d = draws.execute(engine, "PG-SP", "2026-12", seed=SEED)

@@ -362,15 +362,14 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         # certificate's draw part (1M: ~0.3 s less). The store writes a few hundred thousand rows
         # into task, team and visit tables and their indexes at random places: SQLite gets a bigger
         # page cache for it (10M: store ~25% less CPU).
+        # The child sends the team members of each chunk of tasks as soon as they are matched; its
+        # time limit is ~60x the matching's own time, at least 5 minutes (past it, this process matches).
         work = functools.partial(_matching_outputs, seed, plan_code, period, specs, inputs, policy, files)
-        # (the teams of each chunk of tasks are stored as they come: matched while the store goes on)
-        # (time limit: ~60x the matching's own time, at least 5 minutes; past it, the parent matches)
         with cores.Forked(work, timeout=max(300.0, len(specs) / 1000), fork=len(specs) >= FORK_MATCHING_TASKS) \
                 as matching_job, \
                 sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
             sel = result.selected
-            task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier,
-                                    dict.fromkeys((x.entity_id for x in sel), teams.task_status("", {})))
+            task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier)
             # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
             # The tasks just written (the selected ones: reserves are not live) need not be read back.
             visit_service.refresh_for_period(s, period, actor, visit_service.NewTasks(
@@ -473,8 +472,10 @@ def carriers(s: Session, lp: LoadedPlan, ents) -> dict[str, int]:
 
 
 def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at: dt.datetime,
-                 carrier: dict[str, int], status: dict[str, tuple[str, str]]) -> dict[str, int]:
-    """Tasks (selected ones with their matched `status` and note, then reserves) and their items."""
+                 carrier: dict[str, int]) -> dict[str, int]:
+    """Tasks (selected ones as assigned, then reserves) and their items. The draw stores them
+    while its teams are still being matched, and corrects the short-staffed ones afterwards
+    (`teams.correct_short_staffed`)."""
     conn = s.connection()
     cols = ["bureau_id", "uscc", "stratum", "rank", "batch", "ticket", "reserve_rank", "status", "note"]
     const = {"kind": "random", "draw_id": draw_id, "created_at": at}
@@ -483,14 +484,14 @@ def _store_tasks(s: Session, lp: LoadedPlan, draw_id: int, result, items_of, at:
         # The draw holds SQLite's write lock (it claimed the draw row), so the ids are the ones
         # SQLite would give (max + 1, ...): written out, they need not be read back.
         first = conn.exec_driver_sql('SELECT COALESCE(MAX(id), 0) + 1 FROM "task"').scalar_one()
-        rows = [(i, carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
+        rows = [(i, carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "assigned", "")
                 for i, x in zip(range(first, first + len(sel)), sel)]
         rows += [(i, carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
                  for i, r in zip(range(first + len(sel), first + len(sel) + len(res)), res)]
         insert_rows(conn, "task", ["id", *cols], rows, const=const)
         ids = {r[2]: r[0] for r in rows}
     else:
-        rows = [(carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, *status[x.entity_id])
+        rows = [(carrier[x.entity_id], x.entity_id, x.stratum, x.rank, x.batch, x.ticket, None, "assigned", "")
                 for x in sel]
         rows += [(carrier[r.entity_id], r.entity_id, r.stratum, None, None, r.ticket, r.reserve_rank, "reserve", "")
                  for r in res]
