@@ -209,7 +209,7 @@ def test_freeze_recovers_when_the_frame_text_query_fails(engine, monkeypatch):
 
 
 @pytest.mark.parametrize("second_connection", ["works", "fails"])
-def test_a_registry_scanned_in_two_halves_gives_the_frame_of_one_scan(tmp_path, monkeypatch, second_connection):
+def test_a_registry_scanned_in_two_halves_gives_the_frame_of_one_scan(tmp_path, monkeypatch, caplog, second_connection):
     """The freeze scans a large registry in two halves at once (a second connection on a
     thread); the frame is the one a single scan gives, also when that connection fails."""
     import sqlite3
@@ -242,3 +242,5 @@ def test_a_registry_scanned_in_two_halves_gives_the_frame_of_one_scan(tmp_path, 
         frozen.append((f.frame_sha256, f.public_frame_sha256, f.frame_size, f.strata))
         eng.dispose()
     assert frozen[0] == frozen[1] and frozen[0][2] > 1000
+    fell_back = any("second scan connection failed" in r.getMessage() for r in caplog.records)
+    assert fell_back == (second_connection == "fails")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -216,7 +217,8 @@ def _sqlite_scan(conn, cur, columns_sql) -> list[tuple[int, bytes | None, bytes 
 
     def scan_upper() -> None:
         try:
-            other = sqlite3.connect(path, timeout=30)
+            # read-only, by URI: a path that is not the database file must not create one
+            other = sqlite3.connect(Path(path).resolve().as_uri() + "?mode=ro", uri=True, timeout=30)
             try:
                 upper.append(other.execute(*upper_sql).fetchone())
             finally:
