@@ -406,7 +406,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             clock.lap("match")
             teams.correct_short_staffed(s, matched.short, sel_ids)
         # The certificate: its draw part (a JSON object) with the matching section as its last member.
-        cert_utf8 = cert_head[:-1] + b',"matching":' + matched.section_json + b"}"
+        cert_utf8 = b"".join((memoryview(cert_head)[:-1], b',"matching":', matched.section_json, b"}"))  # one copy
         cert_text = cert_utf8.decode("ascii")
         del cert_head, specs  # a few hundred MB at 10M; the text is what is stored
         s.execute(update(Draw).where(Draw.id == d.id).values(certificate=cert_text))
