@@ -4,6 +4,8 @@
 - `Forked`: one computation in a child, its result read back (a draw's matching, while
   the parent stores the tasks).
 - `sha256`: the SHA-256 to use in code a child may run.
+- `in_background`: a long C call that releases the GIL (zlib, hashlib on a big buffer, a
+  SQLite scan) on a thread of its own, while this one goes on.
 
 The draw's ticket hashing is one C call per entity under the GIL (hashlib releases the
 GIL only for long inputs), so threads cannot share it; a second process can. Why a bare
@@ -32,6 +34,7 @@ import select
 import signal
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from typing import Generic, TypeVar
 
 try:  # the interpreter's own SHA-256: no OpenSSL state (see above)
@@ -44,6 +47,15 @@ T = TypeVar("T")
 
 # Below this many items the fork and the wait cost more than the second core saves.
 MIN_SPLIT = 200_000
+
+
+def in_background(work: Callable[[], T], name: str = "dsr-background") -> Future:
+    """`work()` on a thread of its own; the Future gives its result."""
+    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+    try:
+        return pool.submit(work)
+    finally:
+        pool.shutdown(wait=False)
 
 
 def usable_cores() -> int:

@@ -21,7 +21,7 @@ exactly, so the result is identical to a plain sort on (ticket, entity_id).
 
 from __future__ import annotations
 
-import gc
+import dataclasses
 import hashlib
 import mmap
 import re
@@ -33,7 +33,7 @@ from operator import itemgetter
 
 import numpy as np
 
-from scheduler import cores
+from scheduler import cores, gc_pause
 
 ALGORITHM = "DSR-1"
 TICKET_TAG = "DSR1"
@@ -637,16 +637,8 @@ def run_draw_columns(
     default_rule: StratumRule | None = None,
 ) -> DrawResult:
     """`run_draw` on two parallel columns (ids, strata): no per-row tuples, less memory."""
-    # The draw allocates hundreds of thousands of small records; with millions
-    # of caller objects alive, the cyclic GC's full passes would cost seconds.
-    # Nothing here creates reference cycles, so pausing it is safe.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_pause.paused():
         return _run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def run_draw_frozen(
@@ -670,19 +662,11 @@ def run_draw_frozen(
     labels of one width) are checked and split by numpy, without a Python
     string per entity.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()  # millions of short-lived strings and no reference cycles (see run_draw_columns)
-    try:
+    with gc_pause.paused():  # millions of short-lived strings in the general path
         fr = _fixed_frame(frame_bytes)
         if fr is None:
             fr = _general_frozen_frame(frame_bytes)
-        if callable(rules):
-            rules = {lab: rules(lab) for lab in fr.labels}
-        return _run_draw_columns(seed, plan_code, period, [], [], rules, batches, reserve_ratio, default_rule,
-                                 prebuilt=(fr.frame_bytes, fr.public_bytes, fr))
-    finally:
-        if was_enabled:
-            gc.enable()
+        return _draw_on_columns(seed, plan_code, period, fr, None, rules, batches, reserve_ratio, default_rule)
 
 
 def run_draw_prepared(
@@ -699,16 +683,20 @@ def run_draw_prepared(
     """`run_draw_frozen` on the columns a freeze built in this process, whose canonical files
     had the SHA-256 `digests` (frame, public frame): neither parsed nor hashed again. The
     result carries no frame bytes (the archive keeps them)."""
-    was_enabled = gc.isenabled()
-    gc.disable()  # as in run_draw_frozen
-    try:
-        if callable(rules):
-            rules = {lab: rules(lab) for lab in columns.labels}
+    columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")
+    return _draw_on_columns(seed, plan_code, period, columns, digests, rules, batches, reserve_ratio, default_rule)
+
+
+def _draw_on_columns(seed: str, plan_code: str, period: str, fr: FrameColumns, digests: tuple[str, str] | None,
+                     rules: Mapping[str, StratumRule] | Callable[[str], StratumRule], batches: int,
+                     reserve_ratio: str, default_rule: StratumRule | None) -> DrawResult:
+    """The draw on a frozen frame's columns; `rules` as a mapping or a function of the label
+    (called once for each label of the frame); `digests` of its files if already known."""
+    if callable(rules):
+        rules = {lab: rules(lab) for lab in fr.labels}
+    with gc_pause.paused():
         return _run_draw_columns(seed, plan_code, period, [], [], rules, batches, reserve_ratio, default_rule,
-                                 prebuilt=(b"", b"", columns), digests=digests)
-    finally:
-        if was_enabled:
-            gc.enable()
+                                 prebuilt=(fr.frame_bytes, fr.public_bytes, fr), digests=digests)
 
 
 def _general_frozen_frame(frame_bytes: bytes) -> FrameColumns:
@@ -825,12 +813,7 @@ def run_draw(
     `rules` use `default_rule`, and without one the draw is refused. A rule for
     a stratum absent from the frame yields a stratum of size 0.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_pause.paused():
         ids = list(map(itemgetter(0), frame))
         strata = list(map(itemgetter(1), frame))
-    finally:
-        if was_enabled:
-            gc.enable()
     return run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)

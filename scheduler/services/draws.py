@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import functools
-import gc
 import gzip
 import hashlib
 import json
@@ -25,8 +24,6 @@ import logging
 import threading
 import time
 from collections import Counter
-from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,7 +37,7 @@ import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
 from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler import certificate as certs
-from scheduler import cores
+from scheduler import cores, gc_pause
 from scheduler import draw as dsr1
 from scheduler import matching
 from scheduler import matching_package as mp
@@ -131,7 +128,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
             del canon
             # Compressing the archive and hashing both files are long C calls without the GIL: the
             # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
-            archive = [_in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
+            archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
                        for part in _halves(frame_bytes)]
             d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
             d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
@@ -214,15 +211,6 @@ def _halves(data: bytes, least: int = 1 << 23) -> list[memoryview]:
     return [view[: len(data) // 2], view[len(data) // 2:]]
 
 
-def _in_background(work, name: str) -> Future:
-    """`work()` on a thread of its own (for long C calls that release the GIL: zlib, hashlib)."""
-    pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-    try:
-        return pool.submit(work)
-    finally:
-        pool.shutdown(wait=False)
-
-
 def frame_columns(frame_bytes: bytes) -> tuple[list[str], list[str]]:
     """Ids and strata of a stored canonical frame, fast (C-level splits).
 
@@ -280,7 +268,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         freeze(engine, plan_code, period, actor)  # refuses a second draw, or freezes now
     # The draw builds a few hundred thousand short-lived records (tasks, teams, certificate);
     # the cyclic GC's passes over them cost ~20% of the draw. Paused for its duration only.
-    with _gc_paused(), Session(engine) as s:
+    with gc_pause.paused(), Session(engine) as s:
         lp = load_plan(s, plan_code)
         _check_rules(lp)
         d = _live_draw(s, lp.plan.id, period)
@@ -309,7 +297,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             del columns
             # (started after the ranking, which keeps both cores busy)
             frame_gz = s.get(DrawArchive, d.id).frame_gz
-            archive_digest = _in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
+            archive_digest = cores.in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
         else:
             result = dsr1.run_draw_frozen(seed, plan_code, period, gzip.decompress(s.get(DrawArchive, d.id).frame_gz),
                                           lambda label: stratum_rules(lp, [label])[label],
@@ -430,17 +418,6 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         s.refresh(d, attribute_names=[c.key for c in Draw.__table__.columns if c.key != "certificate"])
         set_committed_value(d, "certificate", cert_text)
         return d
-
-
-@contextmanager
-def _gc_paused():
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class _Phases:

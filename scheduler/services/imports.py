@@ -15,11 +15,8 @@ transaction (one index build is much cheaper than a million index updates).
 
 from __future__ import annotations
 
-import contextlib
-import gc
 import hashlib
 import json
-import threading
 import time
 from dataclasses import dataclass, field
 from itertools import compress, islice, repeat
@@ -44,7 +41,7 @@ from db.models import (
     Town,
     utcnow,
 )
-from scheduler import importing
+from scheduler import cores, gc_pause, importing
 from scheduler.importing import FIELDS, KEYS, FileError, Lookups, RowError, Table, nfkc
 from scheduler.permissions import RULES, require
 from scheduler.services import auditlog, bureaus
@@ -109,36 +106,6 @@ class ImportReport:
         return f"{head}；{counts}；用时 {self.seconds:.1f} 秒"
 
 
-@contextlib.contextmanager
-def _no_gc():
-    """Pause the cyclic GC: parsing a big file allocates millions of lists and tuples
-    (none cyclic), and the collector's repeated scans of them cost 3-4x the parsing."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
-
-
-def _sha256_in_background(data: bytes) -> Callable[[], str]:
-    """The file's SHA-256, computed on the other core while the file is parsed
-    (hashlib releases the GIL on big buffers); call the result to wait for it."""
-    if len(data) < 1 << 20:
-        digest = hashlib.sha256(data).hexdigest()
-        return lambda: digest
-    box: list[str] = []
-    worker = threading.Thread(target=lambda: box.append(hashlib.sha256(data).hexdigest()), daemon=True)
-    worker.start()
-
-    def result() -> str:
-        worker.join()
-        return box[0]
-
-    return result
-
-
 # --- bureau and lookups ----------------------------------------------------------------
 
 
@@ -194,7 +161,7 @@ def preview(
 ) -> ImportPreview:
     """Read and validate a file without writing: first `limit` rows and every error.
     PermissionDenied if the target bureau is outside the actor's scope (None: unrestricted)."""
-    with _no_gc():
+    with gc_pause.paused():
         return _preview(kind, file_name, data, engine, bureau_code, limit, actor)
 
 
@@ -235,7 +202,7 @@ def import_file(
     (validation, then writing), so done/total is the fraction of the work done.
     """
     require(actor, f"import.{kind}" if f"import.{kind}" in RULES else "import.enterprises")
-    with _no_gc():
+    with gc_pause.paused():
         return _import_file(engine, kind, file_name, data, actor, bureau_code, partial, progress)
 
 
@@ -250,7 +217,8 @@ def _import_file(
     progress: Optional[Progress],
 ) -> ImportReport:
     t0 = time.perf_counter()
-    sha256 = _sha256_in_background(data)
+    # the file's SHA-256 on the other core while it is parsed (hashlib releases the GIL on big buffers)
+    sha256 = cores.in_background(lambda: hashlib.sha256(data).hexdigest(), "dsr-import-sha256").result
     try:
         table = _read(kind, file_name, data)
     except FileError as exc:
