@@ -142,7 +142,10 @@ def _login(page: Page, app_url: str, username: str, timings: dict | None = None)
 
 def _logout(page: Page) -> None:
     page.get_by_role("button", name="退出登录").click()
-    page.get_by_label("用户名").wait_for(state="visible", timeout=WAIT)
+    # Until the rerun ends, the page being left (系统设置 has its own 用户名 field) can still be in the
+    # DOM as stale elements next to the login form: wait until the login form's field is the only one.
+    expect(page.get_by_label("用户名")).to_have_count(1, timeout=WAIT)
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT)
     _idle(page)
 
 

@@ -18,7 +18,7 @@ from scheduler.services import visits as vs
 from scheduler.services.demo import create_bureaus_demo
 from scheduler.services.users import add_user
 from tests.e2e.conftest import serve
-from tests.e2e.test_browser import _goto, _idle, _pick, _screenshot_dir, _shot  # noqa: F401 (autouse fixture)
+from tests.e2e.test_browser import _goto, _idle, _logout, _pick, _screenshot_dir, _shot  # noqa: F401 (autouse fixture)
 
 pytestmark = pytest.mark.e2e
 
@@ -82,8 +82,7 @@ def test_city_sees_its_districts_visits_and_a_district_only_its_own(page: Page, 
     _pick(page, "工作范围（监管局）", reference.MIYUN_NAME)  # the city works on one district
     expect(page.get_by_test_id("stMetric").filter(has_text="入户检查").first).to_be_visible(timeout=WAIT)
     city_on_miyun = _visits_metric(page)
-    page.get_by_role("button", name="退出登录").click()
-    page.get_by_label("用户名").wait_for(state="visible", timeout=WAIT)
+    _logout(page)
 
     _login(page, bureaus_app, "my-planner")
     expect(page.get_by_role("combobox", name="工作范围（监管局）")).to_have_count(0)  # a district has no choice
