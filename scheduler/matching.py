@@ -554,12 +554,12 @@ class _Matcher:
             "slots_short": len(shortfalls),
         }
 
-    def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048,
+    def run_all(self, ordered: Sequence[TaskSpec], chunk: int = 2048, block_size: int = 64,
                 on_chunk: Callable[[dict[str, list[Member]]], None] | None = None,
                 ) -> tuple[dict[str, list[Member]], list[Shortfall]]:
         """Match every task in order; `on_chunk` gets the teams of each chunk of tasks as it is done.
 
-        Pair tickets are computed a chunk of tasks at a time, one (tasks x pool) block
+        Pair tickets are computed a block of tasks at a time, one (tasks x pool) array
         per distinct pool, so numpy is called per block rather than per task and no
         tasks x roster matrix is ever built. The picks stay sequential: each one moves
         the loads the next one sees."""
@@ -572,9 +572,13 @@ class _Matcher:
         pairs = self.pairs
         self._ran_for, self._ran_plans = ordered, {}
         ran_plans = self._ran_plans
-        buffers: dict[int, np.ndarray] = {}  # per pool (by id): the pair-ticket rows of a chunk
-        for start in range(0, len(ordered), chunk):
-            block = ordered[start:start + chunk]
+        buffers: dict[int, np.ndarray] = {}  # per pool (by id): the pair-ticket rows of a block
+        done: list[TaskSpec] = []  # matched, not yet handed to on_chunk
+        # Pair tickets a block of `block_size` tasks at a time, right before the block's picks: the rows
+        # are still in the CPU cache when the picks read them. (Blocks of a whole chunk, 2,048 tasks x
+        # 3,000 inspectors = 49 MB of rows, went to memory and back: 26,495 tasks 0.81 -> 0.69 s.)
+        for start in range(0, len(ordered), block_size):
+            block = ordered[start:start + block_size]
             tks = [task_key(t.ticket) for t in block]
             plans = [self.plan(t) for t in block]
             for pl in plans:
@@ -589,7 +593,7 @@ class _Matcher:
                         u[2].append(n)
             rows: list[dict[int, np.ndarray]] = [{} for _ in block]
             for pid, (people, pool, who) in users.items():
-                # The previous chunk's tasks are done with their rows: its buffer is reused.
+                # The previous block's tasks are done with their rows: its buffer is reused.
                 buf = buffers.get(pid)
                 mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64), buf)
                 if buf is None or mat.base is not buf:
@@ -647,7 +651,10 @@ class _Matcher:
                     tl = sorted(team)
                     pairs.update((tl[x], tl[y]) for x in range(len(tl)) for y in range(x + 1, len(tl)))
             if on_chunk is not None:
-                on_chunk({t.entity_id: teams[t.entity_id] for t in block})
+                done.extend(block)
+                if len(done) >= chunk or start + block_size >= len(ordered):
+                    on_chunk({t.entity_id: teams[t.entity_id] for t in done})
+                    done = []
         return teams, shortfalls
 
 

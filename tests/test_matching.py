@@ -251,6 +251,35 @@ def test_teams_obey_every_rule(sc):
     assert again.teams == res.teams and again.shortfalls == res.shortfalls
 
 
+def test_blocks_and_chunks_do_not_change_teams():
+    """Pair tickets are computed a block of tasks at a time and the teams handed on a chunk at a time
+    (to be stored while the rest is matched): neither size may change a team or a shortfall. Several
+    pools per block (joint tasks, qualification tags, experts), conflicts and prior loads."""
+    roster = [InspectorRec(f"I{i:03d}", DEPTS[i % 3], frozenset(TAGS[: i % 3])) for i in range(40)]
+    experts = [ExpertRec(f"E{i}", ("F1", "F2")[i % 2]) for i in range(6)]
+    tasks = []
+    for r in range(150):
+        ds = (DEPTS[r % 3],) + ((DEPTS[(r + 1) % 3],) if r % 4 == 0 else ())
+        ds = (ds[0], *sorted(ds[1:]))
+        tasks.append(task(f"ENT{r:03d}", r + 1, ds, {ds[0]: TAGS[: r % 2]}, ("F1",) if r % 9 == 0 else ()))
+    conflicts = {(roster[i].inspector_id, tasks[i * 3].entity_id) for i in range(0, 40, 3)}
+    prior = {roster[i].inspector_id: i % 4 for i in range(0, 40, 5)}
+    pol = MatchPolicy(2, "balanced", 12, 5)
+    want_teams, want_shorts = ref_match(SEED, tasks, roster, experts, conflicts, {}, prior, pol)
+    assert want_shorts, "the caps must leave some slots short, so that shortfalls are compared too"
+    order = [t.entity_id for t in sorted(tasks, key=lambda t: t.rank)]
+    for chunk, block in ((2048, 64), (32, 7), (10, 10), (1, 1), (150, 200), (5, 3)):
+        m = mm._Matcher(SEED, PLAN, PERIOD, roster, experts, conflicts, {}, prior, pol)
+        parts: list[list[str]] = []
+        teams, shorts = m.run_all(mm._ordered(tasks), chunk=chunk, block_size=block,
+                                  on_chunk=lambda part: parts.append(list(part)))
+        assert {e: [(x.person_id, x.slot) for x in ms] for e, ms in teams.items()} == want_teams, (chunk, block)
+        assert [(x.entity_id, x.slot) for x in shorts] == want_shorts, (chunk, block)
+        # Every task handed on once, in draw order; every part but the last holds at least a chunk.
+        assert [e for p in parts for e in p] == order, (chunk, block)
+        assert all(chunk <= len(p) < chunk + block for p in parts[:-1]), (chunk, block)
+
+
 def test_different_seed_gives_different_teams():
     roster = [InspectorRec(f"I{i:02d}", "D1", frozenset()) for i in range(20)]
     tasks = [task(f"E{r}", r + 1, ("D1",)) for r in range(10)]
