@@ -70,7 +70,7 @@ class TreeMemory:
         return self.peak_kb / 1024
 
 
-def _children_cpu() -> float:
+def children_cpu() -> float:
     """CPU seconds of this process's children that have ended (the draw's forked helpers)."""
     r = resource.getrusage(resource.RUSAGE_CHILDREN)
     return r.ru_utime + r.ru_stime
@@ -170,11 +170,11 @@ def timed(url: str, peer: bool = True) -> dict:
     eng = make_engine(url)
     load = os.getloadavg()[0]
     tree = TreeMemory()
-    c0, t0, k0 = time.process_time(), time.perf_counter(), _children_cpu()
+    c0, t0, k0 = time.process_time(), time.perf_counter(), children_cpu()
     f = draws.freeze(eng, PLAN, PERIOD)
     c1, t1 = time.process_time(), time.perf_counter()
     d = draws.execute(eng, PLAN, PERIOD, seed=SEED)
-    c2, t2, k2 = time.process_time(), time.perf_counter(), _children_cpu()
+    c2, t2, k2 = time.process_time(), time.perf_counter(), children_cpu()
     peak = _peak_mb()  # the draw's own peak, before this script parses the certificate (~0.5 GB at 10M)
     tree_peak = tree.stop()
     cert = json.loads(d.certificate)
@@ -197,10 +197,10 @@ def timed(url: str, peer: bool = True) -> dict:
     from scheduler import draw as dsr1
 
     rules = {s: dsr1.StratumRule(ratio=r) for s, _, r in MIX}
-    c, t, k = time.process_time(), time.perf_counter(), _children_cpu()
+    c, t, k = time.process_time(), time.perf_counter(), children_cpu()
     engine_result = dsr1.run_draw_frozen(SEED, PLAN, PERIOD, data, rules)
     out["engine"] = time.perf_counter() - t
-    out["engine_cpu"] = time.process_time() - c + _children_cpu() - k  # half the tickets are hashed in a child
+    out["engine_cpu"] = time.process_time() - c + children_cpu() - k  # half the tickets are hashed in a child
     assert {r.stratum: r.k for r in engine_result.strata} == out["k"]  # same k as the stored draw
     del engine_result
     ids_by_stratum: dict[str, list[str]] = {}

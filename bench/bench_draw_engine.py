@@ -23,7 +23,7 @@ import time
 
 # A large draw hashes half its tickets in a forked helper (scheduler.cores.split_fill), whose CPU
 # time is not in process_time(): counted as bench_draw counts it.
-from bench_draw import _children_cpu as children_cpu
+from bench_draw import children_cpu
 
 MIX = (("A", 0.658, "0.02"), ("B", 0.255, "0.05"), ("C", 0.078, "0.3"), ("D", 0.009 + 0.006, "1"))
 SEED = "20250117083015271828314159"
