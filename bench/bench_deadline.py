@@ -2,7 +2,7 @@
 
 Run: /work/venv/bin/python bench/bench_deadline.py [--n 1000000] [--sample 20000]
 
-`this` is `scheduler.workdays.deadlines` (one sorted array of working days,
+`this` is `scheduler.calendar.workdays.deadlines` (one sorted array of working days,
 lookup tables built with np.searchsorted, two gathers per date). The peer is a
 Python loop calling chinese-calendar's `find_workday(19, d + 1 day)` (the 20th
 working day after d) on a random sample of the dates, scaled linearly to the
@@ -21,7 +21,7 @@ import time
 import chinese_calendar
 import numpy as np
 
-from scheduler.workdays import add_working_days, deadlines, from_package
+from scheduler.calendar.workdays import add_working_days, deadlines, from_package
 from scratch import print_table
 
 ONE = dt.timedelta(days=1)

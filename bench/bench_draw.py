@@ -111,9 +111,10 @@ def build(url: str, n: int) -> None:
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.models import CheckItem, Department, utcnow
-    from scheduler import reference, uscc
-    from scheduler.services.bureaus import ensure_pinggu
-    from scheduler.services.plans import PlanInput, save_plan
+    from scheduler.demo import pinggu as reference
+    from scheduler.library import uscc
+    from scheduler.accounts.bureaus import ensure_pinggu
+    from scheduler.plans.service import PlanInput, save_plan
 
     eng = make_engine(url)
     upgrade(eng)
@@ -165,7 +166,7 @@ def build(url: str, n: int) -> None:
 def timed(url: str, peer: bool = True) -> dict:
     """Freeze and draw in this (fresh) process; returns seconds and peak memory."""
     from db.engine import make_engine
-    from scheduler.services import draws
+    from scheduler.draw import service as draws
 
     eng = make_engine(url)
     load = os.getloadavg()[0]
@@ -194,7 +195,7 @@ def timed(url: str, peer: bool = True) -> dict:
     eng.dispose()
     # The same work as the peer, on the same frame in memory: DSR-1 alone (tickets, selection per
     # stratum, draw order, batches, reserves; it also checks the frame's canonical form and digest).
-    from scheduler import draw as dsr1
+    from scheduler.draw import fast as dsr1
 
     rules = {s: dsr1.StratumRule(ratio=r) for s, _, r in MIX}
     c, t, k = time.process_time(), time.perf_counter(), children_cpu()

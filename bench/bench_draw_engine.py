@@ -1,4 +1,4 @@
-"""Benchmark of the DSR-1 engine (scheduler.draw) against the peer `consistent_sampler`.
+"""Benchmark of the DSR-1 engine (scheduler.draw.fast) against the peer `consistent_sampler`.
 
     python bench/bench_draw_engine.py                 # 1M and 10M, peer on 1M
     python bench/bench_draw_engine.py --sizes 200000 --peer-max 200000
@@ -21,7 +21,7 @@ import subprocess
 import sys
 import time
 
-# A large draw hashes half its tickets in a forked helper (scheduler.cores.split_fill), whose CPU
+# A large draw hashes half its tickets in a forked helper (scheduler.runtime.cores.split_fill), whose CPU
 # time is not in process_time(): counted as bench_draw counts it.
 from bench_draw import children_cpu
 
@@ -56,7 +56,7 @@ def synthetic(n: int) -> tuple[list[str], list[str]]:
 
 
 def one(kind: str, n: int) -> dict:
-    from scheduler import draw
+    from scheduler.draw import fast as draw
 
     ids, strata = synthetic(n)
     rules = {m[0]: draw.StratumRule(m[2]) for m in MIX}

@@ -10,7 +10,7 @@ results, written directly with db.bulk.insert_rows (no lifecycle calls).
 Figures (seconds, best of 3):
 - read: `published_rows` (every published result as on the public list).
   Peer: pandas.read_sql of the same join, unshaped.
-- csv / xlsx / json / html: the writer of scheduler.export on the shaped rows.
+- csv / xlsx / json / html: the writer of scheduler.results.export on the shaped rows.
   Peer: pandas DataFrame.to_csv (utf-8-sig) / openpyxl Workbook(write_only=True) / to_json (records) /
   to_html of the same rows; one more row compares the XLSX writer with pandas to_excel (openpyxl).
 - export <fmt>: `export_public(engine, out, fmt)` end to end (read, plans, items,
@@ -35,11 +35,12 @@ from db.bulk import insert_rows
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import CheckItem, Department, utcnow
-from scheduler import export as ex
-from scheduler import reference, uscc
-from scheduler.services import export as es
-from scheduler.services.bureaus import ensure_pinggu
-from scheduler.services.results import seed_categories
+from scheduler.results import export as ex
+from scheduler.demo import pinggu as reference
+from scheduler.library import uscc
+from scheduler.results import export_service as es
+from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.results.service import seed_categories
 
 _WORDS = "华盛兴隆鑫源恒达宏伟金泰福安永昌瑞丰和顺嘉禾天成广德新锐佳美康泰润泽平谷桃乡山水"
 _SUFFIX = ("食品有限公司", "商贸有限公司", "超市", "餐饮店", "农业专业合作社", "科技有限公司")

@@ -6,13 +6,13 @@ Run: /work/venv/bin/python bench/bench_import.py [N] [--repeat R] [--no-peer]
      the re-import, for quick runs)
 
 1. `import_file` of an N-row enterprise CSV (UTF-8, Chinese headers, valid USCCs
-   made with `scheduler.uscc.make`) into a fresh, migrated SQLite database,
+   made with `scheduler.library.uscc.make`) into a fresh, migrated SQLite database,
    timed end to end (decode, parse, validate, write, commit).
    Peer: raw `sqlite3.executemany` of the same rows, already parsed into
    storage tuples, into another fresh database with the same schema, in one
    transaction (no reading, no validation: the floor).
 2. The registry search page query on the N-row database:
-   `scheduler.services.browse.browse_enterprises` (what the registry page calls) with a name substring and a
+   `scheduler.library.browse.browse_enterprises` (what the registry page calls) with a name substring and a
    town filter, first page of 50 with the total count. Peer: the same SQL typed
    by hand on a raw sqlite3 connection.
 """
@@ -35,9 +35,10 @@ from sqlmodel import Session
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import utcnow
-from scheduler import reference, uscc
-from scheduler.importing import COLUMNS
-from scheduler.services.bureaus import ensure_pinggu
+from scheduler.demo import pinggu as reference
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS
+from scheduler.accounts.bureaus import ensure_pinggu
 
 _ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WORDS = "华盛兴隆鑫源恒达宏伟金泰福安永昌瑞丰和顺嘉禾天成广德新锐佳美康泰润泽平谷桃乡山水"
@@ -105,7 +106,7 @@ def _parsed_rows(data: bytes) -> list[tuple]:
 
 def _import_once(tmp: Path, name: str, data: bytes, n: int):
     """One import of `data` into a fresh database: (engine, wall, CPU, loads before/after)."""
-    from scheduler.services.imports import import_file
+    from scheduler.library.import_service import import_file
 
     url = fresh_db(tmp / name)
     eng = make_engine(url)
@@ -118,8 +119,8 @@ def _import_once(tmp: Path, name: str, data: bytes, n: int):
 
 
 def run(n: int, repeat: int = 1, peer: bool = True) -> list[dict]:
-    from scheduler.services.imports import import_file
-    from scheduler.services.browse import browse_enterprises
+    from scheduler.library.import_service import import_file
+    from scheduler.library.browse import browse_enterprises
 
     out: list[dict] = []
     nan = float("nan")

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from scheduler.matching import ExpertRec, InspectorRec, MatchPolicy, TaskSpec, match
+from scheduler.matching.fast import ExpertRec, InspectorRec, MatchPolicy, TaskSpec, match
 
 
 @dataclass

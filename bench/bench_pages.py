@@ -77,10 +77,10 @@ def build(path: Path, entities: int, months: int) -> None:
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.models import Enterprise, Task
-    from scheduler.services import results as rs
-    from scheduler.services.demo import create_demo
-    from scheduler.services.history import create_history
-    from scheduler.services.users import ensure_demo_users
+    from scheduler.results import service as rs
+    from scheduler.demo.service import create_demo
+    from scheduler.demo.history import create_history
+    from scheduler.accounts.service import ensure_demo_users
 
     eng = make_engine(f"sqlite:///{path}")
     upgrade(eng)
@@ -211,8 +211,8 @@ def _touch_data() -> None:
     from sqlmodel import Session
 
     from db.engine import make_engine
-    from scheduler.services import auditlog
-    from scheduler.services.context import SYSTEM
+    from scheduler.audit import service as auditlog
+    from scheduler.accounts.context import SYSTEM
 
     eng = make_engine(os.environ["DSR_DATABASE_URL"])
     try:

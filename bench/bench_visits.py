@@ -10,7 +10,7 @@ id space of 400,000 USCCs, so entities overlap between plans. Tasks go in with t
 bulk inserts (db/bulk.insert_rows).
 
 Timed:
-  (a) the pure rule: `scheduler.visits.merge` on the 1M TaskRefs (normative code), and
+  (a) the pure rule: `scheduler.visits.rules.merge` on the 1M TaskRefs (normative code), and
       `group_columns` (the vectorised form the service uses, property-tested equal);
   (b) `services.visits.refresh_window` end to end on the database: read the live tasks,
       merge, diff against the stored visits, write visits and their tasks, audit event,
@@ -51,8 +51,9 @@ def build(url: str, plans: int, per_plan: int, ids: int, seed: int = 20261201) -
     from db.engine import make_engine
     from db.migrate import upgrade
     from db.models import Department, Draw, Plan, utcnow
-    from scheduler import reference, uscc
-    from scheduler.services.bureaus import ensure_pinggu
+    from scheduler.demo import pinggu as reference
+    from scheduler.library import uscc
+    from scheduler.accounts.bureaus import ensure_pinggu
 
     eng = make_engine(url)
     upgrade(eng)
@@ -94,7 +95,7 @@ def refs_of(url: str):
     from sqlmodel import Session
 
     from db.engine import make_engine
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     eng = make_engine(url)
     with Session(eng) as s:
@@ -134,7 +135,7 @@ def refresh(url: str):
     from sqlmodel import Session
 
     from db.engine import make_engine
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     eng = make_engine(url)
 
@@ -177,7 +178,7 @@ def void_one(url: str) -> None:
 
 
 def run(backend: str, plans: int, per_plan: int, ids: int) -> list[tuple[str, str, str, str]]:
-    from scheduler import visits as rule
+    from scheduler.visits import rules as rule
 
     rows: list[tuple[str, str, str, str]] = []
     with scratch_database(backend, "dsr-bench-visits-") as url:

@@ -180,7 +180,7 @@ class Conflict(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
-    """A login account of the planners' app; roles and rules in scheduler/permissions.py.
+    """A login account of the planners' app; roles and rules in scheduler/accounts/permissions.py.
 
     Only an argon2 hash of the password is stored. An inspector's account links
     to their roster entry so that "own team" checks can find them.
@@ -261,7 +261,7 @@ class Plan(SQLModel, table=True):
     schedule: str = Field(default="", max_length=100)
     require_public_seed: bool = False
     # False: this plan's tasks are never merged into other plans' visits (不可合并, e.g. an
-    # urgent key item); scheduler/visits.py reports the extra visits this causes.
+    # urgent key item); scheduler/visits/rules.py reports the extra visits this causes.
     merge_visits: bool = Field(default=True, sa_column_kwargs={"server_default": true()})
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: dt.datetime = Field(default_factory=utcnow)
@@ -361,7 +361,7 @@ class TaskItem(SQLModel, table=True):
 
 class Visit(SQLModel, table=True):
     """进一次门、查多项事: one visit to an entity in a coordination window, joining the
-    tasks of several plans (rule in scheduler/visits.py). The lead task (earliest draw)
+    tasks of several plans (rule in scheduler/visits/rules.py). The lead task (earliest draw)
     gives the visit its bureau, date and team leader."""
 
     __table_args__ = (UniqueConstraint("lead_task_id"),)

@@ -12,7 +12,7 @@ the project's database:
 - ``dsr:reminders`` daily at 08:30 (and once at start).
 
 The job store only says *when*; what keeps a draw exactly-once is the claim
-row and the draw's own unique index (scheduler/services/runs.py), so a second
+row and the draw's own unique index (scheduler/draw/runs.py), so a second
 worker sharing the store cannot draw twice. The Streamlit app never runs a
 scheduler: it edits schedules, the worker picks them up at its next sync.
 
@@ -35,9 +35,9 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import APSCHEDULER_TABLE, Plan
-from scheduler import schedules
-from scheduler import workdays as wd
-from scheduler.services import runs
+from scheduler.plans import schedules
+from scheduler.calendar import workdays as wd
+from scheduler.draw import runs
 
 log = logging.getLogger("dsr.worker")
 
@@ -110,7 +110,7 @@ def _schedule_plans(st: _State) -> None:
     from apscheduler.jobstores.base import JobLookupError
     from apscheduler.triggers.date import DateTrigger
 
-    from scheduler.services.calendar import calendar
+    from scheduler.calendar.service import calendar
 
     sch = st.scheduler
     now = runs._utc(dt.datetime.now(dt.timezone.utc))

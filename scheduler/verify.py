@@ -1,6 +1,6 @@
 """Independent verification of DSR-1 packages (抽取证书核验).
 
-`verify_package(dir)` reads a package written by scheduler.certificate and
+`verify_package(dir)` reads a package written by scheduler.draw.certificate and
 recomputes what it can from the package alone, stopping at the first
 difference, which it names in Chinese with the concrete field or entity.
 
@@ -20,8 +20,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scheduler.certificate import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
-from scheduler.draw import (
+from scheduler.draw.certificate import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
+from scheduler.draw.fast import (
     ALGORITHM,
     DrawError,
     StratumRule,
@@ -297,6 +297,6 @@ def verify_package(dir: str | Path) -> VerifyReport:
 
 
 # Built-in extra checks (the matching part of the package) register themselves here.
-from scheduler import matching_package as _matching_package  # noqa: E402
+from scheduler.matching import package as _matching_package  # noqa: E402
 
 _matching_package._register()

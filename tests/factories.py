@@ -10,8 +10,10 @@ from sqlmodel import Session
 
 from db.bulk import insert_rows
 from db.models import CheckItem, Conflict, Department, Expert, Inspector, utcnow
-from scheduler import reference, uscc
-from scheduler.services.bureaus import ensure_pinggu
+from scheduler.demo import pinggu as reference
+from scheduler.library import vocabulary
+from scheduler.library import uscc
+from scheduler.accounts.bureaus import ensure_pinggu
 
 ENT_COLS = ["uscc", "name", "entity_type", "industry_code", "town_code", "address", "registered_on", "status",
             "risk_class", "tags", "updated_at"]
@@ -29,7 +31,7 @@ def enterprise_rows(n: int, seed: int = 1, start: int = 0):
     for i in range(start, start + n):
         ind = rnd.choice(["F5211", "H6210", "C1391", "A0151", "I6510"])
         tags = {"F5211": "食品经营许可", "H6210": "食品经营许可", "C1391": "食品生产许可;特种设备使用单位"}.get(ind, "")
-        yield (make_uscc(i), f"测试企业{i}", rnd.choice(reference.ENTITY_TYPES[:2]), ind, rnd.choice(towns),
+        yield (make_uscc(i), f"测试企业{i}", rnd.choice(vocabulary.ENTITY_TYPES[:2]), ind, rnd.choice(towns),
                "北京市平谷区测试路1号", dt.date(2010, 1, 1), "存续" if rnd.random() < 0.9 else "注销",
                rnd.choices("ABCD", weights=[55, 33, 10, 2])[0], tags, now)
 

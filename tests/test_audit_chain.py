@@ -13,9 +13,10 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.models import AuditEvent
-from scheduler.services import auditlog, draws
-from scheduler.services.context import Actor
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.audit import service as auditlog
+from scheduler.draw import service as draws
+from scheduler.accounts.context import Actor
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 
 

@@ -12,9 +12,11 @@ from typer.testing import CliRunner
 from db.engine import make_engine
 from db.models import AuditEvent, Draw, Task
 from scheduler.cli import app
-from scheduler.services import auditlog, backup, draws
-from scheduler.services.context import CLI
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.audit import service as auditlog
+from scheduler.audit import backup
+from scheduler.draw import service as draws
+from scheduler.accounts.context import CLI
+from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world
 

@@ -10,9 +10,11 @@ from sqlmodel import Session
 
 from db.bulk import insert_rows
 from db.models import CheckItem, Conflict, Department, Expert, Inspector, Town, utcnow
-from scheduler import reference, uscc
-from scheduler.services import browse
-from scheduler.services.bureaus import ensure_pinggu
+from scheduler.demo import pinggu as reference
+from scheduler.library import vocabulary
+from scheduler.library import uscc
+from scheduler.library import browse
+from scheduler.accounts.bureaus import ensure_pinggu
 
 SPECIAL_NAMES = ["百分之百%商贸有限公司", "下划线_科技有限公司", "O'Brien贸易;有限公司", "普通食品店"]
 
@@ -37,7 +39,7 @@ def seed_library(engine, n_enterprises: int = 120) -> dict:
             (
                 code_for(i),
                 name,
-                reference.ENTITY_TYPES[i % 3],
+                vocabulary.ENTITY_TYPES[i % 3],
                 ("F5212" if i % 2 else "C1391"),
                 town_codes[i % 4],
                 f"北京市平谷区测试路{i}号",

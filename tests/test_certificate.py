@@ -12,15 +12,15 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler.certificate import (
+from scheduler.draw.certificate import (
     build_certificate,
     build_public_certificate,
     stored_json,
     write_package,
     write_public_package,
 )
-from scheduler.draw import DrawError, StratumRule, run_draw
-from scheduler.uscc import make
+from scheduler.draw.fast import DrawError, StratumRule, run_draw
+from scheduler.library.uscc import make
 from scheduler.verify import verify_package
 
 SEED = "00271828182845904523536"
@@ -183,7 +183,7 @@ def test_stored_json_is_ascii_and_reads_back_the_same(obj):
 
 
 def test_stored_json_finds_characters_across_its_scan_chunks():
-    from scheduler import certificate
+    from scheduler.draw import certificate
 
     obj = {"a": "x" * 37 + "检查组" + "y" * 50 + "缺员\U0001F600"}
     data = certificate.orjson.dumps(obj)

@@ -11,10 +11,11 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.models import Bureau, Draw, Enterprise, Inspector, Plan, Task, TeamMember, Town
-from scheduler import reference
-from scheduler.services import draws, teams
-from scheduler.services.demo import CITY_PLAN, DemoDistrict, create_bureaus_demo, create_demo
-from scheduler.services.plans import load_plan
+from scheduler.demo import pinggu as reference
+from scheduler.draw import service as draws
+from scheduler.matching import service as teams
+from scheduler.demo.service import CITY_PLAN, DemoDistrict, create_bureaus_demo, create_demo
+from scheduler.plans.service import load_plan
 from scheduler.verify import verify_package
 
 TODAY = dt.date(2026, 11, 27)
@@ -107,9 +108,9 @@ def test_the_demo_is_deterministic_and_idempotent(engine):
 
 
 def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
-    from scheduler.permissions import PermissionDenied
-    from scheduler.services import tasks
-    from scheduler.services.context import Actor
+    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.results import tasks
+    from scheduler.accounts.context import Actor
 
     d = draws.execute(city, CITY_PLAN.code, NEXT, "55555555556666666666")
     with Session(city) as s:
@@ -131,8 +132,8 @@ def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
 
 def test_draw_rights_follow_the_bureau_scope(city):
     from db.models import Department
-    from scheduler.permissions import PermissionDenied
-    from scheduler.services.context import Actor
+    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.accounts.context import Actor
 
     with Session(city) as s:
         ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
@@ -153,8 +154,8 @@ def test_draw_rights_follow_the_bureau_scope(city):
 def test_the_city_dashboard_covers_its_districts(city):
     """首页 of the city bureau: its figures cover its area (the districts carry its 市抽县查 tasks);
     a district's stay its own, and the city's are the sum of its districts' plus its own."""
-    from scheduler.services import history
-    from scheduler.services import results as rs
+    from scheduler.results import dashboard as history
+    from scheduler.results import service as rs
 
     with Session(city) as s:
         ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())

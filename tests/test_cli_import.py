@@ -16,9 +16,10 @@ import pytest
 from sqlmodel import Session
 
 from db.engine import make_engine
-from scheduler import importing, uscc
-from scheduler.importing import COLUMNS
-from scheduler.services.bureaus import ensure_pinggu
+from scheduler.library import importing
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS
+from scheduler.accounts.bureaus import ensure_pinggu
 
 DSR = [sys.executable, "-m", "scheduler"]
 

@@ -10,8 +10,8 @@ import sys
 import pytest
 
 from db.engine import make_engine
-from scheduler.services import draws
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.draw import service as draws
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 
 RATIOS = {"A": "0.3", "B": "0.3", "C": "0.5", "D": "1"}

@@ -23,10 +23,11 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.models import AuditEvent, Draw, Plan, Task
-from scheduler.audit import digest_of
-from scheduler.services import auditlog, draws
-from scheduler.services.context import CLI
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.audit.chain import digest_of
+from scheduler.audit import service as auditlog
+from scheduler.draw import service as draws
+from scheduler.accounts.context import CLI
+from scheduler.plans.service import PlanInput, save_plan
 from tests.conftest import _truncate_pg
 from tests.factories import world
 
@@ -42,7 +43,7 @@ def plan(code: str, description: str = "") -> PlanInput:
 
 
 def _plan_payload(p: Plan) -> dict:
-    # What save_plan records for a plan (scheduler/services/plans.py).
+    # What save_plan records for a plan (scheduler/plans/service.py).
     return {"plan": p.model_dump(mode="json", exclude={"id", "created_at", "updated_at"}), "items": ["GS-01"]}
 
 

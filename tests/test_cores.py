@@ -8,8 +8,8 @@ import os
 import numpy as np
 import pytest
 
-from scheduler import cores
-from scheduler import draw as dsr1
+from scheduler.runtime import cores
+from scheduler.draw import fast as dsr1
 
 needs_fork = pytest.mark.skipif(not hasattr(os, "fork") or cores.usable_cores() < 2, reason="needs fork and 2 cores")
 

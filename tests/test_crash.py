@@ -20,8 +20,8 @@ import pytest
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from scheduler.services import auditlog
-from scheduler.services.plans import save_plan
+from scheduler.audit import service as auditlog
+from scheduler.plans.service import save_plan
 from tests.factories import world
 from tests.test_backup import GS
 

@@ -16,8 +16,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Plan, PlanItem, split_list
-from scheduler import demo, reference, rules, uscc
-from scheduler.services.demo import DemoRefused, create_demo
+from scheduler.demo import data as demo
+from scheduler.demo import pinggu as reference
+from scheduler.library import vocabulary
+from scheduler.plans import rules
+from scheduler.library import uscc
+from scheduler.demo.service import DemoRefused, create_demo
 
 N = 5000
 
@@ -149,7 +153,7 @@ def test_items_and_plans_obey_the_rules():
             rules.ItemRule(c, items[c].name, items[c].kind, items[c].department, items[c].ratio_cap, items[c].ratio_floor)
             for c in p.item_codes
         )
-        pr = rules.PlanRules(code=p.code, items=plan_items, risk_classes=reference.DEFAULT_RISK_CLASSES,
+        pr = rules.PlanRules(code=p.code, items=plan_items, risk_classes=vocabulary.DEFAULT_RISK_CLASSES,
                              ratios=p.ratios, counts=p.counts, kind=p.kind, strata_by=p.strata_by, batches=p.batches,
                              reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy)
         assert rules.check_plan(pr) == [], p.code

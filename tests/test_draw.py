@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from scheduler import draw
-from scheduler.draw import (
+from scheduler.draw import fast as draw
+from scheduler.draw.fast import (
     DrawError,
     StratumRule,
     canonical_frame,

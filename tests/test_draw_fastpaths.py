@@ -19,9 +19,10 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlmodel import Session
 
-from scheduler import draw
-from scheduler.services import draws, frames
-from scheduler.services.plans import PlanInput, load_plan, save_plan
+from scheduler.draw import fast as draw
+from scheduler.draw import service as draws
+from scheduler.draw import frame_service as frames
+from scheduler.plans.service import PlanInput, load_plan, save_plan
 from tests.factories import add_enterprises, world
 
 SEED = "27182818284590452353602874713526"

@@ -10,9 +10,9 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 
 from db.models import AuditEvent, CheckItem, Draw, Enterprise, Task, TaskItem
-from scheduler import rules
-from scheduler.services import draws
-from scheduler.services.plans import PlanInput, list_plans, save_plan
+from scheduler.plans import rules
+from scheduler.draw import service as draws
+from scheduler.plans.service import PlanInput, list_plans, save_plan
 from scheduler.verify import verify_package
 from tests.factories import add_enterprises, world
 
@@ -217,8 +217,8 @@ def test_replacement_takes_first_unused_reserve_of_the_stratum(w):
 
 
 def test_a_task_with_results_cannot_be_replaced(w):
-    from scheduler.services import results
-    from scheduler.services.context import Actor
+    from scheduler.results import service as results
+    from scheduler.accounts.context import Actor
     from db.models import Inspector, TeamMember
 
     save_plan(w, gs_plan())
@@ -246,8 +246,8 @@ def test_period_format_and_seed_format_are_checked(w):
 
 
 def test_preview_matches_the_frozen_frame_and_check_input_reports_rules(w):
-    from scheduler.services.frames import preview
-    from scheduler.services.plans import check_input, transient_plan
+    from scheduler.draw.frame_service import preview
+    from scheduler.plans.service import check_input, transient_plan
 
     data = gs_plan()
     assert check_input(w, data) == []
@@ -288,7 +288,7 @@ def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_
     (not the archive), and its certificate is the one the archive gives."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from scheduler import draw as dsr1
+    from scheduler.draw import fast as dsr1
 
     used = []
     real = dsr1.run_draw_prepared

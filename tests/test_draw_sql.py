@@ -10,8 +10,9 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.models import DrawFrame
-from scheduler.services import draw_sql, draws
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.draw import sql as draw_sql
+from scheduler.draw import service as draws
+from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.conftest import _truncate_pg
 from tests.factories import world

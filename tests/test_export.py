@@ -24,12 +24,13 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from db.models import Department, Enterprise, Inspector, Task, TeamMember
-from scheduler import export as ex
-from scheduler.services import calendar, draws
-from scheduler.services import export as es
-from scheduler.services import results as rs
-from scheduler.services.context import Actor
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.results import export as ex
+from scheduler.calendar import service as calendar
+from scheduler.draw import service as draws
+from scheduler.results import export_service as es
+from scheduler.results import service as rs
+from scheduler.accounts.context import Actor
+from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -197,7 +198,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     assert rep.counts[ex.RESULTS] == 4 and rep.counts[ex.PLANS] == 2 and rep.counts[ex.ITEMS] == 4
     assert rep.counts[ex.PACKAGES] == 2
     # 联合检查统计: the visits of both plans drawn in 2026-11 (counts only).
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     fig = vs.year_figures(engine, 2026)
     doc_ = json.loads((out / "public.json").read_text(encoding="utf-8"))
@@ -346,8 +347,8 @@ def test_a_killed_exports_leftover_temp_folder_is_removed_by_the_next_export(sql
     import os
     import time
 
-    from scheduler.services.export import export_public
-    from scheduler.services.bureaus import ensure_pinggu
+    from scheduler.results.export_service import export_public
+    from scheduler.accounts.bureaus import ensure_pinggu
     from sqlmodel import Session
 
     with Session(sqlite_engine) as s:

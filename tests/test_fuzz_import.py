@@ -20,10 +20,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, ChangeRecord, Enterprise, ImportRun
-from scheduler import importing, reference, uscc
-from scheduler.importing import COLUMNS
-from scheduler.services.bureaus import ensure_pinggu
-from scheduler.services.imports import import_file
+from scheduler.library import importing
+from scheduler.demo import pinggu as reference
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS
+from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.library.import_service import import_file
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,

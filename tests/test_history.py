@@ -20,17 +20,13 @@ from db.models import (
     Task,
     TaskEvent,
 )
-from scheduler import lifecycle as lc
-from scheduler.services import auditlog, draws
-from scheduler.services import results as rs
-from scheduler.services.demo import create_demo
-from scheduler.services.history import (
-    create_history,
-    deadline_overview,
-    draw_seed,
-    month_back,
-    month_plans,
-)
+from scheduler.results import lifecycle as lc
+from scheduler.audit import service as auditlog
+from scheduler.draw import service as draws
+from scheduler.results import service as rs
+from scheduler.demo.service import create_demo
+from scheduler.demo.history import create_history, draw_seed, month_back
+from scheduler.results.dashboard import deadline_overview, month_plans
 from scheduler.verify import verify_package
 
 TODAY = dt.date(2026, 11, 27)  # a Friday

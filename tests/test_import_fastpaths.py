@@ -1,6 +1,6 @@
 """The column-wise fast paths of the importer give exactly what the cell-by-cell rules give.
 
-`scheduler.importing` validates a big file column by column: NFKC over a whole
+`scheduler.library.importing` validates a big file column by column: NFKC over a whole
 column at once, free text without a call per cell, USCC check characters with
 numpy, and the unquoted-CSV reader that slices columns out of one split. Each
 is checked here against the plain per-cell reference (`nfkc`, then the column's
@@ -17,8 +17,10 @@ import unicodedata
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler import importing, reference, uscc
-from scheduler.importing import COLUMNS, FIELDS, SPECS, Table, nfkc, read_table, validate_rows
+from scheduler.library import importing
+from scheduler.demo import pinggu as reference
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS, FIELDS, SPECS, Table, nfkc, read_table, validate_rows
 from tests.test_importing import GOOD, GOOD2, lookups
 
 # Characters that normalisation changes or that compose with a neighbour.
@@ -192,7 +194,7 @@ def test_first_import_without_optional_columns_stores_the_defaults(engine, pingg
     from sqlmodel import Session
 
     from db.models import Enterprise
-    from scheduler.services.imports import import_file
+    from scheduler.library.import_service import import_file
 
     header = [h for h in COLUMNS["enterprises"] if h not in ("住所", "成立日期", "许可标签")]
     rows = [[_made(f"{i:08d}"), f"北京{i}有限公司", "企业", "c1391", "滨河街道", "存续", "b"] for i in range(30)]
@@ -215,7 +217,7 @@ def test_reimport_sorts_rows_into_new_unchanged_changed(engine, pinggu):
     from sqlmodel import Session
 
     from db.models import ChangeRecord
-    from scheduler.services.imports import import_file
+    from scheduler.library.import_service import import_file
 
     def csv_of(kind, rows):
         return ("\n".join(",".join(r) for r in [list(COLUMNS[kind])] + rows) + "\n").encode("utf-8")
@@ -254,7 +256,7 @@ def test_file_hash_of_a_big_file_is_recorded(engine, pinggu):
     from sqlmodel import Session
 
     from db.models import ImportRun
-    from scheduler.services.imports import import_file
+    from scheduler.library.import_service import import_file
 
     rows = [[_made(f"H{i:07d}"), f"北京市平谷区示例{i}有限公司" + "号" * 40, "企业", "C1391", "滨河街道",
              "北京市平谷区示例路" + "甲" * 20, "2019-03-05", "存续", "B", ""] for i in range(6000)]

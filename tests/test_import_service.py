@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, ChangeRecord, CheckItem, Conflict, Enterprise, Expert, ImportRun, Inspector
-from scheduler import importing, uscc
-from scheduler.importing import COLUMNS
-from scheduler.services import imports
-from scheduler.services.imports import ImportSetupError, import_file, preview
-from scheduler.services.browse import browse_enterprises
+from scheduler.library import importing
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS
+from scheduler.library import import_service as imports
+from scheduler.library.import_service import ImportSetupError, import_file, preview
+from scheduler.library.browse import browse_enterprises
 
 CODES = [uscc.make("9", "1", "110117", f"MA{i:06d}") for i in range(1, 40)]
 BAD_CHECK = CODES[0][:17] + ("0" if CODES[0][17] != "0" else "1")

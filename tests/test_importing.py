@@ -10,8 +10,10 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from openpyxl import Workbook
 
-from scheduler import importing, reference, uscc
-from scheduler.importing import COLUMNS, FileError, Lookups, RowError, read_table, template_bytes, validate_rows
+from scheduler.library import importing
+from scheduler.demo import pinggu as reference
+from scheduler.library import uscc
+from scheduler.library.importing import COLUMNS, FileError, Lookups, RowError, read_table, template_bytes, validate_rows
 
 GOOD = uscc.make("9", "1", "110117", "MA01ABCD")
 GOOD2 = uscc.make("9", "2", "110117", "L1234567")

@@ -1,4 +1,4 @@
-"""Export of 两库一单 in the import columns (scheduler/services/library_export.py), on SQLite and
+"""Export of 两库一单 in the import columns (scheduler/library/export_service.py), on SQLite and
 PostgreSQL: every list re-imports unchanged, filters and the app's row limit hold, formulas are
 neutralised, permissions and bureau scope are checked, and each export is in the audit chain."""
 
@@ -13,13 +13,13 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, Enterprise, Inspector
-from scheduler.importing import COLUMNS, KINDS
-from scheduler.permissions import PermissionDenied
-from scheduler.services import library_export as lx
-from scheduler.services.bureaus import ensure_bureau
-from scheduler.services.context import Actor
-from scheduler.services.demo import create_demo
-from scheduler.services.imports import import_file
+from scheduler.library.importing import COLUMNS, KINDS
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.library import export_service as lx
+from scheduler.accounts.bureaus import ensure_bureau
+from scheduler.accounts.context import Actor
+from scheduler.demo.service import create_demo
+from scheduler.library.import_service import import_file
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scheduler import lifecycle as lc
-from scheduler.lifecycle import Refused, Who
+from scheduler.results import lifecycle as lc
+from scheduler.results.lifecycle import Refused, Who
 
 CATS = {c.code: c for c in lc.NATIONAL_CATEGORIES}
 RESULT = st.sampled_from(lc.RESULT_STATES)

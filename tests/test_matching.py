@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from scheduler import matching as mm
-from scheduler.matching import (
+from scheduler.matching import fast as mm
+from scheduler.matching.fast import (
     ALL_AT_CAP,
     ALL_CONFLICTED,
     NO_DEPARTMENT,

@@ -23,13 +23,15 @@ from db.models import (
     Task,
     TeamMember,
 )
-from scheduler import permissions as P
-from scheduler.permissions import PermissionDenied
-from scheduler.services import auditlog, draws, teams
-from scheduler.services import calendar as cal
-from scheduler.services.context import CLI, SYSTEM, Actor
-from scheduler.services.imports import import_file
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.accounts import permissions as P
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.audit import service as auditlog
+from scheduler.draw import service as draws
+from scheduler.matching import service as teams
+from scheduler.calendar import service as cal
+from scheduler.accounts.context import CLI, SYSTEM, Actor
+from scheduler.library.import_service import import_file
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 
 SEED = "31415926535897932384626433"

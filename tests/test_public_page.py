@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from scheduler import export as ex
+from scheduler.results import export as ex
 from tests.test_export import EVIL_HTML, EVIL_PLAN, INTERNAL_NOTE, Published
 from ui import nav
 
@@ -83,7 +83,7 @@ def test_search_by_uscc_and_name(page, base_db):
 
 
 def test_package_download_is_a_public_package(page, tmp_path):
-    from scheduler.services import export as es
+    from scheduler.results import export_service as es
     from scheduler.verify import verify_package
     from ui import state
 

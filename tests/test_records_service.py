@@ -1,4 +1,4 @@
-"""Editing one record of 两库一单 (scheduler/services/records.py) on SQLite and PostgreSQL:
+"""Editing one record of 两库一单 (scheduler/library/records.py) on SQLite and PostgreSQL:
 the importer's rules, permissions, the change trail and the audit event, all or nothing."""
 
 from __future__ import annotations
@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, Bureau, ChangeRecord, CheckItem, Conflict, Enterprise, Expert, ImportRun, Inspector, Town
-from scheduler.permissions import PermissionDenied
-from scheduler.services import auditlog, records
-from scheduler.services.context import Actor
-from scheduler.services.records import RecordError
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.audit import service as auditlog
+from scheduler.library import records
+from scheduler.accounts.context import Actor
+from scheduler.library.records import RecordError
 from test_browse import code_for, seed_library
 
 
@@ -123,7 +124,7 @@ def test_bad_enterprise_values_are_refused_and_change_nothing(engine, seeded, ch
 
 
 def test_risk_class_follows_the_configured_scheme(engine, seeded):
-    from scheduler.services.bureaus import set_risk_classes
+    from scheduler.accounts.bureaus import set_risk_classes
 
     with Session(engine) as s:
         set_risk_classes(s, ["A", "B", "C", "D", "E"])

@@ -13,10 +13,11 @@ from db.models import (
     AuditEvent, CheckItem, Conflict, Department, Enterprise, FollowUp, Inspector, ItemResult, ResultCorrection, Task,
     TaskEvent, TaskItem, TeamMember,
 )
-from scheduler.services import calendar, draws
-from scheduler.services import results as rs
-from scheduler.services.context import Actor
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.calendar import service as calendar
+from scheduler.draw import service as draws
+from scheduler.results import service as rs
+from scheduler.accounts.context import Actor
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import make_uscc, world
 
 SEED = "31415926535897932384626433"

@@ -5,8 +5,8 @@ from fractions import Fraction
 import pytest
 from hypothesis import given, strategies as st
 
-from scheduler import rules
-from scheduler.rules import ItemRule, PlanRules
+from scheduler.plans import rules
+from scheduler.plans.rules import ItemRule, PlanRules
 
 GS = ItemRule("GS-01", "企业公示信息检查", "general", "SCJGJ", ratio_cap="0.05", ratio_floor="0.03")
 AD = ItemRule("GG-01", "广告发布行为检查", "general", "SCJGJ", ratio_cap="0.04")

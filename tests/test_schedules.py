@@ -8,8 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler import schedules as S
-from scheduler import workdays as wd
+from scheduler.plans import schedules as S
+from scheduler.calendar import workdays as wd
 
 CAL = wd.from_package(range(2024, 2027))
 TZ = S.TZ

@@ -1,7 +1,7 @@
 """Bureau scope: users see and change only their own bureau's data unless their bureau is
 city-level (then also its districts'); inspectors read only their own teams' tasks.
 
-The pure rule (scheduler.permissions.visible_bureau_ids) is tested on its own; the
+The pure rule (scheduler.accounts.permissions.visible_bureau_ids) is tested on its own; the
 services on SQLite and PostgreSQL with a small world of rows written directly: a city
 bureau 北京 with two districts 平谷 (A) and 密云 (B), and a neighbouring district 顺义 (X)
 outside the city. A city plan's draw handed one task to A and one to B (市抽县查); each
@@ -27,12 +27,18 @@ from db.models import (
     AuditEvent, Bureau, CheckItem, Department, Draw, Enterprise, Expert, Inspector, ItemResult, Plan, PlanItem, Task, TaskItem,
     TeamMember, Town,
 )
-from scheduler import lifecycle as lc
-from scheduler import permissions as P
-from scheduler.permissions import BureauNode, PermissionDenied, visible_bureau_ids
-from scheduler.services import browse, history, library, results, scope, tasks, users
-from scheduler.services.context import CLI, SYSTEM, Actor
-from scheduler.services.plans import PlanInput, list_plans, load_plan, save_plan
+from scheduler.results import lifecycle as lc
+from scheduler.accounts import permissions as P
+from scheduler.accounts.permissions import BureauNode, PermissionDenied, visible_bureau_ids
+from scheduler.library import browse
+from scheduler.results import dashboard as history
+from scheduler.library import service as library
+from scheduler.results import service as results
+from scheduler.accounts import scope
+from scheduler.results import tasks
+from scheduler.accounts import service as users
+from scheduler.accounts.context import CLI, SYSTEM, Actor
+from scheduler.plans.service import PlanInput, list_plans, load_plan, save_plan
 from tests.factories import make_uscc
 
 PERIOD = "2026-12"
@@ -416,7 +422,7 @@ def _publish(w: World, task_id: int, bureau_of_item: int) -> int:
 
 
 def test_corrections_list_and_history_only_within_scope(w):
-    from scheduler.services import corrections
+    from scheduler.results import corrections
 
     r_city_a, r_a, r_b = _publish(w, w.t_city_a, w.city), _publish(w, w.t_a, w.a), _publish(w, w.t_x, w.x)
     pa = w.planner(w.a)
@@ -441,7 +447,7 @@ def test_corrections_list_and_history_only_within_scope(w):
 
 
 def test_audit_events_are_listed_by_the_acting_accounts_bureau_and_the_chain_stays_whole(w):
-    from scheduler.services import auditlog
+    from scheduler.audit import service as auditlog
 
     with Session(w.engine) as s:
         for b in (w.city, w.a, w.b, w.x, None):
@@ -470,9 +476,9 @@ def test_audit_events_are_listed_by_the_acting_accounts_bureau_and_the_chain_sta
 def test_command_line_and_worker_changes_are_seen_by_the_bureau_they_change(w):
     """The CLI and the worker act with no bureau: the event takes the changed object's bureau, so
     that bureau's auditors see it (a district's own import, a result entered from the CLI)."""
-    from scheduler.services import auditlog
-    from scheduler.services.imports import import_file
-    from scheduler.services.context import SYSTEM
+    from scheduler.audit import service as auditlog
+    from scheduler.library.import_service import import_file
+    from scheduler.accounts.context import SYSTEM
 
     with Session(w.engine) as s:
         auditlog.record(s, SYSTEM, "draw.execute", "draw:x", {}, bureau_id=w.b)
@@ -488,8 +494,8 @@ def test_command_line_and_worker_changes_are_seen_by_the_bureau_they_change(w):
 
 
 def test_schedules_runs_claims_and_notifications_follow_the_plans_bureau(w):
-    from scheduler import schedules as S
-    from scheduler.services import runs
+    from scheduler.plans import schedules as S
+    from scheduler.draw import runs
 
     me = runs.WorkerIdentity("w-scope")
     t = dt.datetime(2026, 12, 1, 1, tzinfo=dt.timezone.utc)
@@ -545,7 +551,7 @@ def test_schedules_runs_claims_and_notifications_follow_the_plans_bureau(w):
 
 
 def test_a_city_account_edits_a_districts_record_on_that_bureau_and_a_district_only_its_own(w):
-    from scheduler.services import records
+    from scheduler.library import records
 
     city, pa = Actor("c", "admin", w.city), w.planner(w.a)
 
@@ -591,8 +597,8 @@ def test_imports_go_only_into_a_bureau_of_the_actors_scope(w):
     import csv
     import io
 
-    from scheduler.importing import COLUMNS
-    from scheduler.services import imports
+    from scheduler.library.importing import COLUMNS
+    from scheduler.library import import_service as imports
 
     buf = io.StringIO(newline="")
     out = csv.writer(buf, lineterminator="\r\n")
@@ -686,7 +692,7 @@ def test_a_city_account_picks_one_of_its_districts(app_world):
 
 
 def test_the_audit_page_lists_the_events_of_the_accounts_scope(app_world):
-    from scheduler.services import auditlog
+    from scheduler.audit import service as auditlog
 
     w = app_world
     users.add_user(w.engine, "pg-admin", "admin", PW, bureau="110117")

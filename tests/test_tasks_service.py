@@ -9,8 +9,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import CheckItem, Department, Enterprise, Inspector, Task, TaskItem, TeamMember
-from scheduler.services import draws, tasks, teams
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.draw import service as draws
+from scheduler.results import tasks
+from scheduler.matching import service as teams
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 
 SEED = "31415926535897932384626433"

@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.models import Conflict, Department, Inspector, Task, TaskEvent, TeamMember
-from scheduler.services import draws, teams
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.draw import service as draws
+from scheduler.matching import service as teams
+from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -37,7 +38,7 @@ def _joint_plan_database(path):
 def drawn(engine, monkeypatch):
     """JOINT drawn as a large draw is (half of the tickets and the matching in forked children),
     on SQLite and on PostgreSQL; small draws run in one process."""
-    from scheduler import cores
+    from scheduler.runtime import cores
 
     monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1)
     monkeypatch.setattr(cores, "MIN_SPLIT", 2)
@@ -160,7 +161,7 @@ def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, m
     assigned, short-staffed ones corrected afterwards): the stored teams, statuses, notes,
     events and certificate are those of matching in the draw's own process."""
     from db.models import Draw
-    from scheduler import cores
+    from scheduler.runtime import cores
 
     forks = []
     real_init = cores.Forked.__init__
@@ -198,7 +199,7 @@ def test_a_forked_draw_from_a_busy_threaded_process_completes_with_the_same_resu
     import threading
 
     from db.models import Draw
-    from scheduler import cores
+    from scheduler.runtime import cores
 
     stop = threading.Event()
 

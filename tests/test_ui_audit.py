@@ -8,9 +8,9 @@ from streamlit.testing.v1 import AppTest
 from sqlmodel import Session
 
 from db.engine import make_engine
-from scheduler.services import auditlog
-from scheduler.services.bureaus import ensure_pinggu
-from scheduler.services.context import Actor
+from scheduler.audit import service as auditlog
+from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.accounts.context import Actor
 from ui import auth
 
 PAGE = str(Path(__file__).resolve().parents[1] / "ui" / "pages" / "audit.py")

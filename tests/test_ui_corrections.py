@@ -1,5 +1,5 @@
 """更正公示结果 (ui/pages/corrections.py) with AppTest on a demo with published results, and
-its read service (scheduler/services/corrections.py) on SQLite and PostgreSQL."""
+its read service (scheduler/results/corrections.py) on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
@@ -14,11 +14,12 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import ResultCorrection
-from scheduler.services import corrections, users
-from scheduler.services import results as rs
-from scheduler.services.context import Actor
-from scheduler.services.demo import create_demo
-from scheduler.services.history import create_history
+from scheduler.results import corrections
+from scheduler.accounts import service as users
+from scheduler.results import service as rs
+from scheduler.accounts.context import Actor
+from scheduler.demo.service import create_demo
+from scheduler.demo.history import create_history
 from ui import auth, nav
 from tests.ui_steps import rerun as _run, use_copy
 
@@ -117,7 +118,7 @@ def test_reviewer_sees_only_own_department(db, monkeypatch):
 
 
 def _dept(eng, name: str) -> int:
-    from scheduler.services import browse
+    from scheduler.library import browse
 
     return next(i for i, n in browse.departments(eng) if n == name)
 

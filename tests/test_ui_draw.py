@@ -15,9 +15,9 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.models import Draw, TeamMember
-from scheduler.services import draws
-from scheduler.services import tasks as task_service
-from scheduler.services.plans import PlanInput, list_plans, save_plan
+from scheduler.draw import service as draws
+from scheduler.results import tasks as task_service
+from scheduler.plans.service import PlanInput, list_plans, save_plan
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
@@ -143,8 +143,8 @@ def test_plan_form_live_rule_check_preview_and_save(app, url):
     assert any(s.value == "符合规则" for s in at.success)
     pv = _table(at, "预计抽取数").set_index("分层")
     eng = make_engine(url)
-    from scheduler.services import frames
-    from scheduler.services.plans import transient_plan
+    from scheduler.draw import frame_service as frames
+    from scheduler.plans.service import transient_plan
 
     expected = PlanInput(code="PG-NEW", name="x", lead_department="区市场监管局", item_codes=["GS-01"],
                          ratios={"A": "0.03", "B": "0.04", "C": "0.045", "D": "0.05"})

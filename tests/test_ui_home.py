@@ -11,12 +11,13 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from scheduler.services import calendar as cal
-from scheduler.services import history as hist
-from scheduler.services import results as rs
-from scheduler.services.browse import default_bureau
-from scheduler.services.context import Actor
-from scheduler.services.demo import create_demo
+from scheduler.calendar import service as cal
+from scheduler.demo.history import create_history
+from scheduler.results import dashboard as hist
+from scheduler.results import service as rs
+from scheduler.library.browse import default_bureau
+from scheduler.accounts.context import Actor
+from scheduler.demo.service import create_demo
 from tests.test_ui_library import APP, TIMEOUT
 from tests.ui_steps import open_page
 
@@ -28,7 +29,7 @@ LATE_NOVEMBER = dt.date(2026, 11, 27)
 def demo_url(sqlite_url, monkeypatch):
     eng = make_engine(sqlite_url)
     create_demo(eng, 800, seed=3)
-    hist.create_history(eng, JUNE, seed=3, months=1, rounds=1)
+    create_history(eng, JUNE, seed=3, months=1, rounds=1)
     eng.dispose()
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DSR_BUREAU", raising=False)

@@ -11,8 +11,8 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.models import CheckItem
-from scheduler import reference
-from scheduler.services import browse
+from scheduler.demo import pinggu as reference
+from scheduler.library import browse
 from test_browse import code_for, seed_library
 from ui import nav
 from tests.ui_steps import open_page as _open
@@ -358,7 +358,7 @@ def test_every_list_page_offers_its_export(app, script):
 
 
 def test_registry_export_past_the_limit_asks_for_a_filter(app, monkeypatch):
-    from scheduler.services import library_export
+    from scheduler.library import export_service as library_export
 
     monkeypatch.setattr(library_export, "APP_LIMIT", 3)
     at = _open(app, "registry.py")

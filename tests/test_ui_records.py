@@ -11,7 +11,8 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from scheduler.services import records, users
+from scheduler.library import records
+from scheduler.accounts import service as users
 from test_browse import code_for, seed_library
 from ui import auth, nav
 

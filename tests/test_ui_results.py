@@ -23,11 +23,11 @@ from db.models import (
     TaskItem,
     TeamMember,
 )
-from scheduler import lifecycle as lc
-from scheduler.services import results as rs
-from scheduler.services.demo import create_demo
-from scheduler.services.history import create_history
-from scheduler.services.users import ensure_demo_users
+from scheduler.results import lifecycle as lc
+from scheduler.results import service as rs
+from scheduler.demo.service import create_demo
+from scheduler.demo.history import create_history
+from scheduler.accounts.service import ensure_demo_users
 from tests.ui_steps import open_page as _open, rerun as _rerun, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -222,7 +222,7 @@ def test_dashboard_metrics_and_charts(db):
     from sqlalchemy import select
 
     from db.models import Department, Enterprise, Inspector
-    from scheduler.services.context import CLI
+    from scheduler.accounts.context import CLI
 
     with db.connect() as c:
         uscc = c.execute(select(Enterprise.uscc).where(Enterprise.status == "存续").order_by(Enterprise.uscc).limit(1)).scalar()

@@ -11,11 +11,11 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.models import AuditEvent, Enterprise, User
-from scheduler.permissions import PermissionDenied
-from scheduler.services import results as rs
-from scheduler.services import users
-from scheduler.services.bureaus import SettingsRefused, change_risk_classes, ensure_bureau, ensure_pinggu, risk_classes
-from scheduler.services.context import Actor
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.results import service as rs
+from scheduler.accounts import service as users
+from scheduler.accounts.bureaus import SettingsRefused, change_risk_classes, ensure_bureau, ensure_pinggu, risk_classes
+from scheduler.accounts.context import Actor
 from tests.test_ui_login import APP, PW, logged_in_admin
 from tests.test_ui_login import url as url  # noqa: F401 (fixture)
 from tests.ui_steps import open_page, table

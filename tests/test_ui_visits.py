@@ -10,12 +10,12 @@ import streamlit as st
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from scheduler.services import draws
-from scheduler.services import visits as vs
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.draw import service as draws
+from scheduler.visits import service as vs
+from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 from ui import auth, nav
-from scheduler.services.context import Actor
+from scheduler.accounts.context import Actor
 from tests.ui_steps import open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]

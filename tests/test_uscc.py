@@ -1,7 +1,7 @@
 import pytest
 from hypothesis import given, strategies as st
 
-from scheduler import uscc
+from scheduler.library import uscc
 
 
 @pytest.mark.parametrize("code", ["914403001922038216", "91110108551385082Q"])

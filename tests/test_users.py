@@ -11,9 +11,10 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from db.models import AuditEvent, Inspector, User
-from scheduler.permissions import PermissionDenied
-from scheduler.services import auditlog, users
-from scheduler.services.context import Actor
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.audit import service as auditlog
+from scheduler.accounts import service as users
+from scheduler.accounts.context import Actor
 from tests.factories import world
 
 PW = "s3cret-Passw0rd"

@@ -8,9 +8,9 @@ from pathlib import Path
 import pytest
 
 from scheduler import verify
-from scheduler.certificate import build_certificate, build_public_certificate, write_package, write_public_package
-from scheduler.draw import StratumRule, canonical_frame, canonical_public_frame, parse_frame, run_draw, sha256_hex
-from scheduler.uscc import make
+from scheduler.draw.certificate import build_certificate, build_public_certificate, write_package, write_public_package
+from scheduler.draw.fast import StratumRule, canonical_frame, canonical_public_frame, parse_frame, run_draw, sha256_hex
+from scheduler.library.uscc import make
 from scheduler.verify import register_check, verify_package
 
 SEED = "99999999990000000000123"

@@ -1,4 +1,4 @@
-"""The merge rule of scheduler/visits.py: one door, many checks across plans."""
+"""The merge rule of scheduler/visits/rules.py: one door, many checks across plans."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler import visits as v
+from scheduler.visits import rules as v
 
 
 def ref(task_id, entity, plan, period="2026-12", at="2026-12-01T09:00:00", mergeable=True):

@@ -13,14 +13,15 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, Department, Draw, Inspector, Plan, Task, TeamMember, Visit, VisitTask
-from scheduler import visits as rule
-from scheduler.lifecycle import Refused
-from scheduler.permissions import PermissionDenied
-from scheduler.services import calendar, draws
-from scheduler.services import results as rs
-from scheduler.services import visits as vs
-from scheduler.services.context import Actor
-from scheduler.services.plans import PlanInput, save_plan
+from scheduler.visits import rules as rule
+from scheduler.results.lifecycle import Refused
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.calendar import service as calendar
+from scheduler.draw import service as draws
+from scheduler.results import service as rs
+from scheduler.visits import service as vs
+from scheduler.accounts.context import Actor
+from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -313,8 +314,8 @@ def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
     own plan, drawn in the same month, meet behind one door; the visit belongs to the district
     carrying the lead task, and a district account reads only the visits its bureau takes part in."""
     from db.models import Bureau
-    from scheduler import reference
-    from scheduler.services.demo import CITY_PLAN, create_bureaus_demo
+    from scheduler.demo import pinggu as reference
+    from scheduler.demo.service import CITY_PLAN, create_bureaus_demo
 
     create_bureaus_demo(engine, 1200, 7, today=dt.date(2026, 11, 27))
     with Session(engine) as s:

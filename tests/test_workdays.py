@@ -1,4 +1,4 @@
-"""The pure working-day calendar (scheduler/workdays.py)."""
+"""The pure working-day calendar (scheduler/calendar/workdays.py)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from scheduler import workdays as wd
-from scheduler.workdays import (
+from scheduler.calendar import workdays as wd
+from scheduler.calendar.workdays import (
     MissingYear,
     WorkdayCalendar,
     add_working_days,
@@ -218,14 +218,14 @@ def test_vectorised_million_dates_shape_and_nat():
 
 
 def test_years_needed_reaches_next_year_two_months_ahead():
-    from scheduler.workdays import LOOKAHEAD, years_needed
+    from scheduler.calendar.workdays import LOOKAHEAD, years_needed
 
     assert years_needed(dt.date(2026, 6, 1)) == [2026]
     assert years_needed(dt.date(2027, 1, 1) - LOOKAHEAD) == [2026, 2027]
     assert years_needed(dt.date(2027, 1, 1) - LOOKAHEAD - dt.timedelta(days=1)) == [2026]
     assert years_needed(dt.date(2027, 1, 2)) == [2027]
     # 20 working days after any day of 2004-2025 (the package's years) end within the look-ahead.
-    from scheduler.workdays import add_working_days, from_package
+    from scheduler.calendar.workdays import add_working_days, from_package
 
     cal = from_package(range(2004, 2027))
     day, last = dt.date(2004, 1, 1), dt.date(2025, 12, 31)

@@ -20,10 +20,11 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.models import AuditEvent, Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat
-from scheduler import schedules as S
-from scheduler.services import draws, runs
-from scheduler.services.context import Actor
-from scheduler.services.plans import PlanInput, list_plans, save_plan
+from scheduler.plans import schedules as S
+from scheduler.draw import service as draws
+from scheduler.draw import runs
+from scheduler.accounts.context import Actor
+from scheduler.plans.service import PlanInput, list_plans, save_plan
 from tests.factories import world
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -84,7 +85,7 @@ def drop_job_table(engine) -> None:
 
 @pytest.fixture
 def w(engine):
-    from scheduler.services.calendar import ensure_seeded
+    from scheduler.calendar.service import ensure_seeded
 
     world(engine, 2000)
     ensure_seeded(engine)
@@ -129,7 +130,7 @@ def test_two_workers_on_postgres_draw_exactly_once(pg_url):
     _truncate_pg(pg_url)
     eng = make_engine(pg_url)
     try:
-        from scheduler.services.calendar import ensure_seeded
+        from scheduler.calendar.service import ensure_seeded
 
         world(eng, 2000)
         ensure_seeded(eng)
@@ -277,7 +278,7 @@ def test_heartbeat_status(w):
 
 def test_set_schedule_validates_audits_and_shows_next_run(w):
     from db.models import Department
-    from scheduler.permissions import PermissionDenied
+    from scheduler.accounts.permissions import PermissionDenied
 
     save_plan(w, gs_plan())
     with Session(w) as s:
@@ -336,7 +337,7 @@ def test_schedules_page_shows_worker_and_saves_a_schedule(sqlite_url, monkeypatc
     import streamlit as st
     from streamlit.testing.v1 import AppTest
 
-    from scheduler.services.calendar import ensure_seeded
+    from scheduler.calendar.service import ensure_seeded
     from ui import nav
 
     eng = make_engine(sqlite_url)

@@ -13,8 +13,8 @@ from typing import Literal
 
 import streamlit as st
 
-from scheduler.services import browse
-from scheduler.services.context import Actor
+from scheduler.library import browse
+from scheduler.accounts.context import Actor
 from ui import state
 
 

@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 
 import streamlit as st
 
-from scheduler.permissions import IMPORT_KINDS, ROLES, can
-from scheduler.services.context import Actor
+from scheduler.accounts.permissions import IMPORT_KINDS, ROLES, can
+from scheduler.accounts.context import Actor
 
 SESSION_KEY = "dsr_username"
 AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
@@ -126,7 +126,7 @@ def account_actor() -> Optional[Actor]:
     """The logged-in user's Actor as the account is (bureau None for deployment-wide accounts), or None.
 
     The scope of the bureaus a user may pick from (ui/state.py) is decided on this actor."""
-    from scheduler.services import users
+    from scheduler.accounts import service as users
 
     eng = _engine()
     name = st.session_state.get(SESSION_KEY)
@@ -149,7 +149,7 @@ def _account_label(a: Actor) -> str:
 
 def login_form() -> None:
     """The local login form; on success the username goes into the session and the app reruns."""
-    from scheduler.services import users
+    from scheduler.accounts import service as users
 
     eng = _engine()
     st.title("双随机、一公开 抽查系统")
@@ -186,7 +186,7 @@ def login_form() -> None:
 
 def login_page() -> None:
     """The 登录 page shown beside the public page to visitors who are not logged in."""
-    from scheduler.services import users
+    from scheduler.accounts import service as users
 
     if users.count_users(_engine()) == 0:
         st.title("双随机、一公开 抽查系统")
@@ -199,7 +199,7 @@ def login_page() -> None:
 
 def require_login() -> Actor:
     """The logged-in Actor; otherwise show the login form (or the first-run message) and stop."""
-    from scheduler.services import users
+    from scheduler.accounts import service as users
 
     a = current_actor()
     if a is not None:
@@ -215,7 +215,7 @@ def require_login() -> Actor:
 
 
 def logout() -> None:
-    from scheduler.services import users
+    from scheduler.accounts import service as users
 
     a = current_actor()
     if a is not None and st.session_state.get(SESSION_KEY):

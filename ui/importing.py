@@ -6,7 +6,7 @@ from typing import Any, Callable, Sequence
 
 import pandas as pd
 
-from scheduler.importing import rejects_csv
+from scheduler.library.importing import rejects_csv
 
 ERROR_HEADERS = ("行号", "列", "值", "原因")
 

@@ -1,6 +1,6 @@
 """Edit one record of 两库一单 below a listing: pick a row of the current page (or
 add a new record), change its fields in a form, save through
-scheduler.services.records (the importer's rules; the service checks the
+scheduler.library.records (the importer's rules; the service checks the
 permission, writes the change trail and the audit event). The record is the one of
 the bureau the page works on (ui/state.py); the service checks that bureau is in
 the account's scope (a city-level account edits its districts' records).
@@ -14,8 +14,8 @@ from typing import Any, Callable, Optional, Sequence
 
 import streamlit as st
 
-from scheduler.permissions import PermissionDenied, can
-from scheduler.services import records
+from scheduler.accounts.permissions import PermissionDenied, can
+from scheduler.library import records
 from ui import state
 from ui.widgets import fmt_date
 
@@ -60,7 +60,7 @@ def _ktext(k: Any) -> str:
 
 
 def _changes_text(kind: str, changes: dict) -> str:
-    from scheduler.importing import HEADER_OF
+    from scheduler.library.importing import HEADER_OF
 
     def show(v):
         return "" if v is None else ("是" if v is True else "否" if v is False else str(v))

@@ -1,6 +1,6 @@
 """Per-process state of the app: the cached engine, and per session the bureau a page works on.
 
-The bureau follows the logged-in account (scheduler/services/scope.py): a district
+The bureau follows the logged-in account (scheduler/accounts/scope.py): a district
 account works on its own bureau; a city-level account picks its own bureau or one of
 its districts in the sidebar (`bureau_picker`); an account without a bureau (a
 deployment-wide administrator or auditor) picks any bureau, by default DSR_BUREAU or
@@ -27,7 +27,7 @@ def _engine(url: str) -> Engine:
     upgrade(eng)
     # The package's holiday schedules (chinese-calendar) count from the start, as with `dsr init`
     # and the worker: a database made otherwise would have no deadline until someone opened 工作日历.
-    from scheduler.services.calendar import ensure_seeded
+    from scheduler.calendar.service import ensure_seeded
 
     ensure_seeded(eng)
     return eng
@@ -44,7 +44,7 @@ BUREAU_KEY = "dsr_bureau"
 def bureau_choices() -> list[dict[str, Any]]:
     """The bureaus the logged-in account may work on ({id, code, name, level, parent_id}),
     its own first; [] without a login."""
-    from scheduler.services.scope import bureau_choices as choices
+    from scheduler.accounts.scope import bureau_choices as choices
     from ui.auth import account_actor
 
     a = account_actor()
@@ -52,7 +52,7 @@ def bureau_choices() -> list[dict[str, Any]]:
 
 
 def _pick(choices: list[dict[str, Any]], own: Optional[int]) -> Optional[dict[str, Any]]:
-    from scheduler.services.browse import default_bureau
+    from scheduler.library.browse import default_bureau
 
     if not choices:
         return None
@@ -67,13 +67,13 @@ def _pick(choices: list[dict[str, Any]], own: Optional[int]) -> Optional[dict[st
 def bureau() -> Optional[dict[str, Any]]:
     """The bureau the current page works on ({id, code, name, ...}), or None (no bureau yet, or
     an account that may see none)."""
-    from scheduler.services.browse import default_bureau
+    from scheduler.library.browse import default_bureau
     from ui.auth import account_actor
 
     a = account_actor()
     if a is None:  # the public page
         return default_bureau(engine())
-    from scheduler.services.scope import bureau_choices as choices
+    from scheduler.accounts.scope import bureau_choices as choices
 
     return _pick(choices(engine(), a), a.bureau_id)
 
@@ -110,7 +110,7 @@ def database_label() -> str:
 
 def actor():
     """The logged-in user's Actor (ui/auth.py); services check its rights."""
-    from scheduler.permissions import PermissionDenied
+    from scheduler.accounts.permissions import PermissionDenied
     from ui.auth import current_actor
 
     a = current_actor()

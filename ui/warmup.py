@@ -20,9 +20,9 @@ MODULES: tuple[str, ...] = (
     "pandas",
     "altair",
     "openpyxl",
-    "scheduler.services.history",
-    "scheduler.services.export",
-    "scheduler.services.visits",
+    "scheduler.demo.history",
+    "scheduler.results.export_service",
+    "scheduler.visits.service",
     "scheduler.verify",
 )
 

@@ -16,8 +16,8 @@ import pandas as pd
 import streamlit as st
 
 from db.models import split_list
-from scheduler import reference
-from scheduler.services.browse import Page
+from scheduler.library import vocabulary
+from scheduler.library.browse import Page
 
 PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -57,7 +57,7 @@ def fmt_expert_active(v: Any) -> str:
 
 
 def fmt_risk(v: Any) -> str:
-    name = reference.RISK_CLASS_NAMES.get(v or "")
+    name = vocabulary.RISK_CLASS_NAMES.get(v or "")
     return f"{v}（{name}）" if name else (v or "")
 
 
@@ -241,8 +241,8 @@ def export_buttons(kind: str, what: str, make: Callable[[str], bytes], key: str,
     """导出 CSV / XLSX of a 两库一单 list in its import columns (edit in a spreadsheet, import again).
     `make(fmt)` builds the file when the button is clicked (deferred: the page does not wait);
     past the app's row limit the buttons give way to a hint."""
-    from scheduler.importing import KIND_NAMES
-    from scheduler.services.library_export import APP_LIMIT
+    from scheduler.library.importing import KIND_NAMES
+    from scheduler.library.export_service import APP_LIMIT
 
     if total is not None and total > APP_LIMIT:
         st.caption(f"{what}共 {total:,} 条，超过页面导出上限 {APP_LIMIT:,} 条：请缩小筛选范围，"
@@ -260,8 +260,8 @@ def export_buttons(kind: str, what: str, make: Callable[[str], bytes], key: str,
 
 def calendar_notice(engine: Any, today: Any) -> None:
     """A warning while a year the publication deadlines will soon need has no confirmed holiday
-    schedule (scheduler.workdays.years_needed): deadlines in it cannot be counted until entered."""
-    from scheduler.services import calendar as cal
+    schedule (scheduler.calendar.workdays.years_needed): deadlines in it cannot be counted until entered."""
+    from scheduler.calendar import service as cal
 
     missing = cal.missing_years(engine, today)
     if missing:

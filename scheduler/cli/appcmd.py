@@ -21,7 +21,7 @@ def streamlit_command(port: int) -> list[str]:
 
 def _demo_accounts(eng) -> None:
     """Demo accounts (public password) for a database that was just filled with demo data."""
-    from scheduler.services.users import DEMO_PASSWORD, ensure_demo_users
+    from scheduler.accounts.service import DEMO_PASSWORD, ensure_demo_users
 
     users = ensure_demo_users(eng)
     console.print(f"已创建演示账号（密码均为 {DEMO_PASSWORD}，仅供演示，正式使用前请停用）：", soft_wrap=True)
@@ -40,7 +40,7 @@ def app_cmd(
     """启动 dsr 网页（首次运行时自动生成平谷区演示数据）。"""
     from db.engine import database_url
     from scheduler.cli.demo import run_demo
-    from scheduler.services.demo import registry_size
+    from scheduler.demo.service import registry_size
 
     eng = engine()
     if registry_size(eng) == 0:

@@ -16,7 +16,7 @@ app.add_typer(audit_app, name="audit")
 @audit_app.command("verify")
 def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (e.g. in meeting minutes).")) -> None:
     """Walk the hash chain and report the first broken link (核验审计链)."""
-    from scheduler.services.auditlog import verify as do_verify
+    from scheduler.audit.service import verify as do_verify
 
     rep = do_verify(engine(), head)
     if rep.ok:
@@ -29,7 +29,7 @@ def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash 
 @audit_app.command("export")
 def export(out: Path = typer.Option(..., "--out", help="Output file (JSON Lines).")) -> None:
     """Write the chain with its head hash for an auditor (导出审计链)."""
-    from scheduler.services.auditlog import export as do_export
+    from scheduler.audit.service import export as do_export
 
     rep = do_export(engine(), out)
     console.print(f"已导出 {rep.events} 条审计事件到 {out}；链头哈希 {rep.head}；核验{'通过' if rep.ok else '失败：' + str(rep.first_broken)}")

@@ -13,7 +13,7 @@ from scheduler.cli.base import app, console, err_console
 def backup_cmd(out: Path = typer.Argument(..., help="Backup file to write (e.g. dsr-2026-12-01.db).")) -> None:
     """Consistent online copy of the database, safe while the app and worker run (备份数据库)."""
     from db.engine import database_url
-    from scheduler.services import backup as bk
+    from scheduler.audit import backup as bk
 
     url = database_url()
     if bk.sqlite_path(url) is None:
@@ -37,7 +37,7 @@ def restore_cmd(
 ) -> None:
     """Check a backup and atomically replace the database with it; stop the app and worker first (恢复数据库)."""
     from db.engine import database_url
-    from scheduler.services import backup as bk
+    from scheduler.audit import backup as bk
 
     url = database_url()
     if bk.sqlite_path(url) is None:

@@ -20,7 +20,7 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _seeded_engine():
-    from scheduler.services.calendar import ensure_seeded
+    from scheduler.calendar.service import ensure_seeded
 
     eng = engine()
     ensure_seeded(eng)
@@ -33,8 +33,8 @@ def deadline(
     days: int = typer.Option(20, "--days", help="Working days allowed (not counting the day of completion)."),
 ) -> None:
     """Print the publication deadline: the N-th working day after completion (公示截止日)."""
-    from scheduler.services.calendar import deadline as compute
-    from scheduler.workdays import MissingYear
+    from scheduler.calendar.service import deadline as compute
+    from scheduler.calendar.workdays import MissingYear
 
     try:
         day = dt.date.fromisoformat(completed_on.strip())
@@ -52,7 +52,7 @@ def deadline(
 @calendar_app.command("show")
 def show(year: int = typer.Argument(..., help="Year, e.g. 2026")) -> None:
     """Show a year's holidays and make-up working days (节假日安排)."""
-    from scheduler.services.calendar import year_days, year_info
+    from scheduler.calendar.service import year_days, year_info
 
     eng = _seeded_engine()
     info = year_info(eng, year)
@@ -74,8 +74,8 @@ def enter(
     by: str = typer.Option(..., "--by", help="Administrator entering the schedule (录入人)"),
 ) -> None:
     """Enter a year's official holiday schedule; a second administrator must confirm it (录入)."""
-    from scheduler.services.calendar import CalendarError, enter_year, parse_schedule
-    from scheduler.services.context import Actor
+    from scheduler.calendar.service import CalendarError, enter_year, parse_schedule
+    from scheduler.accounts.context import Actor
 
     try:
         data = json.loads(file.read_text(encoding="utf-8-sig"))
@@ -100,8 +100,8 @@ def confirm(
     by: str = typer.Option(..., "--by", help="Administrator confirming (确认人), not the one who entered it"),
 ) -> None:
     """Confirm an entered year's schedule; from then on it counts (确认)."""
-    from scheduler.services.calendar import CalendarError, confirm_year
-    from scheduler.services.context import Actor
+    from scheduler.calendar.service import CalendarError, confirm_year
+    from scheduler.accounts.context import Actor
 
     try:
         info = confirm_year(_seeded_engine(), year, Actor(by.strip(), "admin"))

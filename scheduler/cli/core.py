@@ -17,14 +17,14 @@ def init() -> None:
 
     eng = engine()
     console.print(f"数据库已就绪：{database_url()}（版本 {current_revision(eng)}）")
-    from scheduler.services.calendar import seed_from_package
+    from scheduler.calendar.service import seed_from_package
 
     added = seed_from_package(eng)
     if added:
         console.print(f"已载入 {added[0]}–{added[-1]} 年节假日安排（chinese-calendar），共 {len(added)} 年")
     from sqlmodel import Session
 
-    from scheduler.services.results import seed_categories
+    from scheduler.results.service import seed_categories
 
     with Session(eng) as s:
         n = seed_categories(s)
@@ -36,7 +36,7 @@ def init() -> None:
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
     """Row counts of every library (两库一单统计)."""
-    from scheduler.services.library import library_counts
+    from scheduler.library.service import library_counts
 
     counts = library_counts(engine())
     if as_json:

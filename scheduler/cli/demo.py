@@ -17,7 +17,7 @@ def run_demo(entities: int, seed: int, force: bool, history: bool = True) -> dic
     """
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scheduler.services.demo import timed_create_demo
+    from scheduler.demo.service import timed_create_demo
 
     eng = engine()
     if entities >= PROGRESS_MIN:
@@ -43,8 +43,8 @@ def run_demo(entities: int, seed: int, force: bool, history: bool = True) -> dic
 
 def run_bureaus_demo(entities: int, seed: int, force: bool, history: bool = True) -> None:
     """`dsr demo --bureaus`: a city bureau and two district bureaus in one database."""
-    from scheduler.services.demo import create_bureaus_demo
-    from scheduler.services.results import local_today
+    from scheduler.demo.service import create_bureaus_demo
+    from scheduler.results.service import local_today
 
     eng = engine()
     r = create_bureaus_demo(eng, entities, seed, today=local_today(), force=force)
@@ -63,8 +63,8 @@ LABELS = {"enterprises": "市场主体", "inspectors": "执法检查人员", "ex
 
 
 def run_history(seed: int) -> None:
-    from scheduler.services.history import HistoryRefused, create_history
-    from scheduler.services.results import local_today
+    from scheduler.demo.history import HistoryRefused, create_history
+    from scheduler.results.service import local_today
 
     try:
         h = create_history(engine(), local_today(), seed)
@@ -95,7 +95,7 @@ def demo(
                                       "并抽取本月的市抽县查计划和两区的食品安全计划（每区 --entities 户）"),
 ) -> None:
     """生成平谷区演示数据（两库一单 + 抽查计划 + 近三个月的抽取和检查结果）。"""
-    from scheduler.services.demo import DemoRefused
+    from scheduler.demo.service import DemoRefused
 
     try:
         if bureaus:

@@ -13,7 +13,7 @@ from scheduler.cli.base import app, console, engine, err_console
 
 
 def _refuse(exc: Exception) -> None:
-    from scheduler.rules import PlanRuleError
+    from scheduler.plans.rules import PlanRuleError
 
     if isinstance(exc, PlanRuleError):
         err_console.print("[red]计划不符合规则，拒绝抽取：[/red]")
@@ -27,7 +27,7 @@ def _refuse(exc: Exception) -> None:
 @app.command()
 def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as JSON.")) -> None:
     """List the plans (抽查计划)."""
-    from scheduler.services.plans import list_plans
+    from scheduler.plans.service import list_plans
 
     data = list_plans(engine())
     if as_json:
@@ -44,9 +44,9 @@ def freeze(
     period: str = typer.Option(..., "--period", help="YYYY-MM"),
 ) -> None:
     """Freeze the frame of a plan for a period and print its digest (冻结名录)."""
-    from scheduler.rules import PlanRuleError
-    from scheduler.services.draws import DrawRefused, freeze as do_freeze
-    from scheduler.services.plans import PlanNotFound
+    from scheduler.plans.rules import PlanRuleError
+    from scheduler.draw.service import DrawRefused, freeze as do_freeze
+    from scheduler.plans.service import PlanNotFound
 
     try:
         f = do_freeze(engine(), plan_code, period)
@@ -67,9 +67,9 @@ def draw(
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
-    from scheduler.rules import PlanRuleError
-    from scheduler.services.draws import DrawRefused, execute, write_packages
-    from scheduler.services.plans import PlanNotFound
+    from scheduler.plans.rules import PlanRuleError
+    from scheduler.draw.service import DrawRefused, execute, write_packages
+    from scheduler.plans.service import PlanNotFound
 
     eng = engine()
     t0 = time.perf_counter()
@@ -102,8 +102,8 @@ def void(
     reason: str = typer.Option(..., "--reason", help="Written reason (recorded)."),
 ) -> None:
     """Void a draw with a written reason; it stays on record (作废抽取)."""
-    from scheduler.services.draws import DrawRefused, void as do_void
-    from scheduler.services.plans import PlanNotFound
+    from scheduler.draw.service import DrawRefused, void as do_void
+    from scheduler.plans.service import PlanNotFound
 
     try:
         d = do_void(engine(), plan_code, period, reason)
@@ -122,7 +122,7 @@ def package(
     """Write the verification package of a stored draw (核验包)."""
     from sqlmodel import Session
 
-    from scheduler.services.draws import DrawRefused, get_draw, write_packages
+    from scheduler.draw.service import DrawRefused, get_draw, write_packages
 
     eng = engine()
     try:

@@ -15,7 +15,7 @@ def export_cmd(
     fmt: str = typer.Option("csv,xlsx,json,html", "--format", help="Comma-separated: csv,xlsx,json,html (default all)."),
 ) -> None:
     """公示导出：已公示的检查结果、抽查计划、抽查事项清单与抽取公开核验包 (public export)."""
-    from scheduler.services.export import ExportRefused, export_public
+    from scheduler.results.export_service import ExportRefused, export_public
 
     try:
         rep = export_public(engine(), out, fmt)

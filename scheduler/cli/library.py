@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
-from scheduler.importing import KINDS, KIND_NAMES, rejects_csv
+from scheduler.library.importing import KINDS, KIND_NAMES, rejects_csv
 
 _KINDS_HELP = " | ".join(KINDS)
 
@@ -32,7 +32,7 @@ def import_cmd(
     """Import a roster or list file (导入两库一单); exit status 1 if any row is rejected."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scheduler.services.imports import ImportSetupError, import_file
+    from scheduler.library.import_service import ImportSetupError, import_file
 
     _check_kind(kind)
     data = file.read_bytes()
@@ -73,7 +73,7 @@ def template_cmd(
     fmt: str = typer.Option("csv", "--format", help="csv or xlsx"),
 ) -> None:
     """Write an import template: the headers and one importable example row (导入模板)."""
-    from scheduler.importing import template_bytes
+    from scheduler.library.importing import template_bytes
 
     _check_kind(kind)
     if fmt not in ("csv", "xlsx"):
@@ -100,7 +100,7 @@ def export_cmd(
     from sqlmodel import Session
 
     from db.models import Bureau
-    from scheduler.services import library_export as lx
+    from scheduler.library import export_service as lx
 
     _check_kind(kind)
     if fmt not in lx.FORMATS:

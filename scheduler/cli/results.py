@@ -28,7 +28,7 @@ def _actor(name: str, role: str, dept: Optional[str]):
     from sqlmodel import Session
 
     from db.models import Department
-    from scheduler.services.context import Actor
+    from scheduler.accounts.context import Actor
 
     eng = engine()
     did = bid = None
@@ -43,7 +43,7 @@ def _actor(name: str, role: str, dept: Optional[str]):
 
 
 def _run(fn, *args, **kwargs):
-    from scheduler.lifecycle import Refused
+    from scheduler.results.lifecycle import Refused
 
     try:
         return fn(*args, **kwargs)
@@ -69,7 +69,7 @@ def _dept_id(code: str) -> int:
 @results_app.command("categories")
 def categories() -> None:
     """List the result categories (检查结果类别)."""
-    from scheduler.services.results import list_categories
+    from scheduler.results.service import list_categories
 
     for c in list_categories(engine()):
         flags = "（发现问题，开启后续处置）" if c.opens_follow_up else ""
@@ -82,7 +82,7 @@ def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
           note: str = typer.Option("", "--note"), date: Optional[str] = typer.Option(None, "--date", help="检查日期 YYYY-MM-DD"),
           who: str = AS, role: str = ROLE, dept: Optional[str] = DEPT) -> None:
     """Enter one item's result (录入检查结果)."""
-    from scheduler.services.results import enter_result
+    from scheduler.results.service import enter_result
 
     eng, actor = _actor(who, role, dept)
     r = _run(enter_result, eng, task_id, item, category, actor, note=note, inspected_on=_date(date))
@@ -92,7 +92,7 @@ def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
 @results_app.command("approve")
 def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
     """Approve a result (审核通过)."""
-    from scheduler.services.results import approve as do
+    from scheduler.results.service import approve as do
 
     eng, actor = _actor(who, role, dept)
     r = _run(do, eng, result_id, actor)
@@ -103,7 +103,7 @@ def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", 
 def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS,
               role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
     """Return a result to the inspectors (审核退回)."""
-    from scheduler.services.results import send_back as do
+    from scheduler.results.service import send_back as do
 
     eng, actor = _actor(who, role, dept)
     r = _run(do, eng, result_id, reason, actor)
@@ -113,7 +113,7 @@ def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: 
 @results_app.command("publish")
 def publish(task_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
     """Publish the department's reviewed results of a task (公示)."""
-    from scheduler.services.results import publish as do
+    from scheduler.results.service import publish as do
 
     eng, actor = _actor(who, role, dept)
     rows = _run(do, eng, task_id, actor)
@@ -125,7 +125,7 @@ def correct(result_id: int, category: List[str] = typer.Option(..., "--category"
             reason: str = typer.Option(..., "--reason"), note: Optional[str] = typer.Option(None, "--note"),
             who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
     """Correct a published result, with a reason (更正已公示结果)."""
-    from scheduler.services.results import correct as do
+    from scheduler.results.service import correct as do
 
     eng, actor = _actor(who, role, dept)
     c = _run(do, eng, result_id, category, reason, actor, note=note)
@@ -137,7 +137,7 @@ def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outco
                     action: Optional[str] = typer.Option(None, "--action", help="责令改正/立案查处/移送司法机关/其他"),
                     who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
     """Close a follow-up with its outcome (后续处置办结)."""
-    from scheduler.services.results import close_follow_up as do
+    from scheduler.results.service import close_follow_up as do
 
     eng, actor = _actor(who, role, dept)
     f = _run(do, eng, follow_up_id, outcome, actor, action=action)
@@ -148,7 +148,7 @@ def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outco
 def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS, role: str = ROLE,
                    dept: Optional[str] = DEPT) -> None:
     """Mark a task as impossible to inspect, with the reason (无法检查)."""
-    from scheduler.services.results import declare_cannot_inspect
+    from scheduler.results.service import declare_cannot_inspect
 
     eng, actor = _actor(who, role, dept)
     _run(declare_cannot_inspect, eng, task_id, reason, actor)
@@ -161,7 +161,7 @@ def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投�
          inspector: List[str] = typer.Option(..., "--inspector"), reason: str = typer.Option(..., "--reason"),
          who: str = AS, role: str = typer.Option("planner", "--role"), dept: Optional[str] = DEPT) -> None:
     """Record a case-based or special check outside the draw (个案 / 专项检查)."""
-    from scheduler.services.results import record_case_task
+    from scheduler.results.service import record_case_task
 
     eng, actor = _actor(who, role, dept)
     t = _run(record_case_task, eng, uscc, kind, item, department, reason, actor, inspectors=inspector)
@@ -173,7 +173,7 @@ def queue(department: str = typer.Argument(..., help="Department code"),
           which: str = typer.Option("review", "--which", help="review（待审核）/ publish（待公示）"),
           as_json: bool = typer.Option(False, "--json")) -> None:
     """A department's review or publication queue (待审核 / 待公示)."""
-    from scheduler.services.results import local_today, publication_queue, review_queue
+    from scheduler.results.service import local_today, publication_queue, review_queue
 
     eng, did = engine(), _dept_id(department)
     rows = review_queue(eng, did, page_size=500).rows if which == "review" else publication_queue(eng, did, local_today())
@@ -192,7 +192,7 @@ def queue(department: str = typer.Argument(..., help="Department code"),
 @results_app.command("public")
 def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page")) -> None:
     """The public record of published results (公示结果)."""
-    from scheduler.services.results import published_results
+    from scheduler.results.service import published_results
 
     p = published_results(engine(), q=q, page=page)
     typer.echo(json.dumps({"total": p.total, "page": p.page, "rows": p.rows}, ensure_ascii=False, indent=2))
@@ -205,7 +205,7 @@ def dashboard(year: int, bureau: str = typer.Option("110117", "--bureau", help="
     from sqlmodel import Session
 
     from db.models import Bureau
-    from scheduler.services.results import dashboard as do
+    from scheduler.results.service import dashboard as do
 
     eng = engine()
     with Session(eng) as s:

@@ -45,8 +45,8 @@ def add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
 ) -> None:
     """Create an account (新增用户); the first administrator: `dsr user add NAME --admin`."""
-    from scheduler.permissions import ROLES, PermissionDenied
-    from scheduler.services.users import UserError, add_user, check_password
+    from scheduler.accounts.permissions import ROLES, PermissionDenied
+    from scheduler.accounts.service import UserError, add_user, check_password
 
     if admin and role not in (None, "admin"):
         _fail("--admin 与 --role 不能同时指定为不同角色")
@@ -71,7 +71,7 @@ def list_cmd() -> None:
     from rich.table import Table
 
     from db.models import utcnow
-    from scheduler.services.users import list_users
+    from scheduler.accounts.service import list_users
 
     rows = list_users(engine())
     if not rows:
@@ -89,7 +89,7 @@ def list_cmd() -> None:
 @user_app.command("disable")
 def disable(username: str = typer.Argument(..., help="用户名")) -> None:
     """Disable an account (停用); it can no longer log in. Accounts are never deleted."""
-    from scheduler.services.users import UserError, disable_user
+    from scheduler.accounts.service import UserError, disable_user
 
     try:
         disable_user(engine(), username)
@@ -101,7 +101,7 @@ def disable(username: str = typer.Argument(..., help="用户名")) -> None:
 @user_app.command("enable")
 def enable(username: str = typer.Argument(..., help="用户名")) -> None:
     """Re-enable a disabled account (启用); also lifts a lock-out."""
-    from scheduler.services.users import UserError, set_active
+    from scheduler.accounts.service import UserError, set_active
 
     try:
         set_active(engine(), username, True)
@@ -116,7 +116,7 @@ def reset_password_cmd(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）"),
 ) -> None:
     """Set a new password (重置密码); also lifts a lock-out."""
-    from scheduler.services.users import UserError, check_password, reset_password
+    from scheduler.accounts.service import UserError, check_password, reset_password
 
     eng = engine()
     password = _read_password(password_stdin)

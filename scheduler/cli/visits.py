@@ -25,9 +25,9 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _call(fn, *args, **kwargs):
-    from scheduler.permissions import PermissionDenied
-    from scheduler.services.visits import VisitsRefused
-    from scheduler.visits import WindowError
+    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.visits.service import VisitsRefused
+    from scheduler.visits.rules import WindowError
 
     try:
         return fn(*args, **kwargs)
@@ -36,8 +36,8 @@ def _call(fn, *args, **kwargs):
 
 
 def _window_of(eng, period: str) -> str:
-    from scheduler.services.visits import get_window
-    from scheduler.visits import window_of
+    from scheduler.visits.service import get_window
+    from scheduler.visits.rules import window_of
 
     return _call(window_of, period, get_window(eng))
 
@@ -55,9 +55,9 @@ def refresh(
     """Recompute the visits of a coordination window from the live draws (重新计算联合检查)."""
     from sqlmodel import Session
 
-    from scheduler.permissions import require
-    from scheduler.services import visits as vs
-    from scheduler.services.context import CLI
+    from scheduler.accounts.permissions import require
+    from scheduler.visits import service as vs
+    from scheduler.accounts.context import CLI
 
     eng = engine()
     if all_windows:
@@ -88,7 +88,7 @@ def list_visits(
     as_json: bool = typer.Option(False, "--json", help="Print the visits as JSON."),
 ) -> None:
     """List the planned visits of a window: entity, plans, departments, items, team with origin (入户计划)."""
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     eng = engine()
     win = _window_of(eng, period)
@@ -124,7 +124,7 @@ def separate(
     as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
 ) -> None:
     """Entities that still get several separate visits in a span, and why (多次入户)."""
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     eng = engine()
     rows, page = [], 1
@@ -147,8 +147,8 @@ def separate(
 @visits_app.command("window")
 def window(value: Optional[str] = typer.Argument(None, help="month (按月) or quarter (按季度); omitted: show it.")) -> None:
     """Show or set the coordination window (协调周期); setting it re-forms every visit."""
-    from scheduler import visits as rule
-    from scheduler.services import visits as vs
+    from scheduler.visits import rules as rule
+    from scheduler.visits import service as vs
 
     eng = engine()
     if value is None:
@@ -165,7 +165,7 @@ def window(value: Optional[str] = typer.Argument(None, help="month (按月) or q
 @visits_app.command("date")
 def date(visit_id: int = typer.Argument(...), day: str = typer.Argument(..., help="YYYY-MM-DD, or 'none' to clear")) -> None:
     """Set the one date of a visit (安排联合检查日期)."""
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     when = None
     if day.lower() != "none":
@@ -180,7 +180,7 @@ def date(visit_id: int = typer.Argument(...), day: str = typer.Argument(..., hel
 @visits_app.command("mergeable")
 def mergeable(plan_code: str = typer.Argument(...), value: str = typer.Argument(..., help="yes / no")) -> None:
     """Mark a plan mergeable into other plans' visits or not (不可合并, e.g. a key item that cannot wait)."""
-    from scheduler.services import visits as vs
+    from scheduler.visits import service as vs
 
     flag = {"yes": True, "y": True, "true": True, "是": True, "no": False, "n": False, "false": False, "否": False}.get(value.lower())
     if flag is None:

@@ -21,7 +21,7 @@ def worker(
     import logging
 
     from scheduler.jobs import default_worker_id, run_worker
-    from scheduler.services.calendar import ensure_seeded
+    from scheduler.calendar.service import ensure_seeded
 
     logging.basicConfig(level=logging.WARNING)
     from sqlalchemy.exc import IntegrityError

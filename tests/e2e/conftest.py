@@ -52,8 +52,8 @@ def demo_url(tmp_path_factory) -> str:
     """A Pinggu demo (2,000 entities, no history) with the demo accounts."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from scheduler.services.demo import create_demo
-    from scheduler.services.users import ensure_demo_users
+    from scheduler.demo.service import create_demo
+    from scheduler.accounts.service import ensure_demo_users
 
     path = tmp_path_factory.mktemp("e2e") / "dsr.db"
     url = f"sqlite:///{path}"

@@ -13,10 +13,10 @@ from playwright.sync_api import Page, expect
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from scheduler import reference
-from scheduler.services import visits as vs
-from scheduler.services.demo import create_bureaus_demo
-from scheduler.services.users import add_user
+from scheduler.demo import pinggu as reference
+from scheduler.visits import service as vs
+from scheduler.demo.service import create_bureaus_demo
+from scheduler.accounts.service import add_user
 from tests.e2e.conftest import serve
 from tests.e2e.test_browser import _goto, _idle, _logout, _pick, _screenshot_dir, _shot  # noqa: F401 (autouse fixture)
 

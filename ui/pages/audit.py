@@ -4,7 +4,8 @@ import datetime as dt
 
 import streamlit as st
 
-from scheduler.services import auditlog, browse
+from scheduler.audit import service as auditlog
+from scheduler.library import browse
 from ui import auth, state
 from ui.widgets import Col, paged_table, search_box
 

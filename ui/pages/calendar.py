@@ -7,9 +7,9 @@ import re
 import pandas as pd
 import streamlit as st
 
-from scheduler.services import calendar as cal
-from scheduler.workdays import MissingYear
-from scheduler.services.results import local_today
+from scheduler.calendar import service as cal
+from scheduler.calendar.workdays import MissingYear
+from scheduler.results.service import local_today
 from ui import state
 from ui.widgets import calendar_notice
 

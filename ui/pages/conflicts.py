@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from scheduler.services import browse
-from scheduler.services import library_export
+from scheduler.library import browse
+from scheduler.library import export_service as library_export
 from ui import state
-from scheduler.importing import CONFLICT_REASONS, DECLARED_BY
+from scheduler.library.importing import CONFLICT_REASONS, DECLARED_BY
 from ui.record_form import Field, editor
 from ui.widgets import export_buttons, Col, choice, fmt_date, need_bureau, paged_table, search_box
 

@@ -1,15 +1,16 @@
 """更正公示结果: find a published result, correct its categories with a written reason, see its history.
 
 谁公开、谁更正: a department's reviewer or planner corrects its own items'
-results, an administrator any; scheduler.services.results.correct checks it.
+results, an administrator any; scheduler.results.service.correct checks it.
 Old and new results and the reason stay on record and in the public history.
 """
 
 import streamlit as st
 
-from scheduler.permissions import PermissionDenied
-from scheduler.services import browse, corrections
-from scheduler.services import results as rs
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.library import browse
+from scheduler.results import corrections
+from scheduler.results import service as rs
 from ui import state
 from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, search_box
 

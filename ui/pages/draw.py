@@ -16,11 +16,12 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from scheduler import draw as dsr1
-from scheduler import rules
-from scheduler.services import browse, draws
-from scheduler.services import tasks as task_service
-from scheduler.services.plans import list_plans
+from scheduler.draw import fast as dsr1
+from scheduler.plans import rules
+from scheduler.library import browse
+from scheduler.draw import service as draws
+from scheduler.results import tasks as task_service
+from scheduler.plans.service import list_plans
 from ui import state
 from ui.widgets import POLICY_LABELS, big_digest, matching_figures, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
 

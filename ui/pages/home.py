@@ -5,12 +5,13 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from scheduler import lifecycle as lc
-from scheduler.services import auditlog, browse
-from scheduler.services import history as hist
-from scheduler.services import results as rs
-from scheduler.services import visits as visit_service
-from scheduler.services.library import library_counts
+from scheduler.results import lifecycle as lc
+from scheduler.audit import service as auditlog
+from scheduler.library import browse
+from scheduler.results import dashboard as hist
+from scheduler.results import service as rs
+from scheduler.visits import service as visit_service
+from scheduler.library.service import library_counts
 from ui import state
 from ui.widgets import Col, calendar_notice, table
 

@@ -2,7 +2,7 @@
 
 import streamlit as st
 
-from scheduler import importing
+from scheduler.library import importing
 from ui import state
 from ui.importing import errors_frame, progress_callback, rejected_csv
 
@@ -37,7 +37,7 @@ if upload is None:
     st.stop()
 
 try:
-    from scheduler.services import imports
+    from scheduler.library import import_service as imports
 except ImportError:
     st.warning("导入服务尚未就绪。")
     st.stop()

@@ -3,10 +3,10 @@
 import streamlit as st
 
 from db.models import split_list
-from scheduler.services import browse
-from scheduler.services import library_export
+from scheduler.library import browse
+from scheduler.library import export_service as library_export
 from ui import state
-from scheduler.importing import METHODS
+from scheduler.library.importing import METHODS
 from ui.record_form import Field, editor
 from ui.widgets import export_buttons, KIND_LABELS, Col, choice, fmt_kind, fmt_list, fmt_ratio, need_bureau, paged_table, search_box
 

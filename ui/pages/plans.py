@@ -6,13 +6,14 @@ import pandas as pd
 import streamlit as st
 from sqlmodel import Session
 
-from scheduler import rules
-from scheduler.services import browse, frames
-from scheduler.services.bureaus import risk_classes
-from scheduler.services.draws import DrawRefused, validate_period
-from scheduler.permissions import PermissionDenied
-from scheduler.services import visits as visits_service
-from scheduler.services.plans import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
+from scheduler.plans import rules
+from scheduler.library import browse
+from scheduler.draw import frame_service as frames
+from scheduler.accounts.bureaus import risk_classes
+from scheduler.draw.service import DrawRefused, validate_period
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.visits import service as visits_service
+from scheduler.plans.service import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
 from ui import state
 from ui.widgets import (
     KIND_LABELS,

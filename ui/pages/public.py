@@ -5,9 +5,9 @@ Staff who are logged in also get the whole export as a zip."""
 import pandas as pd
 import streamlit as st
 
-from scheduler import export as ex
-from scheduler.services import export as export_service
-from scheduler.services import results as result_service
+from scheduler.results import export as ex
+from scheduler.results import export_service
+from scheduler.results import service as result_service
 from ui import state
 
 PAGE_SIZE = 20

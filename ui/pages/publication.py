@@ -3,11 +3,11 @@
 import pandas as pd
 import streamlit as st
 
-from scheduler import lifecycle as lc
-from scheduler.permissions import PermissionDenied
-from scheduler.services import browse
-from scheduler.services import results as rs
-from scheduler.services.history import working_days_left
+from scheduler.results import lifecycle as lc
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.library import browse
+from scheduler.results import service as rs
+from scheduler.results.dashboard import working_days_left
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, fmt_date, need_bureau, table

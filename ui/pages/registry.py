@@ -2,11 +2,11 @@
 
 import streamlit as st
 
-from scheduler import reference
-from scheduler.services import browse
-from scheduler.services.bureaus import risk_classes
+from scheduler.library import vocabulary
+from scheduler.library import browse
+from scheduler.accounts.bureaus import risk_classes
 from sqlmodel import Session
-from scheduler.services import library_export
+from scheduler.library import export_service as library_export
 from ui import state
 from ui.record_form import Field, editor
 from ui.widgets import export_buttons, Col, choice, fmt_date, fmt_list, fmt_risk, paged_table, search_box
@@ -25,9 +25,9 @@ town_list = browse.towns(eng, bid, actor=actor)
 with f1:
     town = choice("所属乡镇街道", town_list, key="registry_town")
 with f2:
-    etype = choice("主体类型", [(t, t) for t in reference.ENTITY_TYPES], key="registry_type")
+    etype = choice("主体类型", [(t, t) for t in vocabulary.ENTITY_TYPES], key="registry_type")
 with f3:
-    status = choice("登记状态", [(t, t) for t in reference.STATUSES], key="registry_status")
+    status = choice("登记状态", [(t, t) for t in vocabulary.STATUSES], key="registry_status")
 with f4:
     risk = choice("信用风险分类", [(c, fmt_risk(c)) for c in classes], key="registry_risk")
 with f5:
@@ -70,16 +70,16 @@ editor(
     fields=[
         Field("uscc", "统一社会信用代码", key=True, help="18位，GB 32100-2015；保存后不可修改"),
         Field("name", "企业名称"),
-        Field("entity_type", "主体类型", options=[(t, t) for t in reference.ENTITY_TYPES]),
+        Field("entity_type", "主体类型", options=[(t, t) for t in vocabulary.ENTITY_TYPES]),
         Field("industry_code", "行业代码", help="GB/T 4754 小类或中类，如 C1391、F5211"),
         Field("town_code", "所属乡镇街道", options=town_list),
         Field("address", "住所"),
         Field("registered_on", "成立日期", placeholder="YYYY-MM-DD"),
-        Field("status", "登记状态", options=[(t, t) for t in reference.STATUSES],
+        Field("status", "登记状态", options=[(t, t) for t in vocabulary.STATUSES],
               help="停业、注销的检查对象改为相应状态即可，不删除记录"),
         Field("risk_class", "信用风险分类", options=[(c, fmt_risk(c)) for c in classes], help="内部信息，不公开"),
         Field("tags", "许可标签", placeholder="多个用分号分隔，如 食品经营许可;特种设备使用单位"),
     ],
-    defaults={"entity_type": reference.ENTITY_TYPES[0], "status": reference.STATUSES[0],
+    defaults={"entity_type": vocabulary.ENTITY_TYPES[0], "status": vocabulary.STATUSES[0],
               "town_code": town_list[0][0] if town_list else "", "risk_class": classes[0] if classes else ""},
 )

@@ -2,10 +2,10 @@
 
 import streamlit as st
 
-from scheduler import lifecycle as lc
-from scheduler.permissions import PermissionDenied
-from scheduler.services import browse
-from scheduler.services import results as rs
+from scheduler.results import lifecycle as lc
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.library import browse
+from scheduler.results import service as rs
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, table

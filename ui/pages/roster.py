@@ -2,8 +2,8 @@
 
 import streamlit as st
 
-from scheduler.services import browse
-from scheduler.services import library_export
+from scheduler.library import browse
+from scheduler.library import export_service as library_export
 from ui import state
 from ui.record_form import Field, editor
 from ui.widgets import export_buttons, Col, choice, fmt_active, fmt_list, need_bureau, paged_table, search_box

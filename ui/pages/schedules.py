@@ -7,9 +7,9 @@ The app never runs a scheduler: it edits schedules and shows what the worker
 import pandas as pd
 import streamlit as st
 
-from scheduler import schedules as S
-from scheduler.permissions import PermissionDenied
-from scheduler.services import runs
+from scheduler.plans import schedules as S
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.draw import runs
 from ui import state
 
 st.title("计划任务")

@@ -1,18 +1,19 @@
 """系统设置: user accounts, result categories and the risk-class scheme.
 
 Administrators change them; auditors see them (read-only). Every change goes through a service
-that checks the permission and records an audit event (scheduler/services/users.py,
+that checks the permission and records an audit event (scheduler/accounts/service.py,
 results.add_category, bureaus.change_risk_classes).
 """
 
 import streamlit as st
 
-from scheduler import lifecycle as lc
-from scheduler import reference
-from scheduler.permissions import ACCOUNT_ROLES, ROLES, PermissionDenied, can
-from scheduler.services import browse, users
-from scheduler.services import results as rs
-from scheduler.services.bureaus import SettingsRefused, change_risk_classes, risk_classes
+from scheduler.results import lifecycle as lc
+from scheduler.library import vocabulary
+from scheduler.accounts.permissions import ACCOUNT_ROLES, ROLES, PermissionDenied, can
+from scheduler.library import browse
+from scheduler.accounts import service as users
+from scheduler.results import service as rs
+from scheduler.accounts.bureaus import SettingsRefused, change_risk_classes, risk_classes
 from sqlmodel import Session
 from ui import state
 from ui.widgets import Col, table
@@ -154,7 +155,7 @@ with tab_cats:
 with tab_risk:
     with Session(eng) as s:
         classes = risk_classes(s)
-    table([{"class": c, "name": reference.RISK_CLASS_NAMES.get(c, "")} for c in classes],
+    table([{"class": c, "name": vocabulary.RISK_CLASS_NAMES.get(c, "")} for c in classes],
           [Col("class", "信用风险分类"), Col("name", "含义")], key="settings_risk_table")
     st.caption("信用风险分类为内部信息，不向社会公开；分类由低风险到高风险排列，抽查计划按分类设定抽查比例和频次。")
     if manage_settings:

@@ -3,10 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from scheduler.permissions import PermissionDenied
-from scheduler.services import browse, draws, teams
-from scheduler.services import tasks as task_service
-from scheduler.services import visits as visit_service
+from scheduler.accounts.permissions import PermissionDenied
+from scheduler.library import browse
+from scheduler.draw import service as draws
+from scheduler.matching import service as teams
+from scheduler.results import tasks as task_service
+from scheduler.visits import service as visit_service
 from ui import state
 from ui.widgets import Col, choice, fmt_list, fmt_stratum, matching_figures, need_bureau, paged_table
 

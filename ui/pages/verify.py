@@ -7,7 +7,7 @@ from pathlib import Path, PurePosixPath
 
 import streamlit as st
 
-from scheduler import matching_package
+from scheduler.matching import package as matching_package
 from scheduler.verify import verify_package
 
 st.title("核验抽取结果")

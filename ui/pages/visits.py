@@ -4,7 +4,7 @@ The planned visits per entity in a coordination window (paginated), the merges b
 door (tasks, plans, departments, items, the team union with the plan each member comes
 from), the entities still visited several times and why, and the figures: visits saved
 per month and lead department, and the share of joint checks against the 40–60% target.
-Every list and figure comes from scheduler/services/visits.py; its checks are the real ones.
+Every list and figure comes from scheduler/visits/service.py; its checks are the real ones.
 """
 
 import datetime as dt
@@ -13,10 +13,10 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from scheduler import lifecycle as lc
-from scheduler import visits as rule
-from scheduler.permissions import PermissionDenied, can
-from scheduler.services import visits as vs
+from scheduler.results import lifecycle as lc
+from scheduler.visits import rules as rule
+from scheduler.accounts.permissions import PermissionDenied, can
+from scheduler.visits import service as vs
 from ui import state
 from ui.widgets import Col, fmt_date, need_bureau, paged_table, search_box, table
 

@@ -1,0 +1,418 @@
+"""Accounts of the planners' app: create, list, disable, reset, log in (with lock-out).
+
+Passwords are hashed with argon2id (argon2-cffi's PasswordHasher); neither the
+password nor anything derived from it other than that hash is stored or logged.
+Every change and every login attempt writes an audit event in the same
+transaction as the change it records.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from dataclasses import dataclass
+from typing import Optional
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.models import Bureau, Department, Inspector, User, utcnow
+from scheduler.accounts.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
+from scheduler.audit import service as auditlog
+from scheduler.accounts.context import CLI, Actor
+from scheduler.accounts.scope import restrict, visible_bureaus
+
+MIN_PASSWORD_LENGTH = 8
+DEMO_PASSWORD = "dsr-demo-2026"
+
+_hasher = PasswordHasher()
+# Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
+_DUMMY_HASH = _hasher.hash("dsr-no-such-user")
+
+
+class UserError(ValueError):
+    """An account operation that cannot be done; the message (Chinese) says why."""
+
+
+class LoginFailed(UserError):
+    pass
+
+
+@dataclass(frozen=True)
+class LockoutPolicy:
+    """After `max_attempts` consecutive failures the account is locked for `lock_minutes`."""
+
+    max_attempts: int = 5
+    lock_minutes: int = 15
+
+    @classmethod
+    def from_env(cls) -> "LockoutPolicy":
+        """DSR_LOGIN_MAX_ATTEMPTS and DSR_LOGIN_LOCK_MINUTES override the defaults."""
+        return cls(int(os.environ.get("DSR_LOGIN_MAX_ATTEMPTS", "5")), int(os.environ.get("DSR_LOGIN_LOCK_MINUTES", "15")))
+
+
+@dataclass(frozen=True)
+class UserInfo:
+    id: int
+    username: str
+    display_name: str
+    role: str
+    role_label: str
+    bureau_id: Optional[int]
+    department_id: Optional[int]
+    department: str  # name, "" if none
+    inspector_id: str  # roster id of a linked inspector, "" if none
+    active: bool
+    locked_until: Optional[dt.datetime]
+    last_login_at: Optional[dt.datetime]
+
+
+# --- passwords -----------------------------------------------------------------------------
+
+
+def hash_password(password: str) -> str:
+    check_password(password)
+    return _hasher.hash(password)
+
+
+def check_password(password: str) -> None:
+    if len(password or "") < MIN_PASSWORD_LENGTH:
+        raise UserError(f"密码至少 {MIN_PASSWORD_LENGTH} 个字符")
+
+
+def verify_password(password_hash: str, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash, password)
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# --- helpers ---------------------------------------------------------------------------------
+
+
+def _aware(t: Optional[dt.datetime]) -> Optional[dt.datetime]:
+    # SQLite hands back naive datetimes for stored UTC values.
+    if t is not None and t.tzinfo is None:
+        return t.replace(tzinfo=dt.timezone.utc)
+    return t
+
+
+def _get(s: Session, username: str, lock: bool = False) -> Optional[User]:
+    stmt = select(User).where(User.username == username)
+    if lock and s.get_bind().dialect.name == "postgresql":
+        stmt = stmt.with_for_update()
+    return s.execute(stmt).scalar_one_or_none()
+
+
+def _must_get(s: Session, username: str, lock: bool = False) -> User:
+    u = _get(s, (username or "").strip(), lock)
+    if u is None:
+        raise UserError(f"用户“{username}”不存在")
+    return u
+
+
+def _info(s: Session, u: User) -> UserInfo:
+    dept = s.get(Department, u.department_id) if u.department_id else None
+    ins = s.get(Inspector, u.inspector_pk) if u.inspector_pk else None
+    return UserInfo(u.id, u.username, u.display_name, u.role, ROLES.get(u.role, u.role), u.bureau_id, u.department_id,
+                    dept.name if dept else "", ins.inspector_id if ins else "", u.active, _aware(u.locked_until),
+                    _aware(u.last_login_at))
+
+
+def actor_for(s: Session, u: User) -> Actor:
+    """The Actor a logged-in user acts as.
+
+    An inspector acts under their roster id (Inspector.inspector_id): that is
+    the name teams are recorded under, so "own team" checks match them.
+    """
+    name = u.username
+    if u.role == "inspector" and u.inspector_pk:
+        ins = s.get(Inspector, u.inspector_pk)
+        if ins is not None:
+            name = ins.inspector_id
+    return Actor(name=name, role=u.role, bureau_id=u.bureau_id, department_id=u.department_id)
+
+
+def _resolve_bureau(s: Session, code: Optional[str]) -> Optional[Bureau]:
+    if code:
+        b = s.execute(select(Bureau).where(Bureau.code == code)).scalar_one_or_none()
+        if b is None:
+            raise UserError(f"监管局“{code}”不存在")
+        return b
+    bureaus = list(s.execute(select(Bureau).limit(2)).scalars())
+    return bureaus[0] if len(bureaus) == 1 else None
+
+
+def _resolve_department(s: Session, bureau: Optional[Bureau], department: str) -> Department:
+    if bureau is None:
+        raise UserError("数据库中还没有唯一的监管局：请先运行 dsr demo 或导入基础数据，或用 --bureau 指定所属监管局")
+    depts = list(s.execute(select(Department).where(Department.bureau_id == bureau.id)).scalars())
+    for d in depts:
+        if department in (d.code, d.name):
+            return d
+    raise UserError(f"部门“{department}”不存在（可选：{'、'.join(d.code + ' ' + d.name for d in depts)}）")
+
+
+# --- account management ------------------------------------------------------------------------
+
+
+def count_users(engine: Engine) -> int:
+    with Session(engine) as s:
+        return s.execute(select(func.count()).select_from(User)).scalar_one()
+
+
+def add_user(
+    engine: Engine,
+    username: str,
+    role: str,
+    password: str,
+    *,
+    display_name: str = "",
+    department: Optional[str] = None,
+    bureau: Optional[str] = None,
+    inspector: Optional[str] = None,
+    actor: Actor = CLI,
+) -> UserInfo:
+    """Create an account. `department`: code or name; `inspector`: roster id (role inspector).
+
+    Planners and reviewers must name their department; an inspector's account
+    takes the department of the roster entry it links to.
+    """
+    require(actor, "user.manage")
+    username = (username or "").strip()
+    if not username or len(username) > 64 or any(c.isspace() for c in username):
+        raise UserError("用户名不能为空、不能含空格，且不超过 64 个字符")
+    if role not in ACCOUNT_ROLES:
+        raise UserError(f"角色“{role}”不存在（可选：{'、'.join(f'{r}（{ROLES[r]}）' for r in ACCOUNT_ROLES)}）")
+    pw_hash = hash_password(password)
+    with Session(engine) as s:
+        if _get(s, username) is not None:
+            raise UserError(f"用户“{username}”已存在")
+        b = _resolve_bureau(s, bureau)
+        if not bureau_visible(visible_bureaus(s.connection(), actor), b.id if b else None):
+            raise UserError("只能为本局（及下辖区县局）创建账号")
+        dept: Optional[Department] = None
+        ins: Optional[Inspector] = None
+        if role == "inspector":
+            if not inspector:
+                raise UserError("执法检查人员账号须指定其在执法检查人员名录库中的编号（命令行：--inspector）")
+            q = select(Inspector).where(Inspector.inspector_id == inspector)
+            if b is not None:
+                q = q.where(Inspector.bureau_id == b.id)
+            ins = s.execute(q).scalars().first()
+            if ins is None:
+                raise UserError(f"执法检查人员名录库中没有编号为“{inspector}”的人员")
+            dept = s.get(Department, ins.department_id)
+            b = b or s.get(Bureau, ins.bureau_id)
+        elif department:
+            dept = _resolve_department(s, b, department)
+        if role in DEPARTMENT_ROLES and dept is None:
+            raise UserError(f"{ROLES[role]}账号须指定所属部门（命令行：--department）")
+        u = User(username=username, display_name=(display_name or "").strip() or username, password_hash=pw_hash,
+                 role=role, bureau_id=b.id if b else None, department_id=dept.id if dept else None,
+                 inspector_pk=ins.id if ins else None)
+        s.add(u)
+        s.flush()
+        auditlog.record(s, actor, "user.add", f"user:{username}",
+                        {"username": username, "role": role, "bureau_id": u.bureau_id, "department_id": u.department_id,
+                         "inspector_pk": u.inspector_pk}, bureau_id=u.bureau_id)
+        s.commit()
+        s.refresh(u)
+        return _info(s, u)
+
+
+def list_users(engine: Engine, actor: Actor = CLI) -> list[UserInfo]:
+    """The accounts the actor may see: all for a deployment-wide administrator or auditor, else
+    those of the bureaus in its scope (a city's: its districts' too)."""
+    require(actor, "user.view")
+    with Session(engine) as s:
+        stmt = restrict(select(User), User.bureau_id, visible_bureaus(s.connection(), actor))
+        return [_info(s, u) for u in s.execute(stmt.order_by(User.username)).scalars()]
+
+
+def _require_scope(s: Session, actor: Actor, u: User) -> None:
+    """An administrator of a bureau manages the accounts of its own scope only."""
+    if not bureau_visible(visible_bureaus(s.connection(), actor), u.bureau_id):
+        raise UserError(f"用户“{u.username}”不属于本局，无权管理")
+
+
+def get_user(engine: Engine, username: str) -> Optional[UserInfo]:
+    with Session(engine) as s:
+        u = _get(s, username)
+        return _info(s, u) if u else None
+
+
+def set_active(engine: Engine, username: str, active: bool, actor: Actor = CLI) -> UserInfo:
+    """Disable (or re-enable) an account; a disabled account cannot log in. Accounts are never deleted."""
+    require(actor, "user.manage")
+    with Session(engine) as s:
+        u = _must_get(s, username, lock=True)
+        _require_scope(s, actor, u)
+        if not active and u.username == actor.name:
+            raise UserError("不能停用当前登录的账号")
+        u.active = active
+        if active:
+            u.failed_attempts, u.locked_until = 0, None
+        s.add(u)
+        auditlog.record(s, actor, "user.enable" if active else "user.disable", f"user:{u.username}", {"username": u.username},
+                        bureau_id=u.bureau_id)
+        s.commit()
+        s.refresh(u)
+        return _info(s, u)
+
+
+def disable_user(engine: Engine, username: str, actor: Actor = CLI) -> UserInfo:
+    return set_active(engine, username, False, actor)
+
+
+def reset_password(engine: Engine, username: str, password: str, actor: Actor = CLI) -> UserInfo:
+    """Set a new password; also lifts a lock-out."""
+    require(actor, "user.manage")
+    pw_hash = hash_password(password)
+    with Session(engine) as s:
+        u = _must_get(s, username, lock=True)
+        _require_scope(s, actor, u)
+        u.password_hash, u.failed_attempts, u.locked_until = pw_hash, 0, None
+        s.add(u)
+        auditlog.record(s, actor, "user.reset_password", f"user:{u.username}", {"username": u.username},
+                        bureau_id=u.bureau_id)
+        s.commit()
+        s.refresh(u)
+        return _info(s, u)
+
+
+# --- login ---------------------------------------------------------------------------------------
+
+
+def login(
+    engine: Engine,
+    username: str,
+    password: str,
+    *,
+    now: Optional[dt.datetime] = None,
+    policy: Optional[LockoutPolicy] = None,
+) -> Actor:
+    """Check the password; return the user's Actor or raise LoginFailed (Chinese).
+
+    The attempt (success or failure) is audited in the same transaction that
+    updates the counter. `now` is injectable for tests.
+    """
+    now = now or utcnow()
+    policy = policy or LockoutPolicy.from_env()
+    username = (username or "").strip()
+    with Session(engine) as s:
+        u = _get(s, username, lock=True) if username else None
+        if u is None:
+            verify_password(_DUMMY_HASH, password or "")
+            # The typed name may be a password typed into the wrong box: only its digest enters the chain.
+            auditlog.record(s, Actor("?", ""), "user.login_failed", "user:?", {"username": username, "reason": "unknown"})
+            s.commit()
+            raise LoginFailed("用户名或密码错误")
+        who = actor_for(s, u)
+        locked = _aware(u.locked_until)
+        if locked is not None and locked > now:
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "locked"})
+            s.commit()
+            raise LoginFailed(f"登录失败次数过多，账号已锁定至 {locked.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}（北京时间），请稍后再试或联系管理员")
+        if locked is not None:  # the lock has run out: a fresh count
+            u.failed_attempts, u.locked_until = 0, None
+        if not u.active:
+            verify_password(_DUMMY_HASH, password or "")
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "disabled"})
+            s.commit()
+            raise LoginFailed("该账号已停用，请联系管理员")
+        if not verify_password(u.password_hash, password or ""):
+            u.failed_attempts += 1
+            reason = "password"
+            if u.failed_attempts >= policy.max_attempts:
+                u.locked_until = now + dt.timedelta(minutes=policy.lock_minutes)
+                u.failed_attempts = 0
+                reason = "locked_now"
+            s.add(u)
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": reason})
+            s.commit()
+            if reason == "locked_now":
+                raise LoginFailed(f"连续 {policy.max_attempts} 次密码错误，账号锁定 {policy.lock_minutes} 分钟")
+            raise LoginFailed("用户名或密码错误")
+        if _hasher.check_needs_rehash(u.password_hash):
+            u.password_hash = _hasher.hash(password)
+        u.failed_attempts, u.locked_until, u.last_login_at = 0, None, now
+        s.add(u)
+        auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username})
+        s.commit()
+        return who
+
+
+def login_external(engine: Engine, username: str, method: str, *, now: Optional[dt.datetime] = None) -> Actor:
+    """A login the bureau's identity provider (OIDC) has authenticated: the local
+    account of that name gives the role; disabled or locked accounts are refused."""
+    now = now or utcnow()
+    with Session(engine) as s:
+        u = _get(s, (username or "").strip(), lock=True)
+        if u is None:
+            auditlog.record(s, Actor("?", ""), "user.login_failed", "user:?", {"username": username, "reason": "no_account", "method": method})
+            s.commit()
+            raise LoginFailed(f"统一身份认证账号“{username}”尚未开通本系统账号，请联系管理员")
+        who = actor_for(s, u)
+        locked = _aware(u.locked_until)
+        if not u.active or (locked is not None and locked > now):
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "disabled_or_locked", "method": method})
+            s.commit()
+            raise LoginFailed("该账号已停用或锁定，请联系管理员")
+        u.last_login_at = now
+        s.add(u)
+        auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username, "method": method})
+        s.commit()
+        return who
+
+
+def actor_of(engine: Engine, username: str) -> Optional[Actor]:
+    """The Actor of an active account (no password: for an already authenticated session)."""
+    with Session(engine) as s:
+        u = _get(s, username)
+        if u is None or not u.active:
+            return None
+        return actor_for(s, u)
+
+
+def logout(engine: Engine, actor: Actor) -> None:
+    with Session(engine) as s:
+        auditlog.record(s, actor, "user.logout", f"user:{actor.name}", {"name": actor.name})
+        s.commit()
+
+
+# --- demo ----------------------------------------------------------------------------------------
+
+# (username, role, department code, display name); the inspector is the first of the roster.
+DEMO_USERS: tuple[tuple[str, str, Optional[str], str], ...] = (
+    ("admin", "admin", None, "演示管理员"),
+    ("planner", "planner", "SCJGJ", "演示计划人员（区市场监管局）"),
+    ("inspector", "inspector", None, "演示执法检查人员"),
+    ("reviewer", "reviewer", "SCJGJ", "演示审核人员（区市场监管局）"),
+    ("auditor", "auditor", None, "演示审计人员"),
+)
+
+
+def ensure_demo_users(engine: Engine, password: str = DEMO_PASSWORD) -> list[UserInfo]:
+    """Create the demo accounts that are missing (all with `password`); return all of them.
+
+    For demo databases only: the password is public.
+    """
+    with Session(engine) as s:
+        first_inspector = s.execute(
+            select(Inspector.inspector_id).join(Department, Department.id == Inspector.department_id)
+            .where(Department.code == "SCJGJ", Inspector.active.is_(True)).order_by(Inspector.inspector_id).limit(1)
+        ).scalar_one_or_none()
+    out: list[UserInfo] = []
+    for username, role, dept, display in DEMO_USERS:
+        info = get_user(engine, username)
+        if info is None:
+            if role == "inspector" and first_inspector is None:
+                continue
+            info = add_user(engine, username, role, password, display_name=display, department=dept,
+                            inspector=first_inspector if role == "inspector" else None, actor=CLI)
+        out.append(info)
+    return out

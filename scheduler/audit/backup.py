@@ -1,0 +1,274 @@
+"""Backup and restore of a SQLite database; the pg_dump/pg_restore commands for PostgreSQL.
+
+A backup uses SQLite's online backup API in one step: the source is read inside
+one read transaction, so the copy is a consistent snapshot even while the app
+and the worker keep writing (WAL lets them write while we read).
+
+A restore never writes into the live file. The backup is copied to a hidden
+file beside the target, checked (integrity, schema revision, audit chain),
+switched out of WAL mode, and only then renamed over the target with
+os.replace, which is atomic on one file system. A stale -wal file of the old
+database would be replayed onto the new one by the next opener, so the old
+database is checkpointed and its -wal/-shm removed first; if another process
+still holds it open, the restore is refused.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from sqlalchemy.engine import make_url
+
+# Tables whose rows do not make a database "in use" (an empty migrated schema is empty).
+_BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1"}
+
+
+class BackupError(RuntimeError):
+    """Backup or restore refused; the message is in Chinese for the operator."""
+
+
+@dataclass
+class FileCheck:
+    """Result of checking a database file before it may be restored."""
+
+    path: Path
+    ok: bool
+    problems: list[str] = field(default_factory=list)
+    revision: str | None = None
+    audit_events: int = 0
+    audit_head: str = ""
+
+
+@dataclass
+class BackupReport:
+    out: Path
+    bytes: int
+    seconds: float
+    check: FileCheck
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file of a SQLite URL, None for other databases (or in-memory SQLite)."""
+    u = make_url(url)
+    if u.get_backend_name() != "sqlite":
+        return None
+    if not u.database or u.database == ":memory:":
+        return None
+    return Path(u.database)
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    con = sqlite3.connect(str(path), timeout=30)
+    con.execute("PRAGMA busy_timeout=30000")
+    return con
+
+
+def _copy(src: Path, dst: Path) -> None:
+    """Online backup src -> dst in one step (one read transaction: a consistent snapshot)."""
+    s = _connect(src)
+    d = sqlite3.connect(str(dst))
+    try:
+        s.backup(d, pages=-1)
+    finally:
+        d.close()
+        s.close()
+
+
+def _head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
+    from db.migrate import MIGRATIONS, alembic_config
+
+    cfg = alembic_config(None)  # type: ignore[arg-type]
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    return ScriptDirectory.from_config(cfg).get_current_head()
+
+
+def check_file(path: Path) -> FileCheck:
+    """Integrity check, a known alembic revision, and an intact audit chain."""
+    path = Path(path)
+    rep = FileCheck(path, False)
+    if not path.is_file() or path.stat().st_size == 0:
+        rep.problems.append(f"{path} 不存在或为空文件")
+        return rep
+    try:
+        con = _connect(path)
+        try:
+            res = [r[0] for r in con.execute("PRAGMA integrity_check").fetchall()]
+            if res != ["ok"]:
+                rep.problems.append("完整性检查未通过：" + "；".join(str(r) for r in res[:5]))
+                return rep
+            tables = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if "alembic_version" not in tables:
+                rep.problems.append("文件中没有数据库结构版本（alembic_version），不是 dsr 的数据库")
+                return rep
+            row = con.execute("SELECT version_num FROM alembic_version").fetchone()
+            rep.revision = row[0] if row else None
+        finally:
+            con.close()
+    except sqlite3.DatabaseError as exc:
+        rep.problems.append(f"无法作为 SQLite 数据库读取：{exc}")
+        return rep
+    if rep.revision is None:
+        rep.problems.append("数据库结构版本为空")
+        return rep
+    head = _head_revision()
+    if rep.revision != head:
+        from alembic.script import ScriptDirectory
+
+        from db.migrate import MIGRATIONS, alembic_config
+
+        cfg = alembic_config(None)  # type: ignore[arg-type]
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        known = {s.revision for s in ScriptDirectory.from_config(cfg).walk_revisions()}
+        if rep.revision not in known:
+            rep.problems.append(f"数据库结构版本 {rep.revision} 不是本软件已知的版本（最新为 {head}），请使用对应版本的软件")
+            return rep
+    from db.engine import make_engine
+    from scheduler.audit import service as auditlog
+
+    eng = make_engine(f"sqlite:///{path}")
+    try:
+        chain = auditlog.verify(eng)
+    except Exception as exc:  # noqa: BLE001 - a broken table is a refusal, not a crash
+        rep.problems.append(f"无法读取审计链：{exc}")
+        return rep
+    finally:
+        eng.dispose()
+    rep.audit_events, rep.audit_head = chain.events, chain.head
+    if not chain.ok:
+        rep.problems.append(f"审计链核验未通过：{chain.first_broken}")
+        return rep
+    rep.ok = True
+    return rep
+
+
+def is_empty(path: Path) -> bool:
+    """True if there is nothing to lose: no file, an empty file, or no rows in any data table."""
+    path = Path(path)
+    if not path.exists() or path.stat().st_size == 0:
+        return True
+    try:
+        con = _connect(path)
+        try:
+            tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
+            for t in tables:
+                if t in _BOOKKEEPING:
+                    continue
+                if con.execute(f'SELECT 1 FROM "{t}" LIMIT 1').fetchone():
+                    return False
+        finally:
+            con.close()
+    except sqlite3.DatabaseError:
+        return False  # unreadable: not provably empty, so only --force may replace it
+    return True
+
+
+def backup(url: str, out: Path) -> BackupReport:
+    """Consistent copy of the SQLite database at `url` into `out` (atomically created)."""
+    src = sqlite_path(url)
+    if src is None:
+        raise BackupError("当前数据库不是 SQLite 文件；PostgreSQL 请使用 pg_dump（见 dsr backup 的提示和运维文档）")
+    if not src.is_file():
+        raise BackupError(f"数据库文件 {src} 不存在")
+    out = Path(out)
+    if out.resolve() == src.resolve():
+        raise BackupError("备份文件不能与数据库文件相同")
+    out.parent.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    tmp = out.parent / f".{out.name}.tmp-{uuid.uuid4().hex[:12]}"
+    try:
+        _copy(src, tmp)
+        _leave_wal(tmp)
+        chk = check_file(tmp)
+        if not chk.ok:
+            raise BackupError("备份副本核验未通过：" + "；".join(chk.problems))
+        os.replace(tmp, out)
+    finally:
+        for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm")):
+            if p.exists():
+                p.unlink()
+    chk.path = out
+    return BackupReport(out, out.stat().st_size, time.perf_counter() - t0, chk)
+
+
+def _leave_wal(path: Path) -> None:
+    """A single self-contained file: the copy inherits WAL mode from the source header."""
+    con = sqlite3.connect(str(path))
+    try:
+        con.execute("PRAGMA journal_mode=DELETE")
+    finally:
+        con.close()
+
+
+def restore(src: Path, url: str, force: bool = False) -> FileCheck:
+    """Replace the SQLite database at `url` with the checked copy of `src`.
+
+    Refuses a non-empty target without `force`, a backup that fails its checks,
+    and a target another process still holds open.
+    """
+    src = Path(src)
+    target = sqlite_path(url)
+    if target is None:
+        raise BackupError("当前数据库不是 SQLite 文件；PostgreSQL 请使用 pg_restore（见运维文档）")
+    if not src.is_file():
+        raise BackupError(f"备份文件 {src} 不存在")
+    if target.exists() and src.resolve() == target.resolve():
+        raise BackupError("备份文件就是当前数据库文件")
+    if not force and not is_empty(target):
+        raise BackupError(f"数据库 {target} 中已有数据；确认要用备份覆盖时请加 --force")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = target.parent / f".{target.name}.restore-{uuid.uuid4().hex[:12]}"
+    try:
+        try:
+            _copy(src, tmp)
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"备份文件无法读取，拒绝恢复：{exc}") from exc
+        _leave_wal(tmp)
+        chk = check_file(tmp)
+        if not chk.ok:
+            raise BackupError("备份文件核验未通过，拒绝恢复：" + "；".join(chk.problems))
+        _quiesce(target)
+        os.replace(tmp, target)
+    finally:
+        for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):
+            if p.exists():
+                p.unlink()
+    chk.path = target
+    return chk
+
+
+def _quiesce(target: Path) -> None:
+    """Fold the old database's WAL into it and remove -wal/-shm, or refuse if it is in use."""
+    wal, shm = Path(f"{target}-wal"), Path(f"{target}-shm")
+    if target.exists() and target.stat().st_size > 0 and wal.exists():
+        try:
+            con = sqlite3.connect(str(target), timeout=5)
+            try:
+                busy = con.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()[0]
+            finally:
+                con.close()
+        except sqlite3.DatabaseError:
+            busy = 0  # an unreadable old file: its WAL is worthless too
+        # The last connection to close a WAL database deletes its -wal file: if it is
+        # still there, another program has the database open.
+        if busy or wal.exists():
+            raise BackupError(f"数据库 {target} 正在被其他程序使用，请先停止应用和后台任务再恢复")
+    for p in (wal, shm):
+        if p.exists():
+            p.unlink()
+
+
+def pg_commands(url: str, path: str) -> tuple[str, str]:
+    """The pg_dump and pg_restore command lines for a PostgreSQL URL (password hidden)."""
+    u = make_url(url)
+    libpq = u.set(drivername="postgresql")
+    shown = libpq.render_as_string(hide_password=True)
+    dump = f'pg_dump --format=custom --no-owner --file "{path}" "{shown}"'
+    restore_cmd = f'pg_restore --clean --if-exists --no-owner --single-transaction --dbname "{shown}" "{path}"'
+    return dump, restore_cmd

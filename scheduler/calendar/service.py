@@ -1,0 +1,347 @@
+"""The working-day calendar kept in the database (工作日历).
+
+Years come from two sources: chinese-calendar (`seed_from_package`, status
+`package`) and administrators, who enter a year's official schedule before the
+package knows it (`enter_year`, status `entered`); a second, different
+administrator confirms it (`confirm_year`, status `confirmed`). Only `package`
+and `confirmed` years count. Every change writes an audit event in its own
+transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import threading
+from dataclasses import dataclass
+from typing import Iterable, Optional
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session
+
+from db.models import CalendarDay, CalendarYear, utcnow
+from scheduler.calendar import workdays as wd
+from scheduler.accounts.permissions import require
+from scheduler.audit import service as auditlog
+from scheduler.accounts.context import SYSTEM, Actor
+
+PACKAGE = "package"
+ENTERED = "entered"
+CONFIRMED = "confirmed"
+COUNTING = (PACKAGE, CONFIRMED)
+STATUS_LABELS = {PACKAGE: "内置（chinese-calendar）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
+KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
+PACKAGE_YEARS = range(2004, 2027)
+
+
+class CalendarError(ValueError):
+    """A refused calendar change; the message is for the administrator (Chinese)."""
+
+
+@dataclass(frozen=True)
+class YearInfo:
+    year: int
+    status: str
+    status_label: str
+    notice: str
+    entered_by: str
+    entered_at: Optional[dt.datetime]
+    confirmed_by: str
+    confirmed_at: Optional[dt.datetime]
+    holidays: int
+    workdays: int
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    day: dt.date
+    kind: str
+    kind_label: str
+    name: str
+    notice: str
+
+
+# --- reading -------------------------------------------------------------------------
+
+_cache_lock = threading.Lock()
+_cache: dict[str, tuple[tuple, wd.WorkdayCalendar]] = {}
+
+
+def _stamp(session: Session) -> tuple:
+    # Every write adds a year or bumps its revision and updated_at; the time
+    # also tells apart a database that was emptied and filled again.
+    return tuple(
+        session.execute(
+            select(CalendarYear.year, CalendarYear.status, CalendarYear.revision, CalendarYear.updated_at).order_by(
+                CalendarYear.year
+            )
+        ).all()
+    )
+
+
+def load_calendar(session: Session) -> wd.WorkdayCalendar:
+    """The counting calendar (package and confirmed years), cached per process.
+
+    The cache is keyed by database URL and checked against a version stamp on
+    every call (one small query over the years), so an administrator's confirmation made
+    by another process is picked up at the next call.
+    """
+    bind = session.get_bind()
+    key = bind.url.render_as_string(hide_password=False)
+    stamp = _stamp(session)
+    with _cache_lock:
+        hit = _cache.get(key)
+        if hit and hit[0] == stamp:
+            return hit[1]
+    years = [
+        y for (y,) in session.execute(select(CalendarYear.year).where(CalendarYear.status.in_(COUNTING))).all()
+    ]
+    rows = session.execute(
+        select(CalendarDay.day, CalendarDay.kind).join(CalendarYear, CalendarYear.year == CalendarDay.year).where(
+            CalendarYear.status.in_(COUNTING)
+        )
+    ).all()
+    cal = wd.WorkdayCalendar(
+        years,
+        [d for d, k in rows if k == wd.HOLIDAY],
+        [d for d, k in rows if k == wd.WORKDAY],
+    )
+    with _cache_lock:
+        _cache[key] = (stamp, cal)
+    return cal
+
+
+def calendar(engine: Engine) -> wd.WorkdayCalendar:
+    with Session(engine) as s:
+        return load_calendar(s)
+
+
+def missing_years(engine: Engine, today: dt.date) -> list[int]:
+    """Years the deadlines will soon need (workdays.years_needed) whose schedule is neither in the
+    package nor entered and confirmed: the administrators should enter them now."""
+    known = calendar(engine).years
+    return [y for y in wd.years_needed(today) if y not in known]
+
+
+def deadline(engine: Engine, completed_on: dt.date, days: int = 20) -> dt.date:
+    """Publication deadline: the `days`-th working day after `completed_on`
+    (the day of completion not counted). MissingYear names a year that is
+    neither in the package nor confirmed."""
+    return wd.add_working_days(calendar(engine), completed_on, days)
+
+
+def list_years(engine: Engine) -> list[YearInfo]:
+    with Session(engine) as s:
+        counts: dict[tuple[int, str], int] = {
+            (y, k): n
+            for y, k, n in s.execute(
+                select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(CalendarDay.year, CalendarDay.kind)
+            ).all()
+        }
+        years = s.execute(select(CalendarYear).order_by(CalendarYear.year.desc())).scalars().all()
+        return [
+            YearInfo(
+                y.year,
+                y.status,
+                STATUS_LABELS.get(y.status, y.status),
+                y.notice,
+                y.entered_by,
+                y.entered_at,
+                y.confirmed_by,
+                y.confirmed_at,
+                counts.get((y.year, wd.HOLIDAY), 0),
+                counts.get((y.year, wd.WORKDAY), 0),
+            )
+            for y in years
+        ]
+
+
+def year_info(engine: Engine, year: int) -> Optional[YearInfo]:
+    return next((y for y in list_years(engine) if y.year == year), None)
+
+
+def year_days(engine: Engine, year: int) -> list[DayInfo]:
+    with Session(engine) as s:
+        rows = s.execute(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)).scalars().all()
+        return [DayInfo(r.day, r.kind, KIND_LABELS.get(r.kind, r.kind), r.name, r.notice) for r in rows]
+
+
+# --- writing -------------------------------------------------------------------------
+
+
+def seed_from_package(engine: Engine, years: Iterable[int] = PACKAGE_YEARS, actor: Actor = SYSTEM) -> list[int]:
+    """Store the years chinese-calendar knows that the database does not have yet.
+
+    Idempotent: a year already present (from the package or entered by an
+    administrator) is left alone. Returns the years added.
+    """
+    wanted = sorted(set(years))
+    with Session(engine) as s:
+        have = set(s.execute(select(CalendarYear.year).where(CalendarYear.year.in_(wanted))).scalars().all())
+        missing = [y for y in wanted if y not in have]
+        if not missing:
+            return []
+        notice = f"chinese-calendar {wd.package_version()}"
+        now = utcnow()
+        added = []
+        for y in missing:
+            specs = wd.package_schedule(y)  # MissingYear if the package does not know it
+            s.add(CalendarYear(year=y, status=PACKAGE, notice=notice, entered_by=actor.name, entered_at=now))
+            s.flush()
+            s.add_all(CalendarDay(day=d.day, year=y, kind=d.kind, name=d.name, notice=notice) for d in specs)
+            added.append(y)
+        s.flush()
+        auditlog.record(s, actor, "calendar.seed", f"calendar:{added[0]}-{added[-1]}", {"years": added, "source": notice})
+        try:
+            s.commit()
+        except IntegrityError:
+            # Another process seeded the same years first.
+            s.rollback()
+            return []
+        return added
+
+
+def ensure_seeded(engine: Engine) -> None:
+    """Seed the package years if they are missing (cheap when they are not)."""
+    seed_from_package(engine)
+
+
+def _refuse(msg: str) -> CalendarError:
+    return CalendarError(msg)
+
+
+def enter_year(
+    engine: Engine,
+    year: int,
+    holidays: list[tuple[dt.date, dt.date, str]],
+    workdays: list[dt.date],
+    notice: str,
+    actor: Actor,
+) -> YearInfo:
+    """An administrator enters a year's official schedule (status `entered`).
+
+    It does not count until a different administrator confirms it. Re-entering
+    a year that is entered but not yet confirmed replaces the entry.
+    """
+    require(actor, "calendar.enter")
+    notice = (notice or "").strip()
+    if not notice:
+        raise _refuse("请填写国务院办公厅通知文号（如 国办发明电〔2026〕X号）")
+    if not (actor.name or "").strip():
+        raise _refuse("请填写录入人")
+    with Session(engine) as s:
+        stmt = select(CalendarYear).where(CalendarYear.year == year)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = s.execute(stmt).scalar_one_or_none()
+        now = utcnow()
+        if row is not None and row.status == PACKAGE:
+            raise _refuse(f"{year} 年的节假日安排已由 chinese-calendar 内置，无需录入")
+        if row is not None and row.status == CONFIRMED:
+            raise _refuse(f"{year} 年的节假日安排已确认（{row.notice}），不能再修改")
+        problems = wd.validate_schedule(year, holidays, workdays)
+        if problems:
+            raise _refuse("；".join(problems))
+        specs = wd.expand_schedule(holidays, workdays)
+        if row is None:
+            row = CalendarYear(year=year, status=ENTERED, revision=1)
+            s.add(row)
+        else:
+            row.revision += 1
+            for d in s.execute(select(CalendarDay).where(CalendarDay.year == year)).scalars().all():
+                s.delete(d)
+        row.status = ENTERED
+        row.notice = notice
+        row.entered_by = actor.name
+        row.entered_at = now
+        row.confirmed_by = ""
+        row.confirmed_at = None
+        row.updated_at = now
+        s.flush()
+        s.add_all(CalendarDay(day=d.day, year=year, kind=d.kind, name=d.name, notice=notice) for d in specs)
+        s.flush()
+        auditlog.record(
+            s,
+            actor,
+            "calendar.enter",
+            f"calendar:{year}",
+            {
+                "year": year,
+                "notice": notice,
+                "holidays": [[a.isoformat(), b.isoformat(), n] for a, b, n in holidays],
+                "workdays": sorted(w.isoformat() for w in workdays),
+            },
+        )
+        s.commit()
+    return year_info(engine, year)  # type: ignore[return-value]
+
+
+def confirm_year(engine: Engine, year: int, actor: Actor) -> YearInfo:
+    """A second administrator confirms an entered year; from then on it counts."""
+    require(actor, "calendar.confirm")
+    if not (actor.name or "").strip():
+        raise _refuse("请填写确认人")
+    with Session(engine) as s:
+        stmt = select(CalendarYear).where(CalendarYear.year == year)
+        if s.get_bind().dialect.name == "postgresql":
+            stmt = stmt.with_for_update()
+        row = s.execute(stmt).scalar_one_or_none()
+        if row is None:
+            raise _refuse(f"{year} 年的节假日安排尚未录入")
+        if row.status == PACKAGE:
+            raise _refuse(f"{year} 年的节假日安排由 chinese-calendar 内置，无需确认")
+        if row.status == CONFIRMED:
+            raise _refuse(f"{year} 年的节假日安排已由 {row.confirmed_by} 确认")
+        if row.entered_by == actor.name:
+            raise _refuse(f"录入人与确认人不能为同一人：{year} 年的安排由 {actor.name} 录入，须由另一名管理员确认")
+        now = utcnow()
+        row.status = CONFIRMED
+        row.confirmed_by = actor.name
+        row.confirmed_at = now
+        row.updated_at = now
+        row.revision += 1
+        n_days = s.execute(select(func.count()).select_from(CalendarDay).where(CalendarDay.year == year)).scalar_one()
+        auditlog.record(
+            s,
+            actor,
+            "calendar.confirm",
+            f"calendar:{year}",
+            {"year": year, "notice": row.notice, "entered_by": row.entered_by, "days": n_days},
+        )
+        s.commit()
+    return year_info(engine, year)  # type: ignore[return-value]
+
+
+def parse_schedule(data: dict) -> tuple[list[tuple[dt.date, dt.date, str]], list[dt.date]]:
+    """Holiday ranges and make-up days from the JSON an administrator supplies:
+
+    {"holidays": [{"start": "2027-01-01", "end": "2027-01-01", "name": "元旦"}, ...]
+                 (or ["2027-01-01", "2027-01-01", "元旦"]),
+     "workdays": ["2027-02-06", ...]}
+    """
+
+    def day(v, what: str) -> dt.date:
+        try:
+            return dt.date.fromisoformat(str(v).strip())
+        except ValueError:
+            raise CalendarError(f"{what}日期格式应为 YYYY-MM-DD：{v}") from None
+
+    if not isinstance(data, dict):
+        raise CalendarError("文件应为 JSON 对象，含 holidays 与 workdays")
+    holidays = []
+    for h in data.get("holidays") or []:
+        if isinstance(h, dict):
+            start, end, name = h.get("start"), h.get("end", h.get("start")), h.get("name", "")
+        elif isinstance(h, (list, tuple)) and len(h) == 3:
+            start, end, name = h
+        else:
+            raise CalendarError(f"无法识别的放假安排：{h}")
+        holidays.append((day(start, "放假"), day(end, "放假"), str(name)))
+    workdays = [day(w, "调休上班") for w in data.get("workdays") or []]
+    return holidays, workdays
+
+
+def first_working_day(engine: Engine, year: int, month: int) -> dt.date:
+    """The first working day of a month by the stored calendar (for scheduled draws)."""
+    return wd.first_working_day(calendar(engine), year, month)

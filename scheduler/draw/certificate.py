@@ -1,0 +1,207 @@
+"""Draw certificates (抽取证书) for DSR-1 and the two packages that carry them.
+
+* The auditor package (审计包: certificate.json + frame.csv) lets anyone holding
+  it recompute the whole draw: every ticket, every stratum's k and cutoff, the
+  selection, ranks, batches and reserves. It holds the internal strata (risk
+  classes), so it goes to auditors and discipline inspectors, not the public.
+* The public package (公开包: certificate.json + public_frame.csv) hides the
+  strata behind opaque labels S1..Sn and lists the frame without strata; the
+  public can still check the seed, every published ticket, and that nobody
+  with a small ticket was silently skipped (see scheduler/verify.py).
+
+Pure: the caller supplies the timestamps and the version string.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import orjson
+
+from scheduler.draw.fast import ALGORITHM, DrawError, DrawResult, validate_seed
+
+SEED_SOURCES = ("ceremony", "system")
+FRAME_FILE = "frame.csv"
+PUBLIC_FRAME_FILE = "public_frame.csv"
+CERTIFICATE_FILE = "certificate.json"
+# Keys of plan items that may describe strata (risk classes) and so are dropped
+# from the public certificate unless the caller passes public_items itself.
+PRIVATE_ITEM_KEYS = frozenset(
+    {"stratum", "strata", "risk_class", "risk_classes", "rules", "ratio", "ratios", "count", "counts", "stratum_rules"}
+)
+
+
+def _stratum_dict(s: Any) -> dict[str, Any]:
+    d: dict[str, Any] = {"stratum": s.stratum, "size": s.size}
+    if s.ratio is not None:
+        d["ratio"] = s.ratio
+    else:
+        d["count"] = s.count
+    d.update({"k": s.k, "cutoff": s.cutoff, "reserves": s.reserve_count})
+    return d
+
+
+def build_certificate(
+    result: DrawResult,
+    *,
+    seed: str,
+    seed_source: str,
+    plan_code: str,
+    period: str,
+    items: list[dict],
+    batches: int,
+    software_version: str,
+    frozen_at: str,
+    drawn_at: str,
+    extra: dict | None = None,
+) -> dict:
+    """The auditor certificate of a draw, as a JSON-able dict."""
+    validate_seed(seed)
+    if seed_source not in SEED_SOURCES:
+        raise DrawError(f"种子来源须为 {' 或 '.join(SEED_SOURCES)}，当前为“{seed_source}”")
+    if batches != result.batches:
+        raise DrawError(f"证书的批次数 {batches} 与抽取结果的批次数 {result.batches} 不一致")
+    cert: dict[str, Any] = {
+        "algorithm": ALGORITHM,
+        "package_kind": "auditor",
+        "seed": seed,
+        "seed_source": seed_source,
+        "plan_code": plan_code,
+        "period": period,
+        "frame_file": FRAME_FILE,
+        "frame_sha256": result.frame_sha256,
+        "public_frame_sha256": result.public_frame_sha256,
+        "frame_size": result.frame_size,
+        "reserve_ratio": result.reserve_ratio,
+        "batches": batches,
+        "strata": [_stratum_dict(s) for s in result.strata],
+        "selected": [
+            {"entity_id": s.entity_id, "stratum": s.stratum, "rank": s.rank, "batch": s.batch, "ticket": s.ticket}
+            for s in result.selected
+        ],
+        "reserves": [
+            {"entity_id": r.entity_id, "stratum": r.stratum, "reserve_rank": r.reserve_rank, "ticket": r.ticket}
+            for r in result.reserves
+        ],
+        "items": list(items),
+        "software_version": software_version,
+        "frozen_at": frozen_at,
+        "drawn_at": drawn_at,
+    }
+    if extra:
+        cert["extra"] = extra
+    return cert
+
+
+def public_stratum_order(strata: list[dict]) -> list[dict]:
+    """Order in which strata get the labels S1..Sn in the public certificate.
+
+    By (cutoff, size, k), strata without a cutoff (k = 0) last: a function of
+    the published numbers only, so the label order tells nothing the numbers
+    do not already tell (in particular not the risk-class order).
+    """
+    return sorted(strata, key=lambda s: (s["cutoff"] is None, s["cutoff"] or "", s["size"], s["k"]))
+
+
+def build_public_certificate(cert: dict, *, public_items: list[dict] | None = None) -> dict:
+    """The public certificate: no stratum labels, no per-entity strata, no reserves' strata."""
+    if cert.get("package_kind") != "auditor":
+        raise DrawError("只能由审计证书生成公开证书")
+    strata = [
+        {"label": f"S{i}", "size": s["size"], "k": s["k"], "cutoff": s["cutoff"]}
+        for i, s in enumerate(public_stratum_order(cert["strata"]), start=1)
+    ]
+    if public_items is None:
+        public_items = [{k: v for k, v in it.items() if k not in PRIVATE_ITEM_KEYS} for it in cert.get("items", [])]
+    # Reserves are listed by ticket without their per-stratum rank: the rank
+    # would reveal which reserves share a stratum.
+    reserves = sorted(({"entity_id": r["entity_id"], "ticket": r["ticket"]} for r in cert["reserves"]),
+                      key=lambda r: (r["ticket"], r["entity_id"]))
+    return {
+        "algorithm": cert["algorithm"],
+        "package_kind": "public",
+        "seed": cert["seed"],
+        "seed_source": cert["seed_source"],
+        "plan_code": cert["plan_code"],
+        "period": cert["period"],
+        "public_frame_file": PUBLIC_FRAME_FILE,
+        "frame_sha256": cert["frame_sha256"],
+        "public_frame_sha256": cert["public_frame_sha256"],
+        "frame_size": cert["frame_size"],
+        "batches": cert["batches"],
+        "strata": strata,
+        "selected": [
+            {"entity_id": s["entity_id"], "rank": s["rank"], "batch": s["batch"], "ticket": s["ticket"]}
+            for s in cert["selected"]
+        ],
+        "reserves": reserves,
+        "items": public_items,
+        "software_version": cert["software_version"],
+        "frozen_at": cert["frozen_at"],
+        "drawn_at": cert["drawn_at"],
+    }
+
+
+def stored_json(obj: Any) -> bytes:
+    """`obj` as compact JSON in ASCII only, as a draw stores its certificate.
+
+    orjson writes it (~15x faster than the json module); characters beyond ASCII (item and
+    department names) become \\u escapes, as json.dumps writes them by default. ASCII-only
+    text costs nothing to decode and to hand to the database (no wide string, no UTF-8
+    copy): a 10M-entity draw's certificate is ~150 MB, where that took ~2 s and ~0.5 GB.
+    orjson writes such characters only inside strings, whose escapes they then become."""
+    data = orjson.dumps(obj)
+    if data.isascii():
+        return data
+    parts: list[bytes] = []
+    pos = 0
+    for s, e in _non_ascii_runs(data):
+        parts.append(data[pos:s])
+        parts.append(json.dumps(data[s:e].decode("utf-8"))[1:-1].encode("ascii"))
+        pos = e
+    parts.append(data[pos:])
+    return b"".join(parts)
+
+
+def _non_ascii_runs(data: bytes, chunk: int = 1 << 24) -> list[tuple[int, int]]:
+    """(start, end) of each run of non-ASCII bytes (whole UTF-8 characters), found by numpy
+    a chunk at a time (a boolean per byte of the chunk, not of all the data)."""
+    runs: list[list[int]] = []
+    for c in range(0, len(data), chunk):
+        hi = np.flatnonzero(np.frombuffer(data, dtype=np.uint8, count=min(chunk, len(data) - c), offset=c) >= 0x80)
+        if not hi.size:
+            continue
+        hi += c
+        cut = np.flatnonzero(np.diff(hi) != 1) + 1
+        for s, e in zip(np.concatenate(([0], cut)).tolist(), np.concatenate((cut, [hi.size])).tolist()):
+            a, b = int(hi[s]), int(hi[e - 1]) + 1
+            if runs and runs[-1][1] == a:  # a run across two chunks
+                runs[-1][1] = b
+            else:
+                runs.append([a, b])
+    return [(a, b) for a, b in runs]
+
+
+def certificate_json(cert: dict) -> str:
+    return json.dumps(cert, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_package(dir: str | Path, cert: dict, frame_bytes: bytes) -> Path:
+    """Write the auditor package: certificate.json and frame.csv (canonical bytes)."""
+    d = Path(dir)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / CERTIFICATE_FILE).write_text(certificate_json(cert), encoding="utf-8")
+    (d / FRAME_FILE).write_bytes(frame_bytes)
+    return d
+
+
+def write_public_package(dir: str | Path, public_cert: dict, public_frame_bytes: bytes) -> Path:
+    """Write the public package: certificate.json and public_frame.csv."""
+    d = Path(dir)
+    d.mkdir(parents=True, exist_ok=True)
+    (d / CERTIFICATE_FILE).write_text(certificate_json(public_cert), encoding="utf-8")
+    (d / PUBLIC_FRAME_FILE).write_bytes(public_frame_bytes)
+    return d

@@ -1,0 +1,313 @@
+"""Plans (抽查计划): save with the rules checked, load for a draw, list for the CLI."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
+from scheduler.plans import rules
+from scheduler.draw.frame import Scope
+from scheduler.accounts.permissions import require
+from scheduler.audit import service as auditlog
+from scheduler.accounts.bureaus import risk_classes
+from scheduler.accounts.context import CLI, Actor
+from scheduler.accounts.scope import in_scope, require_bureau, visible_bureaus
+
+
+class PlanNotFound(LookupError):
+    def __init__(self, code: str) -> None:
+        super().__init__(f"抽查计划“{code}”不存在")
+
+
+@dataclass
+class PlanInput:
+    """What a planner fills in; departments and items by code."""
+
+    code: str
+    name: str
+    lead_department: str
+    item_codes: list[str]
+    ratios: dict[str, str] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    kind: str = "random"
+    strata_by: str = "risk"
+    batches: int = 1
+    reserve_ratio: str = "0.1"
+    frame_towns: list[str] = field(default_factory=list)
+    team_size: int = 2
+    matching_policy: str = "balanced"
+    workload_cap: int = 20
+    expert_cap: int = 20
+    frequency: dict[str, Any] = field(default_factory=dict)
+    schedule: str = ""
+    require_public_seed: bool = False
+    description: str = ""
+    bureau_code: str | None = None
+
+
+@dataclass
+class LoadedPlan:
+    """A plan with its items, ready for the frame builder and the draw."""
+
+    plan: Plan
+    items: list[CheckItem]
+    departments: dict[int, Department]
+    rules: rules.PlanRules
+    # 市抽县查: the bureaus whose areas the plan draws from (id -> code). A district
+    # plan draws from its own area; a city plan from its own and its districts'
+    # areas, and each task is carried out by the bureau whose area holds the entity.
+    area: dict[int, str] = field(default_factory=dict)
+
+    @property
+    def hands_over(self) -> bool:
+        """A city plan hands each task to the district holding the entity."""
+        return len(self.area) > 1
+
+    def area_ids(self) -> list[int]:
+        return sorted(self.area) or [self.plan.bureau_id]
+
+    def scopes(self) -> list[tuple[CheckItem, Scope]]:
+        """Each item with its parsed scope (parsed once; asked for every drawn entity)."""
+        if not hasattr(self, "_scopes"):
+            self._scopes = [(i, Scope.of(i)) for i in self.items]
+        return self._scopes
+
+    @property
+    def lead(self) -> Department:
+        return self.departments[self.plan.lead_department_id]
+
+    def department_codes(self) -> list[str]:
+        """Lead department first, then the other item owners by code."""
+        codes = {self.departments[i.department_id].code for i in self.items}
+        lead = self.lead.code
+        return [lead] + sorted(codes - {lead})
+
+
+def _rules_for(plan: Plan, items: list[CheckItem], departments: dict[int, Department], classes: list[str]) -> rules.PlanRules:
+    return rules.PlanRules(
+        code=plan.code,
+        items=tuple(
+            rules.ItemRule(
+                code=i.code,
+                name=i.name,
+                kind=i.kind,
+                department=departments[i.department_id].code,
+                ratio_cap=i.ratio_cap,
+                ratio_floor=i.ratio_floor,
+            )
+            for i in items
+        ),
+        risk_classes=tuple(classes),
+        ratios=json.loads(plan.ratios or "{}"),
+        counts=json.loads(plan.counts or "{}"),
+        kind=plan.kind,
+        strata_by=plan.strata_by,
+        batches=plan.batches,
+        reserve_ratio=plan.reserve_ratio,
+        team_size=plan.team_size,
+        matching_policy=plan.matching_policy,
+        frequency=rules.Frequency.from_json(json.loads(plan.frequency or "{}")),
+    )
+
+
+def load_plan(session: Session, code: str, actor: Actor | None = None) -> LoadedPlan:
+    """The plan `code` with its items; PermissionDenied if it belongs to a bureau outside the actor's scope."""
+    plan = session.execute(select(Plan).where(Plan.code == code)).scalar_one_or_none()
+    if plan is None:
+        raise PlanNotFound(code)
+    require_bureau(session, actor, plan.bureau_id)
+    items = list(
+        session.execute(
+            select(CheckItem).join(PlanItem, PlanItem.item_id == CheckItem.id).where(PlanItem.plan_id == plan.id).order_by(CheckItem.code)
+        ).scalars()
+    )
+    departments = {d.id: d for d in session.execute(select(Department).where(Department.bureau_id == plan.bureau_id)).scalars()}
+    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(session)),
+                      plan_area(session, plan.bureau_id))
+
+
+def plan_area(session: Session, bureau_id: int) -> dict[int, str]:
+    """The bureaus a plan of `bureau_id` draws from: itself, and its districts when it is a city bureau."""
+    b = session.get(Bureau, bureau_id)
+    area = {b.id: b.code}
+    if b.level == "city":
+        area.update(session.execute(select(Bureau.id, Bureau.code).where(Bureau.parent_id == b.id)).all())
+    return area
+
+
+def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
+    plan.name = data.name
+    plan.kind = data.kind
+    plan.lead_department_id = lead.id
+    plan.strata_by = data.strata_by
+    plan.ratios = json.dumps(data.ratios, ensure_ascii=False, sort_keys=True)
+    plan.counts = json.dumps(data.counts, ensure_ascii=False, sort_keys=True)
+    plan.batches = data.batches
+    plan.reserve_ratio = data.reserve_ratio
+    plan.frame_towns = ";".join(sorted(set(data.frame_towns)))
+    plan.team_size = data.team_size
+    plan.matching_policy = data.matching_policy
+    plan.workload_cap = data.workload_cap
+    plan.expert_cap = data.expert_cap
+    plan.frequency = json.dumps(rules.Frequency.from_json(data.frequency).to_json(), ensure_ascii=False)
+    plan.schedule = data.schedule
+    plan.require_public_seed = data.require_public_seed
+    plan.description = data.description
+    plan.updated_at = utcnow()
+
+
+def _resolve(s: Session, data: PlanInput, default_bureau_id: int | None = None,
+             ) -> tuple[Bureau, Department, list[CheckItem], dict[int, Department]]:
+    """The bureau, lead department and items a PlanInput names; PlanRuleError if any is missing.
+
+    Without `bureau_code`: `default_bureau_id` (the actor's bureau), else the only bureau."""
+    bq = select(Bureau)
+    if data.bureau_code:
+        bq = bq.where(Bureau.code == data.bureau_code)
+    elif default_bureau_id is not None:
+        bq = bq.where(Bureau.id == default_bureau_id)
+    bureaus = list(s.execute(bq).scalars())
+    if len(bureaus) != 1:
+        raise rules.PlanRuleError(["请指定所属监管局（--bureau）" if bureaus else "数据库中没有监管局，请先运行 dsr demo 或导入基础数据"])
+    bureau = bureaus[0]
+    depts = {d.code: d for d in s.execute(select(Department).where(Department.bureau_id == bureau.id)).scalars()}
+    by_name = {d.name: d for d in depts.values()}
+    lead = depts.get(data.lead_department) or by_name.get(data.lead_department)
+    errs: list[str] = []
+    if lead is None:
+        errs.append(f"牵头部门“{data.lead_department}”不存在")
+    items = sorted(
+        s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau.id, CheckItem.code.in_(data.item_codes))).scalars(),
+        key=lambda i: i.code,
+    )
+    missing = sorted(set(data.item_codes) - {i.code for i in items})
+    if missing:
+        errs.append(f"抽查事项不存在：{'、'.join(missing)}")
+    if errs:
+        raise rules.PlanRuleError(errs)
+    return bureau, lead, items, {d.id: d for d in depts.values()}
+
+
+def transient_plan(s: Session, data: PlanInput) -> LoadedPlan:
+    """A LoadedPlan for a form that is not saved yet (for live checks and previews)."""
+    bureau, lead, items, departments = _resolve(s, data)
+    plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
+    _apply(plan, data, lead)
+    return LoadedPlan(plan, items, departments, _rules_for(plan, items, departments, risk_classes(s)),
+                      plan_area(s, bureau.id))
+
+
+def check_input(engine: Engine, data: PlanInput) -> list[str]:
+    """Every rule the form breaks (Chinese messages), without saving anything."""
+    with Session(engine) as s:
+        try:
+            lp = transient_plan(s, data)
+        except rules.PlanRuleError as e:
+            return e.messages
+        return rules.check_plan(lp.rules)
+
+
+def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
+    """Create or update a plan; refuses (PlanRuleError) if it breaks a rule.
+
+    A plan that already has a draw keeps its code; its settings may change for
+    later periods (each draw's certificate records the settings it used).
+    The plan's bureau (and an existing plan's) must be in the actor's scope (PermissionDenied);
+    a plan stays in its bureau.
+    """
+    with Session(engine) as s:
+        bureau, lead, items, departments = _resolve(s, data, actor.bureau_id)
+        require_bureau(s, actor, bureau.id)
+        require(actor, "plan.save", department_id=lead.id)
+        plan = s.execute(select(Plan).where(Plan.code == data.code)).scalar_one_or_none()
+        if plan is not None:
+            require_bureau(s, actor, plan.bureau_id)
+            if plan.bureau_id != bureau.id:
+                raise rules.PlanRuleError([f"计划编号“{data.code}”已被其他监管局的抽查计划使用"])
+        if plan is not None and plan.lead_department_id != lead.id:
+            # Moving a plan to another department needs the right on its current department too.
+            require(actor, "plan.save", department_id=plan.lead_department_id)
+        created = plan is None
+        if plan is None:
+            plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
+        _apply(plan, data, lead)
+        rules.ensure_valid(_rules_for(plan, items, departments, risk_classes(s)))
+        s.add(plan)
+        s.flush()
+        for pi in s.execute(select(PlanItem).where(PlanItem.plan_id == plan.id)).scalars():
+            s.delete(pi)
+        s.flush()
+        for it in items:
+            s.add(PlanItem(plan_id=plan.id, item_id=it.id))
+        auditlog.record(
+            s, actor, "plan.create" if created else "plan.update", f"plan:{plan.code}",
+            {"plan": plan.model_dump(mode="json", exclude={"id", "created_at", "updated_at"}), "items": sorted(data.item_codes)},
+            bureau_id=plan.bureau_id,
+        )
+        s.commit()
+        s.refresh(plan)
+        return plan
+
+
+def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[str, Any]:
+    """`cal` (WorkdayCalendar) and `now` (aware) fill next_run; without `cal` a
+    working-day schedule gives next_run None and an error."""
+    from scheduler.draw.runs import next_run_of
+
+    p = lp.plan
+    next_run, next_run_error = next_run_of(p.schedule, now or utcnow(), cal)
+    return {
+        "code": p.code,
+        "name": p.name,
+        "kind": p.kind,
+        "lead_department": lp.lead.name,
+        "departments": [next(d.name for d in lp.departments.values() if d.code == c) for c in lp.department_codes()],
+        "joint": len(lp.department_codes()) > 1,
+        "items": [
+            {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name,
+             "ratio_cap": i.ratio_cap, "ratio_floor": i.ratio_floor}
+            for i in lp.items
+        ],
+        "strata_by": p.strata_by,
+        "ratios": json.loads(p.ratios or "{}"),
+        "counts": json.loads(p.counts or "{}"),
+        "batches": p.batches,
+        "reserve_ratio": p.reserve_ratio,
+        "team_size": p.team_size,
+        "matching_policy": p.matching_policy,
+        "workload_cap": p.workload_cap,
+        "frequency": json.loads(p.frequency or "{}"),
+        "schedule": p.schedule,
+        "next_run": next_run,
+        "next_run_error": next_run_error,
+        "require_public_seed": p.require_public_seed,
+        "merge_visits": bool(p.merge_visits),
+        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256} for d in draws],
+    }
+
+
+def list_plans(engine: Engine, bureau_id: int | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every plan (of `bureau_id` if given; with an `actor`, of the bureaus in its scope), by code."""
+    from scheduler.calendar.service import load_calendar
+
+    with Session(engine) as s:
+        cal, now = load_calendar(s), utcnow()
+        stmt = select(Plan.code).order_by(Plan.code)
+        if bureau_id is not None:
+            require_bureau(s, actor, bureau_id)
+            stmt = stmt.where(Plan.bureau_id == bureau_id)
+        elif (cond := in_scope(Plan.bureau_id, visible_bureaus(s, actor))) is not None:
+            stmt = stmt.where(cond)
+        codes = list(s.execute(stmt).scalars())
+        out = []
+        for code in codes:
+            lp = load_plan(s, code)
+            draws = list(s.execute(select(Draw).where(Draw.plan_id == lp.plan.id).order_by(Draw.period, Draw.id)).scalars())
+            out.append(plan_summary(lp, draws, cal, now))
+        return out
