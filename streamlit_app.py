@@ -15,7 +15,7 @@ warmup.start()
 # Visitors who are not logged in see the login page and the public page
 # (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
 # cannot use are left out of the navigation, and the services refuse them anyway.
-actor = auth.current_actor()
+actor = state.current_actor()
 if actor is None:
     st.navigation({
         "账号": [st.Page(auth.login_page, title="登录", icon=":material/login:", url_path="login", default=True)],

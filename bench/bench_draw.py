@@ -113,7 +113,7 @@ def build(url: str, n: int) -> None:
     from db.models import CheckItem, Department, utcnow
     from scheduler.demo import pinggu as reference
     from scheduler.library import uscc
-    from scheduler.accounts.bureaus import ensure_pinggu
+    from scheduler.demo.service import ensure_pinggu
     from scheduler.plans.service import PlanInput, save_plan
 
     eng = make_engine(url)

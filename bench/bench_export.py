@@ -36,10 +36,11 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import CheckItem, Department, utcnow
 from scheduler.results import export as ex
+from scheduler.exchange import tables
 from scheduler.demo import pinggu as reference
 from scheduler.library import uscc
 from scheduler.results import export_service as es
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 from scheduler.results.service import seed_categories
 
 _WORDS = "华盛兴隆鑫源恒达宏伟金泰福安永昌瑞丰和顺嘉禾天成广德新锐佳美康泰润泽平谷桃乡山水"
@@ -95,7 +96,7 @@ def build(engine, n: int) -> None:
             conn.execute(text("ANALYZE"))
 
 
-def openpyxl_write_only(path: Path, table: ex.Table) -> None:
+def openpyxl_write_only(path: Path, table: tables.Table) -> None:
     """The peer for XLSX: openpyxl's write-only mode, formulas neutralised the same way."""
     from openpyxl import Workbook
 
@@ -103,7 +104,7 @@ def openpyxl_write_only(path: Path, table: ex.Table) -> None:
     ws = wb.create_sheet(table.name)
     ws.append(list(table.columns))
     for row in table.rows:
-        ws.append([ex.neutralise(v) for v in row])
+        ws.append([tables.neutralise(v) for v in row])
     wb.save(path)
 
 
@@ -138,14 +139,14 @@ def main() -> None:
 
         figures = [("read", best(read), best(peer_read))]
         assert len(rows) == n, len(rows)
-        table = ex.Table(ex.RESULTS, ex.shape_rows(ex.RESULTS, rows))
+        table = ex.public_table(ex.RESULTS, ex.shape_rows(ex.RESULTS, rows))
         df = pd.DataFrame(table.rows, columns=list(table.columns))
         out = tmp_p / "w"
         out.mkdir()
         writers = {
-            "csv": (lambda: ex.write_csv(out / "r.csv", table),
+            "csv": (lambda: tables.write_csv(out / "r.csv", table),
                     lambda: df.to_csv(out / "p.csv", index=False, encoding="utf-8-sig")),
-            "xlsx": (lambda: ex.write_xlsx(out / "r.xlsx", [table]), lambda: openpyxl_write_only(out / "p.xlsx", table)),
+            "xlsx": (lambda: tables.write_xlsx(out / "r.xlsx", [table]), lambda: openpyxl_write_only(out / "p.xlsx", table)),
             "json": (lambda: ex.write_json(out / "r.json", [table], {}),
                      lambda: df.to_json(out / "p.json", orient="records", force_ascii=False)),
             "html": (lambda: ex.write_html(out / "site", [table], {}),

@@ -38,7 +38,7 @@ from db.models import utcnow
 from scheduler.demo import pinggu as reference
 from scheduler.library import uscc
 from scheduler.library.importing import COLUMNS
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 
 _ALNUM = "0123456789ABCDEFGHJKLMNPQRTUWXY"
 _WORDS = "华盛兴隆鑫源恒达宏伟金泰福安永昌瑞丰和顺嘉禾天成广德新锐佳美康泰润泽平谷桃乡山水"

@@ -212,7 +212,7 @@ def _touch_data() -> None:
 
     from db.engine import make_engine
     from scheduler.audit import service as auditlog
-    from scheduler.accounts.context import SYSTEM
+    from scheduler.access.context import SYSTEM
 
     eng = make_engine(os.environ["DSR_DATABASE_URL"])
     try:

@@ -53,7 +53,7 @@ def build(url: str, plans: int, per_plan: int, ids: int, seed: int = 20261201) -
     from db.models import Department, Draw, Plan, utcnow
     from scheduler.demo import pinggu as reference
     from scheduler.library import uscc
-    from scheduler.accounts.bureaus import ensure_pinggu
+    from scheduler.demo.service import ensure_pinggu
 
     eng = make_engine(url)
     upgrade(eng)

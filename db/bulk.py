@@ -12,7 +12,11 @@ import datetime as dt
 from contextlib import contextmanager
 from typing import Iterable, Iterator, Mapping, Sequence
 
-from sqlalchemy import text
+import orjson
+from sqlalchemy import String, any_, bindparam, func, select, text
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.sql.elements import ColumnElement
+from sqlmodel import Session
 from sqlalchemy.engine import Connection
 
 
@@ -167,3 +171,17 @@ def sqlite_page_cache(conn: Connection, kib: int) -> Iterator[None]:
         yield
     finally:
         conn.exec_driver_sql(f"PRAGMA cache_size={before}")
+
+
+def in_values(session: Session, column, values: Sequence[str]) -> ColumnElement[bool] | None:
+    """`column IN values` with one parameter however many values there are
+    (SQLite: json_each over a JSON array; PostgreSQL: = ANY(array)), or None on
+    another database (the caller then asks in chunks)."""
+    name = session.connection().dialect.name
+    if name == "sqlite":
+        # (orjson: the id list of a 10M draw's ~290k entities in 10 ms instead of 0.1 s)
+        text = orjson.dumps(list(values)).decode("utf-8")
+        return column.in_(select(func.json_each(bindparam(None, text)).table_valued("value").c.value))
+    if name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
+    return None

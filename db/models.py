@@ -180,7 +180,7 @@ class Conflict(SQLModel, table=True):
 
 
 class User(SQLModel, table=True):
-    """A login account of the planners' app; roles and rules in scheduler/accounts/permissions.py.
+    """A login account of the planners' app; roles and rules in scheduler/access/permissions.py.
 
     Only an argon2 hash of the password is stored. An inspector's account links
     to their roster entry so that "own team" checks can find them.

@@ -89,7 +89,7 @@ def sqlite_engine(sqlite_url):
 @pytest.fixture
 def pinggu(engine):
     """The demo bureau's skeleton (towns, departments) in `engine`."""
-    from scheduler.accounts.bureaus import ensure_pinggu
+    from scheduler.demo.service import ensure_pinggu
 
     with Session(engine) as s:
         b = ensure_pinggu(s)

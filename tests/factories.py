@@ -13,7 +13,7 @@ from db.models import CheckItem, Conflict, Department, Expert, Inspector, utcnow
 from scheduler.demo import pinggu as reference
 from scheduler.library import vocabulary
 from scheduler.library import uscc
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 
 ENT_COLS = ["uscc", "name", "entity_type", "industry_code", "town_code", "address", "registered_on", "status",
             "risk_class", "tags", "updated_at"]

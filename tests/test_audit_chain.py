@@ -15,7 +15,7 @@ from db.engine import make_engine
 from db.models import AuditEvent
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 

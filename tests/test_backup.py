@@ -15,7 +15,7 @@ from scheduler.cli import app
 from scheduler.audit import service as auditlog
 from scheduler.audit import backup
 from scheduler.draw import service as draws
-from scheduler.accounts.context import CLI
+from scheduler.access.context import CLI
 from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world

@@ -14,7 +14,7 @@ from scheduler.demo import pinggu as reference
 from scheduler.library import vocabulary
 from scheduler.library import uscc
 from scheduler.library import browse
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 
 SPECIAL_NAMES = ["百分之百%商贸有限公司", "下划线_科技有限公司", "O'Brien贸易;有限公司", "普通食品店"]
 

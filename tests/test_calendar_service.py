@@ -20,7 +20,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from db.models import AuditEvent, CalendarDay, CalendarYear
 from scheduler.calendar import service as cal
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.calendar.workdays import MissingYear
 from test_workdays import HOLIDAYS_2027, WORKDAYS_2027
 

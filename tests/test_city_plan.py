@@ -108,9 +108,9 @@ def test_the_demo_is_deterministic_and_idempotent(engine):
 
 
 def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
-    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.access.permissions import PermissionDenied
     from scheduler.results import tasks
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     d = draws.execute(city, CITY_PLAN.code, NEXT, "55555555556666666666")
     with Session(city) as s:
@@ -132,8 +132,8 @@ def test_no_district_reads_another_districts_tasks_of_the_city_plan(city):
 
 def test_draw_rights_follow_the_bureau_scope(city):
     from db.models import Department
-    from scheduler.accounts.permissions import PermissionDenied
-    from scheduler.accounts.context import Actor
+    from scheduler.access.permissions import PermissionDenied
+    from scheduler.access.context import Actor
 
     with Session(city) as s:
         ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())

@@ -19,7 +19,7 @@ from db.engine import make_engine
 from scheduler.library import importing
 from scheduler.library import uscc
 from scheduler.library.importing import COLUMNS
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 
 DSR = [sys.executable, "-m", "scheduler"]
 

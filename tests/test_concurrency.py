@@ -26,7 +26,7 @@ from db.models import AuditEvent, Draw, Plan, Task
 from scheduler.audit.chain import digest_of
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
-from scheduler.accounts.context import CLI
+from scheduler.access.context import CLI
 from scheduler.plans.service import PlanInput, save_plan
 from tests.conftest import _truncate_pg
 from tests.factories import world

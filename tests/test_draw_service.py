@@ -218,7 +218,7 @@ def test_replacement_takes_first_unused_reserve_of_the_stratum(w):
 
 def test_a_task_with_results_cannot_be_replaced(w):
     from scheduler.results import service as results
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
     from db.models import Inspector, TeamMember
 
     save_plan(w, gs_plan())

@@ -25,11 +25,12 @@ from typer.testing import CliRunner
 
 from db.models import Department, Enterprise, Inspector, Task, TeamMember
 from scheduler.results import export as ex
+from scheduler.exchange import tables
 from scheduler.calendar import service as calendar
 from scheduler.draw import service as draws
 from scheduler.results import export_service as es
 from scheduler.results import service as rs
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world
@@ -49,9 +50,9 @@ EVIL_PLAN = "../../evil"
 
 def test_neutralise_only_formula_starts():
     for v in ("=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx", EVIL_FORMULA):
-        assert ex.neutralise(v) == "'" + v
+        assert tables.neutralise(v) == "'" + v
     for v in ("", "abc", "2026-11-02", "'=x", " =x", "企业"):
-        assert ex.neutralise(v) == v
+        assert tables.neutralise(v) == v
 
 
 def test_shape_keeps_only_the_whitelist():
@@ -66,7 +67,7 @@ def test_shape_keeps_only_the_whitelist():
 
 @given(st.text(max_size=80))
 def test_safe_name_never_leaves_the_folder(name):
-    s = ex.safe_name(name)
+    s = tables.safe_name(name)
     assert s and "/" not in s and "\\" not in s and s not in (".", "..") and ".." not in s
     assert not s.startswith(".") and len(s) <= 100
     base = Path("/tmp/out/packages")
@@ -74,11 +75,11 @@ def test_safe_name_never_leaves_the_folder(name):
 
 
 def test_safe_name_examples():
-    assert ex.safe_name("../../evil_2026-11") == "evil_2026-11"
-    assert ex.safe_name("PG-SP_2026-11") == "PG-SP_2026-11"
-    assert ex.safe_name("a/b\\c:d") == "a_b_c_d"
-    assert ex.safe_name("..") == "_" and ex.safe_name("") == "_"
-    assert ex.safe_name("餐饮/抽查") == "餐饮_抽查"
+    assert tables.safe_name("../../evil_2026-11") == "evil_2026-11"
+    assert tables.safe_name("PG-SP_2026-11") == "PG-SP_2026-11"
+    assert tables.safe_name("a/b\\c:d") == "a_b_c_d"
+    assert tables.safe_name("..") == "_" and tables.safe_name("") == "_"
+    assert tables.safe_name("餐饮/抽查") == "餐饮_抽查"
 
 
 def test_package_dirs_unique_and_safe():
@@ -90,14 +91,14 @@ def test_package_dirs_unique_and_safe():
 
 
 def test_csv_and_xlsx_writers_neutralise(tmp_path):
-    t = ex.Table(ex.ITEMS, [(EVIL_FORMULA, "+1", "-2", "@x", "ok", "\x01ctl", "2026-01-01")])
-    ex.write_csv(tmp_path / "t.csv", t)
+    t = ex.public_table(ex.ITEMS, [(EVIL_FORMULA, "+1", "-2", "@x", "ok", "\x01ctl", "2026-01-01")])
+    tables.write_csv(tmp_path / "t.csv", t)
     raw = (tmp_path / "t.csv").read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     rows = list(csv.reader(io.StringIO(raw.decode("utf-8-sig"))))
     assert rows[0] == list(ex.TABLES[ex.ITEMS])
     assert rows[1][:5] == ["'" + EVIL_FORMULA, "'+1", "'-2", "'@x", "ok"]
-    ex.write_xlsx(tmp_path / "t.xlsx", [t])
+    tables.write_xlsx(tmp_path / "t.xlsx", [t])
     ws = load_workbook(tmp_path / "t.xlsx", read_only=True)[ex.ITEMS]
     cells = [[c.value for c in r] for r in ws.iter_rows()]
     assert cells[1][:5] == ["'" + EVIL_FORMULA, "'+1", "'-2", "'@x", "ok"]
@@ -106,7 +107,7 @@ def test_csv_and_xlsx_writers_neutralise(tmp_path):
 
 
 def test_html_escapes_every_text(tmp_path):
-    t = ex.Table(ex.RESULTS, [("X", EVIL_HTML, "\"'&", "", "", "</script><img src=x onerror=alert(1)>", "")])
+    t = ex.public_table(ex.RESULTS, [("X", EVIL_HTML, "\"'&", "", "", "</script><img src=x onerror=alert(1)>", "")])
     ex.write_html(tmp_path, [t], {"导出时间": "<b>"})
     js = (tmp_path / "data.js").read_text(encoding="utf-8")
     index = (tmp_path / "index.html").read_text(encoding="utf-8")
@@ -180,7 +181,7 @@ class Published:
 def _all_text(out: Path) -> dict[str, str]:
     """Every file's text; an XLSX as the text of all its XML parts."""
     texts = {}
-    for p in ex.iter_files(out):
+    for p in tables.iter_files(out):
         rel = p.relative_to(out).as_posix()
         if p.suffix == ".xlsx":
             with zipfile.ZipFile(p) as z:
@@ -253,7 +254,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
 
     # The manifest lists every file with its digest; nothing else is in the folder.
     manifest = json.loads((out / es.MANIFEST).read_text(encoding="utf-8"))
-    assert set(manifest["files"]) | {es.MANIFEST} == {p.relative_to(out).as_posix() for p in ex.iter_files(out)}
+    assert set(manifest["files"]) | {es.MANIFEST} == {p.relative_to(out).as_posix() for p in tables.iter_files(out)}
 
     # Leak scan over every file.
     texts = _all_text(out)
@@ -348,7 +349,7 @@ def test_a_killed_exports_leftover_temp_folder_is_removed_by_the_next_export(sql
     import time
 
     from scheduler.results.export_service import export_public
-    from scheduler.accounts.bureaus import ensure_pinggu
+    from scheduler.demo.service import ensure_pinggu
     from sqlmodel import Session
 
     with Session(sqlite_engine) as s:

@@ -24,7 +24,7 @@ from scheduler.library import importing
 from scheduler.demo import pinggu as reference
 from scheduler.library import uscc
 from scheduler.library.importing import COLUMNS
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 from scheduler.library.import_service import import_file
 
 FUZZ = settings(max_examples=120, deadline=None, derandomize=True,

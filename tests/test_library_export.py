@@ -14,10 +14,10 @@ from sqlmodel import Session
 
 from db.models import AuditEvent, Enterprise, Inspector
 from scheduler.library.importing import COLUMNS, KINDS
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.library import export_service as lx
-from scheduler.accounts.bureaus import ensure_bureau
-from scheduler.accounts.context import Actor
+from scheduler.library.bureaus import ensure_bureau
+from scheduler.access.context import Actor
 from scheduler.demo.service import create_demo
 from scheduler.library.import_service import import_file
 

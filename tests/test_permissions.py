@@ -23,13 +23,13 @@ from db.models import (
     Task,
     TeamMember,
 )
-from scheduler.accounts import permissions as P
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access import permissions as P
+from scheduler.access.permissions import PermissionDenied
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
 from scheduler.matching import service as teams
 from scheduler.calendar import service as cal
-from scheduler.accounts.context import CLI, SYSTEM, Actor
+from scheduler.access.context import CLI, SYSTEM, Actor
 from scheduler.library.import_service import import_file
 from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world

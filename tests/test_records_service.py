@@ -11,10 +11,10 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import AuditEvent, Bureau, ChangeRecord, CheckItem, Conflict, Enterprise, Expert, ImportRun, Inspector, Town
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.audit import service as auditlog
 from scheduler.library import records
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.library.records import RecordError
 from test_browse import code_for, seed_library
 
@@ -124,7 +124,7 @@ def test_bad_enterprise_values_are_refused_and_change_nothing(engine, seeded, ch
 
 
 def test_risk_class_follows_the_configured_scheme(engine, seeded):
-    from scheduler.accounts.bureaus import set_risk_classes
+    from scheduler.library.bureaus import set_risk_classes
 
     with Session(engine) as s:
         set_risk_classes(s, ["A", "B", "C", "D", "E"])

@@ -16,7 +16,7 @@ from db.models import (
 from scheduler.calendar import service as calendar
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import make_uscc, world
 

@@ -1,7 +1,7 @@
 """Bureau scope: users see and change only their own bureau's data unless their bureau is
 city-level (then also its districts'); inspectors read only their own teams' tasks.
 
-The pure rule (scheduler.accounts.permissions.visible_bureau_ids) is tested on its own; the
+The pure rule (scheduler.access.permissions.visible_bureau_ids) is tested on its own; the
 services on SQLite and PostgreSQL with a small world of rows written directly: a city
 bureau 北京 with two districts 平谷 (A) and 密云 (B), and a neighbouring district 顺义 (X)
 outside the city. A city plan's draw handed one task to A and one to B (市抽县查); each
@@ -28,16 +28,16 @@ from db.models import (
     TeamMember, Town,
 )
 from scheduler.results import lifecycle as lc
-from scheduler.accounts import permissions as P
-from scheduler.accounts.permissions import BureauNode, PermissionDenied, visible_bureau_ids
+from scheduler.access import permissions as P
+from scheduler.access.permissions import BureauNode, PermissionDenied, visible_bureau_ids
 from scheduler.library import browse
 from scheduler.results import dashboard as history
 from scheduler.library import service as library
 from scheduler.results import service as results
-from scheduler.accounts import scope
+from scheduler.access import scope
 from scheduler.results import tasks
 from scheduler.accounts import service as users
-from scheduler.accounts.context import CLI, SYSTEM, Actor
+from scheduler.access.context import CLI, SYSTEM, Actor
 from scheduler.plans.service import PlanInput, list_plans, load_plan, save_plan
 from tests.factories import make_uscc
 
@@ -478,7 +478,7 @@ def test_command_line_and_worker_changes_are_seen_by_the_bureau_they_change(w):
     that bureau's auditors see it (a district's own import, a result entered from the CLI)."""
     from scheduler.audit import service as auditlog
     from scheduler.library.import_service import import_file
-    from scheduler.accounts.context import SYSTEM
+    from scheduler.access.context import SYSTEM
 
     with Session(w.engine) as s:
         auditlog.record(s, SYSTEM, "draw.execute", "draw:x", {}, bureau_id=w.b)

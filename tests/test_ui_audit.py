@@ -9,8 +9,8 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from scheduler.audit import service as auditlog
-from scheduler.accounts.bureaus import ensure_pinggu
-from scheduler.accounts.context import Actor
+from scheduler.demo.service import ensure_pinggu
+from scheduler.access.context import Actor
 from ui import auth
 
 PAGE = str(Path(__file__).resolve().parents[1] / "ui" / "pages" / "audit.py")

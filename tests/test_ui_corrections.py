@@ -17,7 +17,7 @@ from db.models import ResultCorrection
 from scheduler.results import corrections
 from scheduler.accounts import service as users
 from scheduler.results import service as rs
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.demo.service import create_demo
 from scheduler.demo.history import create_history
 from ui import auth, nav

@@ -16,7 +16,7 @@ from scheduler.demo.history import create_history
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
 from scheduler.library.browse import default_bureau
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.demo.service import create_demo
 from tests.test_ui_library import APP, TIMEOUT
 from tests.ui_steps import open_page

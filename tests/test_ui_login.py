@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from db.models import AuditEvent, Department, Inspector
 from scheduler.accounts import service as users
-from scheduler.accounts.bureaus import ensure_pinggu
+from scheduler.demo.service import ensure_pinggu
 from ui import auth, nav
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -103,7 +103,7 @@ def test_inspector_does_not_see_the_draw_page(url):
     at = _login(at, "zhang", PW)
     # An inspector acts under their roster id, the name teams are recorded under.
     assert any("当前用户：SCJGJ-001（执法检查人员）" in c.value for c in at.sidebar.caption)
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     a = Actor("SCJGJ-001", "inspector", 1, 1)
     visible = {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))}
@@ -117,7 +117,7 @@ def test_public_sees_only_published_data_and_verify(url):
     _accounts(url)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at = _login(at, "pub", PW)
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     a = Actor("pub", "public")
     assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"public.py", "verify.py"}

@@ -222,7 +222,7 @@ def test_dashboard_metrics_and_charts(db):
     from sqlalchemy import select
 
     from db.models import Department, Enterprise, Inspector
-    from scheduler.accounts.context import CLI
+    from scheduler.access.context import CLI
 
     with db.connect() as c:
         uscc = c.execute(select(Enterprise.uscc).where(Enterprise.status == "存续").order_by(Enterprise.uscc).limit(1)).scalar()

@@ -11,11 +11,12 @@ from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.models import AuditEvent, Enterprise, User
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.results import service as rs
 from scheduler.accounts import service as users
-from scheduler.accounts.bureaus import SettingsRefused, change_risk_classes, ensure_bureau, ensure_pinggu, risk_classes
-from scheduler.accounts.context import Actor
+from scheduler.library.bureaus import SettingsRefused, change_risk_classes, ensure_bureau, risk_classes
+from scheduler.demo.service import ensure_pinggu
+from scheduler.access.context import Actor
 from tests.test_ui_login import APP, PW, logged_in_admin
 from tests.test_ui_login import url as url  # noqa: F401 (fixture)
 from tests.ui_steps import open_page, table

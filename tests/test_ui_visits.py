@@ -15,7 +15,7 @@ from scheduler.visits import service as vs
 from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
 from ui import auth, nav
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from tests.ui_steps import open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]

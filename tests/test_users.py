@@ -11,10 +11,10 @@ from sqlmodel import Session
 from typer.testing import CliRunner
 
 from db.models import AuditEvent, Inspector, User
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.audit import service as auditlog
 from scheduler.accounts import service as users
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from tests.factories import world
 
 PW = "s3cret-Passw0rd"

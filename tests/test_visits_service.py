@@ -15,12 +15,12 @@ from sqlmodel import Session
 from db.models import AuditEvent, Department, Draw, Inspector, Plan, Task, TeamMember, Visit, VisitTask
 from scheduler.visits import rules as rule
 from scheduler.results.lifecycle import Refused
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.calendar import service as calendar
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.visits import service as vs
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
 from tests.factories import world

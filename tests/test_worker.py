@@ -23,7 +23,7 @@ from db.models import AuditEvent, Draw, DrawClaim, Notification, Plan, ScheduleR
 from scheduler.plans import schedules as S
 from scheduler.draw import service as draws
 from scheduler.draw import runs
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, list_plans, save_plan
 from tests.factories import world
 
@@ -278,7 +278,7 @@ def test_heartbeat_status(w):
 
 def test_set_schedule_validates_audits_and_shows_next_run(w):
     from db.models import Department
-    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.access.permissions import PermissionDenied
 
     save_plan(w, gs_plan())
     with Session(w) as s:

@@ -14,7 +14,7 @@ from typing import Literal
 import streamlit as st
 
 from scheduler.library import browse
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 from ui import state
 
 

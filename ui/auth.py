@@ -18,8 +18,8 @@ from typing import Any, Callable, Optional
 
 import streamlit as st
 
-from scheduler.accounts.permissions import IMPORT_KINDS, ROLES, can
-from scheduler.accounts.context import Actor
+from scheduler.access.permissions import IMPORT_KINDS, ROLES, can
+from scheduler.access.context import Actor
 
 SESSION_KEY = "dsr_username"
 AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
@@ -59,21 +59,9 @@ def page_visible(actor: Actor, page_path: str) -> bool:
 
 
 def _engine():
-    from ui import state
+    from ui.database import engine
 
-    return state.engine()
-
-
-def _with_bureau(a: Actor) -> Actor:
-    # Accounts without a bureau (deployment-wide administrators and auditors) act for the
-    # bureau picked in the sidebar (ui/state.py), so their actions are recorded under it.
-    if a.bureau_id is not None:
-        return a
-    from dataclasses import replace
-
-    from ui import state
-
-    return replace(a, bureau_id=state.bureau_id())
+    return engine()
 
 
 def autologin_name() -> Optional[str]:
@@ -114,12 +102,6 @@ def _oidc_username(cfg: dict[str, Any]) -> Optional[str]:
         return None
     accounts = cfg.get("accounts") or {}
     return accounts.get(ident, ident)
-
-
-def current_actor() -> Optional[Actor]:
-    """The logged-in user's Actor, or None; an account without a bureau gets the page's bureau."""
-    a = account_actor()
-    return None if a is None else _with_bureau(a)
 
 
 def account_actor() -> Optional[Actor]:
@@ -201,7 +183,7 @@ def require_login() -> Actor:
     """The logged-in Actor; otherwise show the login form (or the first-run message) and stop."""
     from scheduler.accounts import service as users
 
-    a = current_actor()
+    a = account_actor()
     if a is not None:
         return a
     if users.count_users(_engine()) == 0:
@@ -217,7 +199,7 @@ def require_login() -> Actor:
 def logout() -> None:
     from scheduler.accounts import service as users
 
-    a = current_actor()
+    a = account_actor()
     if a is not None and st.session_state.get(SESSION_KEY):
         users.logout(_engine(), a)
     st.session_state.pop(SESSION_KEY, None)

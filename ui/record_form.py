@@ -14,7 +14,7 @@ from typing import Any, Callable, Optional, Sequence
 
 import streamlit as st
 
-from scheduler.accounts.permissions import PermissionDenied, can
+from scheduler.access.permissions import PermissionDenied, can
 from scheduler.library import records
 from ui import state
 from ui.widgets import fmt_date

@@ -1,6 +1,6 @@
 """Per-process state of the app: the cached engine, and per session the bureau a page works on.
 
-The bureau follows the logged-in account (scheduler/accounts/scope.py): a district
+The bureau follows the logged-in account (scheduler/access/scope.py): a district
 account works on its own bureau; a city-level account picks its own bureau or one of
 its districts in the sidebar (`bureau_picker`); an account without a bureau (a
 deployment-wide administrator or auditor) picks any bureau, by default DSR_BUREAU or
@@ -10,32 +10,13 @@ The services check the scope again: the choice here only decides what a page sho
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any, Optional
 
 import streamlit as st
-from sqlalchemy.engine import Engine
-
-from db.engine import database_url, make_engine
-from db.migrate import upgrade
-
-
-@st.cache_resource(show_spinner="正在连接数据库……")
-def _engine(url: str) -> Engine:
-    # One engine per URL for the whole server process; the schema is
-    # upgraded once here rather than on every rerun.
-    eng = make_engine(url)
-    upgrade(eng)
-    # The package's holiday schedules (chinese-calendar) count from the start, as with `dsr init`
-    # and the worker: a database made otherwise would have no deadline until someone opened 工作日历.
-    from scheduler.calendar.service import ensure_seeded
-
-    ensure_seeded(eng)
-    return eng
-
-
-def engine() -> Engine:
-    """The engine for DSR_DATABASE_URL, created and upgraded once per process."""
-    return _engine(database_url())
+from scheduler.access.context import Actor
+from ui.auth import account_actor
+from ui.database import database_label, engine  # noqa: F401  (state.engine(): the pages' one engine)
 
 
 BUREAU_KEY = "dsr_bureau"
@@ -44,9 +25,7 @@ BUREAU_KEY = "dsr_bureau"
 def bureau_choices() -> list[dict[str, Any]]:
     """The bureaus the logged-in account may work on ({id, code, name, level, parent_id}),
     its own first; [] without a login."""
-    from scheduler.accounts.scope import bureau_choices as choices
-    from ui.auth import account_actor
-
+    from scheduler.access.scope import bureau_choices as choices
     a = account_actor()
     return [] if a is None else choices(engine(), a)
 
@@ -68,12 +47,10 @@ def bureau() -> Optional[dict[str, Any]]:
     """The bureau the current page works on ({id, code, name, ...}), or None (no bureau yet, or
     an account that may see none)."""
     from scheduler.library.browse import default_bureau
-    from ui.auth import account_actor
-
     a = account_actor()
     if a is None:  # the public page
         return default_bureau(engine())
-    from scheduler.accounts.scope import bureau_choices as choices
+    from scheduler.access.scope import bureau_choices as choices
 
     return _pick(choices(engine(), a), a.bureau_id)
 
@@ -85,8 +62,6 @@ def bureau_id() -> Optional[int]:
 
 def bureau_picker() -> Optional[dict[str, Any]]:
     """The sidebar's bureau: a choice when the account may work on several, else its name."""
-    from ui.auth import account_actor
-
     a = account_actor()
     choices = bureau_choices() if a is not None else []
     b = _pick(choices, a.bureau_id if a else None) if a is not None else bureau()
@@ -103,15 +78,19 @@ def bureau_picker() -> Optional[dict[str, Any]]:
     return b
 
 
-def database_label() -> str:
-    """The database URL without its password, for the sidebar."""
-    return engine().url.render_as_string(hide_password=True)
+def current_actor() -> Optional[Actor]:
+    """The logged-in user's Actor, or None; an account without a bureau gets the page's bureau."""
+    a = account_actor()
+    if a is None or a.bureau_id is not None:
+        return a
+    # Accounts without a bureau (deployment-wide administrators and auditors) act for the
+    # bureau picked in the sidebar, so their actions are recorded under it.
+    return replace(a, bureau_id=bureau_id())
 
 
-def actor():
+def actor() -> Actor:
     """The logged-in user's Actor (ui/auth.py); services check its rights."""
-    from scheduler.accounts.permissions import PermissionDenied
-    from ui.auth import current_actor
+    from scheduler.access.permissions import PermissionDenied
 
     a = current_actor()
     if a is None:

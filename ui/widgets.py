@@ -17,7 +17,7 @@ import streamlit as st
 
 from db.models import split_list
 from scheduler.library import vocabulary
-from scheduler.library.browse import Page
+from db.paging import Page
 
 PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50

@@ -1,1 +1,1 @@
-"""Accounts, roles, permissions and bureau scope: who may do what, and on which bureau's data."""
+"""Accounts of the planners' app: create, list, disable, reset, log in (with lock-out)."""

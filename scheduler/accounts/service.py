@@ -20,10 +20,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, Department, Inspector, User, utcnow
-from scheduler.accounts.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
+from scheduler.access.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import CLI, Actor
-from scheduler.accounts.scope import restrict, visible_bureaus
+from scheduler.access.context import CLI, Actor
+from scheduler.access.scope import restrict, visible_bureaus
 
 MIN_PASSWORD_LENGTH = 8
 DEMO_PASSWORD = "dsr-demo-2026"

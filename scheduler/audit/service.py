@@ -10,7 +10,7 @@ from sqlmodel import Session
 
 from db.models import AuditEvent, utcnow
 from scheduler.audit.chain import GENESIS, digest_of, event_hash
-from scheduler.accounts.context import CLI, Actor
+from scheduler.access.context import CLI, Actor
 
 # pg_advisory_xact_lock key of the audit chain (any fixed bigint unused elsewhere: "dsrauditchain").
 CHAIN_LOCK_KEY = 0x6473_7261_7564_6974
@@ -108,7 +108,7 @@ def verify(engine, expected_head: str | None = None) -> ChainReport:
 
 def export(engine, path, actor: Actor = CLI) -> ChainReport:
     """Write the chain as JSON Lines (one event a line) plus a final head line."""
-    from scheduler.accounts.permissions import require
+    from scheduler.access.permissions import require
 
     require(actor, "audit.export")
     import json as _json

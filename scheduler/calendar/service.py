@@ -22,9 +22,9 @@ from sqlmodel import Session
 
 from db.models import CalendarDay, CalendarYear, utcnow
 from scheduler.calendar import workdays as wd
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import SYSTEM, Actor
+from scheduler.access.context import SYSTEM, Actor
 
 PACKAGE = "package"
 ENTERED = "entered"

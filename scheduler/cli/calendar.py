@@ -75,7 +75,7 @@ def enter(
 ) -> None:
     """Enter a year's official holiday schedule; a second administrator must confirm it (录入)."""
     from scheduler.calendar.service import CalendarError, enter_year, parse_schedule
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     try:
         data = json.loads(file.read_text(encoding="utf-8-sig"))
@@ -101,7 +101,7 @@ def confirm(
 ) -> None:
     """Confirm an entered year's schedule; from then on it counts (确认)."""
     from scheduler.calendar.service import CalendarError, confirm_year
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     try:
         info = confirm_year(_seeded_engine(), year, Actor(by.strip(), "admin"))

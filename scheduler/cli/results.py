@@ -28,7 +28,7 @@ def _actor(name: str, role: str, dept: Optional[str]):
     from sqlmodel import Session
 
     from db.models import Department
-    from scheduler.accounts.context import Actor
+    from scheduler.access.context import Actor
 
     eng = engine()
     did = bid = None

@@ -45,7 +45,7 @@ def add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
 ) -> None:
     """Create an account (新增用户); the first administrator: `dsr user add NAME --admin`."""
-    from scheduler.accounts.permissions import ROLES, PermissionDenied
+    from scheduler.access.permissions import ROLES, PermissionDenied
     from scheduler.accounts.service import UserError, add_user, check_password
 
     if admin and role not in (None, "admin"):

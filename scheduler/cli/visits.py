@@ -25,7 +25,7 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _call(fn, *args, **kwargs):
-    from scheduler.accounts.permissions import PermissionDenied
+    from scheduler.access.permissions import PermissionDenied
     from scheduler.visits.service import VisitsRefused
     from scheduler.visits.rules import WindowError
 
@@ -55,9 +55,9 @@ def refresh(
     """Recompute the visits of a coordination window from the live draws (重新计算联合检查)."""
     from sqlmodel import Session
 
-    from scheduler.accounts.permissions import require
+    from scheduler.access.permissions import require
     from scheduler.visits import service as vs
-    from scheduler.accounts.context import CLI
+    from scheduler.access.context import CLI
 
     eng = engine()
     if all_windows:

@@ -46,7 +46,7 @@ from scheduler.demo.data import DEMO_PLANS
 from scheduler.calendar import service as cal_service
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
-from scheduler.accounts.context import SYSTEM, Actor
+from scheduler.access.context import SYSTEM, Actor
 
 # Scenarios played per month, by how many months back the month is (3 = three or more),
 # dealt round-robin over that month's draws. Each name is handled in `_play`; the lists are

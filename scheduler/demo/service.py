@@ -22,16 +22,22 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.bulk import drop_secondary_indexes, insert_rows
-from db.models import CheckItem, Conflict, Department, Draw, Enterprise, Expert, Inspector, Plan, PlanItem, utcnow
+from db.models import Bureau, CheckItem, Conflict, Department, Draw, Enterprise, Expert, Inspector, Plan, PlanItem, utcnow
 from scheduler.demo import data as demo
 from scheduler.audit import service as auditlog
 from scheduler.demo import pinggu as reference
 from scheduler.library.importing import nfkc
-from scheduler.accounts.bureaus import ensure_bureau, ensure_pinggu
-from scheduler.accounts.context import SYSTEM, Actor
+from scheduler.library.bureaus import ensure_bureau
+from scheduler.access.context import SYSTEM, Actor
 
 INDEX_REBUILD_MIN = 100_000
 Progress = Callable[[int, int, str], None]  # (entities written, entities total, stage in Chinese)
+
+
+def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:
+    """Create (idempotently) the demo bureau with its towns and departments."""
+    return ensure_bureau(session, reference.BUREAU_CODE, reference.BUREAU_NAME, "district", reference.AREA_CODE,
+                         reference.TOWNS, reference.DEPARTMENTS, actor=actor)
 
 
 class DemoRefused(RuntimeError):

@@ -1,4 +1,4 @@
-"""Build a plan's frame from the registry, in SQL (the same rules as scheduler.draw.frame).
+"""Build a plan's frame from the registry, in SQL (the same rules as scheduler.plans.frame).
 
 The frame is every 存续 entity in the bureau's area that qualifies for at
 least one plan item, less those the frequency rule (抽查频次) leaves out.
@@ -13,16 +13,15 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-import orjson
-from sqlalchemy import String, and_, any_, bindparam, false, func, literal, or_, select
+from sqlalchemy import and_, false, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
-from sqlalchemy.types import ARRAY
 from sqlmodel import Session
 
 from db.models import CheckItem, Draw, Enterprise, PlanItem, Task, Town
 from scheduler.plans import rules
-from scheduler.draw.frame import ACTIVE_STATUS, Scope
+from scheduler.plans.frame import ACTIVE_STATUS, Scope
 from scheduler.plans.service import LoadedPlan
+from db.bulk import in_values
 
 
 @dataclass(frozen=True)
@@ -263,20 +262,6 @@ def lines_of_columns(n: int, ids: bytes, labels: bytes) -> bytes | None:
     if not (bool((out[:, w] == 44).all()) and bool((out[:, -1] == 10).all())):
         return None  # a separator inside a value: not one id and one label per row
     return out.tobytes()
-
-
-def in_values(session: Session, column, values: Sequence[str]) -> ColumnElement[bool] | None:
-    """`column IN values` with one parameter however many values there are
-    (SQLite: json_each over a JSON array; PostgreSQL: = ANY(array)), or None on
-    another database (the caller then asks in chunks)."""
-    name = session.connection().dialect.name
-    if name == "sqlite":
-        # (orjson: the id list of a 10M draw's ~290k entities in 10 ms instead of 0.1 s)
-        text = orjson.dumps(list(values)).decode("utf-8")
-        return column.in_(select(func.json_each(bindparam(None, text)).table_valued("value").c.value))
-    if name == "postgresql":
-        return column == any_(bindparam(None, list(values), type_=ARRAY(String)))
-    return None
 
 
 def _raw_rows(session: Session, stmt) -> list[tuple]:

@@ -18,7 +18,7 @@ computed at start and on every sync; the latest one within the grace period is
 run, older ones are recorded as "missed" with a notification, never skipped
 silently.
 
-Bureau scope (scheduler/accounts/scope.py): the reads for the app and the CLI
+Bureau scope (scheduler/access/scope.py): the reads for the app and the CLI
 (`plan_schedules`, `recent_runs`, `missed_runs`, `claims`, `list_notifications`) take
 an optional `actor` and `bureau_id` and cover only the plans (notifications) of the
 bureaus in the actor's scope, or of `bureau_id` (refused outside it); `mark_read` and
@@ -47,10 +47,10 @@ from sqlmodel import Session
 from db.models import Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat, utcnow
 from scheduler.plans import schedules
 from scheduler.calendar import workdays as wd
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.access.context import Actor
+from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
 
 log = logging.getLogger("dsr.worker")
 
@@ -566,15 +566,6 @@ class PlanSchedule:
     require_public_seed: bool
 
 
-def next_run_of(schedule_text: str, now: dt.datetime, cal: Optional[wd.WorkdayCalendar]) -> tuple[Optional[str], str]:
-    """(ISO time +08:00 of the next run, error) for a plan's schedule text."""
-    try:
-        t = schedules.next_run(schedules.parse(schedule_text), now, cal)
-    except (schedules.ScheduleError, wd.MissingYear) as e:
-        return None, str(e)
-    return (t.astimezone(schedules.TZ).isoformat() if t else None), ""
-
-
 def plan_schedules(engine: Engine, now: Optional[dt.datetime] = None, actor: Optional[Actor] = None,
                    bureau_id: Optional[int] = None) -> list[PlanSchedule]:
     """The random plans' schedules (with `actor` / `bureau_id`: of those bureaus), by code."""
@@ -589,7 +580,7 @@ def plan_schedules(engine: Engine, now: Optional[dt.datetime] = None, actor: Opt
         plans = list(s.execute(q).scalars())
     out = []
     for p in plans:
-        nxt, err = next_run_of(p.schedule, now, cal)
+        nxt, err = schedules.next_run_of(p.schedule, now, cal)
         try:
             desc = schedules.parse(p.schedule).describe()
         except schedules.ScheduleError:

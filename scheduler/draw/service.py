@@ -43,13 +43,13 @@ from scheduler.draw import fast as dsr1
 from scheduler.matching import fast as matching
 from scheduler.matching import package as mp
 from scheduler.plans import rules
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.draw import sql as draw_sql
 from scheduler.matching import service as teams
 from scheduler.visits import service as visit_service
-from scheduler.accounts.context import CLI, Actor
-from scheduler.accounts.scope import require_bureau
+from scheduler.access.context import CLI, Actor
+from scheduler.access.scope import require_bureau
 from scheduler.draw.frame_service import applicable_items, barred_kinds, entities, read_frame, read_frame_lines
 from scheduler.plans.service import LoadedPlan, load_plan
 

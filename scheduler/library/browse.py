@@ -5,7 +5,7 @@ more than a page, whatever the registry's size. Search text is always a bound
 parameter, and LIKE wildcards in it are escaped, so `%`, `_`, `'` and `;`
 match themselves.
 
-Bureau scope (scheduler/accounts/scope.py): every listing takes an optional
+Bureau scope (scheduler/access/scope.py): every listing takes an optional
 `actor`; with one, rows of bureaus outside the actor's scope are left out, and
 asking for such a bureau (`bureau_id`) raises PermissionDenied. The registry is
 shared, but read by area: an actor sees the entities of the towns of the
@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import datetime as dt
 
-from dataclasses import dataclass, field
 from typing import Any, Optional
 
 from sqlalchemy import and_, case, func, or_, select
@@ -25,45 +24,9 @@ from sqlalchemy.sql import Select
 from sqlalchemy.sql.elements import ColumnElement
 
 from db.models import Bureau, CheckItem, Conflict, Department, Enterprise, Expert, Inspector, Town
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import Visible, in_scope, require_bureau, visible_bureaus
-
-MAX_PAGE_SIZE = 500
-LIKE_ESCAPE = "\\"
-
-
-@dataclass
-class Page:
-    """One page of a listing; `page` is 1-based and already clamped to the data."""
-
-    rows: list[dict[str, Any]]
-    total: int
-    page: int
-    page_size: int
-    filters: dict[str, Any] = field(default_factory=dict)
-
-    @property
-    def pages(self) -> int:
-        return max(1, -(-self.total // self.page_size))
-
-    @property
-    def first_row(self) -> int:
-        """1-based number of the first row shown (0 when empty)."""
-        return (self.page - 1) * self.page_size + 1 if self.rows else 0
-
-    @property
-    def last_row(self) -> int:
-        return (self.page - 1) * self.page_size + len(self.rows)
-
-
-def escape_like(q: str) -> str:
-    """Make `q` match literally inside a LIKE pattern (escape char: backslash)."""
-    return q.replace(LIKE_ESCAPE, LIKE_ESCAPE * 2).replace("%", LIKE_ESCAPE + "%").replace("_", LIKE_ESCAPE + "_")
-
-
-def _contains(col, q: str) -> ColumnElement:
-    return col.like(f"%{escape_like(q)}%", escape=LIKE_ESCAPE)
-
+from db.paging import LIKE_ESCAPE, MAX_PAGE_SIZE, Page, contains, escape_like
+from scheduler.access.context import Actor
+from scheduler.access.scope import Visible, in_scope, require_bureau, visible_bureaus
 
 def _starts(col, q: str) -> ColumnElement:
     return col.like(f"{escape_like(q)}%", escape=LIKE_ESCAPE)
@@ -73,7 +36,7 @@ def _search(q: str | None, *cols) -> Optional[ColumnElement]:
     q = (q or "").strip()
     if not q:
         return None
-    return or_(*(_contains(c, q) for c in cols))
+    return or_(*(contains(c, q) for c in cols))
 
 
 def _scope(conn, actor: Optional[Actor], bureau_id: Optional[int]) -> Visible:
@@ -154,7 +117,7 @@ def enterprise_filters(q: str = "", town_code: str | None = None, entity_type: s
     conditions: the 检查对象名录库 page and its export select the same rows."""
     q = (q or "").strip()
     where = [
-        or_(_contains(Enterprise.name, q), _contains(Enterprise.address, q), _starts(Enterprise.uscc, q.upper()))
+        or_(contains(Enterprise.name, q), contains(Enterprise.address, q), _starts(Enterprise.uscc, q.upper()))
         if q
         else None,
         Enterprise.town_code == town_code if town_code else None,

@@ -21,15 +21,15 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, CheckItem, Conflict, Enterprise, Expert, Inspector, Town
-from scheduler.results import export as xp
+from scheduler.exchange import tables
 from scheduler.library.importing import COLUMNS, FIELDS, ITEM_KIND_NAMES, KIND_NAMES, KINDS
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.library import browse
-from scheduler.accounts.context import CLI, Actor
+from scheduler.access.context import CLI, Actor
 from scheduler.library.import_service import load_lookups
 from scheduler.library.records import import_text
-from scheduler.accounts.scope import require_bureau
+from scheduler.access.scope import require_bureau
 
 # The app builds a download in memory; past this many rows it asks for a narrower filter or the CLI.
 APP_LIMIT = 100_000
@@ -129,9 +129,9 @@ def _write(path: Path, table_rows: Iterator[tuple[str, ...]], fmt: str, sheet: s
             yield row
 
     if fmt == "csv":
-        xp.write_csv(path, xp.Table(sheet, counted(), headers=header))  # type: ignore[arg-type]
+        tables.write_csv(path, tables.Table(sheet, counted(), header))  # type: ignore[arg-type]
     else:
-        xp.write_xlsx(path, [xp.Table(sheet, list(counted()), headers=header)])
+        tables.write_xlsx(path, [tables.Table(sheet, list(counted()), header)])
     return count
 
 

@@ -45,11 +45,11 @@ from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
 from scheduler.library import importing
 from scheduler.library.importing import FIELDS, KEYS, FileError, Lookups, RowError, Table, nfkc
-from scheduler.accounts.permissions import RULES, require
+from scheduler.access.permissions import RULES, require
 from scheduler.audit import service as auditlog
-from scheduler.accounts import bureaus
-from scheduler.accounts.context import CLI, Actor
-from scheduler.accounts.scope import require_bureau
+from scheduler.library import bureaus
+from scheduler.access.context import CLI, Actor
+from scheduler.access.scope import require_bureau
 
 Progress = Callable[[int, int], None]
 

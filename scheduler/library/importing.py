@@ -1076,7 +1076,7 @@ def rejects_csv(rows: list[dict]) -> bytes:
     import csv as _csv
     import io as _io
 
-    from scheduler.results.export import neutralise
+    from scheduler.exchange.tables import neutralise
 
     headers: list[str] = []
     for r in rows:

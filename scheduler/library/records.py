@@ -19,7 +19,7 @@ record and retiring the wrong one (status 注销 / 停用), so the trail of both
 Permission: `library.edit` (administrators and planners), within the actor's
 bureau; an enterprise belongs to the bureau whose area holds its town.
 
-Bureau scope (scheduler/accounts/scope.py): `bureau_id` names the bureau whose
+Bureau scope (scheduler/access/scope.py): `bureau_id` names the bureau whose
 record is read or edited (the page's bureau, ui/state.py). It must be in the
 actor's scope (`require_bureau`: a city-level account may edit its districts'
 records, a district account only its own); an enterprise must belong to it.
@@ -54,11 +54,11 @@ from db.models import (
 )
 from scheduler.library import importing
 from scheduler.library.importing import COLUMNS, FIELDS, HEADER_OF, KEYS, Lookups, Table, nfkc
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import CLI, Actor
+from scheduler.access.context import CLI, Actor
 from scheduler.library.import_service import load_lookups, resolve_bureau
-from scheduler.accounts.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
 
 ACTION = "library.edit"
 SOURCE = "（页面编辑）"  # ImportRun.file_name of a hand edit: no file was imported

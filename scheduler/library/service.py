@@ -21,8 +21,8 @@ from db.models import (
     Task,
     Town,
 )
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import require_bureau
+from scheduler.access.context import Actor
+from scheduler.access.scope import require_bureau
 
 COUNTED = {
     "enterprises": Enterprise,

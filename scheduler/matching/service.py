@@ -19,11 +19,11 @@ from db.bulk import insert_rows
 from db.models import CheckItem, Conflict, Department, Draw, Expert, Inspector, Task, TaskEvent, TaskItem, TeamMember, utcnow
 from scheduler.matching import fast as m
 from scheduler.matching import package as mp
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import CLI, Actor
-from scheduler.draw.frame_service import in_values
-from scheduler.accounts.scope import require_bureau
+from scheduler.access.context import CLI, Actor
+from db.bulk import in_values
+from scheduler.access.scope import require_bureau
 from scheduler.plans.service import LoadedPlan, load_plan
 
 INACTIVE_TASK = ("voided", "replaced", "reserve")
@@ -316,3 +316,38 @@ def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str,
         s.commit()
         s.refresh(row)
         return row
+
+
+# --- read side: the active teams (任务与匹配, joint visits) ----------------------------------
+
+
+@dataclass(frozen=True)
+class TeamSeat:
+    """One active member of a task's team, for display and replacement."""
+
+    person_id: str
+    name: str
+    kind: str  # inspector / expert
+    role: str  # leader / member / expert
+    department: str
+    slot: int
+
+
+def task_seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
+    """(task id, seat) of the active team members of `task_ids`, by task and slot."""
+    stmt = (
+        select(TeamMember.task_id, TeamMember.role, TeamMember.slot, Inspector.inspector_id, Inspector.name,
+               Department.name.label("dept"), Expert.expert_id, Expert.name.label("expert_name"), Expert.field)
+        .outerjoin(Inspector, Inspector.id == TeamMember.inspector_pk)
+        .outerjoin(Department, Department.id == TeamMember.department_id)
+        .outerjoin(Expert, Expert.id == TeamMember.expert_pk)
+        .where(TeamMember.task_id.in_(task_ids), TeamMember.active.is_(True))
+        .order_by(TeamMember.task_id, TeamMember.slot, TeamMember.id)
+    )
+    out = []
+    for r in conn.execute(stmt):
+        if r.expert_id is not None:
+            out.append((r.task_id, TeamSeat(r.expert_id, r.expert_name, "expert", r.role, r.field or "", r.slot)))
+        else:
+            out.append((r.task_id, TeamSeat(r.inspector_id or "", r.name or "", "inspector", r.role, r.dept or "", r.slot)))
+    return out

@@ -225,3 +225,12 @@ def runs_between(
         out.append(t)
         t = next_run(schedule, t, cal)
     return out
+
+
+def next_run_of(schedule_text: str, now: dt.datetime, cal: wd.WorkdayCalendar | None) -> tuple[str | None, str]:
+    """(ISO time +08:00 of the next run, error) for a plan's schedule text."""
+    try:
+        t = next_run(parse(schedule_text), now, cal)
+    except (ScheduleError, wd.MissingYear) as e:
+        return None, str(e)
+    return (t.astimezone(TZ).isoformat() if t else None), ""

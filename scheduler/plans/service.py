@@ -12,12 +12,12 @@ from sqlmodel import Session
 
 from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
 from scheduler.plans import rules
-from scheduler.draw.frame import Scope
-from scheduler.accounts.permissions import require
+from scheduler.plans.frame import Scope
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.bureaus import risk_classes
-from scheduler.accounts.context import CLI, Actor
-from scheduler.accounts.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.library.bureaus import risk_classes
+from scheduler.access.context import CLI, Actor
+from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
 
 
 class PlanNotFound(LookupError):
@@ -258,7 +258,7 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
 def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[str, Any]:
     """`cal` (WorkdayCalendar) and `now` (aware) fill next_run; without `cal` a
     working-day schedule gives next_run None and an error."""
-    from scheduler.draw.runs import next_run_of
+    from scheduler.plans.schedules import next_run_of
 
     p = lp.plan
     next_run, next_run_error = next_run_of(p.schedule, now or utcnow(), cal)

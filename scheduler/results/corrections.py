@@ -5,7 +5,7 @@ the item's department or an administrator, with a written reason; old and new
 values stay on record and in the public history). Each listing here is one
 COUNT plus one page of ids over an index, then the joins for that page only.
 
-Bureau scope (scheduler/accounts/scope.py): with an `actor`, `published` lists only
+Bureau scope (scheduler/access/scope.py): with an `actor`, `published` lists only
 results of tasks whose bureau (the bureau carrying out the task) is in the actor's
 scope, and `history` refuses a result whose task is outside it. `actor=None` is an
 internal, unrestricted call.
@@ -22,9 +22,9 @@ from db.models import CheckItem, Department, Enterprise, ItemResult, ResultCateg
 from db.models import split_list
 from scheduler.results import lifecycle as lc
 from scheduler.library import uscc as uscc_mod
-from scheduler.library.browse import MAX_PAGE_SIZE, Page, escape_like
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import in_scope, require_task, visible_bureaus
+from db.paging import MAX_PAGE_SIZE, Page, escape_like
+from scheduler.access.context import Actor
+from scheduler.access.scope import in_scope, require_task, visible_bureaus
 
 
 def _names(conn) -> dict[str, str]:

@@ -13,8 +13,8 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 
 from db.models import Department, Draw, ItemResult, Plan, Task
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import area, require_bureau
+from scheduler.access.context import Actor
+from scheduler.access.scope import area, require_bureau
 from scheduler.calendar import service as cal_service
 from scheduler.calendar import workdays as wd
 from scheduler.results import lifecycle as lc

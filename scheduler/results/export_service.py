@@ -32,6 +32,7 @@ from sqlalchemy.engine import Engine
 from db.models import CheckItem, Department, Draw, Enterprise, FollowUp, ItemResult, Plan, ResultCategory, Task, TaskItem
 from db.models import split_list, utcnow
 from scheduler.results import export as ex
+from scheduler.exchange import tables as xt
 from scheduler.results import lifecycle as lc
 from scheduler.draw import service as draw_service
 from scheduler.plans.service import list_plans
@@ -201,9 +202,9 @@ def package_dirs(draws: Sequence[DrawnDraw]) -> dict[int, str]:
     out: dict[int, str] = {}
     used: set[str] = set()
     for d in draws:
-        name = ex.safe_name(f"{d.plan_code}_{d.period}")
+        name = xt.safe_name(f"{d.plan_code}_{d.period}")
         if name.lower() in used:
-            name = ex.safe_name(f"{name}-{d.draw_id}")
+            name = xt.safe_name(f"{name}-{d.draw_id}")
         used.add(name.lower())
         out[d.draw_id] = name
     return out
@@ -247,10 +248,10 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
     seconds: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
-        results = ex.Table(ex.RESULTS, ex.shape_rows(ex.RESULTS, published_rows(engine)))
-        plans = ex.Table(ex.PLANS, ex.shape_rows(ex.PLANS, plan_rows(engine)))
-        items = ex.Table(ex.ITEMS, ex.shape_rows(ex.ITEMS, item_rows(engine)))
-        visit_stats = ex.Table(ex.VISITS, ex.shape_rows(ex.VISITS, visit_rows(engine)))
+        results = ex.public_table(ex.RESULTS, ex.shape_rows(ex.RESULTS, published_rows(engine)))
+        plans = ex.public_table(ex.PLANS, ex.shape_rows(ex.PLANS, plan_rows(engine)))
+        items = ex.public_table(ex.ITEMS, ex.shape_rows(ex.ITEMS, item_rows(engine)))
+        visit_stats = ex.public_table(ex.VISITS, ex.shape_rows(ex.VISITS, visit_rows(engine)))
         dd = drawn_draws(engine)
         dirs = package_dirs(dd)
         seconds["read"] = time.perf_counter() - t0
@@ -267,7 +268,7 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
                              "抽取时间": d.drawn_at.astimezone(generated.tzinfo).replace(microsecond=0).isoformat()
                              if d.drawn_at else "",
                              "核验包": rel})
-        packages = ex.Table(ex.PACKAGES, ex.shape_rows(ex.PACKAGES, pkg_rows))
+        packages = ex.public_table(ex.PACKAGES, ex.shape_rows(ex.PACKAGES, pkg_rows))
         seconds["packages"] = time.perf_counter() - t0
         tables = [results, plans, items, packages, visit_stats]
         meta = {"导出时间": generated.isoformat(), "检查结果条数": len(results.rows)}
@@ -279,16 +280,16 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
             t0 = time.perf_counter()
             if fmt == "csv":
                 for t in tables:
-                    ex.write_csv(tmp / f"{ex.FILE_STEMS[t.name]}.csv", t)
+                    xt.write_csv(tmp / f"{ex.FILE_STEMS[t.name]}.csv", t)
             elif fmt == "xlsx":
-                ex.write_xlsx(tmp / "public.xlsx", tables)
+                xt.write_xlsx(tmp / "public.xlsx", tables)
             elif fmt == "json":
                 ex.write_json(tmp / "public.json", tables, meta)
             elif fmt == "html":
                 ex.write_html(tmp, tables, meta, links)
             seconds[fmt] = time.perf_counter() - t0
 
-        files = [p.relative_to(tmp).as_posix() for p in ex.iter_files(tmp)]
+        files = [p.relative_to(tmp).as_posix() for p in xt.iter_files(tmp)]
         counts = {t.name: len(t.rows) for t in tables}
         manifest = {
             "kind": MANIFEST_KIND, "generated_at": generated.isoformat(), "formats": list(fmts), "counts": counts,
@@ -333,7 +334,7 @@ def export_zip(engine: Engine, formats: str | Sequence[str] | None = None, now: 
         export_public(engine, out, formats, now)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
-            for p in ex.iter_files(out):
+            for p in xt.iter_files(out):
                 z.write(p, "dsr-public/" + p.relative_to(out).as_posix())
         return buf.getvalue()
 

@@ -11,7 +11,7 @@ event in one transaction.
 The read side (queues, the public list, the dashboard) is one SQL query per
 figure or page, with aggregates in the database.
 
-Bureau scope (scheduler/accounts/scope.py): every write checks that the task's
+Bureau scope (scheduler/access/scope.py): every write checks that the task's
 bureau is in the actor's scope (PermissionDenied otherwise) before the rules of
 scheduler.results.lifecycle; the internal reads take an optional `actor` and then cover
 only the bureaus in its scope, and for an inspector only their own teams' tasks.
@@ -38,10 +38,10 @@ from scheduler.results import lifecycle as lc
 from scheduler.library import uscc as uscc_mod
 from scheduler.results.lifecycle import Refused
 from scheduler.audit import service as auditlog
-from scheduler.accounts.permissions import PermissionDenied
-from scheduler.library.browse import MAX_PAGE_SIZE, Page
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import (
+from scheduler.access.permissions import PermissionDenied
+from db.paging import MAX_PAGE_SIZE, Page
+from scheduler.access.context import Actor
+from scheduler.access.scope import (
     NOT_OWN_TEAM, OTHER_BUREAU, area, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
 )
 

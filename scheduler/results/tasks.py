@@ -4,7 +4,7 @@ Only one page of tasks is ever read: the page itself is one SQL query with
 LIMIT/OFFSET; its items and team members come from two more queries bound to
 the ids of that page. Every filter is a bound parameter.
 
-Scope (scheduler/accounts/scope.py): with an `actor`, only tasks of the bureaus
+Scope (scheduler/access/scope.py): with an `actor`, only tasks of the bureaus
 in its scope are read (Task.bureau_id: the bureau that carries the task out, so
 a district sees the tasks a city plan handed to it, and not those handed to
 another district); an inspector reads only the tasks of the teams they are on.
@@ -15,17 +15,17 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from dataclasses import dataclass
 from typing import Any, Iterable, Optional, Sequence
 
 from sqlalchemy import and_, exists, func, or_, select
 from sqlalchemy.engine import Engine
 
-from db.models import CheckItem, Department, Draw, Enterprise, Expert, Inspector, Plan, Task, TaskItem, TeamMember, Town
-from scheduler.accounts.permissions import PermissionDenied
-from scheduler.library.browse import MAX_PAGE_SIZE, Page
-from scheduler.accounts.context import Actor
-from scheduler.accounts.scope import (
+from db.models import CheckItem, Department, Draw, Enterprise, Plan, Task, TaskItem, Town
+from scheduler.access.permissions import PermissionDenied
+from db.paging import MAX_PAGE_SIZE, Page
+from scheduler.matching.service import TeamSeat, task_seats
+from scheduler.access.context import Actor
+from scheduler.access.scope import (
     OTHER_BUREAU, Visible, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
 )
 
@@ -42,18 +42,6 @@ ROLE_LABELS = {"leader": "组长", "member": "组员", "expert": "专家"}
 
 def status_label(status: Optional[str]) -> str:
     return STATUS_LABELS.get(status or "", status or "")
-
-
-@dataclass(frozen=True)
-class TeamSeat:
-    """One active member of a task's team, for display and replacement."""
-
-    person_id: str
-    name: str
-    kind: str  # inspector / expert
-    role: str  # leader / member / expert
-    department: str
-    slot: int
 
 
 def _draws_of(bureaus: frozenset[int]):
@@ -232,26 +220,6 @@ def list_tasks(
 
 def _who(s: TeamSeat) -> str:
     return f"{s.name}（{s.person_id}）"
-
-
-def task_seats(conn, task_ids: list[int]) -> list[tuple[int, TeamSeat]]:
-    """(task id, seat) of the active team members of `task_ids`, by task and slot."""
-    stmt = (
-        select(TeamMember.task_id, TeamMember.role, TeamMember.slot, Inspector.inspector_id, Inspector.name,
-               Department.name.label("dept"), Expert.expert_id, Expert.name.label("expert_name"), Expert.field)
-        .outerjoin(Inspector, Inspector.id == TeamMember.inspector_pk)
-        .outerjoin(Department, Department.id == TeamMember.department_id)
-        .outerjoin(Expert, Expert.id == TeamMember.expert_pk)
-        .where(TeamMember.task_id.in_(task_ids), TeamMember.active.is_(True))
-        .order_by(TeamMember.task_id, TeamMember.slot, TeamMember.id)
-    )
-    out = []
-    for r in conn.execute(stmt):
-        if r.expert_id is not None:
-            out.append((r.task_id, TeamSeat(r.expert_id, r.expert_name, "expert", r.role, r.field or "", r.slot)))
-        else:
-            out.append((r.task_id, TeamSeat(r.inspector_id or "", r.name or "", "inspector", r.role, r.dept or "", r.slot)))
-    return out
 
 
 def task_team(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> list[TeamSeat]:

@@ -41,12 +41,12 @@ from db.models import (
     Bureau, CheckItem, Department, Draw, Enterprise, Plan, Setting, Task, TaskItem, Town, Visit, VisitTask, utcnow,
 )
 from scheduler.visits import rules as rule
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.results.tasks import task_seats
-from scheduler.library.browse import MAX_PAGE_SIZE, Page
-from scheduler.accounts.context import CLI, SYSTEM, Actor
-from scheduler.accounts.scope import Visible, area, require_bureau, visible_bureaus
+from scheduler.matching.service import task_seats
+from db.paging import MAX_PAGE_SIZE, Page
+from scheduler.access.context import CLI, SYSTEM, Actor
+from scheduler.access.scope import Visible, area, require_bureau, visible_bureaus
 
 SETTING_KEY = "coordination_window"
 INACTIVE = ("voided", "replaced", "reserve")  # as teams.INACTIVE_TASK / results.INACTIVE
@@ -666,7 +666,7 @@ def visits_for(engine: Engine, window: str, bureau_id: Optional[int] = None, pag
         if merged_only:
             stmt, counted = stmt.where(n_tasks > 1), counted.where(n_tasks > 1)
         if q and q.strip():
-            from scheduler.library.browse import _contains
+            from db.paging import contains as _contains
 
             found = or_(_contains(Visit.uscc, q.strip()), _contains(Enterprise.name, q.strip()))
             stmt = stmt.where(found)
@@ -705,7 +705,7 @@ def visit_of_task(engine: Engine, task_id: int, actor: Optional[Actor] = None) -
     """The visit a task belongs to (a visits_for row), or None (reserve, replaced, voided, case checks)."""
     with engine.connect() as conn:
         if actor is not None:
-            from scheduler.accounts.scope import require_task
+            from scheduler.access.scope import require_task
 
             require_task(conn, actor, task_id)
         row = conn.execute(

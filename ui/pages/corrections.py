@@ -7,7 +7,7 @@ Old and new results and the reason stay on record and in the public history.
 
 import streamlit as st
 
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import corrections
 from scheduler.results import service as rs

@@ -9,9 +9,9 @@ from sqlmodel import Session
 from scheduler.plans import rules
 from scheduler.library import browse
 from scheduler.draw import frame_service as frames
-from scheduler.accounts.bureaus import risk_classes
+from scheduler.library.bureaus import risk_classes
 from scheduler.draw.service import DrawRefused, validate_period
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.visits import service as visits_service
 from scheduler.plans.service import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
 from ui import state

@@ -22,7 +22,7 @@ eng = state.engine()
 def _staff() -> bool:
     """A logged-in staff member? The page itself never needs a user."""
     try:
-        from ui.auth import current_actor
+        from ui.state import current_actor
     except ImportError:
         return False
     try:

@@ -4,7 +4,7 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left

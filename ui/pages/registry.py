@@ -4,7 +4,7 @@ import streamlit as st
 
 from scheduler.library import vocabulary
 from scheduler.library import browse
-from scheduler.accounts.bureaus import risk_classes
+from scheduler.library.bureaus import risk_classes
 from sqlmodel import Session
 from scheduler.library import export_service as library_export
 from ui import state

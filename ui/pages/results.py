@@ -3,7 +3,7 @@
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
 from ui import state

@@ -8,7 +8,7 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.plans import schedules as S
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.draw import runs
 from ui import state
 

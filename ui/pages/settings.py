@@ -9,11 +9,11 @@ import streamlit as st
 
 from scheduler.results import lifecycle as lc
 from scheduler.library import vocabulary
-from scheduler.accounts.permissions import ACCOUNT_ROLES, ROLES, PermissionDenied, can
+from scheduler.access.permissions import ACCOUNT_ROLES, ROLES, PermissionDenied, can
 from scheduler.library import browse
 from scheduler.accounts import service as users
 from scheduler.results import service as rs
-from scheduler.accounts.bureaus import SettingsRefused, change_risk_classes, risk_classes
+from scheduler.library.bureaus import SettingsRefused, change_risk_classes, risk_classes
 from sqlmodel import Session
 from ui import state
 from ui.widgets import Col, table

@@ -3,7 +3,7 @@
 import pandas as pd
 import streamlit as st
 
-from scheduler.accounts.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.draw import service as draws
 from scheduler.matching import service as teams

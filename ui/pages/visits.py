@@ -15,7 +15,7 @@ import streamlit as st
 
 from scheduler.results import lifecycle as lc
 from scheduler.visits import rules as rule
-from scheduler.accounts.permissions import PermissionDenied, can
+from scheduler.access.permissions import PermissionDenied, can
 from scheduler.visits import service as vs
 from ui import state
 from ui.widgets import Col, fmt_date, need_bureau, paged_table, search_box, table

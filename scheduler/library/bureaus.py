@@ -10,11 +10,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, Department, Enterprise, Plan, Setting, Town
-from scheduler.demo import pinggu as reference
 from scheduler.library import vocabulary
-from scheduler.accounts.permissions import require
+from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.accounts.context import SYSTEM, Actor
+from scheduler.access.context import SYSTEM, Actor
 
 
 def risk_classes(session: Session) -> list[str]:
@@ -60,12 +59,6 @@ def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) ->
             set_risk_classes(s, new, actor)
             s.commit()
     return new
-
-
-def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:
-    """Create (idempotently) the demo bureau with its towns and departments."""
-    return ensure_bureau(session, reference.BUREAU_CODE, reference.BUREAU_NAME, "district", reference.AREA_CODE,
-                         reference.TOWNS, reference.DEPARTMENTS, actor=actor)
 
 
 def ensure_bureau(session: Session, code: str, name: str, level: str, area_code: str,

@@ -151,7 +151,7 @@ def can(actor: ActorLike, action: str) -> bool:
     return actor.role not in r.own_department or actor.department_id is not None
 
 
-# --- bureau scope (pure; the services read the bureau tree in scheduler/accounts/scope.py) ---------
+# --- bureau scope (pure; the services read the bureau tree in scheduler/access/scope.py) ---------
 
 CITY_LEVEL = "city"
 # Accounts without a bureau that act deployment-wide (the CLI's administrator, a deployment auditor).

@@ -1,6 +1,6 @@
 """Bureau scope: which bureaus' data an actor may see and change, enforced in the services.
 
-The decision is pure (scheduler.accounts.permissions.visible_bureau_ids, given the bureau
+The decision is pure (scheduler.access.permissions.visible_bureau_ids, given the bureau
 tree); this module reads the tree and applies the decision to one object
 (`require_bureau`, `require_task`) or to a query (`restrict`, `in_scope`).
 
@@ -11,7 +11,7 @@ tree); this module reads the tree and applies the decision to one object
 Services take an optional `actor`; `actor=None` means an internal, unrestricted
 call (the worker, the demo, other services). The UI and the CLI pass their actor.
 
-After `require_bureau`, call `scheduler.accounts.permissions.require(actor, action,
+After `require_bureau`, call `scheduler.access.permissions.require(actor, action,
 department_id=...)` without `bureau_id`: `require`'s own bureau check is strict
 equality and would refuse a city-level account working on a district's object.
 
@@ -31,7 +31,7 @@ from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
 from db.models import Bureau, Inspector, Task, TeamMember
-from scheduler.accounts.permissions import (
+from scheduler.access.permissions import (
     DEPLOYMENT_ROLES,
     OTHER_BUREAU,
     BureauNode,
@@ -40,7 +40,7 @@ from scheduler.accounts.permissions import (
     bureau_visible,
     visible_bureau_ids,
 )
-from scheduler.accounts.context import Actor
+from scheduler.access.context import Actor
 
 __all__ = [
     "OTHER_BUREAU",
