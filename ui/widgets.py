@@ -18,6 +18,7 @@ import streamlit as st
 from db.models import split_list
 from scheduler.library import vocabulary
 from db.paging import Page
+from scheduler.calendar.workdays import PUBLICATION_DAYS
 
 PAGE_SIZES = (20, 50, 100, 200)
 DEFAULT_PAGE_SIZE = 50
@@ -266,5 +267,5 @@ def calendar_notice(engine: Any, today: Any) -> None:
     missing = cal.missing_years(engine, today)
     if missing:
         years = "、".join(f"{y} 年" for y in missing)
-        st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（20 个工作日）落入{years}的检查将无法计算期限。"
+        st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（{PUBLICATION_DAYS} 个工作日）落入{years}的检查将无法计算期限。"
                    "请管理员在“工作日历”页依据国务院办公厅通知录入，并由另一名管理员确认。")

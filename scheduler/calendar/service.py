@@ -124,7 +124,7 @@ def missing_years(engine: Engine, today: dt.date) -> list[int]:
     return [y for y in wd.years_needed(today) if y not in known]
 
 
-def deadline(engine: Engine, completed_on: dt.date, days: int = 20) -> dt.date:
+def deadline(engine: Engine, completed_on: dt.date, days: int = wd.PUBLICATION_DAYS) -> dt.date:
     """Publication deadline: the `days`-th working day after `completed_on`
     (the day of completion not counted). MissingYear names a year that is
     neither in the package nor confirmed."""

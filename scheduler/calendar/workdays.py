@@ -25,6 +25,10 @@ import numpy as np
 
 ONE_DAY = dt.timedelta(days=1)
 
+# Results are published within 20 working days of the task's completion (the policy text:
+# "按照'谁检查、谁录入、谁公开'的原则，在抽查任务完成后 20 个工作日内" 公示).
+PUBLICATION_DAYS = 20
+
 HOLIDAY = "holiday"
 WORKDAY = "workday"  # make-up working weekend day (调休上班)
 MAKEUP_NAME = "调休上班"
@@ -215,7 +219,7 @@ def first_working_day(cal: WorkdayCalendar, year: int, month: int) -> dt.date:
 # --- vectorised --------------------------------------------------------------------
 
 
-def deadlines(cal: WorkdayCalendar, dates: np.ndarray, n: int = 20, on_missing: str = "raise") -> np.ndarray:
+def deadlines(cal: WorkdayCalendar, dates: np.ndarray, n: int = PUBLICATION_DAYS, on_missing: str = "raise") -> np.ndarray:
     """`add_working_days(cal, d, n)` for every d of a datetime64[D] array.
 
     One binary search per date in the sorted working days. A result that would

@@ -247,7 +247,7 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     _approve_all(w, t, rids)
     if scenario in ("overdue", "due_soon", "reviewed"):
         return n
-    deadline = w.wdays(day, 20)
+    deadline = w.wdays(day, wd.PUBLICATION_DAYS)
     if scenario == "late":
         on = min(deadline + dt.timedelta(days=rng.randint(2, 9)), w.today)
     else:

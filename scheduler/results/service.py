@@ -177,7 +177,8 @@ def _deadline(s: Session, completed_on: dt.date) -> tuple[Optional[dt.date], str
 
     try:
         # Same computation as calendar.deadline(engine, ...), read in this transaction.
-        return workdays.add_working_days(cal_service.load_calendar(s), completed_on, 20), ""
+        return workdays.add_working_days(cal_service.load_calendar(s), completed_on,
+                                          workdays.PUBLICATION_DAYS), ""
     except workdays.MissingYear as exc:
         return None, f"公示期限未计算：{exc}（请在工作日历中补充该年度后重新计算）"
 

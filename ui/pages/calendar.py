@@ -10,6 +10,7 @@ import streamlit as st
 from scheduler.calendar import service as cal
 from scheduler.calendar.workdays import MissingYear
 from scheduler.results.service import local_today
+from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
 from ui.widgets import calendar_notice
 
@@ -18,7 +19,7 @@ WEEKDAYS = "一二三四五六日"
 st.title("工作日历")
 st.caption(
     "工作日按国务院办公厅节假日安排计算，含调休上班的周末。公示期限：检查完成之日不计入，"
-    "截止日为其后第 20 个工作日。未录入并确认节假日安排的年份不能计算。"
+    f"截止日为其后第 {PUBLICATION_DAYS} 个工作日。未录入并确认节假日安排的年份不能计算。"
 )
 
 eng = state.engine()

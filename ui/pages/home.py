@@ -12,6 +12,7 @@ from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
+from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
 from ui.widgets import Col, calendar_notice, table
 
@@ -139,7 +140,7 @@ if b is not None:
                 help=f"进一次门、查多项事：{vis['tasks']:,} 个抽查任务合并为 {vis['visits']:,} 次入户（详见“联合检查”页面）；"
                      f"另有部门联合抽查任务内减少 {saved['planned']:,} 次（按各部门分别入户计，已完成的任务 {saved['done']:,} 次）")
     c[4].metric("公示率", pct(n_res and n_pub / n_res), help=f"已公示 {n_pub:,} / 已录入 {n_res:,} 条检查结果")
-    c[5].metric("按期公示率", pct(n_pub and n_ok / n_pub), help="20 个工作日内公示的比例")
+    c[5].metric("按期公示率", pct(n_pub and n_ok / n_pub), help=f"{PUBLICATION_DAYS} 个工作日内公示的比例")
     c[6].metric("个案/专项检查", f"{dash['outside_draws']['case']} / {dash['outside_draws']['special']}",
                 help="投诉举报个案检查和专项检查不计入双随机抽查统计")
 

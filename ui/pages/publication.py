@@ -8,6 +8,7 @@ from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left
+from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, fmt_date, need_bureau, table
@@ -24,7 +25,7 @@ if actor.role not in ("reviewer", "planner") or actor.department_id is None:
     st.stop()
 dept_name = dict(browse.departments(eng, state.bureau_id())).get(actor.department_id, "")
 today = rs.local_today()
-st.caption(f"公示部门：{dept_name}；今天：{today.isoformat()}；检查结果应在完成检查之日起 20 个工作日内公示。")
+st.caption(f"公示部门：{dept_name}；今天：{today.isoformat()}；检查结果应在完成检查之日起 {PUBLICATION_DAYS} 个工作日内公示。")
 
 if msg := st.session_state.pop("pub_flash", None):
     st.success(msg)
