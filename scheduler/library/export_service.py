@@ -4,7 +4,7 @@ import it again: every exported row re-imports as unchanged (tests/test_library_
 
 Values are written as the importer reads them (departments by name, inspectors by roster id,
 dates YYYY-MM-DD, yes/no as 是/否, item kinds as 重点/一般). As everywhere dsr writes a
-spreadsheet, a cell that would start a formula gets a leading apostrophe (scheduler/results/export.py).
+spreadsheet, a cell that would start a formula gets a leading apostrophe (scheduler/exchange/tables.py).
 Risk classes and conflict declarations are internal: the export is for staff and each one is
 recorded in the audit chain (who, which list, how many rows).
 """
