@@ -523,9 +523,43 @@ def entity_blocks(n: int, seed: int = DEFAULT_SEED) -> Iterator[EntityBlock]:
         yield _entity_block(_rng(seed, b), start, min(BLOCK, n - start), keys)
 
 
-def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> EntityBlock:
-    towns = reference.TOWNS
-    town_names = [t[1] for t in towns]
+@dataclass
+class _EntityDraws:
+    """The random columns of one block of entities (indexes into the reference tables)."""
+
+    etype: np.ndarray
+    industry: np.ndarray
+    town: np.ndarray
+    reg: np.ndarray  # registration day
+    old: np.ndarray  # registered before the USCC reform: old 8-digit organisation codes
+    status: np.ndarray
+    risk: np.ndarray
+    bits: np.ndarray  # licence tags, one bit per tag of `_ALL_TAGS`
+    sur: np.ndarray
+    g1: np.ndarray
+    g2: np.ndarray
+    two: np.ndarray
+    trade: np.ndarray
+    prefix: np.ndarray
+    suffix: np.ndarray
+    product: np.ndarray
+    road: np.ndarray
+    village: np.ndarray
+    vsuf: np.ndarray
+    house: np.ndarray
+
+    def take(self, o: np.ndarray) -> "_EntityDraws":
+        """Every column reordered by `o`."""
+        return _EntityDraws(*(getattr(self, f)[o] for f in self.__dataclass_fields__))
+
+
+_ALL_TAGS = sorted({t for ind in INDUSTRIES for t, _ in ind.tags})
+
+
+def _draw_entities(rng: np.random.Generator, n: int) -> _EntityDraws:
+    """The block's random columns. The order of the draws from `rng` is what a seed
+    means: a demo registry is the same for the same seed only while it stays as is."""
+    town_names = [t[1] for t in reference.TOWNS]
     tw = np.array([TOWN_WEIGHTS[t] for t in town_names])
     rural_tw = np.array([w * (0.1 if t in URBAN else 1.0) for t, w in zip(town_names, tw)])
 
@@ -536,7 +570,7 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
         mask = etype == t
         k = int(mask.sum())
         industry[mask] = rng.choice(len(INDUSTRIES), size=k, p=_p([i.weights[t] for i in INDUSTRIES]))
-        town[mask] = rng.choice(len(towns), size=k, p=_p(rural_tw if t == 2 else tw))
+        town[mask] = rng.choice(len(town_names), size=k, p=_p(rural_tw if t == 2 else tw))
 
     # Registration day: density growing ~8x from 1995 to 2026 (the registry grows).
     first, last = np.datetime64(FIRST_DAY), np.datetime64(LAST_DAY)
@@ -550,9 +584,8 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
     risk = rng.choice(len(RISK_WEIGHTS), size=n, p=_p(list(RISK_WEIGHTS.values())))
 
     # Licence tags: one bit per tag, drawn with the industry's probability.
-    all_tags = sorted({t for ind in INDUSTRIES for t, _ in ind.tags})
     bits = np.zeros(n, dtype=np.int64)
-    for j, tag in enumerate(all_tags):
+    for j, tag in enumerate(_ALL_TAGS):
         prob = np.array([dict(ind.tags).get(tag, 0.0) for ind in INDUSTRIES])
         bits |= (rng.random(n) < prob[industry]).astype(np.int64) << j
 
@@ -568,37 +601,49 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
     village = (rng.random(n) < 0.5) & (town > 1)  # the two streets have roads, not villages
     vsuf = rng.integers(len(VILLAGE_SUFFIX), size=n)
     house = rng.integers(1, 300, size=n)
+    return _EntityDraws(etype, industry, town, reg, old, status, risk, bits, sur, g1, g2, two, trade, prefix, suffix,
+                        product, road, village, vsuf, house)
 
-    # Sort everything by USCC before building strings: the load then appends to the unique index.
-    category = np.frombuffer("".join(TYPE_CATEGORY).encode(), dtype=np.uint8)[etype]
-    codes = uscc_bytes(np.arange(start, start + n, dtype=np.int64), category, old, keys)
-    o = np.argsort(codes, kind="stable")
-    (etype, industry, town, reg, status, risk, bits, sur, g1, g2, two, trade, prefix, suffix, product, road, village,
-     vsuf, house) = (x[o] for x in (etype, industry, town, reg, status, risk, bits, sur, g1, g2, two, trade, prefix,
-                                     suffix, product, road, village, vsuf, house))
 
-    tag_text = {m: ";".join(t for j, t in enumerate(all_tags) if m >> j & 1) for m in np.unique(bits).tolist()}
-    short = [_short_town(t) for t in town_names]
+def _entity_names(d: _EntityDraws, short: list[str]) -> list[str]:
+    """Names by entity type: a shop after its owner (个体工商户), a cooperative, a company."""
+    n = d.etype.size
     given2 = [""] + list(GIVEN)
     persons = [SURNAMES[a] + GIVEN[b] + given2[c] for a, b, c in
-               zip(sur.tolist(), g1.tolist(), ((g2 + 1) * two).tolist())]
+               zip(d.sur.tolist(), d.g1.tolist(), ((d.g2 + 1) * d.two).tolist())]
     company_prefix = ("北京", "北京平谷")
     company_suffix = ("有限公司", "有限责任公司", "股份有限公司")
     shop = [i.shop_word for i in INDUSTRIES]
     word = [i.company_word for i in INDUSTRIES]
     names = np.empty(n, dtype=object)
-    m = etype == 1
+    m = d.etype == 1
     names[m] = [f"平谷区{short[tn]}{p}{shop[i]}" for tn, p, i in
-                zip(town[m].tolist(), [p for p, keep in zip(persons, m.tolist()) if keep], industry[m].tolist())]
-    m = etype == 2
-    names[m] = [f"北京平谷{TRADE_NAMES[tr]}{COOP_PRODUCTS[pr]}专业合作社" for tr, pr in zip(trade[m].tolist(), product[m].tolist())]
-    m = etype == 0
+                zip(d.town[m].tolist(), [p for p, keep in zip(persons, m.tolist()) if keep], d.industry[m].tolist())]
+    m = d.etype == 2
+    names[m] = [f"北京平谷{TRADE_NAMES[tr]}{COOP_PRODUCTS[pr]}专业合作社"
+                for tr, pr in zip(d.trade[m].tolist(), d.product[m].tolist())]
+    m = d.etype == 0
     names[m] = [f"{company_prefix[pf]}{TRADE_NAMES[tr]}{word[i]}{company_suffix[sf]}" for pf, tr, i, sf in
-                zip(prefix[m].tolist(), trade[m].tolist(), industry[m].tolist(), suffix[m].tolist())]
-    town_l = town.tolist()
+                zip(d.prefix[m].tolist(), d.trade[m].tolist(), d.industry[m].tolist(), d.suffix[m].tolist())]
+    return names.tolist()
+
+
+def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> EntityBlock:
+    towns = reference.TOWNS
+    town_names = [t[1] for t in towns]
+    d = _draw_entities(rng, n)
+    # Sort everything by USCC before building strings: the load then appends to the unique index.
+    category = np.frombuffer("".join(TYPE_CATEGORY).encode(), dtype=np.uint8)[d.etype]
+    codes = uscc_bytes(np.arange(start, start + n, dtype=np.int64), category, d.old, keys)
+    o = np.argsort(codes, kind="stable")
+    d = d.take(o)
+
+    tag_text = {m: ";".join(t for j, t in enumerate(_ALL_TAGS) if m >> j & 1) for m in np.unique(d.bits).tolist()}
+    short = [_short_town(t) for t in town_names]
+    town_l = d.town.tolist()
     addresses = [
         f"北京市平谷区{town_names[tn]}{short[tn] + VILLAGE_SUFFIX[vs] if v else ROADS[r]}{h}号"
-        for tn, v, vs, r, h in zip(town_l, village.tolist(), vsuf.tolist(), road.tolist(), house.tolist())
+        for tn, v, vs, r, h in zip(town_l, d.village.tolist(), d.vsuf.tolist(), d.road.tolist(), d.house.tolist())
     ]
     types = vocabulary.ENTITY_TYPES
     statuses = list(STATUS_WEIGHTS)
@@ -606,15 +651,15 @@ def _entity_block(rng: np.random.Generator, start: int, n: int, keys: _Keys) -> 
     return EntityBlock(
         start=start,
         uscc=codes[o].astype("U18").tolist(),
-        name=names.tolist(),
-        entity_type=[types[t] for t in etype.tolist()],
-        industry_code=[INDUSTRIES[i].code for i in industry.tolist()],
+        name=_entity_names(d, short),
+        entity_type=[types[t] for t in d.etype.tolist()],
+        industry_code=[INDUSTRIES[i].code for i in d.industry.tolist()],
         town_code=[towns[t][0] for t in town_l],
         address=addresses,
-        registered_on=reg.astype(str).tolist(),
-        status=[statuses[x] for x in status.tolist()],
-        risk_class=[classes[x] for x in risk.tolist()],
-        tags=[tag_text[m] for m in bits.tolist()],
+        registered_on=d.reg.astype(str).tolist(),
+        status=[statuses[x] for x in d.status.tolist()],
+        risk_class=[classes[x] for x in d.risk.tolist()],
+        tags=[tag_text[m] for m in d.bits.tolist()],
     )
 
 

@@ -99,118 +99,142 @@ def create_demo(
             bureau = ensure_bureau(s, district.code, district.name, "district", district.code, district.towns,
                                    depts_named, actor=actor)
         depts = dict(s.execute(select(Department.code, Department.id).where(Department.bureau_id == bureau.id)).all())
-        conn = s.connection()
         now = utcnow()
-        # SQLAlchemy's SQLite storage form of an aware UTC datetime, preformatted so
-        # insert_rows need not convert a million values; PostgreSQL takes the object.
-        now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now
-
-        # A big registry loads far faster into bare tables: drop the secondary
-        # indexes, load, rebuild them (each rebuild is one sort, not a million
-        # random B-tree inserts); SQLite also gets a large page cache for the
-        # unique USCC index, which must stay.
-        rebuild = entities >= INDEX_REBUILD_MIN and entities > existing
-        if conn.dialect.name == "sqlite":
-            raw = conn.connection.driver_connection
-            if not raw.in_transaction:
-                # Python's sqlite3 opens a transaction only before DML; the DROP INDEX
-                # below must not autocommit, or a failed load would lose the indexes.
-                raw.execute("BEGIN")
-            if rebuild:
-                conn.exec_driver_sql("PRAGMA cache_size=-262144")
-        dropped = drop_secondary_indexes(conn, "enterprise") if rebuild else []
-        have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
-        first_block: list[str] = []
-        done = 0
-        cols = demo.ENTITY_COLUMNS + ("updated_at",)
-        for block in demo.entity_blocks(entities, seed):
-            if district is not None:
-                block = demo.relocate(block, district.code, district.district, district.towns)
-            if not first_block:
-                first_block = block.uscc
-            rows = block.rows(now_db)
-            if have_usccs:
-                rows = (r for r in rows if r[0] not in have_usccs)
-            added["enterprises"] += insert_rows(conn, "enterprise", cols, rows)
-            done += len(block)
-            if progress:
-                progress(done, entities, "写入检查对象名录库")
-        if progress and dropped:
-            progress(done, entities, "重建索引")
-        for ddl in dropped:
-            conn.exec_driver_sql(ddl)
-        if conn.dialect.name == "sqlite" and rebuild:
-            conn.exec_driver_sql("PRAGMA cache_size=-2000")
-
+        added["enterprises"], first_block, done = _write_registry(s, entities, seed, existing, district, now, progress)
         if progress:
             progress(done, entities, "写入执法检查人员、事项清单和抽查计划")
         rosters = demo.generate_rosters(entities, first_block, seed)
         if district is not None:
             rosters = demo.relocate_rosters(rosters, district.code, district.towns)
-        have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)).scalars())
-        have_certs = set(s.execute(select(Inspector.cert_no)).scalars())
-        rows = [
-            (bureau.id, i.inspector_id, i.name, depts[i.department], i.cert_no, i.qualifications, i.region, i.active, now)
-            for i in rosters.inspectors
-            if i.inspector_id not in have_ids and i.cert_no not in have_certs
-        ]
-        added["inspectors"] = insert_rows(
-            conn, "inspector",
-            ("bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications", "region", "active", "updated_at"),
-            rows,
-        )
-        have_experts = set(s.execute(select(Expert.expert_id).where(Expert.bureau_id == bureau.id)).scalars())
-        rows = [(bureau.id, e.expert_id, e.name, e.field, e.organisation, e.active, now)
-                for e in rosters.experts if e.expert_id not in have_experts]
-        added["experts"] = insert_rows(
-            conn, "expert", ("bureau_id", "expert_id", "name", "field", "organisation", "active", "updated_at"), rows
-        )
-
-        pk = dict(s.execute(select(Inspector.inspector_id, Inspector.id).where(Inspector.bureau_id == bureau.id)).all())
-        have_pairs = set(s.execute(select(Conflict.inspector_pk, Conflict.uscc)).all())
-        rows = []
-        for c in rosters.conflicts:
-            ipk = pk.get(c.inspector_id)
-            if ipk is None or (ipk, c.uscc) in have_pairs:
-                continue
-            rows.append((bureau.id, ipk, c.uscc, c.reason, c.declared_by, c.note, c.declared_at))
-        added["conflicts"] = insert_rows(
-            conn, "conflict", ("bureau_id", "inspector_pk", "uscc", "reason", "declared_by", "note", "declared_at"), rows
-        )
-
-        items = {it.code: it for it in s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau.id)).scalars()}
-        for d in demo.DEMO_ITEMS:
-            if d.code in items:
-                continue
-            item = demo_item(d, bureau.id, depts)
-            s.add(item)
-            items[d.code] = item
-            added["items"] += 1
-        s.flush()
-
-        have_plans = set(s.execute(select(Plan.code)).scalars())
-        for p in demo.DEMO_PLANS:
-            code = p.code if district is None else p.code.replace("PG-", f"{district.plan_prefix}-", 1)
-            if code in have_plans:
-                continue
-            plan = Plan(
-                bureau_id=bureau.id, code=code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
-                strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts), batches=p.batches,
-                reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy,
-                schedule=p.schedule, description=p.description,
-            )
-            s.add(plan)
-            s.flush()
-            for code in p.item_codes:
-                s.add(PlanItem(plan_id=plan.id, item_id=items[code].id))
-            added["plans"] += 1
-        s.flush()
+        added.update(_write_rosters(s, bureau.id, depts, rosters, now))
+        added["items"], added["plans"] = _write_items_and_plans(s, bureau.id, depts, district)
         if progress:
             progress(done, entities, "提交")
         auditlog.record(s, actor, "demo.create", f"bureau:{bureau.code}", {"entities": entities, "seed": seed, "force": force, "added": added},
                         bureau_id=bureau.id)
         s.commit()
     return added
+
+
+def _write_registry(s: Session, entities: int, seed: int, existing: int, district: Optional[DemoDistrict],
+                    now: dt.datetime, progress: Optional[Progress]) -> tuple[int, list[str], int]:
+    """The demo's entities, block by block, skipping USCCs already stored; (rows added, the first
+    block's USCCs, entities generated)."""
+    conn = s.connection()
+    # SQLAlchemy's SQLite storage form of an aware UTC datetime, preformatted so
+    # insert_rows need not convert a million values; PostgreSQL takes the object.
+    now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if conn.dialect.name == "sqlite" else now
+
+    # A big registry loads far faster into bare tables: drop the secondary
+    # indexes, load, rebuild them (each rebuild is one sort, not a million
+    # random B-tree inserts); SQLite also gets a large page cache for the
+    # unique USCC index, which must stay.
+    rebuild = entities >= INDEX_REBUILD_MIN and entities > existing
+    if conn.dialect.name == "sqlite":
+        raw = conn.connection.driver_connection
+        if not raw.in_transaction:
+            # Python's sqlite3 opens a transaction only before DML; the DROP INDEX
+            # below must not autocommit, or a failed load would lose the indexes.
+            raw.execute("BEGIN")
+        if rebuild:
+            conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    dropped = drop_secondary_indexes(conn, "enterprise") if rebuild else []
+    have_usccs: set[str] = set(s.execute(select(Enterprise.uscc)).scalars()) if existing else set()
+    first_block: list[str] = []
+    done = added = 0
+    cols = demo.ENTITY_COLUMNS + ("updated_at",)
+    for block in demo.entity_blocks(entities, seed):
+        if district is not None:
+            block = demo.relocate(block, district.code, district.district, district.towns)
+        if not first_block:
+            first_block = block.uscc
+        rows = block.rows(now_db)
+        if have_usccs:
+            rows = (r for r in rows if r[0] not in have_usccs)
+        added += insert_rows(conn, "enterprise", cols, rows)
+        done += len(block)
+        if progress:
+            progress(done, entities, "写入检查对象名录库")
+    if progress and dropped:
+        progress(done, entities, "重建索引")
+    for ddl in dropped:
+        conn.exec_driver_sql(ddl)
+    if conn.dialect.name == "sqlite" and rebuild:
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    return added, first_block, done
+
+
+def _write_rosters(s: Session, bureau_id: int, depts: dict[str, int], rosters: demo.Rosters,
+                   now: dt.datetime) -> dict[str, int]:
+    """Inspectors (new roster id and certificate), experts (new id) and conflicts (new inspector
+    and USCC pair) of the demo rosters; rows added per table."""
+    conn = s.connection()
+    have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau_id)).scalars())
+    have_certs = set(s.execute(select(Inspector.cert_no)).scalars())
+    rows = [
+        (bureau_id, i.inspector_id, i.name, depts[i.department], i.cert_no, i.qualifications, i.region, i.active, now)
+        for i in rosters.inspectors
+        if i.inspector_id not in have_ids and i.cert_no not in have_certs
+    ]
+    added: dict[str, int] = {}
+    added["inspectors"] = insert_rows(
+        conn, "inspector",
+        ("bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications", "region", "active", "updated_at"),
+        rows,
+    )
+    have_experts = set(s.execute(select(Expert.expert_id).where(Expert.bureau_id == bureau_id)).scalars())
+    rows = [(bureau_id, e.expert_id, e.name, e.field, e.organisation, e.active, now)
+            for e in rosters.experts if e.expert_id not in have_experts]
+    added["experts"] = insert_rows(
+        conn, "expert", ("bureau_id", "expert_id", "name", "field", "organisation", "active", "updated_at"), rows
+    )
+
+    pk = dict(s.execute(select(Inspector.inspector_id, Inspector.id).where(Inspector.bureau_id == bureau_id)).all())
+    have_pairs = set(s.execute(select(Conflict.inspector_pk, Conflict.uscc)).all())
+    rows = []
+    for c in rosters.conflicts:
+        ipk = pk.get(c.inspector_id)
+        if ipk is None or (ipk, c.uscc) in have_pairs:
+            continue
+        rows.append((bureau_id, ipk, c.uscc, c.reason, c.declared_by, c.note, c.declared_at))
+    added["conflicts"] = insert_rows(
+        conn, "conflict", ("bureau_id", "inspector_pk", "uscc", "reason", "declared_by", "note", "declared_at"), rows
+    )
+    return added
+
+
+def _write_items_and_plans(s: Session, bureau_id: int, depts: dict[str, int],
+                           district: Optional[DemoDistrict]) -> tuple[int, int]:
+    """The demo's check items and plans (with their items) whose codes are not stored yet; (items, plans) added."""
+    n_items = n_plans = 0
+    items = {it.code: it for it in s.execute(select(CheckItem).where(CheckItem.bureau_id == bureau_id)).scalars()}
+    for d in demo.DEMO_ITEMS:
+        if d.code in items:
+            continue
+        item = demo_item(d, bureau_id, depts)
+        s.add(item)
+        items[d.code] = item
+        n_items += 1
+    s.flush()
+
+    have_plans = set(s.execute(select(Plan.code)).scalars())
+    for p in demo.DEMO_PLANS:
+        code = p.code if district is None else p.code.replace("PG-", f"{district.plan_prefix}-", 1)
+        if code in have_plans:
+            continue
+        plan = Plan(
+            bureau_id=bureau_id, code=code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
+            strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts), batches=p.batches,
+            reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy,
+            schedule=p.schedule, description=p.description,
+        )
+        s.add(plan)
+        s.flush()
+        for code in p.item_codes:
+            s.add(PlanItem(plan_id=plan.id, item_id=items[code].id))
+        n_plans += 1
+    s.flush()
+    return n_items, n_plans
 
 
 def timed_create_demo(engine: Engine, entities: int, seed: int, progress: Optional[Progress] = None,

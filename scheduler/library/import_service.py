@@ -209,6 +209,22 @@ def import_file(
         return _import_file(engine, kind, file_name, data, actor, bureau_code, partial, progress)
 
 
+@dataclass
+class _ImportJob:
+    """One file on its way into the database, and the report it fills in."""
+
+    kind: str
+    file_name: str
+    table: Table
+    actor: Actor
+    bureau_code: str | None
+    partial: bool
+    sha256: Callable[[], str]  # waits for the background digest
+    report: ImportReport
+    step: Callable[[int], None]
+    t0: float
+
+
 def _import_file(
     engine: Engine,
     kind: str,
@@ -235,63 +251,11 @@ def _import_file(
 
     step(0)
     report = ImportReport(kind, file_name, table.encoding, n)
+    job = _ImportJob(kind, file_name, table, actor, bureau_code, partial, sha256, report, step, t0)
     try:
         with engine.begin() as conn:
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA cache_size=-262144")
-            s = Session(bind=conn)
-            bureau = resolve_bureau(s, bureau_code)
-            require_bureau(s, actor, bureau.id)  # bureau scope (PermissionDenied, nothing written)
-            lk = load_lookups(s, bureau, kind)
-            v = importing.validate_rows(kind, file_name, table, lk, progress=step)
-            table.rows = []  # free the raw text early: big files need the memory for records
-            _db_checks(conn, kind, lk, v, file_name)
-            report.errors = v.errors
-            report.rejected_rows = v.rejected_rows
-            report.rejected = len(v.rejected_rows)
-            if v.errors and (not partial or not v.fields):
-                report.seconds = time.perf_counter() - t0
-                conn.rollback()
-                return report
-            run = ImportRun(
-                bureau_id=bureau.id,
-                kind=kind,
-                file_name=file_name[:300],
-                file_sha256=sha256(),
-                rows=n,
-                actor=actor.name,
-            )
-            s.add(run)
-            s.flush()  # the first write also opens SQLite's transaction before any DDL below
-            _write(conn, kind, bureau.id, lk, v, run.id, report, lambda d: step(n + d))
-            run.inserted, run.updated, run.unchanged, run.rejected = (
-                report.inserted,
-                report.updated,
-                report.unchanged,
-                report.rejected,
-            )
-            s.add(run)
-            s.flush()
-            auditlog.record(
-                s,
-                actor,
-                f"import.{kind}",
-                f"importrun:{run.id}",
-                {
-                    "file": file_name,
-                    "sha256": run.file_sha256,
-                    "rows": n,
-                    "inserted": report.inserted,
-                    "updated": report.updated,
-                    "unchanged": report.unchanged,
-                    "rejected": report.rejected,
-                },
-                bureau_id=bureau.id,
-            )
-            report.import_run_id = run.id
-            s.close()
-            if conn.dialect.name == "sqlite":
-                conn.exec_driver_sql("PRAGMA cache_size=-2000")
+            if not _import_in(conn, job):
+                return report  # row errors and not partial: nothing written, rolled back
     except (IntegrityError, DBAPIError) as exc:
         msg = str(getattr(exc, "orig", exc)).splitlines()[0]
         report.errors = report.errors + [RowError(file_name, 0, "", "", f"数据库写入失败，已全部撤销：{msg}")]
@@ -300,6 +264,75 @@ def _import_file(
     step(total_steps)
     report.seconds = time.perf_counter() - t0
     return report
+
+
+def _import_in(conn: Connection, job: _ImportJob) -> bool:
+    """Validate and store the file inside the caller's transaction; False when the
+    file's row errors stop the import (then the transaction is rolled back here)."""
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-262144")
+    s = Session(bind=conn)
+    bureau = resolve_bureau(s, job.bureau_code)
+    require_bureau(s, job.actor, bureau.id)  # bureau scope (PermissionDenied, nothing written)
+    lk = load_lookups(s, bureau, job.kind)
+    v = importing.validate_rows(job.kind, job.file_name, job.table, lk, progress=job.step)
+    job.table.rows = []  # free the raw text early: big files need the memory for records
+    _db_checks(conn, job.kind, lk, v, job.file_name)
+    report = job.report
+    report.errors = v.errors
+    report.rejected_rows = v.rejected_rows
+    report.rejected = len(v.rejected_rows)
+    if v.errors and (not job.partial or not v.fields):
+        report.seconds = time.perf_counter() - job.t0
+        conn.rollback()
+        return False
+    _store_run(conn, s, job, bureau.id, lk, v)
+    s.close()
+    if conn.dialect.name == "sqlite":
+        conn.exec_driver_sql("PRAGMA cache_size=-2000")
+    return True
+
+
+def _store_run(conn: Connection, s: Session, job: _ImportJob, bureau_id: int, lk: Lookups,
+               v: importing.Validated) -> None:
+    """The ImportRun, the rows themselves, the run's counts and the import's audit event."""
+    report, n = job.report, job.report.total
+    run = ImportRun(
+        bureau_id=bureau_id,
+        kind=job.kind,
+        file_name=job.file_name[:300],
+        file_sha256=job.sha256(),
+        rows=n,
+        actor=job.actor.name,
+    )
+    s.add(run)
+    s.flush()  # the first write also opens SQLite's transaction before any DDL below
+    _write(conn, job.kind, bureau_id, lk, v, run.id, report, lambda d: job.step(n + d))
+    run.inserted, run.updated, run.unchanged, run.rejected = (
+        report.inserted,
+        report.updated,
+        report.unchanged,
+        report.rejected,
+    )
+    s.add(run)
+    s.flush()
+    auditlog.record(
+        s,
+        job.actor,
+        f"import.{job.kind}",
+        f"importrun:{run.id}",
+        {
+            "file": job.file_name,
+            "sha256": run.file_sha256,
+            "rows": n,
+            "inserted": report.inserted,
+            "updated": report.updated,
+            "unchanged": report.unchanged,
+            "rejected": report.rejected,
+        },
+        bureau_id=bureau_id,
+    )
+    report.import_run_id = run.id
 
 
 def _db_checks(conn: Connection, kind: str, lk: Lookups, v: importing.Validated, file_name: str) -> None:
@@ -399,6 +432,100 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
         cur.close()
 
 
+@dataclass
+class _StorageRows:
+    """How validated values become rows of the table: bureau_id first for the
+    per-bureau kinds, every stored field (absent optional ones as their defaults),
+    the time stamp last."""
+
+    columns: tuple[str, ...]  # the INSERT's column names
+    stamp: str  # the time stamp column (also set by updates, except for conflicts)
+    prefix: tuple  # (bureau_id,) or ()
+    suffix: tuple  # (the stamp's storage value,)
+    fill: list[tuple[Optional[int], object]]  # per stored field: its position in the record, or None and the default
+    complete: bool  # the file has every field, in storage order
+
+    def from_records(self, recs: list[tuple]) -> Iterator[tuple]:
+        prefix, suffix, fill = self.prefix, self.suffix, self.fill
+        if self.complete:
+            return (prefix + r + suffix for r in recs) if prefix else (r + suffix for r in recs)
+        return (prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in recs)
+
+    def from_columns(self, columns: list[list]) -> Iterator[tuple]:
+        """The same rows zipped from a clean file's value columns (no record tuples)."""
+        parts = columns if self.complete else [columns[i] if i is not None else repeat(d) for i, d in self.fill]
+        return zip(*map(repeat, self.prefix), *parts, repeat(self.suffix[0]))
+
+
+def _storage_rows(conn: Connection, kind: str, bureau_id: int, present: tuple[str, ...]) -> _StorageRows:
+    sqlite = conn.dialect.name == "sqlite"
+    # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
+    now = utcnow()
+    now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
+    stamp = "declared_at" if kind == "conflicts" else "updated_at"
+    per_bureau = kind != "enterprises"
+    all_fields = FIELDS[kind]
+    defaults = importing.DEFAULTS[kind]
+    pos = {f: i for i, f in enumerate(present)}
+    fill = [(pos.get(f), defaults.get(f)) for f in all_fields]
+    cols = (("bureau_id",) if per_bureau else ()) + all_fields + (stamp,)
+    prefix = (bureau_id,) if per_bureau else ()
+    return _StorageRows(cols, stamp, prefix, (now_db,), fill, present == all_fields)
+
+
+@dataclass
+class _Sorted:
+    """A file's records against the stored rows: new, changed (as UPDATE rows and ChangeRecords), unchanged."""
+
+    new: list[tuple]
+    updates: list[tuple]
+    changes: list[tuple]
+    unchanged: int
+
+
+def _sort_against_stored(kind: str, lk: Lookups, records: list[tuple], keys: list, ids: dict, existing: dict,
+                         compare: tuple[str, ...], run_id: int, suffix: tuple) -> _Sorted:
+    """Sort the rows into new / unchanged / changed with C-level maps; only the
+    new and changed rows cost a Python step each."""
+    nk = len(KEYS[kind])
+    updates: list[tuple] = []
+    changes: list[tuple] = []
+    olds = list(map(existing.get, keys))
+    # a tuple never equals None (a new key)
+    same = list(map(eq, map(itemgetter(slice(nk, None)), records), olds))
+    unchanged = same.count(True)
+    new_recs = []
+    for i in compress(range(len(keys)), map(not_, same)):
+        old_vals = olds[i]
+        if old_vals is None:
+            new_recs.append(records[i])
+            continue
+        key, new_vals = keys[i], records[i][nk:]
+        diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
+        updates.append(new_vals + (() if kind == "conflicts" else suffix) + (ids[key],))
+        key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
+        changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
+    return _Sorted(new_recs, updates, changes, unchanged)
+
+
+def _insert_new(conn: Connection, kind: str, shape: _StorageRows, new_rows: Iterator[tuple], n_new: int,
+                stored: int, total: int, step: Callable[[int], None]) -> None:
+    """INSERT the new rows 100,000 at a time; a big first fill of the enterprise
+    table rebuilds its secondary indexes once at the end instead of updating them."""
+    table = MODELS[kind].__tablename__
+    # Not sorted by uscc: measured, the sort costs more than the ordered unique-index fill saves.
+    rebuild = kind == "enterprises" and n_new >= INDEX_REBUILD_MIN and n_new > stored
+    dropped = drop_secondary_indexes(conn, table) if rebuild else []
+    chunk, done = 100_000, 0
+    while batch := list(islice(new_rows, chunk)):
+        insert_rows(conn, table, shape.columns, batch)
+        done += len(batch)
+        step(total // 4 + done * total // (2 * n_new))
+    del batch
+    for ddl in dropped:
+        conn.exec_driver_sql(ddl)
+
+
 def _write(
     conn: Connection,
     kind: str,
@@ -410,94 +537,36 @@ def _write(
     step: Callable[[int], None],
 ) -> None:
     table = MODELS[kind].__tablename__
-    key_fields = KEYS[kind]
-    nk = len(key_fields)
-    present = v.fields
+    nk = len(KEYS[kind])
     # Compare and update only the columns the file has; absent optional columns keep stored values.
-    compare = present[nk:]
+    compare = v.fields[nk:]
     # A clean file's values come column by column (no record tuples until needed).
-    columns = v.columns
-    if columns is not None:
-        keys = columns[0] if nk == 1 else list(zip(*columns[:nk]))
+    if v.columns is not None:
+        keys = v.columns[0] if nk == 1 else list(zip(*v.columns[:nk]))
     else:
         keys = [r[0] for r in v.records] if nk == 1 else [r[:nk] for r in v.records]
     total = len(keys)
     ids, existing, stored = _load_existing(conn, kind, bureau_id, compare, keys)
-    sqlite = conn.dialect.name == "sqlite"
-    # SQLAlchemy's SQLite storage form of an aware UTC datetime; PostgreSQL takes the object.
-    now = utcnow()
-    now_db = now.replace(tzinfo=None).strftime("%Y-%m-%d %H:%M:%S.%f") if sqlite else now
-    stamp = "declared_at" if kind == "conflicts" else "updated_at"
-    per_bureau = kind != "enterprises"
-    all_fields = FIELDS[kind]
-    defaults = importing.DEFAULTS[kind]
-    complete = present == all_fields
-    pos = {f: i for i, f in enumerate(present)}
-    fill = [(pos.get(f), defaults.get(f)) for f in all_fields]
-    prefix = (bureau_id,) if per_bureau else ()
-    suffix = (now_db,)
-
-    def storage_rows(recs: list[tuple]) -> Iterator[tuple]:
-        if complete:
-            return (prefix + r + suffix for r in recs) if prefix else (r + suffix for r in recs)
-        return (prefix + tuple(r[i] if i is not None else d for i, d in fill) + suffix for r in recs)
-
-    updates: list[tuple] = []
-    changes: list[tuple] = []
-    unchanged = 0
+    shape = _storage_rows(conn, kind, bureau_id, v.fields)
     if not existing:
+        sorting = _Sorted([], [], [], 0)
         n_new = total
-        if columns is not None:
-            parts = columns if complete else [columns[i] if i is not None else repeat(d) for i, d in fill]
-            new_rows = zip(*map(repeat, prefix), *parts, repeat(now_db))
-        else:
-            new_rows = storage_rows(v.records)
+        new_rows = shape.from_columns(v.columns) if v.columns is not None else shape.from_records(v.records)
     else:
-        # Sort the rows into new / unchanged / changed with C-level maps; only the
-        # new and changed rows cost a Python step each.
-        records = v.records
-        columns = None  # the records now hold the values
-        olds = list(map(existing.get, keys))
-        # a tuple never equals None (a new key)
-        same = list(map(eq, map(itemgetter(slice(nk, None)), records), olds))
-        unchanged = same.count(True)
-        new_recs = []
-        for i in compress(range(total), map(not_, same)):
-            old_vals = olds[i]
-            if old_vals is None:
-                new_recs.append(records[i])
-                continue
-            key, new_vals = keys[i], records[i][nk:]
-            diff = {f: [o, n] for f, o, n in zip(compare, old_vals, new_vals) if o != n}
-            updates.append(new_vals + (() if kind == "conflicts" else suffix) + (ids[key],))
-            key_text = _key_text(kind, key if nk > 1 else (key,), lk)[:64]
-            changes.append((run_id, kind, key_text, json.dumps(diff, ensure_ascii=False, default=str)))
-        del olds, same
-        n_new = len(new_recs)
-        new_rows = storage_rows(new_recs)
+        sorting = _sort_against_stored(kind, lk, v.records, keys, ids, existing, compare, run_id, shape.suffix)
+        n_new = len(sorting.new)
+        new_rows = shape.from_records(sorting.new)
     step(total // 4)
-
     if n_new:
-        cols = (("bureau_id",) if per_bureau else ()) + all_fields + (stamp,)
-        # Not sorted by uscc: measured, the sort costs more than the ordered unique-index fill saves.
-        rebuild = kind == "enterprises" and n_new >= INDEX_REBUILD_MIN and n_new > stored
-        dropped = drop_secondary_indexes(conn, table) if rebuild else []
-        chunk, done = 100_000, 0
-        while batch := list(islice(new_rows, chunk)):
-            insert_rows(conn, table, cols, batch)
-            done += len(batch)
-            step(total // 4 + done * total // (2 * n_new))
-        del batch
-        for ddl in dropped:
-            conn.exec_driver_sql(ddl)
-    if updates:
-        set_fields = compare + (() if kind == "conflicts" else (stamp,))
-        _bulk_update(conn, table, set_fields, updates)
-    if changes:
-        insert_rows(conn, "changerecord", ("import_run_id", "kind", "key", "changes"), changes)
+        _insert_new(conn, kind, shape, new_rows, n_new, stored, total, step)
+    if sorting.updates:
+        set_fields = compare + (() if kind == "conflicts" else (shape.stamp,))
+        _bulk_update(conn, table, set_fields, sorting.updates)
+    if sorting.changes:
+        insert_rows(conn, "changerecord", ("import_run_id", "kind", "key", "changes"), sorting.changes)
     report.inserted = n_new
-    report.updated = len(updates)
-    report.unchanged = unchanged
+    report.updated = len(sorting.updates)
+    report.unchanged = sorting.unchanged
 
 
 def _bulk_update(conn: Connection, table: str, set_fields: tuple[str, ...], rows: list[tuple]) -> None:

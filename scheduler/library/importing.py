@@ -594,8 +594,53 @@ def _enum(choices: Iterable[str]) -> Callable[[str], str]:
     return conv
 
 
-def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
-    """field -> function(normalised text) -> storage value, raising ValueError(reason)."""
+def _industry(v: str) -> str:
+    v = v.upper()
+    if not _INDUSTRY.fullmatch(v):
+        raise ValueError("行业代码应为 GB/T 4754 代码：一个字母加2至4位数字，如 C1391、F5211")
+    return v
+
+
+def _industries(v: str) -> str:
+    out = []
+    for p in split_multi(v):
+        p = p.upper()
+        if not _INDUSTRY_PREFIX.fullmatch(p):
+            raise ValueError(f"“{p}”不是 GB/T 4754 行业代码或前缀（如 F、F52、C1391）")
+        out.append(p)
+    return join_sorted(out)
+
+
+def _methods(v: str) -> str:
+    parts = list(dict.fromkeys(p.strip() for p in _METHOD_SEP.split(v) if p.strip()))
+    long = [p for p in parts if len(p) > 20]
+    if long or not parts:
+        raise ValueError(f"检查方式“{'、'.join(long) or v}”过长或为空：每种方式不超过 20 个字，多个用顿号分隔"
+                         "（如 " + "、".join(METHODS[:2]) + "）")
+    return "、".join(parts)
+
+
+def _entity_types(v: str) -> str:
+    parts = split_multi(v)
+    for p in parts:
+        if p not in vocabulary.ENTITY_TYPES:
+            raise ValueError(f"“{p}”不是主体类型（" + " / ".join(vocabulary.ENTITY_TYPES) + "）")
+    return join_sorted(parts)
+
+
+def _item_kind(v: str) -> str:
+    k = ITEM_KINDS.get(v) or (v.lower() if v.lower() in ITEM_KIND_NAMES else None)
+    if k is None:
+        raise ValueError("事项类别应为 重点 / 一般")
+    return k
+
+
+def _tags(v: str) -> str:
+    return join_sorted(split_multi(v))
+
+
+def _lookup_converters(lk: Lookups) -> dict[str, Callable[[str], object]]:
+    """The converters that resolve names and codes against this bureau's tables."""
 
     def town(v: str) -> str:
         code = lk.towns.get(v)
@@ -617,50 +662,14 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
     def department_names(v: str) -> str:
         return join_sorted(department_name(p) for p in split_multi(v))
 
-    def industry(v: str) -> str:
-        v = v.upper()
-        if not _INDUSTRY.fullmatch(v):
-            raise ValueError("行业代码应为 GB/T 4754 代码：一个字母加2至4位数字，如 C1391、F5211")
-        return v
-
-    def industries(v: str) -> str:
-        out = []
-        for p in split_multi(v):
-            p = p.upper()
-            if not _INDUSTRY_PREFIX.fullmatch(p):
-                raise ValueError(f"“{p}”不是 GB/T 4754 行业代码或前缀（如 F、F52、C1391）")
-            out.append(p)
-        return join_sorted(out)
-
     def risk(v: str) -> str:
         v = v.upper()
         if v not in lk.risk_classes:
             raise ValueError("信用风险分类应为 " + " / ".join(lk.risk_classes) + " 之一")
         return v
 
-    def methods(v: str) -> str:
-        parts = list(dict.fromkeys(p.strip() for p in _METHOD_SEP.split(v) if p.strip()))
-        long = [p for p in parts if len(p) > 20]
-        if long or not parts:
-            raise ValueError(f"检查方式“{'、'.join(long) or v}”过长或为空：每种方式不超过 20 个字，多个用顿号分隔"
-                             "（如 " + "、".join(METHODS[:2]) + "）")
-        return "、".join(parts)
-
-    def entity_types(v: str) -> str:
-        parts = split_multi(v)
-        for p in parts:
-            if p not in vocabulary.ENTITY_TYPES:
-                raise ValueError(f"“{p}”不是主体类型（" + " / ".join(vocabulary.ENTITY_TYPES) + "）")
-        return join_sorted(parts)
-
     def towns(v: str) -> str:
         return join_sorted(town(p) for p in split_multi(v))
-
-    def item_kind(v: str) -> str:
-        k = ITEM_KINDS.get(v) or (v.lower() if v.lower() in ITEM_KIND_NAMES else None)
-        if k is None:
-            raise ValueError("事项类别应为 重点 / 一般")
-        return k
 
     def inspector(v: str) -> int:
         pk = lk.inspectors.get(v)
@@ -668,47 +677,48 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
             raise ValueError("执法检查人员不存在（请先导入执法检查人员名录库）")
         return pk
 
-    def tags(v: str) -> str:
-        return join_sorted(split_multi(v))
+    return {"town": town, "department": department, "department_name": department_name,
+            "department_names": department_names, "risk": risk, "towns": towns, "inspector": inspector}
 
-    def date(v: str) -> str:
-        return parse_date(v)
 
-    common = {"uscc": _uscc}
+def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
+    """field -> function(normalised text) -> storage value, raising ValueError(reason)."""
+    by = _lookup_converters(lk)
     table: dict[str, dict[str, Callable]] = {
         "enterprises": {
             "entity_type": _enum(vocabulary.ENTITY_TYPES),
-            "industry_code": industry,
-            "town_code": town,
-            "registered_on": date,
+            "industry_code": _industry,
+            "town_code": by["town"],
+            "registered_on": parse_date,
             "status": _enum(vocabulary.STATUSES),
-            "risk_class": risk,
-            "tags": tags,
+            "risk_class": by["risk"],
+            "tags": _tags,
         },
-        "inspectors": {"department_id": department, "qualifications": tags, "active": _yes},
+        "inspectors": {"department_id": by["department"], "qualifications": _tags, "active": _yes},
         "experts": {"active": _yes},
         "items": {
-            "kind": item_kind,
-            "method": methods,
-            "department_id": department,
-            "scope_entity_types": entity_types,
-            "scope_industries": industries,
-            "scope_tags": tags,
-            "scope_towns": towns,
+            "kind": _item_kind,
+            "method": _methods,
+            "department_id": by["department"],
+            "scope_entity_types": _entity_types,
+            "scope_industries": _industries,
+            "scope_tags": _tags,
+            "scope_towns": by["towns"],
             "ratio_cap": parse_ratio,
             "ratio_floor": parse_ratio,
-            "required_qualifications": tags,
-            "initiating_department": department_name,
-            "cooperating_departments": department_names,
+            "required_qualifications": _tags,
+            "initiating_department": by["department_name"],
+            "cooperating_departments": by["department_names"],
         },
         "conflicts": {
-            "inspector_pk": inspector,
+            "inspector_pk": by["inspector"],
             "reason": _enum(CONFLICT_REASONS),
             "declared_by": _enum(DECLARED_BY),
         },
     }
     conv = {c.field: _text for c in SPECS[kind]}
-    conv.update({k: v for k, v in common.items() if k in conv})
+    if "uscc" in conv:
+        conv["uscc"] = _uscc
     conv.update(table[kind])
     return conv
 
@@ -888,6 +898,120 @@ def _uscc_column(vals: list[str], conv: Callable[[str], object]) -> list:
     return vals
 
 
+@dataclass
+class _Converted:
+    """A file's converted columns (one list per present field) and its bad rows so far.
+
+    `all_records()` zips the columns into row tuples once, and only when a row-wise
+    check needs them: a clean enterprise file never builds them here."""
+
+    results: list[list]
+    bad_cells: dict[int, list[RowError]]
+    records: Optional[list[tuple]] = None
+
+    def all_records(self) -> list[tuple]:
+        if self.records is None:
+            self.records = list(zip(*self.results)) if self.results else []
+        return self.records
+
+
+def _raw_row(table: Table, width: int, i: int) -> list[str]:
+    """Data row i's raw cells, cut or padded to the header's width."""
+    r = table.row(i)
+    return r[:width] if len(r) >= width else list(r) + [""] * (width - len(r))
+
+
+def _convert_columns(
+    kind: str,
+    file: str,
+    table: Table,
+    lk: Lookups,
+    index: dict[str, int],
+    specs: list[Col],
+    progress: Optional[Callable[[int], None]],
+) -> _Converted:
+    """Every present column converted whole; each failed cell becomes a RowError of its row."""
+    conv = _converters(kind, lk)
+    defaults = DEFAULTS[kind]
+    maxlen = MAX_LEN[kind]
+    numbers = table.row_numbers
+    total = len(table)
+    columns = table.columns(len(table.header))
+    bad_cells: dict[int, list[RowError]] = {}
+    results: list[list] = []
+    for j, c in enumerate(specs):
+        col = columns[index[c.field]]
+        failures: list = []
+        fn, default, ml = conv[c.field], defaults.get(c.field, ""), maxlen.get(c.field)
+        res = _convert_column(
+            col, fn, _column_converter(fn, c.required, default, ml, failures), ml, default, c.required, table.normalised
+        )
+        for i in [i for i, x in enumerate(res) if x.__class__ is _Bad] if failures else ():
+            b = res[i]
+            bad_cells.setdefault(i, []).append(RowError(file, numbers[i], c.header, b.value, b.reason))
+        results.append(res)
+        if progress is not None:
+            progress(total * (j + 1) // (len(specs) + 1))
+    return _Converted(results, bad_cells)
+
+
+def _check_item_rows(file: str, numbers: list[int], present: tuple[str, ...], cv: _Converted) -> None:
+    """The item list's cross-field rules on every row whose cells all converted."""
+    bad_cells = cv.bad_cells
+    for i, rec in enumerate(cv.all_records()):
+        if i not in bad_cells:
+            errs = _check_item(file, numbers[i], dict(zip(present, rec)))
+            if errs:
+                bad_cells[i] = errs
+
+
+def _mark_duplicates(
+    kind: str, file: str, table: Table, index: dict[str, int], present: tuple[str, ...], cv: _Converted
+) -> None:
+    """Rows repeating an earlier row's key (and, for inspectors, 执法证号) become bad rows."""
+    numbers = table.row_numbers
+    width = len(table.header)
+    total = len(table)
+    bad_cells = cv.bad_cells
+    nk = len(KEYS[kind])
+    key_headers = "、".join(HEADER_OF[kind][f] for f in KEYS[kind])
+    unique_sets = [(tuple(range(nk)), key_headers)]
+    if kind == "inspectors":
+        unique_sets.append(((present.index("cert_no"),), HEADER_OF[kind]["cert_no"]))
+    for positions, header in unique_sets:
+        seen: dict = {}
+        single = positions[0] if len(positions) == 1 else None
+        if single is not None and not bad_cells and len(set(cv.results[single])) == total:
+            continue  # the common case: no duplicates at all
+        for i, rec in enumerate(cv.all_records()):
+            if i in bad_cells:
+                continue
+            k = rec[single] if single is not None else tuple(rec[p] for p in positions)
+            first = seen.setdefault(k, i)
+            if first != i:
+                shown = k if single is not None else "、".join(
+                    str(_raw_row(table, width, i)[index[present[p]]]) for p in positions)
+                bad_cells[i] = [RowError(file, numbers[i], header, nfkc(str(shown)), f"与第 {numbers[first]} 行重复")]
+
+
+def _rejections(table: Table, bad_cells: dict[int, list[RowError]]) -> tuple[list[RowError], list[dict]]:
+    """The errors in row order, and each bad row's raw cells with 行号 and its 错误 text."""
+    numbers = table.row_numbers
+    width = len(table.header)
+    errors: list[RowError] = []
+    rejected: list[dict] = []
+    header_by_index = table.header
+    for i in sorted(bad_cells):
+        row_errors = bad_cells[i]
+        errors.extend(row_errors)
+        raw = _raw_row(table, width, i)
+        bad = {header_by_index[j]: raw[j] for j in range(width)}
+        bad["行号"] = numbers[i]
+        bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
+        rejected.append(bad)
+    return errors, rejected
+
+
 def validate_rows(
     kind: str,
     file: str,
@@ -907,89 +1031,23 @@ def validate_rows(
     if header_errors:
         return Validated((), [], [], header_errors, [], total)
     specs = [c for c in SPECS[kind] if c.field in index]
-    conv = _converters(kind, lk)
-    defaults = DEFAULTS[kind]
-    maxlen = MAX_LEN[kind]
     present = tuple(c.field for c in specs)
     numbers = table.row_numbers
-    width = len(table.header)
-    columns = table.columns(width)
-
-    def raw_row(i: int) -> list[str]:
-        r = table.row(i)
-        return r[:width] if len(r) >= width else list(r) + [""] * (width - len(r))
-
-    bad_cells: dict[int, list[RowError]] = {}
-    results: list[list] = []
-    for j, c in enumerate(specs):
-        col = columns[index[c.field]]
-        failures: list = []
-        fn, default, ml = conv[c.field], defaults.get(c.field, ""), maxlen.get(c.field)
-        res = _convert_column(
-            col, fn, _column_converter(fn, c.required, default, ml, failures), ml, default, c.required, table.normalised
-        )
-        for i in [i for i, x in enumerate(res) if x.__class__ is _Bad] if failures else ():
-            b = res[i]
-            bad_cells.setdefault(i, []).append(RowError(file, numbers[i], c.header, b.value, b.reason))
-        results.append(res)
-        if progress is not None:
-            progress(total * (j + 1) // (len(specs) + 1))
-    del columns
-    records: Optional[list[tuple]] = None
-
-    def all_records() -> list[tuple]:
-        nonlocal records
-        if records is None:
-            records = list(zip(*results)) if results else []
-        return records
-
+    cv = _convert_columns(kind, file, table, lk, index, specs, progress)
     if kind == "items":
-        for i, rec in enumerate(all_records()):
-            if i not in bad_cells:
-                errs = _check_item(file, numbers[i], dict(zip(present, rec)))
-                if errs:
-                    bad_cells[i] = errs
-
-    # Duplicates inside the file: by key, and (inspectors) by 执法证号.
-    nk = len(KEYS[kind])
-    key_headers = "、".join(HEADER_OF[kind][f] for f in KEYS[kind])
-    unique_sets = [(tuple(range(nk)), key_headers)]
-    if kind == "inspectors":
-        unique_sets.append(((present.index("cert_no"),), HEADER_OF[kind]["cert_no"]))
-    for positions, header in unique_sets:
-        seen: dict = {}
-        single = positions[0] if len(positions) == 1 else None
-        if single is not None and not bad_cells and len(set(results[single])) == total:
-            continue  # the common case: no duplicates at all
-        for i, rec in enumerate(all_records()):
-            if i in bad_cells:
-                continue
-            k = rec[single] if single is not None else tuple(rec[p] for p in positions)
-            first = seen.setdefault(k, i)
-            if first != i:
-                shown = k if single is not None else "、".join(str(raw_row(i)[index[present[p]]]) for p in positions)
-                bad_cells[i] = [RowError(file, numbers[i], header, nfkc(str(shown)), f"与第 {numbers[first]} 行重复")]
-
-    errors: list[RowError] = []
-    rejected: list[dict] = []
-    header_by_index = table.header
-    for i in sorted(bad_cells):
-        row_errors = bad_cells[i]
-        errors.extend(row_errors)
-        raw = raw_row(i)
-        bad = {header_by_index[j]: raw[j] for j in range(width)}
-        bad["行号"] = numbers[i]
-        bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
-        rejected.append(bad)
+        _check_item_rows(file, numbers, present, cv)
+    _mark_duplicates(kind, file, table, index, present, cv)
+    errors, rejected = _rejections(table, cv.bad_cells)
     if progress is not None:
         progress(total)
+    bad_cells = cv.bad_cells
     if bad_cells:
         keep = [i for i in range(total) if i not in bad_cells]
-        recs = all_records()
+        recs = cv.all_records()
         return Validated(present, [recs[i] for i in keep], [numbers[i] for i in keep], errors, rejected, total)
-    if records is not None:
-        return Validated(present, records, list(numbers), errors, rejected, total)
-    return Validated(present, None, list(numbers), errors, rejected, total, columns=results)
+    if cv.records is not None:
+        return Validated(present, cv.records, list(numbers), errors, rejected, total)
+    return Validated(present, None, list(numbers), errors, rejected, total, columns=cv.results)
 
 
 def _check_item(file: str, rownum: int, rec: dict) -> list[RowError]:

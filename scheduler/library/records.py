@@ -285,89 +285,108 @@ def save(engine: Engine, kind: str, key: Key, changes: Mapping[str, Any], actor:
     _check_kind(kind)
     require(actor, ACTION)  # the role first: a refused role reads nothing
     fields = FIELDS[kind]
-    key_fields = KEYS[kind]
     unknown = [f for f in changes if f not in fields]
     if unknown:
         raise RecordError(f"未知的字段：{'、'.join(unknown)}")
     parts = _key_parts(kind, key)
     key_text = _key_text(kind, parts)
-    name = RECORD_NAMES[kind]
     try:
         with Session(engine) as s:
-            b = _bureau(s, actor, bureau_id)
-            if bureau_id is None:
-                require(actor, ACTION, bureau_id=b.id)
-            # else: require_bureau (in _bureau) has checked the scope; require's own bureau check
-            # is strict equality and would refuse a city-level account on a district's record.
-            lk = load_lookups(s, b, kind)
-            row = _find(s, kind, b.id, parts, lk, lock=True)
-            if kind == "enterprises" and row is not None:
-                owner = s.execute(select(Town.bureau_id).where(Town.code == row.town_code)).scalar_one_or_none()
-                if bureau_id is None:
-                    require(actor, ACTION, bureau_id=owner)
-                else:
-                    require_bureau(s, actor, owner)
-                if owner != b.id:
-                    raise RecordError(f"检查对象 {key_text} 不在本局辖区内，不能编辑")
-            if create and row is not None:
-                raise RecordError(f"{name} {key_text} 已存在，请选择该记录进行编辑", HEADER_OF[kind][key_fields[0]])
-            if not create and row is None:
-                raise RecordError(f"没有找到{name} {key_text}")
-
-            # The text row: stored values (or empty), the key, then the edited fields.
-            if row is not None:
-                texts = {f: import_text(kind, f, getattr(row, f), lk) for f in fields}
-            else:
-                texts = {f: "" for f in fields}
-                key_texts = (parts[0],) if kind != "conflicts" else parts
-                texts.update(dict(zip(key_fields, key_texts)))
-            for f, v in changes.items():
-                t = import_text(kind, f, v, lk)
-                if f in key_fields and row is not None and nfkc(t) != texts[f]:
-                    raise RecordError(f"{HEADER_OF[kind][f]}不可修改：如有误，请新增正确的记录，并将原记录注销或停用",
-                                      HEADER_OF[kind][f])
-                texts[f] = t
-            if create and kind != "conflicts":
-                given = nfkc(texts[key_fields[0]])
-                if (given.upper() if kind == "enterprises" else given) != parts[0]:
-                    raise RecordError(f"{HEADER_OF[kind][key_fields[0]]}与要新增的记录不一致")
-            table = Table("", list(COLUMNS[kind]), [[texts[f] for f in fields]], [2])
-            v = importing.validate_rows(kind, SOURCE, table, lk)
-            if v.errors:
-                raise RecordError(_errors_message(v.errors), v.errors[0].column)
-            new = {f: _storage(f, x) for f, x in zip(v.fields, v.records[0])}
+            b, lk, row = _locate(s, actor, kind, parts, key_text, create, bureau_id)
+            new = _validated(kind, parts, row, changes, lk, create)
             _db_checks(s, kind, b.id, new, row)
-
             old = {f: (getattr(row, f) if row is not None else None) for f in fields}
             diff = {f: [_json_value(old[f]), _json_value(new[f])] for f in fields
                     if row is None or _json_value(old[f]) != _json_value(new[f])}
             result = SaveResult(kind, key_text, create)
             if not diff:
                 return result
-            if row is None:
-                row = MODELS[kind](**new, **({} if kind == "enterprises" else {"bureau_id": b.id}))
-            else:
-                for f in fields:
-                    setattr(row, f, new[f])
-            if kind != "conflicts":
-                row.updated_at = utcnow()
-            s.add(row)
-            payload = json.dumps(diff, ensure_ascii=False, sort_keys=True)
-            run = ImportRun(bureau_id=b.id, kind=kind, file_name=SOURCE,
-                            file_sha256=hashlib.sha256(payload.encode()).hexdigest(), rows=1,
-                            inserted=int(create), updated=int(not create), actor=actor.name[:64])
-            s.add(run)
-            s.flush()
-            s.add(ChangeRecord(import_run_id=run.id, kind=kind, key=key_text, changes=payload))
-            auditlog.record(s, actor, f"library.{'add' if create else 'edit'}", f"{OBJECT[kind]}:{key_text}",
-                            {"kind": kind, "key": key_text, "changes": diff, "import_run": run.id}, bureau_id=b.id)
-            s.commit()
+            result.import_run_id = _store(s, actor, kind, b.id, row, new, diff, key_text, create)
             result.changes = diff
-            result.import_run_id = run.id
             return result
     except (IntegrityError, DBAPIError) as exc:
         msg = str(getattr(exc, "orig", exc)).splitlines()[0]
         raise RecordError(f"保存失败，已全部撤销：{msg}") from exc
+
+
+def _locate(s: Session, actor: Actor, kind: str, parts: tuple[str, ...], key_text: str, create: bool,
+            bureau_id: Optional[int]) -> tuple[Bureau, Lookups, Any]:
+    """The bureau, its lookups and the stored row (None when new), once the actor may
+    edit that bureau's record and the row exists (edit) or does not (create)."""
+    b = _bureau(s, actor, bureau_id)
+    if bureau_id is None:
+        require(actor, ACTION, bureau_id=b.id)
+    # else: require_bureau (in _bureau) has checked the scope; require's own bureau check
+    # is strict equality and would refuse a city-level account on a district's record.
+    lk = load_lookups(s, b, kind)
+    row = _find(s, kind, b.id, parts, lk, lock=True)
+    if kind == "enterprises" and row is not None:
+        owner = s.execute(select(Town.bureau_id).where(Town.code == row.town_code)).scalar_one_or_none()
+        if bureau_id is None:
+            require(actor, ACTION, bureau_id=owner)
+        else:
+            require_bureau(s, actor, owner)
+        if owner != b.id:
+            raise RecordError(f"检查对象 {key_text} 不在本局辖区内，不能编辑")
+    name = RECORD_NAMES[kind]
+    if create and row is not None:
+        raise RecordError(f"{name} {key_text} 已存在，请选择该记录进行编辑", HEADER_OF[kind][KEYS[kind][0]])
+    if not create and row is None:
+        raise RecordError(f"没有找到{name} {key_text}")
+    return b, lk, row
+
+
+def _validated(kind: str, parts: tuple[str, ...], row, changes: Mapping[str, Any], lk: Lookups,
+               create: bool) -> dict[str, Any]:
+    """The record's new storage values: its text row (stored values or empty, the key,
+    then the edited fields) put through the importer's validation."""
+    fields = FIELDS[kind]
+    key_fields = KEYS[kind]
+    if row is not None:
+        texts = {f: import_text(kind, f, getattr(row, f), lk) for f in fields}
+    else:
+        texts = {f: "" for f in fields}
+        key_texts = (parts[0],) if kind != "conflicts" else parts
+        texts.update(dict(zip(key_fields, key_texts)))
+    for f, v in changes.items():
+        t = import_text(kind, f, v, lk)
+        if f in key_fields and row is not None and nfkc(t) != texts[f]:
+            raise RecordError(f"{HEADER_OF[kind][f]}不可修改：如有误，请新增正确的记录，并将原记录注销或停用",
+                              HEADER_OF[kind][f])
+        texts[f] = t
+    if create and kind != "conflicts":
+        given = nfkc(texts[key_fields[0]])
+        if (given.upper() if kind == "enterprises" else given) != parts[0]:
+            raise RecordError(f"{HEADER_OF[kind][key_fields[0]]}与要新增的记录不一致")
+    table = Table("", list(COLUMNS[kind]), [[texts[f] for f in fields]], [2])
+    v = importing.validate_rows(kind, SOURCE, table, lk)
+    if v.errors:
+        raise RecordError(_errors_message(v.errors), v.errors[0].column)
+    return {f: _storage(f, x) for f, x in zip(v.fields, v.records[0])}
+
+
+def _store(s: Session, actor: Actor, kind: str, bureau_id: int, row, new: dict[str, Any], diff: dict[str, list],
+           key_text: str, create: bool) -> int:
+    """Write the row with its hand-edit ImportRun, ChangeRecord and audit event, and commit; the run's id."""
+    if row is None:
+        row = MODELS[kind](**new, **({} if kind == "enterprises" else {"bureau_id": bureau_id}))
+    else:
+        for f in FIELDS[kind]:
+            setattr(row, f, new[f])
+    if kind != "conflicts":
+        row.updated_at = utcnow()
+    s.add(row)
+    payload = json.dumps(diff, ensure_ascii=False, sort_keys=True)
+    run = ImportRun(bureau_id=bureau_id, kind=kind, file_name=SOURCE,
+                    file_sha256=hashlib.sha256(payload.encode()).hexdigest(), rows=1,
+                    inserted=int(create), updated=int(not create), actor=actor.name[:64])
+    s.add(run)
+    s.flush()
+    s.add(ChangeRecord(import_run_id=run.id, kind=kind, key=key_text, changes=payload))
+    auditlog.record(s, actor, f"library.{'add' if create else 'edit'}", f"{OBJECT[kind]}:{key_text}",
+                    {"kind": kind, "key": key_text, "changes": diff, "import_run": run.id}, bureau_id=bureau_id)
+    s.commit()
+    return run.id
 
 
 def _db_checks(s: Session, kind: str, bureau_id: int, new: dict[str, Any], row) -> None:

@@ -563,15 +563,9 @@ class _Matcher:
         per distinct pool, so numpy is called per block rather than per task and no
         tasks x roster matrix is ever built. The picks stay sequential: each one moves
         the loads the next one sees."""
-        ins, exp = self.ins, self.exp
         teams: dict[str, list[Member]] = {}
         shortfalls: list[Shortfall] = []
-        ins_ids, ins_groups, ins_keys = ins.ids, ins.groups, ins.key_ints
-        ins_loads, ins_lkey, cap, balanced = ins.loads, ins.lkey, ins.cap, ins.balanced
-        rec_get = self.rec_ins.get
-        pairs = self.pairs
         self._ran_for, self._ran_plans = ordered, {}
-        ran_plans = self._ran_plans
         buffers: dict[int, np.ndarray] = {}  # per pool (by id): the pair-ticket rows of a block
         done: list[TaskSpec] = []  # matched, not yet handed to on_chunk
         # Pair tickets a block of `block_size` tasks at a time, right before the block's picks: the rows
@@ -580,83 +574,112 @@ class _Matcher:
         # each on a noisy machine, 0.92 / 1.19 -> 0.84 / 0.99 s.)
         for start in range(0, len(ordered), block_size):
             block = ordered[start:start + block_size]
-            tks = [task_key(t.ticket) for t in block]
-            plans = [self.plan(t) for t in block]
-            for pl in plans:
-                ran_plans[id(pl)] = pl
-            users: dict[int, tuple[_People, np.ndarray, list[int]]] = {}
-            for n, pl in enumerate(plans):
-                for people, pool in pl[3]:
-                    u = users.get(id(pool))
-                    if u is None:
-                        users[id(pool)] = (people, pool, [n])
-                    else:
-                        u[2].append(n)
-            rows: list[dict[int, np.ndarray]] = [{} for _ in block]
-            for pid, (people, pool, who) in users.items():
-                # The previous block's tasks are done with their rows: its buffer is reused.
-                buf = buffers.get(pid)
-                mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64), buf)
-                if buf is None or mat.base is not buf:
-                    buffers[pid] = mat
-                for r, n in enumerate(who):
-                    rows[n][pid] = mat[r]
-            for n, t in enumerate(block):
-                slots, efields, epools, _ = plans[n]
-                tk = tks[n]
-                row = rows[n]
-                eid = t.entity_id
-                members: list[Member] = []
-                team: set[int] = set()
-                recused = rec_get(eid)
-                pickers: dict[int, _Picker] = {}
-                k = 0
-                for parts, pool, dept_slot, pid in slots:
-                    k += 1
-                    pk = pickers.get(pid)
-                    if pk is None:
-                        pk = pickers[pid] = _Picker(ins, pool, row[pid], tk)
-                    j = pk.pick(team, recused)
-                    if j is None:
-                        shortfalls.append(self.short(ins, t, k, parts, team, recused, dept_slot, False))
-                        continue
-                    p = int(pool[j])
-                    team.add(p)
-                    v = ins_loads[p] = ins_loads[p] + 1  # inline of _People.add_load
-                    if balanced:
-                        ins_lkey[p] = min(v, cap) << _SHIFT_LOAD
-                    elif v >= cap:
-                        ins_lkey[p] = 1 << 63
-                    members.append(Member(eid, ins_ids[p], "inspector", ins_groups[p], None,
-                                          "leader" if k == 1 else "member", k,
-                                          format(splitmix64(tk ^ ins_keys[p]), "016x")))
-                if efields:
-                    eteam: set[int] = set()
-                    erec = self.rec_exp.get(eid)
-                    for f, pool in zip(efields, epools):
-                        k += 1
-                        pk = _Picker(exp, pool, row[id(pool)], tk)
-                        r = self.fill(pk, t, k, ((f, frozenset()),), eteam, erec, False, True)
-                        if type(r) is Member:
-                            i = exp.index[r.person_id]
-                            eteam.add(i)
-                            exp.add_load(i)
-                            members.append(r)
-                        else:
-                            shortfalls.append(r)
-                teams[eid] = members
-                if len(team) == 2:
-                    a, b = team
-                    pairs.add((a, b) if a < b else (b, a))
-                elif len(team) > 2:
-                    tl = sorted(team)
-                    pairs.update((tl[x], tl[y]) for x in range(len(tl)) for y in range(x + 1, len(tl)))
+            tks, plans, rows = self._block_tickets(block, buffers)
+            self._match_block(block, tks, plans, rows, teams, shortfalls)
             if on_chunk is not None:
                 done.extend(block)
                 if len(done) >= chunk or start + block_size >= len(ordered):
                     on_chunk({t.entity_id: teams[t.entity_id] for t in done})
                     done = []
         return teams, shortfalls
+
+    def _block_tickets(self, block: Sequence[TaskSpec], buffers: dict[int, np.ndarray],
+                       ) -> tuple[list[int], list[tuple], list[dict[int, np.ndarray]]]:
+        """A block's task keys, plans, and per task {pool id: its row of pair tickets over that pool}.
+
+        One (tasks x pool) array per distinct pool of the block; `buffers` keeps each
+        pool's array for the next block (the previous block's tasks are done with their rows)."""
+        tks = [task_key(t.ticket) for t in block]
+        plans = [self.plan(t) for t in block]
+        ran_plans = self._ran_plans
+        for pl in plans:
+            ran_plans[id(pl)] = pl
+        users: dict[int, tuple[_People, np.ndarray, list[int]]] = {}
+        for n, pl in enumerate(plans):
+            for people, pool in pl[3]:
+                u = users.get(id(pool))
+                if u is None:
+                    users[id(pool)] = (people, pool, [n])
+                else:
+                    u[2].append(n)
+        rows: list[dict[int, np.ndarray]] = [{} for _ in block]
+        for pid, (people, pool, who) in users.items():
+            buf = buffers.get(pid)
+            mat = people.hi_rows(pool, np.array([tks[n] for n in who], dtype=np.uint64), buf)
+            if buf is None or mat.base is not buf:
+                buffers[pid] = mat
+            for r, n in enumerate(who):
+                rows[n][pid] = mat[r]
+        return tks, plans, rows
+
+    def _match_block(self, block: Sequence[TaskSpec], tks: list[int], plans: list[tuple],
+                     rows: list[dict[int, np.ndarray]], teams: dict[str, list[Member]],
+                     shortfalls: list[Shortfall]) -> None:
+        """The picks of one block, task after task: inspector slots (the leader first), then experts.
+
+        The hot loop: the load update of `_People.add_load` is inlined and the
+        roster's arrays are held in locals."""
+        ins = self.ins
+        ins_ids, ins_groups, ins_keys = ins.ids, ins.groups, ins.key_ints
+        ins_loads, ins_lkey, cap, balanced = ins.loads, ins.lkey, ins.cap, ins.balanced
+        rec_get = self.rec_ins.get
+        pairs = self.pairs
+        for n, t in enumerate(block):
+            slots, efields, epools, _ = plans[n]
+            tk = tks[n]
+            row = rows[n]
+            eid = t.entity_id
+            members: list[Member] = []
+            team: set[int] = set()
+            recused = rec_get(eid)
+            pickers: dict[int, _Picker] = {}
+            k = 0
+            for parts, pool, dept_slot, pid in slots:
+                k += 1
+                pk = pickers.get(pid)
+                if pk is None:
+                    pk = pickers[pid] = _Picker(ins, pool, row[pid], tk)
+                j = pk.pick(team, recused)
+                if j is None:
+                    shortfalls.append(self.short(ins, t, k, parts, team, recused, dept_slot, False))
+                    continue
+                p = int(pool[j])
+                team.add(p)
+                v = ins_loads[p] = ins_loads[p] + 1  # inline of _People.add_load
+                if balanced:
+                    ins_lkey[p] = min(v, cap) << _SHIFT_LOAD
+                elif v >= cap:
+                    ins_lkey[p] = 1 << 63
+                members.append(Member(eid, ins_ids[p], "inspector", ins_groups[p], None,
+                                      "leader" if k == 1 else "member", k,
+                                      format(splitmix64(tk ^ ins_keys[p]), "016x")))
+            if efields:
+                self._pick_experts(t, k, tk, row, efields, epools, members, shortfalls)
+            teams[eid] = members
+            if len(team) == 2:
+                a, b = team
+                pairs.add((a, b) if a < b else (b, a))
+            elif len(team) > 2:
+                tl = sorted(team)
+                pairs.update((tl[x], tl[y]) for x in range(len(tl)) for y in range(x + 1, len(tl)))
+
+    def _pick_experts(self, t: TaskSpec, k: int, tk: int, row: dict[int, np.ndarray], efields: list[str],
+                      epools: list[np.ndarray], members: list[Member], shortfalls: list[Shortfall]) -> None:
+        """One expert per field of the task, numbered after its `k` inspector slots."""
+        exp = self.exp
+        eteam: set[int] = set()
+        erec = self.rec_exp.get(t.entity_id)
+        for f, pool in zip(efields, epools):
+            k += 1
+            pk = _Picker(exp, pool, row[id(pool)], tk)
+            r = self.fill(pk, t, k, ((f, frozenset()),), eteam, erec, False, True)
+            if type(r) is Member:
+                i = exp.index[r.person_id]
+                eteam.add(i)
+                exp.add_load(i)
+                members.append(r)
+            else:
+                shortfalls.append(r)
 
 
 def _ordered(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:

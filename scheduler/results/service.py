@@ -27,7 +27,7 @@ from typing import Any, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, distinct, extract, func, select
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from db.models import (
@@ -916,50 +916,9 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
         out["joint"] = {"tasks": tasks, "joint": joint, "share": _share(joint, tasks)}
         out["visits_saved"] = {"planned": planned, "done": done_saved}
 
-        # Denominators: one pass over the covering index ix_enterprise_coverage, grouped by full
-        # industry code (index order, no sort); numerators: only the inspected entities. Folded below.
-        towns = dict(conn.execute(select(Town.code, Town.name).where(Town.bureau_id.in_(ids))).all())
-        dims_of = (Enterprise.risk_class, Enterprise.town_code, Enterprise.industry_code)
-        alive = and_(Enterprise.status == "存续", Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id.in_(ids))))
-        dims: dict[str, dict[str, list[int]]] = {"by_risk": {}, "by_town": {}, "by_industry": {}}
-        inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
-        for slot, stmt in (
-            (0, select(*dims_of, func.count()).where(alive).group_by(*dims_of)),
-            (1, select(*dims_of, func.count()).join(inspected, inspected.c.uscc == Enterprise.uscc)
-                .where(alive).group_by(*dims_of)),
-        ):
-            for risk, town, ind, n in conn.execute(stmt):
-                for dim, key in (("by_risk", risk), ("by_town", towns.get(town, town)), ("by_industry", (ind or "")[:1])):
-                    dims[dim].setdefault(key or "", [0, 0])[slot] += n
-        out["coverage"] = {dim: {key: {"entities": n, "inspected": k, "share": _share(k, n)}
-                                 for key, (n, k) in sorted(v.items())} for dim, v in dims.items()}
-
-        entered = ItemResult.status != lc.NOT_ENTERED
-        pub = ItemResult.status == lc.PUBLISHED
-        on_time = and_(pub, ItemResult.published_on <= year_tasks.c.deadline)
-        out["publication"] = {}
-        for name, n, p, ok in conn.execute(
-            select(Department.name, func.count(), func.sum(case((pub, 1), else_=0)), func.sum(case((on_time, 1), else_=0)))
-            .select_from(ItemResult)
-            .join(year_tasks, year_tasks.c.id == ItemResult.task_id)
-            .join(Department, Department.id == ItemResult.department_id)
-            .where(entered, year_tasks.c.status.in_(DONE))
-            .group_by(Department.name).order_by(Department.name)
-        ):
-            p, ok = int(p or 0), int(ok or 0)
-            out["publication"][name] = {"results": n, "published": p, "on_time": ok,
-                                        "publication_rate": _share(p, n), "on_time_rate": _share(ok, p)}
-
-        # Results carry a handful of distinct category combinations: count per combination in SQL.
-        cats = list(conn.execute(select(ResultCategory.code, ResultCategory.name).order_by(ResultCategory.sort_order)))
-        counts: dict[str, int] = defaultdict(int)
-        for combo, n in conn.execute(
-            select(ItemResult.categories, func.count()).select_from(ItemResult)
-            .join(year_tasks, year_tasks.c.id == ItemResult.task_id).where(entered).group_by(ItemResult.categories)
-        ):
-            for code in split_list(combo):
-                counts[code] += n
-        out["categories"] = {name: counts.get(code, 0) for code, name in cats}
+        out["coverage"] = _coverage(conn, ids, year_tasks)
+        out["publication"] = _publication_by_department(conn, year_tasks)
+        out["categories"] = _category_counts(conn, year_tasks)
 
         outside = dict(conn.execute(
             select(Task.kind, func.count()).where(Task.bureau_id.in_(ids), Task.draw_id.is_(None),
@@ -969,3 +928,60 @@ def dashboard(engine: Engine, bureau_id: int, year: int, actor: Optional[Actor] 
         ).all())
         out["outside_draws"] = {k: int(outside.get(k, 0)) for k in lc.CASE_KINDS}
     return out
+
+
+def _coverage(conn: Connection, ids: list[int], year_tasks) -> dict[str, dict[str, dict[str, Any]]]:
+    """{by_risk, by_town, by_industry: {key: {entities, inspected, share}}} of the 存续 entities of the towns of `ids`.
+
+    Denominators: one pass over the covering index ix_enterprise_coverage, grouped by full
+    industry code (index order, no sort); numerators: only the inspected entities. Folded below."""
+    towns = dict(conn.execute(select(Town.code, Town.name).where(Town.bureau_id.in_(ids))).all())
+    dims_of = (Enterprise.risk_class, Enterprise.town_code, Enterprise.industry_code)
+    alive = and_(Enterprise.status == "存续", Enterprise.town_code.in_(select(Town.code).where(Town.bureau_id.in_(ids))))
+    dims: dict[str, dict[str, list[int]]] = {"by_risk": {}, "by_town": {}, "by_industry": {}}
+    inspected = select(year_tasks.c.uscc).where(year_tasks.c.status.in_(DONE)).distinct().subquery()
+    for slot, stmt in (
+        (0, select(*dims_of, func.count()).where(alive).group_by(*dims_of)),
+        (1, select(*dims_of, func.count()).join(inspected, inspected.c.uscc == Enterprise.uscc)
+            .where(alive).group_by(*dims_of)),
+    ):
+        for risk, town, ind, n in conn.execute(stmt):
+            for dim, key in (("by_risk", risk), ("by_town", towns.get(town, town)), ("by_industry", (ind or "")[:1])):
+                dims[dim].setdefault(key or "", [0, 0])[slot] += n
+    return {dim: {key: {"entities": n, "inspected": k, "share": _share(k, n)}
+                  for key, (n, k) in sorted(v.items())} for dim, v in dims.items()}
+
+
+def _publication_by_department(conn: Connection, year_tasks) -> dict[str, dict[str, Any]]:
+    """Per department (by name): results entered on done tasks, published, published by the deadline."""
+    entered = ItemResult.status != lc.NOT_ENTERED
+    pub = ItemResult.status == lc.PUBLISHED
+    on_time = and_(pub, ItemResult.published_on <= year_tasks.c.deadline)
+    out: dict[str, dict[str, Any]] = {}
+    for name, n, p, ok in conn.execute(
+        select(Department.name, func.count(), func.sum(case((pub, 1), else_=0)), func.sum(case((on_time, 1), else_=0)))
+        .select_from(ItemResult)
+        .join(year_tasks, year_tasks.c.id == ItemResult.task_id)
+        .join(Department, Department.id == ItemResult.department_id)
+        .where(entered, year_tasks.c.status.in_(DONE))
+        .group_by(Department.name).order_by(Department.name)
+    ):
+        p, ok = int(p or 0), int(ok or 0)
+        out[name] = {"results": n, "published": p, "on_time": ok,
+                     "publication_rate": _share(p, n), "on_time_rate": _share(ok, p)}
+    return out
+
+
+def _category_counts(conn: Connection, year_tasks) -> dict[str, int]:
+    """Entered results per result category (every category, in its sort order)."""
+    entered = ItemResult.status != lc.NOT_ENTERED
+    # Results carry a handful of distinct category combinations: count per combination in SQL.
+    cats = list(conn.execute(select(ResultCategory.code, ResultCategory.name).order_by(ResultCategory.sort_order)))
+    counts: dict[str, int] = defaultdict(int)
+    for combo, n in conn.execute(
+        select(ItemResult.categories, func.count()).select_from(ItemResult)
+        .join(year_tasks, year_tasks.c.id == ItemResult.task_id).where(entered).group_by(ItemResult.categories)
+    ):
+        for code in split_list(combo):
+            counts[code] += n
+    return {name: counts.get(code, 0) for code, name in cats}

@@ -280,20 +280,34 @@ def _refresh(s: Session, windows_: Sequence[str], setting: str, actor: Actor, ex
         return _refresh_on(s, conn, windows_, periods, setting, actor, existing, record, new)
 
 
-def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: Sequence[str], setting: str,
-                actor: Actor, existing: Sequence[str], record: bool, new: NewTasks | None = None) -> RefreshReport:
-    live = _read_tasks(conn, periods, new)
-    g = rule.group_columns(live.task_ids, live.usccs, live.draw_index, live.draws, setting)
-    label = windows_[0] if len(windows_) == 1 else "、".join(windows_)
-    rep = RefreshReport(window=label, setting=setting, tasks=int(g.task_ids.size), visits=len(g))
-    sizes = np.diff(g.starts)
-    rep.merged = int((sizes > 1).sum())
-    new_leads = g.leads
-    lead_of_task = np.repeat(new_leads, sizes)  # per grouped task
-    stored_visit = live.stored_visit[g.order]  # per grouped task, -1: none
-    bureau_of_lead = live.bureaus[g.order][g.starts[:-1]]
+@dataclass
+class _Regrouped:
+    """The live tasks grouped into visits by the rule, and where each of them is stored now."""
 
-    # The stored visits of the windows concerned (ids ascending).
+    g: rule.Grouping
+    leads: np.ndarray  # per new visit: its lead task
+    sizes: np.ndarray  # per new visit: its number of tasks
+    stored_visit: np.ndarray  # per grouped task: the visit it is stored in, -1: none
+    bureau_of_lead: np.ndarray  # per new visit: its lead task's bureau
+
+
+def _regroup(live: _Live, setting: str) -> _Regrouped:
+    g = rule.group_columns(live.task_ids, live.usccs, live.draw_index, live.draws, setting)
+    return _Regrouped(g, g.leads, np.diff(g.starts), live.stored_visit[g.order], live.bureaus[g.order][g.starts[:-1]])
+
+
+@dataclass
+class _Stored:
+    """The stored visits of the windows concerned (ids ascending), against the new grouping."""
+
+    ids: np.ndarray
+    leads: np.ndarray
+    bureaus: np.ndarray
+    kept: np.ndarray  # per stored visit: its lead still leads a visit, so it keeps its id
+    deleted: np.ndarray  # the ids of the other stored visits
+
+
+def _stored_visits(conn: Connection, existing: Sequence[str], new_leads: np.ndarray) -> _Stored:
     wmarks = ", ".join("?" for _ in existing)
     old = _fetch(conn, f'SELECT id, lead_task_id, bureau_id FROM "visit" WHERE "window" IN ({wmarks}) ORDER BY id',
                  tuple(existing))
@@ -301,91 +315,120 @@ def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: 
     del old
     old_id, old_lead, old_bureau = old_a[:, 0], old_a[:, 1], old_a[:, 2]
     kept_mask = np.isin(old_lead, new_leads)
-    deleted = old_id[~kept_mask]
-    rep.kept, rep.deleted = int(kept_mask.sum()), int(deleted.size)
-    # Per grouped task: the lead of the visit it is stored in, and that visit's fate (1 kept, 2 deleted, 0 other).
-    stored_lead = _lookup(old_id, old_lead, stored_visit, -1)
-    fate = _lookup(old_id, np.where(kept_mask, 1, 2).astype(np.int64), stored_visit, 0)
-    changed = stored_lead != lead_of_task  # a row is (re)written for these
-    # Rows to remove by task: changed tasks whose stored row is not removed with a deleted visit.
-    stale = g.task_ids[changed & (stored_visit != -1) & (fate != 2)]
-    # Rows of tasks no longer live (voided, replaced) in the visits kept: rare, looked for only when
-    # the windows hold more rows than the live tasks account for.
+    return _Stored(old_id, old_lead, old_bureau, kept_mask, old_id[~kept_mask])
+
+
+def _gone_tasks(conn: Connection, existing: Sequence[str], live: _Live, gr: _Regrouped,
+                old: _Stored) -> tuple[np.ndarray, int]:
+    """Rows of tasks no longer live (voided, replaced) in the visits kept, and how many
+    stored rows are no longer live at all. Rare: looked for only when the windows hold
+    more rows than the live tasks account for."""
+    wmarks = ", ".join("?" for _ in existing)
     n_rows = _fetch(conn, f'SELECT COUNT(*) FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
                           f'WHERE v."window" IN ({wmarks})', tuple(existing))[0][0]
-    gone = np.zeros(0, dtype=np.int64)
-    if n_rows != int((stored_visit != -1).sum()):
-        marks = ", ".join("?" for _ in INACTIVE)
-        dmarks = ", ".join("?" for _ in live.draw_ids) or "NULL"
-        gone_rows = _fetch(conn, f'SELECT vt.task_id, vt.visit_id FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
-                                 f'JOIN "task" t ON t.id = vt.task_id WHERE v."window" IN ({wmarks}) AND NOT '
-                                 f'(t.kind = ? AND t.status NOT IN ({marks}) AND COALESCE(t.draw_id, -1) IN ({dmarks}))',
-                           (*existing, "random", *INACTIVE, *live.draw_ids))
-        g_a = np.asarray(gone_rows, dtype=np.int64).reshape(-1, 2)
-        gone = g_a[:, 0][_lookup(old_id, kept_mask, g_a[:, 1], False).astype(bool)]
-        rep.moved += int(g_a.shape[0])
+    if n_rows == int((gr.stored_visit != -1).sum()):
+        return np.zeros(0, dtype=np.int64), 0
+    marks = ", ".join("?" for _ in INACTIVE)
+    dmarks = ", ".join("?" for _ in live.draw_ids) or "NULL"
+    gone_rows = _fetch(conn, f'SELECT vt.task_id, vt.visit_id FROM "visittask" vt JOIN "visit" v ON v.id = vt.visit_id '
+                             f'JOIN "task" t ON t.id = vt.task_id WHERE v."window" IN ({wmarks}) AND NOT '
+                             f'(t.kind = ? AND t.status NOT IN ({marks}) AND COALESCE(t.draw_id, -1) IN ({dmarks}))',
+                       (*existing, "random", *INACTIVE, *live.draw_ids))
+    g_a = np.asarray(gone_rows, dtype=np.int64).reshape(-1, 2)
+    return g_a[:, 0][_lookup(old.ids, old.kept, g_a[:, 1], False).astype(bool)], int(g_a.shape[0])
+
+
+def _move_kept_visits(conn: Connection, windows_: Sequence[str], existing: Sequence[str], gr: _Regrouped,
+                      old: _Stored, kept_vid: np.ndarray, kept_idx: np.ndarray) -> None:
+    """Kept visits whose bureau (or, after a setting change, window) moved: updated in place."""
+    moved_bureau = _lookup(old.ids, old.bureaus, kept_vid[kept_idx], -1) != gr.bureau_of_lead[kept_idx]
+    if list(existing) != list(windows_):  # the setting changed: a kept visit may change window
+        wmarks = ", ".join("?" for _ in existing)
+        stored_win = dict(_fetch(conn, f'SELECT id, "window" FROM "visit" WHERE "window" IN ({wmarks})',
+                                 tuple(existing)))
+        moved_win = np.array([stored_win.get(int(v)) != w for v, w in
+                              zip(kept_vid[kept_idx].tolist(), gr.g.windows_of(kept_idx))], dtype=bool)
+    else:
+        moved_win = np.zeros(kept_idx.size, dtype=bool)
+    upd = kept_idx[moved_bureau | moved_win]
+    for vid, b, win in zip(kept_vid[upd].tolist(), gr.bureau_of_lead[upd].tolist(), gr.g.windows_of(upd)):
+        _execute(conn, 'UPDATE "visit" SET bureau_id = ?, "window" = ? WHERE id = ?', (b, win, vid))
+
+
+def _insert_new_visits(conn: Connection, windows_: Sequence[str], gr: _Regrouped, new_idx: np.ndarray,
+                       dated: dict[int, Any]) -> np.ndarray:
+    """INSERT the visits with a new lead; their ids, per visit of `new_idx`."""
+    g = gr.g
+    # A visit re-formed around a new lead keeps the date planned for its lead's former (deleted) visit.
+    planned: dict[int, Any] = {}
+    if dated:
+        lead_pos = g.starts[:-1][new_idx]
+        for vi, vid in zip(new_idx.tolist(), gr.stored_visit[lead_pos].tolist()):
+            if vid in dated:
+                planned[vi] = dated[vid]
+    rows = [(b, u, w, lead, planned.get(vi)) for vi, b, u, w, lead in zip(
+        new_idx.tolist(), gr.bureau_of_lead[new_idx].tolist(), g.entities_of(new_idx), g.windows_of(new_idx),
+        gr.leads[new_idx].tolist())]
+    before = _fetch(conn, 'SELECT COALESCE(MAX(id), 0) FROM "visit"')[0][0]
+    cols = ["bureau_id", "uscc", "window", "lead_task_id", "planned_on"]
+    if writes_ids(conn):
+        # The visits lock is SQLite's write lock: the ids are the ones SQLite would give
+        # (max + 1, ... in row order), written out rather than read back.
+        visit_of_new = np.arange(before + 1, before + 1 + len(rows), dtype=np.int64)
+        insert_rows(conn, "visit", ["id", *cols], [(i, *r) for i, r in zip(visit_of_new.tolist(), rows)],
+                    const={"created_at": utcnow()})
+        return visit_of_new
+    insert_rows(conn, "visit", cols, rows, const={"created_at": utcnow()})
+    wmarks2 = ", ".join("?" for _ in windows_)
+    ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
+                                  f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
+    return _lookup(ins[:, 0], ins[:, 1], gr.leads[new_idx], -1)
+
+
+def _refresh_on(s: Session, conn: Connection, windows_: Sequence[str], periods: Sequence[str], setting: str,
+                actor: Actor, existing: Sequence[str], record: bool, new: NewTasks | None = None) -> RefreshReport:
+    live = _read_tasks(conn, periods, new)
+    gr = _regroup(live, setting)
+    g = gr.g
+    label = windows_[0] if len(windows_) == 1 else "、".join(windows_)
+    rep = RefreshReport(window=label, setting=setting, tasks=int(g.task_ids.size), visits=len(g))
+    rep.merged = int((gr.sizes > 1).sum())
+    lead_of_task = np.repeat(gr.leads, gr.sizes)  # per grouped task
+    old = _stored_visits(conn, existing, gr.leads)
+    rep.kept, rep.deleted = int(old.kept.sum()), int(old.deleted.size)
+    # Per grouped task: the lead of the visit it is stored in, and that visit's fate (1 kept, 2 deleted, 0 other).
+    stored_lead = _lookup(old.ids, old.leads, gr.stored_visit, -1)
+    fate = _lookup(old.ids, np.where(old.kept, 1, 2).astype(np.int64), gr.stored_visit, 0)
+    changed = stored_lead != lead_of_task  # a row is (re)written for these
+    # Rows to remove by task: changed tasks whose stored row is not removed with a deleted visit.
+    stale = g.task_ids[changed & (gr.stored_visit != -1) & (fate != 2)]
+    gone, n_gone = _gone_tasks(conn, existing, live, gr, old)
+    rep.moved += n_gone
     rep.moved += int(changed.sum())
 
     # Dates planned for visits about to be deleted (a re-formed visit inherits its lead's).
     dated: dict[int, Any] = {}
-    if deleted.size:
-        frag, params = _in_list(conn, deleted.tolist())
+    if old.deleted.size:
+        frag, params = _in_list(conn, old.deleted.tolist())
         dated = dict(_fetch(conn, f'SELECT id, planned_on FROM "visit" WHERE id {frag} AND planned_on IS NOT NULL', params))
 
     # Write the difference.
     _delete_in(conn, "visittask", "task_id", np.concatenate([stale, gone]).tolist())
-    _delete_in(conn, "visittask", "visit_id", deleted.tolist())
-    _delete_in(conn, "visit", "id", deleted.tolist())
-    lead_sorter = np.argsort(old_lead, kind="stable")
-    old_lead_s = old_lead[lead_sorter]
-    kept_vid = _lookup(old_lead_s, np.where(kept_mask, old_id, -1)[lead_sorter], new_leads, -1)  # per new visit
+    _delete_in(conn, "visittask", "visit_id", old.deleted.tolist())
+    _delete_in(conn, "visit", "id", old.deleted.tolist())
+    lead_sorter = np.argsort(old.leads, kind="stable")
+    kept_vid = _lookup(old.leads[lead_sorter], np.where(old.kept, old.ids, -1)[lead_sorter], gr.leads, -1)  # per new visit
     is_new = kept_vid == -1
-    # Kept visits whose bureau (or, after a setting change, window) moved.
     kept_idx = np.flatnonzero(~is_new)
     if kept_idx.size:
-        moved_bureau = _lookup(old_id, old_bureau, kept_vid[kept_idx], -1) != bureau_of_lead[kept_idx]
-        if list(existing) != list(windows_):  # the setting changed: a kept visit may change window
-            stored_win = dict(_fetch(conn, f'SELECT id, "window" FROM "visit" WHERE "window" IN ({wmarks})',
-                                     tuple(existing)))
-            moved_win = np.array([stored_win.get(int(v)) != w for v, w in
-                                  zip(kept_vid[kept_idx].tolist(), g.windows_of(kept_idx))], dtype=bool)
-        else:
-            moved_win = np.zeros(kept_idx.size, dtype=bool)
-        upd = kept_idx[moved_bureau | moved_win]
-        for vid, b, win in zip(kept_vid[upd].tolist(), bureau_of_lead[upd].tolist(), g.windows_of(upd)):
-            _execute(conn, 'UPDATE "visit" SET bureau_id = ?, "window" = ? WHERE id = ?', (b, win, vid))
+        _move_kept_visits(conn, windows_, existing, gr, old, kept_vid, kept_idx)
     new_idx = np.flatnonzero(is_new)
     rep.created = int(new_idx.size)
-    visit_of_new = np.zeros(0, dtype=np.int64)
-    if new_idx.size:
-        # A visit re-formed around a new lead keeps the date planned for its lead's former (deleted) visit.
-        planned: dict[int, Any] = {}
-        if dated:
-            lead_pos = g.starts[:-1][new_idx]
-            for vi, vid in zip(new_idx.tolist(), stored_visit[lead_pos].tolist()):
-                if vid in dated:
-                    planned[vi] = dated[vid]
-        rows = [(b, u, w, lead, planned.get(vi)) for vi, b, u, w, lead in zip(
-            new_idx.tolist(), bureau_of_lead[new_idx].tolist(), g.entities_of(new_idx), g.windows_of(new_idx),
-            new_leads[new_idx].tolist())]
-        before = _fetch(conn, 'SELECT COALESCE(MAX(id), 0) FROM "visit"')[0][0]
-        cols = ["bureau_id", "uscc", "window", "lead_task_id", "planned_on"]
-        if writes_ids(conn):
-            # The visits lock is SQLite's write lock: the ids are the ones SQLite would give
-            # (max + 1, ... in row order), written out rather than read back.
-            visit_of_new = np.arange(before + 1, before + 1 + len(rows), dtype=np.int64)
-            insert_rows(conn, "visit", ["id", *cols], [(i, *r) for i, r in zip(visit_of_new.tolist(), rows)],
-                        const={"created_at": utcnow()})
-        else:
-            insert_rows(conn, "visit", cols, rows, const={"created_at": utcnow()})
-            wmarks2 = ", ".join("?" for _ in windows_)
-            ins = np.asarray(_fetch(conn, f'SELECT lead_task_id, id FROM "visit" WHERE id > ? AND "window" IN ({wmarks2}) '
-                                          f'ORDER BY lead_task_id', (before, *windows_)), dtype=np.int64).reshape(-1, 2)
-            visit_of_new = _lookup(ins[:, 0], ins[:, 1], new_leads[new_idx], -1)
+    visit_of_new = _insert_new_visits(conn, windows_, gr, new_idx, dated) if new_idx.size else np.zeros(0, dtype=np.int64)
     if changed.any():
         visit_of_visit = kept_vid.copy()
         visit_of_visit[new_idx] = visit_of_new
-        vid_of_task = np.repeat(visit_of_visit, sizes)[changed]
+        vid_of_task = np.repeat(visit_of_visit, gr.sizes)[changed]
         t_ids = g.task_ids[changed]
         o = np.argsort(t_ids, kind="stable")  # task id order: appends to the table's B-tree
         insert_rows(conn, "visittask", ["task_id", "visit_id"], list(zip(t_ids[o].tolist(), vid_of_task[o].tolist())))
