@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping, Sequence
 
+from scheduler.errors import DsrError
+
 KEY = "key"
 GENERAL = "general"
 KIND_LABEL = {KEY: "重点检查事项", GENERAL: "一般检查事项"}
@@ -34,8 +36,10 @@ PLAN_KINDS = ("random", "special")
 _RATIO = re.compile(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$")
 
 
-class PlanRuleError(ValueError):
+class PlanRuleError(DsrError, ValueError):
     """A plan that breaks the rules; `messages` lists every violation in Chinese."""
+
+    code = "plan.rule_violated"
 
     def __init__(self, messages: Sequence[str]) -> None:
         super().__init__("；".join(messages))

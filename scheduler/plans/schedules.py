@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from scheduler.calendar import workdays as wd
+from scheduler.errors import DsrError
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_SCHEDULE = "first_working_day 09:00"
@@ -51,8 +52,10 @@ _MAX_RUNS = 1000
 _CRON_FIELDS = ("分钟", "小时", "日", "月", "星期")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DsrError, ValueError):
     """A schedule text that cannot be used; the message is for a planner (Chinese)."""
+
+    code = "plan.schedule_invalid"
 
 
 @dataclass(frozen=True)

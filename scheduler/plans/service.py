@@ -18,9 +18,12 @@ from scheduler.audit import service as auditlog
 from scheduler.library.bureaus import risk_classes
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.errors import DsrError
 
 
-class PlanNotFound(LookupError):
+class PlanNotFound(DsrError, LookupError):
+    code = "plan.not_found"
+
     def __init__(self, code: str) -> None:
         super().__init__(f"抽查计划“{code}”不存在")
 
