@@ -10,10 +10,10 @@ from scheduler.plans import rules
 from scheduler.library import browse
 from scheduler.draw import frame_service as frames
 from scheduler.library.bureaus import risk_classes
-from scheduler.draw.service import DrawRefused, validate_period
-from scheduler.access.permissions import PermissionDenied
+from scheduler.draw.service import validate_period
 from scheduler.visits import service as visits_service
 from scheduler.plans.service import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import (
     KIND_LABELS,
@@ -251,7 +251,7 @@ try:
             st.dataframe(df, hide_index=True, width="stretch", key="plan_preview")
             st.bar_chart(df.set_index("分层")[["名录规模", "预计抽取数"]], stack=False)
             st.caption("预览按当前登记状态与抽查频次计算；正式抽取以冻结时的名录为准。")
-except (DrawRefused, rules.PlanRuleError) as e:
+except DsrError as e:
     st.warning(str(e))
 
 # --- save ----------------------------------------------------------------------------------------------
@@ -264,7 +264,7 @@ if st.button("保存计划", type="primary", disabled=bool(errors), key="plan_sa
     except rules.PlanRuleError as e:
         for msg in e.messages:
             st.error(msg)
-    except (visits_service.VisitsRefused, PermissionDenied) as e:
+    except DsrError as e:
         st.error(f"未保存：{e}")
     else:
         st.session_state["plan_saved_msg"] = f"已保存计划 {saved.code}（{saved.name}）"

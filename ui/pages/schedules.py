@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.plans import schedules as S
-from scheduler.access.permissions import PermissionDenied
 from scheduler.draw import runs
+from scheduler.errors import DsrError
 from ui import state
 
 st.title("计划任务")
@@ -70,7 +70,7 @@ else:
             else:
                 try:
                     runs.set_schedule(eng, code, text, actor)
-                except PermissionDenied as e:
+                except DsrError as e:
                     st.error(f"未保存：{e}")
                 else:
                     st.success(f"已保存计划 {code} 的定时设置；工作进程将在下次同步时生效。")
