@@ -100,9 +100,11 @@ def _fill(code: str | None) -> None:
     """Put a saved plan (or blank defaults) into the form's widgets."""
     ss = st.session_state
     if code is None:
-        vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata="risk", batches=1,
-                    reserve="10", team=2, policy="balanced", cap=20, expert_cap=20, general=1, key=0, exempt=[], towns=[],
-                    desc="", ratios={}, counts={}, merge=True)
+        d = rules.DEFAULTS
+        vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata=d.strata_by,
+                    batches=d.batches, reserve=ratio_to_pct(d.reserve_ratio), team=d.team_size, policy=d.matching_policy,
+                    cap=d.workload_cap, expert_cap=d.expert_cap, general=d.general_per_year, key=d.key_per_year,
+                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits)
     else:
         with Session(eng) as s:
             lp = load_plan(s, code, state.actor())
@@ -172,8 +174,8 @@ try:
     reserve_ratio = pct_to_ratio(reserve_txt)
 except ValueError as e:
     input_errors.append(f"备选比例：{e}")
-    reserve_ratio = "0.1"
-team_size = int(c3.number_input("检查组人数", min_value=2, step=1, key="plan_team",
+    reserve_ratio = rules.DEFAULTS.reserve_ratio
+team_size = int(c3.number_input("检查组人数", min_value=rules.MIN_TEAM_SIZE, step=1, key="plan_team",
                                 help="行政处罚法：执法人员不得少于两人；专家不计入"))
 
 c1, c2, c3 = st.columns(3)
