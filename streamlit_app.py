@@ -6,21 +6,35 @@ to the worker. The only background thread imports the heavy modules once
 """
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
+from scheduler.errors import DsrError
 from ui import auth, nav, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 warmup.start()
+
+
+def run_page(page: StreamlitPage) -> None:
+    """Run the chosen page. A refusal no page caught (a DsrError) is shown as its Chinese
+    message, not as Streamlit's traceback box: the user can act on the one, not the other.
+    st.stop() and st.rerun() work by raising exceptions of Streamlit's own, which are not
+    DsrError and pass through; any other exception is a bug and keeps its traceback."""
+    try:
+        page.run()
+    except DsrError as exc:
+        st.error(exc.message)
+
 
 # Visitors who are not logged in see the login page and the public page
 # (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
 # cannot use are left out of the navigation, and the services refuse them anyway.
 actor = state.current_actor()
 if actor is None:
-    st.navigation({
+    run_page(st.navigation({
         "账号": [st.Page(auth.login_page, title="登录", icon=":material/login:", url_path="login", default=True)],
         "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public")],
-    }).run()
+    }))
     st.stop()
 
 pages = {
@@ -36,4 +50,4 @@ with st.sidebar:
     st.caption(f"数据库：{state.database_label()}")
     auth.sidebar(actor)
 
-current.run()
+run_page(current)

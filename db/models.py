@@ -238,7 +238,10 @@ class ChangeRecord(SQLModel, table=True):
 
 
 class Plan(SQLModel, table=True):
-    """抽查计划. Ratios and counts are JSON objects keyed by risk class."""
+    """抽查计划. Ratios and counts are JSON objects keyed by risk class.
+
+    The column defaults are a plan's defaults, defined in scheduler.plans.rules.DEFAULTS; db may
+    not import scheduler, so they are literals here and tests/test_rules.py keeps them equal."""
 
     id: Optional[int] = Field(default=None, primary_key=True)
     bureau_id: int = Field(foreign_key="bureau.id", index=True)

@@ -87,3 +87,56 @@ def test_parse_ratio_is_exact(case):
     places, n = case
     text = f"{n // 10**places}.{n % 10**places:0{places}d}"
     assert rules.parse_ratio(text) == Fraction(n, 10**places)
+
+
+# --- a plan's defaults, defined once (rules.DEFAULTS) ------------------------------------------
+
+
+def _defaults_of(cls) -> dict:
+    """The dataclass or model fields of `cls` that have a PlanDefaults counterpart, with their defaults."""
+    import dataclasses
+
+    names = {f.name for f in dataclasses.fields(rules.PlanDefaults)}
+    if dataclasses.is_dataclass(cls):
+        return {f.name: f.default for f in dataclasses.fields(cls) if f.name in names}
+    return {k: f.default for k, f in cls.model_fields.items() if k in names}
+
+
+def test_every_holder_of_a_plan_default_agrees_with_rules_defaults():
+    import dataclasses
+
+    from db.models import Plan
+    from scheduler.demo.data import DemoPlan
+    from scheduler.plans.service import PlanInput
+
+    expected = dataclasses.asdict(rules.DEFAULTS)
+    for cls in (Plan, PlanInput, PlanRules, DemoPlan):
+        got = _defaults_of(cls)
+        assert got and got == {k: expected[k] for k in got}, cls.__name__
+    # db/models.py cannot import scheduler: its literals are the ones to watch.
+    assert set(_defaults_of(Plan)) == set(expected) - {"general_per_year", "key_per_year"}
+    freq = rules.Frequency.from_json(None)  # a plan's stored frequency "{}"
+    assert (freq.general_per_year, freq.key_per_year) == (expected["general_per_year"], expected["key_per_year"])
+    assert freq == rules.Frequency() == plan().frequency
+    assert rules.DEFAULTS.team_size >= rules.MIN_TEAM_SIZE
+
+
+def test_the_engines_own_defaults_match_a_plans():
+    """DSR-1's draw and matching take their parameters from the plan; called directly (benchmarks,
+    the verifier, tests) with their own defaults, they must draw what a default plan draws."""
+    from scheduler.draw import fast as draw
+    from scheduler.matching.fast import MatchPolicy
+
+    d = rules.DEFAULTS
+    assert draw.DEFAULT_RESERVE_RATIO == d.reserve_ratio
+    m = MatchPolicy()
+    assert (m.team_size, m.policy, m.cap, m.expert_cap) == (d.team_size, d.matching_policy, d.workload_cap, d.expert_cap)
+
+
+def test_an_empty_schedule_is_the_default_one_at_nine():
+    from scheduler.plans import schedules
+
+    assert rules.DEFAULTS.schedule == ""
+    assert schedules.parse(rules.DEFAULTS.schedule) == schedules.parse(schedules.DEFAULT_SCHEDULE)
+    assert schedules.parse("").describe() == "每月第一个工作日 09:00"
+    assert schedules.parse("first_working_day").text == "first_working_day 09:00"

@@ -16,6 +16,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from db.models import Draw, TeamMember
 from scheduler.draw import service as draws
+from scheduler.plans import rules
 from scheduler.results import tasks as task_service
 from scheduler.plans.service import PlanInput, list_plans, save_plan
 from tests.factories import world
@@ -163,6 +164,14 @@ def test_plan_form_live_rule_check_preview_and_save(app, url):
     saved = next(p for p in list_plans(eng) if p["code"] == "PG-NEW")
     assert saved["ratios"] == {"A": "0.03", "B": "0.04", "C": "0.045", "D": "0.05"}
     assert saved["team_size"] == 2 and saved["matching_policy"] == "balanced"
+    # Fields left as the new-plan form filled them in are the plan's defaults (rules.DEFAULTS).
+    d = rules.DEFAULTS
+    assert ([saved[k] for k in ("strata_by", "batches", "reserve_ratio", "team_size", "matching_policy", "workload_cap",
+                                "schedule", "merge_visits")]
+            == [d.strata_by, d.batches, d.reserve_ratio, d.team_size, d.matching_policy, d.workload_cap, d.schedule,
+                d.merge_visits])
+    assert saved["frequency"] == {"general_per_year": d.general_per_year, "key_per_year": d.key_per_year,
+                                  "exempt_classes": []}
     # The form now edits the saved plan.
     assert at.selectbox(key="plan_edit").value == "PG-NEW"
     assert at.text_input(key="plan_pct_C").value == "4.5"

@@ -14,8 +14,9 @@ from typing import Any, Callable, Optional, Sequence
 
 import streamlit as st
 
-from scheduler.access.permissions import PermissionDenied, can
+from scheduler.access.permissions import can
 from scheduler.library import records
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import fmt_date
 
@@ -128,7 +129,7 @@ def editor(
                     st.info("没有修改任何内容。")
                     return
                 res = records.save(eng, kind, keys[pick], changes, actor, bureau_id=bid)
-        except (records.RecordError, PermissionDenied) as e:
+        except DsrError as e:
             st.error(f"未保存：{e}")
         else:
             st.session_state[f"{prefix}_flash"] = res.summary()

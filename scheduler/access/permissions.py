@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Protocol
 
+from scheduler.errors import DsrError
+
 # Role codes (stored in User.role and AuditEvent.role) and their Chinese labels.
 ROLES: dict[str, str] = {
     "admin": "管理员",
@@ -40,8 +42,10 @@ class ActorLike(Protocol):
     department_id: Optional[int]
 
 
-class PermissionDenied(PermissionError):
+class PermissionDenied(DsrError, PermissionError):
     """The actor may not do this; the message (Chinese) says why."""
+
+    code = "permission.denied"
 
     def __init__(self, message: str, action: str = "", role: str = "") -> None:
         super().__init__(message)

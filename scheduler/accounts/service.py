@@ -24,6 +24,7 @@ from scheduler.access.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES,
 from scheduler.audit import service as auditlog
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import restrict, visible_bureaus
+from scheduler.errors import DsrError
 
 MIN_PASSWORD_LENGTH = 8
 DEMO_PASSWORD = "dsr-demo-2026"
@@ -33,12 +34,14 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("dsr-no-such-user")
 
 
-class UserError(ValueError):
+class UserError(DsrError, ValueError):
     """An account operation that cannot be done; the message (Chinese) says why."""
+
+    code = "account.refused"
 
 
 class LoginFailed(UserError):
-    pass
+    code = "account.login_failed"
 
 
 @dataclass(frozen=True)

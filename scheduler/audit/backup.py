@@ -24,12 +24,16 @@ from pathlib import Path
 
 from sqlalchemy.engine import make_url
 
+from scheduler.errors import DsrError
+
 # Tables whose rows do not make a database "in use" (an empty migrated schema is empty).
 _BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1"}
 
 
-class BackupError(RuntimeError):
+class BackupError(DsrError, RuntimeError):
     """Backup or restore refused; the message is in Chinese for the operator."""
+
+    code = "backup.refused"
 
 
 @dataclass

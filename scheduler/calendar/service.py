@@ -25,6 +25,7 @@ from scheduler.calendar import workdays as wd
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import SYSTEM, Actor
+from scheduler.errors import DsrError
 
 PACKAGE = "package"
 ENTERED = "entered"
@@ -35,8 +36,10 @@ KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
 PACKAGE_YEARS = range(2004, 2027)
 
 
-class CalendarError(ValueError):
+class CalendarError(DsrError, ValueError):
     """A refused calendar change; the message is for the administrator (Chinese)."""
+
+    code = "calendar.refused"
 
 
 @dataclass(frozen=True)

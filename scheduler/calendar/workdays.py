@@ -23,6 +23,8 @@ from typing import Iterable
 
 import numpy as np
 
+from scheduler.errors import DsrError
+
 ONE_DAY = dt.timedelta(days=1)
 
 # Results are published within 20 working days of the task's completion (the policy text:
@@ -59,8 +61,10 @@ def years_needed(today: dt.date, lookahead: dt.timedelta = LOOKAHEAD) -> list[in
     return sorted({today.year, (today + lookahead).year})
 
 
-class MissingYear(ValueError):
+class MissingYear(DsrError, ValueError):
     """The holiday schedule of `year` is not known (not entered and confirmed)."""
+
+    code = "calendar.missing_year"
 
     def __init__(self, year: int):
         self.year = year

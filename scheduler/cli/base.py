@@ -2,17 +2,52 @@
 
 from __future__ import annotations
 
+from typing import Any, NoReturn
+
+import click
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
+
+from scheduler.errors import DsrError
+
+# The exit status of a refused command (a DsrError): the status the commands used before
+# they shared this handler, and what scripts and tests check.
+REFUSED_EXIT = 2
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+def fail(message: str, code: int = REFUSED_EXIT) -> NoReturn:
+    """Print `错误：<message>` on stderr and end the command with `code`.
+
+    markup=False: messages quote user data ("第 3 行 [统一社会信用代码]") that rich
+    would otherwise read as style tags."""
+    err_console.print(f"错误：{message}", style="red", markup=False, highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class _DsrGroup(TyperGroup):
+    """The top `dsr` group. Every command and sub-command runs inside its `invoke`, so a
+    DsrError from any of them is shown here as its Chinese message, never a traceback;
+    commands need no try/except of their own for a plain refusal. Other exceptions are
+    bugs and keep their traceback."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DsrError as exc:
+            fail(exc.message)
+
 
 app = typer.Typer(
     name="dsr",
     help="dsr — 双随机、一公开 scheduler (double random, one public).",
     no_args_is_help=True,
     add_completion=False,
+    cls=_DsrGroup,
 )
-console = Console()
-err_console = Console(stderr=True)
 
 
 def engine():

@@ -9,19 +9,17 @@ from typing import Optional
 
 import typer
 
-from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.base import REFUSED_EXIT, app, console, engine, err_console
+from scheduler.plans.rules import PlanRuleError
 
 
-def _refuse(exc: Exception) -> None:
-    from scheduler.plans.rules import PlanRuleError
-
-    if isinstance(exc, PlanRuleError):
-        err_console.print("[red]计划不符合规则，拒绝抽取：[/red]")
-        for m in exc.messages:
-            err_console.print(f"  - {m}")
-    else:
-        err_console.print(f"[red]拒绝：{exc}[/red]")
-    raise typer.Exit(2)
+def _rule_refusal(exc: PlanRuleError) -> None:
+    """A plan that breaks the rules: every violation on its own line, which the shared
+    handler (one `错误：` line) would run together."""
+    err_console.print("[red]计划不符合规则，拒绝抽取：[/red]")
+    for m in exc.messages:
+        err_console.print(f"  - {m}", markup=False)
+    raise typer.Exit(REFUSED_EXIT)
 
 
 @app.command()
@@ -44,14 +42,12 @@ def freeze(
     period: str = typer.Option(..., "--period", help="YYYY-MM"),
 ) -> None:
     """Freeze the frame of a plan for a period and print its digest (冻结名录)."""
-    from scheduler.plans.rules import PlanRuleError
-    from scheduler.draw.service import DrawRefused, freeze as do_freeze
-    from scheduler.plans.service import PlanNotFound
+    from scheduler.draw.service import freeze as do_freeze
 
     try:
         f = do_freeze(engine(), plan_code, period)
-    except (DrawRefused, PlanRuleError, PlanNotFound) as e:
-        _refuse(e)
+    except PlanRuleError as e:
+        _rule_refusal(e)
     console.print(f"已冻结抽查名录：计划 {plan_code}，期间 {period}，共 {f.frame_size:,} 户")
     console.print(f"名录摘要 frame_sha256：[bold]{f.frame_sha256}[/bold]")
     for st, n in f.strata.items():
@@ -67,18 +63,14 @@ def draw(
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
-    from scheduler.plans.rules import PlanRuleError
-    from scheduler.draw.service import DrawRefused, execute, write_packages
-    from scheduler.plans.service import PlanNotFound
+    from scheduler.draw.service import execute, write_packages
 
     eng = engine()
     t0 = time.perf_counter()
     try:
         d = execute(eng, plan_code, period, seed=seed)
-    except (DrawRefused, PlanRuleError, PlanNotFound) as e:
-        _refuse(e)
-    except ValueError as e:  # invalid seed
-        _refuse(e)
+    except PlanRuleError as e:
+        _rule_refusal(e)
     cert = json.loads(d.certificate)
     if package or public_package:
         write_packages(eng, d.id, package, public_package)
@@ -102,13 +94,9 @@ def void(
     reason: str = typer.Option(..., "--reason", help="Written reason (recorded)."),
 ) -> None:
     """Void a draw with a written reason; it stays on record (作废抽取)."""
-    from scheduler.draw.service import DrawRefused, void as do_void
-    from scheduler.plans.service import PlanNotFound
+    from scheduler.draw.service import void as do_void
 
-    try:
-        d = do_void(engine(), plan_code, period, reason)
-    except (DrawRefused, PlanNotFound) as e:
-        _refuse(e)
+    d = do_void(engine(), plan_code, period, reason)
     console.print(f"已作废抽取 #{d.id}（计划 {plan_code}，期间 {period}），理由：{d.void_reason}")
 
 
@@ -122,15 +110,12 @@ def package(
     """Write the verification package of a stored draw (核验包)."""
     from sqlmodel import Session
 
-    from scheduler.draw.service import DrawRefused, get_draw, write_packages
+    from scheduler.draw.service import get_draw, write_packages
 
     eng = engine()
-    try:
-        with Session(eng) as s:
-            d = get_draw(s, plan_code, period)
-        write_packages(eng, d.id, None if public else out, out if public else None)
-    except DrawRefused as e:
-        _refuse(e)
+    with Session(eng) as s:
+        d = get_draw(s, plan_code, period)
+    write_packages(eng, d.id, None if public else out, out if public else None)
     console.print(f"已写出核验包：{out}")
 
 

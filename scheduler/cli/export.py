@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.base import app, console, engine
 
 
 @app.command("export")
@@ -15,13 +15,9 @@ def export_cmd(
     fmt: str = typer.Option("csv,xlsx,json,html", "--format", help="Comma-separated: csv,xlsx,json,html (default all)."),
 ) -> None:
     """公示导出：已公示的检查结果、抽查计划、抽查事项清单与抽取公开核验包 (public export)."""
-    from scheduler.results.export_service import ExportRefused, export_public
+    from scheduler.results.export_service import export_public
 
-    try:
-        rep = export_public(engine(), out, fmt)
-    except ExportRefused as exc:
-        err_console.print(f"[red]拒绝：{exc}[/red]")
-        raise typer.Exit(2)
+    rep = export_public(engine(), out, fmt)
     console.print(f"已导出到 {rep.out}（格式：{'、'.join(rep.formats)}）")
     for name, n in rep.counts.items():
         console.print(f"  {name}：{n} 条")

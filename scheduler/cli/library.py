@@ -32,7 +32,7 @@ def import_cmd(
     """Import a roster or list file (导入两库一单); exit status 1 if any row is rejected."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from scheduler.library.import_service import ImportSetupError, import_file
+    from scheduler.library.import_service import import_file
 
     _check_kind(kind)
     data = file.read_bytes()
@@ -51,11 +51,7 @@ def import_cmd(
         def progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total)
 
-        try:
-            report = import_file(eng, kind, file.name, data, bureau_code=bureau, partial=partial, progress=progress)
-        except ImportSetupError as exc:
-            err_console.print(f"[red]{exc}[/red]")
-            raise typer.Exit(2)
+        report = import_file(eng, kind, file.name, data, bureau_code=bureau, partial=partial, progress=progress)
     for e in report.errors:
         typer.echo(str(e), err=True)
     if rejects is not None and report.rejected_rows:
@@ -115,9 +111,5 @@ def export_cmd(
             err_console.print(f"[red]监管局“{bureau}”不存在[/red]")
             raise typer.Exit(2)
     path = out or Path(f"{kind}.{fmt}")
-    try:
-        n = lx.write_file(eng, kind, path, fmt, bureau_id=bureau_id)
-    except lx.ExportRefused as exc:
-        err_console.print(f"[red]{exc}[/red]")
-        raise typer.Exit(2)
+    n = lx.write_file(eng, kind, path, fmt, bureau_id=bureau_id)
     console.print(f"已导出{KIND_NAMES[kind]} {n:,} 条：{path}", markup=False)

@@ -42,16 +42,6 @@ def _actor(name: str, role: str, dept: Optional[str]):
     return eng, Actor(name, role, bid, did)
 
 
-def _run(fn, *args, **kwargs):
-    from scheduler.results.lifecycle import Refused
-
-    try:
-        return fn(*args, **kwargs)
-    except Refused as exc:
-        err_console.print(f"[red]拒绝：{exc}[/red]")
-        raise typer.Exit(2)
-
-
 def _date(v: Optional[str]) -> Optional[dt.date]:
     if not v:
         return None
@@ -85,7 +75,7 @@ def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
     from scheduler.results.service import enter_result
 
     eng, actor = _actor(who, role, dept)
-    r = _run(enter_result, eng, task_id, item, category, actor, note=note, inspected_on=_date(date))
+    r = enter_result(eng, task_id, item, category, actor, note=note, inspected_on=_date(date))
     console.print(f"已录入：结果 #{r.id}，状态 {r.status}，第 {r.version} 版")
 
 
@@ -95,7 +85,7 @@ def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", 
     from scheduler.results.service import approve as do
 
     eng, actor = _actor(who, role, dept)
-    r = _run(do, eng, result_id, actor)
+    r = do(eng, result_id, actor)
     console.print(f"结果 #{r.id} 已审核")
 
 
@@ -106,7 +96,7 @@ def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: 
     from scheduler.results.service import send_back as do
 
     eng, actor = _actor(who, role, dept)
-    r = _run(do, eng, result_id, reason, actor)
+    r = do(eng, result_id, reason, actor)
     console.print(f"结果 #{r.id} 已退回：{r.review_note}")
 
 
@@ -116,7 +106,7 @@ def publish(task_id: int, who: str = AS, role: str = typer.Option("reviewer", "-
     from scheduler.results.service import publish as do
 
     eng, actor = _actor(who, role, dept)
-    rows = _run(do, eng, task_id, actor)
+    rows = do(eng, task_id, actor)
     console.print(f"已公示 {len(rows)} 个检查事项的结果（任务 #{task_id}）")
 
 
@@ -128,7 +118,7 @@ def correct(result_id: int, category: List[str] = typer.Option(..., "--category"
     from scheduler.results.service import correct as do
 
     eng, actor = _actor(who, role, dept)
-    c = _run(do, eng, result_id, category, reason, actor, note=note)
+    c = do(eng, result_id, category, reason, actor, note=note)
     console.print(f"已更正结果 #{result_id}：{c.old_categories} → {c.new_categories}（第 {c.version} 版）")
 
 
@@ -140,7 +130,7 @@ def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outco
     from scheduler.results.service import close_follow_up as do
 
     eng, actor = _actor(who, role, dept)
-    f = _run(do, eng, follow_up_id, outcome, actor, action=action)
+    f = do(eng, follow_up_id, outcome, actor, action=action)
     console.print(f"后续处置 #{f.id}（{f.action}）已办结")
 
 
@@ -151,7 +141,7 @@ def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), wh
     from scheduler.results.service import declare_cannot_inspect
 
     eng, actor = _actor(who, role, dept)
-    _run(declare_cannot_inspect, eng, task_id, reason, actor)
+    declare_cannot_inspect(eng, task_id, reason, actor)
     console.print(f"任务 #{task_id} 已标记为无法检查")
 
 
@@ -164,7 +154,7 @@ def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投�
     from scheduler.results.service import record_case_task
 
     eng, actor = _actor(who, role, dept)
-    t = _run(record_case_task, eng, uscc, kind, item, department, reason, actor, inspectors=inspector)
+    t = record_case_task(eng, uscc, kind, item, department, reason, actor, inspectors=inspector)
     console.print(f"已登记任务 #{t.id}（{t.note}）")
 
 

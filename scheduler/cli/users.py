@@ -45,8 +45,8 @@ def add(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
 ) -> None:
     """Create an account (新增用户); the first administrator: `dsr user add NAME --admin`."""
-    from scheduler.access.permissions import ROLES, PermissionDenied
-    from scheduler.accounts.service import UserError, add_user, check_password
+    from scheduler.access.permissions import ROLES
+    from scheduler.accounts.service import add_user, check_password
 
     if admin and role not in (None, "admin"):
         _fail("--admin 与 --role 不能同时指定为不同角色")
@@ -55,12 +55,9 @@ def add(
         _fail("请用 --role 指定角色，或用 --admin 创建管理员")
     eng = engine()
     password = _read_password(password_stdin)
-    try:
-        check_password(password)
-        info = add_user(eng, username, role, password, display_name=name, department=department, bureau=bureau,
-                        inspector=inspector)
-    except (UserError, PermissionDenied) as e:
-        _fail(str(e))
+    check_password(password)
+    info = add_user(eng, username, role, password, display_name=name, department=department, bureau=bureau,
+                    inspector=inspector)
     dept = f"，部门：{info.department}" if info.department else ""
     console.print(f"已创建用户 {info.username}（{ROLES[info.role]}{dept}）", soft_wrap=True)
 
@@ -89,24 +86,18 @@ def list_cmd() -> None:
 @user_app.command("disable")
 def disable(username: str = typer.Argument(..., help="用户名")) -> None:
     """Disable an account (停用); it can no longer log in. Accounts are never deleted."""
-    from scheduler.accounts.service import UserError, disable_user
+    from scheduler.accounts.service import disable_user
 
-    try:
-        disable_user(engine(), username)
-    except UserError as e:
-        _fail(str(e))
+    disable_user(engine(), username)
     console.print(f"已停用用户 {username}", soft_wrap=True)
 
 
 @user_app.command("enable")
 def enable(username: str = typer.Argument(..., help="用户名")) -> None:
     """Re-enable a disabled account (启用); also lifts a lock-out."""
-    from scheduler.accounts.service import UserError, set_active
+    from scheduler.accounts.service import set_active
 
-    try:
-        set_active(engine(), username, True)
-    except UserError as e:
-        _fail(str(e))
+    set_active(engine(), username, True)
     console.print(f"已启用用户 {username}", soft_wrap=True)
 
 
@@ -116,13 +107,10 @@ def reset_password_cmd(
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）"),
 ) -> None:
     """Set a new password (重置密码); also lifts a lock-out."""
-    from scheduler.accounts.service import UserError, check_password, reset_password
+    from scheduler.accounts.service import check_password, reset_password
 
     eng = engine()
     password = _read_password(password_stdin)
-    try:
-        check_password(password)
-        reset_password(eng, username, password)
-    except UserError as e:
-        _fail(str(e))
+    check_password(password)
+    reset_password(eng, username, password)
     console.print(f"已重置用户 {username} 的密码", soft_wrap=True)

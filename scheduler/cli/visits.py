@@ -24,22 +24,11 @@ def _fail(msg: str, code: int = 2) -> None:
     raise typer.Exit(code)
 
 
-def _call(fn, *args, **kwargs):
-    from scheduler.access.permissions import PermissionDenied
-    from scheduler.visits.service import VisitsRefused
-    from scheduler.visits.rules import WindowError
-
-    try:
-        return fn(*args, **kwargs)
-    except (VisitsRefused, WindowError, PermissionDenied) as exc:
-        _fail(f"拒绝：{exc}")
-
-
 def _window_of(eng, period: str) -> str:
     from scheduler.visits.service import get_window
     from scheduler.visits.rules import window_of
 
-    return _call(window_of, period, get_window(eng))
+    return window_of(period, get_window(eng))
 
 
 def _report_line(r) -> str:
@@ -72,7 +61,7 @@ def refresh(
         return
     if not period:
         _fail("请给出抽查期间（如 2026-12），或使用 --all")
-    console.print(_report_line(_call(vs.refresh, eng, period)), soft_wrap=True)
+    console.print(_report_line(vs.refresh(eng, period)), soft_wrap=True)
 
 
 def _jsonable(row: dict) -> dict:
@@ -129,7 +118,7 @@ def separate(
     eng = engine()
     rows, page = [], 1
     while True:
-        rep = _call(vs.separate_report, eng, span, page=page, page_size=500)
+        rep = vs.separate_report(eng, span, page=page, page_size=500)
         rows.extend(rep.page.rows)
         if page >= rep.page.pages:
             break
@@ -155,7 +144,7 @@ def window(value: Optional[str] = typer.Argument(None, help="month (按月) or q
         w = vs.get_window(eng)
         console.print(f"协调周期：{w}（{rule.WINDOWS[w]}）", soft_wrap=True)
         return
-    reports = _call(vs.set_coordination_window, eng, value)
+    reports = vs.set_coordination_window(eng, value)
     w = vs.get_window(eng)
     console.print(f"协调周期已设为 {w}（{rule.WINDOWS[w]}），重新计算了 {len(reports)} 组协调周期", soft_wrap=True)
     for r in reports:
@@ -173,7 +162,7 @@ def date(visit_id: int = typer.Argument(...), day: str = typer.Argument(..., hel
             when = dt.date.fromisoformat(day)
         except ValueError:
             _fail(f"日期格式应为 YYYY-MM-DD：{day}")
-    v = _call(vs.set_planned_date, engine(), visit_id, when)
+    v = vs.set_planned_date(engine(), visit_id, when)
     console.print(f"联合检查 #{v.id}（{v.uscc}，{v.window}）检查日期：{v.planned_on.isoformat() if v.planned_on else '未定'}", soft_wrap=True)
 
 
@@ -185,7 +174,7 @@ def mergeable(plan_code: str = typer.Argument(...), value: str = typer.Argument(
     flag = {"yes": True, "y": True, "true": True, "是": True, "no": False, "n": False, "false": False, "否": False}.get(value.lower())
     if flag is None:
         _fail("请填写 yes 或 no")
-    reports = _call(vs.set_plan_mergeable, engine(), plan_code, flag)
+    reports = vs.set_plan_mergeable(engine(), plan_code, flag)
     console.print(f"计划 {plan_code}：{'可与其他计划合并入户' if flag else '不可合并，单独入户'}", soft_wrap=True)
     for r in reports:
         console.print(_report_line(r), soft_wrap=True)

@@ -26,6 +26,7 @@ from scheduler.demo import pinggu as reference
 
 from scheduler.library import vocabulary
 from scheduler.library.uscc import ALPHABET
+from scheduler.plans.rules import DEFAULTS
 
 BLOCK = 100_000
 DEFAULT_SEED = 2026
@@ -319,13 +320,13 @@ class DemoPlan:
     item_codes: tuple[str, ...]
     ratios: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    kind: str = "random"
-    strata_by: str = "risk"
-    batches: int = 1
-    reserve_ratio: str = "0.1"
-    team_size: int = 2
-    matching_policy: str = "balanced"
-    schedule: str = ""
+    kind: str = DEFAULTS.kind
+    strata_by: str = DEFAULTS.strata_by
+    batches: int = DEFAULTS.batches
+    reserve_ratio: str = DEFAULTS.reserve_ratio
+    team_size: int = DEFAULTS.team_size
+    matching_policy: str = DEFAULTS.matching_policy
+    schedule: str = DEFAULTS.schedule
     description: str = ""
 
 

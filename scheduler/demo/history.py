@@ -47,6 +47,7 @@ from scheduler.calendar import service as cal_service
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.access.context import SYSTEM, Actor
+from scheduler.errors import DsrError
 
 # Scenarios played per month, by how many months back the month is (3 = three or more),
 # dealt round-robin over that month's draws. Each name is handled in `_play`; the lists are
@@ -74,8 +75,10 @@ SEND_BACK_REASONS = ("检查记录未附现场照片，请补充后重新录入"
 CLOSE_OUTCOMES = ("已按期整改完毕，复查合格", "当事人已补报公示信息，复查合格")
 
 
-class HistoryRefused(RuntimeError):
+class HistoryRefused(DsrError, RuntimeError):
     """History cannot be written (e.g. the demo plans are missing); the message is for planners."""
+
+    code = "demo.history_refused"
 
 
 @dataclass

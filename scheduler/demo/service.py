@@ -29,6 +29,7 @@ from scheduler.demo import pinggu as reference
 from scheduler.library.importing import nfkc
 from scheduler.library.bureaus import ensure_bureau
 from scheduler.access.context import SYSTEM, Actor
+from scheduler.errors import DsrError
 
 INDEX_REBUILD_MIN = 100_000
 Progress = Callable[[int, int, str], None]  # (entities written, entities total, stage in Chinese)
@@ -40,8 +41,10 @@ def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:
                          reference.TOWNS, reference.DEPARTMENTS, actor=actor)
 
 
-class DemoRefused(RuntimeError):
+class DemoRefused(DsrError, RuntimeError):
     """The registry is not empty and force was not given; the message is for planners."""
+
+    code = "demo.refused"
 
 
 def registry_size(engine: Engine) -> int:

@@ -35,6 +35,7 @@ import numpy as np
 
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
+from scheduler.errors import DsrError
 
 ALGORITHM = "DSR-1"
 TICKET_TAG = "DSR1"
@@ -56,8 +57,10 @@ _CHUNK = 1 << 18
 _FORBIDDEN_ASCII = "".join(ch for ch in _FORBIDDEN if ch.isascii() and ch not in ",\n").encode("ascii")
 
 
-class DrawError(ValueError):
+class DrawError(DsrError, ValueError):
     """Invalid input to a draw; the message is Chinese, for planners."""
+
+    code = "draw.input_invalid"
 
 
 # ---------------------------------------------------------------- seeds

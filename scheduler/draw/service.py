@@ -52,14 +52,17 @@ from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import require_bureau
 from scheduler.draw.frame_service import applicable_items, barred_kinds, entities, read_frame, read_frame_lines
 from scheduler.plans.service import LoadedPlan, load_plan
+from scheduler.errors import DsrError
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
 log = logging.getLogger("dsr.draw")
 _STORE_CACHE_KIB = 65536  # SQLite page cache while a draw stores its rows (see `execute`)
 
 
-class DrawRefused(RuntimeError):
+class DrawRefused(DsrError, RuntimeError):
     """A draw that may not happen; the message (Chinese) says why."""
+
+    code = "draw.refused"
 
 
 def validate_period(period: str) -> str:

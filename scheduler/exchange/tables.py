@@ -13,12 +13,22 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterator, Sequence
 
+from scheduler.errors import DsrError
+
 # A spreadsheet treats a cell starting with one of these as a formula (or DDE).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 # Characters XML 1.0 (so XLSX) cannot hold.
 _XML_ILLEGAL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
 _UNSAFE_NAME = re.compile(r"[^0-9A-Za-z_.\-\u4e00-\u9fff]+")
 XLSX_MAX_ROWS = 1_048_575  # one row of the sheet is the header
+
+
+class ExportRefused(DsrError, ValueError):
+    """An export that cannot be made (no bureau chosen, too many rows, a bad format, a folder that
+    is not a previous export ...); the message (Chinese) says why. The public export and the
+    export of 两库一单 share it: both write through this module."""
+
+    code = "export.refused"
 
 
 def neutralise(value: str) -> str:

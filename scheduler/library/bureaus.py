@@ -14,6 +14,7 @@ from scheduler.library import vocabulary
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import SYSTEM, Actor
+from scheduler.errors import DsrError
 
 
 def risk_classes(session: Session) -> list[str]:
@@ -30,8 +31,10 @@ def set_risk_classes(session: Session, classes: list[str], actor: Actor = SYSTEM
     auditlog.record(session, actor, "settings.risk_classes", "setting:risk_classes", classes)
 
 
-class SettingsRefused(ValueError):
+class SettingsRefused(DsrError, ValueError):
     """A settings change that cannot be made; the message (Chinese) says why."""
+
+    code = "settings.refused"
 
 
 def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) -> list[str]:

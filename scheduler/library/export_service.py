@@ -22,6 +22,7 @@ from sqlmodel import Session
 
 from db.models import Bureau, CheckItem, Conflict, Enterprise, Expert, Inspector, Town
 from scheduler.exchange import tables
+from scheduler.exchange.tables import ExportRefused
 from scheduler.library.importing import COLUMNS, FIELDS, ITEM_KIND_NAMES, KIND_NAMES, KINDS
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -34,10 +35,6 @@ from scheduler.access.scope import require_bureau
 # The app builds a download in memory; past this many rows it asks for a narrower filter or the CLI.
 APP_LIMIT = 100_000
 FORMATS = ("csv", "xlsx")
-
-
-class ExportRefused(ValueError):
-    """An export that cannot be made; the message (Chinese) says why."""
 
 
 def _bureau(s: Session, actor: Actor, bureau_id: int | None) -> Bureau:

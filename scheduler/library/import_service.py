@@ -50,6 +50,7 @@ from scheduler.audit import service as auditlog
 from scheduler.library import bureaus
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import require_bureau
+from scheduler.errors import DsrError
 
 Progress = Callable[[int, int], None]
 
@@ -64,8 +65,10 @@ MODELS = {
 INDEX_REBUILD_MIN = 100_000
 
 
-class ImportSetupError(ValueError):
+class ImportSetupError(DsrError, ValueError):
     """The import cannot start (no such bureau, several bureaus...); Chinese message."""
+
+    code = "import.setup_refused"
 
 
 @dataclass

@@ -35,6 +35,7 @@ import numpy as np
 
 from scheduler.library import vocabulary
 from scheduler.library import uscc
+from scheduler.errors import DsrError
 
 KINDS: tuple[str, ...] = ("enterprises", "inspectors", "experts", "items", "conflicts")
 
@@ -174,8 +175,10 @@ class RowError:
         return f"文件 {self.file} 第 {self.row} 行{col} 值“{self.value}”：{self.reason}"
 
 
-class FileError(ValueError):
+class FileError(DsrError, ValueError):
     """The file cannot be read at all (not a zip, binary, unknown encoding...)."""
+
+    code = "import.file_unreadable"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -59,6 +59,7 @@ from scheduler.audit import service as auditlog
 from scheduler.access.context import CLI, Actor
 from scheduler.library.import_service import load_lookups, resolve_bureau
 from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.errors import DsrError
 
 ACTION = "library.edit"
 SOURCE = "（页面编辑）"  # ImportRun.file_name of a hand edit: no file was imported
@@ -79,8 +80,10 @@ RECORD_NAMES = {"enterprises": "检查对象", "inspectors": "执法检查人员
 Key = Union[str, tuple[str, str]]
 
 
-class RecordError(ValueError):
+class RecordError(DsrError, ValueError):
     """A refused edit; the message (Chinese) names the field. `field` is its Chinese header."""
+
+    code = "record.invalid"
 
     def __init__(self, message: str, field: str = "") -> None:
         super().__init__(message)

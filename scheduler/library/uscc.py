@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import unicodedata
 
+from scheduler.errors import DsrError
+
 ALPHABET = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # no I, O, S, V, Z
 _VALUE = {c: i for i, c in enumerate(ALPHABET)}
 WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -19,8 +21,10 @@ _ORG_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
 _ORG_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 
 
-class USCCError(ValueError):
+class USCCError(DsrError, ValueError):
     """A code that is not a valid USCC; `reason` is the Chinese message for planners."""
+
+    code = "uscc.invalid"
 
     def __init__(self, reason: str) -> None:
         super().__init__(reason)

@@ -25,6 +25,7 @@ from scheduler.access.context import CLI, Actor
 from db.bulk import in_values
 from scheduler.access.scope import require_bureau
 from scheduler.plans.service import LoadedPlan, load_plan
+from scheduler.errors import DsrError
 
 INACTIVE_TASK = ("voided", "replaced", "reserve")
 
@@ -256,8 +257,8 @@ def correct_short_staffed(s: Session, short: Mapping[str, str], task_ids: Mappin
               [dict(zip(("b_status", "b_reason"), _matching_event(eid, short)), b_id=task_ids[eid]) for eid in short])
 
 
-class ReplaceRefused(RuntimeError):
-    pass
+class ReplaceRefused(DsrError, RuntimeError):
+    code = "team.replace_refused"
 
 
 def replace_inspector(engine: Engine, task_id: int, person_id: str, reason: str, actor: Actor = CLI) -> TeamMember:

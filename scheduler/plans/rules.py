@@ -24,6 +24,8 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Mapping, Sequence
 
+from scheduler.errors import DsrError
+
 KEY = "key"
 GENERAL = "general"
 KIND_LABEL = {KEY: "重点检查事项", GENERAL: "一般检查事项"}
@@ -33,9 +35,38 @@ PLAN_KINDS = ("random", "special")
 
 _RATIO = re.compile(r"^(0(\.\d{1,6})?|1(\.0{1,6})?)$")
 
+MIN_TEAM_SIZE = 2  # 行政处罚法 art. 42: at least two sworn inspectors per team
 
-class PlanRuleError(ValueError):
+
+@dataclass(frozen=True)
+class PlanDefaults:
+    """What a plan gets for whatever the planner leaves unsaid, defined here once: PlanRules and
+    Frequency below, the service's PlanInput, the plan page's new-plan form and the demo plans
+    all read DEFAULTS. db/models.py may not import scheduler, so the Plan columns keep literals
+    that tests/test_rules.py holds equal to these."""
+
+    kind: str = "random"
+    strata_by: str = "risk"
+    batches: int = 1
+    reserve_ratio: str = "0.1"
+    team_size: int = MIN_TEAM_SIZE
+    matching_policy: str = "balanced"
+    workload_cap: int = 20  # tasks per inspector in one period
+    expert_cap: int = 20  # tasks per expert in one period
+    general_per_year: int = 1  # 抽查频次 of general items
+    key_per_year: int = 0  # of key items; 0 = no limit
+    schedule: str = ""  # empty: plans/schedules.py DEFAULT_SCHEDULE, 09:00 on the month's first working day
+    require_public_seed: bool = False
+    merge_visits: bool = True
+
+
+DEFAULTS = PlanDefaults()
+
+
+class PlanRuleError(DsrError, ValueError):
     """A plan that breaks the rules; `messages` lists every violation in Chinese."""
+
+    code = "plan.rule_violated"
 
     def __init__(self, messages: Sequence[str]) -> None:
         super().__init__("；".join(messages))
@@ -66,16 +97,16 @@ class ItemRule:
 
 @dataclass(frozen=True)
 class Frequency:
-    general_per_year: int = 1
-    key_per_year: int = 0  # 0 = no limit
+    general_per_year: int = DEFAULTS.general_per_year
+    key_per_year: int = DEFAULTS.key_per_year  # 0 = no limit
     exempt_classes: tuple[str, ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping | None) -> "Frequency":
         data = data or {}
         return cls(
-            general_per_year=int(data.get("general_per_year", 1)),
-            key_per_year=int(data.get("key_per_year", 0)),
+            general_per_year=int(data.get("general_per_year", DEFAULTS.general_per_year)),
+            key_per_year=int(data.get("key_per_year", DEFAULTS.key_per_year)),
             exempt_classes=tuple(data.get("exempt_classes", ())),
         )
 
@@ -94,12 +125,12 @@ class PlanRules:
     risk_classes: tuple[str, ...]
     ratios: Mapping[str, str] = field(default_factory=dict)
     counts: Mapping[str, int] = field(default_factory=dict)
-    kind: str = "random"
-    strata_by: str = "risk"
-    batches: int = 1
-    reserve_ratio: str = "0.1"
-    team_size: int = 2
-    matching_policy: str = "balanced"
+    kind: str = DEFAULTS.kind
+    strata_by: str = DEFAULTS.strata_by
+    batches: int = DEFAULTS.batches
+    reserve_ratio: str = DEFAULTS.reserve_ratio
+    team_size: int = DEFAULTS.team_size
+    matching_policy: str = DEFAULTS.matching_policy
     frequency: Frequency = Frequency()
 
 
@@ -134,8 +165,8 @@ def check_plan(plan: PlanRules) -> list[str]:
         errs.append(f"分层方式“{plan.strata_by}”无效，应为 {' / '.join(STRATA_BY)}")
     if plan.batches < 1:
         errs.append("检查批次数应不少于 1")
-    if plan.team_size < 2:
-        errs.append("检查组人数不得少于 2 人（行政处罚法：执法人员不得少于两人）")
+    if plan.team_size < MIN_TEAM_SIZE:
+        errs.append(f"检查组人数不得少于 {MIN_TEAM_SIZE} 人（行政处罚法：执法人员不得少于两人）")
     if plan.matching_policy not in POLICIES:
         errs.append(f"匹配策略“{plan.matching_policy}”无效，应为 balanced 或 uniform")
     try:

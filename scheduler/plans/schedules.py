@@ -27,14 +27,19 @@ from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from scheduler.calendar import workdays as wd
+from scheduler.errors import DsrError
 
 TZ = ZoneInfo("Asia/Shanghai")
-DEFAULT_SCHEDULE = "first_working_day 09:00"
 
 CRON = "cron"
 FIRST_WORKING_DAY = "first_working_day"
 FIRST_WORKING_DAY_OF_QUARTER = "first_working_day_of_quarter"
 AT = "at"
+
+# A plan with no schedule text draws at 09:00 on the first working day of the month; a
+# working-day schedule without a time draws at 09:00 too.
+DEFAULT_HOUR, DEFAULT_MINUTE = 9, 0
+DEFAULT_SCHEDULE = f"{FIRST_WORKING_DAY} {DEFAULT_HOUR:02d}:{DEFAULT_MINUTE:02d}"
 
 KIND_LABELS = {
     CRON: "cron 表达式",
@@ -51,8 +56,10 @@ _MAX_RUNS = 1000
 _CRON_FIELDS = ("分钟", "小时", "日", "月", "星期")
 
 
-class ScheduleError(ValueError):
+class ScheduleError(DsrError, ValueError):
     """A schedule text that cannot be used; the message is for a planner (Chinese)."""
+
+    code = "plan.schedule_invalid"
 
 
 @dataclass(frozen=True)
@@ -61,8 +68,8 @@ class Schedule:
 
     kind: str
     text: str
-    hour: int = 9
-    minute: int = 0
+    hour: int = DEFAULT_HOUR
+    minute: int = DEFAULT_MINUTE
     cron: str = ""
     at: dt.datetime | None = None
 
@@ -135,7 +142,7 @@ def parse(text: str | None) -> Schedule:
     if head in (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER):
         if len(words) > 2:
             raise ScheduleError(f"计划时间“{raw}”格式错误，应为“{head} HH:MM”")
-        hour, minute = _hhmm(words[1], raw) if len(words) == 2 else (9, 0)
+        hour, minute = _hhmm(words[1], raw) if len(words) == 2 else (DEFAULT_HOUR, DEFAULT_MINUTE)
         return Schedule(head, f"{head} {hour:02d}:{minute:02d}", hour, minute)
     if head == AT:
         if len(words) != 2:

@@ -18,9 +18,12 @@ from scheduler.audit import service as auditlog
 from scheduler.library.bureaus import risk_classes
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.errors import DsrError
 
 
-class PlanNotFound(LookupError):
+class PlanNotFound(DsrError, LookupError):
+    code = "plan.not_found"
+
     def __init__(self, code: str) -> None:
         super().__init__(f"抽查计划“{code}”不存在")
 
@@ -35,18 +38,18 @@ class PlanInput:
     item_codes: list[str]
     ratios: dict[str, str] = field(default_factory=dict)
     counts: dict[str, int] = field(default_factory=dict)
-    kind: str = "random"
-    strata_by: str = "risk"
-    batches: int = 1
-    reserve_ratio: str = "0.1"
+    kind: str = rules.DEFAULTS.kind
+    strata_by: str = rules.DEFAULTS.strata_by
+    batches: int = rules.DEFAULTS.batches
+    reserve_ratio: str = rules.DEFAULTS.reserve_ratio
     frame_towns: list[str] = field(default_factory=list)
-    team_size: int = 2
-    matching_policy: str = "balanced"
-    workload_cap: int = 20
-    expert_cap: int = 20
-    frequency: dict[str, Any] = field(default_factory=dict)
-    schedule: str = ""
-    require_public_seed: bool = False
+    team_size: int = rules.DEFAULTS.team_size
+    matching_policy: str = rules.DEFAULTS.matching_policy
+    workload_cap: int = rules.DEFAULTS.workload_cap
+    expert_cap: int = rules.DEFAULTS.expert_cap
+    frequency: dict[str, Any] = field(default_factory=dict)  # empty: rules.Frequency's defaults
+    schedule: str = rules.DEFAULTS.schedule
+    require_public_seed: bool = rules.DEFAULTS.require_public_seed
     description: str = ""
     bureau_code: str | None = None
 

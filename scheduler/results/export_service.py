@@ -33,16 +33,13 @@ from db.models import CheckItem, Department, Draw, Enterprise, FollowUp, ItemRes
 from db.models import split_list, utcnow
 from scheduler.results import export as ex
 from scheduler.exchange import tables as xt
+from scheduler.exchange.tables import ExportRefused
 from scheduler.results import lifecycle as lc
 from scheduler.draw import service as draw_service
 from scheduler.plans.service import list_plans
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "dsr-public-export"
-
-
-class ExportRefused(ValueError):
-    """The export cannot be written (bad format, a folder that is not ours ...)."""
 
 
 @dataclass

@@ -17,6 +17,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Iterable, Mapping, Optional, Sequence
 
+from scheduler.errors import DsrError
+
 # --- states --------------------------------------------------------------------
 
 TASK_STATES = ("drawn", "assigned", "inspecting", "completed", "reviewed", "published",
@@ -65,8 +67,10 @@ FOLLOW_UP_ACTIONS = ("责令改正", "立案查处", "移送司法机关", "其�
 CASE_KINDS = {"case": "投诉举报（个案检查）", "special": "专项检查"}
 
 
-class Refused(Exception):
+class Refused(DsrError):
     """An operation the rules forbid; the message (Chinese) says why."""
+
+    code = "result.refused"
 
 
 def can_move(src: str, dst: str) -> bool:

@@ -28,6 +28,8 @@ from collections import defaultdict
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Iterable, Sequence
 
+from scheduler.errors import DsrError
+
 if TYPE_CHECKING:  # numpy is imported where the vectorised grouping runs
     import numpy as np
 
@@ -43,8 +45,10 @@ SEPARATE_REASONS: dict[str, str] = {
 _PERIOD = re.compile(r"(\d{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?")
 
 
-class WindowError(ValueError):
+class WindowError(DsrError, ValueError):
     """A period or window setting that cannot be coordinated (message in Chinese)."""
+
+    code = "visits.window_invalid"
 
 
 def window_of(period: str, window: str = DEFAULT_WINDOW) -> str:

@@ -47,6 +47,7 @@ from scheduler.matching.service import task_seats
 from db.paging import MAX_PAGE_SIZE, Page
 from scheduler.access.context import CLI, SYSTEM, Actor
 from scheduler.access.scope import Visible, area, require_bureau, visible_bureaus
+from scheduler.errors import DsrError
 
 SETTING_KEY = "coordination_window"
 INACTIVE = ("voided", "replaced", "reserve")  # as teams.INACTIVE_TASK / results.INACTIVE
@@ -81,8 +82,10 @@ __all__ = [
 ]
 
 
-class VisitsRefused(ValueError):
+class VisitsRefused(DsrError, ValueError):
     """A request about visits that cannot be done; the message (Chinese) says why."""
+
+    code = "visits.refused"
 
 
 # --- the coordination window setting -------------------------------------------------------------

@@ -8,9 +8,9 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.calendar import service as cal
-from scheduler.calendar.workdays import MissingYear
 from scheduler.results.service import local_today
 from scheduler.calendar.workdays import PUBLICATION_DAYS
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import calendar_notice
 
@@ -77,7 +77,7 @@ n_days = c2.number_input("工作日数", min_value=1, max_value=200, value=20, s
 if completed:
     try:
         st.success(f"公示截止日：{cal.deadline(eng, completed, int(n_days)).isoformat()}")
-    except MissingYear as e:
+    except DsrError as e:
         st.error(str(e))
 
 
@@ -130,7 +130,7 @@ if st.button("录入", key="cal_enter_submit"):
         st.success(
             f"已录入 {info.year} 年节假日安排（放假 {info.holidays} 天，调休上班 {info.workdays} 天），待另一名管理员确认。"
         )
-    except cal.CalendarError as e:
+    except DsrError as e:
         st.error(f"拒绝录入：{e}")
 
 # --- confirmation ----------------------------------------------------------------------------
@@ -148,5 +148,5 @@ else:
             actor = state.actor()
             info = cal.confirm_year(eng, int(confirm_year), actor)
             st.success(f"已确认 {info.year} 年节假日安排（{info.notice}，录入人 {info.entered_by}，确认人 {info.confirmed_by}）。")
-        except cal.CalendarError as e:
+        except DsrError as e:
             st.error(f"拒绝确认：{e}")

@@ -7,10 +7,10 @@ Old and new results and the reason stay on record and in the public history.
 
 import streamlit as st
 
-from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import corrections
 from scheduler.results import service as rs
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, search_box
 
@@ -98,7 +98,7 @@ if go:
     else:
         try:
             rs.correct(eng, rid, new, reason, actor)
-        except (rs.Refused, PermissionDenied) as e:
+        except DsrError as e:
             st.error(f"未更正：{e}")
         else:
             st.session_state["corr_flash"] = (f"检查结果 #{rid} 已更正为“{'、'.join(cat_names.get(x, x) for x in new)}”"

@@ -17,11 +17,11 @@ import streamlit as st
 from sqlmodel import Session
 
 from scheduler.draw import fast as dsr1
-from scheduler.plans import rules
 from scheduler.library import browse
 from scheduler.draw import service as draws
 from scheduler.results import tasks as task_service
 from scheduler.plans.service import list_plans
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import POLICY_LABELS, big_digest, matching_figures, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
 
@@ -63,7 +63,7 @@ period = c2.text_input("抽查期间", value=dt.date.today().strftime("%Y-%m"), 
 plan = next(p for p in plans if p["code"] == plan_code)
 try:
     draws.validate_period(period)
-except draws.DrawRefused as e:
+except DsrError as e:
     st.error(str(e))
     st.stop()
 
@@ -93,7 +93,7 @@ if live is None:
         try:
             with st.spinner("正在冻结名录……"):
                 draws.freeze(eng, plan_code, period, state.actor())
-        except (draws.DrawRefused, rules.PlanRuleError) as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.rerun()
@@ -111,7 +111,7 @@ if live["status"] == "drawn":
     if st.button("再次抽取", key="draw_again", help="演示：系统会拒绝对同一计划、同一期间的第二次抽取"):
         try:
             draws.execute(eng, plan_code, period, None, state.actor())
-        except (draws.DrawRefused, rules.PlanRuleError) as e:
+        except DsrError as e:
             st.error(str(e))
 else:
     # --- 2 种子 --------------------------------------------------------------------------------------------
@@ -129,7 +129,7 @@ else:
                 dsr1.validate_seed(seed)
                 seed_ok = True
                 st.markdown(f"种子（{len(seed)} 位）：`{' '.join(seed[i:i + 4] for i in range(0, len(seed), 4))}`")
-            except dsr1.DrawError as e:
+            except DsrError as e:
                 st.error(str(e))
         else:
             st.info("请录入现场随机种子，或勾选“使用系统随机种子”。")
@@ -143,7 +143,7 @@ else:
         with st.status("正在抽取并匹配检查人员……", expanded=True) as status:
             try:
                 d = draws.execute(eng, plan_code, period, None if use_system else seed, state.actor())
-            except (draws.DrawRefused, rules.PlanRuleError, dsr1.DrawError) as e:
+            except DsrError as e:
                 status.update(label="抽取未完成", state="error")
                 st.error(str(e))
             else:
@@ -221,7 +221,7 @@ st.caption("审计包含完整名录、风险分类与执法检查人员名录�
            "两者都可用 `dsr verify` 或“核验”页面独立重算。")
 try:
     auditor_zip, public_zip = _package_zips(state.database_label(), d.id)
-except draws.DrawRefused as e:
+except DsrError as e:
     st.error(str(e))
 else:
     z1, z2 = st.columns(2)
@@ -238,7 +238,7 @@ with st.expander("作废本次抽取"):
     if st.button("作废", type="secondary", disabled=not (reason and confirm), key="draw_void"):
         try:
             draws.void(eng, plan_code, period, reason, state.actor())
-        except draws.DrawRefused as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.session_state["draw_flash"] = f"已作废抽取记录 #{d.id}"

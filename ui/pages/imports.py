@@ -3,6 +3,7 @@
 import streamlit as st
 
 from scheduler.library import importing
+from scheduler.errors import DsrError
 from ui import state
 from ui.importing import errors_frame, progress_callback, rejected_csv
 
@@ -45,7 +46,7 @@ except ImportError:
 data = upload.getvalue()
 try:
     pv = imports.preview(kind, upload.name, data, eng, bureau_code=b["code"], limit=20, actor=state.actor())
-except (ValueError, PermissionError) as exc:  # ImportSetupError, another bureau: a Chinese message
+except DsrError as exc:  # ImportSetupError, another bureau (PermissionDenied)
     st.error(str(exc))
     st.stop()
 

@@ -10,10 +10,10 @@ from scheduler.plans import rules
 from scheduler.library import browse
 from scheduler.draw import frame_service as frames
 from scheduler.library.bureaus import risk_classes
-from scheduler.draw.service import DrawRefused, validate_period
-from scheduler.access.permissions import PermissionDenied
+from scheduler.draw.service import validate_period
 from scheduler.visits import service as visits_service
 from scheduler.plans.service import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import (
     KIND_LABELS,
@@ -100,9 +100,11 @@ def _fill(code: str | None) -> None:
     """Put a saved plan (or blank defaults) into the form's widgets."""
     ss = st.session_state
     if code is None:
-        vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata="risk", batches=1,
-                    reserve="10", team=2, policy="balanced", cap=20, expert_cap=20, general=1, key=0, exempt=[], towns=[],
-                    desc="", ratios={}, counts={}, merge=True)
+        d = rules.DEFAULTS
+        vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata=d.strata_by,
+                    batches=d.batches, reserve=ratio_to_pct(d.reserve_ratio), team=d.team_size, policy=d.matching_policy,
+                    cap=d.workload_cap, expert_cap=d.expert_cap, general=d.general_per_year, key=d.key_per_year,
+                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits)
     else:
         with Session(eng) as s:
             lp = load_plan(s, code, state.actor())
@@ -172,8 +174,8 @@ try:
     reserve_ratio = pct_to_ratio(reserve_txt)
 except ValueError as e:
     input_errors.append(f"备选比例：{e}")
-    reserve_ratio = "0.1"
-team_size = int(c3.number_input("检查组人数", min_value=2, step=1, key="plan_team",
+    reserve_ratio = rules.DEFAULTS.reserve_ratio
+team_size = int(c3.number_input("检查组人数", min_value=rules.MIN_TEAM_SIZE, step=1, key="plan_team",
                                 help="行政处罚法：执法人员不得少于两人；专家不计入"))
 
 c1, c2, c3 = st.columns(3)
@@ -251,7 +253,7 @@ try:
             st.dataframe(df, hide_index=True, width="stretch", key="plan_preview")
             st.bar_chart(df.set_index("分层")[["名录规模", "预计抽取数"]], stack=False)
             st.caption("预览按当前登记状态与抽查频次计算；正式抽取以冻结时的名录为准。")
-except (DrawRefused, rules.PlanRuleError) as e:
+except DsrError as e:
     st.warning(str(e))
 
 # --- save ----------------------------------------------------------------------------------------------
@@ -264,7 +266,7 @@ if st.button("保存计划", type="primary", disabled=bool(errors), key="plan_sa
     except rules.PlanRuleError as e:
         for msg in e.messages:
             st.error(msg)
-    except (visits_service.VisitsRefused, PermissionDenied) as e:
+    except DsrError as e:
         st.error(f"未保存：{e}")
     else:
         st.session_state["plan_saved_msg"] = f"已保存计划 {saved.code}（{saved.name}）"

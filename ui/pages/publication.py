@@ -4,11 +4,11 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left
 from scheduler.calendar.workdays import PUBLICATION_DAYS
+from scheduler.errors import DsrError
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, fmt_date, need_bureau, table
@@ -78,7 +78,7 @@ else:
     if st.button("公示", type="primary", key="pub_go"):
         try:
             done = rs.publish(eng, tid, actor)
-        except (rs.Refused, PermissionDenied) as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             late = by_id[tid]["flag"] == "已逾期"
@@ -102,7 +102,7 @@ else:
     if st.button("办结", disabled=not outcome, key="pub_fu_close"):
         try:
             rs.close_follow_up(eng, fid, outcome, actor)
-        except (rs.Refused, PermissionDenied) as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.session_state["pub_flash"] = f"后续处置 #{fid} 已办结：{outcome}"

@@ -3,9 +3,9 @@
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
+from scheduler.errors import DsrError
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, choice, fmt_date, need_bureau, paged_table, table
@@ -99,7 +99,7 @@ if clean & set(chosen) and others:
 elif st.button("保存检查结果", type="primary", disabled=not chosen, key="res_save"):
     try:
         r = rs.enter_result(eng, task_id, code, chosen, actor, note=note, inspected_on=day)
-    except (rs.Refused, PermissionDenied) as e:
+    except DsrError as e:
         st.error(str(e))
     else:
         st.session_state["res_flash"] = f"任务 #{task_id} 事项 {code} 的检查结果已保存，状态：{r.status}"
@@ -110,7 +110,7 @@ if task["status"] in ("assigned", "inspecting") and not any(r["status"] != lc.NO
         if task["status"] == "assigned" and st.button("开始检查", key="res_start"):
             try:
                 rs.start_inspection(eng, task_id, actor)
-            except (rs.Refused, PermissionDenied) as e:
+            except DsrError as e:
                 st.error(str(e))
             else:
                 st.session_state["res_flash"] = f"任务 #{task_id} 已开始检查"
@@ -119,7 +119,7 @@ if task["status"] in ("assigned", "inspecting") and not any(r["status"] != lc.NO
         if st.button("标记无法检查", disabled=not reason, key="res_cannot"):
             try:
                 rs.declare_cannot_inspect(eng, task_id, reason, actor)
-            except (rs.Refused, PermissionDenied) as e:
+            except DsrError as e:
                 st.error(str(e))
             else:
                 st.session_state["res_flash"] = f"任务 #{task_id} 已标记为无法检查"

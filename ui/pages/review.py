@@ -3,9 +3,9 @@
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.results import service as rs
+from scheduler.errors import DsrError
 from ui import state
 from ui.acting import acting_as
 from ui.widgets import Col, fmt_date, need_bureau, paged_table
@@ -53,7 +53,7 @@ with c1:
     if st.button("审核通过", type="primary", key="rev_approve"):
         try:
             rs.approve(eng, rid, actor)
-        except (rs.Refused, PermissionDenied) as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.session_state["rev_flash"] = f"结果 #{rid} 已审核通过，可在“公示管理”中公示"
@@ -63,7 +63,7 @@ with c2:
     if st.button("退回", disabled=not reason, key="rev_back"):
         try:
             rs.send_back(eng, rid, reason, actor)
-        except (rs.Refused, PermissionDenied) as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.session_state["rev_flash"] = f"结果 #{rid} 已退回检查组：{reason}"

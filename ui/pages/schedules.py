@@ -8,8 +8,8 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.plans import schedules as S
-from scheduler.access.permissions import PermissionDenied
 from scheduler.draw import runs
+from scheduler.errors import DsrError
 from ui import state
 
 st.title("计划任务")
@@ -59,7 +59,7 @@ else:
             "定时设置",
             value=current,
             key="sched_text",
-            help="留空 = 每月第一个工作日 09:00；first_working_day_of_quarter 09:00 = 每季度第一个工作日；"
+            help=f"留空 = {S.parse('').describe()}；first_working_day_of_quarter 09:00 = 每季度第一个工作日；"
             "或 5 个 cron 字段（分钟 小时 日 月 星期，北京时间），如 0 9 1 * *",
         )
         if st.form_submit_button("保存定时设置"):
@@ -70,7 +70,7 @@ else:
             else:
                 try:
                     runs.set_schedule(eng, code, text, actor)
-                except PermissionDenied as e:
+                except DsrError as e:
                     st.error(f"未保存：{e}")
                 else:
                     st.success(f"已保存计划 {code} 的定时设置；工作进程将在下次同步时生效。")

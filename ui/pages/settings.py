@@ -9,11 +9,12 @@ import streamlit as st
 
 from scheduler.results import lifecycle as lc
 from scheduler.library import vocabulary
-from scheduler.access.permissions import ACCOUNT_ROLES, ROLES, PermissionDenied, can
+from scheduler.access.permissions import ACCOUNT_ROLES, ROLES, can
 from scheduler.library import browse
 from scheduler.accounts import service as users
 from scheduler.results import service as rs
-from scheduler.library.bureaus import SettingsRefused, change_risk_classes, risk_classes
+from scheduler.library.bureaus import change_risk_classes, risk_classes
+from scheduler.errors import DsrError
 from sqlmodel import Session
 from ui import state
 from ui.widgets import Col, table
@@ -27,7 +28,6 @@ manage_settings = can(actor, "settings.manage")
 if not manage_settings:
     st.caption("只读：修改系统设置须由管理员进行。")
 
-REFUSALS = (users.UserError, rs.Refused, SettingsRefused, PermissionDenied)
 FLASH = "settings_flash"
 if FLASH in st.session_state:  # the outcome of the last change, kept across the re-run that shows it
     st.success(st.session_state.pop(FLASH))
@@ -90,7 +90,7 @@ with tab_users:
                         u = users.add_user(eng, username, role, password, display_name=display,
                                            department=dict(depts).get(dept) if dept is not None else None,
                                            bureau=b["code"], inspector=inspector.strip() or None, actor=actor)
-                    except REFUSALS as e:
+                    except DsrError as e:
                         st.error(str(e))
                     else:
                         _done(f"已创建账号“{u.username}”（{u.role_label}）")
@@ -106,7 +106,7 @@ with tab_users:
                 if st.button(label, key="settings_user_toggle"):
                     try:
                         users.set_active(eng, who, not picked.active, actor=actor)
-                    except REFUSALS as e:
+                    except DsrError as e:
                         st.error(str(e))
                     else:
                         _done(f"已{label[:2]}账号“{who}”")
@@ -118,7 +118,7 @@ with tab_users:
                     else:
                         try:
                             users.reset_password(eng, who, password, actor=actor)
-                        except REFUSALS as e:
+                        except DsrError as e:
                             st.error(str(e))
                         else:
                             st.success(f"已重置“{who}”的密码（并解除锁定）")
@@ -146,7 +146,7 @@ with tab_cats:
                 try:
                     c = rs.add_category(eng, code, name, actor, problem=problem, opens_follow_up=follow,
                                         follow_up_action=action)
-                except REFUSALS as e:
+                except DsrError as e:
                     st.error(str(e))
                 else:
                     _done(f"已增加检查结果类别“{c.code} {c.name}”")
@@ -164,7 +164,7 @@ with tab_risk:
         if st.button("保存信用风险分类", key="settings_risk_submit"):
             try:
                 saved = change_risk_classes(eng, text.replace("；", ";").split(";"), actor)
-            except REFUSALS as e:
+            except DsrError as e:
                 st.error(str(e))
             else:
                 _done(f"信用风险分类已保存：{'、'.join(saved)}")

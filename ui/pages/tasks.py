@@ -3,12 +3,12 @@
 import pandas as pd
 import streamlit as st
 
-from scheduler.access.permissions import PermissionDenied
 from scheduler.library import browse
 from scheduler.draw import service as draws
 from scheduler.matching import service as teams
 from scheduler.results import tasks as task_service
 from scheduler.visits import service as visit_service
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import Col, choice, fmt_list, fmt_stratum, matching_figures, need_bureau, paged_table
 
@@ -107,7 +107,7 @@ task_id = int(st.number_input("任务编号", min_value=1, step=1, value=default
                               help="见上表第一列"))
 try:
     task = task_service.get_task(eng, task_id, actor=actor)
-except PermissionDenied as e:
+except DsrError as e:
     st.error(f"任务 #{task_id}：{e}")
     st.stop()
 if task is None:
@@ -143,7 +143,7 @@ with t1:
         if st.button("更换", disabled=not reason, key="tasks_rep_go"):
             try:
                 row = teams.replace_inspector(eng, task_id, person, reason, actor)
-            except teams.ReplaceRefused as e:
+            except DsrError as e:
                 st.error(str(e))
             else:
                 new = next((s for s in task_service.task_team(eng, task_id, actor=actor) if s.slot == row.slot), None)
@@ -157,7 +157,7 @@ with t2:
     if st.button("用备选对象替换", disabled=not reason2, key="tasks_sub_go"):
         try:
             new_task = draws.replace_task(eng, task_id, reason2, actor)
-        except draws.DrawRefused as e:
+        except DsrError as e:
             st.error(str(e))
         else:
             st.session_state["tasks_flash"] = f"任务 #{task_id} 已由备选对象 {new_task.uscc}（任务 #{new_task.id}）递补"

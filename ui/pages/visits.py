@@ -15,8 +15,9 @@ import streamlit as st
 
 from scheduler.results import lifecycle as lc
 from scheduler.visits import rules as rule
-from scheduler.access.permissions import PermissionDenied, can
+from scheduler.access.permissions import can
 from scheduler.visits import service as vs
+from scheduler.errors import DsrError
 from ui import state
 from ui.widgets import Col, fmt_date, need_bureau, paged_table, search_box, table
 
@@ -43,7 +44,7 @@ if can(actor, "visits.settings"):
         if st.button("保存并重新合并", disabled=new == setting, key="visits_setting_go"):
             try:
                 reports = vs.set_coordination_window(eng, new, actor)
-            except (vs.VisitsRefused, PermissionDenied) as e:
+            except DsrError as e:
                 st.error(str(e))
             else:
                 st.session_state["visits_flash"] = (f"协调周期已改为{rule.WINDOWS[new]}，重新合并了 {len(reports)} 组协调周期")
@@ -125,7 +126,7 @@ with tab_merge:
             if d2.button("保存检查日期", key="visits_day_go"):
                 try:
                     vs.set_planned_date(eng, v["id"], day, actor)
-                except (vs.VisitsRefused, PermissionDenied) as e:
+                except DsrError as e:
                     st.error(str(e))
                 else:
                     st.session_state["visits_flash"] = f"入户 #{v['id']} 的检查日期：{fmt_date(day) or '未定'}"
