@@ -56,7 +56,7 @@ def bare_python(code: str, *args: str) -> str:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PYTHON")}
     env["PYTHONPATH"] = str(ROOT)
     proc = subprocess.run([sys.executable, "-S", "-c", code, *args], env=env, capture_output=True, text=True,
-                          timeout=120)
+                          timeout=120, check=False)
     assert proc.returncode == 0, proc.stderr
     return proc.stdout
 
@@ -111,17 +111,21 @@ def break_draw_engine(monkeypatch, fault) -> list[str]:
     by the outermost call: run_draw calls run_draw_columns). Returns the entities it hit."""
     victims: list[str] = []
     depth = [0]
-    for name in ("run_draw", "run_draw_columns", "run_draw_frozen", "run_draw_prepared"):
-        def broken(*args, _engine=getattr(draw_engine, name), **kwargs):
+
+    def broken(engine):
+        def run(*args, **kwargs):
             depth[0] += 1
             try:
-                res = _engine(*args, **kwargs)
+                res = engine(*args, **kwargs)
             finally:
                 depth[0] -= 1
             if depth[0] == 0:
                 victims.append(fault(res))
             return res
-        monkeypatch.setattr(draw_engine, name, broken)
+        return run
+
+    for name in ("run_draw", "run_draw_columns", "run_draw_frozen", "run_draw_prepared"):
+        monkeypatch.setattr(draw_engine, name, broken(getattr(draw_engine, name)))
     return victims
 
 
@@ -155,8 +159,10 @@ def test_a_broken_matching_engine_is_caught(eng, tmp_path, monkeypatch):
     matching check names both."""
     swapped = []
 
-    def broken(seed, plan_code, period, tasks, roster, *args, _engine=matching_engine.match, **kwargs):
-        res = _engine(seed, plan_code, period, tasks, roster, *args, **kwargs)
+    engine = matching_engine.match
+
+    def broken(seed, plan_code, period, tasks, roster, *args, **kwargs):
+        res = engine(seed, plan_code, period, tasks, roster, *args, **kwargs)
         ticket_of = {t.entity_id: t.ticket for t in tasks}
         for eid, team in res.teams.items():
             sworn = [m for m in team if m.kind == "inspector"]

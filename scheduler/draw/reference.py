@@ -24,6 +24,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from fractions import Fraction
+from itertools import pairwise
 from operator import itemgetter
 
 ALGORITHM = "DSR-1"
@@ -138,12 +139,12 @@ def parse_frame(data: bytes) -> list[tuple[str, str]]:
 def _sorted_checked(rows: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
     """§1.2: the rows checked (ids, labels, no duplicate id) and sorted by entity_id."""
     check_ids([e for e, _ in rows])
-    for label in set(s for _, s in rows):
+    for label in {s for _, s in rows}:
         if not isinstance(label, str):
             raise DrawError(f"分层标签必须是文本，当前为 {type(label).__name__}")
         check_token(label, "分层标签")
     out = sorted(rows, key=itemgetter(0))
-    for (a, _), (b, _) in zip(out, out[1:]):
+    for (a, _), (b, _) in pairwise(out):
         if a == b:
             raise DrawError(f"抽查名录中对象 {a} 重复出现")
     return out
@@ -265,7 +266,7 @@ def draw(
 
     Every stratum of the frame needs a rule; a rule for a stratum absent from the
     frame gives a stratum of size 0."""
-    prefix = ticket_prefix(seed, plan_code, period)  # §1.1, §1.3
+    ticket_prefix(seed, plan_code, period)  # checks the seed (§1.1), plan code and period (§1.3) first
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise DrawError("检查批次数必须是不小于 1 的整数")
     parse_decimal(reserve_ratio, what="备选比例", max_one=False)
@@ -287,8 +288,8 @@ def draw(
 
     # §1.3: each entity's ticket, beside its id, in the list of its stratum.
     members: dict[str, list[tuple[str, str]]] = {label: [] for label in labels}
-    for e, s in rows:
-        members[s].append((hashlib.sha256(prefix + e.encode("utf-8")).hexdigest(), e))
+    for (e, s), t in zip(rows, tickets(seed, plan_code, period, [e for e, _ in rows])):
+        members[s].append((t, e))
 
     strata: list[Stratum] = []
     chosen: list[tuple[str, str, str]] = []  # (ticket, entity_id, stratum)

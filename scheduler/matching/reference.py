@@ -29,6 +29,7 @@ import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from itertools import pairwise
 from pathlib import Path
 
 ALGORITHM = "DSR-1 matching"
@@ -223,7 +224,7 @@ class _People:
                  period: str, cap: int, balanced: bool, prior_loads: Mapping[str, int]):
         rows = sorted(rows, key=lambda r: r[0])
         self.ids = [r[0] for r in rows]
-        for a, b in zip(self.ids, self.ids[1:]):
+        for a, b in pairwise(self.ids):
             if a == b:
                 raise ValueError(f"{'执法检查人员' if kind == 'inspector' else '专家'}编号重复：{a}")
         # The engine refuses a cap of 2^15 or more (its pick key holds the load above a 48-bit
@@ -335,7 +336,7 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[Task], roster:
                   seed, plan_code, period, policy.expert_cap, balanced, prior_loads)
     both = set(ins.ids) & set(exp.ids)
     if both:
-        raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
+        raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{min(both)}")
 
     # Recusal (回避): the declared conflicts, and the last check's team (rotation).
     recused: dict[str, set[str]] = {}
@@ -426,16 +427,19 @@ def canonical_roster(roster: Sequence[Inspector]) -> bytes:
     rows = []
     for r in roster:
         tags = ";".join(sorted(_check_field(t, "资格") for t in r.qualifications))
-        rows.append((r.inspector_id, f"{_check_field(r.inspector_id, '执法检查人员编号')},"
-                                     f"{_check_field(r.department, '部门')},{tags},{1 if r.active else 0}"))
+        pid = _check_field(r.inspector_id, "执法检查人员编号")
+        rows.append((pid, f"{pid},{_check_field(r.department, '部门')},{tags},{1 if r.active else 0}"))
     rows.sort(key=lambda t: t[0])
     return "".join(f"{line}\n" for _, line in rows).encode("utf-8")
 
 
 def canonical_experts(experts: Sequence[Expert]) -> bytes:
     """`expert_id,field,active` lines, by id."""
-    rows = sorted(((e.expert_id, f"{_check_field(e.expert_id, '专家编号')},{_check_field(e.field, '专家领域')},"
-                                 f"{1 if e.active else 0}") for e in experts), key=lambda t: t[0])
+    rows = []
+    for e in experts:
+        pid = _check_field(e.expert_id, "专家编号")
+        rows.append((pid, f"{pid},{_check_field(e.field, '专家领域')},{1 if e.active else 0}"))
+    rows.sort(key=lambda t: t[0])
     return "".join(f"{line}\n" for _, line in rows).encode("utf-8")
 
 
