@@ -4,37 +4,25 @@
 recomputes what it can from the package alone, stopping at the first
 difference, which it names in Chinese with the concrete field or entity.
 
-Extension point: other engines (inspector matching) add files to the package
-and register a check with `register_check`. A check gets the package directory
-and the parsed certificate and returns either a list of what it verified
-(strings, appended to `checks`) or a string: the first difference, which fails
-the package. It may also return None when it has nothing to check.
+It recomputes with the reference implementations only: the draw with
+scheduler/draw/reference.py, the inspector matching of an auditor package with
+scheduler/matching/reference.py (`check_package`). It imports nothing else but
+the standard library (tests/test_verify_independence.py holds it to that), so a
+fault of the fast engines that made a draw is found rather than repeated.
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from scheduler.draw.certificate import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
-from scheduler.draw.fast import (
-    ALGORITHM,
-    DrawError,
-    StratumRule,
-    batch_of,
-    canonical_frame,
-    parse_frame,
-    run_draw,
-    tickets_digests,
-    validate_seed,
-)
-
-ExtraCheck = Callable[[Path, dict], "list[str] | str | None"]
-EXTRA_CHECKS: list[ExtraCheck] = []
+from scheduler.draw import reference as dsr1
+from scheduler.draw.files import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
+from scheduler.draw.reference import ALGORITHM, DrawError
+from scheduler.matching import reference as matching
 
 PUBLIC_UNCHECKED = [
     "各对象所属分层（风险分类不公开，公开包中没有）",
@@ -42,13 +30,6 @@ PUBLIC_UNCHECKED = [
     "各分层的 k 是否等于 ceil(规模×比例)（公开包不含各层比例）",
     "备选对象的分层及其在层内的顺序",
 ]
-
-
-def register_check(fn: ExtraCheck) -> ExtraCheck:
-    """Add `fn` to EXTRA_CHECKS (usable as a decorator); idempotent."""
-    if fn not in EXTRA_CHECKS:
-        EXTRA_CHECKS.append(fn)
-    return fn
 
 
 @dataclass
@@ -84,7 +65,7 @@ def _common(cert: dict, checks: list[str]) -> None:
     for key in ("seed", "plan_code", "period", "frame_size", "batches", "strata", "selected", "public_frame_sha256"):
         _expect(key in cert, f"证书缺少字段 {key}")
     try:
-        validate_seed(cert["seed"])
+        dsr1.validate_seed(cert["seed"])
     except DrawError as exc:
         raise _Difference(f"证书字段 seed 无效：{exc}") from None
     checks.append("算法为 DSR-1，随机种子格式有效（20-64 位半角数字，按文本使用）")
@@ -97,14 +78,14 @@ def _check_selected_tickets(cert: dict, known_ids: set[str] | None, checks: list
         for e in ids:
             _expect(e in known_ids, f"入选对象 {e} 不在抽查名录中")
     try:
-        digests = tickets_digests(cert["seed"], cert["plan_code"], cert["period"], ids)
+        tickets = dsr1.tickets(cert["seed"], cert["plan_code"], cert["period"], ids)
     except DrawError as exc:
         raise _Difference(f"无法重算抽签号：{exc}") from None
-    for s, dg in zip(sel, digests):
+    for s, t in zip(sel, tickets):
         _expect(
-            dg.hex() == s["ticket"],
+            t == s["ticket"],
             f"入选对象 {s['entity_id']} 的抽签号（ticket）与按随机种子、计划编号、期间重算的值不一致："
-            f"证书 {_short(s['ticket'])}，重算 {_short(dg.hex())}",
+            f"证书 {_short(s['ticket'])}，重算 {_short(t)}",
         )
     checks.append(f"全部 {len(sel)} 个入选对象的抽签号均可由随机种子重算")
 
@@ -119,8 +100,8 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
             f"frame.csv 的 SHA-256（{_short(digest)}）与证书字段 frame_sha256（{_short(cert['frame_sha256'])}）不一致")
     checks.append("frame.csv 的 SHA-256 与证书 frame_sha256 一致")
     try:
-        rows = parse_frame(data)
-        _expect(canonical_frame(rows) == data, "frame.csv 不是规范格式（须按对象标识字节序排列、无表头、每行“对象标识,分层”）")
+        rows = dsr1.parse_frame(data)
+        _expect(dsr1.canonical_frame(rows) == data, "frame.csv 不是规范格式（须按对象标识字节序排列、无表头、每行“对象标识,分层”）")
     except (DrawError, UnicodeDecodeError) as exc:
         raise _Difference(f"frame.csv 无法解析：{exc}") from None
     checks.append("frame.csv 为规范格式（按对象标识排序、无重复）")
@@ -130,15 +111,15 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     stratum_of = dict(rows)
     _check_selected_tickets(cert, set(stratum_of), checks)
 
-    rules: dict[str, StratumRule] = {}
+    rules: dict[str, dsr1.Rule] = {}
     for s in cert["strata"]:
         _expect("ratio" in s or "count" in s, f"分层 {s.get('stratum')} 缺少抽查比例或数量")
-        rules[s["stratum"]] = StratumRule(ratio=s.get("ratio"), count=s.get("count"))
+        rules[s["stratum"]] = dsr1.Rule(ratio=s.get("ratio"), count=s.get("count"))
     for lab in sorted(set(stratum_of.values())):
         _expect(lab in rules, f"分层 {lab} 出现在 frame.csv 中，但证书 strata 中没有它的规则")
     try:
-        res = run_draw(cert["seed"], cert["plan_code"], cert["period"], rows, rules,
-                       batches=cert["batches"], reserve_ratio=cert["reserve_ratio"])
+        res = dsr1.draw(cert["seed"], cert["plan_code"], cert["period"], rows, rules,
+                        batches=cert["batches"], reserve_ratio=cert["reserve_ratio"])
     except DrawError as exc:
         raise _Difference(f"无法按证书参数重算抽取：{exc}") from None
     _expect(res.public_frame_sha256 == cert["public_frame_sha256"],
@@ -208,7 +189,7 @@ def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
     order = sorted(sel, key=lambda s: (s["ticket"], s["entity_id"]))
     for i, s in enumerate(order):
         _expect(s["rank"] == i + 1, f"对象 {s['entity_id']} 的 rank：证书为 {s['rank']}，按抽签号排序应为 {i + 1}")
-        want = batch_of(i, cert["batches"], len(order))
+        want = dsr1.batch_of(i, cert["batches"], len(order))
         _expect(s["batch"] == want, f"对象 {s['entity_id']} 的 batch：证书为 {s['batch']}，按顺序应为 {want}")
     checks.append(f"抽取顺序（rank）与批次（batch，共 {cert['batches']} 批）一致")
 
@@ -228,9 +209,8 @@ def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
         for s in sel:
             _expect(s["ticket"] <= hi, f"入选对象 {s['entity_id']} 的抽签号高于所有分层的最大 cutoff")
         selected_ids = {s["entity_id"] for s in sel}
-        digests = tickets_digests(cert["seed"], cert["plan_code"], cert["period"], ids)
-        lo_b = bytes.fromhex(lo)
-        skipped = [e for e, dg in zip(ids, digests) if dg <= lo_b and e not in selected_ids]
+        tickets = dsr1.tickets(cert["seed"], cert["plan_code"], cert["period"], ids)
+        skipped = [e for e, t in zip(ids, tickets) if t <= lo and e not in selected_ids]
         # Entities of a stratum with k = 0 may legitimately sit below the lowest
         # cutoff; without stratum membership the public can only bound them.
         zero_size = sum(s["size"] for s in strata if s["k"] == 0)
@@ -243,22 +223,21 @@ def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
         )
         reserves = cert.get("reserves", [])
         if reserves:
-            rd = tickets_digests(cert["seed"], cert["plan_code"], cert["period"], [r["entity_id"] for r in reserves])
+            rt = dsr1.tickets(cert["seed"], cert["plan_code"], cert["period"], [r["entity_id"] for r in reserves])
             known = set(ids)
-            for r, dg in zip(reserves, rd):
+            for r, t in zip(reserves, rt):
                 _expect(r["entity_id"] in known, f"备选对象 {r['entity_id']} 不在公开名录中")
                 _expect(r["entity_id"] not in selected_ids, f"备选对象 {r['entity_id']} 同时在入选名单中")
-                _expect(dg.hex() == r["ticket"], f"备选对象 {r['entity_id']} 的抽签号与重算值不一致")
+                _expect(t == r["ticket"], f"备选对象 {r['entity_id']} 的抽签号与重算值不一致")
             checks.append(f"{len(reserves)} 个备选对象的抽签号可重算，均在名录中且未入选")
 
 
-def _run_extra(d: Path, cert: dict, checks: list[str]) -> None:
-    for fn in list(EXTRA_CHECKS):
-        out = fn(d, cert)
-        if out is None:
-            continue
-        if isinstance(out, str):
-            raise _Difference(out)
+def _check_matching(d: Path, cert: dict, checks: list[str]) -> None:
+    """The inspector matching, if the certificate has one (scheduler/matching/reference.py)."""
+    out = matching.check_package(d, cert)
+    if isinstance(out, str):
+        raise _Difference(out)
+    if out:
         checks.extend(out)
 
 
@@ -285,7 +264,7 @@ def verify_package(dir: str | Path) -> VerifyReport:
             _verify_public(d, cert, checks)
         else:
             raise _Difference(f"证书字段 package_kind 应为 auditor 或 public，实为 {kind!r}")
-        _run_extra(d, cert, checks)
+        _check_matching(d, cert, checks)
     except _Difference as exc:
         report.first_difference = str(exc)
         return report
@@ -294,9 +273,3 @@ def verify_package(dir: str | Path) -> VerifyReport:
         return report
     report.ok = True
     return report
-
-
-# Built-in extra checks (the matching part of the package) register themselves here.
-from scheduler.matching import package as _matching_package  # noqa: E402
-
-_matching_package._register()

@@ -1,17 +1,18 @@
-"""DSR-1 engine: tickets, seeds, frames, k, cutoffs, batches, reserves, against a naive reference."""
+"""DSR-1 engine: tickets, seeds, frames, k, cutoffs, batches, reserves, against the reference
+implementation (scheduler/draw/reference.py)."""
 
 from __future__ import annotations
 
 import hashlib
-import math
 import random
-from fractions import Fraction
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
 from scheduler.draw import fast as draw
+from scheduler.draw import reference
 from scheduler.draw.fast import (
     DrawError,
     StratumRule,
@@ -33,22 +34,10 @@ def make_frame(n: int, strata: str = "ABCD", seed: int = 0) -> list[tuple[str, s
     return [(f"9111011700{i:07d}X", rnd.choice(strata)) for i in range(n)]
 
 
-def naive_draw(seed, plan, period, frame, rules, batches=1, reserve_ratio="0.1"):
-    """The normative text, written as plainly as possible."""
-    tk = {e: hashlib.sha256(f"DSR1|{seed}|{plan}|{period}|{e}".encode()).hexdigest() for e, _ in frame}
-    sel, res, strata = [], [], {}
-    for lab in sorted({s for _, s in frame} | set(rules)):
-        mem = sorted((tk[e], e) for e, s in frame if s == lab)
-        rule = rules[lab]
-        k = math.ceil(len(mem) * Fraction(rule.ratio)) if rule.ratio is not None else min(rule.count, len(mem))
-        r = min(max(1, math.ceil(k * Fraction(reserve_ratio))), len(mem) - k) if k else 0
-        strata[lab] = (len(mem), k, mem[k - 1][0] if k else None, r)
-        sel += [(t, e, lab) for t, e in mem[:k]]
-        res += [(e, lab, i + 1, t) for i, (t, e) in enumerate(mem[k : k + r])]
-    sel.sort()
-    K = len(sel)
-    out = [(e, lab, i + 1, i * batches // K + 1, t) for i, (t, e, lab) in enumerate(sel)]
-    return strata, out, res
+def reference_draw(seed, plan, period, frame, rules, batches=1, reserve_ratio="0.1"):
+    """The reference's draw, as the tuples of `as_tuples`."""
+    ref_rules = {lab: reference.Rule(r.ratio, r.count) for lab, r in rules.items()}
+    return as_tuples(reference.draw(seed, plan, period, frame, ref_rules, batches, reserve_ratio))
 
 
 def as_tuples(result):
@@ -210,11 +199,110 @@ def test_k_is_exact_ceiling_never_above_n(size, num):
 
 
 @pytest.mark.parametrize("n, batches, seed", [(0, 1, 0), (1, 3, 1), (57, 1, 2), (400, 4, 3), (3000, 7, 4)])
-def test_run_draw_matches_naive_reference(n, batches, seed):
+def test_run_draw_matches_the_reference(n, batches, seed):
     frame = make_frame(n, seed=seed)
     rules = dict(RULES)
     got = as_tuples(run_draw(SEED, "PG-7", "2025Q3", frame, rules, batches=batches, reserve_ratio="0.15"))
-    assert got == naive_draw(SEED, "PG-7", "2025Q3", frame, rules, batches, "0.15")
+    assert got == reference_draw(SEED, "PG-7", "2025Q3", frame, rules, batches, "0.15")
+
+
+# Ids and labels of every width and script: ASCII, two- and three-byte UTF-8, and characters that
+# sort differently by UTF-16 than by UTF-8 (U+FF21 against U+1F600), so the order is really bytewise.
+ID_CHARS = st.sampled_from(list("0123456789ABXYZabz~-_") + ["é", "中", "Ｚ", "\U0001F600"])
+LABELS = ["A", "B", "D/110117100", "风险C", "Ｚ"]
+
+
+@st.composite
+def draws(draw_):
+    ids = draw_(st.lists(st.text(ID_CHARS, min_size=1, max_size=20), max_size=80, unique=True))
+    frame = [(e, draw_(st.sampled_from(LABELS))) for e in ids]
+    rules = {}
+    for lab in sorted({s for _, s in frame} | set(draw_(st.lists(st.sampled_from(LABELS), max_size=2)))):
+        if draw_(st.booleans()):
+            num = draw_(st.integers(0, 10**6))
+            rules[lab] = StratumRule(ratio="1" if num == 10**6 else f"0.{num:06d}".rstrip("0").rstrip(".") or "0")
+        else:
+            rules[lab] = StratumRule(count=draw_(st.integers(0, 90)))
+    seed = draw_(st.text("0123456789", min_size=20, max_size=64))
+    plan = draw_(st.sampled_from(["PG-1", "计划-2026", "P"]))
+    reserve_ratio = draw_(st.sampled_from(["0", "0.1", "0.05", "0.5", "1", "2.5"]))
+    return seed, plan, frame, rules, draw_(st.integers(1, 9)), reserve_ratio
+
+
+@settings(max_examples=150, deadline=None)
+@given(draws())
+def test_engine_equals_the_reference(case):
+    """The fast engine and the reference agree on everything a certificate states."""
+    seed, plan, frame, rules, batches, reserve_ratio = case
+    got = run_draw(seed, plan, "2026-12", frame, rules, batches=batches, reserve_ratio=reserve_ratio)
+    ref_rules = {lab: reference.Rule(r.ratio, r.count) for lab, r in rules.items()}
+    want = reference.draw(seed, plan, "2026-12", frame, ref_rules, batches, reserve_ratio)
+    assert as_tuples(got) == as_tuples(want)
+    assert (got.frame_sha256, got.public_frame_sha256, got.frame_size) == \
+        (want.frame_sha256, want.public_frame_sha256, want.frame_size)
+    assert got.frame_bytes == reference.canonical_frame(frame)
+    assert sorted(reference.parse_frame(got.frame_bytes)) == sorted(frame)
+    ids = [e for e, _ in frame]
+    assert reference.tickets(seed, plan, "2026-12", ids) == [d.hex() for d in tickets_digests(seed, plan, "2026-12", ids)]
+
+
+@pytest.mark.parametrize(
+    "call",
+    [
+        dict(seed="１" * 20),
+        dict(seed="1" * 19),
+        dict(plan="P|1"),
+        dict(period=""),
+        dict(frame=[("a,1", "A")]),
+        dict(frame=[("a|1", "A")]),
+        dict(frame=[("a\r1", "A")]),
+        dict(frame=[("a\u20281", "A")]),
+        dict(frame=[("", "A")]),
+        dict(frame=[("a1", "A|B")]),
+        dict(frame=[("a1", "")]),
+        dict(frame=[("b1", "A"), ("a1", "A"), ("b1", "A")]),
+        dict(rules={"A": StratumRule("1.5")}),
+        dict(rules={"A": StratumRule("0.1234567")}),
+        dict(rules={"A": StratumRule(0.5)}),
+        dict(rules={"A": StratumRule(count=-1)}),
+        dict(rules={"A": StratumRule("0.5", 3)}),
+        dict(rules={}),
+        dict(rules={"A": StratumRule("1"), "Z,": StratumRule("1")}),
+        dict(batches=0),
+        dict(reserve_ratio="0,1"),
+    ],
+)
+def test_engine_and_reference_refuse_bad_input_in_the_same_words(call):
+    """The verifier reports a malformed package with the reference's messages: they are the engine's."""
+    args = dict(seed=SEED, plan="P", period="2026-12", frame=[("a1", "A"), ("b1", "A")], rules={"A": StratumRule("1")},
+                batches=1, reserve_ratio="0.1")
+    args.update(call)
+    with pytest.raises(DrawError) as fast_error:
+        run_draw(args["seed"], args["plan"], args["period"], args["frame"], args["rules"], batches=args["batches"],
+                 reserve_ratio=args["reserve_ratio"])
+    with pytest.raises(reference.DrawError) as ref_error:
+        reference.draw(args["seed"], args["plan"], args["period"], args["frame"],
+                       {lab: reference.Rule(r.ratio, r.count) for lab, r in args["rules"].items()},
+                       args["batches"], args["reserve_ratio"])
+    assert str(ref_error.value) == str(fast_error.value)
+
+
+def test_reference_computes_the_documented_example():
+    """docs/draw-algorithm.md §2, computed by the reference (tests/test_certificate.py holds the engine to it)."""
+    from scheduler.library.uscc import make
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md").read_text(encoding="utf-8")
+    ids = [make("9", "1", "110117", f"MA0{i:05d}") for i in range(1, 9)]
+    rows = list(zip(ids, ["A", "A", "D", "A", "D", "A", "A", "D"]))
+    r = reference.draw("20250117083015271828", "PG-2025-01", "2025Q1", rows,
+                       {"A": reference.Rule("0.25"), "D": reference.Rule("0.5")}, batches=2)
+    assert r.frame_sha256 in text
+    assert [(s.stratum, s.size, s.k, s.reserve_count) for s in r.strata] == [("A", 5, 2, 1), ("D", 3, 2, 1)]
+    for s in r.selected:
+        assert f"| {s.entity_id} | {s.stratum} | `{s.ticket[:16]}…` | selected, rank {s.rank}, batch {s.batch} |" in text
+    for x in r.reserves:
+        assert f"| {x.entity_id} | {x.stratum} | `{x.ticket[:16]}…` | reserve {x.reserve_rank} |" in text
+    assert len(r.selected) == 4 and len(r.reserves) == 2
 
 
 def test_row_order_does_not_matter():

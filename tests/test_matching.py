@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from scheduler.matching import fast as mm
+from scheduler.matching import reference
 from scheduler.matching.fast import (
     ALL_AT_CAP,
     ALL_CONFLICTED,
@@ -60,57 +61,28 @@ def run(tasks, roster, experts=(), conflicts=(), last=None, prior=None, policy=M
     return match(seed, PLAN, PERIOD, tasks, roster, list(experts), set(conflicts), last or {}, prior or {}, policy)
 
 
-# --------------------------------------------------------------------------- reference implementation
-# A direct, slow reading of the normative text, to hold the vectorised engine to it.
+# --------------------------------------------------------------------------- the reference
+# scheduler/matching/reference.py: the normative text read directly, to hold the vectorised engine to it.
+
+
+def ref_world(tasks, roster, experts):
+    """The engine's records as the reference's."""
+    return ([reference.Task(t.entity_id, t.ticket, t.rank, t.departments, t.required, t.expert_fields) for t in tasks],
+            [reference.Inspector(r.inspector_id, r.department, r.qualifications, r.active) for r in roster],
+            [reference.Expert(e.expert_id, e.field, e.active) for e in experts])
 
 
 def ref_match(seed, tasks, roster, experts, conflicts, last, prior, pol):
-    loads = {k: v for k, v in prior.items()}
-    teams, shorts = {}, []
-    balanced = pol.policy == "balanced"
+    """The reference's matching: teams {entity: [(person, slot)]} and shortfalls [(entity, slot)]."""
+    got = ref_result(seed, tasks, roster, experts, conflicts, last, prior, pol)
+    return ({e: [(m.person_id, m.slot) for m in ms] for e, ms in got.teams.items()},
+            [(s.entity_id, s.slot) for s in got.shortfalls])
 
-    def ticket_of(tk, pid, kind):
-        digest = hashlib.sha256(f"DSR1|{seed}|{PLAN}|{PERIOD}|{kind}|{pid}".encode()).hexdigest()
-        return splitmix64(tk ^ int(digest[:16], 16))
 
-    def choose(cands, tk, kind):
-        def key(pid):
-            t = ticket_of(tk, pid, kind)
-            return (loads.get(pid, 0), t, pid.encode()) if balanced else (t, pid.encode())
-        return min(cands, key=key) if cands else None
-
-    for t in sorted(tasks, key=lambda t: t.rank):
-        tk = int(t.ticket[:16], 16)
-        rec = {p for p, e in conflicts if e == t.entity_id} | set(last.get(t.entity_id, ()))
-        size = max(pol.team_size, len(t.departments))
-        team, out = [], []
-        for slot in range(1, size + 1):
-            depts = [t.departments[slot - 1]] if slot <= len(t.departments) else list(t.departments)
-            cands = [r.inspector_id for r in roster
-                     if r.active and r.department in depts and t.required.get(r.department, frozenset()) <= r.qualifications
-                     and r.inspector_id not in team and r.inspector_id not in rec
-                     and loads.get(r.inspector_id, 0) < pol.cap]
-            pid = choose(cands, tk, "inspector")
-            if pid is None:
-                shorts.append((t.entity_id, slot))
-                continue
-            team.append(pid)
-            loads[pid] = loads.get(pid, 0) + 1
-            out.append((pid, slot))
-        slot = size
-        for f in dict.fromkeys(t.expert_fields):
-            slot += 1
-            cands = [e.expert_id for e in experts if e.active and e.field == f and e.expert_id not in rec
-                     and e.expert_id not in team and loads.get(e.expert_id, 0) < pol.expert_cap]
-            pid = choose(cands, tk, "expert")
-            if pid is None:
-                shorts.append((t.entity_id, slot))
-                continue
-            team.append(pid)
-            loads[pid] = loads.get(pid, 0) + 1
-            out.append((pid, slot))
-        teams[t.entity_id] = out
-    return teams, shorts
+def ref_result(seed, tasks, roster, experts, conflicts, last, prior, pol):
+    rt, rr, re_ = ref_world(tasks, roster, experts)
+    return reference.match(seed, PLAN, PERIOD, rt, rr, re_, conflicts, last, prior,
+                           reference.Policy(pol.team_size, pol.policy, pol.cap, pol.expert_cap))
 
 
 # --------------------------------------------------------------------------- strategies
@@ -187,18 +159,76 @@ def test_pair_ticket_in_team_matches_formula():
         assert m.pair_ticket == format(want, "016x")
 
 
+U64 = st.integers(0, (1 << 64) - 1)
+
+
+@settings(max_examples=200, deadline=None)
+@given(U64, st.lists(U64 | st.sampled_from([0, 1, (1 << 63), (1 << 64) - 1]), max_size=40))
+def test_reference_pair_tickets_for_a_pool_are_splitmix64_of_each(tkey, keys):
+    """The reference computes a pool's pair tickets on 128-bit lanes of one integer: lane by lane,
+    they are the one-value formula (no carry or shifted bit crosses a lane)."""
+    want = [reference.splitmix64(tkey ^ k) for k in keys]
+    assert reference.pair_tickets(tkey, keys) == want
+    assert want == [splitmix64(tkey ^ k) for k in keys]  # the engine's one-value formula
+
+
+def test_reference_keys_follow_the_formula():
+    assert reference.splitmix64(0) == 0xE220A8397B1DCDAF
+    assert reference.person_key("s", "P", "2024Q2", "inspector", "张三01") == inspector_key("s", "P", "2024Q2", "张三01")
+    assert reference.person_key("s", "P", "2024Q2", "expert", "E9") == inspector_key("s", "P", "2024Q2", "E9", "expert")
+    assert reference.task_key("00000000000000ffdeadbeef") == 0xFF
+    with pytest.raises(ValueError, match="16 位"):
+        reference.task_key("abc")
+
+
+def test_documented_example_by_the_reference_and_the_engine():
+    """docs/draw-algorithm.md §4, "Worked example": the teams, the empty slot and the fairness figures."""
+    seed, plan, period = "7305-1962-4418", "PG-2024-01", "2024Q2"
+    sj, wj = "市场监管局", "卫健委"
+    roster = [InspectorRec("SJ01", sj, frozenset({"食品"})), InspectorRec("SJ02", sj, frozenset({"食品"})),
+              InspectorRec("SJ03", sj, frozenset()), InspectorRec("WJ01", wj, frozenset()),
+              InspectorRec("WJ02", wj, frozenset())]
+    experts = [ExpertRec("ZJ01", "冷链"), ExpertRec("ZJ02", "冷链")]
+    pad = "0" * 48  # only the first 16 hex digits of a draw ticket enter the matching
+    tasks = [TaskSpec("E001", "03244808d8ad4493" + pad, 1, (sj, wj), {sj: frozenset({"食品"}), wj: frozenset()}, ("冷链",)),
+             TaskSpec("E002", "4f5f1bab54019df7" + pad, 2, (sj,), {sj: frozenset()}),
+             TaskSpec("E003", "fea0195dca45a6ab" + pad, 3, (wj,), {wj: frozenset()})]
+    pol = MatchPolicy(team_size=2, policy="balanced", cap=2)
+    args = (tasks, roster, experts, {("SJ02", "E002")}, {"E003": {"WJ01"}}, {"SJ01": 1})
+    assert format(reference.person_key(seed, plan, period, "inspector", "SJ01"), "016x") == "71dff8bd3664e6dc"
+    engine = match(seed, plan, period, *args, pol)
+    ref = ref_result(seed, *args, pol)
+    for res in (engine, ref):
+        teams = {e: [(m.person_id, m.slot) for m in ms] for e, ms in res.teams.items()}
+        assert teams == {"E001": [("SJ02", 1), ("WJ01", 2), ("ZJ02", 3)], "E002": [("SJ03", 1), ("SJ01", 2)],
+                         "E003": [("WJ02", 1)]}
+        assert res.teams["E001"][1].pair_ticket == "5f134857f558056b"
+        assert [(s.entity_id, s.slot, s.reason_code) for s in res.shortfalls] == [("E003", 2, ALL_CONFLICTED)]
+        assert res.fairness == {"eligible_inspectors": 5, "load_min": 1, "load_mean": 1.0, "load_max": 1,
+                                "distinct_partner_pairs": 2, "tasks": 3, "tasks_short_staffed": 1, "slots_short": 1}
+    uniform = ref_result(seed, *args, MatchPolicy(team_size=2, policy="uniform", cap=2))
+    assert uniform.teams["E001"][0].person_id == "SJ01"  # "under uniform SJ01 would lead"
+
+
 # --------------------------------------------------------------------------- properties
 
 
 @PROPS
 @given(scenarios())
 def test_engine_equals_reference(sc):
+    """Every member (with role, department or field, slot and pair ticket), every shortfall and its
+    reason, the loads and the fairness figures: what the certificate states, the reference recomputes."""
     seed, tasks, roster, experts, conflicts, last, prior, pol = sc
     res = match(seed, PLAN, PERIOD, tasks, roster, experts, conflicts, last, prior, pol)
-    want_teams, want_shorts = ref_match(seed, tasks, roster, experts, conflicts, last, prior, pol)
-    got = {e: [(m.person_id, m.slot) for m in ms] for e, ms in res.teams.items()}
-    assert got == want_teams
-    assert [(s.entity_id, s.slot) for s in res.shortfalls] == want_shorts
+    want = ref_result(seed, tasks, roster, experts, conflicts, last, prior, pol)
+    member = lambda m: (m.person_id, m.kind, m.role, m.department, m.field, m.slot, m.pair_ticket)
+    assert {e: [member(m) for m in ms] for e, ms in res.teams.items()} == \
+        {e: [member(m) for m in ms] for e, ms in want.teams.items()}
+    assert list(res.teams) == list(want.teams)  # draw order
+    short = lambda s: (s.entity_id, s.slot, s.department, s.field, s.reason_code)
+    assert [short(s) for s in res.shortfalls] == [short(s) for s in want.shortfalls]
+    assert res.loads == want.loads
+    assert res.fairness == want.fairness
 
 
 @PROPS
@@ -537,3 +567,70 @@ def test_certificate_recompute_accepts_and_detects_alteration():
     bad = copy.deepcopy(cert)
     bad["cap"] = 1  # I02 carries a prior load of 1: the recomputed teams change
     assert recompute(bad, SEED, PLAN, PERIOD, tasks, *files) is not None
+
+
+@PROPS
+@given(scenarios())
+def test_reference_canonical_files_are_the_engines(sc):
+    """The package's files, written by the engine, read back by the reference to the same records."""
+    _, tasks, roster, experts, conflicts, last, prior, _ = sc
+    _, rr, re_ = ref_world(tasks, roster, experts)
+    files = [canonical_roster(roster), canonical_experts(experts), canonical_conflicts(conflicts),
+             canonical_loads(prior), canonical_last(last)]
+    assert files == [reference.canonical_roster(rr), reference.canonical_experts(re_),
+                     reference.canonical_conflicts(conflicts), reference.canonical_loads(prior),
+                     reference.canonical_last(last)]
+    assert sorted(reference.parse_roster(files[0]), key=lambda r: r.inspector_id) == \
+        sorted(rr, key=lambda r: r.inspector_id)
+    assert reference.parse_conflicts(files[2]) == conflicts
+    assert reference.parse_loads(files[3]) == {p: n for p, n in prior.items() if n}
+    assert reference.parse_last(files[4]) == {e: ps for e, ps in last.items() if ps}
+
+
+@pytest.mark.parametrize("parse, data", [
+    ("parse_conflicts", b"I04,E2\nI01,E1\n"),
+    ("parse_roster", b"I01,D,,2\n"),
+    ("parse_roster", b"I01,D,a;;b,1\n"),
+    ("parse_roster", b"I01,D,,1"),
+    ("parse_experts", b"X1,F\n"),
+    ("parse_loads", b"I01,x\n"),
+    ("parse_last", b"E1,I01\nE1,I01\n"),
+])
+def test_reference_refuses_files_in_the_engines_words(parse, data):
+    with pytest.raises(ValueError) as fast_error:
+        getattr(mm, parse)(data)
+    with pytest.raises(ValueError) as ref_error:
+        getattr(reference, parse)(data)
+    assert str(ref_error.value) == str(fast_error.value)
+
+
+def test_reference_recompute_reports_what_the_engines_recompute_reported():
+    """The same certificate alterations, the same first difference, in the same words."""
+    import copy
+
+    roster, experts, conflicts, last, prior, tasks = _world()
+    pol = MatchPolicy(team_size=2, policy="balanced", cap=5, expert_cap=3)
+    files = [canonical_roster(roster), canonical_experts(experts), canonical_conflicts(conflicts),
+             canonical_loads(prior), canonical_last(last)]
+    by_key = dict(zip(("roster", "experts", "conflicts", "loads", "last"), files))
+    cert = matching_certificate_section(match(SEED, PLAN, PERIOD, tasks, roster, experts, conflicts, last, prior, pol),
+                                        pol, **file_digests(*files))
+    ref_tasks = ref_world(tasks, [], [])[0]
+
+    def alter(path, value):
+        c = copy.deepcopy(cert)
+        *head, last_key = path
+        node = c
+        for k in head:
+            node = node[k]
+        node[last_key] = value
+        return c
+
+    cases = [cert, alter(("tasks", 1, "team", 0, "person_id"), "I99"), alter(("tasks", 0, "team", 0, "pair_ticket"), "0" * 16),
+             alter(("tasks", 0, "short_staffed"), [{"slot": 9, "reason_code": ALL_AT_CAP}]), alter(("cap",), 1),
+             alter(("team_size",), "2"),
+             alter(("policy",), "random"), alter(("algorithm",), "DSR-2"), alter(("fairness", "load_max"), 9),
+             alter(("roster_sha256",), "0" * 64), alter(("tasks",), cert["tasks"][:2])]
+    engine = [recompute(c, SEED, PLAN, PERIOD, tasks, *files) for c in cases]
+    assert engine[0] is None and all(engine[1:]), engine
+    assert [reference.recompute(c, SEED, PLAN, PERIOD, ref_tasks, by_key) for c in cases] == engine

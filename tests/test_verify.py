@@ -7,11 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from scheduler import verify
 from scheduler.draw.certificate import build_certificate, build_public_certificate, write_package, write_public_package
 from scheduler.draw.fast import StratumRule, canonical_frame, canonical_public_frame, parse_frame, run_draw, sha256_hex
 from scheduler.library.uscc import make
-from scheduler.verify import register_check, verify_package
+from scheduler.verify import verify_package
 
 SEED = "99999999990000000000123"
 PLAN, PERIOD = "PG-2025-09", "2025"
@@ -263,25 +262,3 @@ def test_public_package_tampering(tmp_path, base):
     p = copy(pub0); p["strata"][0]["cutoff"] = "f" * 64
     assert "cutoff" in fail(p)
     assert "public_frame_sha256" in fail(pub0, r.public_frame_bytes + b"91110117MC0000033X\n")
-
-
-def test_extra_checks_registry(tmp_path, base):
-    _, r, cert = base
-    d = write(tmp_path, cert, r.frame_bytes)
-
-    def roster_ok(path: Path, c: dict):
-        return ["roster.csv 一致"] if (path / "roster.csv").exists() else None
-
-    def roster_bad(path: Path, c: dict):
-        return "roster.csv 中检查人员 X 的抽签号不一致"
-
-    register_check(roster_ok)
-    try:
-        (d / "roster.csv").write_text("x\n", encoding="utf-8")
-        rep = verify_package(d)
-        assert rep.ok and rep.checks[-1] == "roster.csv 一致"
-        register_check(roster_bad)
-        rep = verify_package(d)
-        assert not rep.ok and rep.first_difference == "roster.csv 中检查人员 X 的抽签号不一致"
-    finally:
-        verify.EXTRA_CHECKS[:] = [f for f in verify.EXTRA_CHECKS if f not in (roster_ok, roster_bad)]

@@ -22,11 +22,9 @@ import numpy as np
 import orjson
 
 from scheduler.draw.fast import ALGORITHM, DrawError, DrawResult, validate_seed
+from scheduler.draw.files import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
 
 SEED_SOURCES = ("ceremony", "system")
-FRAME_FILE = "frame.csv"
-PUBLIC_FRAME_FILE = "public_frame.csv"
-CERTIFICATE_FILE = "certificate.json"
 # Keys of plan items that may describe strata (risk classes) and so are dropped
 # from the public certificate unless the caller passes public_items itself.
 PRIVATE_ITEM_KEYS = frozenset(

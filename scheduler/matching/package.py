@@ -1,4 +1,4 @@
-"""The matching part of a verification package (pure): files, certificate section, check.
+"""The matching part of a verification package (pure): files and certificate section.
 
 The auditor package carries the canonical matching inputs beside frame.csv:
 roster.csv, experts.csv, conflicts.csv (personal data), loads.csv (prior
@@ -6,7 +6,8 @@ loads of the period) and last.csv (who inspected each entity last), and the
 certificate's `matching` section lists, per task, the departments and
 qualifications its items require and the team that DSR-1 matching chose.
 The public package carries only the digests, so it cannot re-run the
-matching; `dsr verify` says so.
+matching; `dsr verify` says so. The check of this part is the reference's
+(scheduler/matching/reference.py: check_package), not this engine's.
 """
 
 from __future__ import annotations
@@ -16,14 +17,8 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 from scheduler.matching import fast as m
+from scheduler.matching.reference import FILES
 
-FILES = {
-    "roster": "roster.csv",
-    "experts": "experts.csv",
-    "conflicts": "conflicts.csv",
-    "loads": "loads.csv",
-    "last": "last.csv",
-}
 PUBLIC_UNCHECKED = "检查组匹配（公开包只含执法检查人员名录库、回避关系等的摘要，不含其文件，无法重新匹配）"
 
 
@@ -35,25 +30,6 @@ def task_spec_json(t: m.TaskSpec) -> dict:
         "required": {d: sorted(t.required.get(d, frozenset())) for d in t.departments},
         "expert_fields": list(t.expert_fields),
     }
-
-
-def task_specs_from_certificate(cert: Mapping) -> list[m.TaskSpec]:
-    """Rebuild the TaskSpecs from the certificate: tickets from `selected`,
-    departments and requirements from `matching.task_specs`."""
-    tickets = {s["entity_id"]: s["ticket"] for s in cert["selected"]}
-    out = []
-    for t in cert["matching"]["task_specs"]:
-        out.append(
-            m.TaskSpec(
-                entity_id=t["entity_id"],
-                ticket=tickets[t["entity_id"]],
-                rank=int(t["rank"]),
-                departments=tuple(t["departments"]),
-                required={d: frozenset(v) for d, v in t["required"].items()},
-                expert_fields=tuple(t["expert_fields"]),
-            )
-        )
-    return out
 
 
 def build_files(roster: Sequence[m.InspectorRec], experts: Sequence[m.ExpertRec], conflicts: set[tuple[str, str]],
@@ -106,32 +82,3 @@ def pack(files: Mapping[str, bytes]) -> bytes:
 
 def unpack(data: bytes) -> dict[str, bytes]:
     return {k: v.encode("utf-8") for k, v in json.loads(data.decode("utf-8")).items()}
-
-
-def check_package(directory: Path, cert: dict) -> list[str] | str | None:
-    """Extra check for scheduler.verify: re-run the matching from the package files."""
-    section = cert.get("matching")
-    if not section:
-        return None
-    if cert.get("package_kind") == "public":
-        return ["证书含检查组匹配的输入摘要与策略（公开包不含名录文件，检查组未重算）"]
-    try:
-        data = {k: (directory / name).read_bytes() for k, name in FILES.items()}
-    except FileNotFoundError as e:
-        return f"核验包缺少匹配输入文件：{Path(e.filename).name}"
-    try:
-        tasks = task_specs_from_certificate(cert)
-    except (KeyError, TypeError) as e:
-        return f"证书的匹配部分结构错误：{e}"
-    diff = m.recompute(section, cert["seed"], cert["plan_code"], cert["period"], tasks,
-                       data["roster"], data["experts"], data["conflicts"], data["loads"], data["last"])
-    if diff:
-        return diff
-    n = len(section.get("tasks", []))
-    return [f"检查组匹配可由名录库、回避关系、已有工作量与上次检查人员文件重算（{n} 个任务全部一致）"]
-
-
-def _register() -> None:
-    from scheduler.verify import register_check
-
-    register_check(check_package)
