@@ -27,7 +27,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +35,7 @@ from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
-from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
+from db.models import Draw, DrawArchive, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler.draw import certificate as certs
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
@@ -45,7 +45,6 @@ from scheduler.matching import package as mp
 from scheduler.plans import rules
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.draw import sql as draw_sql
 from scheduler.matching import service as teams
 from scheduler.visits import service as visit_service
 from scheduler.access.context import CLI, Actor
@@ -115,30 +114,27 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         except IntegrityError:
             s.rollback()
             raise DrawRefused(f"计划 {plan_code} 在 {period} 已有抽取记录，不得重复冻结") from None
-        if draw_sql.enabled(s):
-            d.frame_sha256, d.public_frame_sha256, d.frame_size, frame_gz, sizes = draw_sql.freeze_rows(s, lp, period, d.id)
-        else:
-            # Fast path: the database hands over the frame's lines as one value; numpy checks
-            # them in full and sorts them (any other shape: the rows, as before).
-            lines = read_frame_lines(s, lp, period)
-            canon = dsr1.canonical_frames_bytes(lines, keep_columns=True) if lines else None
-            del lines
-            if canon is None:
-                rows = read_frame(s, lp, period)
-                canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows], keep_columns=True)
-                del rows
-            frame_bytes, public_bytes, sizes, columns = canon
-            del canon
-            # Compressing the archive and hashing both files are long C calls without the GIL: the
-            # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
-            archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
-                       for part in _halves(frame_bytes)]
-            d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
-            d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
-            d.frame_size = sum(sizes.values())
-            frame_gz = b"".join(a.result() for a in archive)
-            del frame_bytes, public_bytes, archive
-            columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")  # the archive keeps those
+        # Fast path: the database hands over the frame's lines as one value; numpy checks
+        # them in full and sorts them (any other shape: the rows, as before).
+        lines = read_frame_lines(s, lp, period)
+        canon = dsr1.canonical_frames_bytes(lines, keep_columns=True) if lines else None
+        del lines
+        if canon is None:
+            rows = read_frame(s, lp, period)
+            canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows], keep_columns=True)
+            del rows
+        frame_bytes, public_bytes, sizes, columns = canon
+        del canon
+        # Compressing the archive and hashing both files are long C calls without the GIL: the
+        # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
+        archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
+                   for part in _halves(frame_bytes)]
+        d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
+        d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
+        d.frame_size = sum(sizes.values())
+        frame_gz = b"".join(a.result() for a in archive)
+        del frame_bytes, public_bytes, archive
+        columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")  # the archive keeps those
         s.add(d)
         s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
         auditlog.record(
@@ -147,8 +143,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
             bureau_id=lp.plan.bureau_id,
         )
         s.commit()
-        if not draw_sql.enabled(s):
-            _handoff.keep(d.frame_sha256, d.public_frame_sha256, columns)
+        _handoff.keep(d.frame_sha256, d.public_frame_sha256, columns)
         return FrozenFrame(d.id, plan_code, period, d.frame_sha256, d.public_frame_sha256, d.frame_size,
                            dict(sorted(sizes.items())))
 
@@ -284,13 +279,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
         clock = _Phases()
         archive_digest = None
-        in_db = draw_sql.enabled(s) and s.execute(select(DrawFrame.draw_id).where(DrawFrame.draw_id == d.id).limit(1)).first()
-        if in_db:
-            sizes = dict(s.execute(select(DrawFrame.stratum, func.count()).where(DrawFrame.draw_id == d.id)
-                                   .group_by(DrawFrame.stratum)).all())
-            result = draw_sql.run_draw(s, d.id, seed, plan_code, period, d.frame_sha256, d.public_frame_sha256, sizes,
-                                       stratum_rules(lp, sorted(sizes)), lp.plan.batches, lp.plan.reserve_ratio)
-        elif (columns := _handoff.take(d.frame_sha256, d.public_frame_sha256)) is not None:
+        if (columns := _handoff.take(d.frame_sha256, d.public_frame_sha256)) is not None:
             # Frozen by this process a moment ago: start from the columns the freeze built. The
             # archive is still checked, on another thread while the draw goes on (both steps run
             # in C without the GIL); a damaged archive refuses the draw before it is stored.
@@ -414,7 +403,7 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
         clock.lap("store")
         log.info(json.dumps({"event": "draw", "plan": plan_code, "period": period, "draw_id": draw_id,
                              "frame_size": result.frame_size, "selected": len(result.selected),
-                             "engine": "postgresql" if in_db else "python", "seconds": clock.laps}))
+                             "seconds": clock.laps}))
         del result, matched, inputs, ents, items_of, carrier, task_ids, files, cert_utf8  # before the draw is read back
         # The certificate just stored is not read back: a second copy of it (and the driver's) would be the
         # draw's peak memory at 10M (~0.5 GB). Everything else is refreshed as usual.
