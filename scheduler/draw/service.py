@@ -14,7 +14,6 @@ Integrity of the act of drawing:
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -117,24 +116,23 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         # Fast path: the database hands over the frame's lines as one value; numpy checks
         # them in full and sorts them (any other shape: the rows, as before).
         lines = read_frame_lines(s, lp, period)
-        canon = dsr1.canonical_frames_bytes(lines, keep_columns=True) if lines else None
+        frame = dsr1.frame_of_lines(lines) if lines else None
         del lines
-        if canon is None:
+        if frame is None:
             rows = read_frame(s, lp, period)
-            canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows], keep_columns=True)
+            frame = dsr1.frame_of_rows([r[0] for r in rows], [r[1] for r in rows])
             del rows
-        frame_bytes, public_bytes, sizes, columns = canon
-        del canon
+        sizes = frame.sizes()
         # Compressing the archive and hashing both files are long C calls without the GIL: the
         # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
         archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
-                   for part in _halves(frame_bytes)]
-        d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
-        d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
-        d.frame_size = sum(sizes.values())
+                   for part in _halves(frame.frame_bytes)]
+        d.frame_sha256, d.public_frame_sha256 = frame.sha256()
+        d.frame_size = frame.n
         frame_gz = b"".join(a.result() for a in archive)
-        del frame_bytes, public_bytes, archive
-        columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")  # the archive keeps those
+        del archive
+        columns = frame.without_files()  # the archive keeps those
+        del frame
         s.add(d)
         s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
         auditlog.record(
@@ -143,7 +141,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
             bureau_id=lp.plan.bureau_id,
         )
         s.commit()
-        _handoff.keep(d.frame_sha256, d.public_frame_sha256, columns)
+        _handoff.keep(columns)
         return FrozenFrame(d.id, plan_code, period, d.frame_sha256, d.public_frame_sha256, d.frame_size,
                            dict(sorted(sizes.items())))
 
@@ -161,17 +159,18 @@ class _Handoff:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._slot: tuple[tuple[str, str], dsr1.FrameColumns] | None = None
+        self._slot: dsr1.FrameColumns | None = None
 
-    def keep(self, frame_sha256: str, public_sha256: str, columns: dsr1.FrameColumns) -> None:
+    def keep(self, columns: dsr1.FrameColumns) -> None:
+        """Keep hashed columns (`FrameColumns.without_files`) for the next draw of their frame."""
         with self._lock:
-            self._slot = ((frame_sha256, public_sha256), columns)
+            self._slot = columns
 
     def take(self, frame_sha256: str, public_sha256: str) -> dsr1.FrameColumns | None:
         with self._lock:
-            if self._slot is None or self._slot[0] != (frame_sha256, public_sha256):
+            if self._slot is None or self._slot.digests != (frame_sha256, public_sha256):
                 return None
-            columns, self._slot = self._slot[1], None
+            columns, self._slot = self._slot, None
         return columns
 
 
@@ -283,17 +282,17 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
             # Frozen by this process a moment ago: start from the columns the freeze built. The
             # archive is still checked, on another thread while the draw goes on (both steps run
             # in C without the GIL); a damaged archive refuses the draw before it is stored.
-            result = dsr1.run_draw_prepared(seed, plan_code, period, columns, (d.frame_sha256, d.public_frame_sha256),
-                                            lambda label: stratum_rules(lp, [label])[label],
-                                            batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+            result = dsr1.rank(seed, plan_code, period, columns, stratum_rules(lp, columns.labels),
+                               batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
             del columns
             # (started after the ranking, which keeps both cores busy)
             frame_gz = s.get(DrawArchive, d.id).frame_gz
             archive_digest = cores.in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
         else:
-            result = dsr1.run_draw_frozen(seed, plan_code, period, gzip.decompress(s.get(DrawArchive, d.id).frame_gz),
-                                          lambda label: stratum_rules(lp, [label])[label],
-                                          batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+            frame = dsr1.frame_of_archive(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
+            result = dsr1.rank(seed, plan_code, period, frame, stratum_rules(lp, frame.labels),
+                               batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+            del frame
         clock.lap("rank")
         if result.frame_sha256 != d.frame_sha256:
             raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
