@@ -324,7 +324,7 @@ class _DrawMatching:
 class _Stored:
     """The tasks and teams are stored: the certificate's draw part and the matching remain."""
 
-    cert_head: bytes  # the certificate's draw part, a JSON object (dropped once joined: ~100 MB at 10M)
+    cert_head: bytes  # the certificate's draw part, a JSON object (dropped once joined: tens of MB at 10M)
     matched: _DrawMatching
 
 
