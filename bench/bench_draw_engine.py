@@ -77,12 +77,12 @@ def one(kind: str, n: int) -> dict:
         out["k"] = {s.stratum: s.k for s in r.strata}
     elif kind == "columns":
         t = time.perf_counter()
-        r = draw.run_draw_columns(SEED, PLAN, PERIOD, ids, strata, rules, batches=4)
+        r = draw.rank(SEED, PLAN, PERIOD, draw.frame_of_rows(ids, strata), rules, batches=4)
         out["seconds"] = time.perf_counter() - t
         out["selected"] = len(r.selected)
     elif kind == "phases":
         t0 = time.perf_counter()
-        _, _, fr = draw._build_frame(ids, strata)
+        fr = draw.frame_of_rows(ids, strata)
         t1 = time.perf_counter()
         blob = draw._digests_bytes(draw._ticket_prefix(SEED, PLAN, PERIOD), fr.ids_b)
         t2 = time.perf_counter()
@@ -152,7 +152,7 @@ def main() -> None:
                   f"   (its peak RSS {eng['children_peak_mb']} MB, mostly pages shared with the parent)")
         print(f"{'  peak RSS of the process (MB)':<44} {eng.get('peak_mb', '-'):>14} {(peer or {}).get('peak_mb', '-'):>14}")
         print(f"{'  of which the draw itself (MB)':<44} {eng.get('draw_extra_mb', '-'):>14} {(peer or {}).get('draw_extra_mb', '-'):>14}")
-        print(f"{f'run_draw_columns (no tuples), {n:,}':<44} {sec(col):>14}")
+        print(f"{f'rank(frame_of_rows) (no tuples), {n:,}':<44} {sec(col):>14}")
         print(f"{'  peak RSS / draw itself (MB)':<44} {str(col.get('peak_mb')) + ' / ' + str(col.get('draw_extra_mb')):>14}")
         for name, s in ph.get("phases", {}).items():
             print(f"{f'  phase: {name}':<44} {s:>12.2f} s")

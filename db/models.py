@@ -319,14 +319,6 @@ class DrawArchive(SQLModel, table=True):
     matching_gz: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
-class DrawFrame(SQLModel, table=True):
-    """The frozen frame as rows, for draws ranked inside PostgreSQL (large frames)."""
-
-    draw_id: int = Field(foreign_key="draw.id", primary_key=True)
-    entity_id: str = Field(primary_key=True, max_length=18)
-    stratum: str = Field(max_length=64)
-
-
 class Task(SQLModel, table=True):
     """抽查任务: one entity to visit. Random-draw tasks point at their draw;
     case-based (个案) and special (专项) checks are kinds of their own."""

@@ -416,16 +416,16 @@ def test_cutoff_and_batches_invariants(sizes, nums, batches, seed):
                 min_size=0, max_size=60, unique_by=lambda r: r[0]),
        st.sampled_from(["0", "0.1", "0.5", "1"]), st.integers(1, 4))
 def test_frozen_archive_path_equals_run_draw(rows, ratio, batches):
-    """run_draw_frozen on the canonical bytes gives exactly run_draw's result."""
+    """`rank` on the frame of the canonical bytes (`frame_of_archive`) gives exactly run_draw's result."""
     rules = {c: draw.StratumRule(ratio=ratio) for c in "ABCD"}
     a = draw.run_draw(SEED, "P", "2026-12", rows, rules, batches=batches)
     fb = draw.canonical_frame(rows)
-    b = draw.run_draw_frozen(SEED, "P", "2026-12", fb, rules, batches=batches)
+    b = draw.rank(SEED, "P", "2026-12", draw.frame_of_archive(fb), rules, batches=batches)
     assert a == b and a.public_frame_sha256 == b.public_frame_sha256
 
 
 def test_frozen_archive_path_refuses_non_canonical_bytes():
     with pytest.raises(draw.DrawError, match="规范格式"):
-        draw.run_draw_frozen(SEED, "P", "2026-12", b"B1,A\nA1,A\n", {"A": draw.StratumRule(ratio="1")})
+        draw.rank(SEED, "P", "2026-12", draw.frame_of_archive(b"B1,A\nA1,A\n"), {"A": draw.StratumRule(ratio="1")})
     with pytest.raises(draw.DrawError, match="规范格式"):
-        draw.run_draw_frozen(SEED, "P", "2026-12", b"A1,A\nB1", {"A": draw.StratumRule(ratio="1")})
+        draw.rank(SEED, "P", "2026-12", draw.frame_of_archive(b"A1,A\nB1"), {"A": draw.StratumRule(ratio="1")})

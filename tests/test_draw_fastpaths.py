@@ -3,7 +3,7 @@
 * `draw.canonical_frames_bytes` (frame lines from the database, any order) equals
   `draw.canonical_frames` on the rows, or declines (None) so that the caller takes
   the general path;
-* `run_draw_frozen` on fixed-width frames (numpy split) equals `run_draw` on the rows;
+* `rank` on a fixed-width archive (`frame_of_archive`: numpy split) equals `run_draw` on the rows;
 * `frames.read_frame_lines` (SQLite group_concat / PostgreSQL string_agg) holds exactly
   the lines of `frames.read_frame`'s rows, on both back-ends; on SQLite the lines laid out
   by numpy from the two joined columns (`frames.lines_of_columns`) are exactly the rows' lines.
@@ -82,13 +82,13 @@ def test_ascii_fast_path_sorts_like_the_general_path_for_mixed_case_and_digits()
 
 
 @pytest.mark.parametrize("labels", [("A", "B", "C", "D"), ("B/110117100", "A/110117101", "C/110117102")])
-def test_run_draw_frozen_fixed_width_equals_run_draw(labels):
+def test_rank_on_a_fixed_width_archive_equals_run_draw(labels):
     rows = _rows(5000, 7, labels)
     rules = {lab: draw.StratumRule(ratio=r) for lab, r in zip(sorted(labels), ("0.01", "0.1", "0.5", "1"))}
     want = draw.run_draw(SEED, "PG-FAST", "2026-12", rows, rules, batches=3, reserve_ratio="0.2")
     fb = _canonical(rows)[0]
     assert draw._fixed_frame(fb) is not None  # the numpy path is the one taken
-    got = draw.run_draw_frozen(SEED, "PG-FAST", "2026-12", fb, rules, batches=3, reserve_ratio="0.2")
+    got = draw.rank(SEED, "PG-FAST", "2026-12", draw.frame_of_archive(fb), rules, batches=3, reserve_ratio="0.2")
     assert got == want
     assert got.public_frame_bytes == want.public_frame_bytes == _canonical(rows)[1]
 

@@ -290,9 +290,9 @@ def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_
     from db.migrate import upgrade
     from scheduler.draw import fast as dsr1
 
-    used = []
-    real = dsr1.run_draw_prepared
-    monkeypatch.setattr(dsr1, "run_draw_prepared", lambda *a, **k: used.append(1) or real(*a, **k))
+    from_archive = []
+    real = dsr1.frame_of_archive
+    monkeypatch.setattr(dsr1, "frame_of_archive", lambda *a, **k: from_archive.append(name) or real(*a, **k))
     certs = []
     for name in ("handed-over", "from-archive"):
         eng = make_engine(f"sqlite:///{tmp_path / name}.db")
@@ -307,7 +307,7 @@ def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_
         cert = json.loads(d.certificate)
         certs.append({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")})
         eng.dispose()
-    assert used == [1]
+    assert from_archive == ["from-archive"]
     assert certs[0] == certs[1] and certs[0]["selected"]
 
 

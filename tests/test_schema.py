@@ -26,7 +26,7 @@ def _head(engine) -> str:
 
 def test_upgrade_is_idempotent(engine):
     upgrade(engine)
-    assert current_revision(engine) == _head(engine) == "0003"
+    assert current_revision(engine) == _head(engine) == "0004"
 
 
 def test_upgrade_from_the_released_baseline_keeps_plans(tmp_path):
@@ -76,6 +76,54 @@ def test_0003_drops_the_task_draw_index_and_downgrades_back(tmp_path):
     command.downgrade(alembic_config(eng), "0002")
     assert "ix_task_draw_id" in names()
     eng.dispose()
+
+
+def test_0004_drops_drawframe_and_downgrades_back(engine):
+    """0004 drops the drawframe table; its downgrade recreates it as 0001 created it (columns,
+    primary key, foreign key), on both back-ends."""
+    from alembic import command
+    from sqlalchemy import inspect
+
+    from db.migrate import alembic_config
+
+    def table() -> dict | None:
+        insp = inspect(engine)
+        if "drawframe" not in insp.get_table_names():
+            return None
+        return {"columns": [(c["name"], str(c["type"]), c["nullable"]) for c in insp.get_columns("drawframe")],
+                "pk": insp.get_pk_constraint("drawframe")["constrained_columns"],
+                "fk": [(f["constrained_columns"], f["referred_table"], f["referred_columns"])
+                       for f in insp.get_foreign_keys("drawframe")]}
+
+    assert table() is None
+    command.downgrade(alembic_config(engine), "0003")
+    assert current_revision(engine) == "0003"
+    assert table() == {"columns": [("draw_id", "INTEGER", False), ("entity_id", "VARCHAR(18)", False),
+                                   ("stratum", "VARCHAR(64)", False)],
+                       "pk": ["draw_id", "entity_id"], "fk": [(["draw_id"], "draw", ["id"])]}
+    upgrade(engine)
+    assert current_revision(engine) == "0004" and table() is None
+
+
+def test_0004_downgrade_is_0001s_drawframe(tmp_path):
+    """The table 0004's downgrade creates is the one 0001 created (same SQLite DDL)."""
+    from alembic import command
+
+    from db.engine import make_engine
+    from db.migrate import alembic_config
+
+    def ddl(eng) -> str:
+        with eng.connect() as c:
+            return c.exec_driver_sql("SELECT sql FROM sqlite_master WHERE name = 'drawframe'").scalar_one()
+
+    at_0001 = make_engine(f"sqlite:///{tmp_path / 'a.db'}")
+    upgrade(at_0001, "0001")
+    downgraded = make_engine(f"sqlite:///{tmp_path / 'b.db'}")
+    upgrade(downgraded)
+    command.downgrade(alembic_config(downgraded), "0003")
+    assert ddl(downgraded) == ddl(at_0001)
+    at_0001.dispose()
+    downgraded.dispose()
 
 
 def test_sqlite_pragmas(sqlite_engine):

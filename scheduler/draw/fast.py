@@ -13,6 +13,10 @@ text is docs/draw-algorithm.md; in short:
   floor(i x B / K) + 1;
 * reserves = the next tickets of each stratum after its selection.
 
+A draw is two steps: a checked frame (`FrameColumns`, made by `frame_of_rows`,
+`frame_of_lines` or `frame_of_archive`), then `rank` on it. `run_draw` does both
+for a frame given as rows.
+
 Speed: the SHA-256 of every entity is the unavoidable cost (about 0.6-1 us per
 entity in CPython). Everything else is vectorised with numpy and works on the
 first 8 bytes of each digest, then resolves the rare equal 8-byte prefixes
@@ -26,7 +30,7 @@ import hashlib
 import mmap
 import re
 import secrets
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from fractions import Fraction
 from operator import itemgetter
@@ -298,17 +302,13 @@ def _frame_and_public_bytes(
 def canonical_frame(rows: Iterable[tuple[str, str]]) -> bytes:
     """Canonical bytes of the frozen frame: "entity_id,stratum\\n" lines sorted by id."""
     rows = list(rows)
-    ids = [r[0] for r in rows]
-    strata = [r[1] for r in rows]
-    return _build_frame(ids, strata)[0]
+    return frame_of_rows([r[0] for r in rows], [r[1] for r in rows]).frame_bytes
 
 
-def canonical_frames(ids: Sequence[str], strata: Sequence[str], keep_columns: bool = False) -> tuple:
-    """Both canonical files from two columns in one sort, and the stratum sizes (with
-    `keep_columns`, the `FrameColumns` fourth)."""
-    fb, pb, fr = _build_frame(ids, strata)
-    counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
-    return (fb, pb, dict(zip(fr.labels, counts)), fr) if keep_columns else (fb, pb, dict(zip(fr.labels, counts)))
+def canonical_frames(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, dict[str, int]]:
+    """Both canonical files from two columns in one sort, and the stratum sizes."""
+    fr = frame_of_rows(ids, strata)
+    return fr.frame_bytes, fr.public_bytes, fr.sizes()
 
 
 def canonical_public_frame(ids: Iterable[str]) -> bytes:
@@ -323,8 +323,10 @@ def canonical_public_frame(ids: Iterable[str]) -> bytes:
 
 @dataclass
 class FrameColumns:
-    """A checked frame split into columns, the form the draw works on. The freeze builds it
-    anyway: a draw in the same process can start from it (`run_draw_prepared`)."""
+    """A checked frame split into columns, the form `rank` works on. Made from rows
+    (`frame_of_rows`), from the database's lines (`frame_of_lines`) or from a frozen archive
+    (`frame_of_archive`); the freeze builds it anyway, so a draw in the same process can start
+    from it (`without_files`)."""
 
     n: int
     ids_b: np.ndarray  # fixed-width UTF-8 ids, input order
@@ -332,9 +334,25 @@ class FrameColumns:
     codes: np.ndarray  # input order, index into labels
     frame_bytes: bytes
     public_bytes: bytes
+    digests: tuple[str, str] | None = None  # SHA-256 of (frame, public frame), once computed
+
+    def sizes(self) -> dict[str, int]:
+        """Entities per stratum label."""
+        return dict(zip(self.labels, np.bincount(self.codes, minlength=len(self.labels)).tolist()))
+
+    def sha256(self) -> tuple[str, str]:
+        """SHA-256 of the canonical frame and public frame (computed once)."""
+        if self.digests is None:
+            self.digests = (sha256_hex(self.frame_bytes), sha256_hex(self.public_bytes))
+        return self.digests
+
+    def without_files(self) -> FrameColumns:
+        """The columns and digests without the two files (kept by the archive; ~200 MB each at 10M)."""
+        return dataclasses.replace(self, frame_bytes=b"", public_bytes=b"", digests=self.sha256())
 
 
-def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, bytes, FrameColumns]:
+def frame_of_rows(ids: Sequence[str], strata: Sequence[str]) -> FrameColumns:
+    """The frame of two parallel columns in any row order: checked, sorted, both files built."""
     if len(ids) != len(strata):
         raise DrawError("抽查名录的对象与分层数量不一致")
     arr = _encode_ids(ids)
@@ -356,7 +374,7 @@ def _build_frame(ids: Sequence[str], strata: Sequence[str]) -> tuple[bytes, byte
         del order
     fb, pb = _frame_and_public_bytes(sa, codes_sorted, labels)
     del sa, codes_sorted
-    return fb, pb, FrameColumns(len(ids), arr, labels, codes, fb, pb)
+    return FrameColumns(len(ids), arr, labels, codes, fb, pb)
 
 
 def _fixed_width_frame(data: bytes, sort: bool = False) -> tuple[bytes, np.ndarray, np.ndarray] | None:
@@ -423,7 +441,7 @@ def _label_codes(lab: np.ndarray) -> tuple[list[str], np.ndarray]:
     return [b.decode("ascii") for b in uniq], codes
 
 
-def _fixed_frame(data: bytes, sort: bool = False) -> "FrameColumns | None":
+def _fixed_frame(data: bytes, sort: bool = False) -> FrameColumns | None:
     """The `FrameColumns` of a canonical fixed-width frame (see `_fixed_width_frame`), or None."""
     cols = _fixed_width_frame(data, sort)
     if cols is None:
@@ -440,20 +458,50 @@ def _fixed_frame(data: bytes, sort: bool = False) -> "FrameColumns | None":
     return FrameColumns(n, ids, labels, codes, data, pub.tobytes())
 
 
-def canonical_frames_bytes(data: bytes, keep_columns: bool = False) -> tuple | None:
-    """`canonical_frames` for frame lines `id,stratum\n` given as bytes in any
-    order (e.g. straight from the database): the same three results, from numpy
-    on fixed-width lines after a complete check (`_fixed_width_frame`), without a
-    Python string per row. None when `data` is not such a frame (other shapes,
-    forbidden characters, duplicate ids); the caller then builds the frame from
-    its rows, which gives the same bytes or the precise error. With `keep_columns`, the
-    `FrameColumns` come fourth."""
-    fr = _fixed_frame(data, sort=True)
-    if fr is None:
-        return None
-    counts = np.bincount(fr.codes, minlength=len(fr.labels)).tolist()
-    out = (fr.frame_bytes, fr.public_bytes, dict(zip(fr.labels, counts)))
-    return (*out, fr) if keep_columns else out
+def frame_of_lines(data: bytes) -> FrameColumns | None:
+    """The frame of lines `id,stratum\\n` given as bytes in any order (e.g. straight from the
+    database), from numpy on fixed-width lines after a complete check (`_fixed_width_frame`),
+    without a Python string per row. None when `data` is not such a frame (other shapes,
+    forbidden characters, duplicate ids); the caller then makes the frame from its rows
+    (`frame_of_rows`), which gives the same frame or the precise error."""
+    return _fixed_frame(data, sort=True)
+
+
+def canonical_frames_bytes(data: bytes) -> tuple[bytes, bytes, dict[str, int]] | None:
+    """`canonical_frames` of the lines `data` (see `frame_of_lines`), or None."""
+    fr = frame_of_lines(data)
+    return None if fr is None else (fr.frame_bytes, fr.public_bytes, fr.sizes())
+
+
+def frame_of_archive(frame_bytes: bytes) -> FrameColumns:
+    """The frame of bytes already in canonical form (a frozen archive), not sorted again: the
+    bytes are checked to be canonical (ids strictly increasing bytewise, two fields a line) and
+    are the frame file as they are. Fixed-width frames (USCCs and labels of one width) are
+    checked and split by numpy, without a Python string per entity."""
+    with gc_pause.paused():  # the general path makes millions of short-lived strings
+        fr = _fixed_frame(frame_bytes)
+        return fr if fr is not None else _general_frozen_frame(frame_bytes)
+
+
+def _general_frozen_frame(frame_bytes: bytes) -> FrameColumns:
+    """`FrameColumns` of canonical frame bytes of any shape (ids or labels of several widths)."""
+    text = frame_bytes.decode("utf-8")
+    cells = text[:-1].replace("\n", ",").split(",") if text else []
+    if (text and not text.endswith("\n")) or len(cells) % 2:
+        raise DrawError("抽查名录不是规范格式（每行应为“对象标识,分层”并以换行结尾）")
+    ids, strata = cells[0::2], cells[1::2]
+    del cells
+    arr = _encode_ids(ids)
+    if arr.shape[0] > 1 and not bool(np.all(arr[1:] > arr[:-1])):
+        raise DrawError("抽查名录不是规范格式（对象标识须按字节序严格递增、无重复）")
+    distinct = set(strata)
+    for lab in distinct:
+        _check_token(lab, "分层标签")
+    labels = sorted(distinct)
+    index = {lab: i for i, lab in enumerate(labels)}
+    codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
+    public_b = re.sub(rb",[^\n]*", b"", frame_bytes)
+    return FrameColumns(len(ids), arr, labels, codes, frame_bytes, public_b)
 
 
 def parse_frame(data: bytes) -> list[tuple[str, str]]:
@@ -629,143 +677,73 @@ def _resolve_rule(label: str, rules: Mapping[str, StratumRule], default_rule: St
     return rule
 
 
-def run_draw_columns(
-    seed: str,
-    plan_code: str,
-    period: str,
-    ids: Sequence[str],
-    strata: Sequence[str],
-    rules: Mapping[str, StratumRule],
-    batches: int = 1,
-    reserve_ratio: str = DEFAULT_RESERVE_RATIO,
-    default_rule: StratumRule | None = None,
-) -> DrawResult:
-    """`run_draw` on two parallel columns (ids, strata): no per-row tuples, less memory."""
-    with gc_pause.paused():
-        return _run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)
-
-
-def run_draw_frozen(
-    seed: str,
-    plan_code: str,
-    period: str,
-    frame_bytes: bytes,
-    rules: Mapping[str, StratumRule] | Callable[[str], StratumRule],
-    batches: int = 1,
-    reserve_ratio: str = DEFAULT_RESERVE_RATIO,
-    default_rule: StratumRule | None = None,
-) -> DrawResult:
-    """`run_draw` on a frame already in canonical form (a frozen archive).
-
-    `rules` may also be a function of the stratum label, called once for each
-    label found in the frame.
-
-    The same result as `run_draw` on its rows, without sorting the frame again:
-    the bytes are checked to be canonical (ids strictly increasing bytewise,
-    two fields a line) and hashed as they are. Fixed-width frames (USCCs and
-    labels of one width) are checked and split by numpy, without a Python
-    string per entity.
-    """
-    with gc_pause.paused():  # millions of short-lived strings in the general path
-        fr = _fixed_frame(frame_bytes)
-        if fr is None:
-            fr = _general_frozen_frame(frame_bytes)
-        return _draw_on_columns(seed, plan_code, period, fr, None, rules, batches, reserve_ratio, default_rule)
-
-
-def run_draw_prepared(
-    seed: str,
-    plan_code: str,
-    period: str,
-    columns: FrameColumns,
-    digests: tuple[str, str],
-    rules: Mapping[str, StratumRule] | Callable[[str], StratumRule],
-    batches: int = 1,
-    reserve_ratio: str = DEFAULT_RESERVE_RATIO,
-    default_rule: StratumRule | None = None,
-) -> DrawResult:
-    """`run_draw_frozen` on the columns a freeze built in this process, whose canonical files
-    had the SHA-256 `digests` (frame, public frame): neither parsed nor hashed again. The
-    result carries no frame bytes (the archive keeps them)."""
-    columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")
-    return _draw_on_columns(seed, plan_code, period, columns, digests, rules, batches, reserve_ratio, default_rule)
-
-
-def _draw_on_columns(seed: str, plan_code: str, period: str, fr: FrameColumns, digests: tuple[str, str] | None,
-                     rules: Mapping[str, StratumRule] | Callable[[str], StratumRule], batches: int,
-                     reserve_ratio: str, default_rule: StratumRule | None) -> DrawResult:
-    """The draw on a frozen frame's columns; `rules` as a mapping or a function of the label
-    (called once for each label of the frame); `digests` of its files if already known."""
-    if callable(rules):
-        rules = {lab: rules(lab) for lab in fr.labels}
-    with gc_pause.paused():
-        return _run_draw_columns(seed, plan_code, period, [], [], rules, batches, reserve_ratio, default_rule,
-                                 prebuilt=(fr.frame_bytes, fr.public_bytes, fr), digests=digests)
-
-
-def _general_frozen_frame(frame_bytes: bytes) -> FrameColumns:
-    """`FrameColumns` of canonical frame bytes of any shape (ids or labels of several widths)."""
-    text = frame_bytes.decode("utf-8")
-    cells = text[:-1].replace("\n", ",").split(",") if text else []
-    if (text and not text.endswith("\n")) or len(cells) % 2:
-        raise DrawError("抽查名录不是规范格式（每行应为“对象标识,分层”并以换行结尾）")
-    ids, strata = cells[0::2], cells[1::2]
-    del cells
-    arr = _encode_ids(ids)
-    if arr.shape[0] > 1 and not bool(np.all(arr[1:] > arr[:-1])):
-        raise DrawError("抽查名录不是规范格式（对象标识须按字节序严格递增、无重复）")
-    distinct = set(strata)
-    for lab in distinct:
-        _check_token(lab, "分层标签")
-    labels = sorted(distinct)
-    index = {lab: i for i, lab in enumerate(labels)}
-    codes = np.fromiter(map(index.__getitem__, strata), dtype=np.int32, count=len(strata))
-    public_b = re.sub(rb",[^\n]*", b"", frame_bytes)
-    return FrameColumns(len(ids), arr, labels, codes, frame_bytes, public_b)
-
-
-def _run_draw_columns(
-    seed: str,
-    plan_code: str,
-    period: str,
-    ids: Sequence[str],
-    strata: Sequence[str],
-    rules: Mapping[str, StratumRule],
-    batches: int,
-    reserve_ratio: str,
-    default_rule: StratumRule | None,
-    prebuilt: tuple[bytes, bytes, "FrameColumns"] | None = None,
-    digests: tuple[str, str] | None = None,
-) -> DrawResult:
+def _checked_prefix(seed: str, plan_code: str, period: str, rules: Mapping[str, StratumRule], batches: int,
+                    reserve_ratio: str) -> bytes:
+    """The tickets' common prefix, once the draw's parameters are checked."""
     prefix = _ticket_prefix(seed, plan_code, period)
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise DrawError("检查批次数必须是不小于 1 的整数")
     parse_ratio(reserve_ratio, what="备选比例", max_one=False)
     for label in rules:
         _check_token(label, "分层标签")
+    return prefix
 
-    frame_b, public_b, fr = prebuilt if prebuilt is not None else _build_frame(ids, strata)
-    labels = sorted(set(fr.labels) | set(rules))
+
+def rank(
+    seed: str,
+    plan_code: str,
+    period: str,
+    frame: FrameColumns,
+    rules: Mapping[str, StratumRule],
+    batches: int = 1,
+    reserve_ratio: str = DEFAULT_RESERVE_RATIO,
+    default_rule: StratumRule | None = None,
+) -> DrawResult:
+    """DSR-1 on a checked frame: every ticket, each stratum's selection and reserves, the draw
+    order and batches. The result carries the frame's files as `frame` holds them (none after
+    `FrameColumns.without_files`) and their digests.
+
+    `rules` maps each stratum label to its StratumRule; strata missing from `rules` use
+    `default_rule`, and without one the draw is refused. A rule for a stratum absent from the
+    frame yields a stratum of size 0.
+    """
+    prefix = _checked_prefix(seed, plan_code, period, rules, batches, reserve_ratio)
+    labels = sorted(set(frame.labels) | set(rules))
     resolved = {lab: _resolve_rule(lab, rules, default_rule) for lab in labels}
+    # A million tickets, selections and results in flight, none of them in a cycle (gc_pause).
+    with gc_pause.paused():
+        tk = _Tickets(_digests_bytes(prefix, frame.ids_b), frame.ids_b)
+        strata, chosen, reserves = _select_strata(tk, frame, resolved, reserve_ratio)
+        selected = _in_draw_order(tk, frame, chosen, batches)
+        digests = frame.sha256()
+    return DrawResult(
+        frame_sha256=digests[0],
+        public_frame_sha256=digests[1],
+        frame_size=frame.n,
+        strata=strata,
+        selected=selected,
+        reserves=reserves,
+        reserve_ratio=reserve_ratio,
+        batches=batches,
+        frame_bytes=frame.frame_bytes,
+        public_frame_bytes=frame.public_bytes,
+    )
+
+
+def _select_strata(tk: _Tickets, fr: FrameColumns, resolved: dict[str, StratumRule],
+                   reserve_ratio: str) -> tuple[list[StratumResult], list[np.ndarray], list[Reserve]]:
+    """Per stratum (in label order): its k and reserves, the selected members' indexes, the reserves."""
     code_of = {lab: i for i, lab in enumerate(fr.labels)}
-
-    tk = _Tickets(_digests_bytes(prefix, fr.ids_b), fr.ids_b)
-
     # Members of each stratum, via one stable argsort of the codes; the strata's bounds in it from
     # their sizes (a search in the sorted codes would first gather all of them: 10M, ~0.17 s).
     by_code = np.argsort(fr.codes, kind="stable")
     bounds = np.concatenate(([0], np.cumsum(np.bincount(fr.codes, minlength=len(fr.labels)))))
-
     strata_out: list[StratumResult] = []
     chosen: list[np.ndarray] = []
     reserves: list[Reserve] = []
-    for lab in labels:
-        rule = resolved[lab]
-        if lab in code_of:
-            c = code_of[lab]
-            members = by_code[bounds[c] : bounds[c + 1]]
-        else:
-            members = by_code[:0]
+    for lab, rule in resolved.items():
+        c = code_of.get(lab)
+        members = by_code[bounds[c] : bounds[c + 1]] if c is not None else by_code[:0]
         size = int(members.shape[0])
         k = stratum_k(size, rule.ratio, rule.count)
         r = reserve_count(k, size - k, reserve_ratio)
@@ -776,7 +754,11 @@ def _run_draw_columns(
         chosen.append(sel)
         for j, i in enumerate(res.tolist(), start=1):
             reserves.append(Reserve(bytes(fr.ids_b[i]).decode("utf-8"), lab, j, tk.digest(i).hex()))
+    return strata_out, chosen, reserves
 
+
+def _in_draw_order(tk: _Tickets, fr: FrameColumns, chosen: list[np.ndarray], batches: int) -> list[Selected]:
+    """All selected entities by (ticket, id), each with its rank and batch."""
     all_sel = np.concatenate(chosen) if chosen else np.zeros(0, dtype=np.intp)
     ordered = tk.exact_order(all_sel)
     total = int(ordered.shape[0])
@@ -784,21 +766,7 @@ def _run_draw_columns(
     sel_strata = [fr.labels[c] for c in fr.codes[ordered].tolist()]
     sel_tickets = tk.hex_tickets(ordered)
     sel_batches = (np.arange(total, dtype=np.int64) * batches // max(total, 1) + 1).tolist()
-    selected = list(map(Selected, sel_ids, sel_strata, range(1, total + 1), sel_batches, sel_tickets))
-    if digests is None:
-        digests = (sha256_hex(frame_b), sha256_hex(public_b))
-    return DrawResult(
-        frame_sha256=digests[0],
-        public_frame_sha256=digests[1],
-        frame_size=fr.n,
-        strata=strata_out,
-        selected=selected,
-        reserves=reserves,
-        reserve_ratio=reserve_ratio,
-        batches=batches,
-        frame_bytes=frame_b,
-        public_frame_bytes=public_b,
-    )
+    return list(map(Selected, sel_ids, sel_strata, range(1, total + 1), sel_batches, sel_tickets))
 
 
 def run_draw(
@@ -811,13 +779,8 @@ def run_draw(
     reserve_ratio: str = DEFAULT_RESERVE_RATIO,
     default_rule: StratumRule | None = None,
 ) -> DrawResult:
-    """Run DSR-1 on the frozen frame [(entity_id, stratum), ...] (any row order).
-
-    `rules` maps each stratum label to its StratumRule; strata missing from
-    `rules` use `default_rule`, and without one the draw is refused. A rule for
-    a stratum absent from the frame yields a stratum of size 0.
-    """
+    """`rank` on the frame [(entity_id, stratum), ...] (any row order), as a verifier has it."""
+    _checked_prefix(seed, plan_code, period, rules, batches, reserve_ratio)  # refused before the frame is built
     with gc_pause.paused():
-        ids = list(map(itemgetter(0), frame))
-        strata = list(map(itemgetter(1), frame))
-    return run_draw_columns(seed, plan_code, period, ids, strata, rules, batches, reserve_ratio, default_rule)
+        fr = frame_of_rows(list(map(itemgetter(0), frame)), list(map(itemgetter(1), frame)))
+    return rank(seed, plan_code, period, fr, rules, batches, reserve_ratio, default_rule)

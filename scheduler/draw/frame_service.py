@@ -14,6 +14,7 @@ from typing import Sequence
 
 import numpy as np
 from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
@@ -132,49 +133,14 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
     name = conn.dialect.name
     if name not in ("sqlite", "postgresql"):
         return None
-    e = Enterprise
     stratum = stratum_expression(lp.plan.strata_by)
     area = select(Town.code).where(Town.bureau_id.in_(lp.area_ids()))
-    where = (e.town_code.in_(area), *_frame_conditions(lp, period))
-
-    def compiled_sql(*cols, extra=()) -> tuple[str, dict, tuple]:
-        c = (select(*cols).where(*where, *extra)
-             .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}))
-        params = c.construct_params()
-        positional = tuple(params[k] for k in c.positiontup) if c.positiontup else ()
-        return str(c), params, positional
-
-    line = e.uscc.concat(",").concat(stratum).concat("\n").label("line")
+    where = (Enterprise.town_code.in_(area), *_frame_conditions(lp, period))
     cur = conn.connection.driver_connection.cursor()
     try:
         if name == "sqlite":
-            def columns_sql(extra=()) -> tuple[str, tuple]:
-                sql, _, args = compiled_sql(e.uscc.label("id"), stratum.label("stratum"), extra=extra)
-                sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
-                # The separator is a literal newline: char(10), or a parameter, costs SQLite work
-                # on every row (30% of the scan) and serialises two scans running at once.
-                return (f"SELECT count(*), CAST(group_concat(id, ',') AS BLOB), "
-                        f"CAST(group_concat(stratum, '\n') AS BLOB) FROM ({sql})", args)
-
-            parts = _sqlite_scan(conn, cur, columns_sql)
-            if not sum(n for n, _, _ in parts):
-                return None
-            lines = [lines_of_columns(n, ids or b"", labels or b"") for n, ids, labels in parts if n]
-            del parts
-            if all(x is not None for x in lines):
-                return b"".join(lines) if len(lines) > 1 else lines[0]
-            del lines
-            sql, _, args = compiled_sql(line)
-            sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
-            cur.execute(f"SELECT CAST(group_concat(line, '') AS BLOB) FROM ({sql})", args)
-        else:
-            sql, params, _ = compiled_sql(line)
-            cur.execute("SAVEPOINT dsr_frame_lines")
-            cur.execute(f"SELECT convert_to(string_agg(q.line, ''), 'UTF8') FROM ({sql}) AS q", params)
-        data = cur.fetchone()[0]
-        if name == "postgresql":
-            cur.execute("RELEASE SAVEPOINT dsr_frame_lines")
-        return bytes(data) if data is not None else None
+            return _sqlite_lines(conn, cur, where, stratum)
+        return _postgresql_lines(conn, cur, where, stratum)
     except conn.dialect.dbapi.Error as exc:
         if name == "postgresql":
             cur.execute("ROLLBACK TO SAVEPOINT dsr_frame_lines")
@@ -182,6 +148,57 @@ def read_frame_lines(session: Session, lp: LoadedPlan, period: str) -> bytes | N
         return None
     finally:
         cur.close()
+
+
+def _compiled(conn: Connection, where: Sequence[ColumnElement[bool]], *cols, extra: Sequence[ColumnElement[bool]] = ()
+              ) -> tuple[str, dict, tuple]:
+    """SELECT `cols` WHERE `where` and `extra` for the driver: its SQL, named and positional parameters."""
+    c = (select(*cols).where(*where, *extra)
+         .compile(dialect=conn.dialect, compile_kwargs={"render_postcompile": True}))
+    params = c.construct_params()
+    positional = tuple(params[k] for k in c.positiontup) if c.positiontup else ()
+    return str(c), params, positional
+
+
+def _line(stratum: ColumnElement[str]) -> ColumnElement[str]:
+    return Enterprise.uscc.concat(",").concat(stratum).concat("\n").label("line")
+
+
+def _sqlite_lines(conn: Connection, cur, where: Sequence[ColumnElement[bool]], stratum: ColumnElement[str]) -> bytes | None:
+    """The frame's lines from SQLite: its two columns joined separately, the lines laid out by
+    numpy (`lines_of_columns`); lines joined by SQLite when the values have several widths."""
+    def columns_sql(extra=()) -> tuple[str, tuple]:
+        sql, _, args = _compiled(conn, where, Enterprise.uscc.label("id"), stratum.label("stratum"), extra=extra)
+        sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
+        # The separator is a literal newline: char(10), or a parameter, costs SQLite work
+        # on every row (30% of the scan) and serialises two scans running at once.
+        return (f"SELECT count(*), CAST(group_concat(id, ',') AS BLOB), "
+                f"CAST(group_concat(stratum, '\n') AS BLOB) FROM ({sql})", args)
+
+    parts = _sqlite_scan(conn, cur, columns_sql)
+    if not sum(n for n, _, _ in parts):
+        return None
+    lines = [lines_of_columns(n, ids or b"", labels or b"") for n, ids, labels in parts if n]
+    del parts
+    if all(x is not None for x in lines):
+        return b"".join(lines) if len(lines) > 1 else lines[0]
+    del lines
+    sql, _, args = _compiled(conn, where, _line(stratum))
+    sql = _FROM_ENTERPRISE.sub("FROM enterprise NOT INDEXED", sql, count=1)
+    cur.execute(f"SELECT CAST(group_concat(line, '') AS BLOB) FROM ({sql})", args)
+    data = cur.fetchone()[0]
+    return bytes(data) if data is not None else None
+
+
+def _postgresql_lines(conn: Connection, cur, where: Sequence[ColumnElement[bool]], stratum: ColumnElement[str]) -> bytes | None:
+    """The frame's lines joined by PostgreSQL (`string_agg`), under a savepoint: a refusal (a
+    value over 1 GB) leaves the transaction usable."""
+    sql, params, _ = _compiled(conn, where, _line(stratum))
+    cur.execute("SAVEPOINT dsr_frame_lines")
+    cur.execute(f"SELECT convert_to(string_agg(q.line, ''), 'UTF8') FROM ({sql}) AS q", params)
+    data = cur.fetchone()[0]
+    cur.execute("RELEASE SAVEPOINT dsr_frame_lines")
+    return bytes(data) if data is not None else None
 
 
 # A registry at least this large is scanned in two halves at once (two connections, two cores).

@@ -502,10 +502,16 @@ def recover(engine: Engine, me: WorkerIdentity, now: Optional[dt.datetime] = Non
 def reminders(engine: Engine, now: Optional[dt.datetime] = None, cal: Optional[wd.WorkdayCalendar] = None) -> list[Notification]:
     """Daily reminders: plans waiting for a ceremony seed; publication deadlines
     within the next 3 working days, and overdue ones (once per day each)."""
-    from scheduler.calendar.service import calendar
-
     now = _utc(now or utcnow())
     today = now.astimezone(schedules.TZ).date()
+    out = _seed_reminders(engine, today)
+    if hasattr(Task, "deadline") and hasattr(Task, "published_on"):
+        out += _deadline_reminders(engine, today, cal)
+    return out
+
+
+def _seed_reminders(engine: Engine, today: dt.date) -> list[Notification]:
+    """Claims waiting for a seed: closed if the draw was done by hand meanwhile, else a reminder."""
     out: list[Notification] = []
     with Session(engine) as s:
         waiting = s.execute(
@@ -525,30 +531,37 @@ def reminders(engine: Engine, now: Optional[dt.datetime] = None, cal: Optional[w
                    key=f"seed_reminder:{code}:{period}:{today.isoformat()}")
         if n:
             out.append(n)
-    if hasattr(Task, "deadline") and hasattr(Task, "published_on"):
-        cal = cal if cal is not None else calendar(engine)
-        try:
-            horizon = wd.add_working_days(cal, today, 3)
-        except wd.MissingYear as e:
-            log_json("reminder_error", error=str(e))
-            return out
-        open_task = (Task.deadline.is_not(None), Task.published_on.is_(None),
-                     Task.status.not_in(("reserve", "voided", "replaced")))
-        with Session(engine) as s:
-            soon = s.execute(select(Task.bureau_id, func.count()).where(*open_task, Task.deadline >= today, Task.deadline <= horizon)
-                             .group_by(Task.bureau_id)).all()
-            late = s.execute(select(Task.bureau_id, func.count()).where(*open_task, Task.deadline < today)
-                             .group_by(Task.bureau_id)).all()
-        for bid, k in soon:
-            n = notify(engine, bid, "deadline_soon", f"{k} 项抽查任务的公示截止日在 3 个工作日内（{horizon.isoformat()} 前），请及时录入并公示检查结果。",
-                       "tasks", key=f"deadline_soon:{bid}:{today.isoformat()}")
-            if n:
-                out.append(n)
-        for bid, k in late:
-            n = notify(engine, bid, "overdue", f"{k} 项抽查任务已超过公示截止日仍未公示，请尽快处理。", "tasks",
-                       key=f"overdue:{bid}:{today.isoformat()}")
-            if n:
-                out.append(n)
+    return out
+
+
+def _deadline_reminders(engine: Engine, today: dt.date, cal: Optional[wd.WorkdayCalendar]) -> list[Notification]:
+    """Per bureau: tasks whose publication deadline is within 3 working days, and overdue ones."""
+    from scheduler.calendar.service import calendar
+
+    out: list[Notification] = []
+    cal = cal if cal is not None else calendar(engine)
+    try:
+        horizon = wd.add_working_days(cal, today, 3)
+    except wd.MissingYear as e:
+        log_json("reminder_error", error=str(e))
+        return out
+    open_task = (Task.deadline.is_not(None), Task.published_on.is_(None),
+                 Task.status.not_in(("reserve", "voided", "replaced")))
+    with Session(engine) as s:
+        soon = s.execute(select(Task.bureau_id, func.count()).where(*open_task, Task.deadline >= today, Task.deadline <= horizon)
+                         .group_by(Task.bureau_id)).all()
+        late = s.execute(select(Task.bureau_id, func.count()).where(*open_task, Task.deadline < today)
+                         .group_by(Task.bureau_id)).all()
+    for bid, k in soon:
+        n = notify(engine, bid, "deadline_soon", f"{k} 项抽查任务的公示截止日在 3 个工作日内（{horizon.isoformat()} 前），请及时录入并公示检查结果。",
+                   "tasks", key=f"deadline_soon:{bid}:{today.isoformat()}")
+        if n:
+            out.append(n)
+    for bid, k in late:
+        n = notify(engine, bid, "overdue", f"{k} 项抽查任务已超过公示截止日仍未公示，请尽快处理。", "tasks",
+                   key=f"overdue:{bid}:{today.isoformat()}")
+        if n:
+            out.append(n)
     return out
 
 

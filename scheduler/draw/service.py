@@ -10,11 +10,15 @@ Integrity of the act of drawing:
 - A draw is one transaction: tasks, certificate and audit event are stored
   together or not at all.
 - Voiding keeps the voided draw and its seed; a new draw must use a new seed.
+
+A draw (`execute`) is a sequence of steps, each a function below: open the frozen draw
+(`_open`), rank its frame (`_rank`), gather the tasks' items and the matching's inputs
+(`_task_inputs`), claim the draw (`_claim`), store the tasks while the teams are matched
+(`_store_while_matching`), then the certificate and its audit event (`_package`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 import datetime as dt
 import functools
 import gzip
@@ -24,10 +28,11 @@ import logging
 import threading
 import time
 from collections import Counter
+from concurrent.futures import Future
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
@@ -35,7 +40,7 @@ from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
-from db.models import Draw, DrawArchive, DrawFrame, ItemResult, Plan, Task, TeamMember, Town, utcnow
+from db.models import CheckItem, Draw, DrawArchive, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler.draw import certificate as certs
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
@@ -45,18 +50,18 @@ from scheduler.matching import package as mp
 from scheduler.plans import rules
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
-from scheduler.draw import sql as draw_sql
 from scheduler.matching import service as teams
 from scheduler.visits import service as visit_service
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import require_bureau
-from scheduler.draw.frame_service import applicable_items, barred_kinds, entities, read_frame, read_frame_lines
+from scheduler.draw.frame_service import (FrameEntity, applicable_items, barred_kinds, entities, read_frame,
+                                          read_frame_lines)
 from scheduler.plans.service import LoadedPlan, load_plan
 from scheduler.errors import DsrError
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
 log = logging.getLogger("dsr.draw")
-_STORE_CACHE_KIB = 65536  # SQLite page cache while a draw stores its rows (see `execute`)
+_STORE_CACHE_KIB = 65536  # SQLite page cache while a draw stores its rows (see `_store_while_matching`)
 
 
 class DrawRefused(DsrError, RuntimeError):
@@ -97,6 +102,9 @@ def _live_draw(s: Session, plan_id: int, period: str) -> Draw | None:
     ).scalar_one_or_none()
 
 
+# ---------------------------------------------------------------- freeze
+
+
 def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> FrozenFrame:
     """Freeze the plan's frame for `period` (or return the one already frozen)."""
     validate_period(period)
@@ -106,42 +114,11 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         _check_rules(lp)
         live = _live_draw(s, lp.plan.id, period)
         if live is not None:
-            if live.status == "drawn":
-                raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live.id}），不得重复抽取；如确需重抽，须先书面说明理由作废原抽取")
-            ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
-            return _frozen(live, plan_code, strata)
-        d = Draw(plan_id=lp.plan.id, period=period, status="frozen", frame_sha256="", public_frame_sha256="",
-                 frame_size=0, frozen_by=actor.name)
-        s.add(d)
-        try:
-            s.flush()
-        except IntegrityError:
-            s.rollback()
-            raise DrawRefused(f"计划 {plan_code} 在 {period} 已有抽取记录，不得重复冻结") from None
-        if draw_sql.enabled(s):
-            d.frame_sha256, d.public_frame_sha256, d.frame_size, frame_gz, sizes = draw_sql.freeze_rows(s, lp, period, d.id)
-        else:
-            # Fast path: the database hands over the frame's lines as one value; numpy checks
-            # them in full and sorts them (any other shape: the rows, as before).
-            lines = read_frame_lines(s, lp, period)
-            canon = dsr1.canonical_frames_bytes(lines, keep_columns=True) if lines else None
-            del lines
-            if canon is None:
-                rows = read_frame(s, lp, period)
-                canon = dsr1.canonical_frames([r[0] for r in rows], [r[1] for r in rows], keep_columns=True)
-                del rows
-            frame_bytes, public_bytes, sizes, columns = canon
-            del canon
-            # Compressing the archive and hashing both files are long C calls without the GIL: the
-            # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
-            archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
-                       for part in _halves(frame_bytes)]
-            d.frame_sha256 = dsr1.sha256_hex(frame_bytes)
-            d.public_frame_sha256 = dsr1.sha256_hex(public_bytes)
-            d.frame_size = sum(sizes.values())
-            frame_gz = b"".join(a.result() for a in archive)
-            del frame_bytes, public_bytes, archive
-            columns = dataclasses.replace(columns, frame_bytes=b"", public_bytes=b"")  # the archive keeps those
+            return _already_frozen(s, live, plan_code, period)
+        d = _new_draw(s, lp, plan_code, period, actor)
+        frame, frame_gz = _frame_and_archive(s, lp, period)
+        d.frame_sha256, d.public_frame_sha256 = frame.sha256()
+        d.frame_size = frame.n
         s.add(d)
         s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
         auditlog.record(
@@ -150,62 +127,49 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
             bureau_id=lp.plan.bureau_id,
         )
         s.commit()
-        if not draw_sql.enabled(s):
-            _handoff.keep(d.frame_sha256, d.public_frame_sha256, columns)
+        _handoff.keep(frame.without_files())
         return FrozenFrame(d.id, plan_code, period, d.frame_sha256, d.public_frame_sha256, d.frame_size,
-                           dict(sorted(sizes.items())))
+                           dict(sorted(frame.sizes().items())))
 
 
-class _Handoff:
-    """The columns of the last frame this process froze, for its draw.
-
-    `dsr draw` and the scheduled worker freeze and draw at once, and a ceremony draws
-    minutes after its freeze: the draw then starts from the columns the freeze built instead
-    of unpacking, checking and hashing the archive again (1M entities: ~0.13 s). One slot
-    (22 bytes an entity; 220 MB at 10M), taken by the draw that uses it. It is found by the
-    frame's two digests, which the columns were hashed to: a match is the same frame whatever
-    the database or draw, and anything else (another process, a newer freeze) reads the archive.
-    """
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._slot: tuple[tuple[str, str], dsr1.FrameColumns] | None = None
-
-    def keep(self, frame_sha256: str, public_sha256: str, columns: dsr1.FrameColumns) -> None:
-        with self._lock:
-            self._slot = ((frame_sha256, public_sha256), columns)
-
-    def take(self, frame_sha256: str, public_sha256: str) -> dsr1.FrameColumns | None:
-        with self._lock:
-            if self._slot is None or self._slot[0] != (frame_sha256, public_sha256):
-                return None
-            columns, self._slot = self._slot[1], None
-        return columns
+def _already_frozen(s: Session, live: Draw, plan_code: str, period: str) -> FrozenFrame:
+    """The live draw of (plan, period) when it is still frozen; a drawn one is refused."""
+    if live.status == "drawn":
+        raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取（抽取记录 #{live.id}），不得重复抽取；如确需重抽，须先书面说明理由作废原抽取")
+    ids, strata = frame_columns(gzip.decompress(s.get(DrawArchive, live.id).frame_gz))
+    return _frozen(live, plan_code, strata)
 
 
-_handoff = _Handoff()
+def _new_draw(s: Session, lp: LoadedPlan, plan_code: str, period: str, actor: Actor) -> Draw:
+    """The draw row in state frozen (its digests follow); a second one for (plan, period) is refused."""
+    d = Draw(plan_id=lp.plan.id, period=period, status="frozen", frame_sha256="", public_frame_sha256="",
+             frame_size=0, frozen_by=actor.name)
+    s.add(d)
+    try:
+        s.flush()
+    except IntegrityError:
+        s.rollback()
+        raise DrawRefused(f"计划 {plan_code} 在 {period} 已有抽取记录，不得重复冻结") from None
+    return d
 
 
-# A draw with at least this many tasks matches in a forked child while it stores (see `execute`).
-FORK_MATCHING_TASKS = 2_000
-
-
-@dataclass
-class _DrawMatching:
-    """What a draw stores of its matching besides the team members (sent on as they are matched)."""
-
-    short: dict[str, str]  # teams.short_reasons: entity -> reasons of its empty slots
-    section_json: bytes  # the certificate's "matching" section
-
-
-def _matching_outputs(seed: str, plan_code: str, period: str, specs: list, inputs: teams.MatchingInputs,
-                      policy, files: dict[str, bytes], send) -> _DrawMatching:
-    """DSR-1 matching of a draw's tasks, as stored: pure (no database), so a forked child can run
-    it. The team members are passed to `send` a chunk of tasks at a time, as they are matched."""
-    matched = matching.match(seed, plan_code, period, specs, inputs.roster, inputs.experts, inputs.conflicts,
-                             inputs.last, inputs.prior_loads, policy,
-                             on_chunk=lambda chunk: send(teams.member_rows(inputs, chunk)))
-    return _DrawMatching(teams.short_reasons(matched), certs.stored_json(mp.certificate_section(matched, policy, specs, files)))
+def _frame_and_archive(s: Session, lp: LoadedPlan, period: str) -> tuple[dsr1.FrameColumns, bytes]:
+    """The plan's frame for `period`, hashed, and its archive (the gzip of its canonical text)."""
+    # Fast path: the database hands over the frame's lines as one value; numpy checks them in
+    # full and sorts them (any other shape: the rows).
+    lines = read_frame_lines(s, lp, period)
+    frame = dsr1.frame_of_lines(lines) if lines else None
+    del lines
+    if frame is None:
+        rows = read_frame(s, lp, period)
+        frame = dsr1.frame_of_rows([r[0] for r in rows], [r[1] for r in rows])
+        del rows
+    # Compressing the archive and hashing both files are long C calls without the GIL: the
+    # archive is compressed on other threads while this one hashes (1M: 0.09 s and 0.04 s).
+    archive = [cores.in_background(lambda part=part: gzip.compress(part, compresslevel=1, mtime=0), "dsr-archive")
+               for part in _halves(frame.frame_bytes)]
+    frame.sha256()
+    return frame, b"".join(a.result() for a in archive)
 
 
 def _halves(data: bytes, least: int = 1 << 23) -> list[memoryview]:
@@ -236,6 +200,37 @@ def _frozen(d: Draw, plan_code: str, strata_col: list[str]) -> FrozenFrame:
     return FrozenFrame(d.id, plan_code, d.period, d.frame_sha256, d.public_frame_sha256, d.frame_size, dict(sorted(strata.items())))
 
 
+class _Handoff:
+    """The columns of the last frame this process froze, for its draw.
+
+    `dsr draw` and the scheduled worker freeze and draw at once, and a ceremony draws
+    minutes after its freeze: the draw then starts from the columns the freeze built instead
+    of unpacking, checking and hashing the archive again (1M entities: ~0.13 s). One slot
+    (22 bytes an entity; 220 MB at 10M), taken by the draw that uses it. It is found by the
+    frame's two digests, which the columns were hashed to: a match is the same frame whatever
+    the database or draw, and anything else (another process, a newer freeze) reads the archive.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._slot: dsr1.FrameColumns | None = None
+
+    def keep(self, columns: dsr1.FrameColumns) -> None:
+        """Keep hashed columns (`FrameColumns.without_files`) for the next draw of their frame."""
+        with self._lock:
+            self._slot = columns
+
+    def take(self, frame_sha256: str, public_sha256: str) -> dsr1.FrameColumns | None:
+        with self._lock:
+            if self._slot is None or self._slot.digests != (frame_sha256, public_sha256):
+                return None
+            columns, self._slot = self._slot, None
+        return columns
+
+
+_handoff = _Handoff()
+
+
 def _check_rules(lp: LoadedPlan) -> None:
     if lp.plan.kind != "random":
         raise DrawRefused(f"计划 {lp.plan.code} 为专项检查，不参与双随机抽取")
@@ -258,6 +253,9 @@ def stratum_rules(lp: LoadedPlan, strata: list[str]) -> dict[str, dsr1.StratumRu
     return out
 
 
+# ---------------------------------------------------------------- draw
+
+
 def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None, actor: Actor = CLI) -> Draw:
     """Draw (DSR-1) on the frozen frame, storing tasks and the certificate atomically.
 
@@ -266,164 +264,284 @@ def execute(engine: Engine, plan_code: str, period: str, seed: str | None = None
     validate_period(period)
     seed_source = "ceremony" if seed is not None else "system"
     seed = dsr1.validate_seed(seed) if seed is not None else dsr1.new_system_seed()
+    _authorize_and_freeze(engine, plan_code, period, actor)
+    # The draw builds a few hundred thousand short-lived records (tasks, teams, certificate);
+    # the cyclic GC's passes over them cost ~10% of the draw's CPU (1M, freeze and draw with
+    # the forked children: 3.3 s with the GC on, 3.0 s paused). Paused for its duration only.
+    with gc_pause.paused(), Session(engine) as s:
+        d, cert_text = _draw(_open(s, plan_code, period, seed, seed_source, actor))
+        # Everything the draw built is gone with `_draw`'s frame. The certificate just stored is
+        # not read back: a second copy of it (and the driver's) would be the draw's peak memory
+        # at 10M (~0.5 GB). Everything else is refreshed as usual.
+        s.refresh(d, attribute_names=[c.key for c in Draw.__table__.columns if c.key != "certificate"])
+        set_committed_value(d, "certificate", cert_text)
+        return d
+
+
+def _authorize_and_freeze(engine: Engine, plan_code: str, period: str, actor: Actor) -> None:
+    """The actor may draw this plan; its frame for `period` is frozen (now, if it was not)."""
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
         _require(s, actor, "draw.execute", lp)
         live = _live_draw(s, lp.plan.id, period)
     if live is None or live.status != "frozen":
         freeze(engine, plan_code, period, actor)  # refuses a second draw, or freezes now
-    # The draw builds a few hundred thousand short-lived records (tasks, teams, certificate);
-    # the cyclic GC's passes over them cost ~20% of the draw. Paused for its duration only.
-    with gc_pause.paused(), Session(engine) as s:
-        lp = load_plan(s, plan_code)
-        _check_rules(lp)
-        d = _live_draw(s, lp.plan.id, period)
-        if d is None or d.status != "frozen":
-            raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        used = s.execute(
-            select(Draw.id).where(Draw.plan_id == lp.plan.id, Draw.period == period, Draw.status == "voided", Draw.seed == seed)
-        ).first()
-        if used:
-            raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
-        clock = _Phases()
-        archive_digest = None
-        in_db = draw_sql.enabled(s) and s.execute(select(DrawFrame.draw_id).where(DrawFrame.draw_id == d.id).limit(1)).first()
-        if in_db:
-            sizes = dict(s.execute(select(DrawFrame.stratum, func.count()).where(DrawFrame.draw_id == d.id)
-                                   .group_by(DrawFrame.stratum)).all())
-            result = draw_sql.run_draw(s, d.id, seed, plan_code, period, d.frame_sha256, d.public_frame_sha256, sizes,
-                                       stratum_rules(lp, sorted(sizes)), lp.plan.batches, lp.plan.reserve_ratio)
-        elif (columns := _handoff.take(d.frame_sha256, d.public_frame_sha256)) is not None:
-            # Frozen by this process a moment ago: start from the columns the freeze built. The
-            # archive is still checked, on another thread while the draw goes on (both steps run
-            # in C without the GIL); a damaged archive refuses the draw before it is stored.
-            result = dsr1.run_draw_prepared(seed, plan_code, period, columns, (d.frame_sha256, d.public_frame_sha256),
-                                            lambda label: stratum_rules(lp, [label])[label],
-                                            batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
-            del columns
-            # (started after the ranking, which keeps both cores busy)
-            frame_gz = s.get(DrawArchive, d.id).frame_gz
-            archive_digest = cores.in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
-        else:
-            result = dsr1.run_draw_frozen(seed, plan_code, period, gzip.decompress(s.get(DrawArchive, d.id).frame_gz),
-                                          lambda label: stratum_rules(lp, [label])[label],
-                                          batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
-        clock.lap("rank")
-        if result.frame_sha256 != d.frame_sha256:
-            raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
-        result.frame_bytes = result.public_frame_bytes = b""  # digests checked; the archive keeps the frame (memory at 10M)
-        errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
-        if errs:
-            raise rules.PlanRuleError(errs)
-        drawn_at = utcnow()
-        # Items per drawn entity (selected and reserves), then the teams (DSR-1 matching).
-        ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
-        barred = barred_kinds(s, lp, period, ents)  # 抽查频次 per task
-        # An entity whose every kind was barred by a draw committed after this frame froze keeps its items:
-        # the frozen frame decided that it may be checked (seen with 20 planners drawing at once).
-        # (Entities with the same scope attributes and barred kinds share one list of items.)
-        items_memo: dict[tuple, list] = {}
-        items_of = {}
-        for u, e in ents.items():
-            b = barred.get(u, frozenset())
-            key = (e.entity_type, e.industry_code, e.tags, e.town_code, b)
-            its = items_memo.get(key)
-            if its is None:
-                its = items_memo[key] = applicable_items(lp, e, b) or applicable_items(lp, e)
-            items_of[u] = its
-        carrier = carriers(s, lp, ents)
-        specs = teams.task_specs(lp, [(x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
-                                       teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected])
-        inputs = teams.gather(s, lp, d.id, period, specs)
-        policy = teams.policy_of(lp)
-        files = inputs.files()
-        clock.lap("match_inputs")
-        if archive_digest is not None and archive_digest.result() != d.frame_sha256:
-            raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
-        # Claim the draw: only one transaction can move this row from frozen to drawn.
-        claimed = s.execute(
-            update(Draw)
-            .where(Draw.id == d.id, Draw.status == "frozen")
-            .values(status="drawn", seed=seed, seed_source=seed_source, drawn_by=actor.name, drawn_at=drawn_at)
-        ).rowcount
-        if claimed != 1:
-            s.rollback()
-            raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
-        # The matching needs nothing stored, and storing the tasks and re-forming the visits needs
-        # nothing of the matching but each task's status: the matching runs in a forked child
-        # (`cores.Forked`) while this process stores the tasks, their visits and events (written as
-        # assigned, the short-staffed ones corrected when the teams come back) and writes the
-        # certificate's draw part (1M: ~0.3 s less). The store writes a few hundred thousand rows
-        # into task, team and visit tables and their indexes at random places: SQLite gets a bigger
-        # page cache for it (10M: store ~25% less CPU).
-        # The child sends the team members of each chunk of tasks as soon as they are matched; its
-        # time limit is ~60x the matching's own time, at least 5 minutes (past it, this process matches).
-        work = functools.partial(_matching_outputs, seed, plan_code, period, specs, inputs, policy, files)
-        with cores.Forked(work, timeout=max(300.0, len(specs) / 1000), fork=len(specs) >= FORK_MATCHING_TASKS) \
-                as matching_job, \
-                sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
-            sel = result.selected
-            task_ids = _store_tasks(s, lp, d.id, result, items_of, drawn_at, carrier)
-            # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
-            # The tasks just written (the selected ones: reserves are not live) need not be read back.
-            visit_service.refresh_for_period(s, period, actor, visit_service.NewTasks(
-                d.id, [task_ids[x.entity_id] for x in sel], [x.entity_id for x in sel], [carrier[x.entity_id] for x in sel]))
-            sel_ids = {x.entity_id: task_ids[x.entity_id] for x in sel}
-            teams.record_matching(s, {}, sel_ids, actor)  # as assigned, corrected below
-            s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
-                      .values(matching_gz=gzip.compress(mp.pack(files), compresslevel=6, mtime=0)))
-            cert_head = certs.stored_json(certs.build_certificate(
-                result,
-                seed=seed,
-                seed_source=seed_source,
-                plan_code=plan_code,
-                period=period,
-                items=[
-                    {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name}
-                    for i in lp.items
-                ],
-                batches=lp.plan.batches,
-                software_version=f"dsr {scheduler.__version__}",
-                frozen_at=_iso(d.frozen_at),
-                drawn_at=_iso(drawn_at),
-                extra={
-                    "plan_name": lp.plan.name,
-                    "lead_department": lp.lead.name,
-                    "strata_by": lp.plan.strata_by,
-                    "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
-                },
-            ))
-            clock.lap("store_tasks")
-            for rows in matching_job.parts():
-                teams.insert_members(s, rows, sel_ids)
-            matched = matching_job.result()
-            clock.lap("match")
-            teams.correct_short_staffed(s, matched.short, sel_ids)
-        # The certificate: its draw part (a JSON object) with the matching section as its last member.
-        cert_utf8 = b"".join((memoryview(cert_head)[:-1], b',"matching":', matched.section_json, b"}"))  # one copy
-        cert_text = cert_utf8.decode("ascii")
-        del cert_head, specs  # a few hundred MB at 10M; the text is what is stored
-        s.execute(update(Draw).where(Draw.id == d.id).values(certificate=cert_text))
-        auditlog.record(
-            s, actor, "draw.execute", f"draw:{d.id}",
-            {"plan": plan_code, "period": period, "seed": seed, "seed_source": seed_source,
-             "frame_sha256": result.frame_sha256, "selected": len(result.selected),
-             "short_staffed": len(matched.short),
-             "certificate_sha256": hashlib.sha256(cert_utf8).hexdigest()},
-            bureau_id=lp.plan.bureau_id,  # the worker (system) draws with no bureau of its own
-        )
-        draw_id = d.id  # read before the commit expires `d` (reading it after would load the certificate back)
-        s.commit()
-        clock.lap("store")
-        log.info(json.dumps({"event": "draw", "plan": plan_code, "period": period, "draw_id": draw_id,
-                             "frame_size": result.frame_size, "selected": len(result.selected),
-                             "engine": "postgresql" if in_db else "python", "seconds": clock.laps}))
-        del result, matched, inputs, ents, items_of, carrier, task_ids, files, cert_utf8  # before the draw is read back
-        # The certificate just stored is not read back: a second copy of it (and the driver's) would be the
-        # draw's peak memory at 10M (~0.5 GB). Everything else is refreshed as usual.
-        s.refresh(d, attribute_names=[c.key for c in Draw.__table__.columns if c.key != "certificate"])
-        set_committed_value(d, "certificate", cert_text)
-        return d
+
+
+@dataclass
+class _Drawing:
+    """One draw in the making: what its steps share."""
+
+    s: Session
+    lp: LoadedPlan
+    d: Draw  # the frozen draw
+    plan_code: str
+    period: str
+    seed: str
+    seed_source: str
+    actor: Actor
+    clock: _Phases
+    drawn_at: dt.datetime | None = None
+
+
+@dataclass
+class _TaskInputs:
+    """What storing the tasks and matching their teams need, gathered before the draw is claimed."""
+
+    items_of: dict[str, list[CheckItem]]  # entity -> the plan items its task checks
+    carrier: dict[str, int]  # entity -> the bureau that carries out its task
+    specs: list[matching.TaskSpec]  # the selected entities' tasks, in draw order
+    inputs: teams.MatchingInputs
+    policy: matching.MatchPolicy
+    files: dict[str, bytes]  # the matching's canonical input files
+
+
+@dataclass
+class _DrawMatching:
+    """What a draw stores of its matching besides the team members (sent on as they are matched)."""
+
+    short: dict[str, str]  # teams.short_reasons: entity -> reasons of its empty slots
+    section_json: bytes  # the certificate's "matching" section
+
+
+@dataclass
+class _Stored:
+    """The tasks and teams are stored: the certificate's draw part and the matching remain."""
+
+    cert_head: bytes  # the certificate's draw part, a JSON object (dropped once joined: tens of MB at 10M)
+    matched: _DrawMatching
+
+
+def _draw(job: _Drawing) -> tuple[Draw, str]:
+    """The draw's steps in one transaction, committed; returns the draw and its certificate."""
+    result, archive_check = _rank(job)
+    job.drawn_at = utcnow()
+    tasks = _task_inputs(job, result)
+    if archive_check is not None and archive_check.result() != job.d.frame_sha256:
+        raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
+    _claim(job)
+    cert_text = _package(job, result, _store_while_matching(job, result, tasks))
+    draw_id = job.d.id  # read before the commit expires `d` (reading it after would load the certificate back)
+    job.s.commit()
+    job.clock.lap("store")
+    log.info(json.dumps({"event": "draw", "plan": job.plan_code, "period": job.period, "draw_id": draw_id,
+                         "frame_size": result.frame_size, "selected": len(result.selected),
+                         "seconds": job.clock.laps}))
+    return job.d, cert_text
+
+
+def _open(s: Session, plan_code: str, period: str, seed: str, seed_source: str, actor: Actor) -> _Drawing:
+    """The frozen draw of (plan, period), refused if drawn meanwhile or if `seed` drew a voided draw."""
+    lp = load_plan(s, plan_code)
+    _check_rules(lp)
+    d = _live_draw(s, lp.plan.id, period)
+    if d is None or d.status != "frozen":
+        raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
+    used = s.execute(
+        select(Draw.id).where(Draw.plan_id == lp.plan.id, Draw.period == period, Draw.status == "voided", Draw.seed == seed)
+    ).first()
+    if used:
+        raise DrawRefused(f"该随机种子已用于被作废的抽取 #{used[0]}，重新抽取必须使用新的种子")
+    return _Drawing(s, lp, d, plan_code, period, seed, seed_source, actor, _Phases())
+
+
+def _rank(job: _Drawing) -> tuple[dsr1.DrawResult, Future | None]:
+    """DSR-1 on the frozen frame, checked against the frozen digest and the plan's stratum rules.
+
+    A frame frozen by this process a moment ago is ranked from the columns the freeze built; its
+    archive is then still checked, on another thread while the draw goes on (both run in C without
+    the GIL; the Future gives the archive's digest), so a damaged archive refuses the draw before
+    it is stored. Any other frame is ranked from its archive."""
+    s, d, lp = job.s, job.d, job.lp
+    frame = _handoff.take(d.frame_sha256, d.public_frame_sha256)
+    handed_over = frame is not None
+    if frame is None:
+        frame = dsr1.frame_of_archive(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
+    result = dsr1.rank(job.seed, job.plan_code, job.period, frame, stratum_rules(lp, frame.labels),
+                       batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+    del frame  # (memory at 10M)
+    archive_check = None
+    if handed_over:  # (started after the ranking, which keeps both cores busy)
+        frame_gz = s.get(DrawArchive, d.id).frame_gz
+        archive_check = cores.in_background(lambda: dsr1.sha256_hex(gzip.decompress(frame_gz)), "dsr-archive-check")
+    job.clock.lap("rank")
+    if result.frame_sha256 != d.frame_sha256:
+        raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
+    result.frame_bytes = result.public_frame_bytes = b""  # digests checked; the archive keeps the frame (memory at 10M)
+    errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
+    if errs:
+        raise rules.PlanRuleError(errs)
+    return result, archive_check
+
+
+def _task_inputs(job: _Drawing, result: dsr1.DrawResult) -> _TaskInputs:
+    """Items per drawn entity (selected and reserves), their carrying bureaus, and the teams'
+    matching inputs (DSR-1 matching)."""
+    s, lp = job.s, job.lp
+    ents = entities(s, [x.entity_id for x in result.selected] + [r.entity_id for r in result.reserves])
+    items_of = _items_of(s, lp, job.period, ents)
+    carrier = carriers(s, lp, ents)
+    specs = teams.task_specs(lp, [(x.entity_id, x.ticket, x.rank, items_of[x.entity_id],
+                                   teams.carrier_code(lp, carrier[x.entity_id])) for x in result.selected])
+    inputs = teams.gather(s, lp, job.d.id, job.period, specs)
+    out = _TaskInputs(items_of, carrier, specs, inputs, teams.policy_of(lp), inputs.files())
+    job.clock.lap("match_inputs")
+    return out
+
+
+def _items_of(s: Session, lp: LoadedPlan, period: str, ents: dict[str, FrameEntity]) -> dict[str, list[CheckItem]]:
+    """The plan items each entity's task checks, less the kinds its 抽查频次 bars this year."""
+    barred = barred_kinds(s, lp, period, ents)
+    # An entity whose every kind was barred by a draw committed after this frame froze keeps its items:
+    # the frozen frame decided that it may be checked (seen with 20 planners drawing at once).
+    # (Entities with the same scope attributes and barred kinds share one list of items.)
+    items_memo: dict[tuple, list[CheckItem]] = {}
+    items_of = {}
+    for u, e in ents.items():
+        b = barred.get(u, frozenset())
+        key = (e.entity_type, e.industry_code, e.tags, e.town_code, b)
+        its = items_memo.get(key)
+        if its is None:
+            its = items_memo[key] = applicable_items(lp, e, b) or applicable_items(lp, e)
+        items_of[u] = its
+    return items_of
+
+
+def _claim(job: _Drawing) -> None:
+    """Claim the draw: only one transaction can move its row from frozen to drawn."""
+    claimed = job.s.execute(
+        update(Draw)
+        .where(Draw.id == job.d.id, Draw.status == "frozen")
+        .values(status="drawn", seed=job.seed, seed_source=job.seed_source, drawn_by=job.actor.name,
+                drawn_at=job.drawn_at)
+    ).rowcount
+    if claimed != 1:
+        job.s.rollback()
+        raise DrawRefused(f"计划 {job.plan_code} 在 {job.period} 已完成抽取，不得重复抽取")
+
+
+# A draw with at least this many tasks matches in a forked child while it stores (see `_store_while_matching`).
+FORK_MATCHING_TASKS = 2_000
+
+
+def _store_while_matching(job: _Drawing, result: dsr1.DrawResult, tasks: _TaskInputs) -> _Stored:
+    """The tasks, their visits, events and teams, and the matching's inputs, stored.
+
+    The matching needs nothing stored, and storing the tasks and re-forming the visits needs
+    nothing of the matching but each task's status: the matching runs in a forked child
+    (`cores.Forked`) while this process stores the tasks, their visits and events (written as
+    assigned, the short-staffed ones corrected when the teams come back) and writes the
+    certificate's draw part (1M: ~0.3 s less). The store writes a few hundred thousand rows
+    into task, team and visit tables and their indexes at random places: SQLite gets a bigger
+    page cache for it (10M: store ~25% less CPU).
+    The child sends the team members of each chunk of tasks as soon as they are matched; its
+    time limit is ~60x the matching's own time, at least 5 minutes (past it, this process matches)."""
+    s, specs = job.s, tasks.specs
+    work = functools.partial(_matching_outputs, job.seed, job.plan_code, job.period, specs, tasks.inputs,
+                             tasks.policy, tasks.files)
+    with cores.Forked(work, timeout=max(300.0, len(specs) / 1000), fork=len(specs) >= FORK_MATCHING_TASKS) \
+            as matching_job, \
+            sqlite_page_cache(s.connection(), _STORE_CACHE_KIB):
+        sel_ids = _store_tasks_and_visits(job, result, tasks)
+        cert_head = _certificate_head(job, result)
+        job.clock.lap("store_tasks")
+        for rows in matching_job.parts():
+            teams.insert_members(s, rows, sel_ids)
+        matched = matching_job.result()
+        job.clock.lap("match")
+        teams.correct_short_staffed(s, matched.short, sel_ids)
+    return _Stored(cert_head, matched)
+
+
+def _matching_outputs(seed: str, plan_code: str, period: str, specs: list, inputs: teams.MatchingInputs,
+                      policy, files: dict[str, bytes], send) -> _DrawMatching:
+    """DSR-1 matching of a draw's tasks, as stored: pure (no database), so a forked child can run
+    it. The team members are passed to `send` a chunk of tasks at a time, as they are matched."""
+    matched = matching.match(seed, plan_code, period, specs, inputs.roster, inputs.experts, inputs.conflicts,
+                             inputs.last, inputs.prior_loads, policy,
+                             on_chunk=lambda chunk: send(teams.member_rows(inputs, chunk)))
+    return _DrawMatching(teams.short_reasons(matched), certs.stored_json(mp.certificate_section(matched, policy, specs, files)))
+
+
+def _store_tasks_and_visits(job: _Drawing, result: dsr1.DrawResult, tasks: _TaskInputs) -> dict[str, int]:
+    """Tasks (as assigned), their visits and events, and the matching's inputs in the archive;
+    returns the task id of each selected entity."""
+    s, d, sel, carrier = job.s, job.d, result.selected, tasks.carrier
+    task_ids = _store_tasks(s, job.lp, d.id, result, tasks.items_of, job.drawn_at, carrier)
+    # 进一次门、查多项事: re-form the visits of the period's window (before the audit event: lock order).
+    # The tasks just written (the selected ones: reserves are not live) need not be read back.
+    visit_service.refresh_for_period(s, job.period, job.actor, visit_service.NewTasks(
+        d.id, [task_ids[x.entity_id] for x in sel], [x.entity_id for x in sel], [carrier[x.entity_id] for x in sel]))
+    sel_ids = {x.entity_id: task_ids[x.entity_id] for x in sel}
+    teams.record_matching(s, {}, sel_ids, job.actor)  # as assigned, corrected once matched
+    s.execute(update(DrawArchive).where(DrawArchive.draw_id == d.id)
+              .values(matching_gz=gzip.compress(mp.pack(tasks.files), compresslevel=6, mtime=0)))
+    return sel_ids
+
+
+def _certificate_head(job: _Drawing, result: dsr1.DrawResult) -> bytes:
+    """The certificate's draw part, as stored (everything but the matching section)."""
+    lp = job.lp
+    return certs.stored_json(certs.build_certificate(
+        result,
+        seed=job.seed,
+        seed_source=job.seed_source,
+        plan_code=job.plan_code,
+        period=job.period,
+        items=[
+            {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name}
+            for i in lp.items
+        ],
+        batches=lp.plan.batches,
+        software_version=f"dsr {scheduler.__version__}",
+        frozen_at=_iso(job.d.frozen_at),
+        drawn_at=_iso(job.drawn_at),
+        extra={
+            "plan_name": lp.plan.name,
+            "lead_department": lp.lead.name,
+            "strata_by": lp.plan.strata_by,
+            "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
+        },
+    ))
+
+
+def _package(job: _Drawing, result: dsr1.DrawResult, stored: _Stored) -> str:
+    """The certificate, stored with the draw, and the draw's audit event; returns the certificate."""
+    # Its draw part (a JSON object) with the matching section as its last member, in one copy.
+    head, stored.cert_head = stored.cert_head, b""
+    cert_utf8 = b"".join((memoryview(head)[:-1], b',"matching":', stored.matched.section_json, b"}"))
+    del head
+    cert_text = cert_utf8.decode("ascii")
+    job.s.execute(update(Draw).where(Draw.id == job.d.id).values(certificate=cert_text))
+    auditlog.record(
+        job.s, job.actor, "draw.execute", f"draw:{job.d.id}",
+        {"plan": job.plan_code, "period": job.period, "seed": job.seed, "seed_source": job.seed_source,
+         "frame_sha256": result.frame_sha256, "selected": len(result.selected),
+         "short_staffed": len(stored.matched.short),
+         "certificate_sha256": hashlib.sha256(cert_utf8).hexdigest()},
+        bureau_id=job.lp.plan.bureau_id,  # the worker (system) draws with no bureau of its own
+    )
+    return cert_text
 
 
 class _Phases:
