@@ -108,7 +108,7 @@ def alter_a_ticket(res) -> str:
 
 def break_draw_engine(monkeypatch, fault) -> list[str]:
     """Break the draw engine: every draw its entry points return carries `fault` (applied once,
-    by the outermost call: run_draw calls run_draw_columns). Returns the entities it hit."""
+    by the outermost call: run_draw calls rank). Returns the entities it hit."""
     victims: list[str] = []
     depth = [0]
 
@@ -124,7 +124,7 @@ def break_draw_engine(monkeypatch, fault) -> list[str]:
             return res
         return run
 
-    for name in ("run_draw", "run_draw_columns", "run_draw_frozen", "run_draw_prepared"):
+    for name in ("run_draw", "rank"):
         monkeypatch.setattr(draw_engine, name, broken(getattr(draw_engine, name)))
     return victims
 

@@ -338,10 +338,7 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[Task], roster:
     if both:
         raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{min(both)}")
 
-    # Recusal (回避): the declared conflicts, and the last check's team (rotation).
-    recused: dict[str, set[str]] = {}
-    for pid, eid in list(conflicts) + [(p, e) for e, ps in last_inspectors.items() for p in ps]:
-        recused.setdefault(eid, set()).add(pid)
+    recused = _recusals(conflicts, last_inspectors)
 
     entities = [t.entity_id for t in tasks]
     if len(set(entities)) != len(entities):
@@ -393,19 +390,31 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[Task], roster:
     loads = dict(prior_loads)
     for people in (ins, exp):
         loads.update(zip(people.ids, people.loads))
-    # The fairness figures (§4 "Canonical files"): the tasks this matching gave each eligible inspector.
+    return Matching(teams, shortfalls, loads, _fairness(ins, eligible, pairs, len(tasks), shortfalls))
+
+
+def _recusals(conflicts: Iterable[tuple[str, str]], last_inspectors: Mapping[str, set[str]]) -> dict[str, set[str]]:
+    """Who may not inspect each entity (回避): the declared conflicts, and the last check's team (rotation)."""
+    recused: dict[str, set[str]] = {}
+    for pid, eid in list(conflicts) + [(p, e) for e, ps in last_inspectors.items() for p in ps]:
+        recused.setdefault(eid, set()).add(pid)
+    return recused
+
+
+def _fairness(ins: _People, eligible: set[int], pairs: set[tuple[str, str]], tasks: int,
+              shortfalls: list[Shortfall]) -> dict:
+    """The fairness figures (§4 "Canonical files"): the tasks this matching gave each eligible inspector."""
     given = [ins.loads[i] - ins.prior[i] for i in eligible]
-    fairness = {
+    return {
         "eligible_inspectors": len(given),
         "load_min": min(given, default=0),
         "load_mean": round(sum(given) / len(given), 4) if given else 0.0,
         "load_max": max(given, default=0),
         "distinct_partner_pairs": len(pairs),
-        "tasks": len(tasks),
+        "tasks": tasks,
         "tasks_short_staffed": len({s.entity_id for s in shortfalls}),
         "slots_short": len(shortfalls),
     }
-    return Matching(teams, shortfalls, loads, fairness)
 
 
 # --------------------------------------------------------------------------- §4 canonical files
