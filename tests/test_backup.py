@@ -36,27 +36,34 @@ def drawn(sqlite_url):
     eng.dispose()
 
 
-def _writer(eng, stop: threading.Event, done: list[int]) -> None:
-    """The app meanwhile: small audited writes, one transaction each."""
-    while not stop.is_set():
-        with Session(eng) as s:
-            auditlog.record(s, CLI, "test.write", f"n:{len(done)}", {"i": len(done)})
-            s.commit()
-        done.append(1)
+def _writer(eng, stop: threading.Event, done: list[int], five: threading.Event, errors: list[str]) -> None:
+    """The app meanwhile: small audited writes, one transaction each; `five` is set after the fifth."""
+    try:
+        while not stop.is_set():
+            with Session(eng) as s:
+                auditlog.record(s, CLI, "test.write", f"n:{len(done)}", {"i": len(done)})
+                s.commit()
+            done.append(1)
+            if len(done) >= 5:
+                five.set()
+    except Exception as exc:  # noqa: BLE001 — reported by the test
+        errors.append(repr(exc))
+    finally:
+        five.set()  # never leave the test waiting
 
 
 def test_backup_under_writes_restores_and_every_package_reverifies(drawn, tmp_path):
     url, eng = drawn
-    stop, done = threading.Event(), []
-    t = threading.Thread(target=_writer, args=(eng, stop, done))
+    stop, done, five, errors = threading.Event(), [], threading.Event(), []
+    t = threading.Thread(target=_writer, args=(eng, stop, done, five, errors))
     t.start()
     try:
-        while len(done) < 5:
-            pass
+        assert five.wait(60) and not errors, f"the app's writes did not get going: {errors}"
         rep = backup.backup(url, tmp_path / "b.db")
     finally:
         stop.set()
-        t.join()
+        t.join(60)
+    assert not t.is_alive() and not errors, errors
     assert rep.check.ok and rep.bytes > 0 and len(done) >= 5
     new = tmp_path / "restored" / "dsr.db"
     chk = backup.restore(rep.out, f"sqlite:///{new}")

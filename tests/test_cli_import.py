@@ -5,11 +5,9 @@ from __future__ import annotations
 import csv
 import io
 import os
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -20,6 +18,7 @@ from scheduler.library import importing
 from scheduler.library import uscc
 from scheduler.library.importing import COLUMNS
 from scheduler.demo.service import ensure_pinggu
+from tests.pause_points import Child, uncommitted_frames
 
 DSR = [sys.executable, "-m", "scheduler"]
 
@@ -123,25 +122,14 @@ def test_kill_minus_9_mid_import_leaves_db_unchanged(env, tmp_path, sqlite_url):
     before = (db_rows(sqlite_url), db_rows(sqlite_url, "importrun"), db_rows(sqlite_url, "auditevent"))
     big = write_csv(tmp_path / "big.csv", ent_rows(150_000, prefix="KB"))
     wal = Path(sqlite_url.removeprefix("sqlite:///") + "-wal")
-    base = wal.stat().st_size if wal.exists() else 0
-    p = subprocess.Popen(DSR + ["import", "enterprises", str(big), "-q"], env=env,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    try:
-        deadline = time.time() + 240
-        # Wait until the import writes to the WAL, then kill it. The rows stay in the page cache until
-        # the commit writes them out (~30 MB here), so the first WAL growth is the commit under way:
-        # a kill there must leave the database as it was (a later threshold raced the commit's end).
-        while time.time() < deadline and p.poll() is None:
-            if wal.exists() and wal.stat().st_size > base + 100_000:
-                break
-            time.sleep(0.005)
-        assert p.poll() is None, "the import finished before it could be killed"
-        os.kill(p.pid, signal.SIGKILL)
-        p.wait(30)
-    finally:
-        if p.poll() is None:
-            p.kill()
-    assert p.returncode == -signal.SIGKILL
+    # The rows stay in the page cache until the commit writes them out (~30 MB here): the child stops
+    # itself (SIGSTOP) as soon as its COMMIT has written the first pages to the WAL, and the kill
+    # lands there, in the middle of the commit (tests/pause_points.py).
+    with Child(["import", "enterprises", str(big), "-q"], at=["import.mid_commit"], env=env) as p:
+        p.wait_stopped("import.mid_commit", timeout=240)
+        pending = uncommitted_frames(wal)
+        assert pending >= 1, "the kill would not land in the middle of the commit"
+        p.kill()
     after = (db_rows(sqlite_url), db_rows(sqlite_url, "importrun"), db_rows(sqlite_url, "auditevent"))
     assert after == before
     con = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
@@ -149,6 +137,7 @@ def test_kill_minus_9_mid_import_leaves_db_unchanged(env, tmp_path, sqlite_url):
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='enterprise'")}
     con.close()
     assert "ix_enterprise_name" in names
+    print(f"\nkilled mid-commit: {pending} frames of the import's commit in the WAL, no commit frame")
 
 
 def test_library_export_then_reimport_unchanged(env, tmp_path):

@@ -9,16 +9,13 @@ unforked chain that verifies; on SQLite no "database is locked".
 from __future__ import annotations
 
 import os
-import subprocess
-import sys
 import threading
 import time
 import traceback
 from collections import Counter
-from pathlib import Path
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 from sqlmodel import Session
 
 from db.engine import make_engine
@@ -30,8 +27,8 @@ from scheduler.access.context import CLI
 from scheduler.plans.service import PlanInput, save_plan
 from tests.conftest import _truncate_pg
 from tests.factories import world
+from tests.pause_points import Child
 
-ROOT = Path(__file__).resolve().parents[1]
 USERS = 20
 ROUNDS = 3
 RATIOS = {"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}
@@ -161,33 +158,69 @@ def test_sqlite_app_writes_while_worker_draws(sqlite_url):
     eng = make_engine(sqlite_url)
     world(eng, 60_000)
     save_plan(eng, plan("PG-GS"))
-    env = dict(os.environ, DSR_DATABASE_URL=sqlite_url, PYTHONPATH=str(ROOT))
-    worker = subprocess.Popen([sys.executable, "-m", "scheduler", "draw", "PG-GS", "--period", "2026-12",
-                               "--seed", "31415926535897932384626433"], cwd=ROOT, env=env,
-                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    writes, errors = 0, []
-    try:
-        while worker.poll() is None:
+    env = dict(os.environ, DSR_DATABASE_URL=sqlite_url)
+    # The app's own engine; `writing` is set when one of its write statements begins, that is when it
+    # asks for SQLite's write lock (the trace callback runs before the statement takes any lock).
+    app = make_engine(sqlite_url)
+    writing = threading.Event()
+
+    @event.listens_for(app, "connect")
+    def _trace(dbapi_conn, _record) -> None:
+        dbapi_conn.set_trace_callback(
+            lambda sql: writing.set() if sql.lstrip()[:6].upper() in ("INSERT", "UPDATE", "DELETE") else None)
+
+    writes: list[int] = []
+    errors: list[str] = []
+
+    def app_writes(k: int) -> None:
+        for _ in range(k):
+            n = len(writes)
             try:
-                save_plan(eng, plan("APP", f"edit {writes}"))
-                with Session(eng) as s:
-                    auditlog.record(s, CLI, "test.app_write", f"n:{writes}", {"n": writes})
+                save_plan(app, plan("APP", f"edit {n}"))
+                with Session(app) as s:
+                    auditlog.record(s, CLI, "test.app_write", f"n:{n}", {"n": n})
                     s.commit()
-                writes += 1
+                writes.append(n)
             except Exception as exc:  # noqa: BLE001
                 errors.append(repr(exc))
-            time.sleep(0.01)
-        out, err = worker.communicate(timeout=300)
-    finally:
-        if worker.poll() is None:
-            worker.kill()
-    print(f"\nSQLite: {writes} app writes while the worker drew; app errors {len(errors)}; worker exit {worker.returncode}")
-    assert worker.returncode == 0, out + err
-    assert "database is locked" not in out + err
+
+    def writes_against_the_draws_lock(child: Child, point: str) -> None:
+        """The draw holds SQLite's write lock at `point`: the app's writes begin, wait for it, go through."""
+        child.wait_paused(point, timeout=240)
+        writing.clear()
+        t = threading.Thread(target=app_writes, args=(4,))
+        t.start()
+        assert writing.wait(60), "the app's write did not begin"
+        child.release()
+        t.join(120)
+        assert not t.is_alive(), "the app's writes hung"
+
+    # The draw stops (tests/pause_points.py) in its freeze's transaction, between its two transactions,
+    # and in the draw's transaction; the app writes at each.
+    draw = ["draw", "PG-GS", "--period", "2026-12", "--seed", "31415926535897932384626433"]
+    with Child(draw, at=["freeze.before_commit", "freeze.committed", "draw.tasks_written"], env=env) as child:
+        writes_against_the_draws_lock(child, "freeze.before_commit")
+        child.wait_paused("freeze.committed", timeout=240)
+        app_writes(4)  # between the draw's transactions: no lock to wait for
+        child.release()
+        writes_against_the_draws_lock(child, "draw.tasks_written")
+        code = child.wait(300)
+        out = child.output()
+    print(f"\nSQLite: {len(writes)} app writes while the draw ran; app errors {len(errors)}; draw exit {code}")
+    assert code == 0, out
+    assert "database is locked" not in out
     assert not errors, errors[:3]
-    assert writes > 10
+    assert writes == list(range(12))
     rep = auditlog.verify(eng)
     with Session(eng) as s:
         assert s.execute(select(Draw.status)).scalars().all() == ["drawn"]
+        ids = dict(s.execute(select(AuditEvent.action, AuditEvent.id)
+                             .where(AuditEvent.action.in_(("draw.freeze", "draw.execute")))).all())
+        by_n = dict(s.execute(select(AuditEvent.object, AuditEvent.id).where(AuditEvent.action == "test.app_write")).all())
+    app.dispose()
     eng.dispose()
     assert rep.ok
+    # The writes begun while the draw held the lock came after its commit, in the order they were made.
+    app_ids = [by_n[f"n:{n}"] for n in range(12)]
+    assert ids["draw.freeze"] < app_ids[0] and app_ids == sorted(app_ids)
+    assert app_ids[7] < ids["draw.execute"] < app_ids[8]

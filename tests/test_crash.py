@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -23,12 +21,14 @@ from db.migrate import upgrade
 from scheduler.audit import service as auditlog
 from scheduler.plans.service import save_plan
 from tests.factories import world
+from tests.pause_points import POINTS, Child
 from tests.test_backup import GS
 
 ROOT = Path(__file__).resolve().parents[1]
 N = 150_000
 SEED = "31415926535897932384626433"
-DRAW = [sys.executable, "-m", "scheduler", "draw", "PG-GS", "--period", "2026-12", "--seed", SEED]
+DRAW_ARGS = ["draw", "PG-GS", "--period", "2026-12", "--seed", SEED]
+DRAW = [sys.executable, "-m", "scheduler", *DRAW_ARGS]
 pytestmark = pytest.mark.slow
 
 
@@ -57,16 +57,6 @@ def env_for(db: Path) -> dict:
     e["DSR_DATABASE_URL"] = f"sqlite:///{db}"
     e["PYTHONPATH"] = str(ROOT)
     return e
-
-
-def start(cmd: list[str], db: Path) -> subprocess.Popen:
-    return subprocess.Popen(cmd, cwd=ROOT, env=env_for(db), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-
-
-def kill(p: subprocess.Popen) -> None:
-    os.kill(p.pid, signal.SIGKILL)
-    p.wait(30)
-    assert p.returncode == -signal.SIGKILL
 
 
 def draw_state(db: Path) -> str:
@@ -108,70 +98,29 @@ def rerun_draw(db: Path, state: str) -> None:
     assert_consistent(db)
 
 
-def _kill_if_running(p) -> int:
-    """SIGKILL `p` if it still runs; 1 if it was killed, 0 if it had already finished."""
-    if p.poll() is not None:
-        return 0
-    try:
-        os.kill(p.pid, signal.SIGKILL)
-    except ProcessLookupError:  # it ended between poll() and kill()
-        pass
-    p.wait(30)
-    return 1 if p.returncode == -signal.SIGKILL else 0
+# Each kill point of a draw, and the state the database must be left in. The child stops there and
+# says so (tests/pause_points.py): the kill lands exactly at the point, every time.
+DRAW_POINTS = [
+    ("freeze.before_commit", "none"),   # the freeze's transaction written, not committed
+    ("freeze.committed", "frozen"),     # between the two transactions
+    ("draw.tasks_written", "frozen"),   # in the draw's transaction: the draw row claimed, tasks stored
+    ("draw.before_commit", "frozen"),   # the whole draw written (teams, visits, certificate, audit), not committed
+    ("draw.committed", "drawn"),        # committed: a rerun is refused
+]
 
 
 def test_kill_9_mid_draw(template, tmp_path):
-    # The full run's wall time, measured on its own copy.
-    full = fresh(template, tmp_path, "full.db")
-    t0 = time.perf_counter()
-    p = start(DRAW, full)
-    frozen_at = None
-    while p.poll() is None:
-        if frozen_at is None and draw_state(full) != "none":
-            frozen_at = time.perf_counter() - t0
-        time.sleep(0.02)
-    out, err = p.communicate(timeout=300)
-    duration = time.perf_counter() - t0
-    assert p.returncode == 0, out + err
-    assert frozen_at is not None
-    assert_consistent(full)
     seen = {}
-    killed = 0
-    # Time-based kill points, and one right after the frame was frozen (between the two transactions).
-    for frac in (0.4, 0.7):
-        db = fresh(template, tmp_path, f"k{int(frac * 100)}.db")
-        p = start(DRAW, db)
-        time.sleep(duration * frac)
-        killed += _kill_if_running(p)
-        seen[frac] = draw_state(db)
+    for point, state in DRAW_POINTS:
+        db = fresh(template, tmp_path, f"k-{point}.db")
+        with Child(DRAW_ARGS, at=[point], env=env_for(db)) as p:
+            p.wait_paused(point, timeout=240)
+            p.kill()
+        seen[point] = draw_state(db)
+        assert seen[point] == state, f"kill at {point} ({POINTS[point]}) left the draw {seen[point]!r}, not {state!r}"
         assert_consistent(db)
-        rerun_draw(db, seen[frac])
-    db = fresh(template, tmp_path, "kfrozen.db")
-    p = start(DRAW, db)
-    deadline = time.time() + 120
-    while time.time() < deadline and p.poll() is None and draw_state(db) == "none":
-        time.sleep(0.02)
-    killed += _kill_if_running(p)
-    seen["frozen"] = draw_state(db)
-    assert seen["frozen"] in ("frozen", "drawn")
-    assert_consistent(db)
-    rerun_draw(db, seen["frozen"])
-    # Late in the second transaction (ranking, matching, storing tasks): measured from the freeze.
-    for frac in (0.5, 0.8):
-        db = fresh(template, tmp_path, f"kdraw{int(frac * 100)}.db")
-        p = start(DRAW, db)
-        while time.time() < deadline + 240 and p.poll() is None and draw_state(db) == "none":
-            time.sleep(0.02)
-        time.sleep((duration - frozen_at) * frac)
-        killed += _kill_if_running(p)
-        seen[f"frozen+{int(frac * 100)}%"] = draw_state(db)
-        assert_consistent(db)
-        rerun_draw(db, seen[f"frozen+{int(frac * 100)}%"])
-    print(f"\nfull draw {duration:.1f} s on {N:,} entities (frozen after {frozen_at:.1f} s); "
-          f"state after kill at each point: {seen}; {killed} of 5 kills hit a running draw")
-    # A run can be quicker than the measured one and finish before a late kill point; the
-    # consistency checks above held either way, but most points must have hit a live draw.
-    assert killed >= 4, f"only {killed} of 5 kill points hit a running draw: {seen}"
+        rerun_draw(db, state)
+    print(f"\nstate after kill -9 at each point of a draw on {N:,} entities: {seen}")
 
 
 def visible(d: Path) -> set[str]:
@@ -184,22 +133,25 @@ def test_kill_9_mid_export(template, tmp_path):
     parent = tmp_path / "pub"
     parent.mkdir()
     out = parent / "export"
-    cmd = [sys.executable, "-m", "scheduler", "export", "--out", str(out)]
-    points = 0
+    args = ["export", "--out", str(out)]
+    cmd = [sys.executable, "-m", "scheduler", *args]
+    points = []
 
-    def kill_while_writing() -> None:
-        nonlocal points
-        p = start(cmd, db)
-        deadline = time.time() + 120
-        while time.time() < deadline and p.poll() is None and not list(parent.glob(".export.tmp-*")):
-            time.sleep(0.005)
-        assert p.poll() is None, "the export finished before the kill"
-        time.sleep(0.05)
-        kill(p)
-        points += 1
+    def kill_at(point: str) -> None:
+        earlier = set(parent.glob(".export.tmp-*"))  # hidden folders of the exports killed before
+        with Child(args, at=[point], env=env_for(db)) as p:
+            p.wait_paused(point, timeout=120)
+            [tmp] = set(parent.glob(".export.tmp-*")) - earlier  # the kill lands while it writes its hidden folder
+            names = {f.name for f in tmp.iterdir()}
+            if point == "export.file_written":
+                assert "manifest.json" not in names and any(n.endswith(".csv") for n in names), names
+            else:
+                assert "manifest.json" in names, names
+            p.kill()
+        points.append(point)
 
-    # 1. No previous export: nothing named `export` may appear.
-    kill_while_writing()
+    # 1. No previous export, killed while it writes its files: nothing named `export` may appear.
+    kill_at("export.file_written")
     assert visible(parent) == set()
     assert_consistent(db)
     r = subprocess.run(cmd, cwd=ROOT, env=env_for(db), capture_output=True, text=True, timeout=300, check=False)
@@ -207,8 +159,9 @@ def test_kill_9_mid_export(template, tmp_path):
     assert (out / "manifest.json").is_file()
     files = sorted(str(p.relative_to(out)) for p in out.rglob("*"))
     manifest = (out / "manifest.json").read_bytes()
-    # 2. A previous export exists: a killed re-export leaves it whole and unchanged.
-    kill_while_writing()
+    # 2. A previous export exists, killed with the new folder complete just before the swap: the
+    # previous export is whole and unchanged.
+    kill_at("export.before_rename")
     assert visible(parent) == {"export"}
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == files
     assert (out / "manifest.json").read_bytes() == manifest
@@ -217,3 +170,4 @@ def test_kill_9_mid_export(template, tmp_path):
     assert sorted(str(p.relative_to(out)) for p in out.rglob("*")) == files
     assert_consistent(db)
     print(f"\nexport kill points: {points}")
+    assert len(points) == 2

@@ -7,7 +7,6 @@ import datetime as dt
 import http.server
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
@@ -26,6 +25,7 @@ from scheduler.draw import runs
 from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, list_plans, save_plan
 from tests.factories import world
+from tests.pause_points import Child, wait_any
 
 ROOT = Path(__file__).resolve().parents[1]
 GS_RATIOS = {"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}
@@ -43,33 +43,38 @@ def at_in(seconds: float) -> tuple[str, dt.datetime]:
     return f"at {t.isoformat()}", t
 
 
-def start_worker(url: str, wid: str, *args: str, **env: str) -> subprocess.Popen:
+def worker_env(url: str, **env: str) -> dict:
     e = dict(os.environ, DSR_DATABASE_URL=url, PYTHONUNBUFFERED="1", **env)
     e.pop("DSR_WEBHOOK_URL", None)
-    return subprocess.Popen([sys.executable, "-m", "scheduler", "worker", "--id", wid, *args], cwd=ROOT, env=e,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return e
 
 
-def stop(p: subprocess.Popen) -> str:
-    if p.poll() is None:
-        p.terminate()
-    try:
-        _, err = p.communicate(timeout=20)
-    except subprocess.TimeoutExpired:
-        p.kill()
-        _, err = p.communicate()
-    return err
+def worker(url: str, wid: str, *args: str, at: tuple[str, ...] = (), **env: str) -> Child:
+    """A `dsr worker` subprocess that reports its APScheduler job events (and holds at `at`)."""
+    return Child(["worker", "--id", wid, *args], at=at, jobs=True, env=worker_env(url, **env))
+
+
+def whole_job(p: Child, wid: str, job: str, timeout: float, after: float = float("-inf")) -> dict:
+    """Wait until a run of job `job` of worker `wid` submitted after `after` (time.monotonic) has
+    finished; its report (executed or error). Overlapping runs of a job are not allowed
+    (max_instances=1), so the first finish after the submission is that run's."""
+    jid = f"{job}@{wid}"
+    sub = p.wait_for(lambda m: m.get("job") == "submitted" and m["id"] == jid and m["t"] > after, timeout,
+                     f"job {jid} to be submitted")
+    return p.wait_for(lambda m: m.get("job") in ("executed", "error") and m["id"] == jid and m["t"] >= sub["t"],
+                      timeout, f"job {jid} to finish")
 
 
 def wait_for(pred, timeout: float, what: str, procs=()) -> None:
+    """Poll a condition on the database until it holds (bounded)."""
     end = time.monotonic() + timeout
     while time.monotonic() < end:
         if pred():
             return
         for p in procs:
-            if p.poll() is not None:
-                raise AssertionError(f"worker exited early ({p.returncode}): {p.stderr.read()}")
-        time.sleep(0.3)
+            if p.proc.poll() is not None:
+                raise AssertionError(f"worker exited early ({p.proc.returncode}): {p.output()}")
+        time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
 
 
@@ -100,14 +105,16 @@ def test_worker_fires_a_plan_at_its_time_through_the_job_store(w, db_url):
     text_, t = at_in(7)
     save_plan(w, gs_plan(schedule=text_))
     # --poll 60: the sync runs only at start (before the time), so the draw comes from the DateTrigger job.
-    p = start_worker(db_url, "w1", "--poll", "60")
-    try:
-        wait_for(lambda: count(w, Draw, Draw.status == "drawn") == 1, 60, "the scheduled draw", [p])
-        wait_for(lambda: count(w, ScheduleRun, ScheduleRun.outcome == "done") == 1, 10, "the run record", [p])
+    with worker(db_url, "w1", "--poll", "60") as p:
+        first = whole_job(p, "w1", "dsr:sync", 60)
+        assert first["job"] == "executed", first
+        assert count(w, ScheduleRun) == 0, "the worker started after the plan's time: its first sync drew, not the job"
+        fired = whole_job(p, "w1", "plan:PG-GS", 60)
+        assert fired["job"] == "executed", fired
         with w.connect() as c:
             assert "apscheduler_jobs" in inspect(c).get_table_names()
-    finally:
-        err = stop(p)
+        p.terminate()
+        err = p.stderr()
     with Session(w) as s:
         d = s.execute(select(Draw)).scalar_one()
         run = s.execute(select(ScheduleRun)).scalar_one()
@@ -135,17 +142,36 @@ def test_two_workers_on_postgres_draw_exactly_once(pg_url):
         world(eng, 2000)
         ensure_seeded(eng)
         drop_job_table(eng)
-        text_, t = at_in(8)
-        save_plan(eng, gs_plan(schedule=text_))
-        # The delay keeps the winner's draw running while the loser fires, so both really compete.
-        procs = [start_worker(pg_url, wid, "--poll", "1", DSR_TEST_DRAW_DELAY="3") for wid in ("wa", "wb")]
+        save_plan(eng, gs_plan(schedule=at_in(3600)[0]))
+        # The worker that wins the claim holds there, before drawing, until the other one has fired for
+        # the same time and been refused: both really compete (tests/pause_points.py).
+        wids = ("wa", "wb")
+        procs = [worker(pg_url, wid, "--poll", "1", at=("claim.won",)) for wid in wids]
         try:
-            wait_for(lambda: count(eng, ScheduleRun, ScheduleRun.outcome.in_(("done", "refused"))) >= 2, 60,
-                     "both workers' runs", procs)
-            time.sleep(2)  # any late duplicate attempt would show now
+            # Both workers are up and their first syncs have put their plan jobs in the shared store; now
+            # the plan is due in 3 s, and each one's next sync (every second) moves its job there.
+            for p, wid in zip(procs, wids):
+                assert whole_job(p, wid, "dsr:sync", 60)["job"] == "executed"
+            text_, t = at_in(3)
+            with Session(eng) as s:
+                s.execute(update(Plan).where(Plan.code == "PG-GS").values(schedule=text_))
+                s.commit()
+            winner, held = wait_any(procs, lambda m: "paused" in m, 60, "a worker to win the claim")
+            assert held["paused"] == "claim.won", held
+            wait_for(lambda: count(eng, ScheduleRun, ScheduleRun.outcome == "refused") == 1, 60,
+                     "the other worker's refused run", procs)
+            assert count(eng, Draw) == 0  # the winner had not begun its draw while the other was refused
+            winner.release()
+            wait_for(lambda: count(eng, ScheduleRun, ScheduleRun.outcome == "done") == 1, 60, "the winner's draw", procs)
+            # A late duplicate attempt could only come from a later sync: each worker runs one whole sync
+            # that began after both runs were recorded.
+            recorded = time.monotonic()
+            for p, wid in zip(procs, wids):
+                assert whole_job(p, wid, "dsr:sync", 30, after=recorded)["job"] == "executed"
         finally:
             for p in procs:
-                stop(p)
+                p.terminate()
+                p.close()
         with Session(eng) as s:
             draws_ = list(s.execute(select(Draw).where(Draw.status != "voided")).scalars())
             claims = list(s.execute(select(DrawClaim)).scalars())
@@ -155,27 +181,32 @@ def test_two_workers_on_postgres_draw_exactly_once(pg_url):
         assert [r.outcome for r in rs] == ["done", "refused"]
         assert {r.worker_id for r in rs} == {"wa", "wb"}
         assert rs[1].error.startswith("duplicate") and claims[0].claimed_by == rs[0].worker_id
+        assert rs[0].worker_id == wids[procs.index(winner)]
     finally:
         eng.dispose()
 
 
 def test_sigkill_mid_run_leaves_nothing_partial_and_restart_completes(w, db_url):
-    text_, t = at_in(5)
+    text_, t = at_in(2)  # run by the worker's catch-up at start or by its job: either way it is killed mid-draw
     save_plan(w, gs_plan(schedule=text_))
-    p = start_worker(db_url, "wk", "--poll", "1", DSR_TEST_DRAW_DELAY="60")
-    try:
-        wait_for(lambda: count(w, DrawClaim, DrawClaim.status == "claimed") == 1, 60, "the claim", [p])
-        time.sleep(1.0)
-        p.send_signal(signal.SIGKILL)
-        p.wait(10)
-    finally:
-        stop(p)
+    # The worker holds inside the draw's transaction (the draw row claimed, its tasks written, nothing
+    # committed) and is killed there (tests/pause_points.py).
+    with worker(db_url, "wk", "--poll", "1", at=("draw.tasks_written",)) as p:
+        p.wait_paused("draw.tasks_written", 60)
+        # The restart below may take the claim over once it is older than its lease (1 s there), and
+        # its worker restarted since claiming: a rule on the clock, so wait for the clock.
+        with Session(w) as s:
+            claimed_at = runs._utc(s.execute(select(DrawClaim.claimed_at)).scalar_one())
+        wait_for(lambda: dt.datetime.now(dt.timezone.utc) - claimed_at > dt.timedelta(seconds=1.05), 30,
+                 "the claim to outlive a 1 s lease")
+        p.kill()
     assert count(w, Draw, Draw.status == "drawn") == 0 and count(w, Task) == 0
+    assert count(w, Draw, Draw.status == "frozen") == 1  # the freeze had committed: the kill was in the draw
     assert count(w, ScheduleRun, ScheduleRun.outcome == "running") == 1
     # Restart with a short lease: the claim of the dead process is taken over and the draw completes.
-    p2 = start_worker(db_url, "wk", "--once", DSR_CLAIM_LEASE="1")
-    err = stop(p2) if p2.wait(120) is None else p2.stderr.read()
-    assert p2.returncode == 0, err
+    r = subprocess.run([sys.executable, "-m", "scheduler", "worker", "--id", "wk", "--once"], cwd=ROOT,
+                       env=worker_env(db_url, DSR_CLAIM_LEASE="1"), capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
     with Session(w) as s:
         d = s.execute(select(Draw)).scalar_one()
         c = s.execute(select(DrawClaim)).scalar_one()

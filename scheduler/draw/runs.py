@@ -110,11 +110,10 @@ class WorkerIdentity:
 class RunOptions:
     lease: dt.timedelta = DEFAULT_LEASE
     grace: dt.timedelta = DEFAULT_GRACE
-    test_draw_delay: float = 0.0  # seconds slept after claiming, before the draw (tests of a killed worker)
 
     @classmethod
     def from_env(cls) -> "RunOptions":
-        return cls(lease_from_env(), grace_from_env(), float(os.environ.get("DSR_TEST_DRAW_DELAY", "0") or 0))
+        return cls(lease_from_env(), grace_from_env())
 
 
 def log_json(event: str, **fields: Any) -> None:
@@ -389,8 +388,6 @@ def run_scheduled(engine: Engine, me: WorkerIdentity, plan_code: str, scheduled_
                f"计划 {plan_code} 的 {period} 抽取须使用公开种子：请组织公开摇号，录入种子后在“抽取”页面或用 dsr draw 完成抽取。",
                f"plan:{plan_code}", key=f"waiting_seed:{plan_code}:{period}")
         return done(WAITING_SEED)
-    if opts.test_draw_delay > 0:
-        time.sleep(opts.test_draw_delay)
     try:
         d = draws.execute(engine, plan_code, period, seed=None, actor=Actor(f"worker:{me.worker_id}", "system", bureau_id))
     except draws.DrawRefused as e:
