@@ -137,7 +137,7 @@ def test_kill_minus_9_mid_import_leaves_db_unchanged(env, tmp_path, sqlite_url):
     names = {r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='index' AND tbl_name='enterprise'")}
     con.close()
     assert "ix_enterprise_name" in names
-    print(f"\nkilled mid-commit: {pending} frames of the import's commit in the WAL, no commit frame")
+    print(f"\nkilled mid-commit: {pending} frame(s) of the import's commit in the WAL, no commit frame")
 
 
 def test_library_export_then_reimport_unchanged(env, tmp_path):
