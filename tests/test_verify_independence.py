@@ -187,7 +187,17 @@ def test_a_broken_matching_engine_is_caught(eng, tmp_path, monkeypatch):
     specs = [matching_engine.TaskSpec(t.entity_id, t.ticket, t.rank, t.departments, t.required, t.expert_fields)
              for t in matching_reference.tasks_from_certificate(cert)]
     files = [(auditor / name).read_bytes() for name in ("roster.csv", "experts.csv", "conflicts.csv", "loads.csv", "last.csv")]
-    assert matching_engine.recompute(cert["matching"], cert["seed"], cert["plan_code"], cert["period"], specs, *files) is None
+    inputs = [matching_reference.parse_roster(files[0]), matching_reference.parse_experts(files[1]),
+              matching_reference.parse_conflicts(files[2]), matching_reference.parse_last(files[4]),
+              matching_reference.parse_loads(files[3])]
+    roster = [matching_engine.InspectorRec(r.inspector_id, r.department, r.qualifications, r.active) for r in inputs[0]]
+    experts = [matching_engine.ExpertRec(e.expert_id, e.field, e.active) for e in inputs[1]]
+    policy = matching_engine.MatchPolicy(cert["matching"]["team_size"], cert["matching"]["policy"],
+                                         cert["matching"]["cap"], cert["matching"]["expert_cap"])
+    again = matching_engine.match(cert["seed"], cert["plan_code"], cert["period"], specs, roster, experts,
+                                  *inputs[2:], policy)
+    section = matching_engine.matching_certificate_section(again, policy, **matching_engine.file_digests(*files))
+    assert section["tasks"] == cert["matching"]["tasks"]
     rep = verify_package(auditor)
     assert not rep.ok
     assert f"检查对象 {eid} 的检查组第 2 名成员：证书为 {wrong}" in rep.first_difference

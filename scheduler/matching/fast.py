@@ -853,6 +853,7 @@ def replace_member(seed: str, plan_code: str, period: str, task: TaskSpec, team:
 
 
 # --------------------------------------------------------------------------- canonical files
+# Written here for the package; read back only by the verifier, through scheduler/matching/reference.py.
 
 
 def _check_field(value: str, what: str) -> str:
@@ -896,68 +897,6 @@ def canonical_loads(prior_loads: Mapping[str, int]) -> bytes:
 def canonical_last(last_inspectors: Mapping[str, set[str]]) -> bytes:
     return _lines({f"{_check_field(e, '检查对象编号')},{_check_field(p, '人员编号')}"
                    for e, ps in last_inspectors.items() for p in ps})
-
-
-def _split(data: bytes, ncols: int, what: str) -> list[list[str]]:
-    text = data.decode("utf-8")
-    if text and not text.endswith("\n"):
-        raise ValueError(f"{what}文件末尾缺少换行")
-    rows = []
-    for n, line in enumerate(text.split("\n")[:-1] if text else [], start=1):
-        cols = line.split(",")
-        if len(cols) != ncols:
-            raise ValueError(f"{what}文件第 {n} 行应有 {ncols} 列")
-        rows.append(cols)
-    return rows
-
-
-def _active(v: str, what: str) -> bool:
-    if v not in ("0", "1"):
-        raise ValueError(f"{what}文件的在岗标志必须是 0 或 1：{v!r}")
-    return v == "1"
-
-
-def parse_roster(data: bytes) -> list[InspectorRec]:
-    out = [InspectorRec(c[0], c[1], frozenset(c[2].split(";")) if c[2] else frozenset(), _active(c[3], "名录库"))
-           for c in _split(data, 4, "执法检查人员名录库")]
-    if canonical_roster(out) != data:
-        raise ValueError("执法检查人员名录库文件不是规范格式（排序、去重或字段有误）")
-    return out
-
-
-def parse_experts(data: bytes) -> list[ExpertRec]:
-    out = [ExpertRec(c[0], c[1], _active(c[2], "专家库")) for c in _split(data, 3, "专家库")]
-    if canonical_experts(out) != data:
-        raise ValueError("专家库文件不是规范格式（排序、去重或字段有误）")
-    return out
-
-
-def parse_conflicts(data: bytes) -> set[tuple[str, str]]:
-    out = {(c[0], c[1]) for c in _split(data, 2, "回避关系")}
-    if canonical_conflicts(out) != data:
-        raise ValueError("回避关系文件不是规范格式（排序、去重或字段有误）")
-    return out
-
-
-def parse_loads(data: bytes) -> dict[str, int]:
-    out: dict[str, int] = {}
-    for c in _split(data, 2, "已有工作量"):
-        try:
-            out[c[0]] = int(c[1])
-        except ValueError:
-            raise ValueError(f"已有工作量文件中的数量不是整数：{c[1]!r}") from None
-    if canonical_loads(out) != data:
-        raise ValueError("已有工作量文件不是规范格式（排序、去重或字段有误）")
-    return out
-
-
-def parse_last(data: bytes) -> dict[str, set[str]]:
-    out: dict[str, set[str]] = defaultdict(set)
-    for c in _split(data, 2, "上次检查人员"):
-        out[c[0]].add(c[1])
-    if canonical_last(out) != data:
-        raise ValueError("上次检查人员文件不是规范格式（排序、去重或字段有误）")
-    return dict(out)
 
 
 def sha256_hex(data: bytes) -> str:
@@ -1028,65 +967,9 @@ def matching_certificate_section(result: MatchResult, policy: MatchPolicy, *, ro
     }
 
 
-_FILE_NAMES = {
-    "roster_sha256": "执法检查人员名录库",
-    "experts_sha256": "专家库",
-    "conflicts_sha256": "回避关系",
-    "loads_sha256": "已有工作量",
-    "last_sha256": "上次检查人员",
-}
-
-
-def recompute(cert_matching: Mapping, seed: str, plan_code: str, period: str, tasks: Sequence[TaskSpec],
-              roster_file: bytes, experts_file: bytes, conflicts_file: bytes, loads_file: bytes,
-              last_file: bytes) -> str | None:
-    """Re-run the matching from the published files; the first difference in Chinese, or None."""
-    digests = file_digests(roster_file, experts_file, conflicts_file, loads_file, last_file)
-    for k, name in _FILE_NAMES.items():
-        if cert_matching.get(k) != digests[k]:
-            return f"{name}文件的 SHA-256 与证书不符（证书 {cert_matching.get(k)}，文件 {digests[k]}）"
-    if cert_matching.get("algorithm") != ALGORITHM:
-        return f"证书的匹配算法为 {cert_matching.get('algorithm')!r}，本验证程序实现的是 {ALGORITHM}"
-    try:
-        policy = MatchPolicy(int(cert_matching["team_size"]), str(cert_matching["policy"]),
-                             int(cert_matching["cap"]), int(cert_matching["expert_cap"]))
-        result = match(seed, plan_code, period, tasks, parse_roster(roster_file), parse_experts(experts_file),
-                       parse_conflicts(conflicts_file), parse_last(last_file), parse_loads(loads_file), policy)
-    except (KeyError, ValueError) as e:
-        return f"无法按证书重新匹配：{e}"
-    again = matching_certificate_section(result, policy, **digests)
-    got = list(cert_matching.get("tasks", []))
-    want = again["tasks"]
-    if len(got) != len(want):
-        return f"证书列出 {len(got)} 个任务，重新匹配得到 {len(want)} 个"
-    for n, (g, w) in enumerate(zip(got, want), start=1):
-        if g.get("entity_id") != w["entity_id"]:
-            return f"第 {n} 个任务：证书为检查对象 {g.get('entity_id')}，重新匹配为 {w['entity_id']}"
-        eid = w["entity_id"]
-        gt, wt = g.get("team", []), w["team"]
-        for k in range(max(len(gt), len(wt))):
-            gm = gt[k] if k < len(gt) else None
-            wm = wt[k] if k < len(wt) else None
-            if gm != wm:
-                desc = lambda m: "无" if m is None else (
-                    f"{m.get('person_id')}（{m.get('role')}，第 {m.get('slot')} 位，配对号 {m.get('pair_ticket')}）")
-                return f"检查对象 {eid} 的检查组第 {k + 1} 名成员：证书为 {desc(gm)}，重新匹配为 {desc(wm)}"
-        gs = [(s.get("slot"), s.get("reason_code")) for s in g.get("short_staffed", [])]
-        ws = [(s["slot"], s["reason_code"]) for s in w["short_staffed"]]
-        if gs != ws:
-            return f"检查对象 {eid} 的缺员情况：证书为 {gs}，重新匹配为 {ws}"
-    for k in ("policy", "team_size", "cap", "expert_cap"):
-        if cert_matching.get(k) != again[k]:
-            return f"证书字段 {k} 不一致"
-    if dict(cert_matching.get("fairness", {})) != again["fairness"]:
-        return f"均衡性指标不一致：证书为 {cert_matching.get('fairness')}，重新计算为 {again['fairness']}"
-    return None
-
-
 __all__ = [
     "ALGORITHM", "InspectorRec", "ExpertRec", "TaskSpec", "MatchPolicy", "Member", "Shortfall", "MatchResult",
     "splitmix64", "splitmix64_np", "task_key", "inspector_key", "pair_ticket", "match", "replace_member",
     "fairness", "shortfall_report", "canonical_roster", "canonical_experts", "canonical_conflicts",
-    "canonical_loads", "canonical_last", "parse_roster", "parse_experts", "parse_conflicts", "parse_loads",
-    "parse_last", "file_digests", "sha256_hex", "matching_certificate_section", "recompute",
+    "canonical_loads", "canonical_last", "file_digests", "sha256_hex", "matching_certificate_section",
 ]
