@@ -9,11 +9,14 @@ from sqlalchemy import select
 from sqlmodel import Session
 
 from db.bulk import insert_rows
+from db.engine import make_engine
+from db.migrate import upgrade
 from db.models import CheckItem, Conflict, Department, Expert, Inspector, utcnow
 from scheduler.demo import pinggu as reference
 from scheduler.library import vocabulary
 from scheduler.library import uscc
 from scheduler.demo.service import ensure_pinggu
+from scheduler.plans.service import PlanInput, save_plan
 
 ENT_COLS = ["uscc", "name", "entity_type", "industry_code", "town_code", "address", "registered_on", "status",
             "risk_class", "tags", "updated_at"]
@@ -74,3 +77,17 @@ def world(engine, n: int = 2000, seed: int = 1) -> int:
         bid = b.id
     add_enterprises(engine, n, seed)
     return bid
+
+
+# A joint plan of three departments whose workload cap leaves some tasks short-staffed.
+JOINT = PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01", "TS-01"],
+                  ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6)
+
+
+def joint_plan_database(path, n: int = 1500):
+    """A fresh SQLite database at `path` with the test world of `n` entities and JOINT saved."""
+    eng = make_engine(f"sqlite:///{path}")
+    upgrade(eng)
+    world(eng, n)
+    save_plan(eng, JOINT)
+    return eng

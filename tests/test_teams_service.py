@@ -14,24 +14,9 @@ from scheduler.draw import service as draws
 from scheduler.matching import service as teams
 from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
-from tests.factories import world
+from tests.factories import JOINT, joint_plan_database, world
 
 SEED = "31415926535897932384626433"
-# A joint plan whose workload cap leaves some tasks short-staffed.
-JOINT = PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01", "TS-01"],
-                  ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6)
-
-
-def _joint_plan_database(path):
-    """A fresh SQLite database with the test world and JOINT saved."""
-    from db.engine import make_engine
-    from db.migrate import upgrade
-
-    eng = make_engine(f"sqlite:///{path}")
-    upgrade(eng)
-    world(eng, 1500)
-    save_plan(eng, JOINT)
-    return eng
 
 
 @pytest.fixture
@@ -174,7 +159,7 @@ def test_matching_in_a_forked_child_stores_what_matching_here_stores(tmp_path, m
     stored = []
     for threshold in (1, 10**9):
         monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", threshold)
-        eng = _joint_plan_database(tmp_path / f"fork-{threshold}.db")
+        eng = joint_plan_database(tmp_path / f"fork-{threshold}.db")
         d = draws.execute(eng, "PG-SP", "2026-12", seed=SEED)
         with Session(eng) as s:
             cert = json.loads(s.get(Draw, d.id).certificate)
@@ -213,7 +198,7 @@ def test_a_forked_draw_from_a_busy_threaded_process_completes_with_the_same_resu
     for forked in (True, False):
         monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1 if forked else 10**9)
         monkeypatch.setattr(cores, "MIN_SPLIT", 2 if forked else 10**9)
-        eng = _joint_plan_database(tmp_path / f"busy-{forked}.db")
+        eng = joint_plan_database(tmp_path / f"busy-{forked}.db")
         others = [threading.Thread(target=busy) for _ in range(3)]
         for t in others:
             t.start()

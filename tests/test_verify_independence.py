@@ -13,21 +13,15 @@ from pathlib import Path
 
 import pytest
 
-from db.engine import make_engine
-from db.migrate import upgrade
 from scheduler.draw import fast as draw_engine
 from scheduler.draw import service as draws
 from scheduler.matching import fast as matching_engine
 from scheduler.matching import reference as matching_reference
-from scheduler.plans.service import PlanInput, save_plan
 from scheduler.verify import verify_package
-from tests.factories import world
+from tests.factories import JOINT, joint_plan_database
 
 ROOT = Path(__file__).resolve().parent.parent
 SEED = "27182818284590452353602874"
-# A joint plan (two departments, qualification tags, an expert field) with a cap that leaves some slots short.
-JOINT = PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01", "TS-01"],
-                  ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6)
 # The modules `import scheduler.verify` may load besides the standard library.
 ALLOWED = {"scheduler", "scheduler.verify", "scheduler.draw", "scheduler.draw.reference", "scheduler.draw.files",
            "scheduler.matching", "scheduler.matching.reference"}
@@ -36,10 +30,7 @@ ALLOWED = {"scheduler", "scheduler.verify", "scheduler.draw", "scheduler.draw.re
 @pytest.fixture(scope="module")
 def eng(tmp_path_factory):
     """A real SQLite file with the test world and JOINT; each test draws its own period."""
-    e = make_engine(f"sqlite:///{tmp_path_factory.mktemp('independence') / 'dsr.db'}")
-    upgrade(e)
-    world(e, 800)
-    save_plan(e, JOINT)
+    e = joint_plan_database(tmp_path_factory.mktemp("independence") / "dsr.db", 800)
     yield e
     e.dispose()
 
