@@ -68,3 +68,22 @@ def test_any_command_gets_the_handler_and_other_exceptions_stay_bugs(sqlite_url,
     monkeypatch.setattr(library, "library_counts", crash)
     res = runner.invoke(app, ["stats"])
     assert isinstance(res.exception, KeyError)
+
+
+def test_matching_inputs_the_engine_refuses_are_a_refusal_not_a_traceback(sqlite_url):
+    """A plan saved with a workload cap the matching cannot count to: `dsr draw` refuses it in words."""
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from scheduler.plans.service import PlanInput, save_plan
+    from tests.factories import world
+
+    eng = make_engine(sqlite_url)
+    upgrade(eng)
+    world(eng, 300)
+    save_plan(eng, PlanInput(code="PG-CAP", name="工作量上限过大", lead_department="SCJGJ", item_codes=["SP-01"],
+                             ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=40000))
+    eng.dispose()
+    r = dsr(sqlite_url, "draw", "PG-CAP", "--period", "2026-12", "--seed", "31415926535897932384626433")
+    assert r.returncode == 2, (r.stdout, r.stderr)
+    assert r.stderr.startswith("错误：每期工作量上限过大（不得超过 32767）"), r.stderr
+    assert "Traceback" not in r.stderr + r.stdout

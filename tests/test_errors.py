@@ -30,6 +30,7 @@ CODES = {
     "scheduler.library.importing.FileError": "import.file_unreadable",
     "scheduler.library.records.RecordError": "record.invalid",
     "scheduler.library.uscc.USCCError": "uscc.invalid",
+    "scheduler.matching.fast.MatchingError": "matching.input_invalid",
     "scheduler.matching.service.ReplaceRefused": "team.replace_refused",
     "scheduler.plans.rules.PlanRuleError": "plan.rule_violated",
     "scheduler.plans.schedules.ScheduleError": "plan.schedule_invalid",

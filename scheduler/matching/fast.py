@@ -30,6 +30,7 @@ from typing import Callable, Iterable, Literal, Mapping, Sequence
 
 import numpy as np
 
+from scheduler.errors import DsrError
 from scheduler.runtime import cores
 
 MASK64 = (1 << 64) - 1
@@ -47,6 +48,12 @@ NO_QUALIFIED = "no_qualified"  # nobody (left) holding the department's required
 ALL_CONFLICTED = "all_conflicted"  # every qualified one is recused (conflict or rotation)
 ALL_AT_CAP = "all_at_cap"  # every remaining one has reached the period's cap
 NO_EXPERT = "no_expert"  # no active expert in the field
+
+
+class MatchingError(DsrError, ValueError):
+    """Matching inputs a user can produce (policy, roster, conflicts, package fields) that the rule refuses."""
+
+    code = "matching.input_invalid"
 
 
 # --------------------------------------------------------------------------- records
@@ -94,11 +101,11 @@ class MatchPolicy:
 
     def validate(self) -> None:
         if self.team_size < 2:
-            raise ValueError(f"每组执法检查人员不得少于两人（当前设置为 {self.team_size}）")
+            raise MatchingError(f"每组执法检查人员不得少于两人（当前设置为 {self.team_size}）")
         if self.policy not in POLICIES:
-            raise ValueError(f"未知的匹配方式：{self.policy}（可选 balanced 或 uniform）")
+            raise MatchingError(f"未知的匹配方式：{self.policy}（可选 balanced 或 uniform）")
         if self.cap < 1 or self.expert_cap < 1:
-            raise ValueError("每期工作量上限必须至少为 1")
+            raise MatchingError("每期工作量上限必须至少为 1")
 
 
 @dataclass(frozen=True)
@@ -163,17 +170,17 @@ def task_key(ticket: str) -> int:
     """The first 16 hex digits of the entity's draw ticket as an unsigned 64-bit integer."""
     head = ticket[:16]
     if len(head) != 16:
-        raise ValueError(f"抽取号必须至少有 16 位十六进制数字：{ticket!r}")
+        raise MatchingError(f"抽取号必须至少有 16 位十六进制数字：{ticket!r}")
     try:
         return int(head, 16)
     except ValueError:
-        raise ValueError(f"抽取号不是十六进制数字：{ticket!r}") from None
+        raise MatchingError(f"抽取号不是十六进制数字：{ticket!r}") from None
 
 
 def inspector_key(seed: str, plan_code: str, period: str, person_id: str, kind: str = "inspector") -> int:
     """First 16 hex digits of SHA-256("DSR1|seed|plan_code|period|kind|person_id")."""
     if kind not in ("inspector", "expert"):
-        raise ValueError(f"unknown person kind {kind!r}")
+        raise AssertionError(f"unknown person kind {kind!r}")
     text = f"DSR1|{seed}|{plan_code}|{period}|{kind}|{person_id}"
     return int(cores.sha256(text.encode("utf-8")).hexdigest()[:16], 16)  # (may run in a forked child)
 
@@ -223,7 +230,7 @@ class _People:
     def __init__(self, ids: list[str], groups: list[str], quals: list[frozenset[str]], active: list[bool],
                  keys: list[int], cap: int, balanced: bool, loads0: Mapping[str, int]):
         if cap >= 1 << 15:
-            raise ValueError("每期工作量上限过大（不得超过 32767）")
+            raise MatchingError("每期工作量上限过大（不得超过 32767）")
         self.ids = ids
         self.index = {p: i for i, p in enumerate(ids)}
         self.groups = groups
@@ -235,7 +242,7 @@ class _People:
         self.balanced = balanced
         self.loads = [int(loads0.get(p, 0)) for p in ids]
         if any(v < 0 for v in self.loads):
-            raise ValueError("已有工作量不能为负数")
+            raise MatchingError("已有工作量不能为负数")
         self.prior = list(self.loads)
         if balanced:
             self.limit = cap << _SHIFT_LOAD
@@ -319,7 +326,7 @@ def _build_people(kind: str, recs: Sequence, seed: str, plan_code: str, period: 
     if len(set(ids)) != len(ids):
         seen: set[str] = set()
         dup = next(p for p in ids if p in seen or seen.add(p))
-        raise ValueError(f"{'执法检查人员' if kind == 'inspector' else '专家'}编号重复：{dup}")
+        raise MatchingError(f"{'执法检查人员' if kind == 'inspector' else '专家'}编号重复：{dup}")
     active = [bool(r.active) for _, r in rows]
     keys = [inspector_key(seed, plan_code, period, p, kind) for p in ids]
     return _People(ids, groups, quals, active, keys, cap, balanced, prior_loads)
@@ -438,9 +445,9 @@ def _advice(code: str, parts: tuple[tuple[str, frozenset[str]], ...], cap: int, 
 
 def _task_parts(task: TaskSpec) -> list[tuple[str, frozenset[str]]]:
     if not task.departments:
-        raise ValueError(f"任务 {task.entity_id} 没有承担部门")
+        raise MatchingError(f"任务 {task.entity_id} 没有承担部门")
     if len(set(task.departments)) != len(task.departments):
-        raise ValueError(f"任务 {task.entity_id} 的部门重复")
+        raise MatchingError(f"任务 {task.entity_id} 的部门重复")
     return [(d, frozenset(task.required.get(d, frozenset()))) for d in task.departments]
 
 
@@ -455,7 +462,7 @@ class _Matcher:
         self.exp = _build_people("expert", experts, seed, plan_code, period, policy.expert_cap, bal, prior_loads)
         both = set(self.ins.index) & set(self.exp.index)
         if both:
-            raise ValueError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
+            raise MatchingError(f"编号同时出现在执法检查人员名录库和专家库中：{sorted(both)[0]}")
         # recusal by entity, as roster indices, kept sparse: only entities that have any
         self._plans: dict = {}
         self._ran_for: Sequence[TaskSpec] | None = None  # the task list of the last run_all, and its distinct plans
@@ -685,10 +692,10 @@ class _Matcher:
 def _ordered(tasks: Sequence[TaskSpec]) -> list[TaskSpec]:
     ents = [t.entity_id for t in tasks]
     if len(set(ents)) != len(ents):
-        raise ValueError("同一检查对象在任务中出现多次")
+        raise MatchingError("同一检查对象在任务中出现多次")
     ranks = [t.rank for t in tasks]
     if len(set(ranks)) != len(ranks):
-        raise ValueError("任务的抽取顺序号重复")
+        raise MatchingError("任务的抽取顺序号重复")
     return sorted(tasks, key=lambda t: t.rank)
 
 
@@ -824,7 +831,7 @@ def replace_member(seed: str, plan_code: str, period: str, task: TaskSpec, team:
     records the returned member and adds one to their load."""
     old = [m for m in team if m.person_id == leaving]
     if not old:
-        raise ValueError(f"{leaving} 不在该任务的检查组中")
+        raise MatchingError(f"{leaving} 不在该任务的检查组中")
     old_m = old[0]
     mt = _Matcher(seed, plan_code, period, roster, experts, conflicts, last_inspectors, loads, policy)
     tk = task_key(task.ticket)
@@ -858,7 +865,7 @@ def replace_member(seed: str, plan_code: str, period: str, task: TaskSpec, team:
 
 def _check_field(value: str, what: str) -> str:
     if any(c in value for c in ",;\n\r") or value != value.strip() or not value:
-        raise ValueError(f"{what} 含有不允许的字符或为空：{value!r}")
+        raise MatchingError(f"{what} 含有不允许的字符或为空：{value!r}")
     return value
 
 
