@@ -73,7 +73,7 @@ if years:
 st.subheader("公示截止日")
 c1, c2 = st.columns(2)
 completed = c1.date_input("检查完成日期", value=None, key="cal_deadline_date", format="YYYY-MM-DD")
-n_days = c2.number_input("工作日数", min_value=1, max_value=200, value=20, step=1, key="cal_deadline_days")
+n_days = c2.number_input("工作日数", min_value=1, max_value=200, value=PUBLICATION_DAYS, step=1, key="cal_deadline_days")
 if completed:
     try:
         st.success(f"公示截止日：{cal.deadline(eng, completed, int(n_days)).isoformat()}")
