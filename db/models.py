@@ -317,6 +317,18 @@ class DrawArchive(SQLModel, table=True):
     # Matching inputs, canonical and gzipped, so teams can be re-verified later:
     # a JSON object {file name: canonical text} (roster.csv, conflicts.csv, ...).
     matching_gz: Optional[bytes] = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    # The key of the hidden strata's commitments (docs/draw-algorithm.md §3.2): 32 random bytes
+    # in hex, drawn when the frame is frozen. Secret: it opens every entity's risk class.
+    commit_key: Optional[str] = Field(default=None, max_length=64)
+
+
+class LookupAttempt(SQLModel, table=True):
+    """Attempts of the public self-check (本企业查询) per key ("src:<address>" or "uscc:<code>") and
+    hour window, counted by one atomic upsert (scheduler/draw/selfcheck.py)."""
+
+    key: str = Field(primary_key=True, max_length=96)
+    window: str = Field(primary_key=True, max_length=16)  # UTC hour, "2026-12-05T13"
+    count: int = Field(default=0)
 
 
 class Task(SQLModel, table=True):

@@ -19,16 +19,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from scheduler.draw import commitments as hs
 from scheduler.draw import reference as dsr1
 from scheduler.draw.files import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
 from scheduler.draw.reference import ALGORITHM, DrawError
 from scheduler.matching import reference as matching
 
 PUBLIC_UNCHECKED = [
-    "各对象所属分层（风险分类不公开，公开包中没有）",
-    "每个分层内入选对象恰为该层抽签号最小的 k 个（需要分层归属）",
-    "各分层的 k 是否等于 ceil(规模×比例)（公开包不含各层比例）",
-    "备选对象的分层及其在层内的顺序",
+    "各对象所属分层（风险分类不公开：公开包只有加盐承诺值；各对象可凭查询码核对本企业的分层与判定）",
+    "每个分层内入选对象恰为该层抽签号最小的 k 个、各层 k 与截止抽签号（分层信息只以承诺值公开，由审计包核验）",
+    "备选名单（其分层与顺序会暴露分层边界，只在审计包中）",
 ]
 
 
@@ -62,7 +62,7 @@ def _read_bytes(d: Path, name: str) -> bytes:
 
 def _common(cert: dict, checks: list[str]) -> None:
     _expect(cert.get("algorithm") == ALGORITHM, f"算法应为 {ALGORITHM}，证书中为 {cert.get('algorithm')!r}")
-    for key in ("seed", "plan_code", "period", "frame_size", "batches", "strata", "selected", "public_frame_sha256"):
+    for key in ("seed", "plan_code", "period", "frame_size", "batches", "selected", "public_frame_sha256"):
         _expect(key in cert, f"证书缺少字段 {key}")
     try:
         dsr1.validate_seed(cert["seed"])
@@ -92,7 +92,7 @@ def _check_selected_tickets(cert: dict, known_ids: set[str] | None, checks: list
 
 def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     _common(cert, checks)
-    for key in ("frame_sha256", "reserve_ratio", "reserves"):
+    for key in ("frame_sha256", "reserve_ratio", "reserves", "strata"):
         _expect(key in cert, f"证书缺少字段 {key}")
     data = _read_bytes(d, cert.get("frame_file", FRAME_FILE))
     digest = hashlib.sha256(data).hexdigest()
@@ -156,10 +156,27 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
             _expect(c.get(name) == mine,
                     f"分层 {r.stratum} 备选第 {r.reserve_rank} 位的 {name}：证书为 {_short(c.get(name))}，重算为 {_short(mine)}")
     checks.append(f"备选名单（{len(res.reserves)} 个，按各层抽签号顺序）一致")
+    if "commitment_key" in cert:
+        _check_auditor_commitments(cert, rows, checks)
 
 
-def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
-    _common(cert, checks)
+def _check_auditor_commitments(cert: dict, rows: list[tuple[str, str]], checks: list[str]) -> None:
+    """§3.2: the commitments the public package publishes, recomputed from the key and frame.csv."""
+    for key in ("commitments_sha256", "hidden_strata"):
+        _expect(key in cert, f"证书缺少字段 {key}")
+    try:
+        kb = hs.check_key(cert["commitment_key"])
+    except ValueError as exc:
+        raise _Difference(str(exc)) from None
+    digest = hashlib.sha256(hs.commitments_csv(kb, rows)).hexdigest()
+    _expect(digest == cert["commitments_sha256"],
+            f"由密钥与 frame.csv 重算的分层承诺摘要（{_short(digest)}）与证书字段 commitments_sha256 不一致")
+    want = hs.hidden_strata(kb, [(s["stratum"], s["k"], s["cutoff"]) for s in cert["strata"]])
+    _expect(cert["hidden_strata"] == want, "证书字段 hidden_strata 与由密钥及各分层 k、cutoff 重算的承诺值不一致")
+    checks.append(f"分层承诺（commitments_sha256 与 {len(want)} 个分层的承诺值）可由密钥与 frame.csv 重算")
+
+
+def _read_public_frame(d: Path, cert: dict, checks: list[str]) -> list[str]:
     data = _read_bytes(d, cert.get("public_frame_file", PUBLIC_FRAME_FILE))
     digest = hashlib.sha256(data).hexdigest()
     _expect(digest == cert["public_frame_sha256"],
@@ -174,62 +191,52 @@ def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
     _expect(all(a < b for a, b in zip(ids, ids[1:])), "public_frame.csv 未按对象标识排序或含重复对象")
     _expect(len(ids) == cert["frame_size"], f"证书字段 frame_size 为 {cert['frame_size']}，public_frame.csv 实有 {len(ids)} 个对象")
     checks.append(f"公开名录为规范格式，规模 {len(ids)} 与 frame_size 一致")
+    return ids
 
+
+def _check_public_commitments(d: Path, cert: dict, ids: list[str], checks: list[str]) -> None:
+    """§3.3: one commitment per entity of the frame, in its order; the strata's commitments
+    sorted and labelled S1..Sn in that order (an order that tells nothing)."""
+    for key in ("commitments_sha256", "hidden_strata"):
+        _expect(key in cert, f"证书缺少字段 {key}")
+    data = _read_bytes(d, cert.get("commitments_file", hs.COMMITMENTS_FILE))
+    digest = hashlib.sha256(data).hexdigest()
+    _expect(digest == cert["commitments_sha256"],
+            f"commitments.csv 的 SHA-256（{_short(digest)}）与证书字段 commitments_sha256 不一致")
+    try:
+        rows = hs.parse_commitments(data)
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise _Difference(f"commitments.csv 无法解析：{exc}") from None
+    _expect([e for e, _ in rows] == ids, "commitments.csv 的对象与 public_frame.csv 不一一对应（须同序、每个对象一行）")
+    checks.append(f"commitments.csv 的 SHA-256 与证书一致，名录中每个对象恰有一个分层承诺值")
+    hidden = cert["hidden_strata"]
+    _expect(isinstance(hidden, list) and hidden, "证书字段 hidden_strata 应为非空列表")
+    for i, h in enumerate(hidden, start=1):
+        _expect(h.get("label") == f"S{i}", f"hidden_strata 第 {i} 项的标签应为 S{i}，证书为 {h.get('label')!r}（公开标签须按承诺值顺序编号）")
+        c = h.get("commitment")
+        _expect(isinstance(c, str) and len(c) == 64 and all(x in "0123456789abcdef" for x in c),
+                f"分层 S{i} 的承诺值不是 64 位小写十六进制数")
+    cs = [h["commitment"] for h in hidden]
+    _expect(all(a < b for a, b in zip(cs, cs[1:])), "hidden_strata 未按承诺值字节序排列（公开标签的顺序不得携带信息）")
+    checks.append(f"{len(hidden)} 个分层的承诺值按字节序排列，公开标签 S1…S{len(hidden)} 依此顺序编号")
+
+
+def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
+    _common(cert, checks)
+    for key in ("strata", "reserves", "frame_sha256"):
+        _expect(key not in cert, f"公开证书不得含字段 {key}（会暴露风险分类的分层边界）")
+    ids = _read_public_frame(d, cert, checks)
+    _check_public_commitments(d, cert, ids, checks)
     _check_selected_tickets(cert, set(ids), checks)
-
-    strata = cert["strata"]
-    total = sum(s["size"] for s in strata)
-    _expect(total == cert["frame_size"], f"各分层规模之和 {total} 不等于 frame_size {cert['frame_size']}")
-    ksum = sum(s["k"] for s in strata)
     sel = cert["selected"]
-    _expect(len(sel) == ksum, f"入选对象数 {len(sel)} 不等于各分层 k 之和 {ksum}")
     _expect(len({s["entity_id"] for s in sel}) == len(sel), "证书 selected 中有重复的对象")
-    checks.append(f"各分层规模之和等于名录规模，入选数等于各层 k 之和（{ksum}）")
-
     order = sorted(sel, key=lambda s: (s["ticket"], s["entity_id"]))
     for i, s in enumerate(order):
         _expect(s["rank"] == i + 1, f"对象 {s['entity_id']} 的 rank：证书为 {s['rank']}，按抽签号排序应为 {i + 1}")
         want = dsr1.batch_of(i, cert["batches"], len(order))
         _expect(s["batch"] == want, f"对象 {s['entity_id']} 的 batch：证书为 {s['batch']}，按顺序应为 {want}")
+    _expect([s["entity_id"] for s in sel] == [s["entity_id"] for s in order], "证书 selected 未按抽取顺序（rank）排列")
     checks.append(f"抽取顺序（rank）与批次（batch，共 {cert['batches']} 批）一致")
-
-    sel_tickets = {s["ticket"] for s in sel}
-    for s in strata:
-        if s["k"] > 0:
-            _expect(s["cutoff"] in sel_tickets, f"分层 {s['label']} 的 cutoff {_short(s['cutoff'])} 不是任何入选对象的抽签号")
-            n_le = sum(1 for t in sel_tickets if t <= s["cutoff"])
-            _expect(n_le >= s["k"], f"分层 {s['label']} 的 k 为 {s['k']}，但抽签号不大于其 cutoff 的入选对象只有 {n_le} 个")
-        else:
-            _expect(s["cutoff"] is None, f"分层 {s['label']} 的 k 为 0，cutoff 应为空")
-    checks.append("每个分层的 cutoff 都是某个入选对象的抽签号，且不大于它的入选对象不少于 k 个")
-
-    cutoffs = [s["cutoff"] for s in strata if s["k"] > 0]
-    if cutoffs:
-        lo, hi = min(cutoffs), max(cutoffs)
-        for s in sel:
-            _expect(s["ticket"] <= hi, f"入选对象 {s['entity_id']} 的抽签号高于所有分层的最大 cutoff")
-        selected_ids = {s["entity_id"] for s in sel}
-        tickets = dsr1.tickets(cert["seed"], cert["plan_code"], cert["period"], ids)
-        skipped = [e for e, t in zip(ids, tickets) if t <= lo and e not in selected_ids]
-        # Entities of a stratum with k = 0 may legitimately sit below the lowest
-        # cutoff; without stratum membership the public can only bound them.
-        zero_size = sum(s["size"] for s in strata if s["k"] == 0)
-        _expect(len(skipped) <= zero_size,
-                f"对象 {skipped[0] if skipped else ''} 的抽签号不大于最小 cutoff，却未入选（共 {len(skipped)} 个此类对象）")
-        checks.append(
-            "名录中每个抽签号不大于最小 cutoff 的对象均已入选"
-            + (f"（k=0 的分层共 {zero_size} 个对象，允许其中的对象未入选）" if zero_size else "")
-            + "；无入选对象的抽签号高于最大 cutoff"
-        )
-        reserves = cert.get("reserves", [])
-        if reserves:
-            rt = dsr1.tickets(cert["seed"], cert["plan_code"], cert["period"], [r["entity_id"] for r in reserves])
-            known = set(ids)
-            for r, t in zip(reserves, rt):
-                _expect(r["entity_id"] in known, f"备选对象 {r['entity_id']} 不在公开名录中")
-                _expect(r["entity_id"] not in selected_ids, f"备选对象 {r['entity_id']} 同时在入选名单中")
-                _expect(t == r["ticket"], f"备选对象 {r['entity_id']} 的抽签号与重算值不一致")
-            checks.append(f"{len(reserves)} 个备选对象的抽签号可重算，均在名录中且未入选")
 
 
 def _check_matching(d: Path, cert: dict, checks: list[str]) -> None:
@@ -273,3 +280,88 @@ def verify_package(dir: str | Path) -> VerifyReport:
         return report
     report.ok = True
     return report
+
+
+@dataclass(frozen=True)
+class Opening:
+    """What an entity is given, for itself only, to check its own case (§3.4): the salt and
+    stratum of its commitment, and its stratum's record (salt, k, cutoff)."""
+
+    salt: str
+    stratum: str
+    stratum_salt: str
+    k: int
+    cutoff: str | None
+
+
+@dataclass
+class OwnCase:
+    ok: bool
+    ticket: str | None = None
+    selected: bool = False
+    rank: int | None = None
+    batch: int | None = None
+    stratum_label: str | None = None  # the public label (S1..Sn) of its stratum's commitment
+    checks: list[str] = field(default_factory=list)
+    first_difference: str | None = None
+
+
+def _own_case(d: Path, cert: dict, entity_id: str, o: Opening, out: OwnCase) -> None:
+    ids = set(_read_public_frame(d, cert, []))
+    _expect(entity_id in ids, f"对象 {entity_id} 不在本次抽取的名录中")
+    data = _read_bytes(d, cert.get("commitments_file", hs.COMMITMENTS_FILE))
+    _expect(hashlib.sha256(data).hexdigest() == cert["commitments_sha256"],
+            "commitments.csv 的 SHA-256 与证书字段 commitments_sha256 不一致")
+    rows = dict(hs.parse_commitments(data))
+    mine = hs.entity_commitment(o.salt, o.stratum, entity_id)
+    _expect(rows.get(entity_id) == mine, f"按所给盐值与分层重算的承诺值 {_short(mine)} 与公开包中本对象的承诺值不一致")
+    out.checks.append("本对象的分层承诺值与公开包一致（盐值与分层打开了承诺）")
+    sc = hs.stratum_commitment(o.stratum_salt, o.stratum, o.k, o.cutoff)
+    label = next((h["label"] for h in cert["hidden_strata"] if h["commitment"] == sc), None)
+    _expect(label is not None, f"所给分层记录（k={o.k}，cutoff={_short(o.cutoff)}）的承诺值不在公开包的 hidden_strata 中")
+    out.stratum_label = label
+    out.checks.append(f"本分层的记录（k 与截止抽签号）与公开包中分层 {label} 的承诺值一致")
+    out.ticket = dsr1.ticket(cert["seed"], cert["plan_code"], cert["period"], entity_id)
+    out.checks.append("抽签号由随机种子、计划编号、期间与本对象的信用代码重算")
+    sel = {s["entity_id"]: s for s in cert["selected"]}
+    should = o.k > 0 and o.cutoff is not None and out.ticket <= o.cutoff
+    _expect(should == (entity_id in sel),
+            f"本对象抽签号 {_short(out.ticket)}、本分层截止抽签号 {_short(o.cutoff)}：按规则应"
+            f"{'入选' if should else '不入选'}，公开证书中{'已' if entity_id in sel else '未'}入选")
+    out.checks.append("入选与否符合规则：入选当且仅当抽签号不大于本分层的截止抽签号")
+    if o.k > 0:
+        tickets = sorted(s["ticket"] for s in cert["selected"])
+        _expect(o.cutoff in tickets, "本分层的截止抽签号不是任何入选对象的抽签号")
+        n_le = sum(1 for t in tickets if t <= o.cutoff)
+        _expect(n_le >= o.k, f"本分层 k 为 {o.k}，但抽签号不大于其截止抽签号的入选对象只有 {n_le} 个")
+        out.checks.append("本分层的截止抽签号是某个入选对象的抽签号，且不大于它的入选对象不少于 k 个")
+    if entity_id in sel:
+        out.selected, out.rank, out.batch = True, sel[entity_id]["rank"], sel[entity_id]["batch"]
+
+
+def verify_own_case(dir: str | Path, entity_id: str, opening: Opening) -> OwnCase:
+    """An entity's own case against a public package: its commitment opens to its stratum, its
+    stratum's record is one of the committed ones, and it was selected exactly when its ticket
+    is at most its stratum's cutoff (docs/draw-algorithm.md §3.4)."""
+    out = OwnCase(False)
+    d = Path(dir)
+    try:
+        cert = json.loads(_read_bytes(d, CERTIFICATE_FILE).decode("utf-8"))
+        _expect(cert.get("package_kind") == "public", "须为公开核验包")
+        _own_case(d, cert, entity_id, opening, out)
+    except _Difference as exc:
+        out.first_difference = str(exc)
+        return out
+    except (KeyError, TypeError, ValueError) as exc:
+        out.first_difference = f"核验包结构错误：{type(exc).__name__} {exc}"
+        return out
+    out.ok = True
+    return out
+
+
+def opening_from_auditor(cert: dict, entity_id: str, stratum: str) -> Opening:
+    """The opening of one entity's commitment, from an auditor certificate with its key
+    (what the bureau hands to that entity alone, §3.4)."""
+    kb = hs.check_key(cert["commitment_key"])
+    s = next(x for x in cert["strata"] if x["stratum"] == stratum)
+    return Opening(hs.entity_salt(kb, entity_id), stratum, hs.stratum_salt(kb, stratum), s["k"], s["cutoff"])

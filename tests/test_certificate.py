@@ -16,6 +16,7 @@ from scheduler.draw.certificate import (
     build_certificate,
     build_public_certificate,
     stored_json,
+    with_commitments,
     write_package,
     write_public_package,
 )
@@ -82,35 +83,36 @@ def test_package_files_are_exact(tmp_path):
     assert verify_package(tmp_path).ok
 
 
+KEY = "5e" * 32
+
+
 def test_public_certificate_hides_strata(tmp_path):
     r, cert = auditor()
-    pub = build_public_certificate(cert)
+    full, commitments = with_commitments(cert, r.frame_bytes, KEY)
+    pub = build_public_certificate(full)
     assert pub["package_kind"] == "public"
-    assert pub["frame_sha256"] == cert["frame_sha256"] and pub["public_frame_sha256"] == cert["public_frame_sha256"]
-    assert pub["public_frame_file"] == "public_frame.csv"
-    assert [s["label"] for s in pub["strata"]] == ["S1", "S2", "S3", "S4"]
-    assert all(s.keys() == {"label", "size", "k", "cutoff"} for s in pub["strata"])
+    assert pub["public_frame_sha256"] == cert["public_frame_sha256"] and "frame_sha256" not in pub
+    assert pub["public_frame_file"] == "public_frame.csv" and pub["commitments_file"] == "commitments.csv"
+    assert [h["label"] for h in pub["hidden_strata"]] == ["S1", "S2", "S3", "S4"]
+    assert "strata" not in pub and "reserves" not in pub and "commitment_key" not in pub
     assert all(s.keys() == {"entity_id", "rank", "batch", "ticket"} for s in pub["selected"])
-    assert all(s.keys() == {"entity_id", "ticket"} for s in pub["reserves"])
     assert pub["items"] == [{"code": "SC-01", "name": "食品经营许可情况的检查", "department": "区市场监管局"}]
     assert "extra" not in pub
-    write_public_package(tmp_path, pub, r.public_frame_bytes)
-    blob = (tmp_path / "certificate.json").read_text(encoding="utf-8") + (tmp_path / "public_frame.csv").read_text()
+    write_public_package(tmp_path, pub, r.public_frame_bytes, commitments)
+    blob = "".join(p.read_text(encoding="utf-8") for p in tmp_path.iterdir())
     for lab in LABELS:
         assert f'"{lab}"' not in blob and f",{lab}" not in blob
-    assert "stratum" not in blob
+    assert "stratum" not in blob and KEY not in blob
+    for s in cert["strata"]:  # no cutoff, and no size, of any stratum
+        assert s["cutoff"] not in json.dumps(pub["hidden_strata"]) and f'"size": {s["size"]}' not in blob
     rep = verify_package(tmp_path)
     assert rep.ok and rep.kind == "public" and rep.unchecked
 
 
-def test_public_labels_follow_published_numbers_not_class():
+def test_a_public_certificate_needs_the_commitments():
     _, cert = auditor()
-    pub = build_public_certificate(cert)
-    cutoffs = [s["cutoff"] for s in pub["strata"] if s["cutoff"] is not None]
-    assert cutoffs == sorted(cutoffs)
-    # Renaming the classes changes nothing in the public certificate's strata.
-    renamed = dict(cert, strata=[dict(s, stratum="X" + s["stratum"]) for s in cert["strata"]])
-    assert build_public_certificate(renamed)["strata"] == pub["strata"]
+    with pytest.raises(DrawError, match="分层承诺"):
+        build_public_certificate(cert)
 
 
 # ------------------------------------------------------------------ the documentation

@@ -241,7 +241,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     assert pkgs == ["PG-SP_2026-11", "evil_2026-11"]
     assert not (tmp_path / "evil_2026-11").exists() and not any(tmp_path.parent.glob("evil*"))
     for name in pkgs:
-        assert sorted(p.name for p in (out / "packages" / name).iterdir()) == ["certificate.json", "public_frame.csv"]
+        assert sorted(p.name for p in (out / "packages" / name).iterdir()) == ["certificate.json", "commitments.csv", "public_frame.csv"]
         assert verify_package(out / "packages" / name).ok
     assert {r["核验包"] for r in doc[ex.PACKAGES]} == {f"packages/{n}" for n in pkgs}
 
@@ -274,10 +274,11 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
             near = re.escape(uscc) + r"[\"',:;\s|]{1,4}" + risk + r"(?![0-9A-Za-z])"
             assert not re.search(near, text), (rel, uscc)
             assert not re.search(r"(?<![0-9A-Za-z])" + risk + r"[\"',:;\s|]{1,4}" + re.escape(uscc), text), (rel, uscc)
-    # The public certificates carry S1, S2 ... instead of the stratum labels.
+    # The public certificates carry the strata only as commitments labelled S1, S2 ...
     for name in pkgs:
         cert = json.loads((out / "packages" / name / "certificate.json").read_text(encoding="utf-8"))
-        assert all(re.fullmatch(r"S\d+", s["label"]) for s in cert["strata"])
+        assert "strata" not in cert and "reserves" not in cert
+        assert [h["label"] for h in cert["hidden_strata"]] == [f"S{i}" for i in range(1, len(cert["hidden_strata"]) + 1)]
 
 
 def test_only_chosen_formats_and_search_of_nothing(sqlite_engine, tmp_path):

@@ -94,7 +94,8 @@ def test_package_download_is_a_public_package(page, tmp_path):
     name, data = es.package_zip(state.engine(), draws[EVIL_PLAN].draw_id)
     assert name == "evil_2026-11.zip"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert sorted(z.namelist()) == ["evil_2026-11/certificate.json", "evil_2026-11/public_frame.csv"]
+        assert sorted(z.namelist()) == ["evil_2026-11/certificate.json", "evil_2026-11/commitments.csv",
+                                      "evil_2026-11/public_frame.csv"]
         z.extractall(tmp_path)
     assert verify_package(tmp_path / "evil_2026-11").ok
     with pytest.raises(es.ExportRefused):

@@ -26,7 +26,7 @@ def _head(engine) -> str:
 
 def test_upgrade_is_idempotent(engine):
     upgrade(engine)
-    assert current_revision(engine) == _head(engine) == "0004"
+    assert current_revision(engine) == _head(engine) == "0008"
 
 
 def test_upgrade_from_the_released_baseline_keeps_plans(tmp_path):
@@ -102,7 +102,7 @@ def test_0004_drops_drawframe_and_downgrades_back(engine):
                                    ("stratum", "VARCHAR(64)", False)],
                        "pk": ["draw_id", "entity_id"], "fk": [(["draw_id"], "draw", ["id"])]}
     upgrade(engine)
-    assert current_revision(engine) == "0004" and table() is None
+    assert current_revision(engine) == _head(engine) and table() is None
 
 
 def test_0004_downgrade_is_0001s_drawframe(tmp_path):
@@ -131,3 +131,32 @@ def test_sqlite_pragmas(sqlite_engine):
         assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert c.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert c.exec_driver_sql("PRAGMA busy_timeout").scalar() == 30000
+
+
+def test_0008_gives_every_frozen_frame_a_commitment_key(tmp_path):
+    """Frames frozen before 0008 get a key of their own (their public package needs one)."""
+    from sqlalchemy import text
+
+    from db.engine import make_engine
+
+    eng = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
+    upgrade(eng, "0004")
+    with eng.begin() as c:
+        c.execute(text("INSERT INTO bureau (id, code, name, level, area_code) VALUES (1, 'B', 'b', 'district', '110117')"))
+        c.execute(text("INSERT INTO department (id, bureau_id, code, name) VALUES (1, 1, 'D', 'd')"))
+        c.execute(text(
+            "INSERT INTO plan (id, bureau_id, code, name, kind, lead_department_id, strata_by, ratios, counts, batches,"
+            " reserve_ratio, frame_towns, team_size, matching_policy, workload_cap, expert_cap, frequency, schedule,"
+            " require_public_seed, description, created_at, updated_at, merge_visits) VALUES (1, 1, 'P1', '计划', 'random', 1,"
+            " 'risk', '{}', '{}', 1, '0.1', '', 2, 'balanced', 20, 20, '{}', '', 0, '', '2026-01-01', '2026-01-01', 1)"))
+        for i in (1, 2):
+            c.execute(text("INSERT INTO draw (id, plan_id, period, status, frame_sha256, public_frame_sha256, frame_size,"
+                           " frozen_by, frozen_at) VALUES (:i, 1, :p, 'voided', '', '', 0, 'x', '2026-01-01')"),
+                      {"i": i, "p": f"2026-0{i}"})
+            c.execute(text("INSERT INTO drawarchive (draw_id, frame_gz) VALUES (:i, x'00')"), {"i": i})
+    upgrade(eng)
+    with eng.connect() as c:
+        keys = c.execute(text("SELECT commit_key FROM drawarchive ORDER BY draw_id")).scalars().all()
+        assert c.execute(text("SELECT count(*) FROM lookupattempt")).scalar() == 0
+    assert len(keys) == 2 and len(set(keys)) == 2 and all(len(k) == 64 and int(k, 16) >= 0 for k in keys)
+    eng.dispose()

@@ -7,10 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from scheduler.draw.certificate import build_certificate, build_public_certificate, write_package, write_public_package
+from scheduler.draw import reference
+from scheduler.draw.certificate import (build_certificate, build_public_certificate, with_commitments, write_package,
+                                        write_public_package)
 from scheduler.draw.fast import StratumRule, canonical_frame, canonical_public_frame, parse_frame, run_draw, sha256_hex
 from scheduler.library.uscc import make
-from scheduler.verify import verify_package
+from scheduler.verify import opening_from_auditor, verify_own_case, verify_package
 
 SEED = "99999999990000000000123"
 PLAN, PERIOD = "PG-2025-09", "2025"
@@ -214,37 +216,54 @@ def test_parse_frame_round_trip(base):
 # ------------------------------------------------------------------ public package
 
 
+KEY = "a1" * 32
+
+
 def public(tmp_path: Path, cert: dict, pfb: bytes) -> Path:
     d = tmp_path / "pub"
-    write_public_package(d, cert, pfb)
+    write_public_package(d, cert, pfb, COMMITMENTS[0])
     return d
+
+
+COMMITMENTS: list[bytes] = [b""]
+
+
+def public_cert(r, cert) -> dict:
+    full, COMMITMENTS[0] = with_commitments(cert, r.frame_bytes, KEY)
+    return build_public_certificate(full)
 
 
 def test_public_package_verifies(tmp_path, base):
     _, r, cert = base
-    rep = verify_package(public(tmp_path, build_public_certificate(cert), r.public_frame_bytes))
+    rep = verify_package(public(tmp_path, public_cert(r, cert), r.public_frame_bytes))
     assert rep.ok and rep.kind == "public"
-    assert any("最小 cutoff" in c for c in rep.checks)
+    assert any("分层承诺值" in c for c in rep.checks)
     assert any("分层" in u for u in rep.unchecked)
 
 
-def test_public_package_catches_skipped_low_ticket(tmp_path, base):
-    _, r, cert = base
-    pub = build_public_certificate(cert)
-    # Quietly drop the lowest ticket and promote a reserve in its place, fixing
-    # ranks and batches so only the strong check can notice.
-    sel = pub["selected"][1:] + [{"entity_id": pub["reserves"][-1]["entity_id"], "ticket": pub["reserves"][-1]["ticket"]}]
+def test_a_skipped_low_ticket_is_caught_by_the_entity_itself(tmp_path, base):
+    """Drop the lowest ticket and promote another entity in its place, fixing ranks and batches:
+    the public package alone cannot tell (it does not know the strata); the skipped entity,
+    with the opening of its commitment, can."""
+    f, r, cert = base
+    pub = public_cert(r, cert)
+    full, _ = with_commitments(cert, r.frame_bytes, KEY)
+    chosen = {s["entity_id"] for s in pub["selected"]}
+    other = next(e for e, _ in sorted(f) if e not in chosen)
+    sel = pub["selected"][1:] + [{"entity_id": other, "ticket": reference.ticket(SEED, PLAN, PERIOD, other)}]
     sel.sort(key=lambda s: s["ticket"])
     K, B = len(sel), pub["batches"]
     pub["selected"] = [dict(s, rank=i + 1, batch=i * B // K + 1) for i, s in enumerate(sel)]
-    pub["reserves"] = pub["reserves"][:-1]
-    msg = verify_package(public(tmp_path, pub, r.public_frame_bytes)).first_difference
-    assert msg and r.selected[0].entity_id in msg and "未入选" in msg
+    d = public(tmp_path, pub, r.public_frame_bytes)
+    assert verify_package(d).ok
+    skipped = r.selected[0]
+    own = verify_own_case(d, skipped.entity_id, opening_from_auditor(full, skipped.entity_id, skipped.stratum))
+    assert not own.ok and "按规则应入选" in own.first_difference
 
 
 def test_public_package_tampering(tmp_path, base):
     _, r, cert = base
-    pub0 = build_public_certificate(cert)
+    pub0 = public_cert(r, cert)
 
     def fail(pub, pfb=r.public_frame_bytes) -> str:
         rep = verify_package(public(tmp_path, pub, pfb))
@@ -255,10 +274,8 @@ def test_public_package_tampering(tmp_path, base):
     assert "抽签号" in fail(p)
     p = copy(pub0); p["selected"][2]["batch"] += 1
     assert "batch" in fail(p)
-    p = copy(pub0); p["strata"][0]["k"] += 1
-    assert "k" in fail(p)
-    p = copy(pub0); p["strata"][0]["size"] += 1
-    assert "规模" in fail(p)
-    p = copy(pub0); p["strata"][0]["cutoff"] = "f" * 64
-    assert "cutoff" in fail(p)
+    p = copy(pub0); p["hidden_strata"][0]["commitment"] = "f" * 64
+    assert "字节序" in fail(p)
+    p = copy(pub0); p["commitments_sha256"] = "0" * 64
+    assert "commitments.csv" in fail(p)
     assert "public_frame_sha256" in fail(pub0, r.public_frame_bytes + b"91110117MC0000033X\n")

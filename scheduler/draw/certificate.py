@@ -4,16 +4,18 @@
   it recompute the whole draw: every ticket, every stratum's k and cutoff, the
   selection, ranks, batches and reserves. It holds the internal strata (risk
   classes), so it goes to auditors and discipline inspectors, not the public.
-* The public package (公开包: certificate.json + public_frame.csv) hides the
-  strata behind opaque labels S1..Sn and lists the frame without strata; the
-  public can still check the seed, every published ticket, and that nobody
-  with a small ticket was silently skipped (see scheduler/verify.py).
+* The public package (公开包: certificate.json + public_frame.csv + commitments.csv)
+  has no strata: each entity's stratum, and each stratum's k and cutoff, only as
+  salted commitments (scheduler/draw/commitments.py). The public checks everything
+  that does not depend on the strata; each entity, given its opening, checks its own
+  case (see scheduler/verify.py).
 
 Pure: the caller supplies the timestamps and the version string.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from typing import Any
 import numpy as np
 import orjson
 
+from scheduler.draw.commitments import COMMITMENTS_FILE, check_key, commitments_csv, hidden_strata
 from scheduler.draw.fast import ALGORITHM, DrawError, DrawResult, validate_seed
 from scheduler.draw.files import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
 
@@ -94,30 +97,33 @@ def build_certificate(
     return cert
 
 
-def public_stratum_order(strata: list[dict]) -> list[dict]:
-    """Order in which strata get the labels S1..Sn in the public certificate.
-
-    By (cutoff, size, k), strata without a cutoff (k = 0) last: a function of
-    the published numbers only, so the label order tells nothing the numbers
-    do not already tell (in particular not the risk-class order).
-    """
-    return sorted(strata, key=lambda s: (s["cutoff"] is None, s["cutoff"] or "", s["size"], s["k"]))
+def with_commitments(cert: dict, frame_bytes: bytes, key: str) -> tuple[dict, bytes]:
+    """The auditor certificate with its hidden-strata fields (docs/draw-algorithm.md §3.2), and
+    commitments.csv. `key` is the draw's commitment key (64 hex digits); everything follows
+    from it and the frame, so a package written twice is the same."""
+    kb = check_key(key)
+    rows = (line.split(",", 1) for line in frame_bytes.decode("utf-8").split("\n") if line)
+    data = commitments_csv(kb, rows)
+    out = dict(cert)
+    out["commitment_key"] = key
+    out["commitments_file"] = COMMITMENTS_FILE
+    out["commitments_sha256"] = hashlib.sha256(data).hexdigest()
+    out["hidden_strata"] = hidden_strata(kb, [(s["stratum"], s["k"], s["cutoff"]) for s in cert["strata"]])
+    return out, data
 
 
 def build_public_certificate(cert: dict, *, public_items: list[dict] | None = None) -> dict:
-    """The public certificate: no stratum labels, no per-entity strata, no reserves' strata."""
+    """The public certificate (§3.3): nothing that tells which entities share a stratum.
+
+    No strata, sizes, cutoffs or reserves (each locates the hidden boundaries), no
+    frame_sha256 (an unsalted digest of the strata, a test for a guessed partition):
+    the commitments stand for them."""
     if cert.get("package_kind") != "auditor":
         raise DrawError("只能由审计证书生成公开证书")
-    strata = [
-        {"label": f"S{i}", "size": s["size"], "k": s["k"], "cutoff": s["cutoff"]}
-        for i, s in enumerate(public_stratum_order(cert["strata"]), start=1)
-    ]
+    if "commitments_sha256" not in cert:
+        raise DrawError("审计证书缺少分层承诺（commitments_sha256），不能生成公开证书")
     if public_items is None:
         public_items = [{k: v for k, v in it.items() if k not in PRIVATE_ITEM_KEYS} for it in cert.get("items", [])]
-    # Reserves are listed by ticket without their per-stratum rank: the rank
-    # would reveal which reserves share a stratum.
-    reserves = sorted(({"entity_id": r["entity_id"], "ticket": r["ticket"]} for r in cert["reserves"]),
-                      key=lambda r: (r["ticket"], r["entity_id"]))
     return {
         "algorithm": cert["algorithm"],
         "package_kind": "public",
@@ -126,16 +132,16 @@ def build_public_certificate(cert: dict, *, public_items: list[dict] | None = No
         "plan_code": cert["plan_code"],
         "period": cert["period"],
         "public_frame_file": PUBLIC_FRAME_FILE,
-        "frame_sha256": cert["frame_sha256"],
         "public_frame_sha256": cert["public_frame_sha256"],
         "frame_size": cert["frame_size"],
+        "commitments_file": COMMITMENTS_FILE,
+        "commitments_sha256": cert["commitments_sha256"],
+        "hidden_strata": cert["hidden_strata"],
         "batches": cert["batches"],
-        "strata": strata,
         "selected": [
             {"entity_id": s["entity_id"], "rank": s["rank"], "batch": s["batch"], "ticket": s["ticket"]}
             for s in cert["selected"]
         ],
-        "reserves": reserves,
         "items": public_items,
         "software_version": cert["software_version"],
         "frozen_at": cert["frozen_at"],
@@ -196,10 +202,12 @@ def write_package(dir: str | Path, cert: dict, frame_bytes: bytes) -> Path:
     return d
 
 
-def write_public_package(dir: str | Path, public_cert: dict, public_frame_bytes: bytes) -> Path:
-    """Write the public package: certificate.json and public_frame.csv."""
+def write_public_package(dir: str | Path, public_cert: dict, public_frame_bytes: bytes,
+                         commitments: bytes) -> Path:
+    """Write the public package: certificate.json, public_frame.csv and commitments.csv."""
     d = Path(dir)
     d.mkdir(parents=True, exist_ok=True)
     (d / CERTIFICATE_FILE).write_text(certificate_json(public_cert), encoding="utf-8")
     (d / PUBLIC_FRAME_FILE).write_bytes(public_frame_bytes)
+    (d / COMMITMENTS_FILE).write_bytes(commitments)
     return d

@@ -25,6 +25,7 @@ import gzip
 import hashlib
 import json
 import logging
+import secrets
 import threading
 import time
 from collections import Counter
@@ -120,7 +121,8 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
         d.frame_sha256, d.public_frame_sha256 = frame.sha256()
         d.frame_size = frame.n
         s.add(d)
-        s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz))
+        # The hidden strata's key is drawn with the frame, before any seed (§3.2).
+        s.add(DrawArchive(draw_id=d.id, frame_gz=frame_gz, commit_key=secrets.token_hex(32)))
         auditlog.record(
             s, actor, "draw.freeze", f"draw:{d.id}",
             {"plan": plan_code, "period": period, "frame_sha256": d.frame_sha256, "frame_size": d.frame_size},
@@ -642,7 +644,8 @@ def get_draw(s: Session, plan_code: str, period: str, include_voided: bool = Fal
 
 
 def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None, public_dir: Path | None = None) -> None:
-    """Write the auditor package (full) and/or the public package (no risk classes)."""
+    """Write the auditor package (full, with the commitment key) and/or the public package
+    (no risk classes: the strata only as commitments, docs/draw-algorithm.md §3.2)."""
     with Session(engine) as s:
         d = s.get(Draw, draw_id)
         if d is None or d.certificate is None:
@@ -651,6 +654,10 @@ def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None
         archive = s.get(DrawArchive, d.id)
         frame_bytes = gzip.decompress(archive.frame_gz)
         files = mp.unpack(gzip.decompress(archive.matching_gz)) if archive.matching_gz else {}
+        key = archive.commit_key
+    if key is None:
+        raise DrawRefused(f"抽取 #{draw_id} 没有分层承诺密钥，无法生成核验包（请先升级数据库：dsr init）")
+    cert, commitments = certs.with_commitments(cert, frame_bytes, key)
     if auditor_dir is not None:
         certs.write_package(Path(auditor_dir), cert, frame_bytes)
         mp.write_files(Path(auditor_dir), files)
@@ -659,7 +666,7 @@ def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None
         public = certs.build_public_certificate(cert)
         if "matching" in cert:
             public["matching"] = mp.public_section(cert["matching"])
-        certs.write_public_package(Path(public_dir), public, dsr1.canonical_public_frame(ids))
+        certs.write_public_package(Path(public_dir), public, dsr1.canonical_public_frame(ids), commitments)
 
 
 def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Task, actor: Actor) -> list[str]:

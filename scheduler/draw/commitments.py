@@ -1,0 +1,82 @@
+"""Hidden strata (docs/draw-algorithm.md §3.2): salted commitments to each entity's stratum.
+
+The public package must not tell which entities share a risk class, yet bind the draw to
+the strata the auditor package holds. Each entity's stratum is committed to with a salt
+only the auditor package (and, for its own row, the entity) holds; each stratum's record
+(label, k, cutoff) likewise. Salts come from one random key per draw, so the auditor
+package carries the key, not millions of salts, and an entity's salt tells nothing of
+another's (HMAC-SHA-256 is a pseudo-random function of its key).
+
+Standard library only: the verifier (scheduler/verify.py) and the 40-line program of the
+docs recompute these with nothing else.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import re
+from collections.abc import Iterable, Sequence
+
+COMMITMENTS_FILE = "commitments.csv"
+_KEY = re.compile(r"[0-9a-f]{64}")
+_HEX = re.compile(r"[0-9a-f]{64}")
+NO_CUTOFF = "-"
+
+
+def check_key(key: str) -> bytes:
+    """A commitment key is 64 lowercase hex digits (32 random bytes); returns the bytes."""
+    if not isinstance(key, str) or not _KEY.fullmatch(key):
+        raise ValueError("分层承诺密钥（commitment_key）须为 64 位小写十六进制数")
+    return bytes.fromhex(key)
+
+
+def entity_salt(key: bytes, entity_id: str) -> str:
+    """§3.2: salt(e) = HMAC-SHA-256(key, UTF-8("entity|" + e)), 64 hex digits."""
+    return hmac.digest(key, ("entity|" + entity_id).encode("utf-8"), "sha256").hex()
+
+
+def entity_commitment(salt: str, stratum: str, entity_id: str) -> str:
+    """§3.2: commitment(e) = SHA-256(UTF-8(salt + "|" + stratum + "|" + e)), 64 hex digits."""
+    return hashlib.sha256(f"{salt}|{stratum}|{entity_id}".encode("utf-8")).hexdigest()
+
+
+def stratum_salt(key: bytes, stratum: str) -> str:
+    """§3.2: salt(s) = HMAC-SHA-256(key, UTF-8("stratum|" + s))."""
+    return hmac.digest(key, ("stratum|" + stratum).encode("utf-8"), "sha256").hex()
+
+
+def stratum_commitment(salt: str, stratum: str, k: int, cutoff: str | None) -> str:
+    """§3.2: SHA-256(UTF-8(salt + "|" + s + "|" + k + "|" + cutoff)), cutoff "-" when k = 0."""
+    return hashlib.sha256(f"{salt}|{stratum}|{k}|{cutoff or NO_CUTOFF}".encode("utf-8")).hexdigest()
+
+
+def commitments_csv(key: bytes, rows: Iterable[tuple[str, str]]) -> bytes:
+    """§3.2: commitments.csv, "entity_id,commitment\\n" in the given (the frame's) order.
+    entity_salt and entity_commitment inlined: one C call each per entity."""
+    sha, dig = hashlib.sha256, hmac.digest
+    out = []
+    for e, s in rows:
+        salt = dig(key, ("entity|" + e).encode("utf-8"), "sha256").hex()
+        out.append(f"{e},{sha(f'{salt}|{s}|{e}'.encode('utf-8')).hexdigest()}\n")
+    return "".join(out).encode("utf-8")
+
+
+def hidden_strata(key: bytes, strata: Sequence[tuple[str, int, str | None]]) -> list[dict[str, str]]:
+    """§3.2: the strata's commitments sorted bytewise, labelled S1..Sn in that order."""
+    cs = sorted(stratum_commitment(stratum_salt(key, s), s, k, c) for s, k, c in strata)
+    return [{"label": f"S{i}", "commitment": c} for i, c in enumerate(cs, start=1)]
+
+
+def parse_commitments(data: bytes) -> list[tuple[str, str]]:
+    """The (entity_id, commitment) rows of commitments.csv; ValueError when malformed."""
+    text = data.decode("utf-8")
+    if text and not text.endswith("\n"):
+        raise ValueError("commitments.csv 必须以换行结尾")
+    rows = []
+    for no, line in enumerate(text[:-1].split("\n") if text else [], start=1):
+        e, sep, c = line.partition(",")
+        if not sep or not _HEX.fullmatch(c):
+            raise ValueError(f"commitments.csv 第 {no} 行格式错误：应为“对象标识,64位十六进制承诺值”")
+        rows.append((e, c))
+    return rows
