@@ -125,7 +125,7 @@ def doc_verifier(tmp_path: Path) -> Path:
     code = blocks[-1]
     assert len(code.rstrip("\n").split("\n")) <= 40
     assert re.findall(r"^\s*(?:import|from) (\S+)", code, flags=re.M) and all(
-        m.split(".")[0] in {"hashlib", "json", "math", "sys", "fractions", "pathlib"}
+        m.split(".")[0] in {"hashlib", "hmac", "itertools", "json", "math", "sys", "fractions", "pathlib"}
         for m in re.findall(r"^\s*(?:import|from) ([\w.]+)", code, flags=re.M)
     )
     p = tmp_path / "verify.py"
@@ -141,6 +141,7 @@ def run_doc_verifier(script: Path, pkg: Path) -> str:
 def test_doc_verifier_accepts_a_real_package_and_rejects_tampering(tmp_path):
     script = doc_verifier(tmp_path)
     r, cert = auditor(batches=4)
+    cert, _ = with_commitments(cert, r.frame_bytes, KEY)
     write_package(tmp_path / "ok", cert, r.frame_bytes)
     assert run_doc_verifier(script, tmp_path / "ok") == "OK"
 
@@ -154,7 +155,33 @@ def test_doc_verifier_accepts_a_real_package_and_rejects_tampering(tmp_path):
     assert "cutoff" in run_doc_verifier(script, tmp_path / "seed")
 
     write_package(tmp_path / "frame", cert, r.frame_bytes.replace(b",A\n", b",D\n", 1))
-    assert run_doc_verifier(script, tmp_path / "frame") == "DIFFERENCE: frame_sha256"
+    assert run_doc_verifier(script, tmp_path / "frame") == "DIFFERENCE: frame_sha256, frame_size"
+
+    bad = dict(cert, hidden_strata=cert["hidden_strata"][::-1])
+    write_package(tmp_path / "hidden", bad, r.frame_bytes)
+    assert run_doc_verifier(script, tmp_path / "hidden") == "DIFFERENCE: commitments"
+
+
+def test_doc_verifier_checks_a_public_package(tmp_path):
+    """The doc's program on a public package: what dsr verify checks of it, without dsr."""
+    script = doc_verifier(tmp_path)
+    r, cert = auditor(batches=4)
+    full, commitments = with_commitments(cert, r.frame_bytes, KEY)
+    pub = build_public_certificate(full)
+
+    def run(name, p=pub, frame=r.public_frame_bytes, com=commitments):
+        write_public_package(tmp_path / name, p, frame, com)
+        return run_doc_verifier(script, tmp_path / name), verify_package(tmp_path / name).ok
+
+    assert run("ok") == ("OK", True)
+    swapped = [dict(h, label=f"S{len(pub['hidden_strata']) - i}") for i, h in enumerate(pub["hidden_strata"])]
+    assert run("labels", dict(pub, hidden_strata=swapped)) == ("DIFFERENCE: hidden_strata: labels, order", False)
+    sel = json.loads(json.dumps(pub["selected"]))
+    sel[0]["rank"], sel[1]["rank"] = 2, 1
+    assert run("rank", dict(pub, selected=sel))[0].startswith("DIFFERENCE: selected #1")
+    assert run("ticket", dict(pub, seed=SEED[:-1] + "9"))[0].startswith("DIFFERENCE: selected #")
+    assert run("commitments", com=commitments.replace(b",", b",0", 1)) == ("DIFFERENCE: commitments", False)
+    assert run("frame", frame=r.public_frame_bytes + b"91110117MC0000033X\n") == ("DIFFERENCE: frame", False)
 
 
 def test_doc_worked_example_is_what_the_code_computes():
