@@ -35,7 +35,9 @@ CODES = {
     "scheduler.plans.rules.PlanRuleError": "plan.rule_violated",
     "scheduler.plans.schedules.ScheduleError": "plan.schedule_invalid",
     "scheduler.plans.service.PlanNotFound": "plan.not_found",
+    "scheduler.results.announcement.AnnouncementRefused": "announcement.refused",
     "scheduler.results.lifecycle.Refused": "result.refused",
+    "scheduler.results.selfcheck.SelfCheckRefused": "selfcheck.refused",
     "scheduler.visits.rules.WindowError": "visits.window_invalid",
     "scheduler.visits.service.VisitsRefused": "visits.refused",
 }

@@ -13,6 +13,7 @@ docs recompute these with nothing else.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import re
@@ -49,6 +50,19 @@ def stratum_salt(key: bytes, stratum: str) -> str:
 def stratum_commitment(salt: str, stratum: str, k: int, cutoff: str | None) -> str:
     """§3.2: SHA-256(UTF-8(salt + "|" + s + "|" + k + "|" + cutoff)), cutoff "-" when k = 0."""
     return hashlib.sha256(f"{salt}|{stratum}|{k}|{cutoff or NO_CUTOFF}".encode("utf-8")).hexdigest()
+
+
+def query_code(key: bytes, entity_id: str) -> str:
+    """§3.4: an entity's query code (查询码) for one draw: HMAC-SHA-256(key, "code|" + e), its
+    first 10 bytes in base32, as four groups of four ("ABCD-EFGH-JKLM-NPQR", 80 bits)."""
+    text = base64.b32encode(hmac.digest(key, ("code|" + entity_id).encode("utf-8"), "sha256")[:10]).decode("ascii")
+    return "-".join(text[i:i + 4] for i in range(0, 16, 4))
+
+
+def normalize_code(text: str) -> str:
+    """A query code as typed: spaces and dashes dropped, upper case, regrouped."""
+    t = "".join(ch for ch in (text or "").upper() if ch not in " -\t")
+    return "-".join(t[i:i + 4] for i in range(0, len(t), 4))
 
 
 def commitments_csv(key: bytes, rows: Iterable[tuple[str, str]]) -> bytes:
