@@ -26,14 +26,19 @@ def run_page(page: StreamlitPage) -> None:
         st.error(exc.message)
 
 
-# Visitors who are not logged in see the login page and the public page
-# (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
+# Visitors who are not logged in see the login page and the public pages: 公示查询 (published
+# data only, at /public), 公开核验 (a published draw recomputed, at /public-verify) and 本企业查询
+# (an entity's own case with its query code, at /selfcheck). Staff pages need a login (ui/auth.py); pages a role
 # cannot use are left out of the navigation, and the services refuse them anyway.
 actor = state.current_actor()
 if actor is None:
     run_page(st.navigation({
         "账号": [st.Page(auth.login_page, title="登录", icon=":material/login:", url_path="login", default=True)],
-        "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public")],
+        "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public"),
+                 st.Page(nav.page_path("public_verify.py"), title="公开核验", icon=":material/verified_user:",
+                         url_path="public-verify"),
+                 st.Page(nav.page_path("selfcheck.py"), title="本企业查询", icon=":material/domain_verification:",
+                         url_path="selfcheck")],
     }))
     st.stop()
 

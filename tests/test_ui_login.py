@@ -120,7 +120,8 @@ def test_public_sees_only_published_data_and_verify(url):
     from scheduler.access.context import Actor
 
     a = Actor("pub", "public")
-    assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"public.py", "verify.py"}
+    assert {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))} == {"public.py", "verify.py",
+                                                                                           "public_verify.py", "selfcheck.py"}
     assert not _page_ran(at, "registry.py")
 
 

@@ -31,6 +31,8 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "home.py": lambda a: a.role != "public",  # the dashboard shows internal figures (risk classes)
     "public.py": lambda a: True,  # 公示查询: open to everyone, logged in or not
     "verify.py": lambda a: True,  # anyone may verify a published draw
+    "public_verify.py": lambda a: True,  # 公开核验: open to everyone, logged in or not
+    "selfcheck.py": lambda a: True,  # 本企业查询: open to everyone; the query code decides
     "registry.py": lambda a: a.role in STAFF,
     "roster.py": lambda a: a.role in STAFF,
     "experts.py": lambda a: a.role in STAFF,

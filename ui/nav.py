@@ -32,6 +32,8 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("设置", "audit.py", "审计日志", ":material/policy:"),
     ("设置", "settings.py", "系统设置", ":material/settings:"),
     ("公开", "public.py", "公示查询", ":material/public:"),
+    ("公开", "public_verify.py", "公开核验", ":material/verified_user:"),
+    ("公开", "selfcheck.py", "本企业查询", ":material/domain_verification:"),
 ]
 
 

@@ -77,8 +77,9 @@ with tab_items:
         st.info("尚无随机抽查事项。")
 
 with tab_packages:
-    st.caption("公开核验包含抽取证书（certificate.json，不含风险分类与分层名称）和名录库对象清单（public_frame.csv），"
-               "可在“核验”页或用 dsr verify 重新计算抽取结果。")
+    st.caption("公开核验包含抽取证书（certificate.json，不含风险分类，分层只以承诺值公开）、名录库对象清单（public_frame.csv）"
+               "和分层承诺值（commitments.csv），可在“公开核验”页或用 dsr verify 重新计算抽取结果；"
+               "企业可在“本企业查询”凭查询码核对本企业的判定。")
     drawn = export_service.drawn_draws(eng)
     if not drawn:
         st.info("尚无已完成的抽取。")
