@@ -188,7 +188,7 @@ def test_doc_worked_example_is_what_the_code_computes():
     text = DOC.read_text(encoding="utf-8")
     ids = [make("9", "1", "110117", f"MA0{i:05d}") for i in range(1, 9)]
     rows = list(zip(ids, ["A", "A", "D", "A", "D", "A", "A", "D"]))
-    r = run_draw("20250117083015271828", "PG-2025-01", "2025Q1", rows,
+    r = run_draw("20250117083015271828", "PG-2025-01", "2025-Q1", rows,
                  {"A": StratumRule("0.25"), "D": StratumRule("0.5")}, batches=2)
     assert r.frame_sha256 in text
     for s in r.strata:

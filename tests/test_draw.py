@@ -288,21 +288,31 @@ def test_engine_and_reference_refuse_bad_input_in_the_same_words(call):
 
 
 def test_reference_computes_the_documented_example():
-    """docs/draw-algorithm.md §2, computed by the reference (tests/test_certificate.py holds the engine to it)."""
-    from scheduler.library.uscc import make
+    """docs/draw-algorithm.md §2, read from the text and recomputed by the reference (tests/test_certificate.py
+    holds the engine to it): valid seed, plan code, period, entity ids and rules, every number as printed."""
+    import re
 
-    text = (Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md").read_text(encoding="utf-8")
-    ids = [make("9", "1", "110117", f"MA0{i:05d}") for i in range(1, 9)]
-    rows = list(zip(ids, ["A", "A", "D", "A", "D", "A", "A", "D"]))
-    r = reference.draw("20250117083015271828", "PG-2025-01", "2025Q1", rows,
-                       {"A": reference.Rule("0.25"), "D": reference.Rule("0.5")}, batches=2)
+    from scheduler.draw.service import validate_period
+    from scheduler.library.uscc import is_valid
+
+    doc = (Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md").read_text(encoding="utf-8")
+    text = doc[doc.index("## 2. Worked example"):doc.index("## 3.")]
+    seed, plan, period = re.search(r"Seed `([0-9]+)`, plan code `([^`]+)`, period `([^`]+)`", text).groups()
+    validate_period(period)
+    ratios = dict(re.findall(r"`([A-D])` with ratio `([0-9.]+)`", text))
+    batches = int(re.search(r"(\d+) batches", text).group(1))
+    table = re.findall(r"^\| (\S+) \| ([A-D]) \| `([0-9a-f]{16})…` \| (.*) \|$", text, flags=re.M)
+    assert len(table) == 8 and all(is_valid(e) for e, _, _, _ in table)
+    r = reference.draw(seed, plan, period, [(e, st) for e, st, _, _ in table],
+                       {lab: reference.Rule(p) for lab, p in ratios.items()}, batches=batches)
     assert r.frame_sha256 in text
-    assert [(s.stratum, s.size, s.k, s.reserve_count) for s in r.strata] == [("A", 5, 2, 1), ("D", 3, 2, 1)]
-    for s in r.selected:
-        assert f"| {s.entity_id} | {s.stratum} | `{s.ticket[:16]}…` | selected, rank {s.rank}, batch {s.batch} |" in text
-    for x in r.reserves:
-        assert f"| {x.entity_id} | {x.stratum} | `{x.ticket[:16]}…` | reserve {x.reserve_rank} |" in text
-    assert len(r.selected) == 4 and len(r.reserves) == 2
+    result = {s.entity_id: f"selected, rank {s.rank}, batch {s.batch}" for s in r.selected}
+    result |= {x.entity_id: f"reserve {x.reserve_rank}" for x in r.reserves}
+    for e, _, t, printed in table:
+        assert reference.ticket(seed, plan, period, e)[:16] == t and result.get(e, "-") == printed
+    for st in r.strata:
+        assert f"cutoff `{st.cutoff[:16]}…`" in text.replace("\n  ", " ")
+        assert f"`N = {st.size}`" in text and f"= {st.k}`" in text.replace("\n  ", " ")
 
 
 def test_row_order_does_not_matter():

@@ -3,13 +3,18 @@
 from __future__ import annotations
 
 import hashlib
+import re
 from collections import Counter
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from scheduler.draw import reference as draw_reference
+from scheduler.draw.service import validate_period
+from scheduler.library.uscc import is_valid
 from scheduler.matching import fast as mm
 from scheduler.matching import reference
 from scheduler.matching.fast import (
@@ -175,33 +180,66 @@ def test_reference_keys_follow_the_formula():
         reference.task_key("abc")
 
 
+DOC = Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md"
+
+
+def documented_example() -> str:
+    text = DOC.read_text(encoding="utf-8")
+    return text[text.index("### Worked example", text.index("## 4.")):text.index("## 5.")]
+
+
 def test_documented_example_by_the_reference_and_the_engine():
-    """docs/draw-algorithm.md §4, "Worked example": the teams, the empty slot and the fairness figures."""
-    seed, plan, period = "7305-1962-4418", "PG-2024-01", "2024Q2"
+    """docs/draw-algorithm.md §4, "Worked example", read from the text: its seed is one the draw
+    accepts, its task keys are the entities' DSR-1 tickets, and the keys, pair tickets, teams, the
+    empty slot and the fairness figures are what the reference and the engine compute."""
+    text = documented_example()
+    seed = re.search(r"Seed `([0-9]+)`", text).group(1)
+    plan = re.search(r"plan\s+`([^`]+)`", text).group(1)
+    period = re.search(r"period `([^`]+)`", text).group(1)
+    draw_reference.validate_seed(seed)
+    validate_period(period)
+    rows = re.findall(r"^\| (\d) \| (\S+) \| .* \| `([0-9a-f]{16})` \|$", text, flags=re.M)
+    assert [int(r) for r, _, _ in rows] == [1, 2, 3]
+    e1, e2, e3 = (e for _, e, _ in rows)
+    tickets = {e: draw_reference.ticket(seed, plan, period, e) for _, e, _ in rows}
+    for _, e, key in rows:
+        assert tickets[e][:16] == key and is_valid(e)
+    assert sorted(tickets, key=tickets.get) == [e1, e2, e3]  # ranks follow the tickets
+    for p, key in re.findall(r"(SJ0\d|WJ0\d) `([0-9a-f]{16})`", text):
+        assert format(reference.person_key(seed, plan, period, "inspector", p), "016x") == key
+    people = ["SJ01", "SJ02", "SJ03", "WJ01", "WJ02"]
+    for e in (e1, e2, e3):
+        line = re.search(rf"^\| {e} \| (.*) \|$", text, flags=re.M).group(1)
+        pairs = re.findall(r"`([0-9a-f]{16})`", line)
+        assert pairs == [format(splitmix64(reference.task_key(tickets[e]) ^ reference.person_key(
+            seed, plan, period, "inspector", p)), "016x") for p in people]
     sj, wj = "市场监管局", "卫健委"
     roster = [InspectorRec("SJ01", sj, frozenset({"食品"})), InspectorRec("SJ02", sj, frozenset({"食品"})),
               InspectorRec("SJ03", sj, frozenset()), InspectorRec("WJ01", wj, frozenset()),
               InspectorRec("WJ02", wj, frozenset())]
     experts = [ExpertRec("ZJ01", "冷链"), ExpertRec("ZJ02", "冷链")]
-    pad = "0" * 48  # only the first 16 hex digits of a draw ticket enter the matching
-    tasks = [TaskSpec("E001", "03244808d8ad4493" + pad, 1, (sj, wj), {sj: frozenset({"食品"}), wj: frozenset()}, ("冷链",)),
-             TaskSpec("E002", "4f5f1bab54019df7" + pad, 2, (sj,), {sj: frozenset()}),
-             TaskSpec("E003", "fea0195dca45a6ab" + pad, 3, (wj,), {wj: frozenset()})]
+    tasks = [TaskSpec(e1, tickets[e1], 1, (sj, wj), {sj: frozenset({"食品"}), wj: frozenset()}, ("冷链",)),
+             TaskSpec(e2, tickets[e2], 2, (sj,), {sj: frozenset()}),
+             TaskSpec(e3, tickets[e3], 3, (wj,), {wj: frozenset()})]
     pol = MatchPolicy(team_size=2, policy="balanced", cap=2)
-    args = (tasks, roster, experts, {("SJ02", "E002")}, {"E003": {"WJ01"}}, {"SJ01": 1})
-    assert format(reference.person_key(seed, plan, period, "inspector", "SJ01"), "016x") == "71dff8bd3664e6dc"
-    engine = match(seed, plan, period, *args, pol)
-    ref = ref_result(seed, *args, pol)
-    for res in (engine, ref):
+    args = (tasks, roster, experts, {("SJ02", e2)}, {e3: {"WJ01"}}, {"SJ01": 1})
+    assert f"conflict with {e2}" in text and f"inspected {e3} last time" in text.replace("\n", " ")
+    rt, rr, rx = ref_world(tasks, roster, experts)
+    policy = lambda name: reference.Policy(pol.team_size, name, pol.cap, pol.expert_cap)
+    ref = reference.match(seed, plan, period, rt, rr, rx, *args[3:], policy("balanced"))
+    for res in (match(seed, plan, period, *args, pol), ref):
         teams = {e: [(m.person_id, m.slot) for m in ms] for e, ms in res.teams.items()}
-        assert teams == {"E001": [("SJ02", 1), ("WJ01", 2), ("ZJ02", 3)], "E002": [("SJ03", 1), ("SJ01", 2)],
-                         "E003": [("WJ02", 1)]}
-        assert res.teams["E001"][1].pair_ticket == "5f134857f558056b"
-        assert [(s.entity_id, s.slot, s.reason_code) for s in res.shortfalls] == [("E003", 2, ALL_CONFLICTED)]
+        assert teams == {e1: [("SJ02", 1), ("WJ01", 2), ("ZJ02", 3)], e2: [("SJ03", 1), ("SJ01", 2)], e3: [("WJ02", 1)]}
+        assert f"gives **WJ01**" in text and f"`{res.teams[e1][1].pair_ticket[:4]}…` gives" in text
+        assert f"ZJ02 has the smaller pair ticket (`{res.teams[e1][2].pair_ticket}`" in text
+        assert [(s.entity_id, s.slot, s.reason_code) for s in res.shortfalls] == [(e3, 2, ALL_CONFLICTED)]
+        assert f"reason `{ALL_CONFLICTED}`" in text
         assert res.fairness == {"eligible_inspectors": 5, "load_min": 1, "load_mean": 1.0, "load_max": 1,
                                 "distinct_partner_pairs": 2, "tasks": 3, "tasks_short_staffed": 1, "slots_short": 1}
-    uniform = ref_result(seed, *args, MatchPolicy(team_size=2, policy="uniform", cap=2))
-    assert uniform.teams["E001"][0].person_id == "SJ01"  # "under uniform SJ01 would lead"
+    zj01 = splitmix64(reference.task_key(tickets[e1]) ^ reference.person_key(seed, plan, period, "expert", "ZJ01"))
+    assert f"ZJ01 `{zj01:016x}`" in text
+    uniform = reference.match(seed, plan, period, rt, rr, rx, *args[3:], policy("uniform"))
+    assert uniform.teams[e1][0].person_id == "SJ01" and "under `uniform` SJ01 would lead" in text
 
 
 # --------------------------------------------------------------------------- properties
