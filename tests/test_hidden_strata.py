@@ -191,3 +191,22 @@ def test_every_entity_checks_its_own_case_and_a_wrong_opening_fails(tmp_path):
     lie = Opening(right.salt, c, right.stratum_salt, right.k, "f" * 64)  # a cutoff the bureau did not commit to
     own = verify_own_case(public, e, lie)
     assert not own.ok and "hidden_strata" in own.first_difference
+
+
+def test_dsr_verify_exits_non_zero_on_public_labels_out_of_order(tmp_path):
+    """`dsr verify DIR` on a public package whose hidden strata are relabelled (S1 on the largest
+    commitment: an order that could carry the class order) fails with exit 1."""
+    import os
+    import subprocess
+    import sys
+
+    _, public, _ = packages(tmp_path, frame(200))
+    run = lambda: subprocess.run([sys.executable, "-m", "scheduler", "verify", str(public)], capture_output=True, text=True,
+                                 timeout=120, env={**os.environ, "DSR_DATABASE_URL": f"sqlite:///{tmp_path / 'x.db'}"})
+    assert run().returncode == 0
+    cert = json.loads((public / "certificate.json").read_text(encoding="utf-8"))
+    n = len(cert["hidden_strata"])
+    cert["hidden_strata"] = [dict(h, label=f"S{n - i}") for i, h in enumerate(cert["hidden_strata"])]
+    (public / "certificate.json").write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    proc = run()
+    assert proc.returncode == 1 and "S1" in proc.stderr + proc.stdout
