@@ -276,6 +276,32 @@ def test_public_page_without_login(page: Page, app_url: str, timings: dict[str, 
     expect(nav.get_by_role("link", name="抽查计划")).to_have_count(0)
 
 
+def test_public_verifier_and_self_check_without_login(page: Page, app_url: str, demo_url: str,
+                                                     timings: dict[str, float]) -> None:
+    """/public-verify recomputes a published draw for a visitor, each check shown, with the package and the
+    announcement to download; /selfcheck asks for a credit code and a query code."""
+    from db.engine import make_engine
+    from scheduler.draw import service as draws
+    from scheduler.plans.service import list_plans
+
+    eng = make_engine(demo_url)
+    try:  # a draw of its own, whatever the other tests drew
+        d = draws.execute(eng, list_plans(eng)[0]["code"], "2031-01", seed="31415926535897932384")
+    finally:
+        eng.dispose()
+    t0 = time.perf_counter()
+    page.goto(f"{app_url}/public-verify?draw={d.id}")
+    _timed(timings, "公开核验（/public-verify）", t0, _title(page, "公开核验"),
+           page.get_by_text("核验通过", exact=False).first)
+    expect(page.get_by_label("用户名")).to_have_count(0)
+    expect(page.get_by_text("commitments.csv 的 SHA-256 与证书一致", exact=False)).to_be_visible()
+    expect(page.get_by_role("button", name="下载抽取结果公告（PDF）")).to_be_visible()
+    expect(page.get_by_role("button", name="下载公开核验包")).to_be_visible()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="本企业查询").click()
+    expect(_title(page, "本企业查询")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_label("查询码")).to_be_visible()
+
+
 def test_admin_creates_an_account_that_can_log_in(page: Page, app_url: str, demo_url: str,
                                                   timings: dict[str, float]) -> None:
     """系统设置 in a real browser: the administrator creates a reviewer's account; it logs in."""
