@@ -320,6 +320,8 @@ class DrawArchive(SQLModel, table=True):
     # The key of the hidden strata's commitments (docs/draw-algorithm.md §3.2): 32 random bytes
     # in hex, drawn when the frame is frozen. Secret: it opens every entity's risk class.
     commit_key: Optional[str] = Field(default=None, max_length=64)
+    # The witnesses of a seed ceremony, as entered on 抽取 ("、"-joined); shown on the announcement.
+    witnesses: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class LookupAttempt(SQLModel, table=True):

@@ -242,3 +242,33 @@ def test_query_codes_are_for_the_plans_bureau_staff_and_recorded(db):
     sc.query_codes(db, EVIL_PLAN, "2026-11", CLI)
     with Session(db) as s:
         assert s.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalars().first() == "draw.query_codes"
+
+
+def test_the_ceremonys_witnesses_are_recorded_and_announced(db):
+    draw_id, *_ = drawn(db)
+    with pytest.raises(PermissionDenied):
+        an.record_witnesses(db, draw_id, ["张三"], Actor("insp", "inspector"))
+    with pytest.raises(an.AnnouncementRefused, match="控制字符"):
+        an.record_witnesses(db, draw_id, ["张三\x00"], CLI)
+    assert an.record_witnesses(db, draw_id, [" 区纪委监委派驻纪检组 王五 ", "", "企业代表 赵六"], CLI) == \
+        ["区纪委监委派驻纪检组 王五", "企业代表 赵六"]
+    a = an.announcement(db, draw_id)
+    assert a.witnesses == ["区纪委监委派驻纪检组 王五", "企业代表 赵六"]
+    assert "见证人：区纪委监委派驻纪检组王五、企业代表赵六" in pdf_text(an.render_pdf(a, "x")).replace(" ", "").replace("\n", "")
+    with Session(db) as s:
+        assert s.execute(select(AuditEvent.action).order_by(AuditEvent.id.desc())).scalars().first() == "draw.witnesses"
+
+
+def test_dsr_draw_records_the_witnesses(db):
+    from scheduler.draw import service as draws
+
+    proc = subprocess.run([sys.executable, "-m", "scheduler", "draw", "PG-SP", "--period", "2026-12", "--seed",
+                           "27182818284590452353602874", "--witness", "张三", "--witness", "李四"],
+                          capture_output=True, text=True, env=dict(os.environ), timeout=120, cwd=ROOT)
+    assert proc.returncode == 0, proc.stderr
+    with Session(db) as s:
+        d = draws.get_draw(s, "PG-SP", "2026-12")
+    assert an.announcement(db, d.id).witnesses == ["张三", "李四"]
+    system = draws.execute(db, EVIL_PLAN, "2026-12")
+    with pytest.raises(an.AnnouncementRefused, match="系统随机种子"):
+        an.record_witnesses(db, system.id, ["张三"], CLI)

@@ -14,7 +14,7 @@ from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
-from db.models import Draw, TeamMember
+from db.models import Draw, DrawArchive, TeamMember
 from scheduler.draw import service as draws
 from scheduler.plans import rules
 from scheduler.results import tasks as task_service
@@ -240,6 +240,7 @@ def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
     assert any("半角数字" in e for e in _errors(at)) and at.button(key="draw_go").disabled
 
     at.text_input(key="draw_seed").input(SEED)
+    at.text_input(key="draw_witnesses").input("区纪委监委派驻纪检组 张三、企业代表 李四")
     at = _run(at)
     assert not _errors(at) and not at.button(key="draw_go").disabled
     at.button(key="draw_go").click()
@@ -249,6 +250,7 @@ def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
 
     with Session(eng) as s:
         d = s.execute(select(Draw)).scalar_one()
+        assert s.get(DrawArchive, d.id).witnesses == "区纪委监委派驻纪检组 张三、企业代表 李四"  # for the announcement
     cert = json.loads(d.certificate)
     assert d.status == "drawn" and d.seed == SEED and d.seed_source == "ceremony"
     sel = _table(at, "抽签号")

@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import time
 from pathlib import Path
-from typing import Optional
+from typing import List, Optional
 
 import typer
 
+from scheduler.access.context import CLI
 from scheduler.cli.base import REFUSED_EXIT, app, console, engine, err_console
 from scheduler.plans.rules import PlanRuleError
 
@@ -61,6 +62,7 @@ def draw(
     seed: Optional[str] = typer.Option(None, "--seed", help="Ceremony seed: 20 to 64 decimal digits. Omitted: a system seed."),
     package: Optional[Path] = typer.Option(None, "--package", help="Write the auditor verification package here."),
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
+    witness: Optional[List[str]] = typer.Option(None, "--witness", help="A witness of the seed ceremony (repeatable)."),
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
     from scheduler.draw.service import execute, write_packages
@@ -71,6 +73,10 @@ def draw(
         d = execute(eng, plan_code, period, seed=seed)
     except PlanRuleError as e:
         _rule_refusal(e)
+    if witness and seed:  # shown on the 抽取结果公告
+        from scheduler.results.announcement import record_witnesses
+
+        record_witnesses(eng, d.id, witness, CLI)
     cert = json.loads(d.certificate)
     if package or public_package:
         write_packages(eng, d.id, package, public_package)

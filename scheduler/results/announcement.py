@@ -25,6 +25,10 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Enterprise
+from scheduler.access.context import Actor
+from scheduler.access.permissions import require
+from scheduler.access.scope import require_bureau
+from scheduler.audit import service as auditlog
 from scheduler.draw import service as draw_service
 from scheduler.errors import DsrError
 from scheduler.results.selfcheck import published_draw
@@ -57,10 +61,34 @@ class Announcement:
     selected: list[tuple[int, int, str, str]] = field(default_factory=list)  # rank, batch, credit code, name
 
 
-def announcement(engine: Engine, draw_id: int, witnesses: list[str] | None = None) -> Announcement:
-    """The public facts of a drawn draw, as the public package has them (names from the registry)."""
+MAX_WITNESSES = 12
+SEPARATOR = "、"
+
+
+def record_witnesses(engine: Engine, draw_id: int, names: list[str], actor: Actor) -> list[str]:
+    """Record the witnesses of a drawn draw's seed ceremony (shown on its announcement); audited."""
+    clean = [n.strip() for n in names if n and n.strip()]
+    if len(clean) > MAX_WITNESSES or any(len(n) > 50 or not n.isprintable() or SEPARATOR in n for n in clean):
+        raise AnnouncementRefused(f"见证人最多 {MAX_WITNESSES} 位，每位姓名（含单位）不超过 50 个字符，不得含控制字符或顿号")
     with Session(engine) as s:
-        d, plan, _ = published_draw(s, draw_id)
+        d, plan, archive = published_draw(s, draw_id)
+        require_bureau(s, actor, plan.bureau_id)
+        require(actor, "draw.execute", department_id=plan.lead_department_id)
+        if d.seed_source != "ceremony":
+            raise AnnouncementRefused("本次抽取使用系统随机种子，没有现场摇号见证人")
+        archive.witnesses = SEPARATOR.join(clean) or None
+        s.add(archive)
+        auditlog.record(s, actor, "draw.witnesses", f"draw:{d.id}", {"witnesses": clean}, bureau_id=plan.bureau_id)
+        s.commit()
+    return clean
+
+
+def announcement(engine: Engine, draw_id: int, witnesses: list[str] | None = None) -> Announcement:
+    """The public facts of a drawn draw, as the public package has them (names from the registry);
+    the ceremony's witnesses as recorded, unless `witnesses` are given."""
+    with Session(engine) as s:
+        d, plan, archive = published_draw(s, draw_id)
+        recorded = archive.witnesses.split(SEPARATOR) if archive.witnesses else []
         cert = json.loads(d.certificate)
         ids = [x["entity_id"] for x in cert["selected"]]
         names = dict(s.execute(select(Enterprise.uscc, Enterprise.name).where(Enterprise.uscc.in_(ids))).all())
@@ -72,7 +100,7 @@ def announcement(engine: Engine, draw_id: int, witnesses: list[str] | None = Non
     return Announcement(
         plan_code=plan.code, plan_name=extra.get("plan_name", plan.name), lead_department=extra.get("lead_department", ""),
         period=d.period, seed=cert["seed"], seed_source=cert["seed_source"],
-        witnesses=list(witnesses or extra.get("witnesses") or []), drawn_at=drawn,
+        witnesses=list(witnesses or recorded), drawn_at=drawn,
         frame_size=pub["frame_size"], public_frame_sha256=pub["public_frame_sha256"],
         commitments_sha256=pub["commitments_sha256"], hidden_strata=len(pub["hidden_strata"]),
         batches=dict(sorted(Counter(x["batch"] for x in pub["selected"]).items())),

@@ -19,6 +19,7 @@ from sqlmodel import Session
 from scheduler.draw import fast as dsr1
 from scheduler.library import browse
 from scheduler.draw import service as draws
+from scheduler.results import announcement
 from scheduler.results import tasks as task_service
 from scheduler.plans.service import list_plans
 from scheduler.errors import DsrError
@@ -133,6 +134,7 @@ else:
                 st.error(str(e))
         else:
             st.info("请录入现场随机种子，或勾选“使用系统随机种子”。")
+        witnesses = st.text_input("见证人（用顿号分隔，如：区纪委监委派驻纪检组 张三、企业代表 李四）", key="draw_witnesses")
     if plan["require_public_seed"] and use_system:
         st.error("本计划要求使用现场公开产生的随机种子，不得使用系统种子")
         seed_ok = False
@@ -143,6 +145,8 @@ else:
         with st.status("正在抽取并匹配检查人员……", expanded=True) as status:
             try:
                 d = draws.execute(eng, plan_code, period, None if use_system else seed, state.actor())
+                if not use_system and witnesses.strip():  # shown on the 抽取结果公告
+                    announcement.record_witnesses(eng, d.id, witnesses.split("、"), state.actor())
             except DsrError as e:
                 status.update(label="抽取未完成", state="error")
                 st.error(str(e))

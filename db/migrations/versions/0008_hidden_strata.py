@@ -1,4 +1,4 @@
-"""hidden strata: a commitment key per frozen frame, and the self-check's attempt counters
+"""hidden strata: a commitment key per frozen frame, the ceremony's witnesses, the self-check's attempt counters
 
 Revision ID: 0008
 Revises: 0004
@@ -21,6 +21,7 @@ depends_on: Union[str, Sequence[str], None] = None
 def upgrade() -> None:
     with op.batch_alter_table('drawarchive') as batch:
         batch.add_column(sa.Column('commit_key', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=True))
+        batch.add_column(sa.Column('witnesses', sa.Text(), nullable=True))
     # Frames frozen before this revision get their key now (the public package needs one).
     conn = op.get_bind()
     for (draw_id,) in conn.execute(sa.text('SELECT draw_id FROM drawarchive')).all():
@@ -37,4 +38,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('lookupattempt')
     with op.batch_alter_table('drawarchive') as batch:
+        batch.drop_column('witnesses')
         batch.drop_column('commit_key')
