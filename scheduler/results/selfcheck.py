@@ -110,12 +110,12 @@ def check_own_case(engine: Engine, draw_id: int, uscc: str, code: str, source: s
     _rate_limit(engine, source, uscc, now)
     with Session(engine) as s:
         d, plan, archive = published_draw(s, draw_id)
-        key, cert = archive.commit_key, json.loads(d.certificate)
-        frame_bytes = gzip.decompress(archive.frame_gz)
-    if key is None or not uscc:
-        raise SelfCheckRefused(WRONG)
-    if not hmac.compare_digest(hs.normalize_code(code), hs.query_code(hs.check_key(key), uscc)):
-        raise SelfCheckRefused(WRONG)
+        key = archive.commit_key
+        # The code first: a wrong one costs no read of the frame.
+        if key is None or not uscc or not hmac.compare_digest(hs.normalize_code(code),
+                                                              hs.query_code(hs.check_key(key), uscc)):
+            raise SelfCheckRefused(WRONG)
+        cert, frame_bytes = json.loads(d.certificate), gzip.decompress(archive.frame_gz)
     stratum = _stratum_of(frame_bytes, uscc)
     if stratum is None:
         raise SelfCheckRefused(WRONG)
