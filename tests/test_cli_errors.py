@@ -75,12 +75,13 @@ def test_matching_inputs_the_engine_refuses_are_a_refusal_not_a_traceback(sqlite
     from db.engine import make_engine
     from db.migrate import upgrade
     from scheduler.plans.service import PlanInput, save_plan
+    from tests.factories import save_approved
     from tests.factories import world
 
     eng = make_engine(sqlite_url)
     upgrade(eng)
     world(eng, 300)
-    save_plan(eng, PlanInput(code="PG-CAP", name="工作量上限过大", lead_department="SCJGJ", item_codes=["SP-01"],
+    save_approved(eng, PlanInput(code="PG-CAP", name="工作量上限过大", lead_department="SCJGJ", item_codes=["SP-01"],
                              ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=40000))
     eng.dispose()
     r = dsr(sqlite_url, "draw", "PG-CAP", "--period", "2026-12", "--seed", "31415926535897932384626433")

@@ -32,6 +32,7 @@ from scheduler.calendar import service as cal
 from scheduler.access.context import CLI, SYSTEM, Actor
 from scheduler.library.import_service import import_file
 from scheduler.plans.service import PlanInput, save_plan
+from tests.factories import save_approved
 from tests.factories import world
 
 SEED = "31415926535897932384626433"
@@ -111,7 +112,7 @@ def counts(engine) -> dict[str, int]:
 def w(engine):
     """A small world with the SCJGJ plan drawn; actors by role and department."""
     bid = world(engine, 300)
-    save_plan(engine, gs_plan())
+    save_approved(engine, gs_plan())
     d = draws.execute(engine, "PG-GS", PERIOD, seed=SEED)
     with Session(engine) as s:
         dept = {c: i for c, i in s.execute(select(Department.code, Department.id).where(Department.bureau_id == bid))}
@@ -193,7 +194,7 @@ def test_planner_of_another_department_cannot_touch_the_plan(w, tmp_path):
     moved.code = "PG-GS"
     _refused(engine, lambda x: save_plan(engine, moved, x), wjw)
     # Their own department's plan: saved and drawn.
-    p = save_plan(engine, ws_plan(), wjw)
+    p = save_approved(engine, ws_plan(), wjw)
     d = draws.execute(engine, "PG-WS", PERIOD, SEED, wjw)
     assert p.code == "PG-WS" and d.status == "drawn"
     with Session(engine) as s:

@@ -18,6 +18,7 @@ from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.access.context import Actor
 from scheduler.plans.service import PlanInput, save_plan
+from tests.factories import save_approved
 from tests.factories import make_uscc, world
 
 SEED = "31415926535897932384626433"
@@ -31,7 +32,7 @@ class W:
     def __init__(self, engine):
         self.engine = engine
         self.bid = world(engine, 400)
-        save_plan(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+        save_approved(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
                                     item_codes=["SP-01", "WS-01"], ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}))
         draws.execute(engine, "PG-SP", "2026-11", seed=SEED)
         calendar.seed_from_package(engine, [2026])

@@ -19,6 +19,7 @@ from scheduler.draw import service as draws
 from scheduler.plans import rules
 from scheduler.results import tasks as task_service
 from scheduler.plans.service import PlanInput, list_plans, save_plan
+from tests.factories import save_approved
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
@@ -48,8 +49,8 @@ def base_db(tmp_path_factory):
 
     upgrade(eng)
     world(eng, 1200)
-    save_plan(eng, gs_plan())
-    save_plan(eng, sp_plan())
+    save_approved(eng, gs_plan())
+    save_approved(eng, sp_plan())
     eng.dispose()
     return path
 
@@ -373,7 +374,7 @@ def test_replace_inspector_and_entity_from_the_page(drawn_app, url):
     # Raise the cap so a free inspector exists for the slot (the draw used a tight cap).
     p = sp_plan()
     p.workload_cap = 50
-    save_plan(eng, p)
+    save_approved(eng, p)
     row = next(r for r in task_service.list_tasks(eng, draw_id=d.id, status="assigned").rows if r["members"])
     leaving = next(s for s in row["team"] if s.role == "member")
     at = _open(app, "tasks.py")

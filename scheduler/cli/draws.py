@@ -22,9 +22,8 @@ def _rule_refusal(exc: PlanRuleError) -> None:
     raise typer.Exit(REFUSED_EXIT)
 
 
-@app.command()
 def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as JSON.")) -> None:
-    """List the plans (抽查计划)."""
+    """List the plans (抽查计划); `dsr plans` itself is the group in scheduler/cli/plans.py."""
     from scheduler.plans.service import list_plans
 
     data = list_plans(engine())

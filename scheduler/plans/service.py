@@ -11,7 +11,7 @@ from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
-from scheduler.plans import rules
+from scheduler.plans import lifecycle, rules
 from scheduler.plans.frame import Scope
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -52,6 +52,10 @@ class PlanInput:
     require_public_seed: bool = rules.DEFAULTS.require_public_seed
     description: str = ""
     bureau_code: str | None = None
+    # 完成时限: working days after the draw (0: by the end of the period), scheduler/plans/task_limits.py.
+    task_days: int = 0
+    # Why an approved plan changes (it then becomes the next version, a draft): scheduler/plans/lifecycle.py.
+    reason: str = ""
 
 
 @dataclass
@@ -162,6 +166,7 @@ def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
     plan.schedule = data.schedule
     plan.require_public_seed = data.require_public_seed
     plan.description = data.description
+    plan.task_days = data.task_days
     plan.updated_at = utcnow()
 
 
@@ -239,6 +244,9 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         created = plan is None
         if plan is None:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
+        if data.task_days < 0:
+            raise rules.PlanRuleError(["完成时限的工作日数不能为负数"])
+        lifecycle.on_save(plan, actor.name, data.reason, created)
         _apply(plan, data, lead)
         rules.ensure_valid(_rules_for(plan, items, departments, risk_classes(s)))
         s.add(plan)
@@ -291,7 +299,11 @@ def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[
         "next_run_error": next_run_error,
         "require_public_seed": p.require_public_seed,
         "merge_visits": bool(p.merge_visits),
-        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256} for d in draws],
+        "version": p.version,
+        "status": p.status,
+        "task_days": p.task_days,
+        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256, "plan_version": d.plan_version}
+                  for d in draws],
     }
 
 
