@@ -26,7 +26,7 @@ def dsr(url: str, *args: str) -> subprocess.CompletedProcess:
     (("deadline", "2099-03-02"), "错误：2099 年的节假日安排尚未录入并确认，无法计算工作日"),
     (("user", "disable", "nobody"), "错误：用户“nobody”不存在"),
     (("visits", "window", "weekly"), "错误：协调周期"),
-    (("calendar", "confirm", "2099", "--by", "李管理"), "错误：2099 年的节假日安排尚未录入"),
+    (("calendar", "confirm", "2099", "--as", "李管理"), "错误：账号“李管理”不存在或已停用"),
 ])
 def test_a_refusal_prints_the_chinese_message_and_exits_2(sqlite_url, args, message):
     r = dsr(sqlite_url, *args)
