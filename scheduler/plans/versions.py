@@ -61,7 +61,7 @@ def _ratio_text(ratios: dict[str, str], counts: dict[str, int]) -> tuple[str, st
     elif len(values) == 1:
         ratio = _percent(str(values[0]))
     else:
-        ratio = f"{_percent(str(values[0]))}～{_percent(str(values[-1]))}（按信用风险分类）"
+        ratio = f"{_percent(str(values[0]))}～{_percent(str(values[-1]))}"
     return ratio, (f"{sum(int(c) for c in counts.values())} 户" if counts else "")
 
 
@@ -217,5 +217,6 @@ def public_plans(engine: Engine) -> list[dict[str, Any]]:
                                 "approved_by": p.approved_by, "approved_at": p.approved_at,
                                 "published_by": p.published_by, "published_at": p.published_at, "current": True,
                                 "document": document(load_plan(s, p.code))})
-            out.extend({"code": p.code, **r} for r in rows)
+            # The newest published text is the one in force for the public, even while a change is a draft.
+            out.extend({"code": p.code, **r, "current": k == 0} for k, r in enumerate(rows))
     return out
