@@ -3,8 +3,8 @@
 Pure: no database, no clock; the caller passes the working-day calendar and today.
 A plan's `task_days` is N > 0 (a task is due on the N-th working day after the day of its
 draw, Asia/Shanghai) or 0 (due on the last day of the draw's period: the month, the
-quarter or the year). A task is near its limit from 5 working days before it (the due day
-among them) and past it from the day after.
+quarter or the year). A task is near its limit when at most 5 working days are left until it
+(working days after today, up to and including the due day), and past it from the day after.
 """
 
 from __future__ import annotations
@@ -37,8 +37,9 @@ def due_on(cal: wd.WorkdayCalendar, drawn_on: dt.date, period: str, task_days: i
 
 
 def horizon(cal: wd.WorkdayCalendar, today: dt.date) -> dt.date:
-    """The last due day that counts as near today."""
-    return wd.add_working_days(cal, today, NEAR_WORKING_DAYS)
+    """The last due day that counts as near today: at most 5 working days after today, so a limit on a
+    weekend or holiday right after the fifth working day is near too."""
+    return wd.add_working_days(cal, today, NEAR_WORKING_DAYS + 1) - dt.timedelta(days=1)
 
 
 def flag(today: dt.date, near_until: dt.date, due: dt.date) -> str | None:

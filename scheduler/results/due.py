@@ -64,7 +64,7 @@ def open_draws(s: Session, cal: wd.WorkdayCalendar, today: dt.date,
     """Every drawn draw that still has open tasks, with its due day and today's flag.
 
     A draw whose due day needs a year the calendar does not know yet is left out (the app
-    warns about missing years separately)."""
+    warns about missing years separately); without next year's calendar, "near" is the next 7 days."""
     open_task = select(Task.id).where(Task.draw_id == Draw.id, Task.status.in_(OPEN_STATES)).exists()
     stmt = (select(Draw.id, Plan.code, Draw.period, Plan.bureau_id, Draw.drawn_at, Plan.task_days)
             .join(Plan, Plan.id == Draw.plan_id).where(Draw.status == "drawn", open_task).order_by(Draw.id))
@@ -72,8 +72,8 @@ def open_draws(s: Session, cal: wd.WorkdayCalendar, today: dt.date,
         stmt = stmt.where(Plan.bureau_id.in_(list(bureau_ids)))
     try:
         near = tl.horizon(cal, today)
-    except wd.MissingYear:
-        return []
+    except wd.MissingYear:  # late December before next year's holidays are confirmed: a week ahead
+        near = today + dt.timedelta(days=7)
     out = []
     for draw_id, code, period, bureau_id, drawn_at, task_days in s.execute(stmt).all():
         try:
