@@ -152,10 +152,9 @@ def test_worker_reminds_overdue_tasks_exactly_once(w, db_url):
 def test_worker_refuses_a_draft_plans_scheduled_draw(w, db_url):
     text_, _t = at_in(6)
     save_plan(w, plan("PG-DRAFT", schedule=text_))  # saved, never approved
+    # Its time comes while the worker starts or soon after: run by the first catch-up or by its DateTrigger job.
     with worker(db_url, "tl2", "--poll", "60") as p:
-        fired = whole_job(p, "tl2", "plan:PG-DRAFT", 60)
-        assert fired["job"] == "executed", fired
-        wait_for(lambda: _count_runs(w) == 1, 30, "the run to be recorded", [p])
+        wait_for(lambda: _count_runs(w) == 1, 60, "the run to be recorded", [p])
         p.terminate()
     with Session(w) as s:
         run = s.execute(select(ScheduleRun)).scalar_one()
