@@ -142,7 +142,7 @@ def plan_rows(engine: Engine) -> list[dict[str, str]]:
         kinds = sorted({i["kind"] for i in d["items"]}, key=lambda k: (k != "key", k))
         published = r["published_at"]
         out.append({
-            "计划编号": d["code"], "计划名称": d["name"], "计划年度": d.get("year") or "", "版本": r["version"],
+            "计划编号": d["code"], "计划名称": d["name"], "计划年度": str(d.get("year") or ""), "版本": str(r["version"]),
             "当前版本": "是" if r["current"] else "否",
             "计划类型": ex.PLAN_KIND_LABELS.get(d["kind"], d["kind"]),
             "牵头部门": d["lead_department"],
