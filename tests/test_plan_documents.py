@@ -203,3 +203,56 @@ def test_lifecycle_rules_pure():
     assert lifecycle.copy_name("2026年度企业公示信息抽查", 2026, 2027) == "2027年度企业公示信息抽查"
     assert lifecycle.copy_name("企业公示信息抽查", None, 2027) == "2027年度企业公示信息抽查"
     assert lifecycle.year_of("PG-2026-GS", "") == 2026 and lifecycle.year_of("X", "计划") is None
+
+
+# --- the command line acts as named accounts -----------------------------------------------------------------
+
+
+def _dsr(url: str, *args: str):
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "DSR_DATABASE_URL": url, "COLUMNS": "200"}
+    return subprocess.run([sys.executable, "-m", "scheduler", *args], capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_copy_approve_publish_as_accounts(sqlite_url):
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from scheduler.accounts.service import add_user
+    from tests.factories import save_approved
+
+    eng = make_engine(sqlite_url)
+    upgrade(eng)
+    world(eng, 300)
+    save_approved(eng, gs_plan())
+    for user, role, dept in (("li", "planner", "SCJGJ"), ("wang", "reviewer", "SCJGJ"), ("zhou", "inspector", None)):
+        add_user(eng, user, role, "correct-horse-battery-9", department=dept,
+                 inspector="SCJGJ-0000" if role == "inspector" else None)
+    eng.dispose()
+
+    r = _dsr(sqlite_url, "plans", "copy", "PG-2026-GS", "--year", "2027", "--code", "PG-2027-GS", "--as", "nobody")
+    assert r.returncode == 2 and "账号“nobody”不存在或已停用" in r.stderr
+    r = _dsr(sqlite_url, "plans", "copy", "PG-2026-GS", "--year", "2027", "--code", "PG-2027-GS", "--as", "li")
+    assert r.returncode == 0, r.stderr
+    assert "已将 PG-2026-GS 复制为 2027 年度计划 PG-2027-GS" in r.stdout
+    r = _dsr(sqlite_url, "draw", "PG-2027-GS", "--period", "2027-01", "--seed", SEED)
+    assert r.returncode == 2 and r.stderr.startswith("错误：抽查计划“PG-2027-GS”第 1 版为草稿，尚未审批，不能抽取")
+    r = _dsr(sqlite_url, "plans", "approve", "PG-2027-GS", "--as", "li")  # a planner does not approve
+    assert r.returncode == 2 and "计划人员无权审批抽查计划" in r.stderr
+    r = _dsr(sqlite_url, "plans", "approve", "PG-2027-GS", "--as", "SCJGJ-0000")  # the inspector acts under its roster id
+    assert r.returncode == 2
+    r = _dsr(sqlite_url, "plans", "publish", "PG-2027-GS", "--as", "li")
+    assert r.returncode == 2 and "尚未审批，审批后方可发布" in r.stderr
+    r = _dsr(sqlite_url, "plans", "approve", "PG-2027-GS", "--as", "wang")
+    assert r.returncode == 0 and "已审批抽查计划 PG-2027-GS 第 1 版（审批人 wang）" in r.stdout, r.stderr
+    r = _dsr(sqlite_url, "plans", "publish", "PG-2027-GS", "--as", "li")
+    assert r.returncode == 0 and "已发布抽查计划 PG-2027-GS 第 1 版（发布人 li）" in r.stdout, r.stderr
+    r = _dsr(sqlite_url, "plans", "--json")
+    assert r.returncode == 0, r.stderr
+    listed = {p["code"]: p for p in json.loads(r.stdout)}
+    assert (listed["PG-2027-GS"]["status"], listed["PG-2027-GS"]["version"]) == ("published", 1)
+    assert (listed["PG-2026-GS"]["status"], listed["PG-2026-GS"]["version"]) == ("published", 1)
+    r = _dsr(sqlite_url, "plans", "versions", "PG-2027-GS", "--json")
+    assert r.returncode == 0 and [v["approved_by"] for v in json.loads(r.stdout)] == ["wang"]
