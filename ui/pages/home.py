@@ -88,11 +88,7 @@ if b is not None:
         st.markdown("**检查完成时限**")
         lc1, lc2, _ = st.columns([1, 1, 4])
         lc1.metric("已超过完成时限", limits[tl.OVERDUE], help="抽查计划规定的完成时限已过、仍未完成检查的任务")
-        lc2.metric(f"{tl.NEAR_WORKING_DAYS}个工作日内到期", limits[tl.DUE_SOON], help="临近完成时限、尚未完成检查的任务")
-        table([{"task_id": t.task_id, "uscc": t.uscc, "plan": f"{t.plan_code}（{t.period}）", "due_on": t.due_on.isoformat(),
-                "flag": tl.FLAG_LABELS[t.flag]} for t in limits["tasks"]],
-              [Col("task_id", "任务编号"), Col("uscc", "统一社会信用代码"), Col("plan", "计划"), Col("due_on", "完成时限"),
-               Col("flag", "提醒")], key="home_task_limits")
+        lc2.metric(f"{tl.NEAR_WORKING_DAYS}个工作日内到期", limits[tl.DUE_SOON], help="临近完成时限、尚未完成检查的任务（明细见页末）")
     if month_rows:
         long = pd.DataFrame([
             {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}
@@ -237,3 +233,9 @@ if b is not None:
             Col("部门", "部门"), Col("检查结果", "检查结果"), Col("已公示", "已公示"), Col("按期公示", "按期公示"),
             Col("公示率", "公示率", pct), Col("按期公示率", "按期公示率", pct),
         ], key="home_pub_table")
+    if limits["tasks"]:
+        with st.expander("明细：临近或超过完成时限的任务（最紧急的 50 项）"):
+            table([{"task_id": t.task_id, "uscc": t.uscc, "plan": f"{t.plan_code}（{t.period}）",
+                    "due_on": t.due_on.isoformat(), "flag": tl.FLAG_LABELS[t.flag]} for t in limits["tasks"]],
+                  [Col("task_id", "任务编号"), Col("uscc", "统一社会信用代码"), Col("plan", "计划"),
+                   Col("due_on", "完成时限"), Col("flag", "提醒")], key="home_task_limits")
