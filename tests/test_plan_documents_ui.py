@@ -3,18 +3,21 @@ publishes, copies and lists the versions; 公示查询 shows published plans onl
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import pytest
 import streamlit as st
-from sqlalchemy import select
+from sqlalchemy import func, select, update
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.models import Department, Plan
+from db.models import Department, Draw, Inspector, Plan, Task, TeamMember
 from scheduler.access.context import Actor
+from scheduler.accounts.service import add_user
+from scheduler.draw import service as draws
 from scheduler.plans import versions as pv
 from scheduler.plans.service import PlanInput, save_plan
 from tests.factories import world
@@ -45,6 +48,15 @@ def base_db(tmp_path_factory):
     save_plan(eng, plan("PG-2026-PUB", task_days=15, description="第二版", reason="增加抽查事项说明"), planner)
     pv.approve_plan(eng, "PG-2026-PUB", reviewer)
     pv.publish_plan(eng, "PG-2026-PUB", reviewer)
+    # Drawn on 2026-03-02 with 15 working days to check: every open task is past its limit (2026-03-23).
+    d = draws.execute(eng, "PG-2026-PUB", "2026-03", "16180339887498948482")
+    with eng.begin() as c:
+        c.execute(update(Draw).where(Draw.id == d.id).values(drawn_at=dt.datetime(2026, 3, 2, 1, tzinfo=dt.timezone.utc)))
+    with Session(eng) as s:
+        task = s.execute(select(Task).where(Task.draw_id == d.id, Task.status == "assigned").order_by(Task.id)).scalars().first()
+        member = s.execute(select(Inspector.inspector_id).join(TeamMember, TeamMember.inspector_pk == Inspector.id)
+                           .where(TeamMember.task_id == task.id, TeamMember.active.is_(True))).scalars().first()
+    add_user(eng, "insp", "inspector", "correct-horse-battery-9", inspector=member)
     eng.dispose()
     return path
 
@@ -119,4 +131,27 @@ def test_plans_page_approves_publishes_copies_and_lists_versions(url):
     at.button(key="plan_approve").click()
     at = rerun(at)
     assert any("审批人不能是计划的创建人" in e.value for e in at.error)
+    st.cache_resource.clear()
+
+
+def test_tasks_past_their_limit_are_flagged_on_the_dashboard_and_the_inspectors_list(url, monkeypatch):
+    eng = make_engine(url)
+    with Session(eng) as s:
+        n_open = s.execute(select(func.count()).select_from(Task).where(
+            Task.status.in_(("drawn", "assigned", "inspecting")), Task.draw_id.is_not(None))).scalar_one()
+    eng.dispose()
+    assert n_open > 0
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()  # 首页, as "ui" (admin)
+    assert not at.exception, at.exception
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["已超过完成时限"] == str(n_open) and metrics["5个工作日内到期"] == "0"
+    listed = next(t for t in _tables(at) if "提醒" in t.columns)
+    assert set(listed["提醒"]) == {"已超过完成时限"} and set(listed["完成时限"]) == {"2026-03-23"}
+    st.cache_resource.clear()
+
+    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "insp")  # the inspector of one of the teams
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at = open_page(at, "results.py")
+    mine = next(t for t in _tables(at) if "时限提醒" in t.columns)
+    assert len(mine) >= 1 and set(mine["时限提醒"]) == {"已超过完成时限"} and set(mine["完成时限"]) == {"2026-03-23"}
     st.cache_resource.clear()
