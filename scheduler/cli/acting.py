@@ -27,8 +27,6 @@ class UnknownAccount(DsrError, LookupError):
 
 def actor_as(eng, username: Optional[str], *, deprecated: Optional[str] = None, option: str = "--by") -> Actor:  # noqa: ANN001
     """The Actor of the account `username` (or of `deprecated`, the old option's value, also an account)."""
-    from scheduler.accounts.service import actor_of
-
     name = (username or "").strip()
     old = (deprecated or "").strip()
     if old:
@@ -38,7 +36,24 @@ def actor_as(eng, username: Optional[str], *, deprecated: Optional[str] = None, 
         name = name or old
     if not name:
         raise UnknownAccount("请用 --as 指明操作的账号（用户名）")
-    actor = actor_of(eng, name)
+    return account_actor(eng, name)
+
+
+def account_actor(eng, name: str) -> Actor:  # noqa: ANN001
+    """The Actor of the active account `name`, or of the inspector account linked to roster id `name`."""
+    from sqlalchemy import select
+    from sqlmodel import Session
+
+    from db.models import Inspector, User
+    from scheduler.accounts.service import actor_of
+
+    name = (name or "").strip()
+    actor = actor_of(eng, name) if name else None
+    if actor is None and name:
+        with Session(eng) as s:
+            linked = s.execute(select(User.username).join(Inspector, Inspector.id == User.inspector_pk)
+                               .where(Inspector.inspector_id == name, User.active.is_(True))).scalars().first()
+        actor = actor_of(eng, linked) if linked else None
     if actor is None:
         raise UnknownAccount(f"账号“{name}”不存在或已停用：--as 须为有效账号（dsr user list）")
     return actor
