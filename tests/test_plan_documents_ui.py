@@ -155,3 +155,21 @@ def test_tasks_past_their_limit_are_flagged_on_the_dashboard_and_the_inspectors_
     mine = next(t for t in _tables(at) if "时限提醒" in t.columns)
     assert len(mine) >= 1 and set(mine["时限提醒"]) == {"已超过完成时限"} and set(mine["完成时限"]) == {"2026-03-23"}
     st.cache_resource.clear()
+
+
+def test_the_draw_page_refuses_a_draft(url):
+    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at = open_page(at, "draw.py")
+    at.selectbox(key="draw_plan").select("PG-2026-DRAFT")
+    at.text_input(key="draw_period").input("2026-12")
+    at = rerun(at)
+    assert any("第 1 版为草稿，尚未审批，不能抽取" in w.value for w in at.warning)
+    at.button(key="draw_freeze").click()
+    at = rerun(at)
+    assert any("抽查计划“PG-2026-DRAFT”第 1 版为草稿，尚未审批，不能抽取" in e.value for e in at.error)
+    eng = make_engine(url)
+    with Session(eng) as s:
+        assert s.execute(select(func.count()).select_from(Draw).join(Plan, Plan.id == Draw.plan_id)
+                         .where(Plan.code == "PG-2026-DRAFT")).scalar_one() == 0
+    eng.dispose()
+    st.cache_resource.clear()
