@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Iterable, Optional
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -66,7 +66,7 @@ def open_draws(s: Session, cal: wd.WorkdayCalendar, today: dt.date,
     A draw whose due day needs a year the calendar does not know yet is left out (the app
     warns about missing years separately); without next year's calendar, "near" is the next 7 days."""
     open_task = select(Task.id).where(Task.draw_id == Draw.id, Task.status.in_(OPEN_STATES)).exists()
-    stmt = (select(Draw.id, Plan.code, Draw.period, Plan.bureau_id, Draw.drawn_at, Plan.task_days)
+    stmt = (select(Draw.id, Plan.code, Draw.period, Plan.bureau_id, func.coalesce(Draw.drawn_at, Draw.frozen_at), Plan.task_days)
             .join(Plan, Plan.id == Draw.plan_id).where(Draw.status == "drawn", open_task).order_by(Draw.id))
     if bureau_ids is not None:
         stmt = stmt.where(Plan.bureau_id.in_(list(bureau_ids)))
