@@ -81,6 +81,7 @@ def test_twenty_planners_at_once_on_postgresql(pg_url):
                 except draws.DrawRefused:
                     with lock:
                         refused["shared_draw"] += 1
+                barrier.wait()  # the draw is over before anyone changes SHARED (a change makes it a draft)
                 for code in ("SHARED", f"OWN-{i:02d}"):
                     desc = f"user{i}-round{r}-{code}"
                     save_plan(eng, plan(code, desc))  # each change opens a new version, a draft
