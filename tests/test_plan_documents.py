@@ -256,3 +256,20 @@ def test_cli_copy_approve_publish_as_accounts(sqlite_url):
     assert (listed["PG-2026-GS"]["status"], listed["PG-2026-GS"]["version"]) == ("published", 1)
     r = _dsr(sqlite_url, "plans", "versions", "PG-2027-GS", "--json")
     assert r.returncode == 0 and [v["approved_by"] for v in json.loads(r.stdout)] == ["wang"]
+
+
+def test_a_plan_in_use_before_versions_keeps_its_text_when_changed(w):
+    """A plan published without a kept version (the migration, the demo) is recorded as it stood when
+    it first changes, so the public still reads it while the change waits for approval."""
+    from sqlalchemy import update
+
+    engine, a = w
+    code = save_plan(engine, gs_plan(), a["planner"]).code
+    with engine.begin() as c:
+        c.execute(update(Plan).where(Plan.code == code).values(status="published"))
+    assert [r["version"] for r in pv.public_plans(engine) if r["code"] == code] == [1]
+    save_plan(engine, gs_plan(task_days=3, reason="缩短完成时限"), a["planner"])
+    assert _status(engine, code) == ("draft", 2)
+    kept = [r for r in pv.public_plans(engine) if r["code"] == code]
+    assert [(r["version"], r["current"], r["document"]["task_days"]) for r in kept] == [(1, True, 10)]
+    assert [v["version"] for v in pv.versions(engine, code)] == [1]

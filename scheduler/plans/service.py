@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
+from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, PlanVersion, utcnow
 from scheduler.plans import lifecycle, rules
+from scheduler.plans.documents import document
 from scheduler.plans.frame import Scope
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -221,6 +222,20 @@ def check_input(engine: Engine, data: PlanInput) -> list[str]:
         return rules.check_plan(lp.rules)
 
 
+def _record_text_in_force(s: Session, plan: Plan) -> None:
+    """Before a change opens the next version: the text in force is on record as a PlanVersion. A plan in
+    use before versions were kept (an older database, the demo) has none yet; it is recorded now, as
+    it stands, so it stays on record and public."""
+    if s.execute(select(PlanVersion.id).where(PlanVersion.plan_id == plan.id, PlanVersion.version == plan.version)).first():
+        return
+    published = plan.status == lifecycle.PUBLISHED
+    s.add(PlanVersion(plan_id=plan.id, version=plan.version,
+                      document=json.dumps(document(load_plan(s, plan.code)), ensure_ascii=False, sort_keys=True),
+                      reason=plan.change_reason, changed_by=plan.updated_by, approved_by=plan.approved_by,
+                      approved_at=plan.approved_at or plan.updated_at, published_by=plan.published_by,
+                      published_at=(plan.published_at or plan.updated_at) if published else None))
+
+
 def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
     """Create or update a plan; refuses (PlanRuleError) if it breaks a rule.
 
@@ -246,6 +261,8 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
         if data.task_days < 0:
             raise rules.PlanRuleError(["完成时限的工作日数不能为负数"])
+        if not created and plan.status != lifecycle.DRAFT:
+            _record_text_in_force(s, plan)
         lifecycle.on_save(plan, actor.name, data.reason, created)
         _apply(plan, data, lead)
         rules.ensure_valid(_rules_for(plan, items, departments, risk_classes(s)))
