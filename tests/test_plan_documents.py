@@ -256,6 +256,16 @@ def test_cli_copy_approve_publish_as_accounts(sqlite_url):
     assert (listed["PG-2026-GS"]["status"], listed["PG-2026-GS"]["version"]) == ("published", 1)
     r = _dsr(sqlite_url, "plans", "versions", "PG-2027-GS", "--json")
     assert r.returncode == 0 and [v["approved_by"] for v in json.loads(r.stdout)] == ["wang"]
+    # Drawing and voiding as accounts: the planner draws; voiding is an administrator's.
+    r = _dsr(sqlite_url, "draw", "PG-2027-GS", "--period", "2027-01", "--seed", SEED, "--as", "li")
+    assert r.returncode == 0, r.stderr
+    r = _dsr(sqlite_url, "void", "PG-2027-GS", "--period", "2027-01", "--reason", "测试作废", "--as", "li")
+    assert r.returncode == 2 and "计划人员无权作废抽取" in r.stderr
+    eng = make_engine(sqlite_url)
+    with Session(eng) as s:
+        d = s.execute(select(Draw).join(Plan, Plan.id == Draw.plan_id).where(Plan.code == "PG-2027-GS")).scalar_one()
+        assert (d.status, d.drawn_by, d.frozen_by, d.plan_version) == ("drawn", "li", "li", 1)
+    eng.dispose()
 
 
 def test_a_plan_in_use_before_versions_keeps_its_text_when_changed(w):
