@@ -51,7 +51,7 @@ def render(eng, plans: list[dict], actor) -> None:  # noqa: ANN001
     if not plans:
         return
     by_code = {p["code"]: p for p in plans}
-    code = st.selectbox("计划", list(by_code), key="plan_doc",
+    code = st.selectbox("审批、发布或复制的计划", list(by_code), key="plan_doc",
                         format_func=lambda c: f"{c} {by_code[c]['name']}（{status_text(by_code[c])}）")
     p = by_code[code]
     st.markdown(f"**{p['code']} {p['name']}**：{status_text(p)}")
