@@ -16,7 +16,7 @@ from db.models import AuditEvent
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import world
 

@@ -16,7 +16,7 @@ from scheduler.audit import service as auditlog
 from scheduler.audit import backup
 from scheduler.draw import service as draws
 from scheduler.access.context import CLI
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import world

@@ -10,7 +10,7 @@ import sys
 import pytest
 
 from db.engine import make_engine
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import world
 

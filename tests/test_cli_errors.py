@@ -74,7 +74,7 @@ def test_matching_inputs_the_engine_refuses_are_a_refusal_not_a_traceback(sqlite
     """A plan saved with a workload cap the matching cannot count to: `dsr draw` refuses it in words."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from scheduler.plans.service import PlanInput, save_plan
+    from scheduler.plans.service import PlanInput
     from tests.factories import save_approved
     from tests.factories import world
 

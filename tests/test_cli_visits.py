@@ -11,7 +11,7 @@ import pytest
 
 from db.engine import make_engine
 from scheduler.draw import service as draws
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import world
 

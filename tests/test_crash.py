@@ -19,7 +19,6 @@ import pytest
 from db.engine import make_engine
 from db.migrate import upgrade
 from scheduler.audit import service as auditlog
-from scheduler.plans.service import save_plan
 from tests.factories import save_approved
 from tests.factories import world
 from tests.pause_points import POINTS, Child

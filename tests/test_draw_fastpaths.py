@@ -22,7 +22,7 @@ from sqlmodel import Session
 from scheduler.draw import fast as draw
 from scheduler.draw import service as draws
 from scheduler.draw import frame_service as frames
-from scheduler.plans.service import PlanInput, load_plan, save_plan
+from scheduler.plans.service import PlanInput, load_plan
 from tests.factories import save_approved
 from tests.factories import add_enterprises, world
 

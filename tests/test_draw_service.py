@@ -12,7 +12,7 @@ from sqlmodel import Session
 from db.models import AuditEvent, CheckItem, Draw, Enterprise, Task, TaskItem
 from scheduler.plans import rules
 from scheduler.draw import service as draws
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
 from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import add_enterprises, world

@@ -17,7 +17,7 @@ from scheduler.calendar import service as calendar
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import make_uscc, world
 

@@ -12,7 +12,7 @@ from db.models import CheckItem, Department, Enterprise, Inspector, Task, TaskIt
 from scheduler.draw import service as draws
 from scheduler.results import tasks
 from scheduler.matching import service as teams
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import world
 

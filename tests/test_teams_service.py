@@ -12,7 +12,7 @@ from sqlmodel import Session
 from db.models import Conflict, Department, Inspector, Task, TaskEvent, TeamMember
 from scheduler.draw import service as draws
 from scheduler.matching import service as teams
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import JOINT, joint_plan_database, world

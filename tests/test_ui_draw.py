@@ -18,7 +18,7 @@ from db.models import Draw, TeamMember
 from scheduler.draw import service as draws
 from scheduler.plans import rules
 from scheduler.results import tasks as task_service
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
 from tests.factories import save_approved
 from tests.factories import world
 from ui import nav

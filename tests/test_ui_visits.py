@@ -12,7 +12,7 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from scheduler.draw import service as draws
 from scheduler.visits import service as vs
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from tests.factories import world
 from ui import auth, nav

@@ -21,7 +21,7 @@ from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.visits import service as vs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
 from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import world

@@ -23,7 +23,7 @@ from scheduler.plans import schedules as S
 from scheduler.draw import service as draws
 from scheduler.draw import runs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
 from tests.factories import save_approved
 from tests.factories import world
 from tests.pause_points import Child, wait_any
