@@ -149,6 +149,11 @@ def build(url: str, n: int) -> None:
                     ((bid, f"I{i:05d}", f"检查员{i}", depts["SCJGJ"], f"C{i:08d}", "", "", True, now) for i in range(k)))
     save_plan(eng, PlanInput(code=PLAN, name="基准测试重点抽查", lead_department="SCJGJ", item_codes=["K-01"],
                              ratios={m[0]: m[2] for m in MIX}, workload_cap=30000))
+    # A draft is never drawn: a second person approves the plan first.
+    from scheduler.access.context import Actor
+    from scheduler.plans.versions import approve_plan
+
+    approve_plan(eng, PLAN, Actor("bench-approver", "admin"))
     # A registry is imported long before it is drawn: let the database's background writes settle
     # first, rather than have them compete with the timed run (PostgreSQL: autovacuum and
     # statistics; SQLite: the WAL copied into the file, and the kernel writing the file out).

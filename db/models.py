@@ -269,6 +269,37 @@ class Plan(SQLModel, table=True):
     description: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     created_at: dt.datetime = Field(default_factory=utcnow)
     updated_at: dt.datetime = Field(default_factory=utcnow)
+    # The plan as a published document (scheduler/plans/lifecycle.py): draft -> approved -> published.
+    # `version` counts the approved texts; changing an approved plan opens the next version as a draft.
+    status: str = Field(default="draft", max_length=16, sa_column_kwargs={"server_default": "draft"})
+    version: int = Field(default=1, sa_column_kwargs={"server_default": "1"})
+    created_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    updated_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    change_reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    approved_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    approved_at: Optional[dt.datetime] = None
+    published_by: str = Field(default="", max_length=64, sa_column_kwargs={"server_default": ""})
+    published_at: Optional[dt.datetime] = None
+    # 完成时限: a task is due this many working days after its draw; 0 = by the end of its period.
+    task_days: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
+
+
+class PlanVersion(SQLModel, table=True):
+    """One approved text of a plan, kept for ever: `document` is the public plan as approved (JSON),
+    so earlier versions stay on record and public after the plan changes."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "version"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    version: int
+    document: str = Field(sa_column=Column(Text, nullable=False))
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    changed_by: str = Field(default="", max_length=64)
+    approved_by: str = Field(max_length=64)
+    approved_at: dt.datetime = Field(default_factory=utcnow)
+    published_by: str = Field(default="", max_length=64)
+    published_at: Optional[dt.datetime] = None
 
 
 class PlanItem(SQLModel, table=True):
@@ -307,6 +338,7 @@ class Draw(SQLModel, table=True):
     void_reason: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
     voided_by: Optional[str] = Field(default=None, max_length=64)
     voided_at: Optional[dt.datetime] = None
+    plan_version: Optional[int] = None  # the plan's version (PlanVersion) the draw used
 
 
 class DrawArchive(SQLModel, table=True):
@@ -585,7 +617,7 @@ class Notification(SQLModel, table=True):
 
     id: Optional[int] = Field(default=None, primary_key=True)
     bureau_id: Optional[int] = Field(default=None, foreign_key="bureau.id", index=True)
-    kind: str = Field(max_length=32)  # missed / waiting_seed / failed / deadline_soon / overdue / seed_reminder
+    kind: str = Field(max_length=32)  # missed / waiting_seed / failed / deadline_soon / overdue / seed_reminder / task_due_soon / task_overdue
     message: str = Field(sa_column=Column(Text, nullable=False))
     object: str = Field(default="", max_length=200)
     key: Optional[str] = Field(default=None, max_length=200, unique=True)  # de-duplicates across workers

@@ -9,7 +9,9 @@ the project's database:
   by the sync after each firing), so calendar schedules (first working day)
   work like cron ones;
 - a heartbeat thread (not a stored job) every 15 s (or `poll`, if shorter);
-- ``dsr:reminders`` daily at 08:30 (and once at start).
+- ``dsr:reminders`` daily at 08:30 (and once at start);
+- ``dsr:task-limits`` every `poll` seconds from the start: one notification per task near
+  or past its plan's completion time limit (scheduler/results/due.py), once per task and flag.
 
 The job store only says *when*; what keeps a draw exactly-once is the claim
 row and the draw's own unique index (scheduler/draw/runs.py), so a second
@@ -44,6 +46,7 @@ log = logging.getLogger("dsr.worker")
 SYNC_JOB = "dsr:sync"
 HEARTBEAT_JOB = "dsr:heartbeat"
 REMINDER_JOB = "dsr:reminders"
+TASK_LIMIT_JOB = "dsr:task-limits"
 PLAN_JOB_PREFIX = "plan:"
 
 
@@ -100,6 +103,17 @@ def send_reminders() -> None:
     st = _st()
     for n in runs.reminders(st.engine):
         runs.log_json("notification", kind=n.kind, bureau=n.bureau_id, message=n.message)
+
+
+def send_task_reminders() -> None:
+    """Tasks near or past their completion time limit: a reminder each, once (the notification's key)."""
+    from scheduler.results import due
+
+    st = _st()
+    sent = due.remind(st.engine)
+    for n in sent:
+        runs.log_json("notification", kind=n.kind, bureau=n.bureau_id, message=n.message)
+    runs.log_json("task_limits", worker=st.me.worker_id, sent=len(sent))
 
 
 # --- wiring ---------------------------------------------------------------------------
@@ -204,6 +218,7 @@ def run_worker(engine: Engine, worker_id: str, poll: float = 30.0, once: bool = 
     runs.catch_up(engine, st.me, opts=st.opts)
     send_reminders()
     if once:
+        send_task_reminders()
         runs.log_json("worker_stop", worker=worker_id, instance=st.me.instance)
         return
     sch = build_scheduler(engine, poll)
@@ -214,6 +229,9 @@ def run_worker(engine: Engine, worker_id: str, poll: float = 30.0, once: bool = 
                 next_run_time=dt.datetime.now(schedules.TZ))
     sch.add_job(send_reminders, CronTrigger(hour=8, minute=30, timezone=schedules.TZ), id=f"{REMINDER_JOB}@{worker_id}", name="每日提醒",
                 replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=3600)
+    sch.add_job(send_task_reminders, IntervalTrigger(seconds=poll, timezone=schedules.TZ), id=f"{TASK_LIMIT_JOB}@{worker_id}",
+                name="完成时限提醒", replace_existing=True, coalesce=True, max_instances=1, misfire_grace_time=None,
+                next_run_time=dt.datetime.now(schedules.TZ))
 
     def _stop(signum, frame):  # noqa: ANN001
         runs.log_json("worker_stop", worker=worker_id, instance=st.me.instance, signal=signum)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 
@@ -11,12 +12,14 @@ from sqlmodel import Session
 from db.bulk import insert_rows
 from db.engine import make_engine
 from db.migrate import upgrade
-from db.models import CheckItem, Conflict, Department, Expert, Inspector, utcnow
+from db.models import CheckItem, Conflict, Department, Expert, Inspector, Plan, utcnow
 from scheduler.demo import pinggu as reference
 from scheduler.library import vocabulary
 from scheduler.library import uscc
 from scheduler.demo.service import ensure_pinggu
+from scheduler.access.context import CLI, Actor
 from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.versions import approve_plan, publish_plan
 
 ENT_COLS = ["uscc", "name", "entity_type", "industry_code", "town_code", "address", "registered_on", "status",
             "risk_class", "tags", "updated_at"]
@@ -89,5 +92,21 @@ def joint_plan_database(path, n: int = 1500):
     eng = make_engine(f"sqlite:///{path}")
     upgrade(eng)
     world(eng, n)
-    save_plan(eng, JOINT)
+    save_approved(eng, JOINT)
     return eng
+
+
+# The second person who approves and publishes the plans the tests draw (a draft is never drawn).
+APPROVER = Actor("approver", "admin")
+
+
+def save_approved(engine, data: PlanInput, actor: Actor = CLI):
+    """save_plan, then approve and publish the plan as APPROVER: what a draw needs. A change of a plan
+    already approved gets a reason (it opens the next version)."""
+    with Session(engine) as s:
+        status = s.execute(select(Plan.status).where(Plan.code == data.code)).scalar_one_or_none()
+    if status not in (None, "draft") and not data.reason:
+        data = dataclasses.replace(data, reason="测试中修改计划")
+    plan = save_plan(engine, data, actor)
+    approve_plan(engine, data.code, APPROVER)
+    return publish_plan(engine, data.code, APPROVER) if plan else plan

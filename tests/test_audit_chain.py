@@ -16,14 +16,15 @@ from db.models import AuditEvent
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import world
 
 
 @pytest.fixture
 def chained(engine):
     world(engine, 300)
-    save_plan(engine, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"],
+    save_approved(engine, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
     draws.execute(engine, "PG-GS", "2026-12", seed="11111111112222222222")
     with Session(engine) as s:

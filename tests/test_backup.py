@@ -16,7 +16,8 @@ from scheduler.audit import service as auditlog
 from scheduler.audit import backup
 from scheduler.draw import service as draws
 from scheduler.access.context import CLI
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -29,7 +30,7 @@ GS = PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="S
 def drawn(sqlite_url):
     eng = make_engine(sqlite_url)
     world(eng, 1500)
-    save_plan(eng, GS)
+    save_approved(eng, GS)
     draws.execute(eng, "PG-GS", "2026-11", seed=SEED)
     draws.execute(eng, "PG-GS", "2026-12", seed="27182818284590452353602874")
     yield sqlite_url, eng

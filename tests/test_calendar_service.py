@@ -175,13 +175,36 @@ def test_cli_deadline_enter_confirm(sqlite_url, tmp_path):
         "holidays": [{"start": a.isoformat(), "end": b.isoformat(), "name": n} for a, b, n in HOLIDAYS_2027],
         "workdays": [w.isoformat() for w in WORKDAYS_2027],
     }, ensure_ascii=False), encoding="utf-8")
-    r = _dsr(sqlite_url, "calendar", "enter", "2027", "--file", str(f), "--notice", NOTICE, "--by", "张管理")
+    # The CLI acts as named accounts (--as): two administrators, and an auditor who may do neither.
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from scheduler.accounts.service import add_user
+
+    eng = make_engine(sqlite_url)
+    upgrade(eng)
+    for user, role in (("zhang", "admin"), ("li", "admin"), ("zhao", "auditor")):
+        add_user(eng, user, role, "correct-horse-battery-9")
+    eng.dispose()
+    enter = ("calendar", "enter", "2027", "--file", str(f), "--notice", NOTICE)
+    r = _dsr(sqlite_url, *enter, "--as", "nobody")
+    assert r.returncode == 2 and "账号“nobody”不存在或已停用" in r.stderr
+    r = _dsr(sqlite_url, *enter, "--as", "zhao")
+    assert r.returncode == 2 and "审计人员无权录入节假日安排" in r.stderr
+    r = _dsr(sqlite_url, *enter)
+    assert r.returncode == 2 and "请用 --as 指明操作的账号" in r.stderr
+    r = _dsr(sqlite_url, *enter, "--as", "zhang")
     assert r.returncode == 0, r.stderr
     assert "已录入 2027 年" in r.stdout
-    r = _dsr(sqlite_url, "calendar", "confirm", "2027", "--by", "张管理")
+    # One person cannot play both parts, neither under --as nor under the old --by (also an account now).
+    r = _dsr(sqlite_url, "calendar", "confirm", "2027", "--as", "zhang")
     assert r.returncode != 0 and "录入人与确认人不能为同一人" in r.stderr
+    r = _dsr(sqlite_url, "calendar", "confirm", "2027", "--by", "zhang")
+    assert r.returncode != 0 and "录入人与确认人不能为同一人" in r.stderr and "--by 已停用" in r.stderr
     r = _dsr(sqlite_url, "calendar", "confirm", "2027", "--by", "李管理")
+    assert r.returncode == 2 and "账号“李管理”不存在或已停用" in r.stderr
+    r = _dsr(sqlite_url, "calendar", "confirm", "2027", "--as", "li")
     assert r.returncode == 0, r.stderr
+    assert "录入人 zhang，确认人 li" in r.stdout
     r = _dsr(sqlite_url, "deadline", "2026-12-15")
     assert (r.returncode, r.stdout) == (0, "2027-01-13\n")
     r = _dsr(sqlite_url, "calendar", "show", "2027")

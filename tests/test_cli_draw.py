@@ -10,7 +10,8 @@ import sys
 import pytest
 
 from db.engine import make_engine
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import world
 
 
@@ -23,7 +24,7 @@ def dsr(url, *args):
 def url(sqlite_url):
     eng = make_engine(sqlite_url)
     world(eng, 1000)
-    save_plan(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
+    save_approved(eng, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
                              ratios={"A": "0.1", "B": "0.2", "C": "0.5", "D": "1"}, batches=2))
     eng.dispose()
     return sqlite_url

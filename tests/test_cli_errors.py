@@ -26,7 +26,7 @@ def dsr(url: str, *args: str) -> subprocess.CompletedProcess:
     (("deadline", "2099-03-02"), "错误：2099 年的节假日安排尚未录入并确认，无法计算工作日"),
     (("user", "disable", "nobody"), "错误：用户“nobody”不存在"),
     (("visits", "window", "weekly"), "错误：协调周期"),
-    (("calendar", "confirm", "2099", "--by", "李管理"), "错误：2099 年的节假日安排尚未录入"),
+    (("calendar", "confirm", "2099", "--as", "李管理"), "错误：账号“李管理”不存在或已停用"),
 ])
 def test_a_refusal_prints_the_chinese_message_and_exits_2(sqlite_url, args, message):
     r = dsr(sqlite_url, *args)
@@ -74,13 +74,14 @@ def test_matching_inputs_the_engine_refuses_are_a_refusal_not_a_traceback(sqlite
     """A plan saved with a workload cap the matching cannot count to: `dsr draw` refuses it in words."""
     from db.engine import make_engine
     from db.migrate import upgrade
-    from scheduler.plans.service import PlanInput, save_plan
+    from scheduler.plans.service import PlanInput
+    from tests.factories import save_approved
     from tests.factories import world
 
     eng = make_engine(sqlite_url)
     upgrade(eng)
     world(eng, 300)
-    save_plan(eng, PlanInput(code="PG-CAP", name="工作量上限过大", lead_department="SCJGJ", item_codes=["SP-01"],
+    save_approved(eng, PlanInput(code="PG-CAP", name="工作量上限过大", lead_department="SCJGJ", item_codes=["SP-01"],
                              ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=40000))
     eng.dispose()
     r = dsr(sqlite_url, "draw", "PG-CAP", "--period", "2026-12", "--seed", "31415926535897932384626433")

@@ -11,7 +11,8 @@ import pytest
 
 from db.engine import make_engine
 from scheduler.draw import service as draws
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import world
 
 RATIOS = {"A": "0.3", "B": "0.3", "C": "0.5", "D": "1"}
@@ -26,8 +27,8 @@ def dsr(url, *args):
 def url(sqlite_url):
     eng = make_engine(sqlite_url)
     world(eng, 1200)
-    save_plan(eng, PlanInput(code="PG-SP", name="食品经营许可抽查", lead_department="SCJGJ", item_codes=["SP-01"], ratios=RATIOS))
-    save_plan(eng, PlanInput(code="PG-WS", name="餐饮场所卫生抽查", lead_department="WJW", item_codes=["WS-01"], ratios=RATIOS))
+    save_approved(eng, PlanInput(code="PG-SP", name="食品经营许可抽查", lead_department="SCJGJ", item_codes=["SP-01"], ratios=RATIOS))
+    save_approved(eng, PlanInput(code="PG-WS", name="餐饮场所卫生抽查", lead_department="WJW", item_codes=["WS-01"], ratios=RATIOS))
     draws.execute(eng, "PG-SP", "2026-10", seed="31415926535897932384626433")
     draws.execute(eng, "PG-WS", "2026-11", seed="27182818284590452353602874")
     eng.dispose()

@@ -25,6 +25,8 @@ from scheduler.audit import service as auditlog
 from scheduler.draw import service as draws
 from scheduler.access.context import CLI
 from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.versions import approve_plan, publish_plan
+from tests.factories import APPROVER, save_approved
 from tests.conftest import _truncate_pg
 from tests.factories import world
 from tests.pause_points import Child
@@ -36,12 +38,19 @@ RATIOS = {"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}
 
 def plan(code: str, description: str = "") -> PlanInput:
     return PlanInput(code=code, name=f"并发测试计划 {code}", lead_department="SCJGJ", item_codes=["GS-01"],
-                     ratios=RATIOS, description=description)
+                     ratios=RATIOS, description=description, reason=f"并发修改 {description}")
+
+
+def approve(eng, code: str) -> None:
+    approve_plan(eng, code, APPROVER)
+    publish_plan(eng, code, APPROVER)
 
 
 def _plan_payload(p: Plan) -> dict:
-    # What save_plan records for a plan (scheduler/plans/service.py).
-    return {"plan": p.model_dump(mode="json", exclude={"id", "created_at", "updated_at"}), "items": ["GS-01"]}
+    # What save_plan records for a plan (scheduler/plans/service.py): the plan as saved, a draft not yet approved.
+    draft = p.model_copy(update={"status": "draft", "approved_by": "", "approved_at": None, "published_by": "",
+                                 "published_at": None})
+    return {"plan": draft.model_dump(mode="json", exclude={"id", "created_at", "updated_at"}), "items": ["GS-01"]}
 
 
 @pytest.mark.postgres
@@ -49,9 +58,9 @@ def test_twenty_planners_at_once_on_postgresql(pg_url):
     _truncate_pg(pg_url)
     setup = make_engine(pg_url)
     world(setup, 1000)
-    save_plan(setup, plan("SHARED"))
+    save_approved(setup, plan("SHARED"))
     for i in range(USERS):
-        save_plan(setup, plan(f"OWN-{i:02d}"))
+        save_approved(setup, plan(f"OWN-{i:02d}"))
     barrier = threading.Barrier(USERS, timeout=60)
     ops: Counter = Counter()
     refused: Counter = Counter()
@@ -72,12 +81,18 @@ def test_twenty_planners_at_once_on_postgresql(pg_url):
                 except draws.DrawRefused:
                     with lock:
                         refused["shared_draw"] += 1
+                barrier.wait()  # the draw is over before anyone changes SHARED (a change makes it a draft)
                 for code in ("SHARED", f"OWN-{i:02d}"):
                     desc = f"user{i}-round{r}-{code}"
-                    save_plan(eng, plan(code, desc))
+                    save_plan(eng, plan(code, desc))  # each change opens a new version, a draft
                     with lock:
                         ops["plan_save"] += 1
                         written.setdefault(code, []).append(desc)
+                approve(eng, f"OWN-{i:02d}")
+                barrier.wait()  # every change of SHARED is in; one approval makes it drawable again
+                if i == 0:
+                    approve(eng, "SHARED")
+                barrier.wait()
                 draws.execute(eng, f"OWN-{i:02d}", period, seed=f"{r + 7}" + "1" * 19 + f"{i:02d}")
                 with lock:
                     ops["own_draw"] += 1
@@ -112,7 +127,8 @@ def test_twenty_planners_at_once_on_postgresql(pg_url):
             p = s.execute(select(Plan).where(Plan.code == code)).scalar_one()
             assert p.description in descs
             # The last plan.update in the chain is the state the database kept: no edit was lost or reordered.
-            last = s.execute(select(AuditEvent.digest).where(AuditEvent.object == f"plan:{code}")
+            last = s.execute(select(AuditEvent.digest).where(AuditEvent.object == f"plan:{code}",
+                                                             AuditEvent.action.in_(("plan.create", "plan.update")))
                              .order_by(AuditEvent.id.desc()).limit(1)).scalar_one()
             assert last == digest_of(_plan_payload(p)), code
         n_ev = s.execute(select(func.count()).select_from(AuditEvent)).scalar_one()
@@ -157,7 +173,7 @@ def test_concurrent_audit_writers_keep_one_chain_from_empty(db_url):
 def test_sqlite_app_writes_while_worker_draws(sqlite_url):
     eng = make_engine(sqlite_url)
     world(eng, 60_000)
-    save_plan(eng, plan("PG-GS"))
+    save_approved(eng, plan("PG-GS"))
     env = dict(os.environ, DSR_DATABASE_URL=sqlite_url)
     # The app's own engine; `writing` is set when one of its write statements begins, that is when it
     # asks for SQLite's write lock (the trace callback runs before the statement takes any lock).

@@ -19,7 +19,7 @@ import pytest
 from db.engine import make_engine
 from db.migrate import upgrade
 from scheduler.audit import service as auditlog
-from scheduler.plans.service import save_plan
+from tests.factories import save_approved
 from tests.factories import world
 from tests.pause_points import POINTS, Child
 from tests.test_backup import GS
@@ -39,7 +39,7 @@ def template(tmp_path_factory) -> Path:
     eng = make_engine(f"sqlite:///{p}")
     upgrade(eng)
     world(eng, N)
-    save_plan(eng, GS)
+    save_approved(eng, GS)
     with eng.connect() as c:
         c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()

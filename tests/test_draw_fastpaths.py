@@ -22,7 +22,8 @@ from sqlmodel import Session
 from scheduler.draw import fast as draw
 from scheduler.draw import service as draws
 from scheduler.draw import frame_service as frames
-from scheduler.plans.service import PlanInput, load_plan, save_plan
+from scheduler.plans.service import PlanInput, load_plan
+from tests.factories import save_approved
 from tests.factories import add_enterprises, world
 
 SEED = "27182818284590452353602874713526"
@@ -97,7 +98,7 @@ def test_rank_on_a_fixed_width_archive_equals_run_draw(labels):
 def test_read_frame_lines_are_the_lines_of_read_frame(engine, strata_by):
     world(engine, 1500)
     add_enterprises(engine, 300, seed=9, start=5000)
-    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01", "SP-01"],
+    save_approved(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01", "SP-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}, strata_by=strata_by))
     with Session(engine) as s:
         lp = load_plan(s, "PG-T")
@@ -129,7 +130,7 @@ def test_read_frame_lines_with_strata_of_several_widths_are_the_lines_of_read_fr
     """Strata of two widths: SQLite's two joined columns cannot be laid out, the lines come
     from SQLite itself; still exactly the lines of the rows."""
     world(engine, 600)
-    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+    save_approved(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
     with engine.begin() as c:
         c.execute(text("UPDATE enterprise SET risk_class = 'DD' WHERE id IN (SELECT id FROM enterprise LIMIT 7)"))
@@ -144,7 +145,7 @@ def test_read_frame_lines_with_strata_of_several_widths_are_the_lines_of_read_fr
 def test_freeze_reads_the_rows_when_the_fast_path_declines(engine, monkeypatch):
     """Lines numpy cannot take (here: a duplicate line) send the freeze to the rows."""
     world(engine, 800)
-    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+    save_approved(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
     with Session(engine) as s:
         lp = load_plan(s, "PG-T")
@@ -166,7 +167,7 @@ def test_freeze_reads_rows_when_the_frame_text_is_over_the_database_limit(sqlite
 
     eng = make_engine(sqlite_url)
     world(eng, 600)
-    save_plan(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+    save_approved(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                              ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
     with Session(eng) as s:
         want = _canonical(frames.read_frame(s, load_plan(s, "PG-T"), "2026-12"))
@@ -193,7 +194,7 @@ def test_freeze_recovers_when_the_frame_text_query_fails(engine, monkeypatch):
     from sqlalchemy import func
 
     world(engine, 600)
-    save_plan(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+    save_approved(engine, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                                 ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
     with Session(engine) as s:
         want = _canonical(frames.read_frame(s, load_plan(s, "PG-T"), "2026-12"))
@@ -232,7 +233,7 @@ def test_a_registry_scanned_in_two_halves_gives_the_frame_of_one_scan(tmp_path, 
         eng = make_engine(f"sqlite:///{tmp_path}/split-{split_rows}.db")
         upgrade(eng)
         world(eng, 1200)
-        save_plan(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
+        save_approved(eng, PlanInput(code="PG-T", name="公示", lead_department="SCJGJ", item_codes=["GS-01"],
                                  ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}, strata_by="risk+town"))
         monkeypatch.setattr(frames, "SPLIT_SCAN_ROWS", split_rows)
         monkeypatch.setattr(sqlite3, "connect", connect)

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from db.models import AuditEvent, CheckItem, Draw, Enterprise, Task, TaskItem
 from scheduler.plans import rules
 from scheduler.draw import service as draws
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
+from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import add_enterprises, world
 
@@ -38,7 +39,7 @@ def w(engine):
 
 
 def test_draw_stores_tasks_and_certificate_that_verifies(w, tmp_path):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     cert = json.loads(d.certificate)
     assert d.status == "drawn" and d.seed == SEED and d.seed_source == "ceremony"
@@ -62,7 +63,7 @@ def test_draw_stores_tasks_and_certificate_that_verifies(w, tmp_path):
 
 
 def test_second_draw_same_plan_and_period_is_refused(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     with pytest.raises(draws.DrawRefused, match="不得重复抽取"):
         draws.execute(w, "PG-GS", "2026-12", seed="9" * 20)
@@ -71,7 +72,7 @@ def test_second_draw_same_plan_and_period_is_refused(w):
 
 
 def test_void_needs_a_reason_keeps_record_and_new_draw_needs_new_seed(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     first = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     with pytest.raises(draws.DrawRefused, match="书面说明理由"):
         draws.void(w, "PG-GS", "2026-12", "")
@@ -88,7 +89,7 @@ def test_void_needs_a_reason_keeps_record_and_new_draw_needs_new_seed(w):
 
 
 def test_frozen_frame_ignores_later_registry_changes(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     f = draws.freeze(w, "PG-GS", "2026-12")
     add_enterprises(w, 300, seed=9, start=50_000)
     with w.begin() as c:
@@ -108,7 +109,7 @@ def test_draw_is_deterministic_and_equal_on_postgresql_and_sqlite(pg_url, sqlite
     results = []
     for eng in (make_engine(pg_url), make_engine(sqlite_url)):
         world(eng, 1500)
-        save_plan(eng, joint_plan())
+        save_approved(eng, joint_plan())
         d = draws.execute(eng, "PG-SP", "2027-01", seed=SEED)
         cert = json.loads(d.certificate)
         results.append({k: v for k, v in cert.items() if k not in ("frozen_at", "drawn_at")})
@@ -117,7 +118,7 @@ def test_draw_is_deterministic_and_equal_on_postgresql_and_sqlite(pg_url, sqlite
 
 
 def test_joint_plan_tasks_carry_every_applicable_item(w):
-    save_plan(w, joint_plan())
+    save_approved(w, joint_plan())
     d = draws.execute(w, "PG-SP", "2026-12", seed=SEED)
     with Session(w) as s:
         codes = {
@@ -137,8 +138,8 @@ def test_joint_plan_tasks_carry_every_applicable_item(w):
 
 
 def test_frequency_leaves_out_entities_drawn_for_general_items_this_year(w):
-    save_plan(w, gs_plan("PG-GS1"))
-    save_plan(w, gs_plan("PG-GS2"))
+    save_approved(w, gs_plan("PG-GS1"))
+    save_approved(w, gs_plan("PG-GS2"))
     d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
     first = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
     f2 = draws.freeze(w, "PG-GS2", "2026-04")
@@ -150,10 +151,10 @@ def test_frequency_leaves_out_entities_drawn_for_general_items_this_year(w):
 def test_entity_entering_a_mixed_plan_through_its_key_item_gets_only_the_key_item(w):
     """抽查频次 applies per task: drawn for general items already this year, an entity
     enters a mixed plan's frame through its key item and is checked for that only."""
-    save_plan(w, gs_plan("PG-GS1", ratios={"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"}))
+    save_approved(w, gs_plan("PG-GS1", ratios={"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"}))
     mixed = PlanInput(code="PG-MIX", name="公示信息与食品安全联合抽查", lead_department="SCJGJ",
                       item_codes=["GS-01", "SP-01"], ratios={"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"})
-    save_plan(w, mixed)
+    save_approved(w, mixed)
     d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
     first = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
     with Session(w) as s:
@@ -175,8 +176,8 @@ def test_entity_entering_a_mixed_plan_through_its_key_item_gets_only_the_key_ite
 
 
 def test_frequency_exempt_class_stays_in_frame(w):
-    save_plan(w, gs_plan("PG-GS1"))
-    save_plan(w, gs_plan("PG-GS2", frequency={"general_per_year": 1, "exempt_classes": ["D"]}))
+    save_approved(w, gs_plan("PG-GS1"))
+    save_approved(w, gs_plan("PG-GS2", frequency={"general_per_year": 1, "exempt_classes": ["D"]}))
     d1 = draws.execute(w, "PG-GS1", "2026-03", seed=SEED)
     sel = json.loads(d1.certificate)["selected"]
     d_drawn = sum(1 for s in sel if s["stratum"] == "D")
@@ -185,7 +186,7 @@ def test_frequency_exempt_class_stays_in_frame(w):
 
 
 def test_plan_rule_broken_at_draw_time_stores_nothing(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     with w.begin() as c:  # an administrator tightens the cap after the plan was saved
         c.execute(update(CheckItem).where(CheckItem.code == "GS-01").values(ratio_cap="0.035"))
     with pytest.raises(rules.PlanRuleError, match="上限"):
@@ -196,13 +197,13 @@ def test_plan_rule_broken_at_draw_time_stores_nothing(w):
 
 def test_save_plan_refuses_ratio_over_cap(w):
     with pytest.raises(rules.PlanRuleError) as e:
-        save_plan(w, gs_plan(ratios={**GS_RATIOS, "D": "0.5"}))
+        save_approved(w, gs_plan(ratios={**GS_RATIOS, "D": "0.5"}))
     assert any("超过" in m for m in e.value.messages)
     assert list_plans(w) == []
 
 
 def test_replacement_takes_first_unused_reserve_of_the_stratum(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     cert = json.loads(d.certificate)
     victim_id = cert["selected"][0]["entity_id"]
@@ -221,7 +222,7 @@ def test_a_task_with_results_cannot_be_replaced(w):
     from scheduler.access.context import Actor
     from db.models import Inspector, TeamMember
 
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     with Session(w) as s:
         t = s.execute(select(Task).where(Task.draw_id == d.id, Task.status == "assigned").order_by(Task.rank)).scalars().first()
@@ -238,7 +239,7 @@ def test_a_task_with_results_cannot_be_replaced(w):
 
 
 def test_period_format_and_seed_format_are_checked(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     with pytest.raises(draws.DrawRefused, match="期间"):
         draws.execute(w, "PG-GS", "2026-13", seed=SEED)
     with pytest.raises(ValueError):
@@ -255,7 +256,7 @@ def test_preview_matches_the_frozen_frame_and_check_input_reports_rules(w):
     assert check_input(w, gs_plan(item_codes=["NOPE"])) == ["抽查事项不存在：NOPE"]
     with Session(w) as s:
         pv = preview(s, transient_plan(s, data), "2026-12")
-    save_plan(w, data)
+    save_approved(w, data)
     d = draws.execute(w, "PG-GS", "2026-12", seed=SEED)
     cert = json.loads(d.certificate)
     assert [(p["stratum"], p["size"], p["k"]) for p in pv] == [(s["stratum"], s["size"], s["k"]) for s in cert["strata"]]
@@ -273,7 +274,7 @@ def test_draw_event_names_the_sha256_of_the_stored_certificate_text(w, monkeypat
         return real(s, actor, action, obj, payload, **kw)
 
     monkeypatch.setattr(draws.auditlog, "record", spy)
-    save_plan(w, joint_plan())
+    save_approved(w, joint_plan())
     d = draws.execute(w, "PG-SP", "2026-12", seed=SEED)
     with Session(w) as s:
         stored = s.get(Draw, d.id).certificate
@@ -298,7 +299,7 @@ def test_a_draw_right_after_its_freeze_starts_from_the_freezes_columns_with_the_
         eng = make_engine(f"sqlite:///{tmp_path / name}.db")
         upgrade(eng)
         world(eng, 1500)
-        save_plan(eng, gs_plan())
+        save_approved(eng, gs_plan())
         f = draws.freeze(eng, "PG-GS", "2026-12")
         if name == "from-archive":
             assert draws._handoff.take("0" * 64, f.public_frame_sha256) is None  # another frame's digests
@@ -318,7 +319,7 @@ def test_a_damaged_archive_refuses_the_draw_even_when_the_freezes_columns_are_at
 
     from db.models import DrawArchive
 
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     f = draws.freeze(w, "PG-GS", "2026-12")
     with Session(w) as s:
         a = s.get(DrawArchive, f.draw_id)

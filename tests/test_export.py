@@ -31,7 +31,8 @@ from scheduler.draw import service as draws
 from scheduler.results import export_service as es
 from scheduler.results import service as rs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -126,9 +127,9 @@ class Published:
     def __init__(self, engine):
         self.engine = engine
         self.bid = world(engine, 400)
-        save_plan(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+        save_approved(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
                                     item_codes=["SP-01", "WS-01"], ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}))
-        save_plan(engine, PlanInput(code=EVIL_PLAN, name="企业公示信息抽查", lead_department="SCJGJ",
+        save_approved(engine, PlanInput(code=EVIL_PLAN, name="企业公示信息抽查", lead_department="SCJGJ",
                                     item_codes=["GS-01"], ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}))
         draws.execute(engine, "PG-SP", "2026-11", seed=SEED)
         draws.execute(engine, EVIL_PLAN, "2026-11", seed=SEED)

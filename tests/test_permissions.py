@@ -3,6 +3,7 @@ on SQLite and PostgreSQL. Every refusal is PermissionDenied and writes nothing."
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
 import pytest
@@ -32,6 +33,9 @@ from scheduler.calendar import service as cal
 from scheduler.access.context import CLI, SYSTEM, Actor
 from scheduler.library.import_service import import_file
 from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.lifecycle import PlanNotApproved
+from scheduler.plans.versions import approve_plan
+from tests.factories import save_approved
 from tests.factories import world
 
 SEED = "31415926535897932384626433"
@@ -111,7 +115,7 @@ def counts(engine) -> dict[str, int]:
 def w(engine):
     """A small world with the SCJGJ plan drawn; actors by role and department."""
     bid = world(engine, 300)
-    save_plan(engine, gs_plan())
+    save_approved(engine, gs_plan())
     d = draws.execute(engine, "PG-GS", PERIOD, seed=SEED)
     with Session(engine) as s:
         dept = {c: i for c, i in s.execute(select(Department.code, Department.id).where(Department.bureau_id == bid))}
@@ -136,7 +140,7 @@ def _ops(engine, task_id: int, member: str, tmp_path):
     csv = "统一社会信用代码,企业名称\n".encode()
     return {
         "import.enterprises": lambda a: import_file(engine, "enterprises", "a.csv", csv, actor=a),
-        "plan.save": lambda a: save_plan(engine, gs_plan(), a),
+        "plan.save": lambda a: save_plan(engine, dataclasses.replace(gs_plan(), reason="调整抽查比例说明"), a),
         "draw.freeze": lambda a: draws.freeze(engine, "PG-GS", "2027-01", a),
         "draw.execute": lambda a: draws.execute(engine, "PG-GS", "2027-01", SEED, a),
         "draw.void": lambda a: draws.void(engine, "PG-GS", PERIOD, "测试作废理由", a),
@@ -193,7 +197,7 @@ def test_planner_of_another_department_cannot_touch_the_plan(w, tmp_path):
     moved.code = "PG-GS"
     _refused(engine, lambda x: save_plan(engine, moved, x), wjw)
     # Their own department's plan: saved and drawn.
-    p = save_plan(engine, ws_plan(), wjw)
+    p = save_approved(engine, ws_plan(), wjw)
     d = draws.execute(engine, "PG-WS", PERIOD, SEED, wjw)
     assert p.code == "PG-WS" and d.status == "drawn"
     with Session(engine) as s:
@@ -206,6 +210,12 @@ def test_planner_draws_and_replaces_for_own_department_but_cannot_void(w, tmp_pa
     ops = _ops(engine, task_id, member, tmp_path)
     scj = a["planner_scj"]
     assert ops["plan.save"](scj).code == "PG-GS"
+    # The change opened version 2, a draft: not drawn until a second person approves it.
+    with pytest.raises(PlanNotApproved, match="第 2 版为草稿"):
+        ops["draw.execute"](scj)
+    with pytest.raises(PermissionDenied, match="计划人员无权审批抽查计划"):
+        approve_plan(engine, "PG-GS", scj)
+    assert approve_plan(engine, "PG-GS", a["reviewer_scj"]).version == 2
     assert ops["draw.execute"](scj).status == "drawn"
     _refused(engine, ops["draw.void"], scj)  # voiding is for administrators
     assert ops["team.replace"](scj).inspector_pk is not None

@@ -17,7 +17,8 @@ from scheduler.calendar import service as calendar
 from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import make_uscc, world
 
 SEED = "31415926535897932384626433"
@@ -31,7 +32,7 @@ class W:
     def __init__(self, engine):
         self.engine = engine
         self.bid = world(engine, 400)
-        save_plan(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+        save_approved(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
                                     item_codes=["SP-01", "WS-01"], ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}))
         draws.execute(engine, "PG-SP", "2026-11", seed=SEED)
         calendar.seed_from_package(engine, [2026])
@@ -424,17 +425,28 @@ def test_cli_enter_review_publish_and_refusal(sqlite_url, monkeypatch):
     who = w.inspector(t, dept).name
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     runner = CliRunner()
+    # The CLI acts as accounts (--as): the inspectors' accounts, linked to their roster ids, and a reviewer.
+    from scheduler.accounts.service import add_user
+
+    for user, roster in (("insp-in", who), ("insp-out", w.outsider(t).name)):
+        add_user(eng, user, "inspector", "correct-horse-battery-9", inspector=roster)
+    add_user(eng, "rev", "reviewer", "correct-horse-battery-9", department=dept)
 
     def dsr(*args):
         return runner.invoke(app, ["results", *args])
 
     r = dsr("enter", str(t), code, "-c", "未发现问题", "--date", "2026-11-02", "--as", w.outsider(t).name)
     assert r.exit_code == 2 and "不是本任务检查组成员" in r.output
+    r = dsr("enter", str(t), code, "-c", "未发现问题", "--date", "2026-11-02", "--as", "nobody")
+    assert r.exit_code == 2 and "账号“nobody”不存在或已停用" in r.output
     r = dsr("enter", str(t), code, "-c", "01", "--date", "2026-11-02", "--as", who)
     assert r.exit_code == 0, r.output
     rid = int(r.output.split("#")[1].split("，")[0])
-    assert dsr("approve", str(rid), "--as", "审核员", "--dept", dept).exit_code == 0
-    assert dsr("publish", str(t), "--as", "审核员", "--dept", dept).exit_code == 0
+    # Claiming another role is refused: the account's own role counts.
+    r = dsr("approve", str(rid), "--as", who, "--role", "reviewer", "--dept", dept)
+    assert r.exit_code == 2 and "的角色是执法检查人员，不是 reviewer" in r.output
+    assert dsr("approve", str(rid), "--as", "rev", "--dept", dept).exit_code == 0
+    assert dsr("publish", str(t), "--as", "rev").exit_code == 0
     rows = json.loads(dsr("public").stdout)["rows"]
     assert len(rows) == 1 and set(rows[0]) == PUBLIC and rows[0]["检查结果"] == "未发现问题"
     eng.dispose()

@@ -12,7 +12,8 @@ from db.models import CheckItem, Department, Enterprise, Inspector, Task, TaskIt
 from scheduler.draw import service as draws
 from scheduler.results import tasks
 from scheduler.matching import service as teams
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import world
 
 SEED = "31415926535897932384626433"
@@ -28,7 +29,7 @@ def sp_plan(cap: int) -> PlanInput:
 def drawn(engine):
     world(engine, 1200)
     # A tight workload cap leaves some teams short, so the 缺员 note shows up.
-    save_plan(engine, sp_plan(5))
+    save_approved(engine, sp_plan(5))
     d = draws.execute(engine, "PG-SP", "2026-12", seed=SEED)
     return engine, d
 
@@ -124,7 +125,7 @@ def test_replacements_show_in_the_listing(drawn):
     leaving = next(s for s in row["team"] if s.role == "member")
     with pytest.raises(teams.ReplaceRefused, match="上限"):
         teams.replace_inspector(engine, row["id"], leaving.person_id, "病假")
-    save_plan(engine, sp_plan(50))  # the bureau raises the cap; the slot can now be re-filled
+    save_approved(engine, sp_plan(50))  # the bureau raises the cap; the slot can now be re-filled
     teams.replace_inspector(engine, row["id"], leaving.person_id, "病假")
     after = tasks.get_task(engine, row["id"])
     assert leaving.person_id not in after["members"] and after["members"]

@@ -12,7 +12,8 @@ from sqlmodel import Session
 from db.models import Conflict, Department, Inspector, Task, TaskEvent, TeamMember
 from scheduler.draw import service as draws
 from scheduler.matching import service as teams
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import JOINT, joint_plan_database, world
 
@@ -28,7 +29,7 @@ def drawn(engine, monkeypatch):
     monkeypatch.setattr(draws, "FORK_MATCHING_TASKS", 1)
     monkeypatch.setattr(cores, "MIN_SPLIT", 2)
     world(engine, 1500)
-    save_plan(engine, JOINT)
+    save_approved(engine, JOINT)
     d = draws.execute(engine, "PG-SP", "2026-12", seed=SEED)
     return engine, d
 
@@ -101,7 +102,7 @@ def test_package_with_teams_verifies_and_an_altered_team_fails(drawn, tmp_path):
 
 def test_rotation_and_prior_loads_follow_earlier_draws(drawn):
     engine, d1 = drawn
-    save_plan(engine, PlanInput(code="PG-SP2", name="第二轮", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
+    save_approved(engine, PlanInput(code="PG-SP2", name="第二轮", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
                                 ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}, workload_cap=6))
     d2 = draws.execute(engine, "PG-SP2", "2026-12", seed="27182818284590452353602874")
     cert2 = json.loads(d2.certificate)

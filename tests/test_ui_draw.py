@@ -18,7 +18,8 @@ from db.models import Draw, DrawArchive, TeamMember
 from scheduler.draw import service as draws
 from scheduler.plans import rules
 from scheduler.results import tasks as task_service
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
+from tests.factories import save_approved
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
@@ -48,8 +49,8 @@ def base_db(tmp_path_factory):
 
     upgrade(eng)
     world(eng, 1200)
-    save_plan(eng, gs_plan())
-    save_plan(eng, sp_plan())
+    save_approved(eng, gs_plan())
+    save_approved(eng, sp_plan())
     eng.dispose()
     return path
 
@@ -97,7 +98,8 @@ def test_nav_has_the_section():
 def test_plans_page_lists_plans(app):
     at = _open(app, "plans.py")
     df = _table(at, "已抽取期间")
-    assert list(df.columns) == ["计划编号", "计划名称", "牵头部门", "参与部门", "联合抽查", "事项数", "各风险分类比例", "批次", "已抽取期间"]
+    assert list(df.columns) == ["计划编号", "计划名称", "版本", "状态", "牵头部门", "参与部门", "联合抽查", "事项数", "各风险分类比例",
+                                "批次", "已抽取期间"]
     rows = df.set_index("计划编号")
     assert rows.loc["PG-SP", "联合抽查"] == "是" and rows.loc["PG-GS", "联合抽查"] == "否"
     assert rows.loc["PG-SP", "参与部门"] == "区市场监管局、区卫生健康委"
@@ -193,6 +195,10 @@ def test_plan_form_edits_and_strata_preview(app, url):
     assert at.checkbox(key="plan_merge").value is True
     at.checkbox(key="plan_merge").uncheck()  # 不可合并: this plan visits on its own
     at = _run(at)
+    # The plan is published: a change needs a reason (it becomes version 2, a draft).
+    assert any("修改须填写修改理由" in e for e in _errors(at)) and at.button(key="plan_save").disabled
+    at.text_input(key="plan_reason").input("按乡镇分层，高风险对象固定抽取")
+    at = _run(at)
     assert not _errors(at)
     pv = _table(at, "预计抽取数")
     assert len(pv) > 4 and all("/" in s for s in pv["分层"])
@@ -204,6 +210,7 @@ def test_plan_form_edits_and_strata_preview(app, url):
     p = next(p for p in list_plans(eng) if p["code"] == "PG-SP")
     assert p["strata_by"] == "risk+town" and p["counts"] == {"D": 3} and "D" not in p["ratios"]
     assert p["matching_policy"] == "uniform" and p["merge_visits"] is False
+    assert (p["version"], p["status"]) == (2, "draft")
     eng.dispose()
 
 
@@ -375,7 +382,7 @@ def test_replace_inspector_and_entity_from_the_page(drawn_app, url):
     # Raise the cap so a free inspector exists for the slot (the draw used a tight cap).
     p = sp_plan()
     p.workload_cap = 50
-    save_plan(eng, p)
+    save_approved(eng, p)
     row = next(r for r in task_service.list_tasks(eng, draw_id=d.id, status="assigned").rows if r["members"])
     leaving = next(s for s in row["team"] if s.role == "member")
     at = _open(app, "tasks.py")

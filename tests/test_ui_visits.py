@@ -12,7 +12,8 @@ from streamlit.testing.v1 import AppTest
 from db.engine import make_engine
 from scheduler.draw import service as draws
 from scheduler.visits import service as vs
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from tests.factories import world
 from ui import auth, nav
 from scheduler.access.context import Actor
@@ -32,8 +33,8 @@ def base_db(tmp_path_factory):
 
     upgrade(eng)
     world(eng, 1200)
-    save_plan(eng, PlanInput(code="PG-SP", name="食品经营许可抽查", lead_department="SCJGJ", item_codes=["SP-01"], ratios=RATIOS))
-    save_plan(eng, PlanInput(code="PG-WS", name="餐饮场所卫生抽查", lead_department="WJW", item_codes=["WS-01"], ratios=RATIOS))
+    save_approved(eng, PlanInput(code="PG-SP", name="食品经营许可抽查", lead_department="SCJGJ", item_codes=["SP-01"], ratios=RATIOS))
+    save_approved(eng, PlanInput(code="PG-WS", name="餐饮场所卫生抽查", lead_department="WJW", item_codes=["WS-01"], ratios=RATIOS))
     draws.execute(eng, "PG-SP", PERIOD, seed="31415926535897932384626433")
     draws.execute(eng, "PG-WS", PERIOD, seed="27182818284590452353602874")
     eng.dispose()

@@ -21,7 +21,8 @@ from scheduler.draw import service as draws
 from scheduler.results import service as rs
 from scheduler.visits import service as vs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, save_plan
+from scheduler.plans.service import PlanInput
+from tests.factories import save_approved
 from scheduler.verify import verify_package
 from tests.factories import world
 
@@ -64,8 +65,8 @@ class W:
     def __init__(self, engine):
         self.engine = engine
         self.bid = world(engine, 1500)
-        save_plan(engine, sp_plan())
-        save_plan(engine, ws_plan())
+        save_approved(engine, sp_plan())
+        save_approved(engine, ws_plan())
         with Session(engine) as s:
             self.dept = {d.code: d.id for d in s.execute(select(Department)).scalars()}
 

@@ -23,7 +23,8 @@ from scheduler.plans import schedules as S
 from scheduler.draw import service as draws
 from scheduler.draw import runs
 from scheduler.access.context import Actor
-from scheduler.plans.service import PlanInput, list_plans, save_plan
+from scheduler.plans.service import PlanInput, list_plans
+from tests.factories import save_approved
 from tests.factories import world
 from tests.pause_points import Child, wait_any
 
@@ -103,7 +104,7 @@ def w(engine):
 
 def test_worker_fires_a_plan_at_its_time_through_the_job_store(w, db_url):
     text_, t = at_in(7)
-    save_plan(w, gs_plan(schedule=text_))
+    save_approved(w, gs_plan(schedule=text_))
     # --poll 60: the sync runs only at start (before the time), so the draw comes from the DateTrigger job.
     with worker(db_url, "w1", "--poll", "60") as p:
         first = whole_job(p, "w1", "dsr:sync", 60)
@@ -142,7 +143,7 @@ def test_two_workers_on_postgres_draw_exactly_once(pg_url):
         world(eng, 2000)
         ensure_seeded(eng)
         drop_job_table(eng)
-        save_plan(eng, gs_plan(schedule=at_in(3600)[0]))
+        save_approved(eng, gs_plan(schedule=at_in(3600)[0]))
         # The worker that wins the claim holds there, before drawing, until the other one has fired for
         # the same time and been refused: both really compete (tests/pause_points.py).
         wids = ("wa", "wb")
@@ -188,7 +189,7 @@ def test_two_workers_on_postgres_draw_exactly_once(pg_url):
 
 def test_sigkill_mid_run_leaves_nothing_partial_and_restart_completes(w, db_url):
     text_, t = at_in(2)  # run by the worker's catch-up at start or by its job: either way it is killed mid-draw
-    save_plan(w, gs_plan(schedule=text_))
+    save_approved(w, gs_plan(schedule=text_))
     # The worker holds inside the draw's transaction (the draw row claimed, its tasks written, nothing
     # committed) and is killed there (tests/pause_points.py).
     with worker(db_url, "wk", "--poll", "1", at=("draw.tasks_written",)) as p:
@@ -231,7 +232,7 @@ ME = runs.WorkerIdentity("t1")
 
 
 def test_missed_run_inside_grace_runs_the_latest_and_records_older(w):
-    save_plan(w, gs_plan())  # default schedule: first working day 09:00
+    save_approved(w, gs_plan())  # default schedule: first working day 09:00
     _created(w, "PG-GS", dt.datetime(2025, 8, 15, tzinfo=dt.timezone.utc))
     now = dt.datetime(2025, 10, 9, 10, 0, tzinfo=TZ)  # one hour after 2025-10-09 09:00
     out = runs.catch_up(w, ME, now, runs.RunOptions(grace=dt.timedelta(hours=6)))
@@ -249,7 +250,7 @@ def test_missed_run_inside_grace_runs_the_latest_and_records_older(w):
 
 
 def test_missed_runs_outside_grace_are_recorded_not_drawn(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     _created(w, "PG-GS", dt.datetime(2025, 8, 15, tzinfo=dt.timezone.utc))
     now = dt.datetime(2025, 10, 9, 16, 0, tzinfo=TZ)  # seven hours late
     assert runs.catch_up(w, ME, now, runs.RunOptions(grace=dt.timedelta(hours=6))) == []
@@ -264,7 +265,7 @@ def test_missed_runs_outside_grace_are_recorded_not_drawn(w):
 
 
 def test_claim_is_unique_and_the_loser_records_a_duplicate(w):
-    save_plan(w, gs_plan(schedule="0 9 1 * *"))
+    save_approved(w, gs_plan(schedule="0 9 1 * *"))
     t = dt.datetime(2026, 3, 1, 9, tzinfo=TZ)
     r1 = runs.run_scheduled(w, runs.WorkerIdentity("a"), "PG-GS", t)
     r2 = runs.run_scheduled(w, runs.WorkerIdentity("b"), "PG-GS", t)
@@ -273,7 +274,7 @@ def test_claim_is_unique_and_the_loser_records_a_duplicate(w):
 
 
 def test_public_seed_plans_wait_and_are_reminded(w):
-    save_plan(w, gs_plan(require_public_seed=True, schedule="0 9 1 * *"))
+    save_approved(w, gs_plan(require_public_seed=True, schedule="0 9 1 * *"))
     t = dt.datetime(2026, 3, 1, 9, tzinfo=TZ)
     r = runs.run_scheduled(w, ME, "PG-GS", t)
     assert r.outcome == "waiting_seed" and count(w, Draw) == 0
@@ -288,7 +289,7 @@ def test_public_seed_plans_wait_and_are_reminded(w):
 
 
 def test_deadline_reminders(w):
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     d = draws.execute(w, "PG-GS", "2026-03", seed="31415926535897932384626433")
     with Session(w) as s:
         ids = list(s.execute(select(Task.id).where(Task.draw_id == d.id, Task.rank.is_not(None)).order_by(Task.id)).scalars())
@@ -311,7 +312,7 @@ def test_set_schedule_validates_audits_and_shows_next_run(w):
     from db.models import Department
     from scheduler.access.permissions import PermissionDenied
 
-    save_plan(w, gs_plan())
+    save_approved(w, gs_plan())
     with Session(w) as s:
         scjg = s.execute(select(Department.id).where(Department.code == "SCJGJ")).scalar_one()
         other = s.execute(select(Department.id).where(Department.code == "WJW")).scalar_one()
@@ -374,7 +375,7 @@ def test_schedules_page_shows_worker_and_saves_a_schedule(sqlite_url, monkeypatc
     eng = make_engine(sqlite_url)
     world(eng, 300)
     ensure_seeded(eng)
-    save_plan(eng, gs_plan())
+    save_approved(eng, gs_plan())
     runs.heartbeat(eng, runs.WorkerIdentity("w-ui"))
     runs.notify(eng, None, "missed", "计划 PG-GS 有 1 次定时抽取错过", key="ui1")
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)

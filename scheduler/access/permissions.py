@@ -76,6 +76,10 @@ RULES: Mapping[str, Rule] = {
     "library.export": _rule("导出两库一单", "admin planner reviewer auditor"),
     "plan.save": _rule("保存抽查计划", "admin planner", "planner"),
     "plan.schedule": _rule("修改计划的定时设置", "admin planner", "planner"),
+    # A plan is approved by a second person: never the account that created or last changed it
+    # (checked by scheduler/plans/versions.py); published once approved.
+    "plan.approve": _rule("审批抽查计划", "admin reviewer", "reviewer"),
+    "plan.publish": _rule("发布抽查计划", "admin planner reviewer", "planner reviewer"),
     "draw.freeze": _rule("冻结抽查名录", "admin planner system", "planner"),
     "draw.execute": _rule("执行抽取", "admin planner system", "planner"),
     # Voiding lets a draw be redone: kept away from the planner who drew, so no

@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -67,11 +68,12 @@ def enter(
     year: int = typer.Argument(..., help="Year, e.g. 2027"),
     file: Path = typer.Option(..., "--file", help='JSON: {"holidays": [{"start", "end", "name"}], "workdays": ["YYYY-MM-DD"]}'),
     notice: str = typer.Option(..., "--notice", help="Notice reference, e.g. 国办发明电〔2026〕X号"),
-    by: str = typer.Option(..., "--by", help="Administrator entering the schedule (录入人)"),
+    as_user: Optional[str] = typer.Option(None, "--as", help="Administrator account entering the schedule (录入人)"),
+    by: Optional[str] = typer.Option(None, "--by", help="Deprecated: use --as (also an account)", hidden=True),
 ) -> None:
     """Enter a year's official holiday schedule; a second administrator must confirm it (录入)."""
     from scheduler.calendar.service import enter_year, parse_schedule
-    from scheduler.access.context import Actor
+    from scheduler.cli.acting import actor_as
 
     try:
         data = json.loads(file.read_text(encoding="utf-8-sig"))
@@ -80,21 +82,24 @@ def enter(
     except json.JSONDecodeError as e:
         _fail(f"文件不是有效的 JSON：{e.msg}（第 {e.lineno} 行）")
     holidays, workdays = parse_schedule(data)
-    info = enter_year(_seeded_engine(), year, holidays, workdays, notice, Actor(by.strip(), "admin"))
+    eng = _seeded_engine()
+    info = enter_year(eng, year, holidays, workdays, notice, actor_as(eng, as_user, deprecated=by))
     console.print(
         f"已录入 {year} 年节假日安排（放假 {info.holidays} 天，调休上班 {info.workdays} 天，{info.notice}），"
-        f"须由另一名管理员确认后生效：dsr calendar confirm {year} --by 姓名"
+        f"须由另一名管理员确认后生效：dsr calendar confirm {year} --as 账号"
     )
 
 
 @calendar_app.command("confirm")
 def confirm(
     year: int = typer.Argument(..., help="Year, e.g. 2027"),
-    by: str = typer.Option(..., "--by", help="Administrator confirming (确认人), not the one who entered it"),
+    as_user: Optional[str] = typer.Option(None, "--as", help="Administrator account confirming (确认人), not the one who entered it"),
+    by: Optional[str] = typer.Option(None, "--by", help="Deprecated: use --as (also an account)", hidden=True),
 ) -> None:
     """Confirm an entered year's schedule; from then on it counts (确认)."""
     from scheduler.calendar.service import confirm_year
-    from scheduler.access.context import Actor
+    from scheduler.cli.acting import actor_as
 
-    info = confirm_year(_seeded_engine(), year, Actor(by.strip(), "admin"))
+    eng = _seeded_engine()
+    info = confirm_year(eng, year, actor_as(eng, as_user, deprecated=by))
     console.print(f"已确认 {year} 年节假日安排（{info.notice}，录入人 {info.entered_by}，确认人 {info.confirmed_by}）")

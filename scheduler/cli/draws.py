@@ -14,6 +14,17 @@ from scheduler.cli.base import REFUSED_EXIT, app, console, engine, err_console
 from scheduler.plans.rules import PlanRuleError
 
 
+AS_USER = typer.Option(None, "--as", help="Act as this account (its role and department are checked); omitted: the local administrator.")
+
+
+def _acting(eng, as_user: Optional[str]):  # noqa: ANN001
+    """The account `--as` names, or the CLI's local administrator."""
+    from scheduler.access.context import CLI
+    from scheduler.cli.acting import actor_as
+
+    return actor_as(eng, as_user) if as_user else CLI
+
+
 def _rule_refusal(exc: PlanRuleError) -> None:
     """A plan that breaks the rules: every violation on its own line, which the shared
     handler (one `错误：` line) would run together."""
@@ -23,9 +34,8 @@ def _rule_refusal(exc: PlanRuleError) -> None:
     raise typer.Exit(REFUSED_EXIT)
 
 
-@app.command()
 def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as JSON.")) -> None:
-    """List the plans (抽查计划)."""
+    """List the plans (抽查计划); `dsr plans` itself is the group in scheduler/cli/plans.py."""
     from scheduler.plans.service import list_plans
 
     data = list_plans(engine())
@@ -41,12 +51,14 @@ def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as
 def freeze(
     plan_code: str = typer.Argument(..., help="Plan code"),
     period: str = typer.Option(..., "--period", help="YYYY-MM"),
+    as_user: Optional[str] = AS_USER,
 ) -> None:
     """Freeze the frame of a plan for a period and print its digest (冻结名录)."""
     from scheduler.draw.service import freeze as do_freeze
 
+    eng = engine()
     try:
-        f = do_freeze(engine(), plan_code, period)
+        f = do_freeze(eng, plan_code, period, _acting(eng, as_user))
     except PlanRuleError as e:
         _rule_refusal(e)
     console.print(f"已冻结抽查名录：计划 {plan_code}，期间 {period}，共 {f.frame_size:,} 户")
@@ -63,6 +75,7 @@ def draw(
     package: Optional[Path] = typer.Option(None, "--package", help="Write the auditor verification package here."),
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
     witness: Optional[List[str]] = typer.Option(None, "--witness", help="A witness of the seed ceremony (repeatable)."),
+    as_user: Optional[str] = AS_USER,
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
     from scheduler.draw.service import execute, write_packages
@@ -70,7 +83,7 @@ def draw(
     eng = engine()
     t0 = time.perf_counter()
     try:
-        d = execute(eng, plan_code, period, seed=seed)
+        d = execute(eng, plan_code, period, seed=seed, actor=_acting(eng, as_user))
     except PlanRuleError as e:
         _rule_refusal(e)
     if witness and seed:  # shown on the 抽取结果公告
@@ -98,11 +111,13 @@ def void(
     plan_code: str = typer.Argument(...),
     period: str = typer.Option(..., "--period"),
     reason: str = typer.Option(..., "--reason", help="Written reason (recorded)."),
+    as_user: Optional[str] = AS_USER,
 ) -> None:
     """Void a draw with a written reason; it stays on record (作废抽取)."""
     from scheduler.draw.service import void as do_void
 
-    d = do_void(engine(), plan_code, period, reason)
+    eng = engine()
+    d = do_void(eng, plan_code, period, reason, _acting(eng, as_user))
     console.print(f"已作废抽取 #{d.id}（计划 {plan_code}，期间 {period}），理由：{d.void_reason}")
 
 

@@ -18,28 +18,38 @@ from scheduler.cli.base import app, console, engine, err_console
 results_app = typer.Typer(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 
-AS = typer.Option(..., "--as", help="Who acts: inspector id (role inspector) or user name.")
-ROLE = typer.Option("inspector", "--role", help="inspector / reviewer / planner / admin")
-DEPT = typer.Option(None, "--dept", help="Department code of a reviewer or planner, e.g. SCJGJ.")
+AS = typer.Option(..., "--as", help="The account acting (user name; an inspector's account also by its roster id).")
+ROLE = typer.Option(None, "--role", help="Optional check: the account's role must be this one.")
+DEPT = typer.Option(None, "--dept", help="Optional check: the account's department code, e.g. SCJGJ.")
 
 
-def _actor(name: str, role: str, dept: Optional[str]):
+def _department(eng, dept: str) -> tuple[int, int]:  # noqa: ANN001
     from sqlalchemy import select
     from sqlmodel import Session
 
     from db.models import Department
-    from scheduler.access.context import Actor
+
+    with Session(eng) as s:
+        d = s.execute(select(Department).where(Department.code == dept)).scalars().first()
+    if d is None:
+        err_console.print(f"[red]部门“{dept}”不存在[/red]")
+        raise typer.Exit(2)
+    return d.id, d.bureau_id
+
+
+def _actor(name: str, role: Optional[str], dept: Optional[str]):
+    """The account `--as` names, acting with its own role and department (the two-person rules of
+    entry, review and publication hold between accounts); `--role`/`--dept` only check them."""
+    from scheduler.access.permissions import ROLES
+    from scheduler.cli.acting import UnknownAccount, account_actor
 
     eng = engine()
-    did = bid = None
-    if dept:
-        with Session(eng) as s:
-            d = s.execute(select(Department).where(Department.code == dept)).scalars().first()
-            if d is None:
-                err_console.print(f"[red]部门“{dept}”不存在[/red]")
-                raise typer.Exit(2)
-            did, bid = d.id, d.bureau_id
-    return eng, Actor(name, role, bid, did)
+    actor = account_actor(eng, name)
+    if role is not None and role != actor.role:
+        raise UnknownAccount(f"账号“{name}”的角色是{ROLES.get(actor.role, actor.role)}，不是 {role}")
+    if dept and _department(eng, dept)[0] != actor.department_id:
+        raise UnknownAccount(f"账号“{name}”不属于部门 {dept}")
+    return eng, actor
 
 
 def _date(v: Optional[str]) -> Optional[dt.date]:
@@ -53,7 +63,7 @@ def _date(v: Optional[str]) -> Optional[dt.date]:
 
 
 def _dept_id(code: str) -> int:
-    return _actor("cli", "admin", code)[1].department_id
+    return _department(engine(), code)[0]
 
 
 @results_app.command("categories")
@@ -70,7 +80,7 @@ def categories() -> None:
 def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
           category: List[str] = typer.Option(..., "--category", "-c", help="Category code or name (repeatable)"),
           note: str = typer.Option("", "--note"), date: Optional[str] = typer.Option(None, "--date", help="检查日期 YYYY-MM-DD"),
-          who: str = AS, role: str = ROLE, dept: Optional[str] = DEPT) -> None:
+          who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Enter one item's result (录入检查结果)."""
     from scheduler.results.service import enter_result
 
@@ -80,7 +90,7 @@ def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
 
 
 @results_app.command("approve")
-def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+def approve(result_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Approve a result (审核通过)."""
     from scheduler.results.service import approve as do
 
@@ -91,7 +101,7 @@ def approve(result_id: int, who: str = AS, role: str = typer.Option("reviewer", 
 
 @results_app.command("send-back")
 def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS,
-              role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+              role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Return a result to the inspectors (审核退回)."""
     from scheduler.results.service import send_back as do
 
@@ -101,7 +111,7 @@ def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: 
 
 
 @results_app.command("publish")
-def publish(task_id: int, who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+def publish(task_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Publish the department's reviewed results of a task (公示)."""
     from scheduler.results.service import publish as do
 
@@ -113,7 +123,7 @@ def publish(task_id: int, who: str = AS, role: str = typer.Option("reviewer", "-
 @results_app.command("correct")
 def correct(result_id: int, category: List[str] = typer.Option(..., "--category", "-c"),
             reason: str = typer.Option(..., "--reason"), note: Optional[str] = typer.Option(None, "--note"),
-            who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+            who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Correct a published result, with a reason (更正已公示结果)."""
     from scheduler.results.service import correct as do
 
@@ -125,7 +135,7 @@ def correct(result_id: int, category: List[str] = typer.Option(..., "--category"
 @results_app.command("close-follow-up")
 def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outcome"),
                     action: Optional[str] = typer.Option(None, "--action", help="责令改正/立案查处/移送司法机关/其他"),
-                    who: str = AS, role: str = typer.Option("reviewer", "--role"), dept: Optional[str] = DEPT) -> None:
+                    who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Close a follow-up with its outcome (后续处置办结)."""
     from scheduler.results.service import close_follow_up as do
 
@@ -135,7 +145,7 @@ def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outco
 
 
 @results_app.command("cannot-inspect")
-def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS, role: str = ROLE,
+def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS, role: Optional[str] = ROLE,
                    dept: Optional[str] = DEPT) -> None:
     """Mark a task as impossible to inspect, with the reason (无法检查)."""
     from scheduler.results.service import declare_cannot_inspect
@@ -149,7 +159,7 @@ def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), wh
 def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投诉举报个案）/ special（专项检查）"),
          item: List[str] = typer.Option(..., "--item", "-i"), department: str = typer.Option(..., "--department"),
          inspector: List[str] = typer.Option(..., "--inspector"), reason: str = typer.Option(..., "--reason"),
-         who: str = AS, role: str = typer.Option("planner", "--role"), dept: Optional[str] = DEPT) -> None:
+         who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
     """Record a case-based or special check outside the draw (个案 / 专项检查)."""
     from scheduler.results.service import record_case_task
 

@@ -206,6 +206,13 @@ def _write_rosters(s: Session, bureau_id: int, depts: dict[str, int], rosters: d
     return added
 
 
+def _published() -> dict:
+    """The demo's plans are in use: drafted by the demo planner, approved by the demo reviewer, published."""
+    now = utcnow()
+    return {"status": "published", "version": 1, "created_by": "planner", "updated_by": "planner",
+            "approved_by": "reviewer", "approved_at": now, "published_by": "planner", "published_at": now}
+
+
 def _write_items_and_plans(s: Session, bureau_id: int, depts: dict[str, int],
                            district: Optional[DemoDistrict]) -> tuple[int, int]:
     """The demo's check items and plans (with their items) whose codes are not stored yet; (items, plans) added."""
@@ -229,7 +236,7 @@ def _write_items_and_plans(s: Session, bureau_id: int, depts: dict[str, int],
             bureau_id=bureau_id, code=code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
             strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts), batches=p.batches,
             reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy,
-            schedule=p.schedule, description=p.description,
+            schedule=p.schedule, description=p.description, **_published(),
         )
         s.add(plan)
         s.flush()
@@ -303,7 +310,8 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
             plan = Plan(bureau_id=city.id, code=p.code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
                         strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts),
                         batches=p.batches, reserve_ratio=p.reserve_ratio, team_size=p.team_size,
-                        matching_policy=p.matching_policy, schedule=p.schedule, description=p.description)
+                        matching_policy=p.matching_policy, schedule=p.schedule, description=p.description,
+                        **_published())
             s.add(plan)
             s.flush()
             for code in p.item_codes:

@@ -46,6 +46,7 @@ from sqlmodel import Session
 
 from db.models import Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat, utcnow
 from scheduler.plans import schedules
+from scheduler.plans.lifecycle import PlanNotApproved
 from scheduler.calendar import workdays as wd
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -390,7 +391,7 @@ def run_scheduled(engine: Engine, me: WorkerIdentity, plan_code: str, scheduled_
         return done(WAITING_SEED)
     try:
         d = draws.execute(engine, plan_code, period, seed=None, actor=Actor(f"worker:{me.worker_id}", "system", bureau_id))
-    except draws.DrawRefused as e:
+    except (draws.DrawRefused, PlanNotApproved) as e:  # refused in words: recorded and notified as such
         with Session(engine) as s:
             live = s.execute(select(Draw).where(Draw.plan_id == plan_id, Draw.period == period, Draw.status == "drawn")).scalars().first()
         set_claim(engine, claim_id, DONE if live else FAILED, str(e), live.id if live else None)

@@ -58,6 +58,7 @@ from scheduler.access.scope import require_bureau
 from scheduler.draw.frame_service import (FrameEntity, applicable_items, barred_kinds, entities, read_frame,
                                           read_frame_lines)
 from scheduler.plans.service import LoadedPlan, load_plan
+from scheduler.plans import lifecycle as plan_lifecycle
 from scheduler.errors import DsrError
 
 PERIOD_FORMATS = ("YYYY-MM", "YYYY-Qn", "YYYY")
@@ -145,7 +146,7 @@ def _already_frozen(s: Session, live: Draw, plan_code: str, period: str) -> Froz
 def _new_draw(s: Session, lp: LoadedPlan, plan_code: str, period: str, actor: Actor) -> Draw:
     """The draw row in state frozen (its digests follow); a second one for (plan, period) is refused."""
     d = Draw(plan_id=lp.plan.id, period=period, status="frozen", frame_sha256="", public_frame_sha256="",
-             frame_size=0, frozen_by=actor.name)
+             frame_size=0, frozen_by=actor.name, plan_version=lp.plan.version)
     s.add(d)
     try:
         s.flush()
@@ -236,6 +237,7 @@ _handoff = _Handoff()
 def _check_rules(lp: LoadedPlan) -> None:
     if lp.plan.kind != "random":
         raise DrawRefused(f"计划 {lp.plan.code} 为专项检查，不参与双随机抽取")
+    plan_lifecycle.require_drawable(lp.plan.code, lp.plan.status, lp.plan.version)
     errs = rules.check_plan(lp.rules)
     if errs:
         raise rules.PlanRuleError(errs)

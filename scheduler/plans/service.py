@@ -10,8 +10,9 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, utcnow
-from scheduler.plans import rules
+from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, PlanVersion, utcnow
+from scheduler.plans import lifecycle, rules
+from scheduler.plans.documents import document
 from scheduler.plans.frame import Scope
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -52,6 +53,10 @@ class PlanInput:
     require_public_seed: bool = rules.DEFAULTS.require_public_seed
     description: str = ""
     bureau_code: str | None = None
+    # 完成时限: working days after the draw (0: by the end of the period), scheduler/plans/task_limits.py.
+    task_days: int = 0
+    # Why an approved plan changes (it then becomes the next version, a draft): scheduler/plans/lifecycle.py.
+    reason: str = ""
 
 
 @dataclass
@@ -162,6 +167,7 @@ def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
     plan.schedule = data.schedule
     plan.require_public_seed = data.require_public_seed
     plan.description = data.description
+    plan.task_days = data.task_days
     plan.updated_at = utcnow()
 
 
@@ -216,6 +222,20 @@ def check_input(engine: Engine, data: PlanInput) -> list[str]:
         return rules.check_plan(lp.rules)
 
 
+def _record_text_in_force(s: Session, plan: Plan) -> None:
+    """Before a change opens the next version: the text in force is on record as a PlanVersion. A plan in
+    use before versions were kept (an older database, the demo) has none yet; it is recorded now, as
+    it stands, so it stays on record and public."""
+    if s.execute(select(PlanVersion.id).where(PlanVersion.plan_id == plan.id, PlanVersion.version == plan.version)).first():
+        return
+    published = plan.status == lifecycle.PUBLISHED
+    s.add(PlanVersion(plan_id=plan.id, version=plan.version,
+                      document=json.dumps(document(load_plan(s, plan.code)), ensure_ascii=False, sort_keys=True),
+                      reason=plan.change_reason, changed_by=plan.updated_by, approved_by=plan.approved_by,
+                      approved_at=plan.approved_at or plan.updated_at, published_by=plan.published_by,
+                      published_at=(plan.published_at or plan.updated_at) if published else None))
+
+
 def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
     """Create or update a plan; refuses (PlanRuleError) if it breaks a rule.
 
@@ -239,6 +259,11 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         created = plan is None
         if plan is None:
             plan = Plan(code=data.code, bureau_id=bureau.id, name=data.name, lead_department_id=lead.id)
+        if data.task_days < 0:
+            raise rules.PlanRuleError(["完成时限的工作日数不能为负数"])
+        if not created and plan.status != lifecycle.DRAFT:
+            _record_text_in_force(s, plan)
+        lifecycle.on_save(plan, actor.name, data.reason, created)
         _apply(plan, data, lead)
         rules.ensure_valid(_rules_for(plan, items, departments, risk_classes(s)))
         s.add(plan)
@@ -291,7 +316,11 @@ def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[
         "next_run_error": next_run_error,
         "require_public_seed": p.require_public_seed,
         "merge_visits": bool(p.merge_visits),
-        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256} for d in draws],
+        "version": p.version,
+        "status": p.status,
+        "task_days": p.task_days,
+        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256, "plan_version": d.plan_version}
+                  for d in draws],
     }
 
 

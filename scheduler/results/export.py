@@ -33,7 +33,10 @@ VISITS = "联合检查统计"  # 进一次门、查多项事: aggregate counts o
 # The whitelist: table -> its columns, in order. Nothing else is ever written.
 TABLES: dict[str, tuple[str, ...]] = {
     RESULTS: ("统一社会信用代码", "企业名称", "检查实施机关", "检查类型", "检查日期", "检查事项", "检查结果"),
-    PLANS: ("计划编号", "计划名称", "计划类型", "牵头部门", "参与部门", "已抽取期间", "检查事项", "事项类别"),
+    # Every published version of every plan (抽查计划 as published documents: scheduler/plans/versions.py).
+    PLANS: ("计划编号", "计划名称", "计划年度", "版本", "当前版本", "计划类型", "牵头部门", "参与部门", "已抽取期间",
+            "检查事项", "事项类别", "检查依据", "抽查范围", "抽查比例", "抽查数量", "抽查期间", "完成时限", "修改理由",
+            "发布日期"),
     ITEMS: ("事项编码", "抽查类别", "抽查事项", "事项类别", "检查方式", "检查主体", "检查依据"),
     PACKAGES: ("计划编号", "抽查期间", "名录库对象数", "随机种子", "抽取时间", "核验包"),
     VISITS: ("年度", "抽查期间", "监管局", "牵头部门", "抽查任务数", "入户检查次数", "减少入户次数", "联合检查次数",

@@ -25,6 +25,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional, Sequence
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import distinct, func, select
 from sqlalchemy.engine import Engine
@@ -36,7 +37,6 @@ from scheduler.exchange import tables as xt
 from scheduler.exchange.tables import ExportRefused
 from scheduler.results import lifecycle as lc
 from scheduler.draw import service as draw_service
-from scheduler.plans.service import list_plans
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "dsr-public-export"
@@ -113,20 +113,49 @@ def published_rows(engine: Engine) -> list[dict[str, str]]:
     return out
 
 
+def _drawn_periods(engine: Engine) -> dict[tuple[str, int], list[str]]:
+    """(plan code, version) -> the periods drawn under that version (a draw from before versions: the current one)."""
+    out: dict[tuple[str, int], list[str]] = {}
+    with engine.connect() as conn:
+        rows = conn.execute(select(Plan.code, Plan.version, Draw.period, Draw.plan_version).join(Draw, Draw.plan_id == Plan.id)
+                            .where(Draw.status == "drawn").order_by(Draw.period, Draw.id)).all()
+    for code, current, period, version in rows:
+        out.setdefault((code, version or current), []).append(period)
+    return out
+
+
+def _local_date(t: dt.datetime) -> str:
+    if t.tzinfo is None:  # SQLite hands back naive UTC
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(ZoneInfo("Asia/Shanghai")).date().isoformat()
+
+
 def plan_rows(engine: Engine) -> list[dict[str, str]]:
-    """抽查计划 as published before the checks: no ratios by risk class, no strata."""
+    """抽查计划 as published: every published version of every plan, its text as approved (no ratio by risk class,
+    no stratum). Drafts and plans approved but not yet published are not public."""
+    from scheduler.plans.versions import public_plans
+
+    drawn = _drawn_periods(engine)
     out = []
-    for p in list_plans(engine):
-        kinds = sorted({i["kind"] for i in p["items"]}, key=lambda k: (k != "key", k))
+    for r in public_plans(engine):
+        d = r["document"]
+        kinds = sorted({i["kind"] for i in d["items"]}, key=lambda k: (k != "key", k))
+        published = r["published_at"]
         out.append({
-            "计划编号": p["code"],
-            "计划名称": p["name"],
-            "计划类型": ex.PLAN_KIND_LABELS.get(p["kind"], p["kind"]),
-            "牵头部门": p["lead_department"],
-            "参与部门": "、".join(p["departments"]),
-            "已抽取期间": "、".join(d["period"] for d in p["draws"] if d["status"] == "drawn"),
-            "检查事项": "、".join(i["name"] for i in p["items"]),
+            "计划编号": d["code"], "计划名称": d["name"], "计划年度": str(d.get("year") or ""), "版本": str(r["version"]),
+            "当前版本": "是" if r["current"] else "否",
+            "计划类型": ex.PLAN_KIND_LABELS.get(d["kind"], d["kind"]),
+            "牵头部门": d["lead_department"],
+            "参与部门": "、".join(d["departments"]),
+            "已抽取期间": "、".join(drawn.get((r["code"], r["version"]), [])),
+            "检查事项": "、".join(i["name"] for i in d["items"]),
             "事项类别": "、".join(ex.ITEM_KIND_LABELS.get(k, k) for k in kinds),
+            "检查依据": "；".join(f"{i['name']}：{i['legal_basis']}" for i in d["items"] if i["legal_basis"]),
+            "抽查范围": d["scope"] + "；" + "；".join(f"{i['name']}：{i['scope']}" for i in d["items"]),
+            "抽查比例": d["ratio"], "抽查数量": d["count"],
+            "抽查期间": "、".join(d["periods"]) or d["schedule"],
+            "完成时限": d["time_limit"], "修改理由": r["reason"],
+            "发布日期": _local_date(published) if published else "",
         })
     return out
 

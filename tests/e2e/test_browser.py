@@ -176,7 +176,24 @@ def test_planner_chain(page: Page, app_url: str, demo_url: str, timings: dict[st
     _idle(page)
     _shot(page, "plans")
     with Session(eng) as s:
-        assert s.execute(select(Plan.name).where(Plan.code == PLAN_CODE)).scalar_one() == PLAN_NAME
+        assert s.execute(select(Plan.name, Plan.status).where(Plan.code == PLAN_CODE)).one() == (PLAN_NAME, "draft")
+
+    # --- a second person approves and publishes it: the demo reviewer of 区市场监管局 ------------------------------
+    _logout(page)
+    _login(page, app_url, "reviewer")
+    _goto(page, "抽查计划", "抽查计划", timings, page.get_by_role("button", name="审批", exact=True))
+    _pick(page, "审批、发布或复制的计划", f"{PLAN_CODE} {PLAN_NAME}（第 1 版 · 草稿）")
+    page.get_by_role("button", name="审批", exact=True).click()
+    expect(page.get_by_text(f"已审批：{PLAN_CODE}（第 1 版 · 已审批）")).to_be_visible(timeout=WAIT)
+    _idle(page)
+    page.get_by_role("button", name="发布", exact=True).click()
+    expect(page.get_by_text(f"已发布：{PLAN_CODE}（第 1 版 · 已发布）")).to_be_visible(timeout=WAIT)
+    _idle(page)
+    _shot(page, "plan_published")
+    with Session(eng) as s:
+        assert s.execute(select(Plan.status, Plan.approved_by).where(Plan.code == PLAN_CODE)).one() == ("published", "reviewer")
+    _logout(page)
+    _login(page, app_url, "admin")
 
     # --- 抽取: freeze, ceremony seed, draw and match ----------------------------------------------------------
     _goto(page, "抽取", "抽取（摇号）", timings, page.get_by_role("button", name="冻结名录"))

@@ -74,6 +74,10 @@ st.caption(
     f"匹配策略：{POLICY_LABELS.get(plan['matching_policy'], plan['matching_policy'])}"
 )
 
+if plan.get("status") == "draft":
+    st.warning(f"本计划第 {plan['version']} 版为草稿，尚未审批，不能抽取：须在“抽查计划”页面由创建人和最后修改人以外、"
+               "有审批权限的人员审批。")
+
 history = task_service.list_draws(eng, b["id"], plan_code=plan_code, period=period, actor=state.actor())
 live = next((d for d in history if d["status"] != "voided"), None)
 voided = [d for d in history if d["status"] == "voided"]

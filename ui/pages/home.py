@@ -10,6 +10,8 @@ from scheduler.audit import service as auditlog
 from scheduler.library import browse
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
+from scheduler.results import due
+from scheduler.plans import task_limits as tl
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
@@ -81,6 +83,12 @@ if b is not None:
     c[3].metric("逾期未公示任务", dl["overdue"], delta="须立即公示" if dl["overdue"] else None, delta_color="inverse")
     c[4].metric("3个工作日内到期", dl["due_soon"], help=f"公示期限在 {dl['limit'].isoformat()} 之前（含）的待公示任务")
     c[5].metric("后续处置办理中", open_fus)
+    limits = due.overview(eng, bid, today, actor=actor)
+    if limits[tl.OVERDUE] or limits[tl.DUE_SOON]:
+        st.markdown("**检查完成时限**")
+        lc1, lc2, _ = st.columns([1, 1, 4])
+        lc1.metric("已超过完成时限", limits[tl.OVERDUE], help="抽查计划规定的完成时限已过、仍未完成检查的任务")
+        lc2.metric(f"{tl.NEAR_WORKING_DAYS}个工作日内到期", limits[tl.DUE_SOON], help="临近完成时限、尚未完成检查的任务（明细见页末）")
     if month_rows:
         long = pd.DataFrame([
             {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}
@@ -225,3 +233,9 @@ if b is not None:
             Col("部门", "部门"), Col("检查结果", "检查结果"), Col("已公示", "已公示"), Col("按期公示", "按期公示"),
             Col("公示率", "公示率", pct), Col("按期公示率", "按期公示率", pct),
         ], key="home_pub_table")
+    if limits["tasks"]:
+        with st.expander("明细：临近或超过完成时限的任务（最紧急的 50 项）"):
+            table([{"task_id": t.task_id, "uscc": t.uscc, "plan": f"{t.plan_code}（{t.period}）",
+                    "due_on": t.due_on.isoformat(), "flag": tl.FLAG_LABELS[t.flag]} for t in limits["tasks"]],
+                  [Col("task_id", "任务编号"), Col("uscc", "统一社会信用代码"), Col("plan", "计划"),
+                   Col("due_on", "完成时限"), Col("flag", "提醒")], key="home_task_limits")

@@ -14,7 +14,9 @@ from scheduler.draw.service import validate_period
 from scheduler.visits import service as visits_service
 from scheduler.plans.service import PlanInput, check_input, list_plans, load_plan, save_plan, transient_plan
 from scheduler.errors import DsrError
-from ui import state
+from scheduler.plans import lifecycle
+from scheduler.plans import task_limits
+from ui import plan_documents, state
 from ui.widgets import (
     KIND_LABELS,
     POLICY_LABELS,
@@ -55,6 +57,8 @@ if plans:
                 {
                     "计划编号": p["code"],
                     "计划名称": p["name"],
+                    "版本": p["version"],
+                    "状态": lifecycle.label(p["status"]),
                     "牵头部门": p["lead_department"],
                     "参与部门": "、".join(p["departments"]),
                     "联合抽查": "是" if p["joint"] else "否",
@@ -72,6 +76,7 @@ if plans:
     )
 else:
     st.info("尚无抽查计划，请在下方新建。")
+plan_documents.render(eng, plans, state.actor())
 
 # --- the form ------------------------------------------------------------------------------------
 st.subheader("新建或编辑计划")
@@ -104,7 +109,7 @@ def _fill(code: str | None) -> None:
         vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata=d.strata_by,
                     batches=d.batches, reserve=ratio_to_pct(d.reserve_ratio), team=d.team_size, policy=d.matching_policy,
                     cap=d.workload_cap, expert_cap=d.expert_cap, general=d.general_per_year, key=d.key_per_year,
-                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits)
+                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits, task_days=0)
     else:
         with Session(eng) as s:
             lp = load_plan(s, code, state.actor())
@@ -114,9 +119,9 @@ def _fill(code: str | None) -> None:
                     cap=p.workload_cap, expert_cap=p.expert_cap, general=fr.general_per_year, key=fr.key_per_year,
                     exempt=list(fr.exempt_classes), towns=[t for t in (p.frame_towns or "").split(";") if t],
                     desc=p.description, ratios=dict(lp.rules.ratios), counts=dict(lp.rules.counts),
-                    merge=bool(p.merge_visits))
+                    merge=bool(p.merge_visits), task_days=p.task_days)
     for k in ("code", "name", "lead", "items", "strata", "batches", "team", "policy", "cap", "general", "key",
-              "exempt", "towns", "desc", "merge"):
+              "exempt", "towns", "desc", "merge", "task_days"):
         ss[f"plan_{k}"] = vals[k]
     ss["plan_reserve_pct"] = vals["reserve"]
     ss["plan_expert_cap"] = vals["expert_cap"]
@@ -197,7 +202,16 @@ exempt = c3.multiselect("不受频次限制的风险分类", classes, format_fun
                         help="如高风险（D）对象可实行重点监管，提高抽查频次")
 frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], format_func=lambda c: town_names.get(c, c),
                              key="plan_towns", help="不选表示本局辖区全部乡镇街道")
+task_days = int(st.number_input("完成时限（抽取后工作日数）", min_value=0, step=1, key="plan_task_days",
+                                help="抽查任务须在抽取后多少个工作日内完成检查；0 表示在抽查期间结束前完成。"
+                                     f"临近（{task_limits.NEAR_WORKING_DAYS} 个工作日内）或超过时限的任务在首页和检查人员的任务列表中提示。"))
 description = st.text_area("说明", key="plan_desc", height=68)
+edited = next((p for p in plans if p["code"] == editing), None)
+reason = ""
+if edited is not None and edited["status"] != lifecycle.DRAFT:
+    reason = st.text_input("修改理由", key="plan_reason",
+                           help=f"本计划第 {edited['version']} 版{lifecycle.label(edited['status'])}：修改后为第 "
+                                f"{edited['version'] + 1} 版（草稿），须重新审批；原版本保留并继续公开").strip()
 merge_visits = st.checkbox(
     "与其他计划的任务合并入户（进一次门、查多项事）", key="plan_merge",
     help="同一协调周期内其他计划也抽中同一对象时，合并为一次入户检查；不勾选表示本计划单独入户（如不可等待的重点事项），"
@@ -209,7 +223,7 @@ data = PlanInput(
     strata_by=strata_by, batches=batches, reserve_ratio=reserve_ratio, frame_towns=list(frame_towns),
     team_size=team_size, matching_policy=policy, workload_cap=workload_cap, expert_cap=expert_cap,
     frequency={"general_per_year": general_per_year, "key_per_year": key_per_year, "exempt_classes": list(exempt)},
-    description=description, bureau_code=b["code"],
+    description=description, bureau_code=b["code"], task_days=task_days, reason=reason,
 )
 
 # --- live rule check -----------------------------------------------------------------------------
@@ -217,6 +231,8 @@ st.markdown("##### 规则检查")
 errors = input_errors + check_input(eng, data)
 if not name:
     errors.append("计划名称不能为空")
+if edited is not None and edited["status"] != lifecycle.DRAFT and not reason:
+    errors.append(f"本计划第 {edited['version']} 版{lifecycle.label(edited['status'])}：修改须填写修改理由")
 if editing is None and code and any(p["code"] == code for p in plans):
     errors.append(f"计划编号 {code} 已存在；如需修改请在上方“选择计划”中选中它")
 for msg in errors:

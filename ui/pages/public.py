@@ -64,10 +64,17 @@ with tab_results:
 
 with tab_plans:
     plans = export_service.plan_rows(eng)
-    if plans:
-        st.dataframe(pd.DataFrame(plans, columns=list(ex.TABLES[ex.PLANS])), hide_index=True, width="stretch")
+    current = [p for p in plans if p["当前版本"] == "是"]
+    earlier = [p for p in plans if p["当前版本"] != "是"]
+    if current:
+        st.dataframe(pd.DataFrame(current, columns=list(ex.TABLES[ex.PLANS])), hide_index=True, width="stretch",
+                     key="public_plans")
     else:
-        st.info("尚无抽查计划。")
+        st.info("尚无已发布的抽查计划。")
+    if earlier:
+        st.markdown("**历史版本**（计划经审批修改后，原版本及修改理由继续公开）")
+        st.dataframe(pd.DataFrame(earlier, columns=list(ex.TABLES[ex.PLANS])), hide_index=True, width="stretch",
+                     key="public_plan_versions")
 
 with tab_items:
     items = export_service.item_rows(eng)

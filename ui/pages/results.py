@@ -5,6 +5,7 @@ import streamlit as st
 from scheduler.results import lifecycle as lc
 from scheduler.library import browse
 from scheduler.results import service as rs
+from scheduler.results import due
 from scheduler.errors import DsrError
 from ui import state
 from ui.acting import acting_as
@@ -24,6 +25,12 @@ if msg := st.session_state.pop("res_flash", None):
 ROLE = {"leader": "组长", "member": "组员"}
 KIND = {"random": "双随机抽查", **lc.CASE_KINDS}
 WORK = ("assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect")
+
+
+def _with_limits(page):
+    """The page's tasks with their completion time limit and a flag when near or past it."""
+    due.annotate(eng, page.rows)
+    return page
 
 
 def _items(v) -> str:
@@ -48,12 +55,13 @@ st.subheader("我的检查任务")
 status = choice("任务状态", [(s, lc.TASK_LABELS[s]) for s in WORK], key="res_status")
 page = paged_table(
     "res_tasks",
-    lambda p, size: rs.inspector_tasks(eng, actor.name, status=status, page=p, page_size=size, actor=actor),
+    lambda p, size: _with_limits(rs.inspector_tasks(eng, actor.name, status=status, page=p, page_size=size, actor=actor)),
     [
         Col("id", "任务编号"), Col("kind", "检查类型", lambda v: KIND.get(v, v)), Col("uscc", "统一社会信用代码"),
         Col("name", "企业名称"), Col("town_name", "所属乡镇街道"), Col("role", "本人角色", lambda v: ROLE.get(v, v)),
         Col("status_label", "任务状态"), Col("items", "检查事项（结果状态）", _items),
         Col("completed_on", "完成检查日期", fmt_date), Col("deadline", "公示期限", fmt_date),
+        Col("limit_on", "完成时限", fmt_date), Col("limit_flag", "时限提醒"),
     ],
     filters=(actor.name, status),
     empty="没有符合条件的检查任务。",
