@@ -5,8 +5,9 @@ PG-2026-SP in 2026-11 (so the later draws have a last check to rotate away from)
 in 2026-12 (prior loads of the period), then the joint plan PG-2026-AQ in 2026-12. For each,
 the selection, draw order, batches, tickets, reserves, task statuses and notes, the teams
 (person, role, department, slot, pair ticket) and the certificate's draw and matching parts
-(timestamps apart) are hashed; the digest is the one the code gave before the matching's
-inputs, the matcher and the store were made faster (the same on SQLite and PostgreSQL).
+(timestamps apart) and the matching's archived input files are hashed; the digest is the one
+the code gave before the matching's inputs, the matcher and the store were made faster (the
+same on SQLite and PostgreSQL).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from scheduler.matching import package as mp
 DRAWS = (("PG-2026-SP", "2026-11", "11111111112222222222333333333344"),
          ("PG-2026-GS", "2026-12", "55555555556666666666777777777788"),
          ("PG-2026-AQ", "2026-12", "99999999990000000000111111111122"))
-PINNED = "aecbca0b344b1ed91080e0fadce8db948ee34d6b27520e632d9f24925087571b"
+PINNED = "277272f212fb7f4b89e7872c58f620fa57f36b624182e68302ad0b8044cce64d"
 
 
 def _outputs(engine, plan_code: str, period: str) -> dict:
@@ -45,9 +46,10 @@ def _outputs(engine, plan_code: str, period: str) -> dict:
             .outerjoin(Department, Department.id == TeamMember.department_id)
             .where(Task.draw_id == d.id).order_by(Task.uscc, TeamMember.slot)).all()]
         cert = json.loads(d.certificate)
+        files = hashlib.sha256(gzip.decompress(s.get(DrawArchive, d.id).matching_gz)).hexdigest()
     for k in ("frozen_at", "drawn_at", "software_version"):
         cert.pop(k, None)
-    return {"tasks": tasks, "teams": teams, "certificate": cert}
+    return {"tasks": tasks, "teams": teams, "certificate": cert, "matching_files": files}
 
 
 def _more_conflicts(engine) -> None:

@@ -63,6 +63,7 @@ def draw(
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
+    from scheduler.draw.certificate import load_stored
     from scheduler.draw.service import execute, write_packages
 
     eng = engine()
@@ -71,7 +72,7 @@ def draw(
         d = execute(eng, plan_code, period, seed=seed)
     except PlanRuleError as e:
         _rule_refusal(e)
-    cert = json.loads(d.certificate)
+    cert = load_stored(d.certificate)
     if package or public_package:
         write_packages(eng, d.id, package, public_package)
     console.print(
