@@ -212,9 +212,10 @@ class _PhaseLog:
             def emit(inner, record):  # noqa: N805
                 data = json.loads(record.getMessage())
                 if data.get("event") == "draw":
-                    self.laps = data["seconds"]
+                    self.laps, self.cpu = data["seconds"], data.get("cpu_seconds", {})
 
         self.laps: dict = {}
+        self.cpu: dict = {}
         self._log = logging.getLogger("dsr.draw")
         self._handler, self._level = Catch(), self._log.level
         self._log.addHandler(self._handler)
@@ -248,7 +249,7 @@ def timed_demo(url: str, peer: bool = True) -> dict:
            "cpu_total": c2 - c0, "cpu_children": k2 - k0, "load_before": load, "load_after": os.getloadavg()[0],
            "frame": f.frame_size, "selected": len(cert["selected"]), "peak_mb": peak, "tree_peak_mb": tree_peak,
            "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "peer": None,
-           "peer_cpu": None, "k": {s["stratum"]: s["k"] for s in cert["strata"]}, "phases": phases.laps,
+           "peer_cpu": None, "k": {s["stratum"]: s["k"] for s in cert["strata"]}, "phases": phases.laps, "phases_cpu": phases.cpu,
            "tasks": len(cert["selected"]), "slots_short": cert["matching"]["fairness"]["slots_short"]}
     if peer:
         with Session(eng) as s:
@@ -394,7 +395,9 @@ def print_demo(rows: list[dict]) -> None:
             continue
         print(f"{tag}: frame {r['frame']:,}, {r['tasks']:,} tasks, {r['slots_short']:,} empty slots")
         for ph in PHASES:
-            print(f"  {'phase ' + ph:<40} {r['phases'].get(ph, float('nan')):>8.2f} s")
+            cpu = r.get("phases_cpu", {}).get(ph)
+            print(f"  {'phase ' + ph:<40} {r['phases'].get(ph, float('nan')):>8.2f} s"
+                  + (f"  (CPU of this process {cpu:.2f} s)" if cpu is not None else ""))
         peer = r.get("peer")
         print(f"  {'freeze':<40} {r['freeze']:>8.2f} s")
         print(f"  {'draw (all phases)':<40} {r['draw']:>8.2f} s")

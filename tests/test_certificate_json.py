@@ -9,6 +9,9 @@ import json
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+import orjson
+
+from scheduler.draw import certificate
 from scheduler.draw.certificate import certificate_json, load_stored, stored_json
 
 _scalars = (st.none() | st.booleans() | st.integers(min_value=-(2**70), max_value=2**70)
@@ -41,3 +44,18 @@ def _big_ints(v) -> bool:
 def test_small_and_exponent_numbers_are_written_as_json_writes_them():
     for cert in ({"a": [1e-05, 0.0001, 1e+22, 2.5]}, {"b": {"c": 1e-07}}, {"d": "x: 1e-5", "e": 3e-300}):
         assert certificate_json(cert) == json.dumps(cert, ensure_ascii=False, indent=2) + "\n"
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.dictionaries(st.text(max_size=8), st.lists(st.text(max_size=12) | st.integers(-(2**63), 2**63 - 1), max_size=6),
+                       max_size=6),
+       st.integers(min_value=1, max_value=40))
+def test_stored_json_escapes_beyond_ascii_in_one_pass_as_run_by_run(obj, step):
+    """The one C pass for U+0100..U+FFFF (here in pieces of `step` bytes) escapes as the run by
+    run path does, which escapes each run as json.dumps does."""
+    data = orjson.dumps(obj)
+    expected = certificate._escaped_runs(data) if not data.isascii() else data
+    assert stored_json(obj) == expected
+    if not any(data.find(lead) >= 0 for lead in certificate._NOT_U4_LEADS):
+        assert certificate._escaped_u4(data, step) == expected
+    assert json.loads(stored_json(obj)) == obj
