@@ -2,6 +2,17 @@
 
     python bench/bench_draw.py                       # 1M on SQLite and PostgreSQL, 10M on SQLite
     python bench/bench_draw.py --sizes 200000 --backends sqlite
+    python bench/bench_draw.py --scenario demo       # the 1M Pinggu demo's joint plan, SQLite and PostgreSQL
+
+Scenario `demo` (the realistic one): `dsr demo --entities N` with its history (three months of
+draws and results before 2026-12-05, conflicts, 10,000 inspectors, 500 experts at 1M), then the
+joint plan PG-2026-AQ (two departments, every item's qualifications) is frozen and drawn for
+2026-12 in a fresh process; each phase of the draw's own log line is printed (rank,
+match_inputs, match, store_tasks, store), with the same peer on the same frame and k.
+`--demo-db URL` reuses a demo built before (copied for each run: a file copy on SQLite, a
+`CREATE DATABASE ... TEMPLATE` on PostgreSQL), so the build (minutes) is not repeated.
+
+Scenario `simple` (the default):
 
 For each size and back-end, a fresh database gets N registry rows (valid
 USCCs, 4 risk classes in the Dandong 2023 mix) and a roster of N/100
@@ -20,13 +31,17 @@ memory (so the peer is not charged for the database).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import resource
+import shutil
 import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from contextlib import contextmanager
 
 from scratch import scratch_database
 
@@ -157,6 +172,30 @@ def build(url: str, n: int) -> None:
     # A registry is imported long before it is drawn: let the database's background writes settle
     # first, rather than have them compete with the timed run (PostgreSQL: autovacuum and
     # statistics; SQLite: the WAL copied into the file, and the kernel writing the file out).
+    _settle(eng)
+
+
+DEMO_PLAN, DEMO_PERIOD, DEMO_TODAY, DEMO_SEED = "PG-2026-AQ", "2026-12", (2026, 12, 5), 2026
+
+
+def build_demo(url: str, n: int) -> None:
+    """The Pinggu demo of `n` entities with its three months of history (not timed)."""
+    import datetime as dt
+
+    from db.engine import make_engine
+    from db.migrate import upgrade
+    from scheduler.demo.history import create_history
+    from scheduler.demo.service import create_demo
+
+    eng = make_engine(url)
+    upgrade(eng)
+    create_demo(eng, n, DEMO_SEED)
+    create_history(eng, dt.date(*DEMO_TODAY), DEMO_SEED)
+    _settle(eng)
+
+
+def _settle(eng) -> None:
+    """Let the database's background writes settle before the timed run."""
     if eng.dialect.name == "postgresql":
         with eng.connect().execution_options(isolation_level="AUTOCOMMIT") as c:
             c.exec_driver_sql("VACUUM ANALYZE")
@@ -166,6 +205,64 @@ def build(url: str, n: int) -> None:
             c.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
     eng.dispose()
     os.sync()
+
+
+class _PhaseLog:
+    """The draw's own log line (`dsr.draw`, event "draw"): its phases in seconds."""
+
+    def __enter__(self):
+        import logging
+
+        class Catch(logging.Handler):
+            def emit(inner, record):  # noqa: N805
+                data = json.loads(record.getMessage())
+                if data.get("event") == "draw":
+                    self.laps, self.cpu = data["seconds"], data.get("cpu_seconds", {})
+
+        self.laps: dict = {}
+        self.cpu: dict = {}
+        self._log = logging.getLogger("dsr.draw")
+        self._handler, self._level = Catch(), self._log.level
+        self._log.addHandler(self._handler)
+        self._log.setLevel(logging.INFO)
+        return self
+
+    def __exit__(self, *exc):
+        self._log.removeHandler(self._handler)
+        self._log.setLevel(self._level)
+
+
+def timed_demo(url: str, peer: bool = True) -> dict:
+    """Freeze and draw the demo's joint plan in this (fresh) process, phases from the draw's log."""
+    from db.engine import make_engine
+    from scheduler.draw import service as draws
+    from scheduler.plans.service import load_plan
+    from sqlmodel import Session
+
+    eng = make_engine(url)
+    load = os.getloadavg()[0]
+    tree = TreeMemory()
+    c0, t0, k0 = time.process_time(), time.perf_counter(), children_cpu()
+    with _PhaseLog() as phases:
+        f = draws.freeze(eng, DEMO_PLAN, DEMO_PERIOD)
+        c1, t1 = time.process_time(), time.perf_counter()
+        d = draws.execute(eng, DEMO_PLAN, DEMO_PERIOD, seed=SEED)
+    c2, t2, k2 = time.process_time(), time.perf_counter(), children_cpu()
+    peak, tree_peak = _peak_mb(), tree.stop()
+    cert = json.loads(d.certificate)
+    out = {"freeze": t1 - t0, "draw": t2 - t1, "total": t2 - t0, "cpu_freeze": c1 - c0, "cpu_draw": c2 - c1,
+           "cpu_total": c2 - c0, "cpu_children": k2 - k0, "load_before": load, "load_after": os.getloadavg()[0],
+           "frame": f.frame_size, "selected": len(cert["selected"]), "peak_mb": peak, "tree_peak_mb": tree_peak,
+           "children_peak_rss_mb": resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024, "peer": None,
+           "peer_cpu": None, "k": {s["stratum"]: s["k"] for s in cert["strata"]}, "phases": phases.laps, "phases_cpu": phases.cpu,
+           "tasks": len(cert["selected"]), "slots_short": cert["matching"]["fairness"]["slots_short"]}
+    if peer:
+        with Session(eng) as s:
+            lp = load_plan(s, DEMO_PLAN)
+        _peer(eng, d.id, out, DEMO_PLAN, DEMO_PERIOD, lambda labels: draws.stratum_rules(lp, labels),
+              batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
+    eng.dispose()
+    return out
 
 
 def timed(url: str, peer: bool = True) -> dict:
@@ -193,26 +290,35 @@ def timed(url: str, peer: bool = True) -> dict:
     if not peer:
         eng.dispose()
         return out
-    with tempfile.TemporaryDirectory() as tmp:
-        draws.write_packages(eng, d.id, auditor_dir=tmp)
-        with open(os.path.join(tmp, "frame.csv"), "rb") as fh:
-            data = fh.read()
-    eng.dispose()
-    # The same work as the peer, on the same frame in memory: DSR-1 alone (tickets, selection per
-    # stratum, draw order, batches, reserves; it also checks the frame's canonical form and digest).
     from scheduler.draw import fast as dsr1
 
-    rules = {s: dsr1.StratumRule(ratio=r) for s, _, r in MIX}
-    c, t, k = time.process_time(), time.perf_counter(), children_cpu()
-    engine_result = dsr1.rank(SEED, PLAN, PERIOD, dsr1.frame_of_archive(data), rules)
-    out["engine"] = time.perf_counter() - t
-    out["engine_cpu"] = time.process_time() - c + children_cpu() - k  # half the tickets are hashed in a child
-    assert {r.stratum: r.k for r in engine_result.strata} == out["k"]  # same k as the stored draw
-    del engine_result
+    _peer(eng, d.id, out, PLAN, PERIOD, lambda labels: {s: dsr1.StratumRule(ratio=r) for s, _, r in MIX})
+    eng.dispose()
+    return out
+
+
+def _peer(eng, draw_id: int, out: dict, plan: str, period: str, rules_of, **options) -> None:
+    """DSR-1 alone and the peer on the stored draw's frame, in memory: `out` gets their times."""
+    from scheduler.draw import fast as dsr1
+    from scheduler.draw import service as draws
+
+    with tempfile.TemporaryDirectory() as tmp:
+        draws.write_packages(eng, draw_id, auditor_dir=tmp)
+        with open(os.path.join(tmp, "frame.csv"), "rb") as fh:
+            data = fh.read()
+    # The same work as the peer, on the same frame in memory: DSR-1 alone (tickets, selection per
+    # stratum, draw order, batches, reserves; it also checks the frame's canonical form and digest).
     ids_by_stratum: dict[str, list[str]] = {}
     for line in data.decode().splitlines():
         i, s = line.split(",")
         ids_by_stratum.setdefault(s, []).append(i)
+    rules = rules_of(sorted(ids_by_stratum))
+    c, t, k = time.process_time(), time.perf_counter(), children_cpu()
+    engine_result = dsr1.rank(SEED, plan, period, dsr1.frame_of_archive(data), rules, **options)
+    out["engine"] = time.perf_counter() - t
+    out["engine_cpu"] = time.process_time() - c + children_cpu() - k  # half the tickets are hashed in a child
+    assert {r.stratum: r.k for r in engine_result.strata} == out["k"]  # same k as the stored draw
+    del engine_result
     import consistent_sampler
 
     c, t = time.process_time(), time.perf_counter()
@@ -223,7 +329,6 @@ def timed(url: str, peer: bool = True) -> dict:
     out["peer"] = time.perf_counter() - t
     out["peer_cpu"] = time.process_time() - c
     out["peer_selected"] = total
-    return out
 
 
 def measure(backend: str, n: int, peer_max: int) -> dict:
@@ -240,16 +345,117 @@ def measure(backend: str, n: int, peer_max: int) -> dict:
         return out
 
 
+@contextmanager
+def _copy_of(template: str):
+    """A throw-away copy of the demo database at URL `template` (SQLite file or PostgreSQL database)."""
+    if template.startswith("sqlite"):
+        with tempfile.TemporaryDirectory(prefix="dsr-bench-") as tmp:
+            shutil.copy(template.split("///", 1)[1], f"{tmp}/demo.db")
+            yield f"sqlite:///{tmp}/demo.db"
+        return
+    from sqlalchemy import create_engine, text
+
+    base, old = template.rsplit("/", 1)
+    name = f"dsr_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+    with admin.connect() as c:
+        c.execute(text(f'CREATE DATABASE "{name}" TEMPLATE "{old}"'))
+    try:
+        yield f"{base}/{name}"
+    finally:
+        with admin.connect() as c:
+            c.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+def measure_demo(backend: str, n: int, template: str | None, peer: bool) -> dict:
+    """The demo scenario on `backend`: built in a scratch database, or copied from `template`."""
+    with contextlib.ExitStack() as stack:
+        build_s = 0.0
+        if template is None:
+            url = stack.enter_context(scratch_database(backend))
+            t = time.perf_counter()
+            build_demo(url, n)
+            build_s = time.perf_counter() - t
+        else:
+            url = stack.enter_context(_copy_of(template))
+        proc = subprocess.run([sys.executable, __file__, "--one-demo", url, str(int(peer))], capture_output=True,
+                              text=True)
+        if proc.returncode != 0:
+            return {"backend": backend, "n": n, "error": proc.stderr.strip().splitlines()[-3:]}
+        out = json.loads(proc.stdout.strip().splitlines()[-1])
+        out.update(backend=backend, n=n, build=build_s)
+        return out
+
+
+PHASES = ("rank", "match_inputs", "store_tasks", "match", "store")
+
+
+def print_demo(rows: list[dict]) -> None:
+    print(f"machine: {os.cpu_count()} cores; load average at the end {os.getloadavg()[0]:.2f}")
+    for r in rows:
+        tag = f"{r['n']:,} entities (demo {DEMO_PLAN} {DEMO_PERIOD}), {r['backend']}"
+        if "error" in r:
+            print(f"{tag}: error: {r['error']}")
+            continue
+        print(f"{tag}: frame {r['frame']:,}, {r['tasks']:,} tasks, {r['slots_short']:,} empty slots")
+        for ph in PHASES:
+            cpu = r.get("phases_cpu", {}).get(ph)
+            print(f"  {'phase ' + ph:<40} {r['phases'].get(ph, float('nan')):>8.2f} s"
+                  + (f"  (CPU of this process {cpu:.2f} s)" if cpu is not None else ""))
+        peer = r.get("peer")
+        print(f"  {'freeze':<40} {r['freeze']:>8.2f} s")
+        print(f"  {'draw (all phases)':<40} {r['draw']:>8.2f} s")
+        ratio = f"  peer {peer:.2f} s, ratio {peer / r['total']:.2f}x" if peer else ""
+        print(f"  {'end to end (freeze + draw)':<40} {r['total']:>8.2f} s{ratio}")
+        if peer and r.get("engine"):
+            print(f"  {'DSR-1 alone, frame in memory':<40} {r['engine']:>8.2f} s  peer {peer:.2f} s, "
+                  f"ratio {peer / r['engine']:.1f}x")
+        print(f"  {'CPU: this process / forked children':<40} {r['cpu_total']:>8.2f} s / {r['cpu_children']:.2f} s")
+        print(f"  {'peak memory (with forked children)':<40} {r['peak_mb']:>8.0f} MB ({r['tree_peak_mb']:.0f} MB)")
+        print(f"  {'load average before / after':<40} {r['load_before']:>8.2f} / {r['load_after']:.2f}")
+    print("peer: consistent_sampler drawing the same k per stratum from the same frame, already in memory")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", type=int, nargs="*", default=[1_000_000, 10_000_000])
     ap.add_argument("--backends", nargs="*", default=["sqlite", "postgresql"])
     ap.add_argument("--pg-max", type=int, default=1_000_000, help="largest size run on PostgreSQL")
     ap.add_argument("--peer-max", type=int, default=1_000_000, help="largest frame the (slow) peer is run on")
+    ap.add_argument("--scenario", choices=["simple", "demo"], default="simple")
+    ap.add_argument("--entities", type=int, default=1_000_000, help="demo scenario: registry size")
+    ap.add_argument("--demo-db", nargs="*", default=[], metavar="URL",
+                    help="demo scenario: demo databases built before (one per back-end), copied for each run")
+    ap.add_argument("--build-only", metavar="URL", help="demo scenario: build the demo into URL and stop")
     ap.add_argument("--one", nargs=2, help=argparse.SUPPRESS)
+    ap.add_argument("--one-demo", nargs=2, help=argparse.SUPPRESS)
     a = ap.parse_args()
     if a.one:
         print(json.dumps(timed(a.one[0], peer=a.one[1] == "1")))
+        return
+    if a.one_demo:
+        print(json.dumps(timed_demo(a.one_demo[0], peer=a.one_demo[1] == "1")))
+        return
+    if a.build_only:
+        if not a.build_only.startswith("sqlite"):  # a new PostgreSQL database of that name
+            from sqlalchemy import create_engine, text
+
+            base, name = a.build_only.rsplit("/", 1)
+            admin = create_engine(f"{base}/postgres", isolation_level="AUTOCOMMIT")
+            with admin.connect() as c:
+                c.execute(text(f'CREATE DATABASE "{name}"'))
+            admin.dispose()
+        build_demo(a.build_only, a.entities)
+        return
+    if a.scenario == "demo":
+        templates = {("sqlite" if u.startswith("sqlite") else "postgresql"): u for u in a.demo_db}
+        rows = []
+        for be in a.backends:
+            r = measure_demo(be, a.entities, templates.get(be), a.entities <= a.peer_max)
+            rows.append(r)
+            print(json.dumps(r, ensure_ascii=False), file=sys.stderr)
+        print_demo(rows)
         return
     rows = []
     for n in a.sizes:

@@ -78,6 +78,7 @@ def draw(
     as_user: Optional[str] = AS_USER,
 ) -> None:
     """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
+    from scheduler.draw.certificate import load_stored
     from scheduler.draw.service import execute, write_packages
 
     eng = engine()
@@ -90,7 +91,7 @@ def draw(
         from scheduler.results.announcement import record_witnesses
 
         record_witnesses(eng, d.id, witness, CLI)
-    cert = json.loads(d.certificate)
+    cert = load_stored(d.certificate)
     if package or public_package:
         write_packages(eng, d.id, package, public_package)
     console.print(

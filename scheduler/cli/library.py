@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
-from scheduler.library.importing import KINDS, KIND_NAMES, rejects_csv
+from scheduler.library.vocabulary import IMPORT_KINDS as KINDS, IMPORT_KIND_NAMES as KIND_NAMES
 
 _KINDS_HELP = " | ".join(KINDS)
 
@@ -55,6 +55,8 @@ def import_cmd(
     for e in report.errors:
         typer.echo(str(e), err=True)
     if rejects is not None and report.rejected_rows:
+        from scheduler.library.importing import rejects_csv
+
         rejects.write_bytes(rejects_csv(report.rejected_rows))
         err_console.print(f"被拒绝的 {len(report.rejected_rows):,} 行已写入 {rejects}", markup=False)
     typer.echo(report.summary())

@@ -37,15 +37,7 @@ from scheduler.library import vocabulary
 from scheduler.library import uscc
 from scheduler.errors import DsrError
 
-KINDS: tuple[str, ...] = ("enterprises", "inspectors", "experts", "items", "conflicts")
-
-KIND_NAMES = {
-    "enterprises": "检查对象名录库",
-    "inspectors": "执法检查人员名录库",
-    "experts": "专家库",
-    "items": "随机抽查事项清单",
-    "conflicts": "回避关系",
-}
+KINDS, KIND_NAMES = vocabulary.IMPORT_KINDS, vocabulary.IMPORT_KIND_NAMES
 
 
 @dataclass(frozen=True)

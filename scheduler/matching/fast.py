@@ -24,6 +24,7 @@ byte formats below are part of the published algorithm.
 
 from __future__ import annotations
 
+import functools
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable, Iterable, Literal, Mapping, Sequence
@@ -257,6 +258,7 @@ class _People:
         self.by_group = {g: np.array(v, dtype=np.int64) for g, v in by_group.items()}
         self._pools: dict[tuple[str, frozenset[str]], np.ndarray] = {}
         self._unions: dict[tuple, np.ndarray] = {}
+        self._qsets: dict[tuple, frozenset[int]] = {}
 
     def add_load(self, i: int) -> None:
         v = self.loads[i] = self.loads[i] + 1
@@ -283,6 +285,13 @@ class _People:
         if u is None:
             u = self._unions[parts] = np.sort(np.concatenate([self.pool(*pt) for pt in parts]))
         return u
+
+    def qualified_set(self, parts: tuple[tuple[str, frozenset[str]], ...]) -> frozenset[int]:
+        """The pools of `parts` as one set of indices (cached: `_why_empty` asks per empty slot)."""
+        q = self._qsets.get(parts)
+        if q is None:
+            q = self._qsets[parts] = frozenset(int(i) for g, tags in parts for i in self.pool(g, tags))
+        return q
 
     def hi_rows(self, pool: np.ndarray, tks: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
         """(len(tks) x len(pool)) top 48 bits of the pair tickets, computed in cache-sized blocks.
@@ -388,18 +397,17 @@ def _why_empty(people: _People, parts: tuple[tuple[str, frozenset[str]], ...], t
     """Which rule emptied the pool, applied in order: department, qualification, recusal, cap."""
     if not any(people.by_group.get(g) is not None and people.by_group[g].size for g, _ in parts):
         return NO_DEPARTMENT
-    qualified = set()
-    for g, tags in parts:
-        qualified.update(int(i) for i in people.pool(g, tags))
-    qualified -= team
-    if not qualified:
+    # Counted on the (small) team and recusals rather than by copying the qualified pool, which
+    # can hold thousands: a plan short of qualified people has tens of thousands of empty slots.
+    qualified = people.qualified_set(parts)
+    if len(qualified) == sum(1 for i in team if i in qualified):
         return NO_QUALIFIED
-    free = qualified - (recused or set())
-    if not free:
+    if recused and len(qualified) == sum(1 for i in team | recused if i in qualified):
         return ALL_CONFLICTED
     return ALL_AT_CAP
 
 
+@functools.lru_cache(maxsize=4096)  # one text per (rule, pool): tens of thousands of empty slots share a few
 def _reason_text(code: str, parts: tuple[tuple[str, frozenset[str]], ...], cap: int, expert: bool) -> str:
     if expert:
         fld = parts[0][0]
@@ -767,9 +775,13 @@ def shortfall_report(tasks: Sequence[TaskSpec], shortfalls: Sequence[Shortfall],
     """One entry per pool (department + required tags, joint remaining pool, or expert field)."""
     by_ent = {t.entity_id: t for t in tasks}
     groups: dict[tuple, dict] = {}
+    parts_of: dict[tuple, tuple] = {}  # (departments, id of requirements) -> parts: specs share their mappings
     for s in shortfalls:
         t = by_ent[s.entity_id]
-        parts = tuple(_task_parts(t))
+        pk = (t.departments, id(t.required))
+        parts = parts_of.get(pk)
+        if parts is None:
+            parts = parts_of[pk] = tuple(_task_parts(t))
         if s.field is not None:
             key = ("expert", ((s.field, frozenset()),))
         elif s.slot <= len(t.departments):
