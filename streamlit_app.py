@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from scheduler.errors import DsrError
-from ui import auth, nav, state, warmup
+from ui import auth, nav, password, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 warmup.start()
@@ -36,6 +36,7 @@ if actor is None:
         "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public")],
     }))
     st.stop()
+password.enforce()  # an initial password (the demo's) is changed before any page opens
 
 pages = {
     section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py")))
