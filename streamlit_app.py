@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from scheduler.errors import DsrError
-from ui import auth, nav, state, warmup
+from ui import auth, nav, password, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 warmup.start()
@@ -41,6 +41,7 @@ if actor is None:
                          url_path="selfcheck")],
     }))
     st.stop()
+password.enforce()  # an initial password (the demo's) is changed before any page opens
 
 pages = {
     section: [st.Page(path, title=title, icon=icon, default=(path == nav.page_path("home.py")))

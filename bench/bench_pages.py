@@ -9,8 +9,8 @@ Data: the Pinggu demo (`create_demo`, N entities, default 1,000,000) with M mont
 demo with a month of history takes minutes); otherwise it is built there (and kept).
 Without `--db` a temporary file is built and removed at the end.
 
-Method: `streamlit run streamlit_app.py` headless on a free port, logged in as the
-demo administrator through DSR_UI_AUTOLOGIN (as the tests do; SQLite only), and
+Method: `streamlit run streamlit_app.py` headless on a free port, logged in through the
+login form as a benchmark administrator (created or reset by this script), and
 Debian's Chromium driven by Playwright (`executable_path=/usr/bin/chromium`,
 1400x900, zh-CN). After one warm-up load, each page of ui/nav.py's PAGES is opened
 R times from 首页 by clicking its sidebar link, as a user does. Timed from the click:
@@ -61,7 +61,8 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networki
 VIEWPORT = {"width": 1400, "height": 900}
 GOAL = 2.0
 WAIT_MS = 180_000
-USER = "admin"  # a demo account (ensure_demo_users)
+USER = "bench-admin"  # an administrator this script creates (or resets) with PASSWORD
+PASSWORD = "bench-pages-Passw0rd"
 WARMUP_HEADING = "核验抽取结果"  # ui/pages/verify.py, at /verify
 CACHE_TTL = 60  # wait this long for the pages' timed caches (st.cache_data ttl) before the timed clicks
 _TITLE = re.compile(r"""st\.title\(\s*["']([^"']+)["']""")
@@ -96,6 +97,12 @@ def build(path: Path, entities: int, months: int) -> None:
         h = create_history(eng, rs.local_today(), seed=2026, months=months, rounds=1)
         print(f"history: {len(h.draws)} draws, {h.results} results in {time.perf_counter() - t0:.0f} s", flush=True)
     ensure_demo_users(eng)
+    from scheduler.accounts.service import add_user, get_user, reset_password
+
+    if get_user(eng, USER) is None:
+        add_user(eng, USER, "admin", PASSWORD)
+    else:
+        reset_password(eng, USER, PASSWORD)
     with eng.connect() as c:
         n_ent = c.execute(select(func.count()).select_from(Enterprise)).scalar_one()
         n_task = c.execute(select(func.count()).select_from(Task)).scalar_one()
@@ -235,6 +242,11 @@ def browser_times(base: str, pages: list[tuple[str, str, str]], repeat: int, hom
             runs = Runs(page)
             # Warm up (engine, migrations check, imports) on 核验, which caches nothing, so that the first
             # click on every page, 首页 included, finds that page's own caches cold.
+            page.goto(f"{base}/")
+            page.get_by_label("用户名").fill(USER)
+            page.get_by_label("密码", exact=True).fill(PASSWORD)
+            page.get_by_role("button", name="登录", exact=True).click()
+            page.get_by_role("button", name="退出登录").wait_for(state="visible", timeout=WAIT_MS)
             t0 = time.perf_counter()
             page.goto(f"{base}/verify")
             page.get_by_role("heading", name=WARMUP_HEADING, exact=True).first.wait_for(state="visible", timeout=WAIT_MS)
@@ -285,6 +297,10 @@ def script_alone(pages: list[tuple[str, str, str]], repeat: int) -> dict[str, li
 
     out: dict[str, list[float]] = {}
     at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=WAIT_MS / 1000).run()
+    at.text_input(key="login_username").input(USER)  # the login form, as a user does
+    at.text_input(key="login_password").input(PASSWORD)
+    next(b for b in at.button if b.label == "登录").click()
+    at.run()
     for script, _title, _heading in pages:
         times = []
         for _ in range(repeat):
@@ -366,7 +382,6 @@ def main() -> None:
         home = page_titles()[0]
 
         os.environ["DSR_DATABASE_URL"] = f"sqlite:///{db.resolve()}"
-        os.environ["DSR_UI_AUTOLOGIN"] = USER
         os.environ.pop("DSR_BUREAU", None)
         load0 = os.getloadavg()
         print("\nbrowser (Chromium via Playwright), click in the sidebar -> page:", flush=True)

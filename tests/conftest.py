@@ -21,13 +21,6 @@ from db.migrate import upgrade
 PG_ADMIN = os.environ.get("DSR_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres")
 
 
-@pytest.fixture(autouse=True)
-def _ui_autologin(monkeypatch):
-    """AppTest runs of streamlit_app.py act as a local administrator (ui/auth.py:
-    DSR_UI_AUTOLOGIN, honoured for SQLite files only); login tests delete it."""
-    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "ui")
-
-
 @pytest.fixture(scope="session")
 def pg_url():
     """A fresh PostgreSQL database for this test session, dropped afterwards."""

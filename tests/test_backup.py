@@ -160,3 +160,63 @@ def test_postgresql_prints_pg_dump_and_pg_restore(monkeypatch, tmp_path):
     res = r.invoke(app, ["restore", str(tmp_path / "x.dump")])
     assert res.exit_code == 0 and "pg_restore" in res.output and "--single-transaction" in res.output
     assert not (tmp_path / "x.dump").exists()
+
+
+def _flip_certificate_digit(path) -> None:
+    """Change one digit of a selected entity's rank in a stored certificate, in the file's bytes: a value in a column
+    that no index covers, so PRAGMA integrity_check cannot see it (bit rot, a bad copy)."""
+    import re
+
+    data = bytearray(path.read_bytes())
+    m = re.search(rb'"rank": ?(\d)', data)
+    assert m, "the backup holds a certificate"
+    i = m.start(1)
+    data[i] = ord("7") if data[i] != ord("7") else ord("3")
+    path.write_bytes(bytes(data))
+
+
+def test_a_value_corrupted_in_an_unindexed_column_is_refused_by_the_manifest(drawn, tmp_path):
+    """Issue 18 §6: before, such a backup restored and reported "passed"; now the manifest's
+    SHA-256 of the part does not match, restore refuses before touching anything, and
+    `dsr backup verify FILE` says so without restoring."""
+    from typer.testing import CliRunner
+
+    from scheduler.cli import app
+
+    url, _eng = drawn
+    good = backup.backup(url, tmp_path / "good.db").out
+    assert backup.verify_backup(good).ok
+    bad = tmp_path / "bad.db"
+    bad.write_bytes(good.read_bytes())
+    _flip_certificate_digit(bad)
+    before = bad.read_bytes()
+    chk = backup.verify_backup(bad)
+    assert not chk.ok and any("draw" in p and "清单" in p for p in chk.problems), chk.problems
+    assert bad.read_bytes() == before  # verify changes nothing
+    target = tmp_path / "t.db"
+    with pytest.raises(backup.BackupError, match="清单"):
+        backup.restore(bad, f"sqlite:///{target}")
+    assert not target.exists() and not list(tmp_path.glob(".t.db.restore-*"))
+    r = CliRunner()
+    res = r.invoke(app, ["backup", "verify", str(bad)])
+    assert res.exit_code == 1 and "清单" in res.output, res.output
+    res = r.invoke(app, ["backup", "verify", str(good)])
+    assert res.exit_code == 0 and "核验通过" in res.output, res.output
+    # A restored database does not keep the manifest (it describes the backup only).
+    chk = backup.restore(good, f"sqlite:///{target}")
+    assert chk.ok
+    import sqlite3
+
+    con = sqlite3.connect(str(target))
+    assert not con.execute("SELECT 1 FROM sqlite_master WHERE name = ?", (backup.MANIFEST_TABLE,)).fetchone()
+    con.close()
+
+
+def test_a_backup_without_manifest_is_refused(drawn, tmp_path):
+    url, _eng = drawn
+    plain = tmp_path / "plain.db"
+    backup._copy(backup.sqlite_path(url), plain)
+    backup._leave_wal(plain)
+    assert not backup.verify_backup(plain).ok
+    with pytest.raises(backup.BackupError, match="清单"):
+        backup.restore(plain, f"sqlite:///{tmp_path / 't.db'}")

@@ -16,6 +16,7 @@ import streamlit as st
 from sqlalchemy import func, select
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
+from tests.ui_steps import login as ui_login
 
 from db.engine import make_engine
 from db.models import AuditEvent, CalendarDay, CalendarYear
@@ -222,10 +223,14 @@ def test_calendar_page_enter_and_confirm(sqlite_url, monkeypatch):
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     st.cache_resource.clear()
-    try:
-        at = AppTest.from_file(APP, default_timeout=60).run()
+    def calendar_page(user: str) -> AppTest:
+        at = ui_login(AppTest.from_file(APP, default_timeout=60), user)
         at.switch_page(nav.page_path("calendar.py")).run()
         assert not at.exception, at.exception
+        return at
+
+    try:
+        at = calendar_page("张管理")  # this administrator enters
         years = at.dataframe[0].value
         assert list(years["年份"])[:2] == [2026, 2025]
 
@@ -235,7 +240,6 @@ def test_calendar_page_enter_and_confirm(sqlite_url, monkeypatch):
             "\n".join(f"{a.isoformat()},{b.isoformat()},{n}" for a, b, n in HOLIDAYS_2027)
         )
         at.text_area(key="cal_enter_workdays").set_value("\n".join(w.isoformat() for w in WORKDAYS_2027))
-        monkeypatch.setenv("DSR_UI_AUTOLOGIN", "张管理")  # the logged-in account enters
         at.button(key="cal_enter_submit").click().run()
         assert not at.exception, at.exception
         assert any("已录入 2027 年" in s.value for s in at.success), [e.value for e in at.error]
@@ -243,8 +247,8 @@ def test_calendar_page_enter_and_confirm(sqlite_url, monkeypatch):
         at.selectbox(key="cal_confirm_year").set_value(2027)
         at.button(key="cal_confirm_submit").click().run()
         assert any("录入人与确认人不能为同一人" in e.value for e in at.error)
-        monkeypatch.setenv("DSR_UI_AUTOLOGIN", "李管理")  # another administrator logs in
-        at.run()
+        at = calendar_page("李管理")  # another administrator logs in and confirms
+        at.selectbox(key="cal_confirm_year").set_value(2027)
         at.button(key="cal_confirm_submit").click().run()
         assert not at.exception, at.exception
         assert any("已确认 2027 年" in s.value for s in at.success)

@@ -242,7 +242,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     assert pkgs == ["PG-SP_2026-11", "evil_2026-11"]
     assert not (tmp_path / "evil_2026-11").exists() and not any(tmp_path.parent.glob("evil*"))
     for name in pkgs:
-        assert sorted(p.name for p in (out / "packages" / name).iterdir()) == ["certificate.json", "commitments.csv", "public_frame.csv"]
+        assert sorted(p.name for p in (out / "packages" / name).iterdir()) == ["audit-head.json", "certificate.json", "commitments.csv", "public_frame.csv"]
         assert verify_package(out / "packages" / name).ok
     assert {r["核验包"] for r in doc[ex.PACKAGES]} == {f"packages/{n}" for n in pkgs}
 
@@ -286,7 +286,7 @@ def test_only_chosen_formats_and_search_of_nothing(sqlite_engine, tmp_path):
     rep = es.export_public(sqlite_engine, tmp_path / "x", "json, csv")
     assert rep.formats == ("csv", "json") and rep.counts[ex.RESULTS] == 0
     files = {p.name for p in (tmp_path / "x").iterdir()}
-    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "visits.csv", "public.json", es.MANIFEST}
+    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "visits.csv", "public.json", es.MANIFEST, "audit-head.json"}
     with pytest.raises(es.ExportRefused, match="不支持的导出格式"):
         es.export_public(sqlite_engine, tmp_path / "y", "csv,pdf")
     assert not (tmp_path / "y").exists()
@@ -309,7 +309,7 @@ def test_export_is_atomic(sqlite_engine, tmp_path, monkeypatch):
     assert sorted(p.name for p in base.iterdir()) == ["pub"]
     monkeypatch.undo()
     es.export_public(sqlite_engine, out, "json")  # a previous export is replaced as a whole
-    assert sorted(p.name for p in out.iterdir()) == [es.MANIFEST, "public.json"]
+    assert sorted(p.name for p in out.iterdir()) == ["audit-head.json", es.MANIFEST, "public.json"]
     assert sorted(p.name for p in base.iterdir()) == ["pub"]
 
 

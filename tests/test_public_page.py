@@ -14,9 +14,11 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from scheduler.results import export as ex
 from tests.test_export import EVIL_HTML, EVIL_PLAN, INTERNAL_NOTE, Published
+from tests.ui_steps import login
 from ui import nav
 
 PAGE = str(Path(__file__).resolve().parents[1] / "ui" / "pages" / "public.py")
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +37,6 @@ def page(base_db, tmp_path, monkeypatch):
     p.write_bytes(base_db[0].read_bytes())
     monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{p}")
     monkeypatch.delenv("DSR_BUREAU", raising=False)
-    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()
     at = AppTest.from_file(PAGE, default_timeout=60).run()
@@ -94,7 +95,7 @@ def test_package_download_is_a_public_package(page, tmp_path):
     name, data = es.package_zip(state.engine(), draws[EVIL_PLAN].draw_id)
     assert name == "evil_2026-11.zip"
     with zipfile.ZipFile(io.BytesIO(data)) as z:
-        assert sorted(z.namelist()) == ["evil_2026-11/certificate.json", "evil_2026-11/commitments.csv",
+        assert sorted(z.namelist()) == ["evil_2026-11/audit-head.json", "evil_2026-11/certificate.json", "evil_2026-11/commitments.csv",
                                       "evil_2026-11/public_frame.csv"]
         z.extractall(tmp_path)
     assert verify_package(tmp_path / "evil_2026-11").ok
@@ -106,10 +107,11 @@ def test_staff_get_the_export_zip(base_db, tmp_path, monkeypatch):
     p = tmp_path / "dsr.db"
     p.write_bytes(base_db[0].read_bytes())
     monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{p}")
-    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "导出员")
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
+    # Logged in through the app's form, then on 公示查询 (staff get the export button there).
+    at = login(AppTest.from_file(APP, default_timeout=60), "导出员")
+    at.switch_page("ui/pages/public.py").run()
     assert not at.exception, at.exception
     at.multiselect(key="public_export_formats").set_value(["csv", "html"])
     at.button(key="public_export_run").click().run()

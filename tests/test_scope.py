@@ -637,7 +637,6 @@ def app_world(sqlite_url, monkeypatch):
     from db.engine import make_engine
     from ui import auth
 
-    monkeypatch.delenv(auth.AUTOLOGIN_ENV, raising=False)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     st.cache_resource.clear()
@@ -651,11 +650,10 @@ def app_world(sqlite_url, monkeypatch):
 
 
 def _as(username: str) -> AppTest:
-    from ui import auth
+    """The app logged in through its form as `username` (password PW)."""
+    from tests.ui_steps import login
 
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[auth.SESSION_KEY] = username
-    return at
+    return login(AppTest.from_file(APP, default_timeout=60), username, PW, create=False)
 
 
 def _task_ids(at: AppTest) -> set[int]:

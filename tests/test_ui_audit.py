@@ -11,9 +11,10 @@ from db.engine import make_engine
 from scheduler.audit import service as auditlog
 from scheduler.demo.service import ensure_pinggu
 from scheduler.access.context import Actor
+from tests.ui_steps import login, open_page
 from ui import auth
 
-PAGE = str(Path(__file__).resolve().parents[1] / "ui" / "pages" / "audit.py")
+APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
 
 def test_audit_page_filters_verifies_and_shows_the_head(sqlite_url, monkeypatch):
@@ -24,13 +25,14 @@ def test_audit_page_filters_verifies_and_shows_the_head(sqlite_url, monkeypatch)
         auditlog.record(s, Actor("zhang", "planner"), "plan.update", "plan:PG-X", {"a": 1})
         auditlog.record(s, Actor("li", "reviewer"), "result.approve", "result:7", {"b": 2})
         s.commit()
-    at = AppTest.from_file(PAGE, default_timeout=60).run()
-    assert not at.exception
+    at = open_page(login(AppTest.from_file(APP, default_timeout=60)), "audit.py")
     head = auditlog.verify(eng).head  # after the app's start, which recorded the calendar's seeding
     eng.dispose()
     frame = at.dataframe[0].value
-    # The bureau, the two events above, and the app's start: it loads the package's holiday schedules.
-    assert len(frame) == 4 and "操作人" in frame.columns
+    # The bureau, the two events above, the app's start (it loads the package's holiday schedules)
+    # and the login through the form.
+    assert len(frame) == 5 and "操作人" in frame.columns
+    assert list(frame["操作对象"]).count("user:ui") == 1
     assert sum(str(o).startswith("calendar:") for o in frame["操作对象"]) == 1
     at.text_input(key="audit_actor").input("zhang").run()
     frame = at.dataframe[0].value

@@ -21,7 +21,7 @@ from scheduler.access.context import Actor
 from scheduler.demo.service import create_demo
 from scheduler.demo.history import create_history
 from ui import auth, nav
-from tests.ui_steps import rerun as _run, use_copy
+from tests.ui_steps import login as ui_login, rerun as _run, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -47,8 +47,8 @@ def db(base_db, tmp_path, monkeypatch):
     st.cache_resource.clear()
 
 
-def _open(script: str = "corrections.py") -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=90).run()
+def _open(script: str = "corrections.py", user: str = "ui", password: str = "ui-test-Passw0rd") -> AppTest:
+    at = ui_login(AppTest.from_file(APP, default_timeout=90), user, password, create=user == "ui")
     assert not at.exception, at.exception
     at.switch_page(nav.page_path(script)).run()
     assert not at.exception, at.exception
@@ -108,8 +108,7 @@ def test_admin_corrects_a_published_result_with_a_reason(db):
 
 def test_reviewer_sees_only_own_department(db, monkeypatch):
     users.add_user(db, "rev-yj", "reviewer", PW, department="区应急管理局")
-    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "rev-yj")
-    at = _open()
+    at = _open(user="rev-yj", password=PW)
     df = at.dataframe[0].value
     mine = corrections.published(db, department_id=_dept(db, "区应急管理局"))
     assert len(df) == mine.total > 0 and set(df["检查实施机关"]) == {"区应急管理局"}
@@ -125,8 +124,7 @@ def _dept(eng, name: str) -> int:
 
 def test_auditor_reads_inspector_is_sent_away(db, monkeypatch):
     users.add_user(db, "aud", "auditor", PW)
-    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "aud")
-    at = _open()
+    at = _open(user="aud", password=PW)
     assert len(at.dataframe[0].value) > 0
     assert any("只能查看更正记录" in c.value for c in at.caption)
     assert not [b for b in at.button if b.label == "更正"]
@@ -136,8 +134,7 @@ def test_auditor_reads_inspector_is_sent_away(db, monkeypatch):
     with Session(db) as s:
         iid = s.execute(select(Inspector.inspector_id).where(Inspector.active.is_(True))).scalars().first()
     users.add_user(db, "insp", "inspector", PW, inspector=iid)
-    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "insp")
-    at = _open()
+    at = _open(user="insp", password=PW)
     assert any("本页供各部门审核" in i.value for i in at.info) and not at.dataframe
 
 

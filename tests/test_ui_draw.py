@@ -23,7 +23,7 @@ from tests.factories import save_approved
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
-from tests.ui_steps import open_page as _open, rerun as _run, table as _table, use_copy
+from tests.ui_steps import login as ui_login, open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -62,7 +62,7 @@ def url(base_db, tmp_path, monkeypatch):
 
 @pytest.fixture
 def app(url):
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=90))
     assert not at.exception
     yield at
     st.cache_resource.clear()
@@ -470,7 +470,7 @@ def test_pages_start_on_an_empty_database(tmp_path, monkeypatch):
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{tmp_path / 'empty.db'}")
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=90))
     for script in ("plans.py", "draw.py", "tasks.py"):
         at = _open(at, script)
         assert any("dsr init" in i.value for i in at.info), script

@@ -19,7 +19,7 @@ from scheduler.library.browse import default_bureau
 from scheduler.access.context import Actor
 from scheduler.demo.service import create_demo
 from tests.test_ui_library import APP, TIMEOUT
-from tests.ui_steps import open_page
+from tests.ui_steps import login as ui_login, open_page
 
 JUNE = dt.date(2026, 6, 15)
 LATE_NOVEMBER = dt.date(2026, 11, 27)
@@ -42,7 +42,7 @@ def demo_url(sqlite_url, monkeypatch):
 
 def _home(monkeypatch, today: dt.date) -> AppTest:
     monkeypatch.setattr(rs, "local_today", lambda: today)
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=TIMEOUT))
     assert not at.exception, at.exception
     return open_page(at, "home.py")
 

@@ -26,12 +26,9 @@ def _app_for(url: str, monkeypatch) -> AppTest:
     monkeypatch.setenv("DSR_DATABASE_URL", url)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     st.cache_resource.clear()
-    at = AppTest.from_file(APP, default_timeout=TIMEOUT)
-    if not url.startswith("sqlite"):  # DSR_UI_AUTOLOGIN is for SQLite files only: log in for real
-        from test_ui_login import logged_in_admin
+    from tests.ui_steps import login
 
-        logged_in_admin(at, url)
-    return at
+    return login(AppTest.from_file(APP, default_timeout=TIMEOUT))
 
 
 @pytest.fixture

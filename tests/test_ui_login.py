@@ -22,20 +22,20 @@ PW = "correct-horse-1"
 
 
 def logged_in_admin(at: AppTest, url: str, username: str = "ui-admin") -> AppTest:
-    """Give an AppTest a logged-in administrator (an account with that name is created if missing)."""
+    """An AppTest logged in through the form as an administrator (the account is created if missing)."""
+    from tests.ui_steps import login
+
     eng = make_engine(url)
     try:
         if users.get_user(eng, username) is None:
             users.add_user(eng, username, "admin", PW)
     finally:
         eng.dispose()
-    at.session_state[auth.SESSION_KEY] = username
-    return at
+    return login(at, username, PW, create=False)
 
 
 @pytest.fixture
 def url(sqlite_url, monkeypatch):
-    monkeypatch.delenv(auth.AUTOLOGIN_ENV, raising=False)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     st.cache_resource.clear()
@@ -149,16 +149,39 @@ def test_disabled_account_is_logged_out_at_the_next_click(url):
     assert [t.label for t in at.text_input] == ["用户名", "密码"]
 
 
-def test_autologin_is_ignored_for_a_server_database(monkeypatch):
-    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "someone")
-    monkeypatch.setenv("DSR_DATABASE_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/x")
-    assert auth.autologin_name() is None
-    monkeypatch.setenv("DSR_DATABASE_URL", "sqlite:///:memory:")
-    assert auth.autologin_name() is None
-    monkeypatch.setenv("DSR_DATABASE_URL", "sqlite:////tmp/dsr-dev.db")
-    assert auth.autologin_name() == "someone"
-    monkeypatch.delenv(auth.AUTOLOGIN_ENV)
-    assert auth.autologin_name() is None
+def test_no_environment_variable_logs_anyone_in(url, monkeypatch):
+    """Issue 18 §4: DSR_UI_AUTOLOGIN logged the app in without a password on any SQLite file; there is
+    no such switch any more: with it set, the app still asks for a password."""
+    _accounts(url)
+    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "boss")
+    at = AppTest.from_file(APP, default_timeout=60).run()
+    assert not at.exception
+    assert auth.SESSION_KEY not in at.session_state
+    assert [t.label for t in at.text_input] == ["用户名", "密码"]
+
+
+def test_an_initial_password_is_changed_before_any_page_opens(url):
+    """Issue 18 §4: the demo's generated passwords must be changed at the first login."""
+    _accounts(url)
+    eng = make_engine(url)
+    users.add_user(eng, "fresh", "admin", PW, must_change_password=True)
+    at = _login(AppTest.from_file(APP, default_timeout=60).run(), "fresh", PW)
+    assert any(t.value == "修改初始密码" for t in at.title)
+    assert not at.dataframe  # no page ran
+    at.text_input(key="pw_current").input(PW)
+    at.text_input(key="pw_new").input("brand-new-Passw0rd")
+    at.text_input(key="pw_again").input("brand-new-Passw0rd-typo")
+    next(b for b in at.button if b.label == "修改密码").click()
+    at.run()
+    assert any("不一致" in e.value for e in at.error) and users.must_change_password(eng, "fresh")
+    at.text_input(key="pw_again").input("brand-new-Passw0rd")
+    next(b for b in at.button if b.label == "修改密码").click()
+    at.run()
+    assert not at.exception, at.exception
+    assert not users.must_change_password(eng, "fresh")
+    assert not any(t.value == "修改初始密码" for t in at.title)
+    assert users.login(eng, "fresh", "brand-new-Passw0rd").name == "fresh"
+    eng.dispose()
 
 
 def test_public_page_is_reachable_without_login(sqlite_url, monkeypatch):
@@ -166,7 +189,6 @@ def test_public_page_is_reachable_without_login(sqlite_url, monkeypatch):
     from streamlit.testing.v1 import AppTest
 
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
-    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
     eng = make_engine(sqlite_url)
     users.add_user(eng, "boss", "admin", PW)
     eng.dispose()

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 import streamlit as st
 from streamlit.testing.v1 import AppTest
+from tests.ui_steps import login as ui_login
 
 from db.engine import make_engine
 from scheduler.library import records
@@ -32,8 +33,8 @@ def url(sqlite_url, monkeypatch):
     st.cache_resource.clear()
 
 
-def _open(script: str) -> AppTest:
-    at = AppTest.from_file(APP, default_timeout=60).run()
+def _open(script: str, user: str = "ui", password: str = "ui-test-Passw0rd") -> AppTest:
+    at = ui_login(AppTest.from_file(APP, default_timeout=60), user, password, create=user == "ui")
     assert not at.exception, at.exception
     at.switch_page(nav.page_path(script)).run()
     assert not at.exception, at.exception
@@ -165,7 +166,6 @@ def test_read_only_roles_get_no_form(url, monkeypatch):
     eng = make_engine(url)
     users.add_user(eng, "audit1", "auditor", "correct-horse-1")
     eng.dispose()
-    monkeypatch.setenv(auth.AUTOLOGIN_ENV, "audit1")
-    at = _open("registry.py")
+    at = _open("registry.py", "audit1", "correct-horse-1")
     assert any("只读" in c.value for c in at.caption)
     assert not at.get("form") and not [b for b in at.button if b.label in ("保存修改", "新增")]

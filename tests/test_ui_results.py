@@ -28,7 +28,7 @@ from scheduler.results import service as rs
 from scheduler.demo.service import create_demo
 from scheduler.demo.history import create_history
 from scheduler.accounts.service import ensure_demo_users
-from tests.ui_steps import open_page as _open, rerun as _rerun, use_copy
+from tests.ui_steps import login as ui_login, open_page as _open, rerun as _rerun, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -54,10 +54,10 @@ def db(base_db, tmp_path, monkeypatch):
     eng.dispose()
 
 
-def _app() -> AppTest:
+def _app(user: str = "ui", password: str = "ui-test-Passw0rd", create: bool = True) -> AppTest:
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=90), user, password, create)
     assert not at.exception, at.exception
     return at
 
@@ -125,9 +125,8 @@ def test_inspector_sees_sent_back_results_with_the_reason(db):
 
 
 def test_logged_in_inspector_has_no_selector(db, monkeypatch):
-    ensure_demo_users(db)
-    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "inspector")
-    at = _open(_app(), "results.py")
+    ensure_demo_users(db, password="demo-Passw0rd", must_change=False)
+    at = _open(_app("inspector", "demo-Passw0rd", create=False), "results.py")
     assert not [s for s in at.selectbox if s.key == "res_as"]
     assert any(h.value == "我的检查任务" for h in at.subheader)
 

@@ -19,7 +19,7 @@ from scheduler.demo.service import ensure_pinggu
 from scheduler.access.context import Actor
 from tests.test_ui_login import APP, PW, logged_in_admin
 from tests.test_ui_login import url as url  # noqa: F401 (fixture)
-from tests.ui_steps import open_page, table
+from tests.ui_steps import login, open_page, table
 from ui import auth
 
 NEW_PW = "another-horse-2"
@@ -81,7 +81,7 @@ def test_administrator_creates_disables_and_resets_an_account(url):
     at.selectbox(key="settings_user_pick").set_value("wang").run()
     at.button(key="settings_user_toggle").click().run()
     assert table(at, "用户名").set_index("用户名").loc["wang"]["状态"] == "已停用"
-    with pytest.raises(users.LoginFailed, match="已停用"):
+    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(eng, "wang", PW)
     at.selectbox(key="settings_user_pick").set_value("wang").run()
     at.button(key="settings_user_toggle").click().run()
@@ -151,9 +151,7 @@ def test_auditor_reads_the_settings_and_others_do_not_see_them(url):
         ensure_pinggu(s)
         s.commit()
     users.add_user(eng, "audit", "auditor", PW)
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.session_state[auth.SESSION_KEY] = "audit"
-    at.run()
+    at = login(AppTest.from_file(APP, default_timeout=60), "audit", PW, create=False)
     at = open_page(at, "settings.py")
     assert any("只读" in c.value for c in at.caption)
     assert "audit" in set(table(at, "用户名")["用户名"])

@@ -17,7 +17,7 @@ from tests.factories import save_approved
 from tests.factories import world
 from ui import auth, nav
 from scheduler.access.context import Actor
-from tests.ui_steps import open_page as _open, rerun as _run, table as _table, use_copy
+from tests.ui_steps import login as ui_login, open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -48,7 +48,7 @@ def url(base_db, tmp_path, monkeypatch):
 
 @pytest.fixture
 def app(url):
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=90))
     assert not at.exception
     yield at
     st.cache_resource.clear()

@@ -53,7 +53,7 @@ def test_login_returns_actor_and_audits_in_the_same_transaction(engine, pinggu):
     with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(engine, "nobody", PW, now=T0)
     assert _events(engine) == [("user.add", "user:wang", "cli"), ("user.login", "user:wang", "wang"),
-                               ("user.login_failed", "user:wang", "wang"), ("user.login_failed", "user:?", "?")]
+                               ("user.login_failed", "user:wang", "wang"), ("user.login_unknown", "user:?", "?")]
     assert auditlog.verify(engine).ok
 
 
@@ -64,11 +64,11 @@ def test_lock_out_after_five_failures_and_unlock_after_the_time(engine, pinggu):
         with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
             users.login(engine, "li", f"bad-{k}", now=T0 + dt.timedelta(seconds=k), policy=policy)
     assert users.get_user(engine, "li").locked_until is None
-    with pytest.raises(users.LoginFailed, match="连续 5 次密码错误，账号锁定 15 分钟"):
+    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(engine, "li", "bad-5", now=T0 + dt.timedelta(seconds=5), policy=policy)
     assert users.get_user(engine, "li").locked_until == T0 + dt.timedelta(seconds=5, minutes=15)
     # Locked: even the right password is refused, until the time has passed.
-    with pytest.raises(users.LoginFailed, match="账号已锁定"):
+    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(engine, "li", PW, now=T0 + dt.timedelta(minutes=15), policy=policy)
     a = users.login(engine, "li", PW, now=T0 + dt.timedelta(minutes=15, seconds=6), policy=policy)
     assert a.role == "reviewer"
@@ -94,7 +94,7 @@ def test_success_resets_the_failure_count(engine, pinggu):
 def test_reset_password_lifts_the_lock(engine, pinggu):
     users.add_user(engine, "qian", "admin", PW)
     policy = users.LockoutPolicy(max_attempts=1, lock_minutes=60)
-    with pytest.raises(users.LoginFailed, match="锁定"):
+    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(engine, "qian", "bad-pass", now=T0, policy=policy)
     users.reset_password(engine, "qian", "another-Passw0rd")
     with pytest.raises(users.LoginFailed):
@@ -106,7 +106,7 @@ def test_reset_password_lifts_the_lock(engine, pinggu):
 def test_disabled_user_cannot_log_in(engine, pinggu):
     users.add_user(engine, "sun", "planner", PW, department="SCJGJ")
     users.disable_user(engine, "sun")
-    with pytest.raises(users.LoginFailed, match="已停用"):
+    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
         users.login(engine, "sun", PW, now=T0)
     assert users.actor_of(engine, "sun") is None
     assert ("user.login_failed", "user:sun", "sun") in _events(engine)
@@ -149,10 +149,13 @@ def test_inspector_account_acts_under_roster_id(engine):
 def test_demo_users(engine):
     world(engine, 50)
     made = users.ensure_demo_users(engine)
-    assert [u.role for u in made] == ["admin", "planner", "inspector", "reviewer", "auditor"]
-    assert users.ensure_demo_users(engine) == made  # idempotent
-    for u in made:
-        assert users.login(engine, u.username, users.DEMO_PASSWORD, now=T0).role == u.role
+    assert [a.info.role for a in made] == ["admin", "planner", "inspector", "reviewer", "auditor"]
+    # Each its own random password, shown once: a second call creates nothing and shows none.
+    assert len({a.password for a in made}) == 5 and all(len(a.password) >= users.MIN_PASSWORD_LENGTH for a in made)
+    assert [(a.info, a.password) for a in users.ensure_demo_users(engine)] == [(a.info, None) for a in made]
+    for a in made:
+        assert users.login(engine, a.info.username, a.password, now=T0).role == a.info.role
+        assert users.must_change_password(engine, a.info.username)
 
 
 def test_cli_user_commands(sqlite_url, monkeypatch):
@@ -181,7 +184,7 @@ def test_cli_user_commands(sqlite_url, monkeypatch):
     eng = make_engine(sqlite_url)
     try:
         assert users.login(eng, "boss", "new-Passw0rd", now=T0).role == "admin"
-        with pytest.raises(users.LoginFailed, match="已停用"):
+        with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
             users.login(eng, "aud", PW, now=T0)
     finally:
         eng.dispose()

@@ -131,8 +131,8 @@ def test_iso_utc_is_the_certificate_format():
     import datetime as dt
 
     t = dt.datetime(2026, 12, 1, 17, 0, 5, 123456, tzinfo=dt.timezone(dt.timedelta(hours=8)))
-    assert v.iso_utc(t) == "2026-12-01T09:00:05+00:00"
-    assert v.iso_utc(t.astimezone(dt.timezone.utc).replace(tzinfo=None)) == "2026-12-01T09:00:05+00:00"
+    assert v.iso_utc(t) == "2026-12-01T09:00:05.123456+00:00"
+    assert v.iso_utc(t.astimezone(dt.timezone.utc).replace(tzinfo=None)) == "2026-12-01T09:00:05.123456+00:00"
 
 
 def _as_draws(tasks):

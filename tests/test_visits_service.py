@@ -394,7 +394,7 @@ def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch
     from db.migrate import upgrade
 
     def run(name: str) -> dict[str, list[tuple]]:
-        # A visit's lead is the earliest draw's task by drawn_at to the second: both runs get the
+        # A visit's lead is the earliest draw's task by drawn_at: both runs get the
         # same clock (a second per draw), or two draws in one second in one run and not in the
         # other would lead differently (seen in CI).
         ticks = iter(range(10_000))
@@ -416,3 +416,51 @@ def test_ids_written_out_on_sqlite_equal_the_ids_read_back(tmp_path, monkeypatch
     assert written["visit"] and written["teammember"] and any(r[5] for r in written["visit"])
     for table in written:
         assert written[table] == read_back[table], table
+
+
+def test_a_later_draw_in_the_same_second_does_not_take_over_the_visit(w, monkeypatch):
+    """Issue 18 §7: the lead is chosen by drawn_at to the microsecond, so PG-SP drawn 0.8 s after
+    PG-WS in the same second does not lead the merged visits although its plan code sorts first
+    (with whole seconds the draws tied and the plan code chose)."""
+    clock = iter([dt.datetime(2026, 11, 2, 1, 0, 0, 100_000, tzinfo=dt.timezone.utc),
+                  dt.datetime(2026, 11, 2, 1, 0, 0, 900_000, tzinfo=dt.timezone.utc)])
+    monkeypatch.setattr(draws, "utcnow", lambda: next(clock))
+    d_ws = draws.execute(w.engine, "PG-WS", PERIOD, seed=SEED_WS)
+    visits_before = {v[0]: v[2] for v in w.stored().values()}
+    d_sp = draws.execute(w.engine, "PG-SP", PERIOD, seed=SEED_SP)
+    assert json.loads(d_sp.certificate)["drawn_at"] > json.loads(d_ws.certificate)["drawn_at"]
+    plan_of = {t: p for t, _, p in w.live()}
+    merged = [v for v in w.stored().values() if len(v[3]) == 2]
+    assert merged
+    for uscc, _win, lead, _tids in merged:
+        assert plan_of[lead] == "PG-WS" and lead == visits_before[uscc]
+    # An auditor recomputing from the certificates alone gets the same leads.
+    refs, n = [], 0
+    for d in (d_ws, d_sp):
+        c = json.loads(d.certificate)
+        for x in c["selected"]:
+            n += 1
+            refs.append(rule.TaskRef(n, x["entity_id"], c["plan_code"], c["period"], c["drawn_at"]))
+    leads = {v.entity_id: v.plan_codes[0] for v in rule.merge(refs) if v.merged}
+    assert set(leads.values()) == {"PG-WS"}
+
+
+def test_every_visit_with_a_team_has_exactly_one_leader(w):
+    """Issue 18 §7: the lead task's team may be empty (a city task before its district's matching);
+    the visit's leader is then the next task's leader (rule 4), not nobody."""
+    w.draw_both()
+    merged = vs.visits_for(w.engine, PERIOD, merged_only=True, page_size=500).rows
+    assert merged
+    lead_tasks = [r["tasks"][0]["task_id"] for r in merged]
+    with Session(w.engine) as s:  # the lead (PG-SP) tasks lose their teams
+        for m in s.execute(select(TeamMember).where(TeamMember.task_id.in_(lead_tasks))).scalars():
+            m.active = False
+        s.commit()
+    for page_rows in (vs.visits_for(w.engine, PERIOD, page_size=500).rows,):
+        for row in page_rows:
+            if row["team"]:
+                leaders = [m for m in row["team"] if m["role"] == "leader"]
+                assert len(leaders) == 1, row["team"]
+    row = vs.get_visit(w.engine, merged[0]["id"])
+    leaders = [m for m in row["team"] if m["role"] == "leader"]
+    assert len(leaders) == 1 and leaders[0]["plans"] == ["PG-WS"]

@@ -368,6 +368,7 @@ def test_webhook_posts_notifications_and_failures_are_not_fatal(w, monkeypatch):
 def test_schedules_page_shows_worker_and_saves_a_schedule(sqlite_url, monkeypatch):
     import streamlit as st
     from streamlit.testing.v1 import AppTest
+    from tests.ui_steps import login as ui_login
 
     from scheduler.calendar.service import ensure_seeded
     from ui import nav
@@ -380,7 +381,7 @@ def test_schedules_page_shows_worker_and_saves_a_schedule(sqlite_url, monkeypatc
     runs.notify(eng, None, "missed", "计划 PG-GS 有 1 次定时抽取错过", key="ui1")
     monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
     st.cache_resource.clear()
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))
     at.switch_page(nav.page_path("schedules.py")).run()
     assert not at.exception, at.exception
     assert any("运行中" in s.value and "w-ui" in s.value for s in at.success)

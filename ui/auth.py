@@ -3,17 +3,11 @@
 Only the username lives in st.session_state; the Actor is read from the
 database on every rerun, so disabling an account takes effect at the user's
 next click. Pages hidden here are a convenience: the services check again.
-
-Development/test setting: DSR_UI_AUTOLOGIN=NAME logs in as account NAME
-without a password, and only when DSR_DATABASE_URL is a SQLite file (never a
-server database). If no account NAME exists it acts as a local administrator
-named NAME, like the CLI does (whoever can set the server's environment and
-owns the SQLite file already has full control of it). Never set it in use.
+There is no login without a password (tests log in through the form).
 """
 
 from __future__ import annotations
 
-import os
 from typing import Any, Callable, Optional
 
 import streamlit as st
@@ -22,7 +16,6 @@ from scheduler.access.permissions import IMPORT_KINDS, ROLES, can
 from scheduler.access.context import Actor
 
 SESSION_KEY = "dsr_username"
-AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
 
 # Roles that see the registers, plans and tasks (inspectors see their own work on result pages).
 STAFF = frozenset({"admin", "planner", "reviewer", "auditor"})
@@ -66,15 +59,12 @@ def _engine():
     return engine()
 
 
-def autologin_name() -> Optional[str]:
-    """DSR_UI_AUTOLOGIN, honoured only for a SQLite file database (development and tests)."""
-    from db.engine import database_url
-
-    name = (os.environ.get(AUTOLOGIN_ENV) or "").strip()
-    url = database_url()
-    if not name or not url.startswith("sqlite:///") or url in ("sqlite://", "sqlite:///:memory:"):
-        return None
-    return name
+def client_address() -> str:
+    """Where the request comes from (failed logins are counted per source as well as per account)."""
+    try:
+        return st.context.ip_address or ""
+    except Exception:  # no request context (a bare script run)
+        return ""
 
 
 def _secrets_section(name: str) -> Optional[Any]:
@@ -120,10 +110,6 @@ def account_actor() -> Optional[Actor]:
             st.session_state.pop(SESSION_KEY, None)
             return None
         return a
-    auto = autologin_name()
-    if auto:
-        a = users.actor_of(eng, auto)
-        return a if a is not None else Actor(name=auto, role="admin")
     return None
 
 
@@ -159,7 +145,7 @@ def login_form() -> None:
         submitted = st.form_submit_button("登录")
     if submitted:
         try:
-            users.login(eng, username, password)
+            users.login(eng, username, password, source=client_address())
         except users.LoginFailed as e:
             st.error(str(e))
             return
@@ -217,5 +203,3 @@ def sidebar(actor: Actor) -> None:
     st.caption(f"当前用户：{_account_label(actor)}")
     if st.session_state.get(SESSION_KEY):
         st.button("退出登录", key="logout", on_click=logout)
-    elif autologin_name():
-        st.caption(f"开发测试设置 {AUTOLOGIN_ENV} 已自动登录")

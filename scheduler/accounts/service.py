@@ -10,24 +10,25 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import secrets
 from dataclasses import dataclass
 from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from db.models import Bureau, Department, Inspector, User, utcnow
 from scheduler.access.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
+from scheduler.accounts import throttle
 from scheduler.audit import service as auditlog
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import restrict, visible_bureaus
 from scheduler.errors import DsrError
 
 MIN_PASSWORD_LENGTH = 8
-DEMO_PASSWORD = "dsr-demo-2026"
 
 _hasher = PasswordHasher()
 # Verified against when the username is unknown, so a wrong name costs as long as a wrong password.
@@ -50,11 +51,21 @@ class LockoutPolicy:
 
     max_attempts: int = 5
     lock_minutes: int = 15
+    # A source (client address) with this many failures within the window is refused until it passes.
+    source_max_attempts: int = 20
+    source_window_minutes: int = 15
+
+    @property
+    def source_window(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.source_window_minutes)
 
     @classmethod
     def from_env(cls) -> "LockoutPolicy":
-        """DSR_LOGIN_MAX_ATTEMPTS and DSR_LOGIN_LOCK_MINUTES override the defaults."""
-        return cls(int(os.environ.get("DSR_LOGIN_MAX_ATTEMPTS", "5")), int(os.environ.get("DSR_LOGIN_LOCK_MINUTES", "15")))
+        """DSR_LOGIN_MAX_ATTEMPTS, DSR_LOGIN_LOCK_MINUTES, DSR_LOGIN_SOURCE_MAX_ATTEMPTS and
+        DSR_LOGIN_SOURCE_WINDOW_MINUTES override the defaults."""
+        env = os.environ.get
+        return cls(int(env("DSR_LOGIN_MAX_ATTEMPTS", "5")), int(env("DSR_LOGIN_LOCK_MINUTES", "15")),
+                   int(env("DSR_LOGIN_SOURCE_MAX_ATTEMPTS", "20")), int(env("DSR_LOGIN_SOURCE_WINDOW_MINUTES", "15")))
 
 
 @dataclass(frozen=True)
@@ -178,6 +189,7 @@ def add_user(
     bureau: Optional[str] = None,
     inspector: Optional[str] = None,
     actor: Actor = CLI,
+    must_change_password: bool = False,
 ) -> UserInfo:
     """Create an account. `department`: code or name; `inspector`: roster id (role inspector).
 
@@ -216,7 +228,7 @@ def add_user(
             raise UserError(f"{ROLES[role]}账号须指定所属部门（命令行：--department）")
         u = User(username=username, display_name=(display_name or "").strip() or username, password_hash=pw_hash,
                  role=role, bureau_id=b.id if b else None, department_id=dept.id if dept else None,
-                 inspector_pk=ins.id if ins else None)
+                 inspector_pk=ins.id if ins else None, must_change_password=must_change_password)
         s.add(u)
         s.flush()
         auditlog.record(s, actor, "user.add", f"user:{username}",
@@ -290,63 +302,99 @@ def reset_password(engine: Engine, username: str, password: str, actor: Actor = 
 # --- login ---------------------------------------------------------------------------------------
 
 
+# One message for every failed login: a wrong name, a wrong password, a locked or disabled account
+# and a throttled source all read alike, so the message never tells whether an account exists.
+LOGIN_FAILED = "用户名或密码错误，或账号暂时无法登录；请稍后再试，或联系管理员"
+
+
+def _count_failure(s: Session, u: User, now: dt.datetime, policy: LockoutPolicy) -> int:
+    """One more failure on the account, in one UPDATE (parallel attempts cannot lose increments);
+    the account locks when the count reaches `max_attempts`. Returns the new count."""
+    until = now + dt.timedelta(minutes=policy.lock_minutes)
+    stmt = (update(User).where(User.id == u.id)
+            .values(failed_attempts=User.failed_attempts + 1,
+                    # A running lock is not extended by further failures: it ends when it was set to.
+                    locked_until=case((and_(User.failed_attempts + 1 >= policy.max_attempts,
+                                            or_(User.locked_until.is_(None), User.locked_until <= now)), until),
+                                      else_=User.locked_until))
+            .returning(User.failed_attempts))
+    return int(s.execute(stmt).scalar_one())
+
+
+def _unknown_name(s: Session, username: str, password: str, source: str, now: dt.datetime, policy: LockoutPolicy) -> None:
+    verify_password(_DUMMY_HASH, password or "")  # a wrong name costs as long as a wrong password
+    n = throttle.hit(s, throttle.unknown_key(source), now, policy.source_window)
+    if throttle.audit_due(n):
+        # Aggregated: the names typed are not kept (one may be a password typed into the wrong box).
+        auditlog.record(s, Actor("?", ""), "user.login_unknown", "user:?", {"source": source, "attempts": n},
+                        keep_payload=False)
+
+
 def login(
     engine: Engine,
     username: str,
     password: str,
     *,
+    source: str = "",
     now: Optional[dt.datetime] = None,
     policy: Optional[LockoutPolicy] = None,
 ) -> Actor:
-    """Check the password; return the user's Actor or raise LoginFailed (Chinese).
+    """Check the password; return the user's Actor or raise LoginFailed with LOGIN_FAILED.
 
-    The attempt (success or failure) is audited in the same transaction that
-    updates the counter. `now` is injectable for tests.
+    `source`: where the attempt comes from (the client's address); failures are counted per source
+    as well as per account, and a source with `source_max_attempts` failures in `source_window` is
+    refused outright. A failure on an existing account is audited in the transaction that counts it;
+    failures on unknown names are counted per source and audited at 1, 10, 100, … attempts.
+    `now` is injectable for tests.
     """
     now = now or utcnow()
     policy = policy or LockoutPolicy.from_env()
     username = (username or "").strip()
     with Session(engine) as s:
-        u = _get(s, username, lock=True) if username else None
+        if throttle.count(s, throttle.source_key(source), now, policy.source_window) >= policy.source_max_attempts:
+            verify_password(_DUMMY_HASH, password or "")
+            throttle.hit(s, throttle.source_key(source), now, policy.source_window)
+            s.commit()
+            raise LoginFailed(LOGIN_FAILED)
+        u = _get(s, username) if username else None
         if u is None:
-            verify_password(_DUMMY_HASH, password or "")
-            # The typed name may be a password typed into the wrong box: only its digest enters the chain.
-            auditlog.record(s, Actor("?", ""), "user.login_failed", "user:?", {"username": username, "reason": "unknown"})
+            throttle.hit(s, throttle.source_key(source), now, policy.source_window)
+            _unknown_name(s, username, password, source, now, policy)
             s.commit()
-            raise LoginFailed("用户名或密码错误")
+            raise LoginFailed(LOGIN_FAILED)
+        reason = _check_login(s, u, password, now, policy)
         who = actor_for(s, u)
-        locked = _aware(u.locked_until)
-        if locked is not None and locked > now:
-            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "locked"})
+        if reason is not None:
+            throttle.hit(s, throttle.source_key(source), now, policy.source_window)
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}",
+                            {"username": u.username, "reason": reason, "source": source})
             s.commit()
-            raise LoginFailed(f"登录失败次数过多，账号已锁定至 {locked.astimezone(dt.timezone(dt.timedelta(hours=8))):%Y-%m-%d %H:%M}（北京时间），请稍后再试或联系管理员")
-        if locked is not None:  # the lock has run out: a fresh count
-            u.failed_attempts, u.locked_until = 0, None
-        if not u.active:
-            verify_password(_DUMMY_HASH, password or "")
-            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": "disabled"})
-            s.commit()
-            raise LoginFailed("该账号已停用，请联系管理员")
-        if not verify_password(u.password_hash, password or ""):
-            u.failed_attempts += 1
-            reason = "password"
-            if u.failed_attempts >= policy.max_attempts:
-                u.locked_until = now + dt.timedelta(minutes=policy.lock_minutes)
-                u.failed_attempts = 0
-                reason = "locked_now"
-            s.add(u)
-            auditlog.record(s, who, "user.login_failed", f"user:{u.username}", {"username": u.username, "reason": reason})
-            s.commit()
-            if reason == "locked_now":
-                raise LoginFailed(f"连续 {policy.max_attempts} 次密码错误，账号锁定 {policy.lock_minutes} 分钟")
-            raise LoginFailed("用户名或密码错误")
+            raise LoginFailed(LOGIN_FAILED)
         if _hasher.check_needs_rehash(u.password_hash):
             u.password_hash = _hasher.hash(password)
         u.failed_attempts, u.locked_until, u.last_login_at = 0, None, now
         s.add(u)
-        auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username})
+        auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username, "source": source})
         s.commit()
         return who
+
+
+def _check_login(s: Session, u: User, password: str, now: dt.datetime, policy: LockoutPolicy) -> Optional[str]:
+    """Why the login of the existing account `u` fails ("locked", "disabled", "password",
+    "locked_now"), None when it succeeds. Every failure is counted on the account."""
+    locked = _aware(u.locked_until)
+    if locked is not None and locked <= now:  # the lock has run out: a fresh count (one UPDATE)
+        s.execute(update(User).where(User.id == u.id, User.locked_until <= now).values(failed_attempts=0, locked_until=None))
+        locked = None
+    ok = verify_password(u.password_hash, password or "")
+    if ok and locked is None and u.active:
+        return None
+    n = _count_failure(s, u, now, policy)
+    if locked is not None:
+        return "locked"
+    if not u.active:
+        return "disabled"
+    return "locked_now" if n == policy.max_attempts else "password"
 
 
 def login_external(engine: Engine, username: str, method: str, *, now: Optional[dt.datetime] = None) -> Actor:
@@ -370,6 +418,42 @@ def login_external(engine: Engine, username: str, method: str, *, now: Optional[
         auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username, "method": method})
         s.commit()
         return who
+
+
+def must_change_password(engine: Engine, username: str) -> bool:
+    """Whether the account still has a password someone else set (the demo's), to change first."""
+    with Session(engine) as s:
+        return bool(s.execute(select(User.must_change_password).where(User.username == username)).scalar())
+
+
+def change_password(engine: Engine, username: str, current: str, new: str, *, now: Optional[dt.datetime] = None,
+                    policy: Optional[LockoutPolicy] = None) -> UserInfo:
+    """The account's own password change: the current password, then a new one of at least
+    MIN_PASSWORD_LENGTH characters that differs from it. A wrong current password counts as a
+    failed login (so this form cannot be used to guess around the lock-out)."""
+    now = now or utcnow()
+    policy = policy or LockoutPolicy.from_env()
+    if new == current:
+        raise UserError("新密码不能与当前密码相同")
+    pw_hash = hash_password(new)
+    with Session(engine) as s:
+        u = _get(s, (username or "").strip())
+        if u is None or not u.active:
+            raise UserError(LOGIN_FAILED)
+        reason = _check_login(s, u, current, now, policy)
+        who = actor_for(s, u)
+        if reason is not None:
+            auditlog.record(s, who, "user.login_failed", f"user:{u.username}",
+                            {"username": u.username, "reason": reason, "during": "change_password"})
+            s.commit()
+            raise UserError("当前密码不正确，或账号暂时无法登录")
+        u.password_hash, u.must_change_password, u.failed_attempts, u.locked_until = pw_hash, False, 0, None
+        s.add(u)
+        auditlog.record(s, who, "user.change_password", f"user:{u.username}", {"username": u.username},
+                        bureau_id=u.bureau_id)
+        s.commit()
+        s.refresh(u)
+        return _info(s, u)
 
 
 def actor_of(engine: Engine, username: str) -> Optional[Actor]:
@@ -399,23 +483,38 @@ DEMO_USERS: tuple[tuple[str, str, Optional[str], str], ...] = (
 )
 
 
-def ensure_demo_users(engine: Engine, password: str = DEMO_PASSWORD) -> list[UserInfo]:
-    """Create the demo accounts that are missing (all with `password`); return all of them.
+@dataclass(frozen=True)
+class DemoAccount:
+    info: UserInfo
+    password: Optional[str]  # the generated password when the account was created now, else None
 
-    For demo databases only: the password is public.
+
+def demo_password() -> str:
+    """A fresh random password for a demo account (printed once; changed at the first login)."""
+    return secrets.token_urlsafe(9)
+
+
+def ensure_demo_users(engine: Engine, password: Optional[str] = None, *, must_change: bool = True) -> list[DemoAccount]:
+    """Create the demo accounts that are missing and return all of them.
+
+    Each new account gets its own random password (or `password`), returned here once and stored
+    only as its hash; with `must_change` (the default) it must be changed at the first login.
     """
     with Session(engine) as s:
         first_inspector = s.execute(
             select(Inspector.inspector_id).join(Department, Department.id == Inspector.department_id)
             .where(Department.code == "SCJGJ", Inspector.active.is_(True)).order_by(Inspector.inspector_id).limit(1)
         ).scalar_one_or_none()
-    out: list[UserInfo] = []
+    out: list[DemoAccount] = []
     for username, role, dept, display in DEMO_USERS:
         info = get_user(engine, username)
+        pw = None
         if info is None:
             if role == "inspector" and first_inspector is None:
                 continue
-            info = add_user(engine, username, role, password, display_name=display, department=dept,
-                            inspector=first_inspector if role == "inspector" else None, actor=CLI)
-        out.append(info)
+            pw = password or demo_password()
+            info = add_user(engine, username, role, pw, display_name=display, department=dept,
+                            inspector=first_inspector if role == "inspector" else None, actor=CLI,
+                            must_change_password=must_change)
+        out.append(DemoAccount(info, pw))
     return out

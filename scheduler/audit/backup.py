@@ -4,8 +4,13 @@ A backup uses SQLite's online backup API in one step: the source is read inside
 one read transaction, so the copy is a consistent snapshot even while the app
 and the worker keep writing (WAL lets them write while we read).
 
+Every backup carries a manifest (table `dsr_backup_manifest`): the row count and the
+SHA-256 of every table (a *part*) over its rows in rowid order. Integrity checks and
+the audit chain miss a value corrupted in a column no index covers; the manifest does not.
+`verify_backup` checks a backup without restoring it.
+
 A restore never writes into the live file. The backup is copied to a hidden
-file beside the target, checked (integrity, schema revision, audit chain),
+file beside the target, checked (integrity, schema revision, audit chain, manifest),
 switched out of WAL mode, and only then renamed over the target with
 os.replace, which is atomic on one file system. A stale -wal file of the old
 database would be replayed onto the new one by the next opener, so the old
@@ -15,8 +20,12 @@ still holds it open, the restore is refused.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import os
+import shutil
 import sqlite3
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -26,8 +35,9 @@ from sqlalchemy.engine import make_url
 
 from scheduler.errors import DsrError
 
+MANIFEST_TABLE = "dsr_backup_manifest"
 # Tables whose rows do not make a database "in use" (an empty migrated schema is empty).
-_BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1"}
+_BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1", MANIFEST_TABLE}
 
 
 class BackupError(DsrError, RuntimeError):
@@ -152,6 +162,93 @@ def check_file(path: Path) -> FileCheck:
     return rep
 
 
+def _cell(v: object) -> object:
+    return {"hex": bytes(v).hex()} if isinstance(v, (bytes, bytearray, memoryview)) else v
+
+
+def part_digests(con: sqlite3.Connection) -> dict[str, tuple[int, str]]:
+    """(rows, SHA-256) of every table but SQLite's own and the manifest, over its rows in rowid order."""
+    names = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name")]
+    out: dict[str, tuple[int, str]] = {}
+    for t in names:
+        if t.startswith("sqlite_") or t == MANIFEST_TABLE:
+            continue
+        h, n = hashlib.sha256(), 0
+        for row in con.execute(f'SELECT * FROM "{t}" ORDER BY rowid'):
+            h.update(json.dumps([_cell(v) for v in row], ensure_ascii=False, default=str).encode("utf-8"))
+            h.update(b"\n")
+            n += 1
+        out[t] = (n, h.hexdigest())
+    return out
+
+
+def _write_manifest(path: Path) -> None:
+    con = sqlite3.connect(str(path))
+    try:
+        parts = part_digests(con)
+        con.execute(f'CREATE TABLE "{MANIFEST_TABLE}" (part TEXT PRIMARY KEY, rows INTEGER NOT NULL, sha256 TEXT NOT NULL)')
+        con.executemany(f'INSERT INTO "{MANIFEST_TABLE}" VALUES (?, ?, ?)', [(t, n, h) for t, (n, h) in parts.items()])
+        con.commit()
+    finally:
+        con.close()
+
+
+def manifest_problems(path: Path) -> list[str]:
+    """What does not match the backup's manifest (Chinese), or [] when every part matches."""
+    con = _connect(path)
+    try:
+        if not con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (MANIFEST_TABLE,)).fetchone():
+            return ["备份中没有清单（dsr_backup_manifest），无法确认各部分完好；请使用 dsr backup 生成的备份"]
+        want = {t: (n, h) for t, n, h in con.execute(f'SELECT part, rows, sha256 FROM "{MANIFEST_TABLE}"')}
+        got = part_digests(con)
+    finally:
+        con.close()
+    problems = [f"表 {t} 与清单不符（清单 {want[t][0]} 行，实际 {got[t][0]} 行；SHA-256 不同）"
+                for t in sorted(want.keys() & got.keys()) if want[t] != got[t]]
+    problems += [f"表 {t} 在清单中，备份中却没有" for t in sorted(want.keys() - got.keys())]
+    problems += [f"表 {t} 不在清单中" for t in sorted(got.keys() - want.keys())]
+    return problems
+
+
+def _drop_manifest(path: Path) -> None:
+    con = sqlite3.connect(str(path))
+    try:
+        con.execute(f'DROP TABLE IF EXISTS "{MANIFEST_TABLE}"')
+        con.commit()
+    finally:
+        con.close()
+
+
+def _check_copy(path: Path) -> FileCheck:
+    """check_file, then the manifest: the checks of a backup, run on a private copy."""
+    chk = check_file(path)
+    if chk.ok:
+        problems = manifest_problems(path)
+        if problems:
+            chk.ok = False
+            chk.problems.append("备份清单核验未通过：" + "；".join(problems[:5]))
+    return chk
+
+
+def verify_backup(src: Path) -> FileCheck:
+    """Check a backup (integrity, schema revision, audit chain, manifest) without restoring it.
+
+    The checks run on a private copy (opening a file for them may change its header), so the
+    backup is left byte for byte as it was."""
+    src = Path(src)
+    if not src.is_file():
+        raise BackupError(f"备份文件 {src} 不存在")
+    with tempfile.TemporaryDirectory(prefix="dsr-backup-verify-") as tmp:
+        copy = Path(tmp) / "backup.db"
+        shutil.copyfile(src, copy)
+        try:
+            chk = _check_copy(copy)
+        except sqlite3.DatabaseError as exc:
+            chk = FileCheck(copy, False, [f"无法作为 SQLite 数据库读取：{exc}"])
+    chk.path = src
+    return chk
+
+
 def is_empty(path: Path) -> bool:
     """True if there is nothing to lose: no file, an empty file, or no rows in any data table."""
     path = Path(path)
@@ -189,7 +286,8 @@ def backup(url: str, out: Path) -> BackupReport:
     try:
         _copy(src, tmp)
         _leave_wal(tmp)
-        chk = check_file(tmp)
+        _write_manifest(tmp)
+        chk = _check_copy(tmp)
         if not chk.ok:
             raise BackupError("备份副本核验未通过：" + "；".join(chk.problems))
         os.replace(tmp, out)
@@ -234,9 +332,13 @@ def restore(src: Path, url: str, force: bool = False) -> FileCheck:
         except sqlite3.DatabaseError as exc:
             raise BackupError(f"备份文件无法读取，拒绝恢复：{exc}") from exc
         _leave_wal(tmp)
-        chk = check_file(tmp)
+        try:
+            chk = _check_copy(tmp)
+        except sqlite3.DatabaseError as exc:
+            raise BackupError(f"备份文件无法读取，拒绝恢复：{exc}") from exc
         if not chk.ok:
             raise BackupError("备份文件核验未通过，拒绝恢复：" + "；".join(chk.problems))
+        _drop_manifest(tmp)  # the manifest describes the backup, not the database it becomes
         _quiesce(target)
         os.replace(tmp, target)
     finally:

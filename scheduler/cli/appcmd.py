@@ -14,25 +14,35 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
 
 
-def streamlit_command(port: int) -> list[str]:
+DEFAULT_HOST = "127.0.0.1"
+
+
+def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
+    """The Streamlit command line: bound to `host` only (this machine unless told otherwise)."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
-            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port)]
+            "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port),
+            "--server.address", host]
 
 
 def _demo_accounts(eng) -> None:
-    """Demo accounts (public password) for a database that was just filled with demo data."""
-    from scheduler.accounts.service import DEMO_PASSWORD, ensure_demo_users
+    """Demo accounts for a database that was just filled with demo data: each gets a random password,
+    printed here once (only its hash is stored), to be changed at the first login."""
+    from scheduler.accounts.service import ensure_demo_users
 
-    users = ensure_demo_users(eng)
-    console.print(f"已创建演示账号（密码均为 {DEMO_PASSWORD}，仅供演示，正式使用前请停用）：", soft_wrap=True)
-    for u in users:
+    accounts = ensure_demo_users(eng)
+    console.print("已创建演示账号（初始密码随机生成，只显示这一次，首次登录时须修改密码）：", soft_wrap=True)
+    for a in accounts:
+        u = a.info
         dept = f"，{u.department}" if u.department else ""
-        console.print(f"  {u.username}：{u.role_label}{dept}", soft_wrap=True)
+        shown = f"初始密码 {a.password}" if a.password else "已存在，密码未改变"
+        console.print(f"  {u.username}：{u.role_label}{dept}；{shown}", soft_wrap=True, markup=False, highlight=False)
 
 
 @app.command("app")
 def app_cmd(
     port: int = typer.Option(8501, "--port", min=1, max=65535, help="网页端口"),
+    host: str = typer.Option(DEFAULT_HOST, "--host",
+                             help="监听地址；默认只接受本机访问，局域网访问请指定如 0.0.0.0（并先修改演示账号的密码）"),
     entities: int = typer.Option(5000, "--entities", "-n", min=0, help="名录库为空时生成的演示市场主体数量"),
     seed: int = typer.Option(2026, "--seed", min=0, help="演示数据随机种子"),
     dry_run: bool = typer.Option(False, "--dry-run", help="只准备数据库并打印启动命令，不启动网页"),
@@ -47,8 +57,9 @@ def app_cmd(
         console.print(f"检查对象名录库为空，正在生成平谷区演示数据（{entities:,} 户）……", soft_wrap=True)
         run_demo(entities, seed, force=False)
         _demo_accounts(eng)
-    console.print(f"dsr 网页地址：http://localhost:{port}（数据库：{database_url()}）", soft_wrap=True)
-    cmd = streamlit_command(port)
+    shown = "localhost" if host in (DEFAULT_HOST, "localhost") else host
+    console.print(f"dsr 网页地址：http://{shown}:{port}（监听 {host}；数据库：{database_url()}）", soft_wrap=True)
+    cmd = streamlit_command(port, host)
     if not APP_SCRIPT.exists():
         err_console.print(f"[red]未找到网页入口 {APP_SCRIPT}，无法启动。[/red]", soft_wrap=True)
         raise typer.Exit(1)

@@ -1,4 +1,4 @@
-"""`dsr audit verify` and `dsr audit export`: the tamper-evident trail."""
+"""`dsr audit verify`, `dsr audit head` and `dsr audit export`: the tamper-evident trail."""
 
 from __future__ import annotations
 
@@ -24,6 +24,16 @@ def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash 
         return
     err_console.print(f"[bold red]审计链被破坏：{rep.first_broken}[/bold red]")
     raise typer.Exit(1)
+
+
+@audit_app.command("head")
+def head() -> None:
+    """Print the chain's current head hash (审计链链头); keep it to detect a rewritten history later."""
+    from scheduler.audit.service import head as chain_head
+
+    h = chain_head(engine())
+    console.print(h["head"], markup=False, highlight=False)
+    err_console.print(f"审计链共 {h['events']} 条事件；最后一条 #{h['last_event_id']}，时间 {h['last_event_at'] or '—'}（UTC）")
 
 
 @audit_app.command("export")

@@ -1,8 +1,10 @@
-"""`dsr backup OUT.db` and `dsr restore IN.db [--force]` (SQLite); pg_dump/pg_restore hints for PostgreSQL."""
+"""`dsr backup OUT.db`, `dsr backup verify FILE` and `dsr restore IN.db [--force]` (SQLite); pg_dump/pg_restore
+hints for PostgreSQL."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -10,10 +12,21 @@ from scheduler.cli.base import app, console, err_console
 
 
 @app.command("backup")
-def backup_cmd(out: Path = typer.Argument(..., help="Backup file to write (e.g. dsr-2026-12-01.db).")) -> None:
-    """Consistent online copy of the database, safe while the app and worker run (备份数据库)."""
+def backup_cmd(
+    out: Path = typer.Argument(..., help="Backup file to write (e.g. dsr-2026-12-01.db), or `verify`."),
+    file: Optional[Path] = typer.Argument(None, help="With `verify`: the backup file to check."),
+) -> None:
+    """Consistent online copy of the database, safe while the app and worker run (备份数据库);
+    `dsr backup verify FILE` checks a backup's manifest, integrity and audit chain without restoring it."""
     from db.engine import database_url
     from scheduler.audit import backup as bk
+
+    if str(out) == "verify":  # `dsr backup verify FILE` (a backup file named so: ./verify)
+        if file is None:
+            err_console.print("[bold red]错误：请给出要核验的备份文件：dsr backup verify FILE[/bold red]")
+            raise typer.Exit(2)
+        _verify(file)
+        return
 
     url = database_url()
     if bk.sqlite_path(url) is None:
@@ -28,6 +41,21 @@ def backup_cmd(out: Path = typer.Argument(..., help="Backup file to write (e.g. 
         raise typer.Exit(1)
     console.print(f"已备份到 {rep.out}（{rep.bytes:,} 字节，用时 {rep.seconds:.1f} 秒）；结构版本 {rep.check.revision}；"
                   f"审计链 {rep.check.audit_events} 条事件，链头哈希 {rep.check.audit_head}")
+
+
+def _verify(file: Path) -> None:
+    from scheduler.audit import backup as bk
+
+    try:
+        chk = bk.verify_backup(file)
+    except bk.BackupError as exc:
+        err_console.print(f"[bold red]备份核验未通过：{exc}[/bold red]")
+        raise typer.Exit(1)
+    if not chk.ok:
+        err_console.print(f"[bold red]备份核验未通过：{'；'.join(chk.problems)}[/bold red]", markup=True)
+        raise typer.Exit(1)
+    console.print(f"备份 {file} 核验通过：清单中每一部分的 SHA-256 相符；完整性检查通过；结构版本 {chk.revision}；"
+                  f"审计链 {chk.audit_events} 条事件，链头哈希 {chk.audit_head}")
 
 
 @app.command("restore")

@@ -567,9 +567,10 @@ class _Phases:
 
 
 def _iso(t: dt.datetime) -> str:
+    # To the microsecond: `drawn_at` orders the draws for the visits' lead (scheduler/visits/rules.py).
     if t.tzinfo is None:
         t = t.replace(tzinfo=dt.timezone.utc)
-    return t.astimezone(dt.timezone.utc).isoformat(timespec="seconds")
+    return t.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 def carriers(s: Session, lp: LoadedPlan, ents) -> dict[str, int]:

@@ -15,6 +15,7 @@ transaction (one index build is much cheaper than a million index updates).
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import json
 import time
@@ -149,13 +150,17 @@ def load_lookups(session: Session, bureau: Bureau, kind: str) -> Lookups:
             select(Inspector.id, Inspector.inspector_id).where(Inspector.bureau_id == bureau.id)
         ):
             inspectors[iid] = pk
-    return Lookups(bureau.id, towns, departments, names, tuple(bureaus.risk_classes(session)), inspectors)
+    today = dt.datetime.now(dt.timezone(dt.timedelta(hours=8))).date()  # Beijing: the day of the import
+    return Lookups(bureau.id, towns, departments, names, tuple(bureaus.risk_classes(session)), inspectors, today)
 
 
 def _read(kind: str, file_name: str, data: bytes) -> Table:
     if kind not in importing.KINDS:
         raise ImportSetupError(f"未知的导入类型：{kind}（可选：{'、'.join(importing.KINDS)}）")
-    return importing.read_table(file_name, data)
+    table = importing.read_table(file_name, data)
+    if len(table) == 0:  # not "imported, 0 rows": a header-only file is a mistake (the wrong file, a lost sheet)
+        raise FileError("文件只有表头，没有数据行；没有导入任何内容")
+    return table
 
 
 # --- preview ------------------------------------------------------------------------------
@@ -177,7 +182,7 @@ def _preview(kind: str, file_name: str, data: bytes, engine: Engine, bureau_code
     try:
         table = _read(kind, file_name, data)
     except FileError as exc:
-        return ImportPreview("", columns, [], 0, [RowError(file_name, 0, "", "", exc.reason)])
+        return ImportPreview("", columns, [], 0, [exc.row_error(file_name)])
     _idx, _errs, ignored = importing.map_header(kind, file_name, table.header)
     with Session(engine) as s:
         target = resolve_bureau(s, bureau_code)
@@ -244,7 +249,7 @@ def _import_file(
     try:
         table = _read(kind, file_name, data)
     except FileError as exc:
-        return ImportReport(kind, file_name, "", 0, errors=[RowError(file_name, 0, "", "", exc.reason)])
+        return ImportReport(kind, file_name, "", 0, errors=[exc.row_error(file_name)])
     n = len(table)
     total_steps = max(2 * n, 1)
 
@@ -339,21 +344,51 @@ def _store_run(conn: Connection, s: Session, job: _ImportJob, bureau_id: int, lk
 
 
 def _db_checks(conn: Connection, kind: str, lk: Lookups, v: importing.Validated, file_name: str) -> None:
-    """Rules that need stored rows: an 执法证号 belongs to one inspector."""
-    if kind != "inspectors" or not v.records:
+    """Rules that need stored rows: an 执法证号 belongs to one inspector; a conflict names an
+    entity of the registry."""
+    if not v.records:
+        return
+    if kind == "conflicts":
+        _reject_unknown_entities(conn, v, file_name)
+        return
+    if kind != "inspectors":
         return
     owner = {
         cert: (bid, iid)
         for cert, bid, iid in conn.execute(select(Inspector.cert_no, Inspector.bureau_id, Inspector.inspector_id))
     }
+
+    def problem(rec) -> Optional[str]:
+        o = owner.get(rec[ci])
+        return f"执法证号已属于人员编号 {o[1]} 的执法检查人员" if o is not None and o != (lk.bureau_id, rec[ii]) else None
+
+    ci, ii = v.fields.index("cert_no"), v.fields.index("inspector_id")
+    _reject_where(v, file_name, "inspectors", "cert_no", problem)
+
+
+def _reject_unknown_entities(conn: Connection, v: importing.Validated, file_name: str) -> None:
+    """A conflict of interest (回避关系) with a credit code that is not in the registry protects
+    nobody and hides a typo: the row is rejected."""
+    ui = v.fields.index("uscc")
+    wanted = sorted({rec[ui] for rec in v.records})
+    known: set[str] = set()
+    for i in range(0, len(wanted), 5000):
+        known.update(conn.execute(select(Enterprise.uscc).where(Enterprise.uscc.in_(wanted[i:i + 5000]))).scalars())
+    _reject_where(v, file_name, "conflicts", "uscc",
+                  lambda rec: None if rec[ui] in known else "检查对象名录库中没有这个统一社会信用代码")
+
+
+def _reject_where(v: importing.Validated, file_name: str, kind: str, field_: str,
+                  problem: Callable[[tuple], Optional[str]]) -> None:
+    """Move the records for which `problem` gives a reason from the valid ones to the rejected."""
     keep, numbers = [], []
     fields = v.fields
-    ci, ii = fields.index("cert_no"), fields.index("inspector_id")
-    headers = importing.HEADER_OF["inspectors"]
+    fi = fields.index(field_)
+    headers = importing.HEADER_OF[kind]
     for rec, rownum in zip(v.records, v.row_numbers):
-        o = owner.get(rec[ci])
-        if o is not None and o != (lk.bureau_id, rec[ii]):
-            e = RowError(file_name, rownum, headers["cert_no"], rec[ci], f"执法证号已属于人员编号 {o[1]} 的执法检查人员")
+        reason = problem(rec)
+        if reason is not None:
+            e = RowError(file_name, rownum, headers[field_], rec[fi], reason)
             v.errors.append(e)
             bad = {headers[f]: x for f, x in zip(fields, rec)}
             bad.update({"行号": rownum, "错误": f"[{e.column}] {e.reason}"})

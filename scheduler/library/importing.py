@@ -26,7 +26,7 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass, field
 from decimal import Decimal, InvalidOperation
-from itertools import repeat
+from itertools import chain, repeat
 from operator import mul
 from typing import Callable, Iterable, Optional
 
@@ -144,6 +144,28 @@ _INDUSTRY = re.compile(r"[A-T]\d{2,4}")
 _INDUSTRY_PREFIX = re.compile(r"[A-T]\d{0,4}")
 _TOWN_CODE = re.compile(r"\d{9}")
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Zero-width and bidirectional formatting characters: invisible, they make two names that read
+# alike differ, or reorder what a name shows (Trojan Source); no name or text field needs them.
+_INVISIBLE = re.compile("[\u061c\u180e\u200b-\u200f\u202a-\u202e\u2060-\u2064\u2066-\u2069\ufeff]")
+
+# Bounds checked before a file is parsed: an XLSX is a zip whose parts may inflate a thousandfold.
+MAX_XLSX_UNCOMPRESSED = 1 << 30  # bytes, all parts together
+MAX_XLSX_RATIO = 200  # uncompressed / compressed of one part above 1 MB (Excel's own stay under ~30)
+MAX_ROWS = 2_000_000  # data rows of one file
+MAX_CELL_CHARS = 32_767  # Excel's own limit for one cell
+SHOWN_CHARS = 50  # an echoed value is cut to this many characters in messages and reject reports
+
+
+def shorten(v: object, n: int = SHOWN_CHARS) -> str:
+    """A value as echoed back to the user: at most `n` characters, and how long it was when cut."""
+    text = "" if v is None else str(v)
+    if len(text) <= n:
+        return text
+    return f"{text[:n]}…（共 {len(text):,} 个字符）"
+
+
+def _control_name(ch: str) -> str:
+    return f"U+{ord(ch):04X}"
 _DATE_SLASH = re.compile(r"(\d{4})/(\d{1,2})/(\d{1,2})")
 
 
@@ -163,8 +185,8 @@ class RowError:
     def __str__(self) -> str:
         if self.row <= 0:
             return f"文件 {self.file}：{self.reason}"
-        col = f" [{self.column}]" if self.column else ""
-        return f"文件 {self.file} 第 {self.row} 行{col} 值“{self.value}”：{self.reason}"
+        col = f" [{shorten(self.column)}]" if self.column else ""
+        return f"文件 {shorten(self.file, 100)} 第 {self.row} 行{col} 值“{shorten(self.value)}”：{self.reason}"
 
 
 class FileError(DsrError, ValueError):
@@ -172,9 +194,14 @@ class FileError(DsrError, ValueError):
 
     code = "import.file_unreadable"
 
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
+    def __init__(self, reason: str, row: int = 0, column: str = "", value: str = "") -> None:
+        where = f"第 {row} 行{f' [{shorten(column)}]' if column else ''}：" if row > 0 else ""
+        super().__init__(where + reason)
         self.reason = reason
+        self.row, self.column, self.value = row, column, value  # where in the file, when it is one cell
+
+    def row_error(self, file: str) -> "RowError":
+        return RowError(file, self.row, self.column, self.value, self.reason)
 
 
 # --- decoding and reading ---------------------------------------------------------
@@ -310,7 +337,24 @@ def _looks_html(data: bytes) -> bool:
 
 
 def read_table(file_name: str, data: bytes) -> Table:
-    """The header row and data rows of a CSV or XLSX file (raises FileError)."""
+    """The header row and data rows of a CSV or XLSX file (raises FileError), within the bounds
+    (rows, cell length, decompressed size)."""
+    table = _read_table(file_name, data)
+    check_bounds(table)
+    return table
+
+
+def _column_at(text: str, pos: int) -> str:
+    """The header of the column that position `pos` of a CSV text falls in (counting the commas
+    before it on its line: a quoted comma may shift it), or "第 N 列" past the header."""
+    start = text.rfind("\n", 0, pos) + 1
+    k = text.count(",", start, pos)
+    header = text[:text.find("\n") if "\n" in text else len(text)].split(",")
+    name = header[k].strip().strip('"') if k < len(header) and start > 0 else ""
+    return name or f"第 {k + 1} 列"
+
+
+def _read_table(file_name: str, data: bytes) -> Table:
     lower = file_name.lower()
     is_zip = data[:4] == b"PK\x03\x04"
     if lower.endswith((".xlsx", ".xlsm")):
@@ -330,8 +374,12 @@ def read_table(file_name: str, data: bytes) -> Table:
     if is_zip:
         raise FileError("文件是 zip/Excel 工作簿，但扩展名不是 .xlsx；请改用 .xlsx 扩展名或另存为 CSV")
     text, enc = decode(data)
-    if _CONTROL.search(text, 0, 65536):
-        raise FileError("文件含有控制字符，不是 CSV 文本文件（可能是被改名的二进制文件）；请另存为 CSV（UTF-8）或 .xlsx")
+    bad = _CONTROL.search(text)  # every cell of every row, not the first bytes only
+    if bad:
+        line = text.count("\n", 0, bad.start()) + 1
+        raise FileError(f"含有控制字符（{_control_name(bad.group())}），不是正常的 CSV 文本"
+                        "（可能是被改名的二进制文件或损坏的数据）；请删除该字符，或另存为 CSV（UTF-8）或 .xlsx", line,
+                        _column_at(text, bad.start()))
     if not text.strip():
         raise FileError("文件为空，没有表头行")
     plain = text.replace("\r\n", "\n") if "\r" in text else text
@@ -347,18 +395,24 @@ def read_table(file_name: str, data: bytes) -> Table:
         reader = iter([ln.split(",") for ln in lines])
     else:
         reader = csv.reader(io.StringIO(text, newline=""))
-    header = next(reader, None)
+    try:
+        header = next(reader, None)
+    except csv.Error as exc:
+        raise FileError(f"第 1 行无法按 CSV 读取（{shorten(exc, 120)}）") from exc
     if header is None:
         raise FileError("文件为空，没有表头行")
     rows: list[list[str]] = []
     numbers: list[int] = []
     n = 1
-    for r in reader:
-        n += 1
-        if not r or not any(r):
-            continue
-        rows.append(r)
-        numbers.append(n)
+    try:
+        for r in reader:
+            n += 1
+            if not r or not any(r):
+                continue
+            rows.append(r)
+            numbers.append(n)
+    except csv.Error as exc:  # e.g. a quoted cell longer than the csv module's field limit
+        raise FileError(f"第 {n} 行附近无法按 CSV 读取（{shorten(exc, 120)}）；单元格不得超过 {MAX_CELL_CHARS:,} 个字符") from exc
     return Table(enc, header, rows, numbers)
 
 
@@ -384,13 +438,66 @@ def _split_columns(enc: str, lines: list[str], text: str) -> Optional[Table]:
     return Table(enc, header, None, list(range(2, len(lines) + 1)), columns, normalised)
 
 
+def check_zip_bounds(data: bytes) -> None:
+    """Refuse a workbook whose parts would inflate beyond MAX_XLSX_UNCOMPRESSED in all, or one
+    part by more than MAX_XLSX_RATIO (a decompression bomb), from the zip's directory alone —
+    before anything is inflated. (zipfile never inflates a part beyond the size its entry states.)"""
+    try:
+        with zipfile.ZipFile(io.BytesIO(data)) as z:
+            infos = z.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise FileError(f"无法读取 Excel 工作簿（zip 结构损坏）：{shorten(exc, 200)}") from exc
+    total = sum(i.file_size for i in infos)
+    if total > MAX_XLSX_UNCOMPRESSED:
+        raise FileError(f"Excel 工作簿解压后共 {total:,} 字节，超过上限 {MAX_XLSX_UNCOMPRESSED:,} 字节；"
+                        "请拆分文件，或另存为 CSV（UTF-8）")
+    for i in infos:
+        if i.file_size > (1 << 20) and i.file_size > MAX_XLSX_RATIO * max(i.compress_size, 1):
+            raise FileError(f"Excel 工作簿的部件 {shorten(i.filename)} 压缩比异常（{i.compress_size:,} 字节解压为 "
+                            f"{i.file_size:,} 字节），疑为压缩炸弹，拒绝读取")
+
+
+def _xml_errors() -> tuple[type[BaseException], ...]:
+    """The parse errors a broken XML part raises (the standard library's, and lxml's when installed)."""
+    from xml.etree.ElementTree import ParseError
+
+    errors: list[type[BaseException]] = [ParseError]
+    try:
+        from lxml.etree import XMLSyntaxError
+
+        errors.append(XMLSyntaxError)
+    except ImportError:
+        pass
+    return tuple(errors)
+
+
+def _check_xlsx_cells(cells: list[str], header: list[str], n: int) -> None:
+    """Length and control characters of every cell of one row (row `n` of the sheet)."""
+    for j, c in enumerate(cells):
+        col = header[j] if j < len(header) else f"第 {j + 1} 列"
+        if len(c) > MAX_CELL_CHARS:
+            raise FileError(f"单元格有 {len(c):,} 个字符，超过上限 {MAX_CELL_CHARS:,}", n, col, shorten(c))
+        bad = _CONTROL.search(c)
+        if bad:
+            raise FileError(f"含有控制字符（{_control_name(bad.group())}）；请删除该字符后再导入", n, col)
+
+
 def _read_xlsx(data: bytes, label: str) -> Table:
+    check_zip_bounds(data)
+    try:
+        return _read_xlsx_rows(data, label)
+    except _xml_errors() as exc:
+        raise FileError(f"Excel 工作簿中的 XML 部件已损坏，无法读取（{shorten(exc, 120)}）；"
+                        "请在 Excel 中打开后重新保存，或另存为 CSV（UTF-8）") from exc
+
+
+def _read_xlsx_rows(data: bytes, label: str) -> Table:
     from openpyxl import load_workbook
 
     try:
         wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, OSError, ValueError) as exc:
-        raise FileError(f"无法读取 Excel 工作簿：{exc}") from exc
+        raise FileError(f"无法读取 Excel 工作簿：{shorten(exc, 200)}") from exc
     try:
         ws = wb.worksheets[0]
         ws.reset_dimensions()  # some exporters write a wrong <dimension>; read what is there
@@ -401,6 +508,7 @@ def _read_xlsx(data: bytes, label: str) -> Table:
         header = [cell_text(v) for v in header_row]
         while header and header[-1] == "":
             header.pop()
+        _check_xlsx_cells(header, header, 1)
         width = len(header)
         rows: list[list[str]] = []
         numbers: list[int] = []
@@ -410,11 +518,31 @@ def _read_xlsx(data: bytes, label: str) -> Table:
             cells = [cell_text(v) for v in r[:width]]
             if not any(c.strip() for c in cells):
                 continue
+            _check_xlsx_cells(cells, header, n)
+            if len(rows) >= MAX_ROWS:
+                raise FileError(f"数据行超过上限 {MAX_ROWS:,} 行；请拆分文件")
             rows.append(cells)
             numbers.append(n)
         return Table(label, header, rows, numbers)
     finally:
         wb.close()
+
+
+def check_bounds(table: Table) -> None:
+    """Row count and cell length of a table read from CSV (an XLSX is checked while it is read)."""
+    n = len(table)
+    if n > MAX_ROWS:
+        raise FileError(f"数据行超过上限 {MAX_ROWS:,} 行（共 {n:,} 行）；请拆分文件")
+    cells = chain.from_iterable(table._columns if table._columns is not None else table.rows)
+    if max(map(len, cells), default=0) <= MAX_CELL_CHARS and max(map(len, table.header), default=0) <= MAX_CELL_CHARS:
+        return
+    for i in range(-1, n):
+        row = table.header if i < 0 else table.row(i)
+        for j, c in enumerate(row):
+            if len(c) > MAX_CELL_CHARS:
+                where = 1 if i < 0 else table.row_numbers[i]
+                col = table.header[j] if i >= 0 and j < len(table.header) else f"第 {j + 1} 列"
+                raise FileError(f"单元格有 {len(c):,} 个字符，超过上限 {MAX_CELL_CHARS:,}", where, col, shorten(c))
 
 
 # --- header mapping -----------------------------------------------------------------
@@ -460,6 +588,7 @@ class Lookups:
     department_names: dict[int, str]
     risk_classes: tuple[str, ...]
     inspectors: dict[str, int] = field(default_factory=dict)  # inspector_id -> pk (conflicts)
+    today: Optional[dt.date] = None  # the import's day (Beijing): dates that have happened are not after it
 
 
 class Validated:
@@ -547,7 +676,24 @@ def parse_date(v: str) -> str:
             raise ValueError("日期无效，应为 YYYY-MM-DD 格式的真实日期") from None
     if d.year < 1900:
         raise ValueError("日期早于1900年")
+    if d.year > LATEST_YEAR:
+        raise ValueError(f"日期晚于 {LATEST_YEAR} 年，不是真实的日期（如 9999-12-31 这样的占位值）")
     return d.isoformat()
+
+
+LATEST_YEAR = 2100
+
+
+def _past_date(lk: "Lookups") -> Callable[[str], str]:
+    """A date that has happened (成立日期): not after the import's day."""
+
+    def conv(v: str) -> str:
+        iso = parse_date(v)
+        if lk.today is not None and iso > lk.today.isoformat():
+            raise ValueError(f"日期晚于今天（{lk.today.isoformat()}），不可能已经发生")
+        return iso
+
+    return conv
 
 
 def parse_ratio(v: str) -> str:
@@ -684,7 +830,7 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
             "entity_type": _enum(vocabulary.ENTITY_TYPES),
             "industry_code": _industry,
             "town_code": by["town"],
-            "registered_on": parse_date,
+            "registered_on": _past_date(lk),
             "status": _enum(vocabulary.STATUSES),
             "risk_class": by["risk"],
             "tags": _tags,
@@ -719,6 +865,9 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
 
 
 def _text(v: str) -> str:
+    bad = _INVISIBLE.search(v)
+    if bad:
+        raise ValueError(f"含有不可见的零宽或文字方向控制字符（{_control_name(bad.group())}），请删除后再导入")
     return v
 
 
@@ -849,7 +998,7 @@ def _convert_column(
             memo = {v: conv(nfkc(v)) for v in uniq}
             return list(map(memo.__getitem__, col))
     vals = list(map(str.strip, col)) if normalised else normalise_column(col)
-    if fn is _text and (ml is None or max(map(len, vals), default=0) <= ml):
+    if fn is _text and (ml is None or max(map(len, vals), default=0) <= ml) and not _INVISIBLE.search("\n".join(vals)):
         if (not required and default == "") or "" not in vals:
             return vals
     if fn is _uscc:
@@ -989,6 +1138,14 @@ def _mark_duplicates(
                 bad_cells[i] = [RowError(file, numbers[i], header, nfkc(str(shown)), f"与第 {numbers[first]} 行重复")]
 
 
+# A rejected cell longer than this is cut in the reject report (no column of the lists holds more).
+REJECT_CELL_CHARS = 1000
+
+
+def _rejected_cell(v: str) -> str:
+    return shorten(v) if len(v) > REJECT_CELL_CHARS else v
+
+
 def _rejections(table: Table, bad_cells: dict[int, list[RowError]]) -> tuple[list[RowError], list[dict]]:
     """The errors in row order, and each bad row's raw cells with 行号 and its 错误 text."""
     numbers = table.row_numbers
@@ -1000,7 +1157,7 @@ def _rejections(table: Table, bad_cells: dict[int, list[RowError]]) -> tuple[lis
         row_errors = bad_cells[i]
         errors.extend(row_errors)
         raw = _raw_row(table, width, i)
-        bad = {header_by_index[j]: raw[j] for j in range(width)}
+        bad = {header_by_index[j]: _rejected_cell(raw[j]) for j in range(width)}
         bad["行号"] = numbers[i]
         bad["错误"] = "；".join(f"[{e.column}] {e.reason}" for e in row_errors)
         rejected.append(bad)

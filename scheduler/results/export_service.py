@@ -37,6 +37,7 @@ from scheduler.exchange import tables as xt
 from scheduler.exchange.tables import ExportRefused
 from scheduler.results import lifecycle as lc
 from scheduler.draw import service as draw_service
+from scheduler.audit import service as auditlog
 
 MANIFEST = "manifest.json"
 MANIFEST_KIND = "dsr-public-export"
@@ -274,6 +275,10 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
     seconds: dict[str, float] = {}
     try:
         t0 = time.perf_counter()
+        # The audit chain's head, read before the data: in the export and in each public package,
+        # so that whoever keeps one detects later a truncated or rewritten history.
+        head = auditlog.head(engine)
+        auditlog.write_head(engine, tmp, head)
         results = ex.public_table(ex.RESULTS, ex.shape_rows(ex.RESULTS, published_rows(engine)))
         plans = ex.public_table(ex.PLANS, ex.shape_rows(ex.PLANS, plan_rows(engine)))
         items = ex.public_table(ex.ITEMS, ex.shape_rows(ex.ITEMS, item_rows(engine)))
@@ -288,6 +293,7 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
         for d in dd:
             rel = f"packages/{dirs[d.draw_id]}"
             draw_service.write_packages(engine, d.draw_id, public_dir=tmp / rel)
+            auditlog.write_head(engine, tmp / rel, head)
             links[rel] = rel + "/"
             pkg_rows.append({"计划编号": d.plan_code, "抽查期间": d.period, "名录库对象数": d.frame_size,
                              "随机种子": d.seed,
@@ -374,6 +380,7 @@ def package_zip(engine: Engine, draw_id: int) -> tuple[str, bytes]:
     with tempfile.TemporaryDirectory(prefix="dsr-pkg-") as tmp:
         d = Path(tmp) / folder
         draw_service.write_packages(engine, draw_id, public_dir=d)
+        auditlog.write_head(engine, d)
         buf = io.BytesIO()
         with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
             for p in sorted(d.iterdir()):

@@ -38,11 +38,12 @@ from scheduler.results import lifecycle as lc
 from scheduler.library import uscc as uscc_mod
 from scheduler.results.lifecycle import Refused
 from scheduler.audit import service as auditlog
-from scheduler.access.permissions import PermissionDenied
+from scheduler.access.permissions import PermissionDenied, require
 from db.paging import MAX_PAGE_SIZE, Page
 from scheduler.access.context import Actor
 from scheduler.access.scope import (
-    NOT_OWN_TEAM, OTHER_BUREAU, area, in_scope, is_inspector, own_team, require_bureau, require_task, visible_bureaus,
+    NOT_OWN_TEAM, OTHER_BUREAU, area, in_scope, is_inspector, own_team, require_bureau, require_task, restrict,
+    visible_bureaus,
 )
 
 __all__ = ["Refused"]
@@ -525,10 +526,15 @@ def record_case_task(engine: Engine, uscc: str, kind: str, items: Sequence[str],
 
 
 def recompute_deadlines(engine: Engine, actor: Actor) -> int:
-    """Fill deadlines left empty for a missing calendar year (after the year is added); returns how many."""
+    """Fill deadlines left empty for a missing calendar year (after the year is added); returns how many.
+
+    Who may confirm a year's calendar (administrators) fills them, for the tasks of their scope."""
+    require(actor, "calendar.confirm")
     n = 0
     with Session(engine) as s:
-        for t in s.execute(select(Task).where(Task.deadline.is_(None), Task.completed_on.is_not(None))).scalars():
+        stmt = restrict(select(Task).where(Task.deadline.is_(None), Task.completed_on.is_not(None)), Task.bureau_id,
+                        visible_bureaus(s.connection(), actor))
+        for t in s.execute(stmt).scalars():
             d, note = _deadline(s, t.completed_on)
             if d is not None:
                 t.deadline = d

@@ -13,9 +13,13 @@ The rule (normative; docs/visits.md repeats it for auditors):
    plan marked not mergeable (不可合并: e.g. a key item that cannot wait), which
    are visits of their own.
 3. The visit belongs to the task of the earliest draw: the smallest
-   ``(drawn_at, plan_code, period, task_id)``; its bureau, date and team leader are
-   that task's. The visit's team is the union of the tasks' teams; every member
-   and item keeps the plan it comes from (谁检查、谁录入、谁公开).
+   ``(drawn_at, plan_code, period, task_id)``, ``drawn_at`` to the microsecond; its
+   bureau and date are that task's. Among live draws ``(plan_code, period)`` is
+   unique, so the order is total: two draws can never tie.
+4. The visit's team is the union of the tasks' teams; every member and item keeps
+   the plan it comes from (谁检查、谁录入、谁公开). Its leader (组长) is the leader
+   of the first task, in rule-3 order, whose team has one; the other plans' leaders
+   join as members. A visit with a team has exactly one leader.
 
 Every input of the rule is in the draws' certificates (entity id, plan code,
 period, draw timestamp), so an auditor can recompute the merges from them.
@@ -98,12 +102,15 @@ def periods_of_window(win: str, window: str = DEFAULT_WINDOW) -> list[str]:
 
 
 def iso_utc(t) -> str:
-    """A draw timestamp as the certificate writes it (`drawn_at`): UTC, ISO 8601, whole seconds."""
+    """A draw timestamp as the certificate writes it (`drawn_at`): UTC, ISO 8601, to the microsecond.
+
+    Whole seconds would let two draws of one second tie on time, and the plan code, not the
+    order of the draws, would then choose the lead (a later draw taking over a visit)."""
     import datetime as _dt
 
     if t.tzinfo is None:
         t = t.replace(tzinfo=_dt.timezone.utc)
-    return t.astimezone(_dt.timezone.utc).isoformat(timespec="seconds")
+    return t.astimezone(_dt.timezone.utc).isoformat(timespec="microseconds")
 
 
 @dataclass(frozen=True)

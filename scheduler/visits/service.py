@@ -657,22 +657,39 @@ def _details(conn: Connection, rows: list[dict[str, Any]]) -> None:
                     depts.append(dept)
         row["items_by_plan"] = by_plan
         row["departments"] = depts
-        members: dict[str, dict[str, Any]] = {}
-        for i, t in enumerate(lst):
-            for key, pid, name, role, dept in team.get(t["task_id"], []):
-                m = members.get(key)
-                if m is None:
-                    # The lead task's leader leads the visit; other plans' leaders join as members.
-                    shown = role if (i == 0 or role != "leader") else "member"
-                    members[key] = {"person_id": pid, "name": name, "role": shown, "department": dept,
-                                    "plans": [plan_of[t["task_id"]]]}
-                elif plan_of[t["task_id"]] not in m["plans"]:
-                    m["plans"].append(plan_of[t["task_id"]])
-        row["team"] = list(members.values())
+        row["team"] = _team_union(lst, team, plan_of)
         lead = lst[0] if lst else {}
         row["lead_plan"] = lead.get("plan_code", "")
         row["lead_plan_name"] = lead.get("plan_name", "")
         row["lead_department"] = lead.get("lead_department", "")
+
+
+def visit_leader(tasks: Sequence[dict[str, Any]], team: dict[int, list[tuple]]) -> Optional[str]:
+    """Rule 4 (docs/visits.md): the key of the leader of the first task, in rule-3 order, whose
+    team has a leader; None when no task's team has one. The lead task's team may be empty (a
+    city task before its district's matching), so the leader is not simply the lead task's."""
+    for t in tasks:
+        for key, _pid, _name, role, _dept in team.get(t["task_id"], []):
+            if role == "leader":
+                return key
+    return None
+
+
+def _team_union(lst: Sequence[dict[str, Any]], team: dict[int, list[tuple]], plan_of: dict[int, str]) -> list[dict[str, Any]]:
+    """The visit's team: every seat of its tasks once, with the plans it comes from; exactly one
+    leader when any task has one (the other plans' leaders join as members)."""
+    leader = visit_leader(lst, team)
+    members: dict[str, dict[str, Any]] = {}
+    for t in lst:
+        for key, pid, name, role, dept in team.get(t["task_id"], []):
+            m = members.get(key)
+            if m is None:
+                shown = "leader" if key == leader else ("member" if role == "leader" else role)
+                members[key] = {"person_id": pid, "name": name, "role": shown, "department": dept,
+                                "plans": [plan_of[t["task_id"]]]}
+            elif plan_of[t["task_id"]] not in m["plans"]:
+                m["plans"].append(plan_of[t["task_id"]])
+    return list(members.values())
 
 
 def fmt_team(team: Sequence[dict[str, Any]]) -> str:

@@ -20,6 +20,8 @@ from typing import Iterator
 
 import pytest
 
+from tests.ui_steps import DEMO_PASSWORD
+
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = os.environ.get("DSR_E2E_CHROMIUM", "/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -60,7 +62,7 @@ def demo_url(tmp_path_factory) -> str:
     eng = make_engine(url)
     upgrade(eng)
     create_demo(eng, entities=DEMO_ENTITIES, seed=1)
-    ensure_demo_users(eng)
+    ensure_demo_users(eng, DEMO_PASSWORD, must_change=False)
     eng.dispose()
     return url
 
@@ -69,7 +71,7 @@ def demo_url(tmp_path_factory) -> str:
 def serve(url: str, log: Path) -> Iterator[str]:
     """`streamlit run streamlit_app.py` on database `url` (a free port, headless); yields its base URL."""
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("DSR_UI_AUTOLOGIN", "DSR_BUREAU")}
+    env = {k: v for k, v in os.environ.items() if k != "DSR_BUREAU"}
     env["DSR_DATABASE_URL"] = url
     with open(log, "wb") as out:
         proc = subprocess.Popen(

@@ -26,7 +26,7 @@ from sqlmodel import Session
 
 from db.engine import make_engine
 from db.models import Draw, Enterprise, Inspector, ItemResult, Plan, Task, TeamMember, User
-from scheduler.accounts.service import DEMO_PASSWORD
+from tests.ui_steps import DEMO_PASSWORD
 
 pytestmark = pytest.mark.e2e
 
