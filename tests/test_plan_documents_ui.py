@@ -12,6 +12,8 @@ from sqlalchemy import func, select, update
 from sqlmodel import Session
 from streamlit.testing.v1 import AppTest
 
+from tests.ui_steps import login as ui_login
+
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import Department, Draw, Inspector, Plan, Task, TeamMember
@@ -71,7 +73,6 @@ def _tables(at):
 
 
 def test_public_page_shows_published_plans_only_with_their_versions(url, monkeypatch):
-    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
     at = AppTest.from_file(str(ROOT / "ui" / "pages" / "public.py"), default_timeout=60).run()
     assert not at.exception, at.exception
     plans = [t for t in _tables(at) if "当前版本" in t.columns]
@@ -88,7 +89,7 @@ def test_public_page_shows_published_plans_only_with_their_versions(url, monkeyp
 
 
 def test_plans_page_approves_publishes_copies_and_lists_versions(url):
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()  # logged in as "ui" (admin)
+    at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))  # logged in as "ui" (admin)
     assert not at.exception
     at = open_page(at, "plans.py")
     listing = next(t for t in _tables(at) if "状态" in t.columns and "计划编号" in t.columns).set_index("计划编号")
@@ -141,7 +142,7 @@ def test_tasks_past_their_limit_are_flagged_on_the_dashboard_and_the_inspectors_
             Task.status.in_(("drawn", "assigned", "inspecting")), Task.draw_id.is_not(None))).scalar_one()
     eng.dispose()
     assert n_open > 0
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()  # 首页, as "ui" (admin)
+    at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))  # 首页, as "ui" (admin)
     assert not at.exception, at.exception
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["已超过完成时限"] == str(n_open) and metrics["5个工作日内到期"] == "0"
@@ -149,8 +150,9 @@ def test_tasks_past_their_limit_are_flagged_on_the_dashboard_and_the_inspectors_
     assert set(listed["提醒"]) == {"已超过完成时限"} and set(listed["完成时限"]) == {"2026-03-23"}
     st.cache_resource.clear()
 
-    monkeypatch.setenv("DSR_UI_AUTOLOGIN", "insp")  # the inspector of one of the teams
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    # the inspector of one of the teams
+    at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90),
+                  "insp", "correct-horse-battery-9", create=False)
     at = open_page(at, "results.py")
     mine = next(t for t in _tables(at) if "时限提醒" in t.columns)
     assert len(mine) >= 1 and set(mine["时限提醒"]) == {"已超过完成时限"} and set(mine["完成时限"]) == {"2026-03-23"}
@@ -158,7 +160,7 @@ def test_tasks_past_their_limit_are_flagged_on_the_dashboard_and_the_inspectors_
 
 
 def test_the_draw_page_refuses_a_draft(url):
-    at = AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90).run()
+    at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))
     at = open_page(at, "draw.py")
     at.selectbox(key="draw_plan").select("PG-2026-DRAFT")
     at.text_input(key="draw_period").input("2026-12")

@@ -50,7 +50,6 @@ def db(base_db, tmp_path, monkeypatch):
     p.write_bytes(base_db.read_bytes())
     monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{p}")
     monkeypatch.delenv("DSR_BUREAU", raising=False)
-    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()
     eng = make_engine(f"sqlite:///{p}")
