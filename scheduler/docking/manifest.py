@@ -111,18 +111,12 @@ def schema_errors(schema: Mapping[str, Any], doc: Any, file_name: str, limit: in
     out = []
     for err in sorted(validator.iter_errors(doc), key=lambda e: [str(p) for p in e.absolute_path])[:limit]:
         path = list(err.absolute_path)
-        where = ""
-        if path and isinstance(path[0], int):
-            where = f" 第 {path[0] + 1} 条"
-            path = path[1:]
-        field = "/".join(str(p) for p in path)
-        if err.validator == "required":
-            field = "/".join([*map(str, path), *(err.message.split("'")[1:2])])
-        elif err.validator == "additionalProperties":
-            field = "/".join([*map(str, path), *(err.message.split("'")[1:2])])
+        if err.validator in ("required", "additionalProperties"):
+            path += err.message.split("'")[1:2]  # the field named by the message
+        where = "".join(f" 第 {p + 1} 条" if isinstance(p, int) else f" [{p}]" for p in path)
         value = "" if err.validator in ("required", "additionalProperties") else f" 值“{_short(err.instance)}”"
         reason = _REASONS.get(err.validator, err.message)
-        out.append(f"文件 {file_name}{where}{f' [{field}]' if field else ''}{value}：{reason}")
+        out.append(f"文件 {file_name}{where}{value}：{reason}")
     return out
 
 
