@@ -636,16 +636,17 @@ class ExchangeBatch(SQLModel, table=True):
 class ExchangeRecord(SQLModel, table=True):
     """One published result's version in an outbound batch, as sent (payload) and as answered.
 
-    At most one live (pending or accepted) record per (result, version): a rejected record
+    At most one live (pending or accepted) record per (receiver, result, version): a rejected record
     leaves room for the fixed one, nothing else does (the partial unique index)."""
 
     __table_args__ = (
-        Index("uq_exchangerecord_live", "result_id", "version", unique=True,
+        Index("uq_exchangerecord_live", "kind", "result_id", "version", unique=True,
               sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
     )
 
     id: Optional[int] = Field(default=None, primary_key=True)
     batch_id: int = Field(foreign_key="exchangebatch.id", index=True)
+    kind: str = Field(max_length=32)  # the batch's kind: each receiver has its own versions
     result_id: int = Field(foreign_key="itemresult.id", index=True)
     version: int
     record_no: str = Field(max_length=64, index=True)
@@ -653,3 +654,21 @@ class ExchangeRecord(SQLModel, table=True):
     payload_sha256: str = Field(max_length=64)
     status: str = Field(default="pending", max_length=12)  # pending / accepted / rejected
     reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class CityTask(SQLModel, table=True):
+    """A task handed down by the city platform (市抽县查): the city's task and plan it stands for."""
+
+    __table_args__ = (UniqueConstraint("sender_code", "city_task_no", name="uq_citytask_no"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", unique=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    sender_code: str = Field(max_length=32)
+    city_task_no: str = Field(max_length=64)
+    city_plan_code: str = Field(max_length=64)
+    city_plan_name: str = Field(default="", max_length=200)
+    period: str = Field(default="", max_length=16)
+    deadline: Optional[dt.date] = None
+    batch_no: str = Field(max_length=64)  # the inbound batch that brought it
+    content_sha256: str = Field(max_length=64)  # of the row as handed down: the same row again changes nothing

@@ -28,8 +28,8 @@ def test_docs_hold_the_schemas_the_code_uses():
 
 def test_the_guide_names_every_field_and_column():
     guide = (ROOT / "docs" / "exchange.md").read_text("utf-8")
-    for col in (*fm.RECORD_FIELDS, *fm.RECEIPT_COLUMNS, *fm.INBOUND_COLUMNS[fm.CITY_REGISTRY],
-                *fm.INBOUND_COLUMNS[fm.CITY_RISK], *fm.CHECK_TYPES):
+    for col in (*fm.CITY_RECORD_FIELDS, *fm.RECEIPT_COLUMNS, *fm.INBOUND_COLUMNS[fm.CITY_REGISTRY],
+                *fm.INBOUND_COLUMNS[fm.CITY_RISK], *fm.INBOUND_COLUMNS[fm.CITY_TASKS], *fm.CHECK_TYPES):
         assert f"`{col}`" in guide, col
     for name in all_schemas():
         assert f"schemas/{name}" in guide, name

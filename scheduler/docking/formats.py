@@ -15,17 +15,22 @@ from scheduler.errors import DsrError
 
 FORMAT_VERSION = "1.0"
 MANIFEST_FORMAT = "dsr-exchange-manifest"
-RECEIPT_FORMAT = "dsr-gsxt-receipt"
+RECEIPT_FORMAT = "dsr-exchange-receipt"
 MANIFEST = "manifest.json"
 
-# Batch kinds: outbound to the credit publicity system (归集), inbound from the city platform.
+# Batch kinds: outbound to the credit publicity system (归集) and up to the city platform (市抽县查
+# results); inbound from the city platform.
 GSXT = "gsxt-results"
+CITY_RESULTS = "city-results"
 CITY_REGISTRY = "city-registry"
 CITY_RISK = "city-risk"
-INBOUND_KINDS = (CITY_REGISTRY, CITY_RISK)
-KIND_LABELS = {GSXT: "检查结果归集（国家企业信用信息公示系统）", CITY_REGISTRY: "市级平台登记信息增量",
-               CITY_RISK: "市级平台信用风险分类"}
-TARGETS = {"gsxt": GSXT}  # `dsr exchange export --to gsxt`
+CITY_TASKS = "city-tasks"
+OUTBOUND_KINDS = (GSXT, CITY_RESULTS)
+INBOUND_KINDS = (CITY_REGISTRY, CITY_RISK, CITY_TASKS)
+KIND_LABELS = {GSXT: "检查结果归集（国家企业信用信息公示系统）", CITY_RESULTS: "市抽县查结果上报（市级平台）",
+               CITY_REGISTRY: "市级平台登记信息增量", CITY_RISK: "市级平台信用风险分类", CITY_TASKS: "市抽县查任务下发"}
+TARGETS = {"gsxt": GSXT, "city": CITY_RESULTS}  # `dsr exchange export --to gsxt|city`
+BATCH_PREFIX = {GSXT: "GSXT", CITY_RESULTS: "CITY"}
 
 # Outbound batch states (生成 → 已报送 → 已回执) and record states.
 GENERATED, SENT, ANSWERED, IMPORTED = "生成", "已报送", "已回执", "已导入"
@@ -37,6 +42,9 @@ RECORD_FIELDS: tuple[str, ...] = (
     "记录编号", "版本", "操作", "检查编号", "统一社会信用代码", "企业名称", "检查实施机关", "检查类型",
     "检查日期", "检查事项", "检查结果", "处置", "备注", "公示日期",
 )
+# Results of handed-down tasks going back up carry the city's task and plan numbers too.
+CITY_RECORD_FIELDS: tuple[str, ...] = RECORD_FIELDS + ("市级任务编号", "市级计划编号")
+FIELDS_OF = {GSXT: RECORD_FIELDS, CITY_RESULTS: CITY_RECORD_FIELDS}
 # The fields whose content makes a version: a change of any of them is sent as a new version.
 CONTENT_FIELDS: tuple[str, ...] = RECORD_FIELDS[3:]
 CHECK_TYPES = ("双随机抽查", "专项检查", "联合抽查", "个案")
@@ -49,9 +57,14 @@ INBOUND_COLUMNS: dict[str, tuple[str, ...]] = {
     CITY_REGISTRY: ("统一社会信用代码", "企业名称", "主体类型", "行业代码", "所属乡镇街道", "住所", "成立日期",
                     "登记状态", "信用风险分类", "许可标签", "变更日期"),
     CITY_RISK: ("统一社会信用代码", "信用风险分类", "评定日期"),
+    CITY_TASKS: ("市级任务编号", "市级计划编号", "计划名称", "抽查期间", "统一社会信用代码", "检查事项编码", "检查人员编号",
+                 "完成期限", "抽取核验"),
 }
+REQUIRED_INBOUND = {CITY_REGISTRY: ("统一社会信用代码",), CITY_RISK: ("统一社会信用代码", "信用风险分类"),
+                    CITY_TASKS: ("市级任务编号", "市级计划编号", "统一社会信用代码", "检查事项编码", "检查人员编号")}
 # Columns that are only information (not stored on the registry row).
 INFORMATIONAL = frozenset({"变更日期", "评定日期"})
+LIST_SEPARATOR = ";"  # 检查事项编码, 检查人员编号: several values in one cell
 DATA_SUFFIXES = (".json", ".csv", ".xlsx")
 
 
@@ -79,8 +92,8 @@ def task_no(bureau_code: str, task_id: int) -> str:
     return f"{bureau_code}-T{task_id:08d}"
 
 
-def batch_no(bureau_code: str, number: int) -> str:
-    return f"{bureau_code}-GSXT-{number:06d}"
+def batch_no(bureau_code: str, number: int, kind: str = GSXT) -> str:
+    return f"{bureau_code}-{BATCH_PREFIX[kind]}-{number:06d}"
 
 
 def canonical(obj: Any) -> str:
@@ -92,20 +105,25 @@ def sha256_text(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
 
-def content_of(record: Mapping[str, str]) -> dict[str, str]:
-    return {k: str(record.get(k, "")) for k in CONTENT_FIELDS}
+def content_fields(kind: str = GSXT) -> tuple[str, ...]:
+    return FIELDS_OF[kind][3:]
 
 
-def content_digest(record: Mapping[str, str]) -> str:
-    """SHA-256 of a record's content fields: equal digests, same publicity record."""
-    return sha256_text(canonical(content_of(record)))
+def content_of(record: Mapping[str, str], kind: str = GSXT) -> dict[str, str]:
+    return {k: str(record.get(k, "")) for k in content_fields(kind)}
 
 
-def full_record(content: Mapping[str, str], bureau_code: str, result_id: int, version: int) -> dict[str, Any]:
+def content_digest(record: Mapping[str, str], kind: str = GSXT) -> str:
+    """SHA-256 of a record's content fields: equal digests, same record."""
+    return sha256_text(canonical(content_of(record, kind)))
+
+
+def full_record(content: Mapping[str, str], bureau_code: str, result_id: int, version: int,
+                kind: str = GSXT) -> dict[str, Any]:
     """The record as written to the files: its number, version and operation, then its content."""
     head = {"记录编号": record_no(bureau_code, result_id, version), "版本": version,
             "操作": "新增" if version == 1 else "更新"}
-    return {**head, **content_of(content)}
+    return {**head, **content_of(content, kind)}
 
 
 def disposal_text(follow_ups: Sequence[tuple[str, str, str]]) -> str:

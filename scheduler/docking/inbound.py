@@ -30,6 +30,7 @@ from scheduler.access.permissions import require
 from scheduler.access.scope import require_bureau
 from scheduler.audit import service as auditlog
 from scheduler.docking import deregistration as dereg
+from scheduler.docking import handdown
 from scheduler.docking import formats as fm
 from scheduler.docking.manifest import Batch, read_batch, refuse, schema_errors
 from scheduler.docking.outbound import lock_batches
@@ -55,6 +56,7 @@ class ChangeReport:
     left: list[tuple[str, str, str]] = field(default_factory=list)  # uscc, old status, new status
     unchanged: int = 0
     closings: list[dereg.Closing] = field(default_factory=list)
+    tasks: list[dict[str, Any]] = field(default_factory=list)  # 市抽县查: the tasks handed down
     already: bool = False  # this batch had been imported before: nothing done
     dry_run: bool = False
 
@@ -63,6 +65,10 @@ class ChangeReport:
         if self.already:
             return [f"{head}：已于此前导入，本次未作任何更改"]
         verb = "试导入（未写入）" if self.dry_run else "已导入"
+        if self.kind == fm.CITY_TASKS:
+            return [f"{head}{verb}：共 {self.records} 条；新下发任务 {len(self.tasks)}，此前已下发 {self.unchanged}"] + [
+                f"  市级任务 {t['city_task']}：{t['uscc']}，检查事项 {'、'.join(t['items'])}，检查组 {'、'.join(t['inspectors'])}"
+                for t in self.tasks]
         out = [f"{head}{verb}：共 {self.records} 条；新增 {len(self.new)}，变更 {len(self.changed)}，"
                f"退出名录 {len(self.left)}，未变 {self.unchanged}"]
         out += [f"  新增 {u}" for u in self.new]
@@ -80,6 +86,7 @@ class ChangeReport:
                 "left": [{"uscc": u, "from": o, "to": n} for u, o, n in self.left], "unchanged": self.unchanged,
                 "closed_tasks": [{"task": c.task_id, "uscc": c.uscc, "to": c.to_status or "left_to_team",
                                   "category": c.category} for c in self.closings],
+                "tasks": self.tasks,
                 "already_imported": self.already, "dry_run": self.dry_run}
 
 
@@ -213,6 +220,16 @@ def import_city(engine: Engine, path: Path, actor: Actor, dry_run: bool = False,
         if last is not None and m["sequence"] != last + 1:
             raise fm.DockingError(f"批次 {m['batch_id']} 的序号为 {m['sequence']}，应为 {last + 1}"
                                   f"（上一批为第 {last} 批；增量文件须按序导入，不能跳过或重复）")
+        if m["kind"] == fm.CITY_TASKS:
+            new, report.unchanged = handdown.check_rows(s, bureau, m["sender"]["code"], file_name, rows)
+            report.tasks = handdown.summary(new)
+            if dry_run:
+                return report
+            handdown.create_tasks(s, bureau, m["sender"]["code"], m["batch_id"], new, actor)
+            _record_inbound(s, m, batch.manifest_sha256, bureau.id, report, actor, {"tasks": len(new),
+                                                                                   "unchanged": report.unchanged})
+            s.commit()
+            return report
         stored = _stored(s, sorted({c.get("统一社会信用代码", "").upper() for _, c in rows}))
         table = _merged_table(m["kind"], rows, stored, file_name)
         v = importing.validate_rows("enterprises", file_name, table, load_lookups(s, bureau, "enterprises"))
@@ -245,15 +262,21 @@ def _write(s: Session, m: dict[str, Any], manifest_sha: str, file_name: str, bur
                for u, c in report.changed])
     summary = {k: report.as_dict()[k] for k in ("new", "left", "unchanged")}
     summary["changed"] = len(report.changed)
+    dereg.apply_closings(s, report.closings, actor, f"市级平台批次 {m['batch_id']}")
+    _record_inbound(s, m, manifest_sha, bureau_id, report, actor, summary,
+                    {"new": len(report.new), "changed": len(report.changed), "left": len(report.left),
+                     "closed_tasks": [c.task_id for c in report.closings if c.to_status]})
+
+
+def _record_inbound(s: Session, m: dict[str, Any], manifest_sha: str, bureau_id: int, report: ChangeReport,
+                    actor: Actor, summary: dict[str, Any], audit: Optional[dict[str, Any]] = None) -> None:
+    """The batch's row (what makes a second import of it a no-op) and its audit event."""
     s.add(ExchangeBatch(bureau_id=bureau_id, direction="in", kind=m["kind"], batch_no=m["batch_id"],
                         sender_code=m["sender"]["code"], sequence=m["sequence"], status=fm.IMPORTED,
                         format_version=m["format_version"], record_count=report.records, manifest_sha256=manifest_sha,
-                        summary=json.dumps(summary, ensure_ascii=False), created_by=actor.name, written_at=now))
-    dereg.apply_closings(s, report.closings, actor, f"市级平台批次 {m['batch_id']}")
+                        summary=json.dumps(summary, ensure_ascii=False), created_by=actor.name, written_at=utcnow()))
     auditlog.record(s, actor, "exchange.import", f"exchange:{m['batch_id']}",
-                    {"kind": m["kind"], "manifest_sha256": manifest_sha, "new": len(report.new),
-                     "changed": len(report.changed), "left": len(report.left),
-                     "closed_tasks": [c.task_id for c in report.closings if c.to_status]}, bureau_id=bureau_id)
+                    {"kind": m["kind"], "manifest_sha256": manifest_sha, **(audit or summary)}, bureau_id=bureau_id)
 
 
 def _date(v: Any):

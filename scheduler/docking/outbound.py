@@ -80,13 +80,14 @@ def _bureau(s: Session, actor: Actor, bureau_code: Optional[str], action: str) -
 # --- the state of every published result --------------------------------------------------------
 
 
-def result_states(conn: Connection, bureau: Bureau) -> dict[int, tuple[str, int, dict[str, str]]]:
-    """result id -> (state, the version its current content is or would be, that content)."""
-    current = current_records(conn, bureau)
+def result_states(conn: Connection, bureau: Bureau, kind: str = fm.GSXT) -> dict[int, tuple[str, int, dict[str, str]]]:
+    """result id -> (state, the version its current content is or would be, that content), for the
+    receiver of `kind`."""
+    current = current_records(conn, bureau, kind)
     rows = conn.execute(
         select(ExchangeRecord.result_id, ExchangeRecord.version, ExchangeRecord.status, ExchangeRecord.payload_sha256)
         .join(ExchangeBatch, ExchangeBatch.id == ExchangeRecord.batch_id)
-        .where(ExchangeBatch.bureau_id == bureau.id).order_by(ExchangeRecord.id)
+        .where(ExchangeBatch.bureau_id == bureau.id, ExchangeRecord.kind == kind).order_by(ExchangeRecord.id)
     ).all()
     accepted: dict[int, tuple[int, str]] = {}
     pending: set[tuple[int, int]] = set()
@@ -100,7 +101,7 @@ def result_states(conn: Connection, bureau: Bureau) -> dict[int, tuple[str, int,
             rejected[(rid, ver)] = digest
     out = {}
     for rid, content in current.items():
-        digest = fm.content_digest(content)
+        digest = fm.content_digest(content, kind)
         last, last_digest = accepted.get(rid, (0, ""))
         if last and last_digest == digest:
             out[rid] = ("accepted", last, content)
@@ -113,27 +114,29 @@ def result_states(conn: Connection, bureau: Bureau) -> dict[int, tuple[str, int,
     return out
 
 
-def counts(engine: Engine, actor: Actor, bureau_code: Optional[str] = None) -> dict[str, int]:
+def counts(engine: Engine, actor: Actor, bureau_code: Optional[str] = None, kind: str = fm.GSXT) -> dict[str, int]:
     """待报送 / 已报送 / 已接收 / 被拒收 counts of the bureau's published results (the dashboard's)."""
     with Session(engine) as s:
         b = _bureau(s, actor, bureau_code, "exchange.view")
-        states = result_states(s.connection(), b)
+        states = result_states(s.connection(), b, kind)
     out = {k: 0 for k in STATES}
     for st, _, _ in states.values():
         out[st] += 1
     return out
 
 
-def rejected_records(engine: Engine, actor: Actor, bureau_code: Optional[str] = None) -> list[dict[str, Any]]:
+def rejected_records(engine: Engine, actor: Actor, bureau_code: Optional[str] = None,
+                     kind: str = fm.GSXT) -> list[dict[str, Any]]:
     """The results waiting for a fix, with the other side's reason (最近一次拒收)."""
     with Session(engine) as s:
         b = _bureau(s, actor, bureau_code, "exchange.view")
-        states = result_states(s.connection(), b)
+        states = result_states(s.connection(), b, kind)
         todo = {rid: ver for rid, (st, ver, _) in states.items() if st == "rejected"}
         out = []
         for rec, bno in s.execute(
             select(ExchangeRecord, ExchangeBatch.batch_no).join(ExchangeBatch, ExchangeBatch.id == ExchangeRecord.batch_id)
-            .where(ExchangeRecord.status == fm.REJECTED, ExchangeRecord.result_id.in_(list(todo) or [-1]))
+            .where(ExchangeRecord.status == fm.REJECTED, ExchangeRecord.kind == kind,
+                   ExchangeRecord.result_id.in_(list(todo) or [-1]))
             .order_by(ExchangeRecord.id)
         ):
             if todo.get(rec.result_id) == rec.version:
@@ -162,21 +165,21 @@ def record_batch(engine: Engine, kind: str, actor: Actor, bureau_code: Optional[
         old = _unwritten(s, b.id, kind)
         if old is not None:
             return old.id, True
-        waiting = [(rid, ver, content) for rid, (st, ver, content) in result_states(s.connection(), b).items()
+        waiting = [(rid, ver, content) for rid, (st, ver, content) in result_states(s.connection(), b, kind).items()
                    if st == "waiting"]
         if not waiting:
             return None
         number = s.execute(select(func.count()).select_from(ExchangeBatch).where(
             ExchangeBatch.bureau_id == b.id, ExchangeBatch.direction == "out", ExchangeBatch.kind == kind)).scalar_one() + 1
-        batch = ExchangeBatch(bureau_id=b.id, direction="out", kind=kind, batch_no=fm.batch_no(b.code, number),
+        batch = ExchangeBatch(bureau_id=b.id, direction="out", kind=kind, batch_no=fm.batch_no(b.code, number, kind),
                               sender_code=b.code, sequence=number, status=fm.GENERATED,
                               format_version=fm.FORMAT_VERSION, record_count=len(waiting), created_by=actor.name)
         s.add(batch)
         s.flush()
         for rid, ver, content in waiting:
-            full = fm.full_record(content, b.code, rid, ver)
-            s.add(ExchangeRecord(batch_id=batch.id, result_id=rid, version=ver, record_no=full["记录编号"],
-                                 payload=fm.canonical(full), payload_sha256=fm.content_digest(content)))
+            full = fm.full_record(content, b.code, rid, ver, kind)
+            s.add(ExchangeRecord(batch_id=batch.id, kind=kind, result_id=rid, version=ver, record_no=full["记录编号"],
+                                 payload=fm.canonical(full), payload_sha256=fm.content_digest(content, kind)))
         auditlog.record(s, actor, "exchange.export", f"exchange:{batch.batch_no}",
                         {"kind": kind, "records": len(waiting)}, bureau_id=b.id)
         s.commit()
@@ -188,10 +191,11 @@ def batch_files(s: Session, batch: ExchangeBatch, bureau: Bureau) -> tuple[dict[
     payloads = s.execute(select(ExchangeRecord.payload).where(ExchangeRecord.batch_id == batch.id)
                          .order_by(ExchangeRecord.id)).scalars()
     # One record per line, its fields in the documented order.
-    records = [{k: r[k] for k in fm.RECORD_FIELDS} for r in map(json.loads, payloads)]
+    fields = fm.FIELDS_OF[batch.kind]
+    records = [{k: r[k] for k in fields} for r in map(json.loads, payloads)]
     lines = [json.dumps(r, ensure_ascii=False, separators=(",", ":")) for r in records]
     js = ("[\n" + ",\n".join(lines) + ("\n" if lines else "") + "]\n").encode("utf-8")
-    files = {"records.json": js, "records.csv": csv_bytes(fm.RECORD_FIELDS, records)}
+    files = {"records.json": js, "records.csv": csv_bytes(fields, records)}
     created = batch.created_at.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     manifest = mf.build_manifest(batch.kind, batch.batch_no, batch.sequence or 1, (bureau.code, bureau.name), created,
                                  [(n, d, len(records)) for n, d in files.items()])

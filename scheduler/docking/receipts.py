@@ -1,7 +1,7 @@
 """Outbound batches after their export: marked sent (已报送), answered by a receipt (已回执), listed.
 
 A receipt (回执) answers every record of one batch exactly once, 接收 or 拒收 with a reason
-(docs/exchange.md; JSON with docs/schemas/gsxt-receipt.schema.json, or CSV/XLSX with the columns
+(docs/exchange.md; JSON with docs/schemas/receipt.schema.json, or CSV/XLSX with the columns
 批次编号, 记录编号, 处理结果, 原因). It is applied whole or not at all; the same receipt
 imported again changes nothing, a different one for an answered batch is refused.
 """
@@ -92,7 +92,7 @@ def read_receipt(path: Path) -> Receipt:
             doc = json.loads(data.decode("utf-8-sig"))
         except (UnicodeDecodeError, ValueError) as exc:
             raise fm.DockingError(f"文件 {path.name} 不是有效的 UTF-8 JSON：{exc}") from None
-        refuse(schema_errors(receipt_schema(), doc, path.name), "回执不符合格式（docs/schemas/gsxt-receipt.schema.json）：")
+        refuse(schema_errors(receipt_schema(), doc, path.name), "回执不符合格式（docs/schemas/receipt.schema.json）：")
         rows = [(i, r["记录编号"], r["处理结果"], r.get("原因", "")) for i, r in enumerate(doc["records"], 1)]
         return Receipt(doc["batch_id"], doc["manifest_sha256"], rows, path.name, sha)
     return _read_table_receipt(path.name, data, sha)

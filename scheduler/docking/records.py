@@ -15,7 +15,7 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.engine import Connection
 
 from db.models import (
-    Bureau, CheckItem, Department, Draw, Enterprise, FollowUp, ItemResult, Plan, ResultCategory, ResultCorrection,
+    Bureau, CheckItem, CityTask, Department, Draw, Enterprise, FollowUp, ItemResult, Plan, ResultCategory, ResultCorrection,
     Setting, Task, TaskItem, split_list,
 )
 from scheduler.docking import formats as fm
@@ -62,8 +62,12 @@ def _by_result(conn: Connection, stmt) -> dict[int, list]:
     return out
 
 
-def current_records(conn: Connection, bureau: Bureau, result_ids: Optional[list[int]] = None) -> dict[int, dict[str, str]]:
-    """result id -> the content fields of its record as they are now (published results only)."""
+def current_records(conn: Connection, bureau: Bureau, kind: str = fm.GSXT,
+                    result_ids: Optional[list[int]] = None) -> dict[int, dict[str, str]]:
+    """result id -> the content fields of its record as they are now (published results only).
+
+    For city-results only the results of tasks handed down by the city (市抽县查), with the city's
+    task and plan numbers."""
     names = dict(conn.execute(select(ResultCategory.code, ResultCategory.name)).all())
     legal = legal_names(conn, bureau)
     types = _check_types(conn, bureau.id)
@@ -81,6 +85,11 @@ def current_records(conn: Connection, bureau: Bureau, result_ids: Optional[list[
             .where(ItemResult.status == PUBLISHED, Task.bureau_id == bureau.id).order_by(ItemResult.id))
     if result_ids is not None:
         stmt = stmt.where(ItemResult.id.in_(result_ids))
+    city: dict[int, tuple[str, str]] = {}
+    if kind == fm.CITY_RESULTS:
+        city = {t: (no, plan) for t, no, plan in conn.execute(
+            select(CityTask.task_id, CityTask.city_task_no, CityTask.city_plan_code).where(CityTask.bureau_id == bureau.id))}
+        stmt = stmt.where(ItemResult.task_id.in_(select(CityTask.task_id).where(CityTask.bureau_id == bureau.id)))
     out = {}
     for rid, tid, uscc, ename, dept, inspected, completed, item, cats, pub_on in conn.execute(stmt):
         day = inspected or completed
@@ -92,4 +101,6 @@ def current_records(conn: Connection, bureau: Bureau, result_ids: Optional[list[
             "处置": fm.disposal_text(fus.get(rid, [])), "备注": fm.remark_text(cors.get(rid, [])),
             "公示日期": pub_on.isoformat() if pub_on else "",
         }
+        if tid in city:
+            out[rid]["市级任务编号"], out[rid]["市级计划编号"] = city[tid]
     return out

@@ -44,7 +44,7 @@ def manifest_schema() -> dict[str, Any]:
         "properties": {
             "format": {"const": fm.MANIFEST_FORMAT},
             "format_version": {"const": fm.FORMAT_VERSION},
-            "kind": {"enum": [fm.GSXT, *fm.INBOUND_KINDS]},
+            "kind": {"enum": [*fm.OUTBOUND_KINDS, *fm.INBOUND_KINDS]},
             "batch_id": {"type": "string", "pattern": "^[A-Za-z0-9_-]{1,64}$"},
             "sequence": {"type": "integer", "minimum": 1},
             "sender": party,
@@ -55,8 +55,10 @@ def manifest_schema() -> dict[str, Any]:
     }
 
 
-def gsxt_records_schema() -> dict[str, Any]:
-    props: dict[str, Any] = {k: TEXT for k in fm.RECORD_FIELDS}
+def records_schema(kind: str = fm.GSXT) -> dict[str, Any]:
+    """The outbound records of `kind` (gsxt-results, city-results)."""
+    fields = fm.FIELDS_OF[kind]
+    props: dict[str, Any] = {k: TEXT for k in fields}
     props.update({
         "记录编号": {"type": "string", "pattern": r"^[A-Za-z0-9]+-R\d{8}-V\d+$"},
         "版本": {"type": "integer", "minimum": 1},
@@ -69,10 +71,15 @@ def gsxt_records_schema() -> dict[str, Any]:
         "检查结果": {"type": "string", "minLength": 1},
         "公示日期": DATE,
     })
-    record = {"type": "object", "required": list(fm.RECORD_FIELDS), "additionalProperties": False,
-              "properties": props}
-    return {"$schema": DRAFT, "$id": BASE + "gsxt-records.schema.json",
-            "title": "检查结果归集记录（records.json）", "type": "array", "items": record}
+    if kind == fm.CITY_RESULTS:
+        props.update({"市级任务编号": {"type": "string", "minLength": 1}, "市级计划编号": {"type": "string", "minLength": 1}})
+    record = {"type": "object", "required": list(fields), "additionalProperties": False, "properties": props}
+    return {"$schema": DRAFT, "$id": BASE + f"{kind}-records.schema.json",
+            "title": f"{fm.KIND_LABELS[kind]}记录（records.json）", "type": "array", "items": record}
+
+
+def gsxt_records_schema() -> dict[str, Any]:
+    return records_schema(fm.GSXT)
 
 
 def receipt_schema() -> dict[str, Any]:
@@ -85,7 +92,7 @@ def receipt_schema() -> dict[str, Any]:
         "then": {"required": ["原因"], "properties": {"原因": {"type": "string", "minLength": 1}}},
     }
     return {
-        "$schema": DRAFT, "$id": BASE + "gsxt-receipt.schema.json", "title": "归集回执（receipt.json）",
+        "$schema": DRAFT, "$id": BASE + "receipt.schema.json", "title": "回执（receipt.json）",
         "type": "object", "required": ["format", "format_version", "batch_id", "manifest_sha256", "records"],
         "additionalProperties": False,
         "properties": {"format": {"const": fm.RECEIPT_FORMAT}, "format_version": {"const": fm.FORMAT_VERSION},
@@ -98,16 +105,22 @@ def inbound_records_schema(kind: str) -> dict[str, Any]:
     cols = fm.INBOUND_COLUMNS[kind]
     props: dict[str, Any] = {c: TEXT for c in cols}
     props["统一社会信用代码"] = USCC
+    for c in fm.REQUIRED_INBOUND[kind]:
+        if c != "统一社会信用代码":
+            props[c] = {"type": "string", "minLength": 1}
+    if kind == fm.CITY_TASKS:
+        props["完成期限"] = {"anyOf": [DATE, {"const": ""}]}
     return {"$schema": DRAFT, "$id": BASE + f"{kind}-records.schema.json",
             "title": f"{fm.KIND_LABELS[kind]}（records.json）", "type": "array",
-            "items": {"type": "object", "required": ["统一社会信用代码"], "additionalProperties": False,
+            "items": {"type": "object", "required": list(fm.REQUIRED_INBOUND[kind]), "additionalProperties": False,
                       "properties": props}}
 
 
 def all_schemas() -> dict[str, dict[str, Any]]:
     """File name in docs/schemas/ -> schema."""
-    out = {"manifest.schema.json": manifest_schema(), "gsxt-records.schema.json": gsxt_records_schema(),
-           "gsxt-receipt.schema.json": receipt_schema()}
+    out = {"manifest.schema.json": manifest_schema(), "receipt.schema.json": receipt_schema()}
+    for kind in fm.OUTBOUND_KINDS:
+        out[f"{kind}-records.schema.json"] = records_schema(kind)
     for kind in fm.INBOUND_KINDS:
         out[f"{kind}-records.schema.json"] = inbound_records_schema(kind)
     return out

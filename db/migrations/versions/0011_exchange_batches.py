@@ -48,9 +48,31 @@ def upgrade() -> None:
     with op.batch_alter_table('exchangebatch', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_exchangebatch_bureau_id'), ['bureau_id'], unique=False)
 
+    op.create_table('citytask',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('task_id', sa.Integer(), nullable=False),
+    sa.Column('bureau_id', sa.Integer(), nullable=False),
+    sa.Column('sender_code', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
+    sa.Column('city_task_no', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('city_plan_code', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('city_plan_name', sqlmodel.sql.sqltypes.AutoString(length=200), nullable=False),
+    sa.Column('period', sqlmodel.sql.sqltypes.AutoString(length=16), nullable=False),
+    sa.Column('deadline', sa.Date(), nullable=True),
+    sa.Column('batch_no', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.Column('content_sha256', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['bureau_id'], ['bureau.id'], ),
+    sa.ForeignKeyConstraint(['task_id'], ['task.id'], ),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('sender_code', 'city_task_no', name='uq_citytask_no'),
+    sa.UniqueConstraint('task_id')
+    )
+    with op.batch_alter_table('citytask', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_citytask_bureau_id'), ['bureau_id'], unique=False)
+
     op.create_table('exchangerecord',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('batch_id', sa.Integer(), nullable=False),
+    sa.Column('kind', sqlmodel.sql.sqltypes.AutoString(length=32), nullable=False),
     sa.Column('result_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.Column('record_no', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -66,7 +88,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_exchangerecord_batch_id'), ['batch_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_exchangerecord_record_no'), ['record_no'], unique=False)
         batch_op.create_index(batch_op.f('ix_exchangerecord_result_id'), ['result_id'], unique=False)
-        batch_op.create_index('uq_exchangerecord_live', ['result_id', 'version'], unique=True, sqlite_where=sa.text("status != 'rejected'"), postgresql_where=sa.text("status != 'rejected'"))
+        batch_op.create_index('uq_exchangerecord_live', ['kind', 'result_id', 'version'], unique=True, sqlite_where=sa.text("status != 'rejected'"), postgresql_where=sa.text("status != 'rejected'"))
 
 
 
@@ -78,6 +100,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_exchangerecord_batch_id'))
 
     op.drop_table('exchangerecord')
+    with op.batch_alter_table('citytask', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_citytask_bureau_id'))
+
+    op.drop_table('citytask')
     with op.batch_alter_table('exchangebatch', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_exchangebatch_bureau_id'))
 
