@@ -23,7 +23,7 @@ BUREAU = typer.Option(None, "--bureau", help="本局代码（数据库中有多�
 
 @exchange_app.command("export")
 def export_cmd(
-    to: str = typer.Option(..., "--to", help="报送目标：gsxt（国家企业信用信息公示系统）"),
+    to: str = typer.Option(..., "--to", help="报送目标：gsxt（国家企业信用信息公示系统）或 city（市级平台，市抽县查结果）"),
     out: Path = typer.Option(..., "--out", help="输出目录：批次文件夹写在其下，以批次编号命名"),
     bureau: Optional[str] = BUREAU,
 ) -> None:

@@ -20,7 +20,7 @@ from scheduler.docking import formats as fm
 from scheduler.docking import inbound, outbound, receipts
 from scheduler.errors import DsrError
 from ui import state
-from ui.docking import state_counts
+from ui.docking import LABELS, state_counts
 from ui.widgets import Col, fmt_date, need_bureau, table
 
 st.title("平台对接")
@@ -70,11 +70,16 @@ def _zip(folder: Path) -> bytes:
 
 if can(actor, "exchange.export"):
     st.markdown("#### 生成报送批次")
+    target = st.radio("报送目标", list(fm.TARGETS), horizontal=True, key="docking_target",
+                      format_func=lambda t: fm.KIND_LABELS[fm.TARGETS[t]])
+    if target == "city":
+        st.caption("市级平台：" + "、".join(f"{label} {v:,}" for (k, label), v in zip(
+            LABELS, outbound.counts(eng, actor, b["code"], fm.CITY_RESULTS).values())))
     out = st.text_input("输出目录（服务器上的文件夹，批次文件夹写在其下）", value=str(Path.cwd() / "exchange-out"),
                         key="docking_out")
     if st.button("生成下一报送批次", key="docking_export"):
         try:
-            res = outbound.export(eng, "gsxt", Path(out), actor, b["code"])
+            res = outbound.export(eng, target, Path(out), actor, b["code"])
         except DsrError as e:
             st.error(str(e))
         else:
