@@ -15,6 +15,7 @@ applied whole in one transaction, or not at all:
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -279,9 +280,7 @@ def _record_inbound(s: Session, m: dict[str, Any], manifest_sha: str, bureau_id:
                     {"kind": m["kind"], "manifest_sha256": manifest_sha, **(audit or summary)}, bureau_id=bureau_id)
 
 
-def _date(v: Any):
-    import datetime as dt
-
+def _date(v: Any) -> Optional[dt.date]:
     if v in (None, ""):
         return None
     return v if isinstance(v, dt.date) else dt.date.fromisoformat(str(v))

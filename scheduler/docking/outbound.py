@@ -21,8 +21,10 @@ lost and nothing is in two batches, whatever moment the process dies.
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import hashlib
+import io
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -32,14 +34,14 @@ from sqlalchemy import func, select, text, update
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
-from db.models import Bureau, ExchangeBatch, ExchangeRecord, utcnow
+from db.models import Bureau, Department, ExchangeBatch, ExchangeRecord, Setting, utcnow
 from scheduler.access.context import Actor
 from scheduler.access.permissions import require
 from scheduler.access.scope import require_bureau
 from scheduler.audit import service as auditlog
 from scheduler.docking import formats as fm
 from scheduler.docking import manifest as mf
-from scheduler.docking.records import current_records
+from scheduler.docking.records import LEGAL_NAME_KEY, current_records
 from scheduler.library.import_service import resolve_bureau
 
 LOCK_KEY = 0x6473_7267_7378_7431  # pg_advisory_xact_lock key of the outbound batches ("dsrgsxt1")
@@ -204,9 +206,6 @@ def batch_files(s: Session, batch: ExchangeBatch, bureau: Bureau) -> tuple[dict[
 
 def csv_bytes(columns: tuple[str, ...], records: list[dict[str, Any]]) -> bytes:
     """UTF-8 with BOM, CRLF, RFC 4180 quoting; values exactly as in the JSON (no formula guard)."""
-    import csv
-    import io
-
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\r\n")
     w.writerow(columns)
@@ -244,9 +243,6 @@ def set_legal_name(engine: Engine, department: str, name: str, actor: Actor, bur
     """Set the legal name (法定名称) a department is sent under as 检查实施机关; returns the department's name.
 
     The records of its results whose content changes by it are waiting again (a fix of a rejection)."""
-    from db.models import Department, Setting
-    from scheduler.docking.records import LEGAL_NAME_KEY
-
     name = (name or "").strip()
     if not name:
         raise fm.DockingError("法定名称不能为空")
