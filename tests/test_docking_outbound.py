@@ -152,3 +152,12 @@ def test_csv_receipt_and_permissions(world, tmp_path):
         outbound.export(eng, "gsxt", tmp_path, Actor("i1", "inspector", None))
     with pytest.raises(fm.DockingError, match="未知的报送目标"):
         outbound.export(eng, "xyz", tmp_path, CLI)
+
+
+def test_the_demo_has_an_answered_batch(world):
+    from scheduler.demo.exchange import create_exchange_history
+
+    n = len(published_ids(world))
+    assert create_exchange_history(world) == "110117-GSXT-000001"
+    assert outbound.counts(world, CLI) == {"waiting": 0, "sent": 0, "accepted": n - 2, "rejected": 2}
+    assert create_exchange_history(world) is None  # once
