@@ -659,3 +659,80 @@ class LoginThrottle(SQLModel, table=True):
     failures: int = 0
     window_start: dt.datetime = Field(default_factory=utcnow)
     blocked_until: Optional[dt.datetime] = None
+
+
+# --- 平台对接 (docking with the credit publicity system and the city platform) ----------
+
+
+class ExchangeBatch(SQLModel, table=True):
+    """One batch of files exchanged with a platform (scheduler/docking, docs/exchange.md).
+
+    Outbound (`direction` "out", kind "gsxt-results"): 生成 → 已报送 → 已回执. Inbound ("in", the
+    city platform's incremental files): one row per imported batch, so a batch imported again is
+    recognised by (sender_code, kind, batch_no) and changes nothing."""
+
+    __table_args__ = (UniqueConstraint("direction", "sender_code", "kind", "batch_no", name="uq_exchangebatch_no"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    direction: str = Field(max_length=8)  # out / in
+    kind: str = Field(max_length=32)  # gsxt-results / city-registry / city-risk / city-tasks / city-results
+    batch_no: str = Field(max_length=64)
+    sender_code: str = Field(max_length=32)
+    sequence: Optional[int] = None  # inbound incremental files: the sender's running number
+    status: str = Field(max_length=8)  # out: 生成 / 已报送 / 已回执; in: 已导入
+    format_version: str = Field(max_length=16)
+    record_count: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    manifest_sha256: str = Field(default="", max_length=64)
+    summary: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))  # JSON
+    created_by: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    written_at: Optional[dt.datetime] = None  # outbound: the folder was complete on disk
+    sent_by: str = Field(default="", max_length=64)
+    sent_at: Optional[dt.datetime] = None
+    receipt_sha256: str = Field(default="", max_length=64)
+    receipt_by: str = Field(default="", max_length=64)
+    receipt_at: Optional[dt.datetime] = None
+
+
+class ExchangeRecord(SQLModel, table=True):
+    """One published result's version in an outbound batch, as sent (payload) and as answered.
+
+    At most one live (pending or accepted) record per (receiver, result, version): a rejected record
+    leaves room for the fixed one, nothing else does (the partial unique index)."""
+
+    __table_args__ = (
+        Index("uq_exchangerecord_live", "kind", "result_id", "version", unique=True,
+              sqlite_where=text("status != 'rejected'"), postgresql_where=text("status != 'rejected'")),
+    )
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    batch_id: int = Field(foreign_key="exchangebatch.id", index=True)
+    kind: str = Field(max_length=32)  # the batch's kind: each receiver has its own versions
+    result_id: int = Field(foreign_key="itemresult.id", index=True)
+    version: int
+    record_no: str = Field(max_length=64, index=True)
+    payload: str = Field(sa_column=Column(Text, nullable=False))  # canonical JSON of the record as sent
+    payload_sha256: str = Field(max_length=64)
+    status: str = Field(default="pending", max_length=12)  # pending / accepted / rejected
+    reason: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+
+
+class CityTask(SQLModel, table=True):
+    """A task handed down by the city platform (市抽县查): the city's task and plan it stands for."""
+
+    __table_args__ = (UniqueConstraint("sender_code", "city_task_no", name="uq_citytask_no"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", unique=True)
+    bureau_id: int = Field(foreign_key="bureau.id", index=True)
+    sender_code: str = Field(max_length=32)
+    city_task_no: str = Field(max_length=64)
+    city_plan_code: str = Field(max_length=64)
+    city_plan_name: str = Field(default="", max_length=200)
+    period: str = Field(default="", max_length=16)
+    deadline: Optional[dt.date] = None
+    batch_no: str = Field(max_length=64)  # the inbound batch that brought it
+    content_sha256: str = Field(max_length=64)  # of the row as handed down: the same row again changes nothing

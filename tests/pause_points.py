@@ -41,6 +41,8 @@ POINTS = {
                          "(the process stops itself with SIGSTOP there instead of pausing)",
     "export.file_written": "the export wrote its first table file into its hidden folder",
     "export.before_rename": "the export's hidden folder is complete (manifest written), about to be renamed into place",
+    "exchange.recorded": "`dsr exchange export`: the batch and its records committed, no file written",
+    "exchange.written": "`dsr exchange export`: the batch folder renamed into place, its writing not yet recorded",
 }
 
 
@@ -410,6 +412,14 @@ def _install(points: set[str], jobs: bool) -> None:
         _after(tables, "write_csv", "export.file_written")
     if "export.before_rename" in points:
         _before(Path, "rename", "export.before_rename")
+    if "exchange.recorded" in points:
+        from scheduler.docking import outbound
+
+        _after(outbound, "record_batch", "exchange.recorded", lambda out, *a, **k: out is not None)
+    if "exchange.written" in points:
+        from scheduler.docking import manifest
+
+        _after(manifest, "write_batch", "exchange.written")
     if jobs:
         _report_jobs()
 

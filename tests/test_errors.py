@@ -22,6 +22,7 @@ CODES = {
     "scheduler.calendar.workdays.MissingYear": "calendar.missing_year",
     "scheduler.demo.history.HistoryRefused": "demo.history_refused",
     "scheduler.demo.service.DemoRefused": "demo.refused",
+    "scheduler.docking.formats.DockingError": "docking.refused",
     "scheduler.draw.fast.DrawError": "draw.input_invalid",
     "scheduler.draw.service.DrawRefused": "draw.refused",
     "scheduler.exchange.tables.ExportRefused": "export.refused",

@@ -55,7 +55,8 @@ def test_table_has_every_action_and_only_known_roles():
         assert r.own_department <= r.roles, action
         assert r.label, action
     assert P.actions_of("public") == ["export.public"]
-    assert set(P.actions_of("auditor")) == {"audit.verify", "audit.export", "export.public", "user.view", "library.export"}
+    assert set(P.actions_of("auditor")) == {"audit.verify", "audit.export", "export.public", "user.view", "library.export",
+                                            "exchange.view"}
     assert set(P.actions_of("system")) == {"draw.freeze", "draw.execute"}
 
 

@@ -43,6 +43,7 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "calendar.py": lambda a: can(a, "calendar.enter") or a.role == "auditor",
     "audit.py": lambda a: can(a, "audit.export"),  # administrators and auditors (纪检/审计)
     "settings.py": lambda a: can(a, "user.view"),  # administrators change, auditors read
+    "docking.py": lambda a: can(a, "exchange.view"),  # 平台对接
 }
 
 

@@ -28,6 +28,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("检查结果", "review.py", "审核", ":material/fact_check:"),
     ("检查结果", "publication.py", "公示管理", ":material/campaign:"),
     ("检查结果", "corrections.py", "更正公示结果", ":material/edit_document:"),
+    ("检查结果", "docking.py", "平台对接", ":material/sync_alt:"),
     ("设置", "calendar.py", "工作日历", ":material/calendar_month:"),
     ("设置", "audit.py", "审计日志", ":material/policy:"),
     ("设置", "settings.py", "系统设置", ":material/settings:"),

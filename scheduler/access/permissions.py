@@ -109,6 +109,12 @@ RULES: Mapping[str, Rule] = {
     "visits.settings": _rule("设置联合检查协调周期", "admin"),
     "visits.refresh": _rule("重新计算联合检查", "admin planner"),
     "visits.schedule": _rule("安排联合检查日期", "admin planner", "planner"),
+    # 平台对接 (scheduler/docking): batches to the credit publicity system and from the city platform.
+    "exchange.view": _rule("查看平台对接批次", "admin planner reviewer auditor"),
+    "exchange.export": _rule("生成和报送归集批次", "admin planner"),
+    "exchange.receipt": _rule("导入归集回执", "admin planner"),
+    "exchange.import": _rule("导入市级平台数据", "admin planner"),
+    "exchange.settings": _rule("设置检查实施机关法定名称", "admin"),
 }
 
 

@@ -81,6 +81,11 @@ def run_history(seed: int) -> None:
         f"（含按期公示、逾期公示、待审核、审核退回、逾期未公示、后续处置、无法检查、投诉举报个案）；用时 {h.seconds:.1f} 秒",
         soft_wrap=True,
     )
+    from scheduler.demo.exchange import create_exchange_history
+
+    batch = create_exchange_history(engine())
+    if batch:
+        console.print(f"已生成演示报送批次 {batch}（已报送并导入演示回执：拒收 2 条，其余接收）", soft_wrap=True)
 
 
 @app.command()

@@ -17,6 +17,8 @@ from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
 from ui.widgets import Col, calendar_notice, table
+from scheduler.access.permissions import can
+from ui.docking import state_counts
 
 st.title("双随机、一公开 抽查系统")
 b = state.bureau()
@@ -204,6 +206,10 @@ for col, (k, label) in zip(
     ],
 ):
     col.metric(label, f"{counts.get(k, 0):,}")
+
+if b is not None and can(actor, "exchange.view"):
+    st.markdown("#### 平台对接（检查结果归集）")
+    state_counts(eng, actor, b)
 
 st.markdown("#### 抽查工作")
 cols = st.columns(5)
