@@ -14,7 +14,7 @@ from db.migrate import upgrade
 from scheduler.access.context import CLI
 from scheduler.docking import receipts
 from tests.docking_helpers import demo, published_ids, write_receipt
-from tests.ui_steps import open_page, rerun, table, use_copy
+from tests.ui_steps import login as ui_login, open_page, rerun, table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -44,7 +44,7 @@ def _metrics(at: AppTest) -> dict[str, str]:
 
 def test_docking_page_makes_a_batch_and_shows_its_states(db, tmp_path):
     n = len(published_ids(db))
-    at = AppTest.from_file(APP, default_timeout=90).run()
+    at = ui_login(AppTest.from_file(APP, default_timeout=90))
     assert not at.exception, at.exception
     assert _metrics(at)["待报送"] == f"{n:,}"  # 首页 shows the counts too
     open_page(at, "docking.py")
