@@ -36,6 +36,8 @@ CODES = {
     "scheduler.plans.schedules.ScheduleError": "plan.schedule_invalid",
     "scheduler.plans.service.PlanNotFound": "plan.not_found",
     "scheduler.results.lifecycle.Refused": "result.refused",
+    "scheduler.results.attachment_rules.AttachmentRefused": "attachment.refused",
+    "scheduler.results.followup_rules.FollowUpRefused": "followup.refused",
     "scheduler.visits.rules.WindowError": "visits.window_invalid",
     "scheduler.visits.service.VisitsRefused": "visits.refused",
 }

@@ -40,7 +40,7 @@ from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
-from db.models import CheckItem, Draw, DrawArchive, ItemResult, Plan, Task, TeamMember, Town, utcnow
+from db.models import CheckItem, Draw, DrawArchive, Enterprise, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler.draw import certificate as certs
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
@@ -679,8 +679,9 @@ def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Tas
 
 
 def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) -> Task:
-    """A drawn entity proved deregistered or unreachable: the first unused reserve
-    of its stratum takes its place; both facts are recorded."""
+    """A drawn entity that ceased to exist or moved out before the check (注销、吊销、迁出, shown by
+    the registry or by the evidence in `reason`): the first unused reserve of its stratum takes
+    its place; both facts are recorded. 无法联系 is refused: it is a result to publish."""
     from db.models import TaskEvent
 
     if not reason.strip():
@@ -696,6 +697,12 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
             raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
         if s.execute(select(ItemResult.id).where(ItemResult.task_id == t.id).limit(1)).first():
             raise DrawRefused(f"任务 #{task_id} 已录入检查结果，不能替换；确实无法检查的，请登记为“无法检查”")
+        from scheduler.library.vocabulary import replacement_refusal
+
+        why = replacement_refusal(s.execute(select(Enterprise.status).where(Enterprise.uscc == t.uscc)).scalar() or "",
+                                  reason)
+        if why:
+            raise DrawRefused(why)
         reserve = s.execute(
             select(Task).where(Task.draw_id == t.draw_id, Task.stratum == t.stratum, Task.status == "reserve")
             .order_by(Task.reserve_rank)
