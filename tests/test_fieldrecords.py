@@ -212,3 +212,19 @@ def test_accepted_recusal_replaces_the_inspector_and_records_the_conflict(w):
     assert [x["status"] for x in rec.requests_of(e, t)] == ["accepted", "rejected"]
     with Session(e) as s:
         assert s.execute(select(RecusalRequest.replacement_pk).where(RecusalRequest.id == r2.id)).scalar() is None
+
+
+def test_roster_import_reads_the_certificate_expiry(engine, pinggu):
+    from scheduler.library.import_service import import_file
+    from tests.test_import_service import csv_bytes
+
+    rows = [["P1", "张三", "区市场监管局", "11011700001", "", "", "是", "2027-06-30"],
+            ["P2", "李四", "区市场监管局", "11011700002", "", "", "是", ""]]
+    rep = import_file(engine, "inspectors", "人员.csv", csv_bytes("inspectors", rows))
+    assert rep.inserted == 2
+    assert import_file(engine, "inspectors", "人员.csv", csv_bytes("inspectors", rows)).unchanged == 2
+    with Session(engine) as s:
+        got = dict(s.execute(select(Inspector.inspector_id, Inspector.cert_valid_until)).all())
+    assert got == {"P1": dt.date(2027, 6, 30), "P2": None}
+    bad = import_file(engine, "inspectors", "人员2.csv", csv_bytes("inspectors", [rows[0][:7] + ["2027-02-30"]]))
+    assert not bad.ok and bad.errors[0].column == "执法证有效期至"
