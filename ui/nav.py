@@ -27,6 +27,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("检查结果", "results.py", "结果录入", ":material/edit_note:"),
     ("检查结果", "review.py", "审核", ":material/fact_check:"),
     ("检查结果", "publication.py", "公示管理", ":material/campaign:"),
+    ("检查结果", "followup.py", "后续处置", ":material/assignment_turned_in:"),
     ("检查结果", "corrections.py", "更正公示结果", ":material/edit_document:"),
     ("设置", "calendar.py", "工作日历", ":material/calendar_month:"),
     ("设置", "audit.py", "审计日志", ":material/policy:"),

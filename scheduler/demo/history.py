@@ -45,6 +45,7 @@ from scheduler.calendar import workdays as wd
 from scheduler.demo.data import DEMO_PLANS
 from scheduler.calendar import service as cal_service
 from scheduler.draw import service as draws
+from scheduler.results import followup_service as fu
 from scheduler.results import service as rs
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
@@ -214,7 +215,8 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     e = w.engine
     clean = lambda code: [rng.choice((CLEAN, CLEAN, CLEAN, CLEAN, NO_ACTIVITY))]
     if scenario == "cannot_inspect":
-        rs.declare_cannot_inspect(e, t.id, "经营场所已搬离，登记住所无法联系，经电话核实仍无法取得联系", Actor(t.leader, "inspector", t.bureau_id))
+        rs.declare_cannot_inspect(e, t.id, "经营场所因火灾受损封闭，经消防部门确认暂不具备现场检查条件",
+                                  Actor(t.leader, "inspector", t.bureau_id))
         return 0
     if scenario == "due_soon":
         day = w.wdays(w.today, -rng.randint(17, 19))  # deadline within the next 1–3 working days
@@ -260,8 +262,24 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
         for f in rs.follow_ups(e, status="open"):
             if f["task_id"] == t.id:
                 dep = next(d for c, d in t.items if c == problem_item)
-                rs.close_follow_up(e, f["id"], rng.choice(CLOSE_OUTCOMES), w.reviewer(dep))
+                n += _rectified(w, t, f["id"], problem_item, dep, day, rng)
     return n
+
+
+def _rectified(w: _World, t: _Task, fid: int, code: str, dep: int, day: dt.date, rng: random.Random) -> int:
+    """责令整改 with a deadline, the re-check by the same team found it fixed and published, the
+    follow-up closed on that record (docs/follow-up.md); returns the results entered."""
+    e, who = w.engine, w.reviewer(dep)
+    latest = w.wdays(w.today, -1)
+    due = max(day, min(day + dt.timedelta(days=rng.randint(7, 15)), latest))
+    st = fu.record_step(e, fid, "rectify", who, doc_no=f"京平市监责改〔{day.year}〕{fid}号", decided_on=day,
+                        due_on=due)
+    r = rs.enter_result(e, st.recheck_task_id, code, [CLEAN], t.enterer(dep), note=rng.choice(CLOSE_OUTCOMES),
+                        inspected_on=min(due, latest))
+    rs.approve(e, r.id, who)
+    rs.publish(e, st.recheck_task_id, who, today=min(due + dt.timedelta(days=2), w.today))
+    fu.close(e, fid, who)
+    return 1
 
 
 def _case_task(w: _World, rng: random.Random, summary: HistorySummary) -> None:

@@ -10,6 +10,7 @@ from scheduler.audit import service as auditlog
 from scheduler.library import browse
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
+from scheduler.results import followup_service, recusal_service
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
@@ -81,6 +82,11 @@ if b is not None:
     c[3].metric("逾期未公示任务", dl["overdue"], delta="须立即公示" if dl["overdue"] else None, delta_color="inverse")
     c[4].metric("3个工作日内到期", dl["due_soon"], help=f"公示期限在 {dl['limit'].isoformat()} 之前（含）的待公示任务")
     c[5].metric("后续处置办理中", open_fus)
+    fub = followup_service.board(eng, bid, today, actor=actor)
+    certs = recusal_service.certificate_warnings(eng, b["code"], today=today, actor=actor)
+    if fub["overdue"] or fub["due_soon"] or certs:
+        st.warning(f"后续处置已逾期 {len(fub['overdue'])} 件、5日内到期 {len(fub['due_soon'])} 件；"
+                   f"执法证 30 日内到期或已过期 {len(certs)} 人（详见“后续处置”页）。", icon=":material/alarm:")
     if month_rows:
         long = pd.DataFrame([
             {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}
