@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 import hashlib
+import json
 import os
 import subprocess
 import sys
@@ -181,7 +182,7 @@ def test_expired_certificate_excludes_the_inspector_from_matching(engine):
     assert {x["state"] for x in warn} == {"已过期", "即将到期"} and len(warn) == len(ins)
 
 
-def test_accepted_recusal_replaces_the_inspector_and_records_the_conflict(w):
+def test_accepted_recusal_replaces_the_inspector_and_records_the_conflict(w, tmp_path):
     e, t = w.engine, w.single[0]
     team = rec.team_of(e, t)
     assert all(m["cert_no"] and m["name"] for m in team)
@@ -212,6 +213,11 @@ def test_accepted_recusal_replaces_the_inspector_and_records_the_conflict(w):
     assert [x["status"] for x in rec.requests_of(e, t)] == ["accepted", "rejected"]
     with Session(e) as s:
         assert s.execute(select(RecusalRequest.replacement_pk).where(RecusalRequest.id == r2.id)).scalar() is None
+    task = w.task(t)
+    draws.write_packages(e, task.draw_id, tmp_path / "a", tmp_path / "p")
+    (row,) = json.loads((tmp_path / "a" / "recusals.json").read_text(encoding="utf-8"))
+    assert (row["rank"], row["leaving"], row["decision"]) == (task.rank, leaving, "经核实存在近亲属关系，同意回避")
+    assert row["replacement"] in now and not (tmp_path / "p" / "recusals.json").exists()
 
 
 def test_roster_import_reads_the_certificate_expiry(engine, pinggu):

@@ -211,7 +211,7 @@ def test_outsider_cannot_record_a_step(w):
         fu.record_step(e, fid, "case", w.outsider(t), doc_no="立1", decided_on=DAY)
 
 
-def test_unreachable_is_no_reason_to_replace(w):
+def test_unreachable_is_no_reason_to_replace(w, tmp_path):
     e = w.engine
     with Session(e) as s:
         t = s.execute(select(Task).where(Task.status == "assigned", Task.kind == "random").order_by(Task.id)).scalars().first()
@@ -219,7 +219,13 @@ def test_unreachable_is_no_reason_to_replace(w):
         draws.replace_task(e, t.id, "经营场所无法联系")
     with pytest.raises(draws.DrawRefused, match="注销、吊销或迁出"):
         draws.replace_task(e, t.id, "负责人不在")
-    assert draws.replace_task(e, t.id, "经核实已注销（注销登记通知书 京平市监注〔2026〕5号）").replaces_task_id == t.id
+    new = draws.replace_task(e, t.id, "经核实已注销（注销登记通知书 京平市监注〔2026〕5号）")
+    assert new.replaces_task_id == t.id
+    draws.write_packages(e, t.draw_id, tmp_path / "a", tmp_path / "p")
+    for d in ("a", "p"):  # the evidence is shown in both packages
+        (rep,) = json.loads((tmp_path / d / "replacements.json").read_text(encoding="utf-8"))
+        assert (rep["replaced"], rep["by_reserve"], rep["rank"], rep["evidence"]) == (
+            t.uscc, new.uscc, t.rank, "经核实已注销（注销登记通知书 京平市监注〔2026〕5号）")
 
 
 _ADD = lambda d, n: d + D(days=n)  # noqa: E731 - a stand-in calendar for the pure rules
