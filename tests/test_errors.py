@@ -38,6 +38,7 @@ CODES = {
     "scheduler.results.lifecycle.Refused": "result.refused",
     "scheduler.results.attachment_rules.AttachmentRefused": "attachment.refused",
     "scheduler.results.followup_rules.FollowUpRefused": "followup.refused",
+    "scheduler.results.task_documents.DocumentRefused": "document.refused",
     "scheduler.visits.rules.WindowError": "visits.window_invalid",
     "scheduler.visits.service.VisitsRefused": "visits.refused",
 }

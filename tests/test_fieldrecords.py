@@ -234,3 +234,27 @@ def test_roster_import_reads_the_certificate_expiry(engine, pinggu):
     assert got == {"P1": dt.date(2027, 6, 30), "P2": None}
     bad = import_file(engine, "inspectors", "人员2.csv", csv_bytes("inspectors", [rows[0][:7] + ["2027-02-30"]]))
     assert not bad.ok and bad.errors[0].column == "执法证有效期至"
+
+
+def test_task_documents_carry_the_identifiers_the_team_and_the_checklist(w, tmp_path):
+    from pypdf import PdfReader
+
+    from scheduler.results import task_documents as docs
+
+    e, t = w.engine, _sp_task(w)
+    frs.mark(e, t, "SP-01", 1, "不符合", w.inspector(t), note="许可证已过期")
+    paths = docs.write(e, t, tmp_path, "https://dsr.example.gov.cn/public-verify")
+    assert [p.name for p in paths] == [f"task-{t}-notice.pdf", f"task-{t}-record.pdf"]
+    task = w.task(t)
+    team = rec.team_of(e, t)
+    for p in paths:
+        reader = PdfReader(p)
+        text = "".join(page.extract_text() for page in reader.pages).replace("\x00", "")  # 2-byte CIDs
+        assert f"#{t}" in text and task.uscc in text
+        assert all(m["cert_no"] in text and m["name"] in text for m in team)
+        assert f"draw={task.draw_id}&rank={task.rank}" in text  # the QR code's address, printed under it
+        assert reader.pages[0].images, "the QR code"
+    notice = "".join(pg.extract_text() for pg in PdfReader(paths[0]).pages).replace("\x00", "")
+    record = "".join(pg.extract_text() for pg in PdfReader(paths[1]).pages).replace("\x00", "")
+    assert "申请回避" in notice and "检查通知书" in notice
+    assert "现场检查记录" in record and "许可证已过期" in record and "不符合" in record

@@ -144,3 +144,14 @@ def certificates(bureau: str = typer.Option("110117", "--bureau", help="Bureau c
 
     typer.echo(json.dumps(certificate_warnings(engine(), bureau, days=days[0]), ensure_ascii=False, default=str,
                           indent=2))
+
+
+@results_app.command("documents")
+def documents(task_id: int, out: Path = typer.Option(..., "--out", help="Output folder"),
+              verify_url: str = typer.Option("http://localhost:8501/public-verify", "--verify-url",
+                                             help="Address of the public verification page (公开核验) for the QR code")) -> None:
+    """Write a task's 检查通知书 and 现场检查记录 as PDF (with a QR code to the draw's public verification)."""
+    from scheduler.results.task_documents import write
+
+    for p in write(engine(), task_id, out, verify_url):
+        console.print(str(p))
