@@ -24,6 +24,7 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("抽查实施", "verify.py", "核验", ":material/verified:"),
     ("抽查实施", "schedules.py", "计划任务", ":material/schedule:"),
     ("抽查实施", "visits.py", "联合检查", ":material/join_inner:"),
+    ("检查结果", "mytasks.py", "我的任务", ":material/smartphone:"),
     ("检查结果", "results.py", "结果录入", ":material/edit_note:"),
     ("检查结果", "review.py", "审核", ":material/fact_check:"),
     ("检查结果", "publication.py", "公示管理", ":material/campaign:"),

@@ -5,6 +5,7 @@ consistency of a category with the marks when a result is entered or corrected.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any, Optional, Sequence
 
 from sqlalchemy import delete, select
@@ -109,3 +110,29 @@ def task_checklist(engine: Engine, task_id: int, actor: Optional[Actor] = None) 
                         "points": [{"seq": k, "text": t, "mark": m.mark if m else "", "note": m.note if m else "",
                                     "marked_by": m.marked_by if m else ""} for k, t, m in texts]})
         return out
+
+
+def my_tasks(engine: Engine, actor: Actor, today: date) -> dict[str, list[dict[str, Any]]]:
+    """An inspector's open tasks for the phone page (我的任务): "today" (visit planned today), "month"
+    (planned later this month), "other" (not yet scheduled or another month), each task with its
+    address and planned date. Results already published are left out."""
+    from db.models import Enterprise, Visit, VisitTask
+
+    rows = [r for r in rs.inspector_tasks(engine, actor.name, page_size=rs.MAX_PAGE_SIZE, actor=actor).rows
+            if r["status"] in ("assigned", "inspecting", "completed")]
+    ids = [r["id"] for r in rows]
+    with engine.connect() as conn:
+        planned = dict(conn.execute(select(VisitTask.task_id, Visit.planned_on).join(Visit, Visit.id == VisitTask.visit_id)
+                                    .where(VisitTask.task_id.in_(ids))).all()) if ids else {}
+        addr = dict(conn.execute(select(Enterprise.uscc, Enterprise.address)
+                                 .where(Enterprise.uscc.in_(sorted({r["uscc"] for r in rows})))).all()) if rows else {}
+    out: dict[str, list[dict[str, Any]]] = {"today": [], "month": [], "other": []}
+    for r in rows:
+        day = planned.get(r["id"])
+        r["planned_on"], r["address"] = day, addr.get(r["uscc"], "")
+        key = "today" if day == today else "month" if day and (day.year, day.month) == (today.year, today.month) \
+            and day > today else "other"
+        out[key].append(r)
+    for v in out.values():
+        v.sort(key=lambda r: (r["planned_on"] or date.max, r["id"]))
+    return out
