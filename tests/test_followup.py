@@ -244,3 +244,37 @@ def test_completing_each_needed_record_allows_closing(codes):
         partial = [s for m in needs if m != n for s in paths[m]]
         with pytest.raises(fr.FollowUpRefused):
             fr.check_close(codes, partial, DAY, _ADD)
+
+
+def test_cli_follow_up_step_close_and_documents(sqlite_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from db.engine import make_engine
+    from scheduler.accounts import service as accounts
+
+    e = make_engine(sqlite_url)
+    w = W(e)
+    t = next(t for t in w.single if w.item_of(t) == "SP-01")
+    fid = _problem(w, t, ["发现问题待后续处理"])
+    accounts.add_user(e, "rev", "reviewer", "reviewer-password-1", department="SCJGJ", bureau="110117")
+    e.dispose()
+    env = {**os.environ, "DSR_DATABASE_URL": sqlite_url}
+
+    def dsr(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "scheduler", *args], env=env, capture_output=True, text=True,
+                              timeout=180)
+
+    early = dsr("results", "close-follow-up", str(fid), "--outcome", "完毕", "--as", "x", "--dept", "SCJGJ")
+    assert early.returncode == 2 and "尚不能办结" in early.stderr
+    r = dsr("results", "follow-up-step", str(fid), "judicial", "--doc-no", "京平市监移〔2026〕9号", "--date",
+            DAY.isoformat(), "--as", "rev")
+    assert r.returncode == 0, r.stderr
+    rec = json.loads(dsr("results", "follow-up", str(fid)).stdout)
+    assert [s_["kind"] for s_ in rec["steps"]] == ["judicial"] and rec["missing"] == []
+    assert dsr("results", "close-follow-up", str(fid), "--outcome", "已移送公安机关", "--as", "审核员", "--dept",
+               "SCJGJ").returncode == 0
+    docs = dsr("results", "documents", str(t), "--out", str(tmp_path / "docs"))
+    assert docs.returncode == 0, docs.stderr
+    assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == [f"task-{t}-notice.pdf", f"task-{t}-record.pdf"]
