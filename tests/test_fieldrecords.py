@@ -232,6 +232,15 @@ def test_roster_import_reads_the_certificate_expiry(engine, pinggu):
     with Session(engine) as s:
         got = dict(s.execute(select(Inspector.inspector_id, Inspector.cert_valid_until)).all())
     assert got == {"P1": dt.date(2027, 6, 30), "P2": None}
+    from scheduler.access.context import CLI
+    from scheduler.library import browse, records
+
+    records.save(engine, "inspectors", "P2", {"cert_valid_until": "2026-12-31"}, CLI)
+    with Session(engine) as s:
+        assert s.execute(select(Inspector.cert_valid_until).where(Inspector.inspector_id == "P2")).scalar() == \
+            dt.date(2026, 12, 31)
+    shown = {r["inspector_id"]: r["cert_valid_until"] for r in browse.browse_inspectors(engine).rows}
+    assert shown == {"P1": dt.date(2027, 6, 30), "P2": dt.date(2026, 12, 31)}
     bad = import_file(engine, "inspectors", "人员2.csv", csv_bytes("inspectors", [rows[0][:7] + ["2027-02-30"]]))
     assert not bad.ok and bad.errors[0].column == "执法证有效期至"
 

@@ -90,6 +90,7 @@ def test_my_tasks_on_a_phone(phone: Page, phone_app, tmp_path) -> None:
     # The first task is the inspector's earliest (none has a visit date yet): its entity and address.
     expect(page.get_by_text(f"统一社会信用代码：{uscc}")).to_be_visible(timeout=WAIT)
     expect(page.get_by_text(re.compile("住所：北京市平谷区")).first).to_be_visible()
+    expect(page.get_by_text(re.compile(r"检查组：组长 .+（执法证号 \d+")).first).to_be_visible()
     assert _fits(page), "the page scrolls sideways at 390 px"
     _shot(page, "mytasks-phone", tmp_path)
 

@@ -12,6 +12,7 @@ from scheduler.results import attachment_rules as ar
 from scheduler.results import attachments_service as att
 from scheduler.results import checklist as cl
 from scheduler.results import fieldrecords_service as frs
+from scheduler.results import recusal_service as rec
 from scheduler.results import service as rs
 from ui import state
 from ui.acting import acting_as
@@ -43,6 +44,9 @@ tid = st.selectbox("任务", list(tasks), key="my_task", format_func=lambda i: (
 tag, t = tasks[tid]
 st.markdown(f"**{t['name'] or t['uscc']}**  \n统一社会信用代码：{t['uscc']}  \n住所：{t['address'] or '—'}  \n"
             f"检查日期：{t['planned_on'] or '待安排'}  \n状态：{t['status_label']}")
+st.caption("检查组：" + "；".join(
+    f"{'组长' if m['role'] == 'leader' else '组员'} {m['name']}（执法证号 {m['cert_no']}，{m['cert_state']}）"
+    for m in rec.team_of(eng, tid, actor=actor)))
 
 
 def _save_marks(code: str, points: list[dict]) -> None:
