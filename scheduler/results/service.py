@@ -437,7 +437,11 @@ def open_follow_up(engine: Engine, result_id: int, action: str, actor: Actor) ->
 
 def close_follow_up(engine: Engine, follow_up_id: int, outcome: str, actor: Actor,
                     action: Optional[str] = None) -> FollowUp:
-    """Close a follow-up with its outcome; it appears in the public record with the item's result."""
+    """Close a follow-up with its outcome; it appears in the public record with the item's result.
+
+    No check of the follow-up's record: the app and the CLI close through
+    scheduler.results.followup_service.close, which first requires the records the result's
+    categories call for (责令整改 and its re-check, 经营异常名录, a disposal)."""
     if not (outcome or "").strip():
         raise Refused("办结后续处置必须填写处置结果")
     if action is not None and action not in lc.FOLLOW_UP_ACTIONS:
