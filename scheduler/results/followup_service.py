@@ -194,40 +194,57 @@ def _step_dict(st: FollowUpStep) -> dict[str, Any]:
             "public": st.public, "recheck_task_id": st.recheck_task_id}
 
 
+def _records(s: Session, ids) -> list[dict[str, Any]]:
+    """The follow-ups selected by `ids` (a subquery of FollowUp ids, or a list) with their steps, what is
+    still missing and the next deadline: five queries whatever their number (the dashboard reads them all)."""
+    follows = list(s.execute(select(FollowUp).where(FollowUp.id.in_(ids)).order_by(FollowUp.id)).scalars())
+    results = {r.id: r for r in s.execute(select(ItemResult).where(ItemResult.id.in_(
+        select(FollowUp.result_id).where(FollowUp.id.in_(ids))))).scalars()}
+    uscc = dict(s.execute(select(Task.id, Task.uscc).where(Task.id.in_(
+        select(FollowUp.task_id).where(FollowUp.id.in_(ids))))).all())
+    steps: dict[int, list[FollowUpStep]] = {}
+    for st in s.execute(select(FollowUpStep).where(FollowUpStep.follow_up_id.in_(ids)).order_by(FollowUpStep.id)).scalars():
+        steps.setdefault(st.follow_up_id, []).append(st)
+    recheck = dict(s.execute(select(Task.id, Task.status).where(Task.id.in_(
+        select(FollowUpStep.recheck_task_id).where(FollowUpStep.follow_up_id.in_(ids))))).all())
+    add = _add_wd(s)
+    out = []
+    for f in follows:
+        r, rows = results[f.result_id], steps.get(f.id, [])
+        rule_steps = [fr.Step(st.kind, st.decided_on, st.due_on, recheck.get(st.recheck_task_id) == "published")
+                      for st in rows]
+        codes = split_list(r.categories)
+        missing = fr.outstanding(codes, rule_steps, r.inspected_on, add) if f.status == "open" else []
+        out.append({"id": f.id, "task_id": f.task_id, "result_id": f.result_id, "action": f.action, "status": f.status,
+                    "uscc": uscc.get(f.task_id, ""), "categories": codes, "needs": list(fr.needs(codes)),
+                    "outcome": f.outcome, "steps": [_step_dict(st) for st in rows],
+                    "missing": [{"what": m, "due_on": d} for m, d in missing],
+                    "next_deadline": min((d for _, d in missing if d), default=None)})
+    return out
+
+
 def record(engine: Engine, follow_up_id: int, actor: Optional[Actor] = None) -> dict[str, Any]:
     """One follow-up with its steps, what is still missing and the next deadline."""
     with Session(engine) as s:
         f = s.get(FollowUp, follow_up_id)
         if f is None:
             raise FollowUpRefused(f"后续处置 #{follow_up_id} 不存在")
-        t = s.get(Task, f.task_id)
-        require_bureau(s, actor, t.bureau_id)
-        r = s.get(ItemResult, f.result_id)
-        rows = _steps(s, f.id)
-        steps = _rule_steps(s, rows)
-        add = _add_wd(s)
-        codes = split_list(r.categories)
-        missing = fr.outstanding(codes, steps, r.inspected_on, add) if f.status == "open" else []
-        return {"id": f.id, "task_id": f.task_id, "result_id": f.result_id, "action": f.action, "status": f.status,
-                "uscc": t.uscc, "categories": codes, "needs": list(fr.needs(codes)), "outcome": f.outcome,
-                "steps": [_step_dict(st) for st in rows],
-                "missing": [{"what": m, "due_on": d} for m, d in missing],
-                "next_deadline": min((d for _, d in missing if d), default=None)}
+        require_bureau(s, actor, s.get(Task, f.task_id).bureau_id)
+        return _records(s, [follow_up_id])[0]
 
 
 def board(engine: Engine, bureau_id: int, today: dt.date, actor: Optional[Actor] = None,
           soon_days: int = 5) -> dict[str, Any]:
     """The follow-ups of a bureau's area for the dashboard: open ones with their next deadline,
     overdue and due soon, re-checks waiting, entities on the abnormal list by its decisions."""
-    with engine.connect() as conn:
-        require_bureau(conn, actor, bureau_id)
-        bureaus = sorted(area(conn, bureau_id))
-        stmt = select(FollowUp.id).join(Task, Task.id == FollowUp.task_id).where(
-            Task.bureau_id.in_(bureaus), FollowUp.status == "open").order_by(FollowUp.id)
+    with Session(engine) as s:
+        require_bureau(s, actor, bureau_id)
+        bureaus = sorted(area(s, bureau_id))
+        ids = select(FollowUp.id).join(Task, Task.id == FollowUp.task_id).where(
+            Task.bureau_id.in_(bureaus), FollowUp.status == "open")
         if is_inspector(actor):
-            stmt = stmt.where(own_team(actor, FollowUp.task_id))
-        ids = list(conn.execute(stmt).scalars())
-    rows = [record(engine, fid, actor) for fid in ids]
+            ids = ids.where(own_team(actor, FollowUp.task_id))
+        rows = _records(s, ids)
     overdue = [r for r in rows if r["next_deadline"] and r["next_deadline"] < today]
     soon = [r for r in rows if r["next_deadline"] and today <= r["next_deadline"] <= today + dt.timedelta(days=soon_days)]
     rechecks = sum(1 for r in rows for st in r["steps"] if st["kind"] == "rectify" and st["status"] == "open")
@@ -237,8 +254,10 @@ def board(engine: Engine, bureau_id: int, today: dt.date, actor: Optional[Actor]
 
 
 def _public_steps(engine: Engine, kinds: tuple[str, ...], bureaus: Optional[list[int]] = None):
-    stmt = (select(FollowUpStep, Task.uscc, Enterprise.name, Department.name.label("dept"), FollowUp.result_id)
+    """(step, credit code, entity name, department, the result's categories) of the public steps."""
+    stmt = (select(FollowUpStep, Task.uscc, Enterprise.name, Department.name.label("dept"), ItemResult.categories)
             .join(FollowUp, FollowUp.id == FollowUpStep.follow_up_id)
+            .join(ItemResult, ItemResult.id == FollowUp.result_id)
             .join(Task, Task.id == FollowUpStep.task_id)
             .join(Department, Department.id == FollowUp.department_id)
             .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
@@ -247,19 +266,18 @@ def _public_steps(engine: Engine, kinds: tuple[str, ...], bureaus: Optional[list
     if bureaus is not None:
         stmt = stmt.where(Task.bureau_id.in_(bureaus))
     with Session(engine) as s:
-        return [(st, uscc, name or "", dept, rid) for st, uscc, name, dept, rid in s.execute(stmt).all()]
+        return [(st, uscc, name or "", dept, cats) for st, uscc, name, dept, cats in s.execute(stmt).all()]
 
 
 def abnormal_list(engine: Engine, bureaus: Optional[list[int]] = None) -> list[dict[str, str]]:
     """经营异常名录 as made public: one row per listing decision, with its removal when there is one."""
     with engine.connect() as conn:
-        cats = dict(conn.execute(select(ResultCategory.code, ResultCategory.name)).all())
-        res = dict(conn.execute(select(ItemResult.id, ItemResult.categories)).all())
+        names = dict(conn.execute(select(ResultCategory.code, ResultCategory.name)).all())
     out: list[dict[str, str]] = []
     open_: dict[int, dict[str, str]] = {}
-    for st, uscc, name, dept, rid in _public_steps(engine, ("abnormal_list", "abnormal_remove"), bureaus):
+    for st, uscc, name, dept, cats in _public_steps(engine, ("abnormal_list", "abnormal_remove"), bureaus):
         if st.kind == "abnormal_list":
-            reason = "、".join(cats.get(c, c) for c in split_list(res.get(rid, "")) if c in fr.ABNORMAL_CODES)
+            reason = "、".join(names.get(c, c) for c in split_list(cats) if c in fr.ABNORMAL_CODES)
             row = {"统一社会信用代码": uscc, "企业名称": name, "列入经营异常名录原因": reason,
                    "列入日期": st.decided_on.isoformat(), "列入决定书文号": st.doc_no, "作出决定机关": dept,
                    "移出经营异常名录原因": "", "移出日期": "", "移出决定书文号": "", "状态": "列入"}
