@@ -165,7 +165,7 @@ def test_unreachable_entity_is_listed_published_and_removed_on_application(w, tm
     fid = _problem(w, t, ["通过登记的住所（经营场所）无法联系"])
     rev = w.reviewer(_dept(w, t))
     rec = fu.record(e, fid)
-    assert rec["missing"] == [{"what": "列入经营异常名录决定", "due_on": rec["next_deadline"]}]
+    assert rec["missing"] == [{"what": "列入经营异常名录决定（或移送登记机关）", "due_on": rec["next_deadline"]}]
     assert rec["next_deadline"] == dt.date(2026, 11, 16)  # 10 working days after Monday 2026-11-02
     with pytest.raises(fr.FollowUpRefused, match="未因本次后续处置被列入"):
         fu.record_step(e, fid, "abnormal_remove", rev, doc_no="移1", decided_on=DAY, applied_on=DAY,

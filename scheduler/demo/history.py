@@ -55,7 +55,7 @@ from scheduler.errors import DsrError
 # short on purpose (see the module docstring).
 SCENARIOS: dict[int, tuple[str, ...]] = {
     3: ("on_time", "on_time", "late", "follow_up_closed", "overdue", "on_time", "clean_problem", "on_time", "late",
-        "on_time"),
+        "on_time", "unreachable"),
     2: ("on_time", "late", "follow_up_open", "overdue", "cannot_inspect", "on_time", "resubmitted", "follow_up_closed",
         "on_time", "on_time", "overdue", "on_time"),
     1: ("on_time", "awaiting_review", "sent_back", "due_soon", "follow_up_open", "inspecting", "reviewed",
@@ -66,7 +66,9 @@ STATE_LABELS = {
     "reviewed": "已审核待公示", "awaiting_review": "待审核", "sent_back": "审核退回", "resubmitted": "退回后重新录入并公示",
     "follow_up_open": "后续处置办理中", "follow_up_closed": "后续处置已办结", "clean_problem": "发现问题已公示",
     "inspecting": "检查中（部分录入）", "cannot_inspect": "无法检查", "case": "投诉举报个案检查",
+    "unreachable": "无法联系，已公示并列入经营异常名录",
 }
+UNREACHABLE = "通过登记的住所（经营场所）无法联系"
 CLEAN = "未发现问题"
 NO_ACTIVITY = "未发现开展本次抽查涉及的经营活动"
 FIXED = "发现问题已责令改正"
@@ -232,6 +234,8 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
         rs.enter_result(e, t.id, code, clean(code), t.enterer(dep), inspected_on=day)
         return 1
     problem_item = t.items[0][0]
+    if scenario == "unreachable":
+        return _unreachable(w, t, day, rng)
     if scenario in ("follow_up_open", "follow_up_closed", "clean_problem"):
         bad = NOT_DISCLOSED if problem_item.startswith("SC-0") and problem_item in ("SC-01", "SC-02") else FIXED
         cats_of = lambda code: [bad] if code == problem_item else clean(code)
@@ -264,6 +268,29 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
                 dep = next(d for c, d in t.items if c == problem_item)
                 n += _rectified(w, t, f["id"], problem_item, dep, day, rng)
     return n
+
+
+def _unreachable(w: _World, t: _Task, day: dt.date, rng: random.Random) -> int:
+    """无法联系 at the registered address: every item's result says so, is published, and its follow-up
+    ends in 列入经营异常名录 by the market-regulation bureau (another department transfers its finding
+    to it); "无法联系" is a result, never a reason to take a reserve (docs/follow-up.md)."""
+    e = w.engine
+    rids = _enter_all(w, t, day, lambda code: [UNREACHABLE], "现场核查及电话联系均无法取得联系")
+    _approve_all(w, t, rids)
+    _publish_all(w, t, min(day + dt.timedelta(days=rng.randint(2, 6)), w.today))
+    decided = min(w.wdays(day, 5), w.wdays(w.today, -1))
+    for f in rs.follow_ups(e, status="open"):
+        if f["task_id"] != t.id:
+            continue
+        who = w.reviewer(f["department_id"])
+        if w.dept_code[f["department_id"]] == "SCJGJ":
+            fu.record_step(e, f["id"], "abnormal_list", who, doc_no=f"京平市监异列〔{day.year}〕{f['id']}号",
+                           decided_on=decided)
+        else:
+            fu.record_step(e, f["id"], "transfer", who, doc_no=f"移送〔{day.year}〕{f['id']}号", decided_on=decided,
+                           target="区市场监管局")
+        fu.close(e, f["id"], who)
+    return len(rids)
 
 
 def _rectified(w: _World, t: _Task, fid: int, code: str, dep: int, day: dt.date, rng: random.Random) -> int:

@@ -196,8 +196,9 @@ def outstanding(codes: Iterable[str], steps: Sequence[Step], found_on: Optional[
                 out.append(("责令整改（期限及复查）", None))
             elif not rect[-1].recheck_published:
                 out.append(("复查结果公示", rect[-1].due_on))
-        elif need == "abnormal" and "abnormal_list" not in have:
-            out.append(("列入经营异常名录决定",
+        elif need == "abnormal" and not {"abnormal_list", "transfer"} & set(have):
+            # The registration authority lists; another department transfers its finding to it (移送).
+            out.append(("列入经营异常名录决定（或移送登记机关）",
                         add_wd(found_on, ABNORMAL_LIST_WORKING_DAYS) if found_on else None))
         elif need == "disposal" and not {"penalty", "no_case", "transfer", "judicial"} & set(have):
             case = next((s for s in steps if s.kind == "case"), None)
