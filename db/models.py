@@ -111,6 +111,7 @@ class Inspector(SQLModel, table=True):
     name: str = Field(max_length=50)
     department_id: int = Field(foreign_key="department.id", index=True)
     cert_no: str = Field(max_length=32, unique=True)  # 执法证号, personal data
+    cert_valid_until: Optional[dt.date] = None  # 执法证有效期至 (inclusive); ineligible the day after
     qualifications: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
     region: str = Field(default="", max_length=100)
     active: bool = True
@@ -736,3 +737,94 @@ class CityTask(SQLModel, table=True):
     deadline: Optional[dt.date] = None
     batch_no: str = Field(max_length=64)  # the inbound batch that brought it
     content_sha256: str = Field(max_length=64)  # of the row as handed down: the same row again changes nothing
+
+
+# --- follow-up records, field records, recusal ---------------------------------------
+
+
+class FollowUpStep(SQLModel, table=True):
+    """One recorded step of a follow-up (后续监管衔接), with its document, date and deadline.
+
+    kind (rules in scheduler/results/followup_rules.py): rectify (责令整改, with its deadline and
+    re-check task), case (立案), penalty (处罚决定), no_case (不予立案/结案, with reasons),
+    transfer (移送其他部门), judicial (移送司法机关), abnormal_list (列入经营异常名录),
+    abnormal_remove (移出经营异常名录, on application)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    follow_up_id: int = Field(foreign_key="followup.id", index=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    kind: str = Field(max_length=16)
+    status: str = Field(default="done", max_length=8)  # open (waiting on its deadline) / done
+    due_on: Optional[dt.date] = None  # the time limit of this step (or of the next one it opens)
+    decided_on: Optional[dt.date] = None  # date of the decision or document
+    applied_on: Optional[dt.date] = None  # date of the party's application (移出)
+    doc_no: str = Field(default="", max_length=64)  # 文书编号: case no., decision no., transfer letter no.
+    target: str = Field(default="", max_length=200)  # 移送 to whom
+    decision: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    penalty: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    procedure: str = Field(default="", max_length=8)  # 普通程序 / 简易程序 (penalties)
+    public: bool = False  # published on the public export (经营异常名录, 普通程序 penalties)
+    recheck_task_id: Optional[int] = Field(default=None, foreign_key="task.id")
+    created_by: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class ChecklistPoint(SQLModel, table=True):
+    """检查表: one point to check of a check item, from the item's basis (检查依据)."""
+
+    __table_args__ = (UniqueConstraint("item_id", "seq"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    item_id: int = Field(foreign_key="checkitem.id", index=True)
+    seq: int
+    text: str = Field(sa_column=Column(Text, nullable=False))
+
+
+class ChecklistMark(SQLModel, table=True):
+    """An inspector's mark on one checklist point of one task: 符合 / 不符合 / 不适用, with a note."""
+
+    __table_args__ = (UniqueConstraint("task_id", "point_id"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    item_id: int = Field(foreign_key="checkitem.id")
+    point_id: int = Field(foreign_key="checklistpoint.id")
+    mark: str = Field(max_length=8)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    marked_by: str = Field(max_length=64)
+    marked_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class Attachment(SQLModel, table=True):
+    """A file of a task's field record (photo, scanned 检查笔录, test report), stored outside the
+    database by its SHA-256 (scheduler/results/attachments_service.py)."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    item_id: Optional[int] = Field(default=None, foreign_key="checkitem.id")
+    sha256: str = Field(max_length=64, index=True)
+    size: int
+    media_type: str = Field(max_length=64)
+    kind: str = Field(max_length=16)  # photo / record / report
+    report_no: str = Field(default="", max_length=64)  # 检验检测报告编号
+    file_name: str = Field(default="", max_length=300)
+    added_by: str = Field(max_length=64)
+    added_at: dt.datetime = Field(default_factory=utcnow)
+
+
+class RecusalRequest(SQLModel, table=True):
+    """当事人申请回避 (行政处罚法 art. 43) on a task, with its decision."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    task_id: int = Field(foreign_key="task.id", index=True)
+    inspector_pk: int = Field(foreign_key="inspector.id")
+    applicant: str = Field(max_length=100)
+    reason: str = Field(sa_column=Column(Text, nullable=False))
+    requested_on: dt.date
+    status: str = Field(default="pending", max_length=8)  # pending / accepted / rejected
+    decided_by: str = Field(default="", max_length=64)
+    decided_on: Optional[dt.date] = None
+    decision_note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
+    replacement_pk: Optional[int] = Field(default=None, foreign_key="inspector.id")
+    created_by: str = Field(max_length=64)
+    created_at: dt.datetime = Field(default_factory=utcnow)

@@ -42,6 +42,9 @@ CODES = {
     "scheduler.cli.acting.UnknownAccount": "account.unknown",
     "scheduler.results.lifecycle.Refused": "result.refused",
     "scheduler.results.selfcheck.SelfCheckRefused": "selfcheck.refused",
+    "scheduler.results.attachment_rules.AttachmentRefused": "attachment.refused",
+    "scheduler.results.followup_rules.FollowUpRefused": "followup.refused",
+    "scheduler.results.task_documents.DocumentRefused": "document.refused",
     "scheduler.visits.rules.WindowError": "visits.window_invalid",
     "scheduler.visits.service.VisitsRefused": "visits.refused",
 }

@@ -223,7 +223,7 @@ def test_export_everything_public_and_nothing_else(engine, tmp_path):
     names = {r["企业名称"] for r in rows}
     assert "'" + EVIL_FORMULA in names and EVIL_FORMULA not in names and EVIL_HTML in names
     wb = load_workbook(out / "public.xlsx", read_only=True)
-    assert wb.sheetnames == [ex.RESULTS, ex.PLANS, ex.ITEMS, ex.PACKAGES, ex.VISITS]
+    assert wb.sheetnames == [ex.RESULTS, ex.PLANS, ex.ITEMS, ex.PACKAGES, ex.VISITS, ex.ABNORMAL, ex.PENALTIES]
     xnames = {r[1] for r in wb[ex.RESULTS].iter_rows(min_row=2, values_only=True)}
     assert "'" + EVIL_FORMULA in xnames and not any(str(v).startswith("=") for v in xnames)
     doc = json.loads((out / "public.json").read_text(encoding="utf-8"))
@@ -286,7 +286,8 @@ def test_only_chosen_formats_and_search_of_nothing(sqlite_engine, tmp_path):
     rep = es.export_public(sqlite_engine, tmp_path / "x", "json, csv")
     assert rep.formats == ("csv", "json") and rep.counts[ex.RESULTS] == 0
     files = {p.name for p in (tmp_path / "x").iterdir()}
-    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "visits.csv", "public.json", es.MANIFEST, "audit-head.json"}
+    assert files == {"results.csv", "plans.csv", "items.csv", "packages.csv", "visits.csv", "abnormal_list.csv",
+                     "penalties.csv", "public.json", es.MANIFEST, "audit-head.json"}
     with pytest.raises(es.ExportRefused, match="不支持的导出格式"):
         es.export_public(sqlite_engine, tmp_path / "y", "csv,pdf")
     assert not (tmp_path / "y").exists()

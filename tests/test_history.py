@@ -104,6 +104,12 @@ def test_every_state_exists(built):
     opened = {f.task_id: f.status for f in fus}
     assert all(opened[t] == "open" for t in h.scenarios["follow_up_open"])
     assert all(opened[t] == "closed" for t in h.scenarios["follow_up_closed"])
+    # 无法联系: published and listed on 经营异常名录 (docs/follow-up.md), never replaced by a reserve.
+    from scheduler.results import followup_service as fu
+
+    listed = {r["统一社会信用代码"] for r in fu.abnormal_list(eng)}
+    assert h.count("unreachable") >= 1 and {tasks[t].uscc for t in h.scenarios["unreachable"]} <= listed
+    assert all(tasks[t].status == "published" and opened[t] == "closed" for t in h.scenarios["unreachable"])
     # Real services, real actors: task events and audit events by role.
     assert n_events > len(h.scenarios["on_time"]) * 4
     assert {"draw.execute", "result.enter", "result.approve", "result.return", "result.publish", "followup.open",

@@ -152,7 +152,7 @@ def test_registry_filters_and_page_size(app):
 def test_roster_page(app, seeded_url):
     at = _open(app, "roster.py")
     df = at.dataframe[0].value
-    assert list(df.columns) == ["人员编号", "姓名", "所属部门", "执法证号", "执法资格", "负责区域", "状态"]
+    assert list(df.columns) == ["人员编号", "姓名", "所属部门", "执法证号", "执法证有效期至", "执法资格", "负责区域", "状态"]
     assert len(df) == 30
     assert set(df["状态"]) == {"在岗", "停用"}
     assert "特种设备、食品" in set(df["执法资格"])

@@ -39,6 +39,7 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "visits.py": lambda a: a.role in STAFF,  # 联合检查: the coordinating department's overview
     # Result pages: administrators may act as an inspector or reviewer there (ui/acting.py).
     "results.py": lambda a: can(a, "result.enter") or a.role == "admin",
+    "mytasks.py": lambda a: can(a, "result.enter") or a.role == "admin",
     "review.py": lambda a: can(a, "result.review") or a.role == "admin",
     "calendar.py": lambda a: can(a, "calendar.enter") or a.role == "auditor",
     "audit.py": lambda a: can(a, "audit.export"),  # administrators and auditors (纪检/审计)

@@ -103,6 +103,12 @@ RULES: Mapping[str, Rule] = {
     "result.correct": _rule("更正已公示结果", "admin reviewer planner", "reviewer planner"),
     "result.follow_up": _rule("办理后续处置", "admin inspector reviewer planner", "reviewer planner"),
     "result.case": _rule("登记个案或专项检查", "admin planner reviewer", "planner reviewer"),
+    # Field records: the service also checks that the inspector is on the task's team.
+    "result.attach": _rule("上传检查附件", "inspector"),
+    "result.checklist": _rule("编辑检查表", "admin planner", "planner"),
+    # 当事人申请回避: recorded by the team or the department, decided by the department's head.
+    "recusal.record": _rule("登记回避申请", "admin inspector planner reviewer"),
+    "recusal.decide": _rule("决定回避申请", "admin planner", "planner"),
     "export.public": _rule("导出公示信息", "admin planner inspector reviewer auditor public"),
     # 进一次门、查多项事 across plans (scheduler/visits/service.py): the coordination window is
     # deployment-wide; a visit's date follows its lead task's plan's department.

@@ -5,7 +5,7 @@ from __future__ import annotations
 from scheduler.cli.base import app
 
 # Registration happens on import; the order is the order of `dsr --help`.
-from scheduler.cli import core, library, demo, draws, appcmd, audit, calendar, results, worker, users, export, backup, visits, public, plans, exchange  # noqa: F401,E402,I001
+from scheduler.cli import core, library, demo, draws, appcmd, audit, calendar, results, fieldwork, worker, users, export, backup, visits, public, plans, exchange  # noqa: F401,E402,I001
 
 
 def main() -> None:

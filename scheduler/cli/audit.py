@@ -18,11 +18,20 @@ def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash 
     """Walk the hash chain and report the first broken link (核验审计链)."""
     from scheduler.audit.service import verify as do_verify
 
-    rep = do_verify(engine(), head)
-    if rep.ok:
+    from scheduler.results.attachments_service import verify_files
+
+    eng = engine()
+    rep = do_verify(eng, head)
+    # The attachments' files live outside the database: each is checked against its row and the
+    # digest its audit event recorded, so a changed or missing file breaks the trail too.
+    problems = verify_files(eng)
+    if rep.ok and not problems:
         console.print(f"审计链完整：共 {rep.events} 条事件，链头哈希 {rep.head}")
         return
-    err_console.print(f"[bold red]审计链被破坏：{rep.first_broken}[/bold red]")
+    if not rep.ok:
+        err_console.print(f"[bold red]审计链被破坏：{rep.first_broken}[/bold red]")
+    for p in problems:
+        err_console.print(f"附件核验失败：{p}", style="bold red", markup=False)
     raise typer.Exit(1)
 
 

@@ -136,11 +136,11 @@ def correct(result_id: int, category: List[str] = typer.Option(..., "--category"
 def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outcome"),
                     action: Optional[str] = typer.Option(None, "--action", help="责令改正/立案查处/移送司法机关/其他"),
                     who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Close a follow-up with its outcome (后续处置办结)."""
-    from scheduler.results.service import close_follow_up as do
+    """Close a follow-up with its outcome, once its record is complete (后续处置办结; see `follow-up-step`)."""
+    from scheduler.results.followup_service import close as do
 
     eng, actor = _actor(who, role, dept)
-    f = do(eng, follow_up_id, outcome, actor, action=action)
+    f = do(eng, follow_up_id, actor, outcome, action=action)
     console.print(f"后续处置 #{f.id}（{f.action}）已办结")
 
 

@@ -45,6 +45,7 @@ from scheduler.calendar import workdays as wd
 from scheduler.demo.data import DEMO_PLANS
 from scheduler.calendar import service as cal_service
 from scheduler.draw import service as draws
+from scheduler.results import followup_service as fu
 from scheduler.results import service as rs
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
@@ -54,7 +55,7 @@ from scheduler.errors import DsrError
 # short on purpose (see the module docstring).
 SCENARIOS: dict[int, tuple[str, ...]] = {
     3: ("on_time", "on_time", "late", "follow_up_closed", "overdue", "on_time", "clean_problem", "on_time", "late",
-        "on_time"),
+        "on_time", "unreachable"),
     2: ("on_time", "late", "follow_up_open", "overdue", "cannot_inspect", "on_time", "resubmitted", "follow_up_closed",
         "on_time", "on_time", "overdue", "on_time"),
     1: ("on_time", "awaiting_review", "sent_back", "due_soon", "follow_up_open", "inspecting", "reviewed",
@@ -65,7 +66,9 @@ STATE_LABELS = {
     "reviewed": "已审核待公示", "awaiting_review": "待审核", "sent_back": "审核退回", "resubmitted": "退回后重新录入并公示",
     "follow_up_open": "后续处置办理中", "follow_up_closed": "后续处置已办结", "clean_problem": "发现问题已公示",
     "inspecting": "检查中（部分录入）", "cannot_inspect": "无法检查", "case": "投诉举报个案检查",
+    "unreachable": "无法联系，已公示并列入经营异常名录",
 }
+UNREACHABLE = "通过登记的住所（经营场所）无法联系"
 CLEAN = "未发现问题"
 NO_ACTIVITY = "未发现开展本次抽查涉及的经营活动"
 FIXED = "发现问题已责令改正"
@@ -214,7 +217,8 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
     e = w.engine
     clean = lambda code: [rng.choice((CLEAN, CLEAN, CLEAN, CLEAN, NO_ACTIVITY))]
     if scenario == "cannot_inspect":
-        rs.declare_cannot_inspect(e, t.id, "经营场所已搬离，登记住所无法联系，经电话核实仍无法取得联系", Actor(t.leader, "inspector", t.bureau_id))
+        rs.declare_cannot_inspect(e, t.id, "经营场所因火灾受损封闭，经消防部门确认暂不具备现场检查条件",
+                                  Actor(t.leader, "inspector", t.bureau_id))
         return 0
     if scenario == "due_soon":
         day = w.wdays(w.today, -rng.randint(17, 19))  # deadline within the next 1–3 working days
@@ -230,6 +234,8 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
         rs.enter_result(e, t.id, code, clean(code), t.enterer(dep), inspected_on=day)
         return 1
     problem_item = t.items[0][0]
+    if scenario == "unreachable":
+        return _unreachable(w, t, day, rng)
     if scenario in ("follow_up_open", "follow_up_closed", "clean_problem"):
         bad = NOT_DISCLOSED if problem_item.startswith("SC-0") and problem_item in ("SC-01", "SC-02") else FIXED
         cats_of = lambda code: [bad] if code == problem_item else clean(code)
@@ -260,8 +266,47 @@ def _play(w: _World, t: _Task, scenario: str, period: str, rng: random.Random) -
         for f in rs.follow_ups(e, status="open"):
             if f["task_id"] == t.id:
                 dep = next(d for c, d in t.items if c == problem_item)
-                rs.close_follow_up(e, f["id"], rng.choice(CLOSE_OUTCOMES), w.reviewer(dep))
+                n += _rectified(w, t, f["id"], problem_item, dep, day, rng)
     return n
+
+
+def _unreachable(w: _World, t: _Task, day: dt.date, rng: random.Random) -> int:
+    """无法联系 at the registered address: every item's result says so, is published, and its follow-up
+    ends in 列入经营异常名录 by the market-regulation bureau (another department transfers its finding
+    to it); "无法联系" is a result, never a reason to take a reserve (docs/follow-up.md)."""
+    e = w.engine
+    rids = _enter_all(w, t, day, lambda code: [UNREACHABLE], "现场核查及电话联系均无法取得联系")
+    _approve_all(w, t, rids)
+    _publish_all(w, t, min(day + dt.timedelta(days=rng.randint(2, 6)), w.today))
+    decided = min(w.wdays(day, 5), w.wdays(w.today, -1))
+    for f in rs.follow_ups(e, status="open"):
+        if f["task_id"] != t.id:
+            continue
+        who = w.reviewer(f["department_id"])
+        if w.dept_code[f["department_id"]] == "SCJGJ":
+            fu.record_step(e, f["id"], "abnormal_list", who, doc_no=f"京平市监异列〔{day.year}〕{f['id']}号",
+                           decided_on=decided)
+        else:
+            fu.record_step(e, f["id"], "transfer", who, doc_no=f"移送〔{day.year}〕{f['id']}号", decided_on=decided,
+                           target="区市场监管局")
+        fu.close(e, f["id"], who)
+    return len(rids)
+
+
+def _rectified(w: _World, t: _Task, fid: int, code: str, dep: int, day: dt.date, rng: random.Random) -> int:
+    """责令整改 with a deadline, the re-check by the same team found it fixed and published, the
+    follow-up closed on that record (docs/follow-up.md); returns the results entered."""
+    e, who = w.engine, w.reviewer(dep)
+    latest = w.wdays(w.today, -1)
+    due = max(day, min(day + dt.timedelta(days=rng.randint(7, 15)), latest))
+    st = fu.record_step(e, fid, "rectify", who, doc_no=f"京平市监责改〔{day.year}〕{fid}号", decided_on=day,
+                        due_on=due)
+    r = rs.enter_result(e, st.recheck_task_id, code, [CLEAN], t.enterer(dep), note=rng.choice(CLOSE_OUTCOMES),
+                        inspected_on=min(due, latest))
+    rs.approve(e, r.id, who)
+    rs.publish(e, st.recheck_task_id, who, today=min(due + dt.timedelta(days=2), w.today))
+    fu.close(e, fid, who)
+    return 1
 
 
 def _case_task(w: _World, rng: random.Random, summary: HistorySummary) -> None:

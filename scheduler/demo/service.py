@@ -12,6 +12,7 @@ entities of that seed beside the existing ones.
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
 import json
 import time
 from dataclasses import dataclass
@@ -167,6 +168,16 @@ def _write_registry(s: Session, entities: int, seed: int, existing: int, distric
     return added, first_block, done
 
 
+def _cert_valid_until(cert_no: str, k: int, today: dt.date) -> dt.date:
+    """A demo certificate's expiry: one to four years ahead, and one in forty within the next 10–25 days
+    so that the dashboard's 30-day warning has something to show (never the first, the demo
+    inspector's, and never already expired, which would change who the demo draws match)."""
+    h = int(hashlib.sha256(cert_no.encode()).hexdigest()[:8], 16)
+    if k and h % 40 == 0:
+        return today + dt.timedelta(days=10 + h % 16)
+    return today + dt.timedelta(days=365 + h % (3 * 365))
+
+
 def _write_rosters(s: Session, bureau_id: int, depts: dict[str, int], rosters: demo.Rosters,
                    now: dt.datetime) -> dict[str, int]:
     """Inspectors (new roster id and certificate), experts (new id) and conflicts (new inspector
@@ -175,14 +186,16 @@ def _write_rosters(s: Session, bureau_id: int, depts: dict[str, int], rosters: d
     have_ids = set(s.execute(select(Inspector.inspector_id).where(Inspector.bureau_id == bureau_id)).scalars())
     have_certs = set(s.execute(select(Inspector.cert_no)).scalars())
     rows = [
-        (bureau_id, i.inspector_id, i.name, depts[i.department], i.cert_no, i.qualifications, i.region, i.active, now)
-        for i in rosters.inspectors
+        (bureau_id, i.inspector_id, i.name, depts[i.department], i.cert_no, i.qualifications, i.region, i.active, now,
+         _cert_valid_until(i.cert_no, k, now.date()))
+        for k, i in enumerate(rosters.inspectors)
         if i.inspector_id not in have_ids and i.cert_no not in have_certs
     ]
     added: dict[str, int] = {}
     added["inspectors"] = insert_rows(
         conn, "inspector",
-        ("bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications", "region", "active", "updated_at"),
+        ("bureau_id", "inspector_id", "name", "department_id", "cert_no", "qualifications", "region", "active", "updated_at",
+         "cert_valid_until"),
         rows,
     )
     have_experts = set(s.execute(select(Expert.expert_id).where(Expert.bureau_id == bureau_id)).scalars())

@@ -8,3 +8,9 @@ but the standard library and the two reference modules.
 CERTIFICATE_FILE = "certificate.json"
 FRAME_FILE = "frame.csv"
 PUBLIC_FRAME_FILE = "public_frame.csv"
+
+# Changes after the draw, with their evidence (written only when there are some):
+# entities replaced by reserves (注销、吊销、迁出), in both packages; accepted recusal
+# requests and the inspectors they replaced, in the auditor package only.
+REPLACEMENTS_FILE = "replacements.json"
+RECUSALS_FILE = "recusals.json"

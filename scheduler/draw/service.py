@@ -37,15 +37,17 @@ from sqlalchemy import select, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import aliased
 from sqlmodel import Session
 
 import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
-from db.models import CheckItem, Draw, DrawArchive, ItemResult, Plan, Task, TeamMember, Town, utcnow
+from db.models import CheckItem, Draw, DrawArchive, Enterprise, ItemResult, Plan, Task, TeamMember, Town, utcnow
 from scheduler.draw import certificate as certs
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
 from scheduler.draw import fast as dsr1
+from scheduler.draw.files import RECUSALS_FILE, REPLACEMENTS_FILE
 from scheduler.matching import fast as matching
 from scheduler.matching import package as mp
 from scheduler.plans import rules
@@ -663,18 +665,57 @@ def write_packages(engine: Engine, draw_id: int, auditor_dir: Path | None = None
         frame_bytes = gzip.decompress(archive.frame_gz)
         files = mp.unpack(gzip.decompress(archive.matching_gz)) if archive.matching_gz else {}
         key = archive.commit_key
+        after = after_draw_records(s, draw_id)
     if key is None:
         raise DrawRefused(f"抽取 #{draw_id} 没有分层承诺密钥，无法生成核验包（请先升级数据库：dsr init）")
     cert, commitments = certs.with_commitments(cert, frame_bytes, key)
     if auditor_dir is not None:
         certs.write_package(Path(auditor_dir), cert, frame_bytes)
         mp.write_files(Path(auditor_dir), files)
+        _write_records(Path(auditor_dir), after)
     if public_dir is not None:
         ids = (line.split(",", 1)[0] for line in frame_bytes.decode("utf-8").split("\n") if line)
         public = certs.build_public_certificate(cert)
         if "matching" in cert:
             public["matching"] = mp.public_section(cert["matching"])
         certs.write_public_package(Path(public_dir), public, dsr1.canonical_public_frame(ids), commitments)
+        # the public package names no stratum (docs/draw-algorithm.md §3): the replacement rows lose it
+        _write_records(Path(public_dir), {REPLACEMENTS_FILE: [{k: v for k, v in r.items() if k != "stratum"}
+                                                              for r in after.get(REPLACEMENTS_FILE, [])]})
+
+
+def after_draw_records(s: Session, draw_id: int) -> dict[str, list[dict]]:
+    """What changed after the draw, with its evidence: reserves taken for entities that ceased to exist
+    or moved out (the reason recorded at replacement), and accepted recusal requests."""
+    from db.models import Enterprise as E, Inspector, RecusalRequest, TaskEvent
+
+    old_t = aliased(Task)
+    reps = []
+    for new, old, status in s.execute(
+            select(Task, old_t, E.status).join(old_t, old_t.id == Task.replaces_task_id)
+            .outerjoin(E, E.uscc == old_t.uscc).where(Task.draw_id == draw_id).order_by(Task.rank, Task.id)).all():
+        ev = s.execute(select(TaskEvent).where(TaskEvent.task_id == old.id, TaskEvent.to_status == "replaced")
+                       .order_by(TaskEvent.id.desc())).scalars().first()
+        reps.append({"rank": new.rank, "stratum": old.stratum, "replaced": old.uscc, "registry_status": status or "",
+                     "evidence": old.note, "by_reserve": new.uscc, "reserve_rank": new.reserve_rank,
+                     "at": ev.at.isoformat() if ev else ""})
+    leaving, repl = aliased(Inspector), aliased(Inspector)
+    recs = [{"rank": t.rank, "entity": t.uscc, "leaving": a.inspector_id, "replacement": b.inspector_id if b else "",
+             "applicant": r.applicant, "reason": r.reason, "requested_on": r.requested_on.isoformat(),
+             "decided_on": r.decided_on.isoformat() if r.decided_on else "", "decision": r.decision_note}
+            for r, t, a, b in s.execute(
+                select(RecusalRequest, Task, leaving, repl).join(Task, Task.id == RecusalRequest.task_id)
+                .join(leaving, leaving.id == RecusalRequest.inspector_pk)
+                .outerjoin(repl, repl.id == RecusalRequest.replacement_pk)
+                .where(Task.draw_id == draw_id, RecusalRequest.status == "accepted").order_by(RecusalRequest.id)).all()]
+    return {REPLACEMENTS_FILE: reps, RECUSALS_FILE: recs}
+
+
+def _write_records(directory: Path, records: dict[str, list[dict]]) -> None:
+    for name, rows in records.items():
+        if rows:
+            (directory / name).write_text(json.dumps(rows, ensure_ascii=False, indent=1, sort_keys=True) + "\n",
+                                          encoding="utf-8")
 
 
 def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Task, actor: Actor) -> list[str]:
@@ -694,8 +735,9 @@ def _match_promoted(s: Session, plan_code: str, d: Draw, old: Task, reserve: Tas
 
 
 def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) -> Task:
-    """A drawn entity proved deregistered or unreachable: the first unused reserve
-    of its stratum takes its place; both facts are recorded."""
+    """A drawn entity that ceased to exist or moved out before the check (注销、吊销、迁出, shown by
+    the registry or by the evidence in `reason`): the first unused reserve of its stratum takes
+    its place; both facts are recorded. 无法联系 is refused: it is a result to publish."""
     from db.models import TaskEvent
 
     if not reason.strip():
@@ -711,6 +753,12 @@ def replace_task(engine: Engine, task_id: int, reason: str, actor: Actor = CLI) 
             raise DrawRefused(f"任务 #{task_id} 当前状态为 {t.status}，不能替换")
         if s.execute(select(ItemResult.id).where(ItemResult.task_id == t.id).limit(1)).first():
             raise DrawRefused(f"任务 #{task_id} 已录入检查结果，不能替换；确实无法检查的，请登记为“无法检查”")
+        from scheduler.library.vocabulary import replacement_refusal
+
+        why = replacement_refusal(s.execute(select(Enterprise.status).where(Enterprise.uscc == t.uscc)).scalar() or "",
+                                  reason)
+        if why:
+            raise DrawRefused(why)
         reserve = s.execute(
             select(Task).where(Task.draw_id == t.draw_id, Task.stratum == t.stratum, Task.status == "reserve")
             .order_by(Task.reserve_rank)

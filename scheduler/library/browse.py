@@ -217,6 +217,7 @@ def browse_inspectors(
         Inspector.name,
         Department.name.label("department_name"),
         Inspector.cert_no,
+        Inspector.cert_valid_until,
         Inspector.qualifications,
         Inspector.region,
         Inspector.active,

@@ -418,7 +418,7 @@ def _load_existing(conn: Connection, kind: str, bureau_id: int, fields: tuple[st
     key_fields = KEYS[kind]
     nk = len(key_fields)
     cols = ", ".join(f'"{c}"' for c in ("id",) + key_fields + fields)
-    date_pos = [i for i, f in enumerate(fields) if f == "registered_on"]
+    date_pos = [i for i, f in enumerate(fields) if f in importing.DATE_FIELDS]
     bool_pos = [i for i, f in enumerate(fields) if f == "active"]  # SQLite gives 0/1
     raw = conn.connection.driver_connection
     pg = conn.dialect.name == "postgresql"

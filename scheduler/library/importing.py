@@ -79,6 +79,7 @@ SPECS: dict[str, tuple[Col, ...]] = {
         Col("资格标签", "qualifications", False, "食品;特种设备", "多个用分号分隔"),
         Col("所属区域", "region", False, "滨河街道"),
         Col("在岗", "active", False, "是", "是 / 否"),
+        Col("执法证有效期至", "cert_valid_until", False, "2028-12-31", "YYYY-MM-DD；过期次日起不参与匹配"),
     ),
     "experts": (
         Col("专家编号", "expert_id", True, "E0001"),
@@ -659,6 +660,10 @@ def check_uscc(code: str) -> str:
     return uscc.validate(code)
 
 
+# Fields holding a date (validated as ISO text, stored as a date).
+DATE_FIELDS = frozenset({"registered_on", "cert_valid_until"})
+
+
 def parse_date(v: str) -> str:
     """YYYY-MM-DD (or Excel's YYYY/M/D) -> ISO text; ValueError with a Chinese reason."""
     if len(v) == 10 and v[4] == "-" and v[7] == "-":
@@ -835,7 +840,8 @@ def _converters(kind: str, lk: Lookups) -> dict[str, Callable[[str], object]]:
             "risk_class": by["risk"],
             "tags": _tags,
         },
-        "inspectors": {"department_id": by["department"], "qualifications": _tags, "active": _yes},
+        "inspectors": {"department_id": by["department"], "qualifications": _tags, "active": _yes,
+                       "cert_valid_until": parse_date},
         "experts": {"active": _yes},
         "items": {
             "kind": _item_kind,
@@ -881,7 +887,7 @@ def _uscc(v: str) -> str:
 # Values when an optional column is absent or empty (on insert).
 DEFAULTS: dict[str, dict[str, object]] = {
     "enterprises": {"address": "", "registered_on": None, "tags": ""},
-    "inspectors": {"qualifications": "", "region": "", "active": True},
+    "inspectors": {"qualifications": "", "region": "", "active": True, "cert_valid_until": None},
     "experts": {"organisation": "", "active": True},
     "items": {
         "method": "现场检查",

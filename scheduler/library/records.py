@@ -151,7 +151,7 @@ def _json_value(v: Any) -> Any:
 
 def _storage(f: str, v: Any) -> Any:
     """A validated value (import record) as the model attribute."""
-    if f == "registered_on" and isinstance(v, str):
+    if f in importing.DATE_FIELDS and isinstance(v, str):
         return dt.date.fromisoformat(v)
     return v
 

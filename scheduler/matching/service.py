@@ -7,7 +7,9 @@ teams (TeamMember rows) inside the draw's transaction.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections import defaultdict
+from zoneinfo import ZoneInfo
 from dataclasses import dataclass
 from typing import Mapping, Sequence
 
@@ -26,6 +28,7 @@ from db.bulk import in_values
 from scheduler.access.scope import require_bureau
 from scheduler.plans.service import LoadedPlan, load_plan
 from scheduler.errors import DsrError
+from scheduler.library import certificates
 
 INACTIVE_TASK = ("voided", "replaced", "reserve")
 
@@ -96,6 +99,22 @@ def carrier_code(lp: LoadedPlan, task_bureau_id: int) -> str | None:
     return lp.area[task_bureau_id] if lp.hands_over else None
 
 
+def certificates_today() -> dt.date:
+    """The day certificates are checked on: the Beijing date of the matching."""
+    return dt.datetime.now(ZoneInfo("Asia/Shanghai")).date()
+
+
+def roster_rows(s: Session, area):
+    """(pk, bureau, roster id, department, qualifications, eligible) of the area's roster, by roster id.
+    An expired 执法证 makes the inspector ineligible from the day after its last valid day."""
+    today = certificates_today()
+    for pk, b, iid, dept, q, active, valid_until in s.execute(
+            select(Inspector.id, Inspector.bureau_id, Inspector.inspector_id, Inspector.department_id,
+                   Inspector.qualifications, Inspector.active, Inspector.cert_valid_until)
+            .where(Inspector.bureau_id.in_(area)).order_by(Inspector.inspector_id)):
+        yield pk, b, iid, dept, q, bool(active) and certificates.eligible(valid_until, today)
+
+
 def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.TaskSpec],
            loads_include_this_draw: bool = False) -> MatchingInputs:
     """Matching inputs for `tasks` of draw `draw_id`. Rotation looks at checks of
@@ -109,10 +128,7 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
     roster, inspector_pk = [], {}
     # Plain rows rather than ORM objects: a roster has thousands of people.
     quals: dict[str, frozenset[str]] = {}
-    for pk, b, iid, dept, q, active in s.execute(
-            select(Inspector.id, Inspector.bureau_id, Inspector.inspector_id, Inspector.department_id,
-                   Inspector.qualifications, Inspector.active)
-            .where(Inspector.bureau_id.in_(area)).order_by(Inspector.inspector_id)):
+    for pk, b, iid, dept, q, active in roster_rows(s, area):
         pid = m.qualified(code[b], iid)
         tags = quals.get(q)
         if tags is None:

@@ -29,6 +29,8 @@ PLANS = "抽查计划"
 ITEMS = "抽查事项清单"
 PACKAGES = "抽取核验包"
 VISITS = "联合检查统计"  # 进一次门、查多项事: aggregate counts only (no entity, no risk class)
+ABNORMAL = "经营异常名录"  # listing and removal decisions (企业经营异常名录管理暂行办法), public by law
+PENALTIES = "行政处罚信息"  # penalties decided under the ordinary procedure, public by law
 
 # The whitelist: table -> its columns, in order. Nothing else is ever written.
 TABLES: dict[str, tuple[str, ...]] = {
@@ -41,11 +43,14 @@ TABLES: dict[str, tuple[str, ...]] = {
     PACKAGES: ("计划编号", "抽查期间", "名录库对象数", "随机种子", "抽取时间", "核验包"),
     VISITS: ("年度", "抽查期间", "监管局", "牵头部门", "抽查任务数", "入户检查次数", "减少入户次数", "联合检查次数",
              "联合检查占比"),
+    ABNORMAL: ("统一社会信用代码", "企业名称", "列入经营异常名录原因", "列入日期", "列入决定书文号", "作出决定机关",
+               "移出经营异常名录原因", "移出日期", "移出决定书文号"),
+    PENALTIES: ("统一社会信用代码", "企业名称", "行政处罚决定书文号", "处罚内容", "作出处罚决定日期", "作出处罚决定机关"),
 }
 
 # File stem of each table (ASCII, so links and zips work everywhere).
 FILE_STEMS: dict[str, str] = {RESULTS: "results", PLANS: "plans", ITEMS: "items", PACKAGES: "packages",
-                              VISITS: "visits"}
+                              VISITS: "visits", ABNORMAL: "abnormal_list", PENALTIES: "penalties"}
 
 ITEM_KIND_LABELS = {"key": "重点检查事项", "general": "一般检查事项"}
 PLAN_KIND_LABELS = {"random": "双随机抽查", "special": "专项检查"}

@@ -36,6 +36,7 @@ from scheduler.results import export as ex
 from scheduler.exchange import tables as xt
 from scheduler.exchange.tables import ExportRefused
 from scheduler.results import lifecycle as lc
+from scheduler.results import followup_service as fu_service
 from scheduler.draw import service as draw_service
 from scheduler.audit import service as auditlog
 
@@ -283,6 +284,8 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
         plans = ex.public_table(ex.PLANS, ex.shape_rows(ex.PLANS, plan_rows(engine)))
         items = ex.public_table(ex.ITEMS, ex.shape_rows(ex.ITEMS, item_rows(engine)))
         visit_stats = ex.public_table(ex.VISITS, ex.shape_rows(ex.VISITS, visit_rows(engine)))
+        abnormal = ex.public_table(ex.ABNORMAL, ex.shape_rows(ex.ABNORMAL, fu_service.abnormal_list(engine)))
+        penalties = ex.public_table(ex.PENALTIES, ex.shape_rows(ex.PENALTIES, fu_service.public_penalties(engine)))
         dd = drawn_draws(engine)
         dirs = package_dirs(dd)
         seconds["read"] = time.perf_counter() - t0
@@ -302,7 +305,7 @@ def export_public(engine: Engine, out: Path | str, formats: str | Sequence[str] 
                              "核验包": rel})
         packages = ex.public_table(ex.PACKAGES, ex.shape_rows(ex.PACKAGES, pkg_rows))
         seconds["packages"] = time.perf_counter() - t0
-        tables = [results, plans, items, packages, visit_stats]
+        tables = [results, plans, items, packages, visit_stats, abnormal, penalties]
         meta = {"导出时间": generated.isoformat(), "检查结果条数": len(results.rows)}
         totals = [r for r in visit_stats.rows if r[1] == "全年合计"]
         if totals:  # the latest year's joint-check share (provincial targets 40–60%)

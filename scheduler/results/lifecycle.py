@@ -65,6 +65,8 @@ RESULT_TRANSITIONS: dict[str, frozenset[str]] = {
 FOLLOW_UP_ACTIONS = ("责令改正", "立案查处", "移送司法机关", "其他")
 
 CASE_KINDS = {"case": "投诉举报（个案检查）", "special": "专项检查"}
+# A re-check (复查) after a rectification order (scheduler/results/followup_service.py).
+RECHECK_LABEL = "复查"
 
 
 class Refused(DsrError):
@@ -262,6 +264,8 @@ def check_type(kind: str, plan_kind: Optional[str], departments: int) -> str:
     """检查类型 as published."""
     if kind == "case":
         return CASE_KINDS["case"]
+    if kind == "recheck":
+        return RECHECK_LABEL
     if kind == "special" or plan_kind == "special":
         return CASE_KINDS["special"]
     return "联合抽查" if departments > 1 else "双随机抽查"

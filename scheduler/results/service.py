@@ -31,9 +31,10 @@ from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from db.models import (
-    CheckItem, Conflict, Department, Draw, Enterprise, FollowUp, Inspector, ItemResult, Plan, ResultCategory,
+    ChecklistMark, ChecklistPoint, CheckItem, Conflict, Department, Draw, Enterprise, FollowUp, Inspector, ItemResult, Plan, ResultCategory,
     ResultCorrection, Task, TaskEvent, TaskItem, TeamMember, Town, join_list, split_list, utcnow,
 )
+from scheduler.results import checklist as cl
 from scheduler.results import lifecycle as lc
 from scheduler.library import uscc as uscc_mod
 from scheduler.results.lifecycle import Refused
@@ -208,6 +209,21 @@ def _item_of(s: Session, task_id: int, item: int | str) -> CheckItem:
     raise Refused(f"检查事项“{item}”不属于任务 #{task_id}")
 
 
+def checklist_marks(s: Session, task_id: int, item_id: int) -> dict[int, str]:
+    """The 检查表 marks of one item of a task: point seq → 符合 / 不符合 / 不适用."""
+    return dict(s.execute(select(ChecklistPoint.seq, ChecklistMark.mark)
+                          .join(ChecklistPoint, ChecklistPoint.id == ChecklistMark.point_id)
+                          .where(ChecklistMark.task_id == task_id, ChecklistMark.item_id == item_id)).all())
+
+
+def _check_checklist(s: Session, task_id: int, item_id: int, cats: Sequence[lc.Category]) -> None:
+    """A category must agree with the item's checklist marks (scheduler.results.checklist)."""
+    marks = checklist_marks(s, task_id, item_id)
+    if marks:
+        texts = dict(s.execute(select(ChecklistPoint.seq, ChecklistPoint.text).where(ChecklistPoint.item_id == item_id)).all())
+        cl.check_consistency(marks, texts, cats)
+
+
 def _result(s: Session, result_id: int, actor: Optional[Actor] = None) -> tuple[ItemResult, Task]:
     r = s.get(ItemResult, result_id)
     if r is None:
@@ -255,6 +271,7 @@ def enter_result(engine: Engine, task_id: int, item: int | str, categories: Sequ
         it = _item_of(s, t.id, item)
         lc.may_enter(_who(actor), _team(s, t.id), it.department_id)
         cats = lc.resolve_categories(categories, _categories(s))
+        _check_checklist(s, t.id, it.id, cats)
         rows = _results(s, t)
         r = rows[it.id]
         if r.status == lc.PUBLISHED:
@@ -360,6 +377,7 @@ def correct(engine: Engine, result_id: int, categories: Sequence[str], reason: s
         if r.status != lc.PUBLISHED:
             raise Refused("只有已公示的结果需要更正；未公示的结果请退回后重新录入")
         cats = lc.resolve_categories(categories, _categories(s))
+        _check_checklist(s, t.id, r.item_id, cats)
         new = join_list(c.code for c in cats)
         new_note = r.note if note is None else note.strip()
         if new == r.categories and new_note == r.note:
@@ -420,7 +438,11 @@ def open_follow_up(engine: Engine, result_id: int, action: str, actor: Actor) ->
 
 def close_follow_up(engine: Engine, follow_up_id: int, outcome: str, actor: Actor,
                     action: Optional[str] = None) -> FollowUp:
-    """Close a follow-up with its outcome; it appears in the public record with the item's result."""
+    """Close a follow-up with its outcome; it appears in the public record with the item's result.
+
+    No check of the follow-up's record: the app and the CLI close through
+    scheduler.results.followup_service.close, which first requires the records the result's
+    categories call for (责令整改 and its re-check, 经营异常名录, a disposal)."""
     if not (outcome or "").strip():
         raise Refused("办结后续处置必须填写处置结果")
     if action is not None and action not in lc.FOLLOW_UP_ACTIONS:

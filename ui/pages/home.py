@@ -12,6 +12,7 @@ from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
 from scheduler.results import due
 from scheduler.plans import task_limits as tl
+from scheduler.results import followup_service, recusal_service
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
@@ -91,6 +92,11 @@ if b is not None:
         lc1, lc2, _ = st.columns([1, 1, 4])
         lc1.metric("已超过完成时限", limits[tl.OVERDUE], help="抽查计划规定的完成时限已过、仍未完成检查的任务")
         lc2.metric(f"{tl.NEAR_WORKING_DAYS}个工作日内到期", limits[tl.DUE_SOON], help="临近完成时限、尚未完成检查的任务（明细见页末）")
+    fub = followup_service.board(eng, bid, today, actor=actor)
+    certs = recusal_service.certificate_warnings(eng, b["code"], today=today, actor=actor)
+    if fub["overdue"] or fub["due_soon"] or certs:
+        st.warning(f"后续处置已逾期 {len(fub['overdue'])} 件、5日内到期 {len(fub['due_soon'])} 件；"
+                   f"执法证 30 日内到期或已过期 {len(certs)} 人（详见“后续处置”页）。", icon=":material/alarm:")
     if month_rows:
         long = pd.DataFrame([
             {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}

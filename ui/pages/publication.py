@@ -5,6 +5,7 @@ import streamlit as st
 
 from scheduler.results import lifecycle as lc
 from scheduler.library import browse
+from scheduler.results import followup_service
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left
 from scheduler.calendar.workdays import PUBLICATION_DAYS
@@ -98,10 +99,11 @@ else:
     fmap = {f["id"]: f for f in fus}
     fid = st.selectbox("办结后续处置", list(fmap), key="pub_fu_pick",
                        format_func=lambda i: f"#{i} {fmap[i]['name'] or fmap[i]['uscc']}：{fmap[i]['action']}")
+    st.caption("责令整改、立案、处罚、移送、经营异常名录等处置记录在“后续处置”页登记；记录齐全后方可办结。")
     outcome = st.text_input("处置结果", key="pub_fu_outcome", placeholder="如：已按期整改完毕，复查合格").strip()
     if st.button("办结", disabled=not outcome, key="pub_fu_close"):
         try:
-            rs.close_follow_up(eng, fid, outcome, actor)
+            followup_service.close(eng, fid, actor, outcome)
         except DsrError as e:
             st.error(str(e))
         else:

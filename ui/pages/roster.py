@@ -6,7 +6,7 @@ from scheduler.library import browse
 from scheduler.library import export_service as library_export
 from ui import state
 from ui.record_form import Field, editor
-from ui.widgets import export_buttons, Col, choice, fmt_active, fmt_list, need_bureau, paged_table, search_box
+from ui.widgets import export_buttons, Col, choice, fmt_active, fmt_date, fmt_list, need_bureau, paged_table, search_box
 
 st.title("执法检查人员名录库")
 eng = state.engine()
@@ -32,6 +32,7 @@ page = paged_table(
         Col("name", "姓名"),
         Col("department_name", "所属部门"),
         Col("cert_no", "执法证号"),
+        Col("cert_valid_until", "执法证有效期至", fmt_date),
         Col("qualifications", "执法资格", fmt_list),
         Col("region", "负责区域"),
         Col("active", "状态", fmt_active),
@@ -52,6 +53,7 @@ editor(
         Field("name", "姓名"),
         Field("department_id", "所属部门", options=[(n, n) for _, n in dept_list]),
         Field("cert_no", "执法证号", help="每个执法证号只能属于一名执法检查人员"),
+        Field("cert_valid_until", "执法证有效期至", placeholder="YYYY-MM-DD", help="过期次日起不再参加随机匹配"),
         Field("qualifications", "资格标签", placeholder="多个用分号分隔，如 食品;特种设备"),
         Field("region", "所属区域"),
         Field("active", "在岗", options=YES_NO, help="停用的人员保留记录，不再参加随机匹配"),

@@ -152,8 +152,9 @@ with t1:
                 st.session_state.pop("tasks_rep_reason", None)
                 st.rerun()
 with t2:
-    st.caption("入选对象已注销、吊销或无法联系时，由同一分层第一个未使用的备选对象递补，原对象记为“已被替换”。")
-    reason2 = st.text_input("原因", key="tasks_sub_reason", placeholder="如：经核实已注销").strip()
+    st.caption("入选对象在检查前已注销、吊销或迁出时，由同一分层第一个未使用的备选对象递补，原对象记为“已被替换”；"
+               "“无法联系”是检查结果，应录入并公示、列入经营异常名录，不予替换。")
+    reason2 = st.text_input("原因及依据", key="tasks_sub_reason", placeholder="如：经核实已注销（注销登记文书编号）").strip()
     if st.button("用备选对象替换", disabled=not reason2, key="tasks_sub_go"):
         try:
             new_task = draws.replace_task(eng, task_id, reason2, actor)
