@@ -21,6 +21,7 @@ from scheduler.accounts import service as accounts
 from scheduler.access.context import Actor
 from scheduler.draw import service as draws
 from scheduler.plans.service import PlanInput, save_plan
+from tests.factories import save_approved
 from scheduler.results import attachment_rules as ar
 from scheduler.results import attachments_service as att
 from scheduler.results import checklist as cl
@@ -171,7 +172,7 @@ def test_expired_certificate_excludes_the_inspector_from_matching(engine):
         for i in ins:
             i.cert_valid_until = today - dt.timedelta(days=1) if i.id in expired else today
         s.commit()
-    save_plan(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
+    save_approved(engine, PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ",
                                 item_codes=["SP-01", "WS-01"], ratios={"A": "0.05", "B": "0.1", "C": "0.3", "D": "1"}))
     draws.execute(engine, "PG-SP", "2026-11", seed=SEED)
     with Session(engine) as s:

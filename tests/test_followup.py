@@ -266,15 +266,14 @@ def test_cli_follow_up_step_close_and_documents(sqlite_url, tmp_path):
         return subprocess.run([sys.executable, "-m", "scheduler", *args], env=env, capture_output=True, text=True,
                               timeout=180)
 
-    early = dsr("results", "close-follow-up", str(fid), "--outcome", "完毕", "--as", "x", "--dept", "SCJGJ")
+    early = dsr("results", "close-follow-up", str(fid), "--outcome", "完毕", "--as", "rev")
     assert early.returncode == 2 and "尚不能办结" in early.stderr
     r = dsr("results", "follow-up-step", str(fid), "judicial", "--doc-no", "京平市监移〔2026〕9号", "--date",
             DAY.isoformat(), "--as", "rev")
     assert r.returncode == 0, r.stderr
     rec = json.loads(dsr("results", "follow-up", str(fid)).stdout)
     assert [s_["kind"] for s_ in rec["steps"]] == ["judicial"] and rec["missing"] == []
-    assert dsr("results", "close-follow-up", str(fid), "--outcome", "已移送公安机关", "--as", "审核员", "--dept",
-               "SCJGJ").returncode == 0
+    assert dsr("results", "close-follow-up", str(fid), "--outcome", "已移送公安机关", "--as", "rev").returncode == 0
     docs = dsr("results", "documents", str(t), "--out", str(tmp_path / "docs"))
     assert docs.returncode == 0, docs.stderr
     assert sorted(p.name for p in (tmp_path / "docs").iterdir()) == [f"task-{t}-notice.pdf", f"task-{t}-record.pdf"]

@@ -19,7 +19,7 @@ from db.models import Department, FollowUp, FollowUpStep, Inspector, Task
 from scheduler.demo.history import create_history
 from scheduler.demo.service import create_demo
 from scheduler.results import service as rs
-from tests.ui_steps import open_page, rerun, use_copy
+from tests.ui_steps import login as ui_login, open_page, rerun, use_copy
 
 APP = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
 
@@ -55,7 +55,7 @@ def test_follow_up_page_records_a_rectification_and_refuses_an_early_close(db):
     assert fid is not None
     st.cache_resource.clear()
     st.cache_data.clear()
-    at = AppTest.from_file(APP, default_timeout=90).run()  # 首页 warns 30 days ahead
+    at = ui_login(AppTest.from_file(APP, default_timeout=90))  # 首页 warns 30 days ahead
     assert any("执法证 30 日内到期或已过期 1 人" in w.value for w in at.warning), [w.value for w in at.warning]
     at = open_page(at, "followup.py")
     at.selectbox(key="fu_as").set_value(scjgj)
