@@ -9,7 +9,7 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from scheduler.errors import DsrError
-from ui import auth, nav, state, warmup
+from ui import auth, nav, session, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 warmup.start()
@@ -29,11 +29,16 @@ def run_page(page: StreamlitPage) -> None:
 # Visitors who are not logged in see the login page and the public page
 # (公示查询, published data only, at /public). Staff pages need a login (ui/auth.py); pages a role
 # cannot use are left out of the navigation, and the services refuse them anyway.
+# A staff page's address opened without a login (a bookmark, a reload after the idle timeout) shows
+# the login form under that address, so the page itself opens once the user has logged in.
 actor = state.current_actor()
 if actor is None:
+    session.emit_cookie_calls()  # clears the cookie after a logout
     run_page(st.navigation({
         "账号": [st.Page(auth.login_page, title="登录", icon=":material/login:", url_path="login", default=True)],
         "公开": [st.Page(nav.page_path("public.py"), title="公示查询", icon=":material/public:", url_path="public")],
+        "": [st.Page(auth.login_page, title=title, url_path=nav.url_path(path), visibility="hidden")
+             for path, title, _icon in nav.staff_pages()],
     }))
     st.stop()
 
@@ -42,8 +47,16 @@ pages = {
               for path, title, icon in entries if auth.page_visible(actor, path)]
     for section, entries in nav.sections().items()
 }
+# Addresses of pages this account does not see (a link from a colleague, the login page's own
+# address) answer in Chinese instead of Streamlit's English "Page not found".
+hidden = [st.Page(nav.not_open_page, title=title, url_path=nav.url_path(path), visibility="hidden")
+          for path, title, _icon in nav.staff_pages() if not auth.page_visible(actor, path)]
+first = next(p for entries in pages.values() for p in entries)  # 首页, or the role's first page
+hidden.append(st.Page(lambda: st.switch_page(first), title="登录", url_path="login", visibility="hidden"))
 # expanded: every page is listed (Streamlit's own "View N more" link is in English).
-current = st.navigation({section: entries for section, entries in pages.items() if entries}, expanded=True)
+current = st.navigation({**{section: entries for section, entries in pages.items() if entries}, "": hidden},
+                        expanded=True)
+session.emit_cookie_calls()  # sets the login cookie after a login
 
 with st.sidebar:
     state.bureau_picker()  # the bureau the pages work on (a choice for city-level accounts)

@@ -9,7 +9,7 @@ Data: the Pinggu demo (`create_demo`, N entities, default 1,000,000) with M mont
 demo with a month of history takes minutes); otherwise it is built there (and kept).
 Without `--db` a temporary file is built and removed at the end.
 
-Method: `streamlit run streamlit_app.py` headless on a free port, logged in as the
+Method: `streamlit run dsr_server.py` headless on a free port, logged in as the
 demo administrator through DSR_UI_AUTOLOGIN (as the tests do; SQLite only), and
 Debian's Chromium driven by Playwright (`executable_path=/usr/bin/chromium`,
 1400x900, zh-CN). After one warm-up load, each page of ui/nav.py's PAGES is opened
@@ -370,7 +370,7 @@ def main() -> None:
         os.environ.pop("DSR_BUREAU", None)
         load0 = os.getloadavg()
         print("\nbrowser (Chromium via Playwright), click in the sidebar -> page:", flush=True)
-        proc, base = serve("streamlit_app.py", ROOT, dict(os.environ), tmp / "app.log")
+        proc, base = serve("dsr_server.py", ROOT, dict(os.environ), tmp / "app.log")
         try:
             br = browser_times(base, pages, args.repeat, home)
         finally:

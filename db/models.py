@@ -204,6 +204,19 @@ class User(SQLModel, table=True):
     last_login_at: Optional[dt.datetime] = None
 
 
+class LoginSession(SQLModel, table=True):
+    """A login of the web app (scheduler/accounts/sessions.py): the browser holds a signed token in
+    an HttpOnly cookie, the database only its SHA-256. Ended by logout or after the idle timeout."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    claim_hash: Optional[str] = Field(default=None, max_length=64, unique=True)  # one-time, until the cookie is set
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    ended_at: Optional[dt.datetime] = None
+
+
 # --- imports ---------------------------------------------------------------------
 
 

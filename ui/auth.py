@@ -110,8 +110,10 @@ def account_actor() -> Optional[Actor]:
     The scope of the bureaus a user may pick from (ui/state.py) is decided on this actor."""
     from scheduler.accounts import service as users
 
+    from ui import session
+
     eng = _engine()
-    name = st.session_state.get(SESSION_KEY)
+    name = session.username(SESSION_KEY)
     if name:
         a = users.actor_of(eng, name)
         if a is None:  # disabled (or removed) since logging in
@@ -146,6 +148,7 @@ def login_form() -> None:
                 st.button("退出统一身份认证", on_click=st.logout)
                 return
             st.session_state[SESSION_KEY] = ident
+            _remember(ident)
             st.rerun()
         provider = cfg.get("provider")
         st.button("使用统一身份认证登录", key="login_oidc",
@@ -162,8 +165,16 @@ def login_form() -> None:
             st.error(str(e))
             return
         st.session_state[SESSION_KEY] = username.strip()
+        _remember(username.strip())
         st.session_state.pop("login_password", None)
         st.rerun()
+
+
+def _remember(username: str) -> None:
+    """Keep the login across reloads and tabs (ui/session.py)."""
+    from ui import session
+
+    session.begin(username)
 
 
 def login_page() -> None:
@@ -202,6 +213,9 @@ def logout() -> None:
     a = account_actor()
     if a is not None and st.session_state.get(SESSION_KEY):
         users.logout(_engine(), a)
+    from ui import session
+
+    session.end()
     st.session_state.pop(SESSION_KEY, None)
     try:
         if st.user.is_logged_in:

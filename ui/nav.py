@@ -45,3 +45,22 @@ def sections() -> dict[str, list[tuple[str, str, str]]]:
     for section, script, title, icon in PAGES:
         out.setdefault(section, []).append((page_path(script), title, icon))
     return out
+
+
+def url_path(path: str) -> str:
+    """The address of a page script, as Streamlit derives it (the file name without .py)."""
+    return path.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def staff_pages() -> list[tuple[str, str, str]]:
+    """(path, title, icon) of every page but the public one."""
+    return [(page_path(script), title, icon) for _s, script, title, icon in PAGES if script != "public.py"]
+
+
+def not_open_page() -> None:
+    """The page behind an address the logged-in account may not open."""
+    import streamlit as st
+
+    st.title("无法打开此页面")
+    st.info("当前账号无权使用此页面，或页面地址有误。请从左侧导航选择页面。")
+
