@@ -63,6 +63,8 @@ class Department(SQLModel, table=True):
     bureau_id: int = Field(foreign_key="bureau.id", index=True)
     code: str = Field(max_length=32)
     name: str = Field(max_length=100)
+    # The name the public record shows as 检查实施机关 (e.g. 北京市平谷区市场监督管理局); "" = `name`.
+    legal_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 
 class Setting(SQLModel, table=True):

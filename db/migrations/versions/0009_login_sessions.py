@@ -1,4 +1,5 @@
-"""loginsession: server-side sessions of the web app (the cookie's token, stored hashed)
+"""loginsession: server-side sessions of the web app (the cookie's token, stored hashed);
+department.legal_name: the 检查实施机关's legal name on the public record
 
 Revision ID: 0009
 Revises: 0004
@@ -18,6 +19,9 @@ depends_on: Union[str, Sequence[str], None] = None
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('department', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('legal_name', sqlmodel.sql.sqltypes.AutoString(length=200), server_default='',
+                                      nullable=False))
     op.create_table('loginsession',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sqlmodel.sql.sqltypes.AutoString(length=64), nullable=False),
@@ -38,3 +42,5 @@ def downgrade() -> None:
     with op.batch_alter_table('loginsession', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_loginsession_username'))
     op.drop_table('loginsession')
+    with op.batch_alter_table('department', schema=None) as batch_op:
+        batch_op.drop_column('legal_name')
