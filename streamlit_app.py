@@ -9,10 +9,11 @@ import streamlit as st
 from streamlit.navigation.page import StreamlitPage
 
 from scheduler.errors import DsrError
-from ui import auth, nav, session, state, warmup
+from ui import auth, chrome, nav, session, state, warmup
 
 st.set_page_config(page_title="双随机、一公开 抽查系统", layout="wide")
 warmup.start()
+chrome.apply()  # Streamlit's own widget texts in Chinese
 
 
 def run_page(page: StreamlitPage) -> None:

@@ -149,7 +149,8 @@ def test_inspector_account_acts_under_roster_id(engine):
 def test_demo_users(engine):
     world(engine, 50)
     made = users.ensure_demo_users(engine)
-    assert [u.role for u in made] == ["admin", "planner", "inspector", "reviewer", "auditor"]
+    assert [u.role for u in made] == ["admin", "planner", "inspector", "reviewer", "auditor", "admin"]
+    assert users.admin_names(engine) == ["演示管理员", "演示管理员（复核）"]  # two: the calendar's two-person rule
     assert users.ensure_demo_users(engine) == made  # idempotent
     for u in made:
         assert users.login(engine, u.username, users.DEMO_PASSWORD, now=T0).role == u.role

@@ -28,7 +28,9 @@ AUTOLOGIN_ENV = "DSR_UI_AUTOLOGIN"
 STAFF = frozenset({"admin", "planner", "reviewer", "auditor"})
 
 PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
-    "home.py": lambda a: a.role != "public",  # the dashboard shows internal figures (risk classes)
+    # The dashboard shows internal figures (risk classes): not for inspectors, whose home is 我的任务.
+    "home.py": lambda a: a.role not in ("public", "inspector"),
+    "mytasks.py": lambda a: a.role == "inspector",
     "public.py": lambda a: True,  # 公示查询: open to everyone, logged in or not
     "verify.py": lambda a: True,  # anyone may verify a published draw
     "registry.py": lambda a: a.role in STAFF,
@@ -226,7 +228,12 @@ def logout() -> None:
 
 def sidebar(actor: Actor) -> None:
     """Who is logged in, and the logout button."""
-    st.caption(f"当前用户：{_account_label(actor)}")
+    from scheduler.accounts import service as users
+
+    info = users.get_user(_engine(), st.session_state.get(SESSION_KEY) or actor.name)
+    # People by name: the account's 姓名 (its login name only when it has none).
+    label = f"{info.display_name}（{info.role_label}）" if info and info.display_name else _account_label(actor)
+    st.caption(f"当前用户：{label}")
     if st.session_state.get(SESSION_KEY):
         st.button("退出登录", key="logout", on_click=logout)
     elif autologin_name():

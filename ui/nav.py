@@ -11,6 +11,7 @@ from pathlib import Path
 PAGES_DIR = Path(__file__).with_name("pages")
 
 PAGES: list[tuple[str, str, str, str]] = [
+    ("首页", "mytasks.py", "我的任务", ":material/assignment_ind:"),  # an inspector's home
     ("首页", "home.py", "首页", ":material/home:"),
     ("两库一单", "registry.py", "检查对象名录库", ":material/storefront:"),
     ("两库一单", "roster.py", "执法检查人员名录库", ":material/badge:"),

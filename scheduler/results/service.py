@@ -596,11 +596,11 @@ def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = N
     With an `actor`: tasks of the bureaus in its scope; an inspector may list only their own tasks
     (PermissionDenied for another inspector id), matched on their own bureau's roster.
 
-    Row: id, kind, uscc, name, town_name, status, status_label, role, completed_on, deadline,
+    Row: id, kind, uscc, name, address, town_name, status, status_label, role, completed_on, deadline,
     items [{item_id, code, name, department, department_id, result_id, result_status}].
     """
     base = (
-        select(Task.id, Task.kind, Task.uscc, Enterprise.name, Town.name.label("town_name"), Task.status,
+        select(Task.id, Task.kind, Task.uscc, Enterprise.name, Enterprise.address, Town.name.label("town_name"), Task.status,
                TeamMember.role, Task.completed_on, Task.deadline, Task.note)
         .join(TeamMember, TeamMember.task_id == Task.id)
         .join(Inspector, Inspector.id == TeamMember.inspector_pk)

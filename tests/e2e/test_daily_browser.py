@@ -100,7 +100,12 @@ _VISIBLE_TEXT = """() => {
     // Material icons are written as their ligature names ("home"): drawn as icons, not read as words.
     if (!el || el.closest('[data-testid="stIconMaterial"], script, style, noscript')) continue;
     if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 && box.height <= 1) continue;  // visually hidden (a skip link until focused)
     out.push(walk.currentNode.textContent);
+  }
+  for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]')) {
+    if (el.checkVisibility() && !el.value) out.push(el.placeholder);
   }
   return out.join("\\n");
 }"""

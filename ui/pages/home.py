@@ -14,6 +14,7 @@ from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
+from ui.formatting import industry
 from ui.widgets import Col, calendar_notice, table
 
 st.title("双随机、一公开 抽查系统")
@@ -133,7 +134,8 @@ if b is not None:
     c[1].metric("名录库已检查占比", pct(ents and insp / ents), help=f"本年已检查 {insp:,} 户 / 存续 {ents:,} 户")
     c[2].metric("联合抽查占比", pct(js["share"]),
                 delta={"below": "低于目标", "within": "达到目标", "above": "高于目标"}.get(js["status"] or ""),
-                delta_color="normal" if js["status"] == "within" else "inverse",
+                # The status is a word, not a change: no arrow (an "↑" before 低于目标 reads as a rise).
+                delta_color="normal" if js["status"] == "within" else "inverse", delta_arrow="off",
                 help=f"多部门联合入户 {js['joint']:,} 次 / 入户检查 {js['visits']:,} 次（单个联合计划 {js['joint_one_plan']:,} 次，"
                      f"跨计划合并 {js['joint_merged']:,} 次）；省级目标 {js['target'][0]:.0%}–{js['target'][1]:.0%}")
     c[3].metric("联合抽查减少入户", f"{vis['saved']:,} 次",
@@ -153,7 +155,7 @@ if b is not None:
         st.markdown("**名录库已检查占比：按信用风险分类**")
         bar(cov("by_risk", lambda k: f"{k} 类" if k else k), "已检查占比", "分组", pct_axis=True, key="home_cov_risk")
         st.markdown("**名录库已检查占比：按行业门类**")
-        bar(cov("by_industry"), "已检查占比", "分组", pct_axis=True, key="home_cov_industry")
+        bar(cov("by_industry", industry), "已检查占比", "分组", pct_axis=True, key="home_cov_industry")
     with right:
         st.markdown("**名录库已检查占比：按乡镇街道**")
         bar(cov("by_town"), "已检查占比", "分组", pct_axis=True, key="home_cov_town")

@@ -141,7 +141,7 @@ code = c1.text_input("计划编号", key="plan_code", disabled=editing is not No
                      help="如 PG-2026-GS；保存后不可修改（抽取证书引用计划编号）").strip()
 name = c2.text_input("计划名称", key="plan_name").strip()
 lead = c3.selectbox("牵头部门", dept_names, key="plan_lead")
-chosen = st.multiselect("抽查事项", list(item_by_code), format_func=_item_label, key="plan_items",
+chosen = st.multiselect("抽查事项", list(item_by_code), placeholder="请选择", format_func=_item_label, key="plan_items",
                         help="重点检查事项不设比例上限；一般检查事项的抽查比例不得超过其上限、不得低于其下限。"
                              "选中多个部门的事项即为部门联合抽查（进一次门、查多项事）。")
 strata_by = st.radio("分层方式", list(STRATA_LABELS), format_func=STRATA_LABELS.get, key="plan_strata", horizontal=True)
@@ -193,9 +193,9 @@ c1, c2, c3 = st.columns(3)
 general_per_year = int(c1.number_input("每年一般事项抽查次数上限", min_value=0, step=1, key="plan_general",
                                        help="同一对象一年内因一般检查事项被抽中的次数达到此数后，不再进入本年后续一般事项名录；0 表示不限"))
 key_per_year = int(c2.number_input("每年重点事项抽查次数上限", min_value=0, step=1, key="plan_key", help="0 表示不限"))
-exempt = c3.multiselect("不受频次限制的风险分类", classes, format_func=fmt_risk, key="plan_exempt",
+exempt = c3.multiselect("不受频次限制的风险分类", classes, placeholder="请选择", format_func=fmt_risk, key="plan_exempt",
                         help="如高风险（D）对象可实行重点监管，提高抽查频次")
-frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], format_func=lambda c: town_names.get(c, c),
+frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], placeholder="全部乡镇街道", format_func=lambda c: town_names.get(c, c),
                              key="plan_towns", help="不选表示本局辖区全部乡镇街道")
 description = st.text_area("说明", key="plan_desc", height=68)
 merge_visits = st.checkbox(

@@ -67,7 +67,7 @@ with tab_users:
         Col("department", "部门"), Col("inspector", "执法人员编号"), Col("state", "状态"), Col("last_login", "最近登录"),
     ], key="settings_users_table")
     st.caption("账号不删除，只停用；登录失败次数过多的账号按设定锁定，重置密码即解除锁定。"
-               "不属于某一监管局的全局管理员和审计账号用命令 dsr user add 创建。")
+               "不属于某一监管局的全局管理员和审计账号由服务器管理员用 dsr 命令行工具创建（见账号说明文档）。")
 
     if manage_users and b is not None:
         with st.expander(f"新建账号（{b['name']}）"):
