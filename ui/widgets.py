@@ -279,3 +279,11 @@ def calendar_notice(engine: Any, today: Any) -> None:
         st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（{PUBLICATION_DAYS} 个工作日）落入{years}的检查"
                    f"显示为“待录入下一年度工作日历”。可录入的管理员：{admins}——国务院办公厅通知发布后，"
                    "由一名管理员在“工作日历”页录入，另一名管理员确认。")
+
+
+def person(engine: Any, username: str) -> str:
+    """An account shown by its 姓名 (people by name, not by login name); the login name if it has none."""
+    from scheduler.accounts.service import get_user
+
+    info = get_user(engine, username) if username else None
+    return info.display_name if info is not None and info.display_name else (username or "")

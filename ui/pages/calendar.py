@@ -14,7 +14,7 @@ from scheduler.errors import DsrError
 from ui import state
 from scheduler.access.permissions import can
 from ui import formatting as fmt
-from ui.widgets import calendar_notice
+from ui.widgets import calendar_notice, person
 
 WEEKDAYS = "一二三四五六日"
 
@@ -44,9 +44,9 @@ st.dataframe(
                 "依据": y.notice,
                 "放假天数": y.holidays,
                 "调休上班天数": y.workdays,
-                "录入人": y.entered_by,
+                "录入人": person(eng, y.entered_by),
                 "录入时间": _fmt_time(y.entered_at),
-                "确认人": y.confirmed_by,
+                "确认人": person(eng, y.confirmed_by),
                 "确认时间": _fmt_time(y.confirmed_at),
             }
             for y in years
@@ -131,7 +131,7 @@ holidays_text = st.text_area(
 )
 workdays_text = st.text_area("调休上班日（每行一个日期）", placeholder="2027-01-31\n2027-02-20", key="cal_enter_workdays")
 # The two-person rule is between accounts: the logged-in account enters, another confirms.
-st.caption(f"录入人：{state.actor().name}（当前登录账号）")
+st.caption(f"录入人：{person(eng, state.actor().name)}（当前登录账号）")
 if st.button("录入", key="cal_enter_submit"):
     try:
         holidays = _parse_holidays(holidays_text)
@@ -153,7 +153,7 @@ if not pending:
 else:
     k1, k2 = st.columns(2)
     confirm_year = k1.selectbox("待确认年份", pending, key="cal_confirm_year")
-    k2.caption(f"确认人：{state.actor().name}（当前登录账号，不得为录入人）")
+    k2.caption(f"确认人：{person(eng, state.actor().name)}（当前登录账号，不得为录入人）")
     if st.button("确认", key="cal_confirm_submit"):
         try:
             actor = state.actor()

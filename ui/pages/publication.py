@@ -7,6 +7,7 @@ from scheduler.results import lifecycle as lc
 from scheduler.library import browse
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left
+from scheduler.calendar import service as cal
 from scheduler.calendar.workdays import PUBLICATION_DAYS
 from scheduler.errors import DsrError
 from ui import state
@@ -46,7 +47,7 @@ def state_of(left, deadline) -> str:
 
 
 queue = rs.publication_queue(eng, actor.department_id, today, actor=actor)
-next_year_missing = not cal.has_year(eng, today.year + 1)
+next_year_missing = today.year + 1 not in cal.calendar(eng).years
 for r in queue:
     r["wd_left"] = working_days_left(eng, today, r["deadline"])
     r["flag"] = state_of(r["wd_left"], r["deadline"])
