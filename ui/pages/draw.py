@@ -218,16 +218,16 @@ elif fair:
 # --- 5 核验包 --------------------------------------------------------------------------------------------------
 st.subheader("第五步：下载核验包")
 st.caption("审计包含完整名录、风险分类与执法检查人员名录，供纪检监察、审计核验；公开包不含风险分类等内部信息，可向社会公开。"
-           "两者都可用 `dsr verify` 或“核验”页面独立重算。")
+           "两者都可在“核验”页面或用 dsr 命令行独立重算。")
 try:
     auditor_zip, public_zip = _package_zips(state.database_label(), d.id)
 except DsrError as e:
     st.error(str(e))
 else:
     z1, z2 = st.columns(2)
-    z1.download_button("下载审计核验包（zip）", auditor_zip, file_name=f"{plan_code}_{period}_审计核验包.zip",
+    z1.download_button("下载审计核验包（ZIP）", auditor_zip, file_name=f"{plan_code}_{period}_审计核验包.zip",
                        mime="application/zip", key="draw_dl_auditor", on_click="ignore")
-    z2.download_button("下载公开核验包（zip）", public_zip, file_name=f"{plan_code}_{period}_公开核验包.zip",
+    z2.download_button("下载公开核验包（ZIP）", public_zip, file_name=f"{plan_code}_{period}_公开核验包.zip",
                        mime="application/zip", key="draw_dl_public", on_click="ignore")
 
 # --- 作废 ----------------------------------------------------------------------------------------------------------
