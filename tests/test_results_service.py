@@ -435,7 +435,7 @@ def test_cli_enter_review_publish_and_refusal(sqlite_url, monkeypatch):
     rid = int(r.output.split("#")[1].split("，")[0])
     assert dsr("approve", str(rid), "--as", "审核员", "--dept", dept).exit_code == 0
     assert dsr("publish", str(t), "--as", "审核员", "--dept", dept).exit_code == 0
-    rows = json.loads(dsr("public").stdout)["rows"]
+    rows = json.loads(dsr("public", "--json").stdout)["rows"]
     assert len(rows) == 1 and set(rows[0]) == PUBLIC and rows[0]["检查结果"] == "未发现问题"
     eng.dispose()
 

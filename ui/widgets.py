@@ -63,10 +63,12 @@ def fmt_risk(v: Any) -> str:
 
 
 def fmt_date(v: Any) -> str:
+    """A date as YYYY-MM-DD; a stored time (UTC, naive from SQLite) in Beijing time, whatever the
+    server's own time zone: "today" and a time shown beside it must agree."""
     if isinstance(v, dt.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone()
-        return v.strftime("%Y-%m-%d %H:%M")
+        from ui.formatting import beijing
+
+        return beijing(v)
     if isinstance(v, dt.date):
         return v.isoformat()
     return "" if v is None else str(v)
@@ -285,5 +287,9 @@ def person(engine: Any, username: str) -> str:
     """An account shown by its 姓名 (people by name, not by login name); the login name if it has none."""
     from scheduler.accounts.service import get_user
 
+    from scheduler.access.context import CLI, SYSTEM
+
+    if username in (SYSTEM.name, CLI.name):
+        return {SYSTEM.name: "系统", CLI.name: "命令行"}[username]
     info = get_user(engine, username) if username else None
     return info.display_name if info is not None and info.display_name else (username or "")

@@ -11,6 +11,7 @@ from scheduler.plans import schedules as S
 from scheduler.draw import runs
 from scheduler.errors import DsrError
 from ui import state
+from ui.formatting import beijing
 
 st.title("计划任务")
 st.caption(
@@ -32,7 +33,11 @@ def _describe(text):
 
 
 def _t(v):
-    return v.strftime("%Y-%m-%d %H:%M:%S") if v is not None else ""
+    return beijing(v, "%Y-%m-%d %H:%M:%S") if v is not None else ""
+
+
+NOTICE_KINDS = {runs.WAITING_SEED: "待录入公开种子", runs.FAILED: "定时抽取失败", runs.MISSED: "错过的定时抽取",
+                "seed_reminder": "公开种子提醒", "deadline_soon": "公示即将到期", "overdue": "公示已逾期"}
 
 
 st.subheader("工作进程")
@@ -125,7 +130,7 @@ st.subheader("通知")
 notes = runs.list_notifications(eng, 100, actor=actor, bureau_id=bid)
 if notes:
     st.dataframe(
-        pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": n.kind, "内容": n.message,
+        pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": NOTICE_KINDS.get(n.kind, n.kind), "内容": n.message,
                        "已读": "是" if n.read else "否"} for n in notes]),
         hide_index=True, width="stretch",
     )

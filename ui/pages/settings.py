@@ -16,6 +16,7 @@ from scheduler.results import service as rs
 from scheduler.library.bureaus import change_risk_classes, risk_classes
 from scheduler.errors import DsrError
 from sqlmodel import Session
+from ui.formatting import beijing
 from ui import state
 from ui.widgets import Col, table
 
@@ -39,7 +40,7 @@ def _done(message: str) -> None:
 
 
 def _time(v) -> str:
-    return v.astimezone().strftime("%Y-%m-%d %H:%M") if v else ""
+    return beijing(v) if v else ""
 
 
 def _password_pair(prefix: str, label: str) -> str | None:
