@@ -135,6 +135,7 @@ editing = st.selectbox(
 if st.session_state.get("plan_loaded", "∅") != editing:
     _fill(editing)
     st.session_state["plan_loaded"] = editing
+    st.session_state.pop("plan_save_attempted", None)  # another plan: its problems are not yet asked for
 
 c1, c2, c3 = st.columns([1, 2, 1])
 code = c1.text_input("计划编号", key="plan_code", disabled=editing is not None,
@@ -212,17 +213,24 @@ data = PlanInput(
     description=description, bureau_code=b["code"],
 )
 
-# --- live rule check -----------------------------------------------------------------------------
+# --- rule check -----------------------------------------------------------------------------------
+ATTEMPTED_KEY = "plan_save_attempted"
 st.markdown("##### 规则检查")
 errors = input_errors + check_input(eng, data)
 if not name:
     errors.append("计划名称不能为空")
 if editing is None and code and any(p["code"] == code for p in plans):
     errors.append(f"计划编号 {code} 已存在；如需修改请在上方“选择计划”中选中它")
-for msg in errors:
-    st.error(msg)
+errors = list(dict.fromkeys(errors))  # each problem once, however many rules found it
+# Validated on submit: a form just opened is not a list of mistakes. Once 保存计划 was pressed, the
+# problems stay listed (and go one by one as they are fixed).
 if not errors:
     st.success("符合规则")
+elif st.session_state.get(ATTEMPTED_KEY):
+    for msg in errors:
+        st.error(msg)
+else:
+    st.caption("填写完成后点击“保存计划”：如有不符合规则之处将在此列出。")
 
 # --- live preview ----------------------------------------------------------------------------------
 st.markdown("##### 名录与抽取数预览")
@@ -257,7 +265,11 @@ except DsrError as e:
     st.warning(str(e))
 
 # --- save ----------------------------------------------------------------------------------------------
-if st.button("保存计划", type="primary", disabled=bool(errors), key="plan_save"):
+if st.button("保存计划", type="primary", key="plan_save") and errors:
+    st.session_state[ATTEMPTED_KEY] = True
+    st.rerun()
+elif st.session_state.get("plan_save") and not errors:
+    st.session_state.pop(ATTEMPTED_KEY, None)
     try:
         saved = save_plan(eng, data, state.actor())
         if bool(saved.merge_visits) != merge_visits:  # re-forms the visits of its drawn periods
