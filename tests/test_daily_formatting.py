@@ -59,3 +59,17 @@ def test_public_record_names_the_authority_by_its_legal_name(engine):
     authorities = {r["检查实施机关"] for r in rs.published_results(engine).rows}
     assert "北京市平谷区市场监督管理局" in authorities
     assert authorities <= set(department_legal_names().values())
+
+
+def test_seeds_read_aloud_are_normalised():
+    assert fmt.normalize_digits("3141 5926-5358 9793 2384 6264") == "314159265358979323846264"
+    assert fmt.normalize_digits("３１４１５９２６５３５８９７９３２３８４６") == "3141592653589793238 46".replace(" ", "")
+    assert fmt.normalize_digits("12a4") == "12a4"  # anything but digits and separators is left for the check
+
+
+def test_a_plan_offers_only_its_own_periods():
+    today = dt.date(2026, 12, 5)
+    months = fmt.plan_periods("PG-2026-SP", "2026年度食品安全部门联合抽查", today)
+    assert months[0] == "2026-01" and months[-1] == "2026-12" and len(months) == 12 and "2025-12" not in months
+    assert fmt.plan_periods("X", "季度抽查", today, quarterly=True)[:4] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    assert fmt.period_of(today) == "2026-12" and fmt.period_of(today, True) == "2026-Q4"

@@ -99,3 +99,27 @@ def test_inspector_home_is_my_tasks_not_the_dashboard(app):
 def test_sidebar_shows_people_by_name(app):
     at = app("reviewer")
     assert any("当前用户：演示审核人员（区市场监管局）（审核人员）" in c.value for c in at.sidebar.caption)
+
+
+def test_draw_page_offers_the_plans_periods_and_confirms_a_normalised_seed(app):
+    at = open_page(app("planner", dt.date(2026, 12, 5)), "draw.py")
+    at.selectbox(key="draw_plan").select("PG-2026-GS")
+    at.run()
+    options = at.selectbox(key="draw_period").options
+    assert options[0] == "2026-01" and options[-1] == "2026-12" and "2025-12" not in options
+    at.selectbox(key="draw_period").select("2026-12")
+    at.run()
+    freeze = [b for b in at.button if b.key == "draw_freeze"]
+    if freeze:
+        freeze[0].click()
+        at.run()
+    seed_box = [t for t in at.text_input if t.key == "draw_seed"]
+    assert seed_box, "the seed step is shown once the frame is frozen"
+    seed_box[0].input("２７１８ 2818-2845 9045 2353 6028 74")  # read aloud, typed with spaces and full-width digits
+    at.run()
+    assert not at.error
+    assert any("已将录入内容规范为 26 位数字：27182818284590452353602874" in i.value for i in at.info)
+    assert at.button(key="draw_go").disabled  # until the witnesses confirm the canonical form
+    at.checkbox(key="draw_seed_confirm").check()
+    at.run()
+    assert not at.button(key="draw_go").disabled

@@ -216,7 +216,7 @@ def test_plan_form_edits_and_strata_preview(app, url):
 def _draw_page(app: AppTest, plan: str = "PG-SP", period: str = "2026-12") -> AppTest:
     at = _open(app, "draw.py")
     at.selectbox(key="draw_plan").select(plan)
-    at.text_input(key="draw_period").input(period)
+    at.selectbox(key="draw_period").select(period)  # only the plan's periods are offered
     return _run(at)
 
 
@@ -240,7 +240,10 @@ def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
     assert at.button(key="draw_go").disabled
     at.text_input(key="draw_seed").input("３１４１５９２６５３５８９７９３２３８４６")
     at = _run(at)
-    assert any("半角数字" in e for e in _errors(at)) and at.button(key="draw_go").disabled
+    # Full-width digits (as typed on a Chinese keyboard) are normalised and read back, not refused;
+    # the draw waits for the witnesses' confirmation of the canonical form.
+    assert not _errors(at) and any("已将录入内容规范为 21 位数字：314159265358979323846" in i.value for i in at.info)
+    assert at.button(key="draw_go").disabled
 
     at.text_input(key="draw_seed").input(SEED)
     at = _run(at)
@@ -267,7 +270,7 @@ def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
     assert metrics["入选对象"] == str(len(cert["selected"]))
     assert any(group_hex(d.frame_sha256)[:17] in m.value for m in at.markdown if "dsr-digest" in m.value)
     labels = [b.proto.label for b in at.get("download_button")]
-    assert labels == ["下载审计核验包（zip）", "下载公开核验包（zip）"]
+    assert labels == ["下载审计核验包（ZIP）", "下载公开核验包（ZIP）"]
 
     # Already drawn: the page says so, and a second attempt is refused by the service.
     assert any("已完成抽取" in w.value and "不得重复抽取" in w.value for w in at.warning)

@@ -111,3 +111,29 @@ def whole_step_axis(max_value: Any) -> dict[str, Any]:
     """Vega-Lite axis settings for a count: whole-number ticks only (no 0.5 inspections)."""
     top = 0 if is_empty(max_value) else max(int(math.ceil(float(max_value))), 1)
     return {"format": "d", "tickMinStep": 1, "values": None if top > 10 else list(range(top + 1))}
+
+
+def normalize_digits(text: Any) -> str:
+    """A seed as read aloud and typed: full-width digits made half-width (NFKC), and the spaces,
+    hyphens and commas people group digits with removed. Anything else stays, for the check to name."""
+    import re
+    import unicodedata
+
+    return re.sub(r"[\s\-_,，、.·]+", "", unicodedata.normalize("NFKC", str(text or "")))
+
+
+def period_of(day: dt.date, quarterly: bool = False) -> str:
+    """The draw period a day falls in: YYYY-MM, or YYYY-Qn for a quarterly plan."""
+    return f"{day.year}-Q{(day.month - 1) // 3 + 1}" if quarterly else f"{day:%Y-%m}"
+
+
+def plan_periods(code: str, name: str, today: dt.date, quarterly: bool = False) -> list[str]:
+    """The periods a plan may be drawn for: the months (or quarters) of the plan's year, the year read
+    from its code or name (PG-2026-SP, 2026年度…); without one, this year's and next year's."""
+    import re
+
+    m = re.search(r"(?<!\d)(20\d{2})(?!\d)", f"{code} {name}")
+    years = [int(m.group(1))] if m else [today.year, today.year + 1]
+    if quarterly:
+        return [f"{y}-Q{q}" for y in years for q in range(1, 5)]
+    return [f"{y}-{mo:02d}" for y in years for mo in range(1, 13)]
