@@ -232,7 +232,7 @@ def sidebar(actor: Actor) -> None:
 
     info = users.get_user(_engine(), st.session_state.get(SESSION_KEY) or actor.name)
     # People by name: the account's 姓名 (its login name only when it has none).
-    label = f"{info.display_name}（{info.role_label}）" if info and info.display_name else _account_label(actor)
+    label = f"{info.display_name or info.username}（{info.role_label}）" if info else _account_label(actor)
     st.caption(f"当前用户：{label}")
     if st.session_state.get(SESSION_KEY):
         st.button("退出登录", key="logout", on_click=logout)
