@@ -123,3 +123,14 @@ def test_draw_page_offers_the_plans_periods_and_confirms_a_normalised_seed(app):
     at.checkbox(key="draw_seed_confirm").check()
     at.run()
     assert not at.button(key="draw_go").disabled
+
+
+def test_home_task_counts_have_whole_step_axes(app):
+    import json
+
+    at = app("planner", dt.date(2026, 9, 20))  # the history's month: its draws and deadlines are charted
+    charts = at.get("arrow_vega_lite_chart") or at.get("vega_lite_chart")
+    specs = [json.loads(c.proto.spec) for c in charts]
+    axes = [s["encoding"]["x"].get("axis") or {} for s in specs
+            if s.get("encoding", {}).get("x", {}).get("field") == "任务数"]
+    assert axes and all(a.get("format") == "d" and a.get("tickMinStep") == 1 for a in axes), axes

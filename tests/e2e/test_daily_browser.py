@@ -8,7 +8,9 @@
 
 from __future__ import annotations
 
+import os
 import re
+from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -120,6 +122,10 @@ def _visible_text(page: Page) -> str:
 def test_every_page_is_in_chinese(page: Page, app_url: str, role: str) -> None:
     page.goto(f"{app_url}/")
     _login_form(page, role)
+    if role == "inspector" and os.environ.get("DSR_E2E_SCREENSHOTS"):  # the README's screenshot of 我的任务
+        expect(_heading(page, "我的任务")).to_be_visible(timeout=WAIT)
+        _idle(page)
+        page.screenshot(path=str(Path(os.environ["DSR_E2E_SCREENSHOTS"]) / "mytasks.png"))
     expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
     expect(page.get_by_test_id("stMainMenu")).to_have_count(0)
     sidebar = page.get_by_test_id("stSidebarNav")

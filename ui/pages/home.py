@@ -27,6 +27,7 @@ if b is None:
 eng = state.engine()
 today = rs.local_today()
 calendar_notice(eng, today)
+WHOLE_STEPS = alt.Axis(format="d", tickMinStep=1)  # counts of tasks: no 0.1 steps on a small axis
 STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
 
 
@@ -90,7 +91,7 @@ if b is not None:
         if not long.empty:
             st.altair_chart(
                 alt.Chart(long).mark_bar().encode(
-                    y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero", axis=WHOLE_STEPS),
                     color=alt.Color("状态:N", sort=[lc.TASK_LABELS[s] for s in STATE_ORDER],
                                     legend=alt.Legend(orient="right")),
                     tooltip=["计划", "状态", "任务数"],
@@ -107,7 +108,7 @@ if b is not None:
         if not d.empty:
             st.altair_chart(
                 alt.Chart(d).mark_bar().encode(
-                    y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero", axis=WHOLE_STEPS),
                     color=alt.Color("情况:N", scale=alt.Scale(domain=["已逾期", "3个工作日内到期"], range=["#d62728", "#ff9f1c"]),
                                     legend=alt.Legend(orient="right")),
                     tooltip=["部门", "情况", "任务数"],
