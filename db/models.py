@@ -63,6 +63,8 @@ class Department(SQLModel, table=True):
     bureau_id: int = Field(foreign_key="bureau.id", index=True)
     code: str = Field(max_length=32)
     name: str = Field(max_length=100)
+    # The name the public record shows as 检查实施机关 (e.g. 北京市平谷区市场监督管理局); "" = `name`.
+    legal_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
 
 
 class Setting(SQLModel, table=True):
@@ -205,6 +207,19 @@ class User(SQLModel, table=True):
     last_login_at: Optional[dt.datetime] = None
     # A password someone else set (the demo's generated ones): changed at the first login.
     must_change_password: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+class LoginSession(SQLModel, table=True):
+    """A login of the web app (scheduler/accounts/sessions.py): the browser holds a signed token in
+    an HttpOnly cookie, the database only its SHA-256. Ended by logout or after the idle timeout."""
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    username: str = Field(max_length=64, index=True)
+    token_hash: Optional[str] = Field(default=None, max_length=64, unique=True)
+    claim_hash: Optional[str] = Field(default=None, max_length=64, unique=True)  # one-time, until the cookie is set
+    created_at: dt.datetime = Field(default_factory=utcnow)
+    last_seen_at: dt.datetime = Field(default_factory=utcnow)
+    ended_at: Optional[dt.datetime] = None
 
 
 # --- imports ---------------------------------------------------------------------

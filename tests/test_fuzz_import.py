@@ -179,6 +179,7 @@ def test_fixed_hostile_files(eng):
         assert rep.errors and rep.errors[0].row == 0, name
     header_only = check(eng, "header-only.csv", (",".join(HEADER) + "\r\n").encode("utf-8"), "fixed")
     assert header_only.total == 0 and header_only.inserted == 0
+    assert header_only.errors and "只有列名" in header_only.errors[0].reason  # an error, not "导入完成 0 行"
     huge = check(eng, "huge.csv", to_csv([row(60_001, "大" * 1_000_000)]).encode("utf-8"), "fixed")
     assert huge.errors and huge.errors[0].row == 2 and huge.errors[0].column == "企业名称"
     big_row = check(eng, "wide.csv", to_csv([row(60_002, "宽行") + ["x" * 1_000_000] * 3]).encode("utf-8"), "fixed")

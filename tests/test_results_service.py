@@ -132,9 +132,11 @@ def test_joint_task_each_department_enters_reviews_publishes_its_own(w):
     assert acts.count("task.status") == 4 and acts.count("result.publish") == 2
 
     rows = {r["检查实施机关"]: r for r in rs.published_results(e, q=task.uscc).rows}
-    assert set(rows) == {"区市场监管局", "区卫生健康委"}
+    # 检查实施机关 by the departments' legal names (the public record).
+    assert set(rows) == {"北京市平谷区市场监督管理局", "北京市平谷区卫生健康委员会"}
     assert {r["检查类型"] for r in rows.values()} == {"联合抽查"}
-    assert rows["区卫生健康委"]["检查结果"] == "未发现问题" and rows["区卫生健康委"]["检查日期"] == "2026-11-02"
+    wjw = rows["北京市平谷区卫生健康委员会"]
+    assert wjw["检查结果"] == "未发现问题" and wjw["检查日期"] == "2026-11-02"
 
     d = rs.dashboard(e, w.bid, 2026)
     assert d["publication"]["区市场监管局"] == {"results": 1, "published": 1, "on_time": 1,
@@ -447,7 +449,7 @@ def test_cli_enter_review_publish_and_refusal(sqlite_url, monkeypatch):
     assert r.exit_code == 2 and "的角色是执法检查人员，不是 reviewer" in r.output
     assert dsr("approve", str(rid), "--as", "rev", "--dept", dept).exit_code == 0
     assert dsr("publish", str(t), "--as", "rev").exit_code == 0
-    rows = json.loads(dsr("public").stdout)["rows"]
+    rows = json.loads(dsr("public", "--json").stdout)["rows"]
     assert len(rows) == 1 and set(rows[0]) == PUBLIC and rows[0]["检查结果"] == "未发现问题"
     eng.dispose()
 

@@ -251,6 +251,15 @@ def _upload(at: AppTest, name: str, data: bytes) -> AppTest:
     return at
 
 
+def test_import_page_refuses_a_header_only_file(app, seeded_url):
+    from scheduler.library.importing import COLUMNS
+
+    header_only = ("\ufeff" + ",".join(COLUMNS["enterprises"]) + "\r\n").encode("utf-8")
+    at = _upload(_open(app, "imports.py"), "empty.csv", header_only)
+    assert any("只有列名，没有数据行" in e.value for e in at.error)
+    assert not any("导入完成" in s.value for s in at.success)
+
+
 def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
     good = [code_for(1000 + i) for i in range(3)]
     bad = good[1][:17] + ("0" if good[1][17] != "0" else "1")
@@ -265,16 +274,14 @@ def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
     assert "校验码" in errs.iloc[0]["原因"]
     assert int(errs.iloc[0]["行号"]) == 3  # the header is line 1
 
-    # Without 仅导入有效行 nothing is written.
-    at.button(key="import_go").click().run()
-    assert not at.exception
-    assert {m.label: m.value for m in at.metric}["新增"] == "0"
-    assert any("未导入任何行" in e.value for e in at.error)
+    # Without 仅导入有效行 开始导入 is disabled while the file has errors: nothing can be written.
+    assert at.button(key="import_go").disabled
     eng = make_engine(seeded_url)
     assert browse.browse_enterprises(eng, q="导入测试").total == 0
 
     # With it, the two valid rows go in and the bad one is offered for download.
     at.checkbox(key="import_partial").check().run()
+    assert not at.button(key="import_go").disabled
     at.button(key="import_go").click().run()
     assert not at.exception
     metrics = {m.label: m.value for m in at.metric}

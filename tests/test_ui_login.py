@@ -101,14 +101,15 @@ def test_inspector_does_not_see_the_draw_page(url):
     _accounts(url)
     at = AppTest.from_file(APP, default_timeout=60).run()
     at = _login(at, "zhang", PW)
-    # An inspector acts under their roster id, the name teams are recorded under.
-    assert any("当前用户：SCJGJ-001（执法检查人员）" in c.value for c in at.sidebar.caption)
+    # An inspector acts under their roster id (the name teams are recorded under); shown by name.
+    assert any(c.value.startswith("当前用户：") and "（执法检查人员）" in c.value and "SCJGJ-001" not in c.value
+               for c in at.sidebar.caption)
     from scheduler.access.context import Actor
 
     a = Actor("SCJGJ-001", "inspector", 1, 1)
     visible = {s for _sec, s, _t, _i in nav.PAGES if auth.page_visible(a, nav.page_path(s))}
     assert "draw.py" not in visible and "imports.py" not in visible and "plans.py" not in visible
-    assert {"home.py", "verify.py"} <= visible
+    assert {"mytasks.py", "verify.py"} <= visible and "home.py" not in visible  # home: 我的任务
     assert not _page_ran(at, "draw.py")
     assert not _page_ran(at, "imports.py")
 

@@ -149,9 +149,10 @@ def test_inspector_account_acts_under_roster_id(engine):
 def test_demo_users(engine):
     world(engine, 50)
     made = users.ensure_demo_users(engine)
-    assert [a.info.role for a in made] == ["admin", "planner", "inspector", "reviewer", "auditor"]
+    assert [a.info.role for a in made] == ["admin", "planner", "inspector", "reviewer", "auditor", "admin"]
+    assert users.admin_names(engine) == ["演示管理员", "演示管理员（复核）"]  # two: the calendar's two-person rule
     # Each its own random password, shown once: a second call creates nothing and shows none.
-    assert len({a.password for a in made}) == 5 and all(len(a.password) >= users.MIN_PASSWORD_LENGTH for a in made)
+    assert len({a.password for a in made}) == 6 and all(len(a.password) >= users.MIN_PASSWORD_LENGTH for a in made)
     assert [(a.info, a.password) for a in users.ensure_demo_users(engine)] == [(a.info, None) for a in made]
     for a in made:
         assert users.login(engine, a.info.username, a.password, now=T0).role == a.info.role

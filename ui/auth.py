@@ -21,7 +21,9 @@ SESSION_KEY = "dsr_username"
 STAFF = frozenset({"admin", "planner", "reviewer", "auditor"})
 
 PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
-    "home.py": lambda a: a.role != "public",  # the dashboard shows internal figures (risk classes)
+    # The dashboard shows internal figures (risk classes): not for inspectors, whose home is 我的任务.
+    "home.py": lambda a: a.role not in ("public", "inspector"),
+    "mytasks.py": lambda a: a.role == "inspector",
     "public.py": lambda a: True,  # 公示查询: open to everyone, logged in or not
     "verify.py": lambda a: True,  # anyone may verify a published draw
     "public_verify.py": lambda a: True,  # 公开核验: open to everyone, logged in or not
@@ -39,7 +41,6 @@ PAGE_RULES: dict[str, Callable[[Actor], bool]] = {
     "visits.py": lambda a: a.role in STAFF,  # 联合检查: the coordinating department's overview
     # Result pages: administrators may act as an inspector or reviewer there (ui/acting.py).
     "results.py": lambda a: can(a, "result.enter") or a.role == "admin",
-    "mytasks.py": lambda a: can(a, "result.enter") or a.role == "admin",
     "review.py": lambda a: can(a, "result.review") or a.role == "admin",
     "calendar.py": lambda a: can(a, "calendar.enter") or a.role == "auditor",
     "audit.py": lambda a: can(a, "audit.export"),  # administrators and auditors (纪检/审计)
@@ -104,8 +105,10 @@ def account_actor() -> Optional[Actor]:
     The scope of the bureaus a user may pick from (ui/state.py) is decided on this actor."""
     from scheduler.accounts import service as users
 
+    from ui import session
+
     eng = _engine()
-    name = st.session_state.get(SESSION_KEY)
+    name = session.username(SESSION_KEY)
     if name:
         a = users.actor_of(eng, name)
         if a is None:  # disabled (or removed) since logging in
@@ -136,6 +139,7 @@ def login_form() -> None:
                 st.button("退出统一身份认证", on_click=st.logout)
                 return
             st.session_state[SESSION_KEY] = ident
+            _remember(ident)
             st.rerun()
         provider = cfg.get("provider")
         st.button("使用统一身份认证登录", key="login_oidc",
@@ -152,8 +156,16 @@ def login_form() -> None:
             st.error(str(e))
             return
         st.session_state[SESSION_KEY] = username.strip()
+        _remember(username.strip())
         st.session_state.pop("login_password", None)
         st.rerun()
+
+
+def _remember(username: str) -> None:
+    """Keep the login across reloads and tabs (ui/session.py)."""
+    from ui import session
+
+    session.begin(username)
 
 
 def login_page() -> None:
@@ -192,6 +204,9 @@ def logout() -> None:
     a = account_actor()
     if a is not None and st.session_state.get(SESSION_KEY):
         users.logout(_engine(), a)
+    from ui import session
+
+    session.end()
     st.session_state.pop(SESSION_KEY, None)
     try:
         if st.user.is_logged_in:
@@ -202,6 +217,11 @@ def logout() -> None:
 
 def sidebar(actor: Actor) -> None:
     """Who is logged in, and the logout button."""
-    st.caption(f"当前用户：{_account_label(actor)}")
+    from scheduler.accounts import service as users
+
+    info = users.get_user(_engine(), st.session_state.get(SESSION_KEY) or actor.name)
+    # People by name: the account's 姓名 (its login name only when it has none).
+    label = f"{info.display_name or info.username}（{info.role_label}）" if info else _account_label(actor)
+    st.caption(f"当前用户：{label}")
     if st.session_state.get(SESSION_KEY):
         st.button("退出登录", key="logout", on_click=logout)

@@ -11,6 +11,7 @@ from pathlib import Path
 PAGES_DIR = Path(__file__).with_name("pages")
 
 PAGES: list[tuple[str, str, str, str]] = [
+    ("首页", "mytasks.py", "我的任务", ":material/assignment_ind:"),  # an inspector's home
     ("首页", "home.py", "首页", ":material/home:"),
     ("两库一单", "registry.py", "检查对象名录库", ":material/storefront:"),
     ("两库一单", "roster.py", "执法检查人员名录库", ":material/badge:"),
@@ -24,7 +25,6 @@ PAGES: list[tuple[str, str, str, str]] = [
     ("抽查实施", "verify.py", "核验", ":material/verified:"),
     ("抽查实施", "schedules.py", "计划任务", ":material/schedule:"),
     ("抽查实施", "visits.py", "联合检查", ":material/join_inner:"),
-    ("检查结果", "mytasks.py", "我的任务", ":material/smartphone:"),
     ("检查结果", "results.py", "结果录入", ":material/edit_note:"),
     ("检查结果", "review.py", "审核", ":material/fact_check:"),
     ("检查结果", "publication.py", "公示管理", ":material/campaign:"),
@@ -50,3 +50,22 @@ def sections() -> dict[str, list[tuple[str, str, str]]]:
     for section, script, title, icon in PAGES:
         out.setdefault(section, []).append((page_path(script), title, icon))
     return out
+
+
+def url_path(path: str) -> str:
+    """The address of a page script, as Streamlit derives it (the file name without .py)."""
+    return path.rsplit("/", 1)[-1].removesuffix(".py")
+
+
+def staff_pages() -> list[tuple[str, str, str]]:
+    """(path, title, icon) of every page but the public one."""
+    return [(page_path(script), title, icon) for _s, script, title, icon in PAGES if script != "public.py"]
+
+
+def not_open_page() -> None:
+    """The page behind an address the logged-in account may not open."""
+    import streamlit as st
+
+    st.title("无法打开此页面")
+    st.info("当前账号无权使用此页面，或页面地址有误。请从左侧导航选择页面。")
+

@@ -63,10 +63,12 @@ def fmt_risk(v: Any) -> str:
 
 
 def fmt_date(v: Any) -> str:
+    """A date as YYYY-MM-DD; a stored time (UTC, naive from SQLite) in Beijing time, whatever the
+    server's own time zone: "today" and a time shown beside it must agree."""
     if isinstance(v, dt.datetime):
-        if v.tzinfo is not None:
-            v = v.astimezone()
-        return v.strftime("%Y-%m-%d %H:%M")
+        from ui.formatting import beijing
+
+        return beijing(v)
     if isinstance(v, dt.date):
         return v.isoformat()
     return "" if v is None else str(v)
@@ -208,11 +210,12 @@ def short_hex(digest: Any, n: int = 12) -> str:
 
 
 STRATA_LABELS = {"risk": "按风险分类", "risk+town": "按风险分类+乡镇街道", "risk+industry": "按风险分类+行业门类"}
-POLICY_LABELS = {"balanced": "均衡（balanced）", "uniform": "等概率（uniform）"}
+POLICY_LABELS = {"balanced": "均衡（兼顾检查人员工作量）", "uniform": "等概率"}
+PLACEHOLDER = "请选择"  # Streamlit's own is "Choose options"
 
 
 def fmt_stratum(label: Any, town_names: Optional[dict[str, str]] = None) -> str:
-    """"A" -> "A（低风险）"; "A/110117001" -> "A（低风险）/滨河街道"; "B/F" -> "B（一般风险）/行业 F"."""
+    """"A" -> "A（低风险）"; "A/110117001" -> "A（低风险）/滨河街道"; "B/F" -> "B（一般风险）/F 批发和零售业" (GB/T 4754 门类)."""
     if not label:
         return ""
     cls, _, rest = str(label).partition("/")
@@ -221,7 +224,9 @@ def fmt_stratum(label: Any, town_names: Optional[dict[str, str]] = None) -> str:
         return head
     if town_names and rest in town_names:
         return f"{head}/{town_names[rest]}"
-    return f"{head}/行业 {rest}" if len(rest) == 1 else f"{head}/{rest}"
+    from ui.formatting import industry
+
+    return f"{head}/{industry(rest)}" if len(rest) == 1 else f"{head}/{rest}"
 
 
 def matching_figures(matching: dict[str, Any]) -> None:
@@ -264,8 +269,27 @@ def calendar_notice(engine: Any, today: Any) -> None:
     schedule (scheduler.calendar.workdays.years_needed): deadlines in it cannot be counted until entered."""
     from scheduler.calendar import service as cal
 
+    from scheduler.accounts.service import admin_names
+
     missing = cal.missing_years(engine, today)
+    # From October on, next year is announced ahead (its schedule comes out in November or December).
+    if today.month >= 10 and today.year + 1 not in missing and today.year + 1 not in cal.calendar(engine).years:
+        missing.append(today.year + 1)
     if missing:
         years = "、".join(f"{y} 年" for y in missing)
-        st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（{PUBLICATION_DAYS} 个工作日）落入{years}的检查将无法计算期限。"
-                   "请管理员在“工作日历”页依据国务院办公厅通知录入，并由另一名管理员确认。")
+        admins = "、".join(admin_names(engine)) or "（尚无管理员账号）"
+        st.warning(f"{years}的节假日安排尚未录入并确认：公示期限（{PUBLICATION_DAYS} 个工作日）落入{years}的检查"
+                   f"显示为“待录入下一年度工作日历”。可录入的管理员：{admins}——国务院办公厅通知发布后，"
+                   "由一名管理员在“工作日历”页录入，另一名管理员确认。")
+
+
+def person(engine: Any, username: str) -> str:
+    """An account shown by its 姓名 (people by name, not by login name); the login name if it has none."""
+    from scheduler.accounts.service import get_user
+
+    from scheduler.access.context import CLI, SYSTEM
+
+    if username in (SYSTEM.name, CLI.name):
+        return {SYSTEM.name: "系统", CLI.name: "命令行"}[username]
+    info = get_user(engine, username) if username else None
+    return info.display_name if info is not None and info.display_name else (username or "")

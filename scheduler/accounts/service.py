@@ -456,6 +456,16 @@ def change_password(engine: Engine, username: str, current: str, new: str, *, no
         return _info(s, u)
 
 
+def admin_names(engine: Engine, bureau_id: Optional[int] = None) -> list[str]:
+    """Names (姓名, else login name) of the active administrators who can act for `bureau_id`
+    (theirs or deployment-wide): whom to ask, e.g. to enter next year's holiday schedule."""
+    with Session(engine) as s:
+        q = select(User.display_name, User.username).where(User.role == "admin", User.active.is_(True))
+        if bureau_id is not None:
+            q = q.where((User.bureau_id == bureau_id) | User.bureau_id.is_(None))
+        return [d or u for d, u in s.execute(q.order_by(User.username)).all()]
+
+
 def actor_of(engine: Engine, username: str) -> Optional[Actor]:
     """The Actor of an active account (no password: for an already authenticated session)."""
     with Session(engine) as s:
@@ -480,6 +490,8 @@ DEMO_USERS: tuple[tuple[str, str, Optional[str], str], ...] = (
     ("inspector", "inspector", None, "演示执法检查人员"),
     ("reviewer", "reviewer", "SCJGJ", "演示审核人员（区市场监管局）"),
     ("auditor", "auditor", None, "演示审计人员"),
+    # A second administrator: a new year's holiday schedule is entered by one and confirmed by another.
+    ("admin2", "admin", None, "演示管理员（复核）"),
 )
 
 

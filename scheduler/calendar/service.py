@@ -31,7 +31,8 @@ PACKAGE = "package"
 ENTERED = "entered"
 CONFIRMED = "confirmed"
 COUNTING = (PACKAGE, CONFIRMED)
-STATUS_LABELS = {PACKAGE: "内置（chinese-calendar）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
+STATUS_LABELS = {PACKAGE: "内置（随软件提供）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
+PACKAGE_NOTICE = "国务院办公厅节假日安排（软件内置，数据版本 {version}）"
 KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
 PACKAGE_YEARS = range(2004, 2027)
 
@@ -185,7 +186,7 @@ def seed_from_package(engine: Engine, years: Iterable[int] = PACKAGE_YEARS, acto
         missing = [y for y in wanted if y not in have]
         if not missing:
             return []
-        notice = f"chinese-calendar {wd.package_version()}"
+        notice = PACKAGE_NOTICE.format(version=wd.package_version())
         now = utcnow()
         added = []
         for y in missing:
@@ -240,7 +241,7 @@ def enter_year(
         row = s.execute(stmt).scalar_one_or_none()
         now = utcnow()
         if row is not None and row.status == PACKAGE:
-            raise _refuse(f"{year} 年的节假日安排已由 chinese-calendar 内置，无需录入")
+            raise _refuse(f"{year} 年的节假日安排已随软件内置，无需录入")
         if row is not None and row.status == CONFIRMED:
             raise _refuse(f"{year} 年的节假日安排已确认（{row.notice}），不能再修改")
         problems = wd.validate_schedule(year, holidays, workdays)
@@ -293,7 +294,7 @@ def confirm_year(engine: Engine, year: int, actor: Actor) -> YearInfo:
         if row is None:
             raise _refuse(f"{year} 年的节假日安排尚未录入")
         if row.status == PACKAGE:
-            raise _refuse(f"{year} 年的节假日安排由 chinese-calendar 内置，无需确认")
+            raise _refuse(f"{year} 年的节假日安排随软件内置，无需确认")
         if row.status == CONFIRMED:
             raise _refuse(f"{year} 年的节假日安排已由 {row.confirmed_by} 确认")
         if row.entered_by == actor.name:

@@ -11,7 +11,8 @@ import typer
 from scheduler.cli.base import app, console, engine, err_console
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-APP_SCRIPT = REPO_ROOT / "streamlit_app.py"
+# The server: Streamlit's app (streamlit_app.py) with the login cookie's route beside it (st.App).
+APP_SCRIPT = REPO_ROOT / "dsr_server.py"
 
 
 DEFAULT_HOST = "127.0.0.1"

@@ -58,3 +58,33 @@ def engine():
     eng = get_engine()
     upgrade(eng)
     return eng
+
+
+def print_json(data: Any) -> None:
+    """One JSON document on stdout (UTF-8 Chinese as is; dates and times as ISO text)."""
+    import json
+
+    typer.echo(json.dumps(data, ensure_ascii=False, default=str, indent=2))
+
+
+def print_table(headers: list[str], rows: list[list[Any]]) -> None:
+    """A table fitted to the terminal's width, columns aligned with Chinese characters counted as
+    two cells (rich measures text by display width)."""
+    from rich.table import Table
+
+    t = Table(*headers, show_edge=False, header_style="bold")
+    for r in rows:
+        t.add_row(*("" if v is None else str(v) for v in r))
+    console.print(t)
+
+
+def beijing(t: Any, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    """A stored (UTC) time as Beijing time; naive values are UTC."""
+    import datetime as dt
+    from zoneinfo import ZoneInfo
+
+    if t is None:
+        return ""
+    if t.tzinfo is None:
+        t = t.replace(tzinfo=dt.timezone.utc)
+    return t.astimezone(ZoneInfo("Asia/Shanghai")).strftime(fmt)

@@ -9,7 +9,7 @@ from typing import Optional
 
 import typer
 
-from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
 
 calendar_app = typer.Typer(help="Working-day calendar (工作日历): holiday schedules by year.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
@@ -47,7 +47,8 @@ def deadline(
 
 
 @calendar_app.command("show")
-def show(year: int = typer.Argument(..., help="Year, e.g. 2026")) -> None:
+def show(year: int = typer.Argument(..., help="Year, e.g. 2026"),
+         as_json: bool = typer.Option(False, "--json", help="Print the year and its days as JSON.")) -> None:
     """Show a year's holidays and make-up working days (节假日安排)."""
     from scheduler.calendar.service import year_days, year_info
 
@@ -55,12 +56,19 @@ def show(year: int = typer.Argument(..., help="Year, e.g. 2026")) -> None:
     info = year_info(eng, year)
     if info is None:
         _fail(f"{year} 年的节假日安排尚未录入", 1)
+    days = year_days(eng, year)
+    if as_json:
+        print_json({"year": year, "status": info.status, "status_label": info.status_label, "notice": info.notice,
+                    "entered_by": info.entered_by, "confirmed_by": info.confirmed_by,
+                    "days": [{"day": d.day.isoformat(), "kind": d.kind, "kind_label": d.kind_label, "name": d.name}
+                             for d in days]})
+        return
     console.print(f"{year} 年节假日安排：{info.status_label}；依据 {info.notice}")
     if info.entered_by:
         console.print(f"录入人 {info.entered_by}" + (f"；确认人 {info.confirmed_by}" if info.confirmed_by else ""))
     weekdays = "一二三四五六日"
-    for d in year_days(eng, year):
-        console.print(f"{d.day.isoformat()}  周{weekdays[d.day.weekday()]}  {d.kind_label:<4}  {d.name}")
+    print_table(["日期", "星期", "类型", "名称"],
+                [[d.day.isoformat(), f"周{weekdays[d.day.weekday()]}", d.kind_label, d.name] for d in days])
 
 
 @calendar_app.command("enter")

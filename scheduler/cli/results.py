@@ -13,7 +13,7 @@ from typing import List, Optional
 
 import typer
 
-from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
 
 results_app = typer.Typer(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
 app.add_typer(results_app, name="results")
@@ -190,12 +190,17 @@ def queue(department: str = typer.Argument(..., help="Department code"),
 
 
 @results_app.command("public")
-def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page")) -> None:
+def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page"),
+           as_json: bool = typer.Option(False, "--json", help="Print the page as JSON.")) -> None:
     """The public record of published results (公示结果)."""
-    from scheduler.results.service import published_results
+    from scheduler.results.service import PUBLIC_KEYS, published_results
 
     p = published_results(engine(), q=q, page=page)
-    typer.echo(json.dumps({"total": p.total, "page": p.page, "rows": p.rows}, ensure_ascii=False, indent=2))
+    if as_json:
+        print_json({"total": p.total, "page": p.page, "rows": p.rows})
+        return
+    console.print(f"共 {p.total:,} 条已公示的检查结果（第 {p.page} 页）", soft_wrap=True)
+    print_table(list(PUBLIC_KEYS), [[r[k] for k in PUBLIC_KEYS] for r in p.rows])
 
 
 @results_app.command("dashboard")

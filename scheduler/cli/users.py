@@ -12,7 +12,7 @@ from typing import Optional
 
 import typer
 
-from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.base import app, beijing, console, engine, err_console, print_json
 
 user_app = typer.Typer(help="Accounts of the web app (用户账号): add, list, disable, reset password.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
@@ -63,14 +63,19 @@ def add(
 
 
 @user_app.command("list")
-def list_cmd() -> None:
-    """List the accounts (用户列表)."""
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print the accounts as JSON.")) -> None:
+    """List the accounts (用户列表); last logins in Beijing time."""
     from rich.table import Table
 
     from db.models import utcnow
     from scheduler.accounts.service import list_users
 
     rows = list_users(engine())
+    if as_json:
+        print_json([{"username": u.username, "display_name": u.display_name, "role": u.role, "role_label": u.role_label,
+                     "department": u.department, "inspector_id": u.inspector_id, "active": u.active,
+                     "locked_until": u.locked_until, "last_login_at": u.last_login_at} for u in rows])
+        return
     if not rows:
         console.print("还没有用户。创建第一个管理员：dsr user add 用户名 --admin", soft_wrap=True)
         return
@@ -78,7 +83,7 @@ def list_cmd() -> None:
     now = utcnow()
     for u in rows:
         status = "已停用" if not u.active else ("已锁定" if u.locked_until and u.locked_until > now else "正常")
-        last = u.last_login_at.strftime("%Y-%m-%d %H:%M UTC") if u.last_login_at else ""
+        last = beijing(u.last_login_at)
         t.add_row(u.username, u.display_name, u.role_label, u.department, u.inspector_id, status, last)
     console.print(t)
 

@@ -53,6 +53,31 @@ DEPARTMENTS: list[tuple[str, str]] = [
     ("HG", "平谷海关"),
 ]
 
+# The departments' legal names (检查实施机关 on the public record), "{area}" = 北京市平谷区 or another district.
+DEPARTMENT_LEGAL_NAMES: dict[str, str] = {
+    "SCJGJ": "{area}市场监督管理局",
+    "FGW": "{area}发展和改革委员会",
+    "JW": "{area}教育委员会",
+    "GAFJ": "北京市公安局{district}分局",
+    "RLSBJ": "{area}人力资源和社会保障局",
+    "STHJJ": "{area}生态环境局",
+    "ZJW": "{area}住房和城乡建设委员会",
+    "JTJ": "{area}交通局",
+    "NYNCJ": "{area}农业农村局",
+    "SWJ": "{area}商务局",
+    "WHLYJ": "{area}文化和旅游局",
+    "WJW": "{area}卫生健康委员会",
+    "YJGLJ": "{area}应急管理局",
+    "TJJ": "{area}统计局",
+    "SWUJ": "国家税务总局{area}税务局",
+    "HG": "中华人民共和国{district}海关",
+}
+
+
+def department_legal_names(district: str = "平谷") -> dict[str, str]:
+    """Legal names of a district's departments ("平谷" -> 北京市平谷区…)."""
+    return {c: n.format(area=f"北京市{district}区", district=district) for c, n in DEPARTMENT_LEGAL_NAMES.items()}
+
 
 # --- several bureaus (issue: one door across plans and levels) --------------------
 # A city bureau and its district bureaus share one database (`dsr demo --bureaus`).

@@ -39,7 +39,8 @@ Progress = Callable[[int, int, str], None]  # (entities written, entities total,
 def ensure_pinggu(session: Session, actor: Actor = SYSTEM) -> Bureau:
     """Create (idempotently) the demo bureau with its towns and departments."""
     return ensure_bureau(session, reference.BUREAU_CODE, reference.BUREAU_NAME, "district", reference.AREA_CODE,
-                         reference.TOWNS, reference.DEPARTMENTS, actor=actor)
+                         reference.TOWNS, reference.DEPARTMENTS, actor=actor,
+                         legal_names=reference.department_legal_names())
 
 
 class DemoRefused(DsrError, RuntimeError):
@@ -101,7 +102,8 @@ def create_demo(
         else:
             depts_named = [(c, n.replace("平谷", district.district[:-1])) for c, n in reference.DEPARTMENTS]
             bureau = ensure_bureau(s, district.code, district.name, "district", district.code, district.towns,
-                                   depts_named, actor=actor)
+                                   depts_named, actor=actor,
+                                   legal_names=reference.department_legal_names(district.district[:-1]))
         depts = dict(s.execute(select(Department.code, Department.id).where(Department.bureau_id == bureau.id)).all())
         now = utcnow()
         added["enterprises"], first_block, done = _write_registry(s, entities, seed, existing, district, now, progress)

@@ -66,8 +66,10 @@ def change_risk_classes(engine: Engine, classes: Sequence[str], actor: Actor) ->
 
 def ensure_bureau(session: Session, code: str, name: str, level: str, area_code: str,
                   towns: list[tuple[str, str]], departments: list[tuple[str, str]],
-                  parent: Bureau | None = None, actor: Actor = SYSTEM) -> Bureau:
-    """Create (idempotently) a bureau with its towns and departments; set its parent."""
+                  parent: Bureau | None = None, actor: Actor = SYSTEM,
+                  legal_names: dict[str, str] | None = None) -> Bureau:
+    """Create (idempotently) a bureau with its towns and departments; set its parent.
+    `legal_names`: department code -> the legal name the public record shows (检查实施机关)."""
     b = session.execute(select(Bureau).where(Bureau.code == code)).scalar_one_or_none()
     if b is None:
         b = Bureau(code=code, name=name, level=level, area_code=area_code)
@@ -85,6 +87,6 @@ def ensure_bureau(session: Session, code: str, name: str, level: str, area_code:
     have_depts = set(session.execute(select(Department.code).where(Department.bureau_id == b.id)).scalars())
     for dcode, dname in departments:
         if dcode not in have_depts:
-            session.add(Department(bureau_id=b.id, code=dcode, name=dname))
+            session.add(Department(bureau_id=b.id, code=dcode, name=dname, legal_name=(legal_names or {}).get(dcode, "")))
     session.flush()
     return b

@@ -158,8 +158,10 @@ def _read(kind: str, file_name: str, data: bytes) -> Table:
     if kind not in importing.KINDS:
         raise ImportSetupError(f"未知的导入类型：{kind}（可选：{'、'.join(importing.KINDS)}）")
     table = importing.read_table(file_name, data)
-    if len(table) == 0:  # not "imported, 0 rows": a header-only file is a mistake (the wrong file, a lost sheet)
-        raise FileError("文件只有表头，没有数据行；没有导入任何内容")
+    if len(table) == 0:
+        # A header and nothing else is a wrong file (an empty export, the template itself), not
+        # "导入完成 0 行": say so, as for any file that cannot be imported.
+        raise FileError(f"文件 {file_name} 只有列名，没有数据行；请在模板的列名下方填写数据后重新上传")
     return table
 
 

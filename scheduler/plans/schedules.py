@@ -40,6 +40,8 @@ AT = "at"
 # working-day schedule without a time draws at 09:00 too.
 DEFAULT_HOUR, DEFAULT_MINUTE = 9, 0
 DEFAULT_SCHEDULE = f"{FIRST_WORKING_DAY} {DEFAULT_HOUR:02d}:{DEFAULT_MINUTE:02d}"
+# The words planners type (as `describe` writes them), for the stored keywords.
+CHINESE_HEADS = {"每月第一个工作日": FIRST_WORKING_DAY, "每季度第一个工作日": FIRST_WORKING_DAY_OF_QUARTER}
 
 KIND_LABELS = {
     CRON: "cron 表达式",
@@ -138,7 +140,7 @@ def parse(text: str | None) -> Schedule:
     if not raw:
         raw = DEFAULT_SCHEDULE
     words = raw.split()
-    head = words[0].lower()
+    head = CHINESE_HEADS.get(words[0], words[0].lower())
     if head in (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER):
         if len(words) > 2:
             raise ScheduleError(f"计划时间“{raw}”格式错误，应为“{head} HH:MM”")

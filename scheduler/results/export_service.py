@@ -92,7 +92,9 @@ def published_rows(engine: Engine) -> list[dict[str, str]]:
         ):
             fus[rid].append(f"后续处置：{action}，{outcome}")
         result = conn.execute(
-            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, Department.name,
+            # 检查实施机关: the department's legal name, else its short name.
+            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name,
+                   func.coalesce(func.nullif(Department.legal_name, ""), Department.name),
                    Task.completed_on, CheckItem.name, ItemResult.categories)
             .join(Task, Task.id == ItemResult.task_id)
             .join(CheckItem, CheckItem.id == ItemResult.item_id)

@@ -624,11 +624,11 @@ def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = N
     With an `actor`: tasks of the bureaus in its scope; an inspector may list only their own tasks
     (PermissionDenied for another inspector id), matched on their own bureau's roster.
 
-    Row: id, kind, uscc, name, town_name, status, status_label, role, completed_on, deadline,
+    Row: id, kind, uscc, name, address, town_name, status, status_label, role, completed_on, deadline,
     items [{item_id, code, name, department, department_id, result_id, result_status}].
     """
     base = (
-        select(Task.id, Task.kind, Task.uscc, Enterprise.name, Town.name.label("town_name"), Task.status,
+        select(Task.id, Task.kind, Task.uscc, Enterprise.name, Enterprise.address, Town.name.label("town_name"), Task.status,
                TeamMember.role, Task.completed_on, Task.deadline, Task.note)
         .join(TeamMember, TeamMember.task_id == Task.id)
         .join(Inspector, Inspector.id == TeamMember.inspector_pk)
@@ -773,6 +773,11 @@ def _closed_follow_ups(conn, result_ids: Sequence[int]) -> dict[int, list[str]]:
     return out
 
 
+def _authority():
+    """检查实施机关 on the public record: the department's legal name, else its short name."""
+    return func.coalesce(func.nullif(Department.legal_name, ""), Department.name)
+
+
 def published_results(engine: Engine, q: str = "", page: int = 1, page_size: int = 50) -> Page:
     """The public record: one row per published item result, newest publication first.
 
@@ -796,7 +801,7 @@ def published_results(engine: Engine, q: str = "", page: int = 1, page_size: int
         ids = list(conn.execute(flt.order_by(ItemResult.published_at.desc(), ItemResult.id.desc())
                                 .limit(page_size).offset((page - 1) * page_size)).scalars())
         raw = conn.execute(
-            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, Department.name.label("dept"),
+            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, _authority().label("dept"),
                    Task.completed_on, CheckItem.name.label("item"), ItemResult.categories)
             .join(Task, Task.id == ItemResult.task_id)
             .join(CheckItem, CheckItem.id == ItemResult.item_id)
@@ -828,7 +833,7 @@ def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         names = _cat_names(conn)
         res = conn.execute(
-            select(ItemResult.id, CheckItem.name.label("item"), Department.name.label("dept"), ItemResult.categories,
+            select(ItemResult.id, CheckItem.name.label("item"), _authority().label("dept"), ItemResult.categories,
                    ItemResult.published_on)
             .join(CheckItem, CheckItem.id == ItemResult.item_id)
             .join(Department, Department.id == ItemResult.department_id)

@@ -69,15 +69,15 @@ def demo_url(tmp_path_factory) -> str:
 
 @contextlib.contextmanager
 def serve(url: str, log: Path) -> Iterator[str]:
-    """`streamlit run streamlit_app.py` on database `url` (a free port, headless); yields its base URL."""
+    """`streamlit run dsr_server.py` on database `url` (a free port, headless); yields its base URL."""
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k != "DSR_BUREAU"}
     env["DSR_DATABASE_URL"] = url
     with open(log, "wb") as out:
         proc = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", "streamlit_app.py", "--server.headless", "true",
+            [sys.executable, "-m", "streamlit", "run", "dsr_server.py", "--server.headless", "true",
              "--server.port", str(port), "--server.address", "127.0.0.1", "--browser.gatherUsageStats", "false",
-             "--server.fileWatcherType", "none", "--client.toolbarMode", "viewer"],
+             "--server.fileWatcherType", "none"],  # toolbar: .streamlit/config.toml
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT,
         )
     base = f"http://127.0.0.1:{port}"

@@ -215,8 +215,9 @@ def test_planner_chain(page: Page, app_url: str, demo_url: str, timings: dict[st
         plan_id = s.execute(select(Plan.id).where(Plan.code == PLAN_CODE)).scalar_one()
         drawn = s.execute(select(Task.id).join(Draw, Draw.id == Task.draw_id)
                           .where(Draw.plan_id == plan_id, Task.rank.is_not(None))).scalars().all()
-        inspector_id = s.execute(select(Inspector.inspector_id).join(User, User.inspector_pk == Inspector.id)
-                                 .where(User.username == "inspector")).scalar_one()
+        inspector_id, inspector_name, inspector_cert = s.execute(
+            select(Inspector.inspector_id, Inspector.name, Inspector.cert_no).join(User, User.inspector_pk == Inspector.id)
+            .where(User.username == "inspector")).one()
         mine = s.execute(select(TeamMember.task_id).join(Inspector, Inspector.id == TeamMember.inspector_pk)
                          .where(Inspector.inspector_id == inspector_id, TeamMember.active.is_(True),
                                 TeamMember.task_id.in_(drawn))).scalars().all()
@@ -243,7 +244,7 @@ def test_planner_chain(page: Page, app_url: str, demo_url: str, timings: dict[st
     # --- 审核 and 公示管理 as the department's reviewer ---------------------------------------------------------
     _login(page, app_url, "reviewer")
     _goto(page, "审核", "审核", timings, page.get_by_role("button", name="审核通过"))
-    expect(page.get_by_text(f"录入人员：{inspector_id}")).to_be_visible()
+    expect(page.get_by_text(f"录入人员：{inspector_name}（执法证号 {inspector_cert}）")).to_be_visible()  # by name
     page.get_by_role("button", name="审核通过").click()
     expect(page.get_by_text("已审核通过，可在“公示管理”中公示")).to_be_visible(timeout=WAIT)
     _idle(page)

@@ -15,7 +15,8 @@ from sqlmodel import Session
 from db.engine import make_engine
 from db.migrate import upgrade
 from db.models import ChecklistMark, Inspector, Task, TeamMember
-from scheduler.accounts.service import DEMO_PASSWORD, add_user
+from scheduler.accounts.service import add_user
+from tests.ui_steps import DEMO_PASSWORD
 from tests.e2e.conftest import CHROMIUM_ARGS, serve
 from tests.e2e.test_browser import WAIT, _idle
 

@@ -37,7 +37,7 @@ if viewer is not None and viewer.bureau_id is not None:
 
 a, o, k = st.columns(3)
 with a:
-    who = search_box("audit_actor", "用户名，如 admin", label="操作人")
+    who = search_box("audit_actor", "用户名", label="操作人")
 with o:
     obj = search_box("audit_object", "如 draw:12、plan:PG-2026-GS", label="操作对象")
 with k:

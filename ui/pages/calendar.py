@@ -9,10 +9,12 @@ import streamlit as st
 
 from scheduler.calendar import service as cal
 from scheduler.results.service import local_today
-from scheduler.calendar.workdays import PUBLICATION_DAYS
+from scheduler.calendar.workdays import PUBLICATION_DAYS, MissingYear
 from scheduler.errors import DsrError
 from ui import state
-from ui.widgets import calendar_notice
+from scheduler.access.permissions import can
+from ui import formatting as fmt
+from ui.widgets import calendar_notice, person
 
 WEEKDAYS = "一二三四五六日"
 
@@ -28,7 +30,7 @@ calendar_notice(eng, local_today())
 
 
 def _fmt_time(v):
-    return v.astimezone().strftime("%Y-%m-%d %H:%M") if v else ""
+    return fmt.beijing(v) if v else ""
 
 
 years = cal.list_years(eng)
@@ -42,9 +44,9 @@ st.dataframe(
                 "依据": y.notice,
                 "放假天数": y.holidays,
                 "调休上班天数": y.workdays,
-                "录入人": y.entered_by,
+                "录入人": person(eng, y.entered_by),
                 "录入时间": _fmt_time(y.entered_at),
-                "确认人": y.confirmed_by,
+                "确认人": person(eng, y.confirmed_by),
                 "确认时间": _fmt_time(y.confirmed_at),
             }
             for y in years
@@ -72,16 +74,25 @@ if years:
 
 st.subheader("公示截止日")
 c1, c2 = st.columns(2)
-completed = c1.date_input("检查完成日期", value=None, key="cal_deadline_date", format="YYYY-MM-DD")
+completed = c1.date_input("检查完成日期", value=local_today(), key="cal_deadline_date", format="YYYY-MM-DD")
 n_days = c2.number_input("工作日数", min_value=1, max_value=200, value=PUBLICATION_DAYS, step=1, key="cal_deadline_days")
 if completed:
     try:
         st.success(f"公示截止日：{cal.deadline(eng, completed, int(n_days)).isoformat()}")
+    except MissingYear as e:
+        st.warning(f"公示截止日：待录入下一年度工作日历（{e.year} 年节假日安排录入并确认后即可计算）")
     except DsrError as e:
         st.error(str(e))
 
 
-# --- entry -------------------------------------------------------------------------------
+# --- entry (administrators); other roles read the page --------------------------------------
+
+if not can(state.actor(), "calendar.enter"):
+    from scheduler.accounts.service import admin_names
+
+    st.info("本页为只读：新年度节假日安排由一名管理员录入、另一名管理员确认"
+            f"（管理员：{'、'.join(admin_names(eng)) or '尚无'}）。")
+    st.stop()
 
 
 def _parse_day(text: str, what: str) -> dt.date:
@@ -120,7 +131,7 @@ holidays_text = st.text_area(
 )
 workdays_text = st.text_area("调休上班日（每行一个日期）", placeholder="2027-01-31\n2027-02-20", key="cal_enter_workdays")
 # The two-person rule is between accounts: the logged-in account enters, another confirms.
-st.caption(f"录入人：{state.actor().name}（当前登录账号）")
+st.caption(f"录入人：{person(eng, state.actor().name)}（当前登录账号）")
 if st.button("录入", key="cal_enter_submit"):
     try:
         holidays = _parse_holidays(holidays_text)
@@ -142,7 +153,7 @@ if not pending:
 else:
     k1, k2 = st.columns(2)
     confirm_year = k1.selectbox("待确认年份", pending, key="cal_confirm_year")
-    k2.caption(f"确认人：{state.actor().name}（当前登录账号，不得为录入人）")
+    k2.caption(f"确认人：{person(eng, state.actor().name)}（当前登录账号，不得为录入人）")
     if st.button("确认", key="cal_confirm_submit"):
         try:
             actor = state.actor()

@@ -84,7 +84,7 @@ cat_names = {c.code: c.name for c in cats}
 current = [c for c in r["categories"].split(";") if c in cat_names]
 with st.form(f"corr_form_{rid}"):
     st.markdown("**更正**")
-    new = st.multiselect("更正后的检查结果", list(cat_names), default=current, format_func=cat_names.get,
+    new = st.multiselect("更正后的检查结果", list(cat_names), placeholder="请选择", default=current, format_func=cat_names.get,
                          key=f"corr_cats_{rid}")
     reason = st.text_area("更正理由（必填，将向社会公示）", key=f"corr_reason_{rid}",
                           placeholder="如：录入时误选类别，经复核现场检查记录，应为“未发现问题”")

@@ -23,6 +23,9 @@ from scheduler.results import announcement
 from scheduler.results import tasks as task_service
 from scheduler.plans.service import list_plans
 from scheduler.errors import DsrError
+from scheduler.plans import schedules
+from scheduler.results import service as rs
+from ui import formatting as fmt
 from ui import state
 from ui.widgets import POLICY_LABELS, big_digest, matching_figures, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
 
@@ -52,6 +55,14 @@ def _package_zips(url: str, draw_id: int) -> tuple[bytes, bytes]:
 
 
 plans = [p for p in list_plans(eng, bureau_id=b["id"], actor=state.actor()) if p["kind"] == "random"]
+
+
+def _quarterly(plan: dict) -> bool:
+    try:
+        return schedules.parse(plan.get("schedule")).quarterly
+    except DsrError:
+        return False
+
 if not plans:
     st.info("尚无双随机抽查计划，请先在“抽查计划”页面新建。")
     st.stop()
@@ -59,9 +70,12 @@ if not plans:
 c1, c2 = st.columns([3, 1])
 plan_code = c1.selectbox("抽查计划", [p["code"] for p in plans], key="draw_plan",
                          format_func=lambda c: f"{c} {next(p['name'] for p in plans if p['code'] == c)}")
-period = c2.text_input("抽查期间", value=dt.date.today().strftime("%Y-%m"), key="draw_period",
-                       help="YYYY-MM（如 2026-12）、YYYY-Qn 或 YYYY").strip()
 plan = next(p for p in plans if p["code"] == plan_code)
+# Only the plan's own periods: the months (or quarters) of its year, read from its code or name.
+periods = fmt.plan_periods(plan["code"], plan["name"], rs.local_today(), quarterly=_quarterly(plan))
+this = fmt.period_of(rs.local_today(), _quarterly(plan))
+period = c2.selectbox("抽查期间", periods, index=periods.index(this) if this in periods else 0, key="draw_period",
+                      help="本计划年度内的抽查期间")
 try:
     draws.validate_period(period)
 except DsrError as e:
@@ -128,12 +142,18 @@ else:
     seed: str | None = None
     seed_ok = use_system
     if not use_system:
-        seed = st.text_input("现场随机种子", key="draw_seed", placeholder="如 31415926535897932384626433").strip()
+        typed = st.text_input("现场随机种子", key="draw_seed", placeholder="如 31415926535897932384626433",
+                              help="可按宣读习惯分组录入（空格、短横线），全角数字亦可；系统规范为连续的半角数字")
+        seed = fmt.normalize_digits(typed)
         if seed:
             try:
                 dsr1.validate_seed(seed)
                 seed_ok = True
                 st.markdown(f"种子（{len(seed)} 位）：`{' '.join(seed[i:i + 4] for i in range(0, len(seed), 4))}`")
+                if seed != typed.strip():
+                    # Normalised (spaces, full-width digits): read it back and confirm before it is used.
+                    st.info(f"已将录入内容规范为 {len(seed)} 位数字：{seed}。请与见证人核对后确认。")
+                    seed_ok = st.checkbox("已核对，种子与现场产生的数字一致", key="draw_seed_confirm")
             except DsrError as e:
                 st.error(str(e))
         else:
@@ -226,16 +246,16 @@ elif fair:
 # --- 5 核验包 --------------------------------------------------------------------------------------------------
 st.subheader("第五步：下载核验包")
 st.caption("审计包含完整名录、风险分类与执法检查人员名录，供纪检监察、审计核验；公开包不含风险分类等内部信息，可向社会公开。"
-           "两者都可用 `dsr verify` 或“核验”页面独立重算。")
+           "两者都可在“核验”页面或用 dsr 命令行独立重算。")
 try:
     auditor_zip, public_zip = _package_zips(state.database_label(), d.id)
 except DsrError as e:
     st.error(str(e))
 else:
     z1, z2 = st.columns(2)
-    z1.download_button("下载审计核验包（zip）", auditor_zip, file_name=f"{plan_code}_{period}_审计核验包.zip",
+    z1.download_button("下载审计核验包（ZIP）", auditor_zip, file_name=f"{plan_code}_{period}_审计核验包.zip",
                        mime="application/zip", key="draw_dl_auditor", on_click="ignore")
-    z2.download_button("下载公开核验包（zip）", public_zip, file_name=f"{plan_code}_{period}_公开核验包.zip",
+    z2.download_button("下载公开核验包（ZIP）", public_zip, file_name=f"{plan_code}_{period}_公开核验包.zip",
                        mime="application/zip", key="draw_dl_public", on_click="ignore")
 
 # --- 作废 ----------------------------------------------------------------------------------------------------------

@@ -17,6 +17,7 @@ from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
 from ui import state
+from ui.formatting import industry
 from ui.widgets import Col, calendar_notice, table
 from scheduler.access.permissions import can
 from ui.docking import state_counts
@@ -31,6 +32,7 @@ if b is None:
 eng = state.engine()
 today = rs.local_today()
 calendar_notice(eng, today)
+WHOLE_STEPS = alt.Axis(format="d", tickMinStep=1)  # counts of tasks: no 0.1 steps on a small axis
 STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
 
 
@@ -105,7 +107,7 @@ if b is not None:
         if not long.empty:
             st.altair_chart(
                 alt.Chart(long).mark_bar().encode(
-                    y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    y=alt.Y("计划:N", title=None), x=alt.X("任务数:Q", stack="zero", axis=WHOLE_STEPS),
                     color=alt.Color("状态:N", sort=[lc.TASK_LABELS[s] for s in STATE_ORDER],
                                     legend=alt.Legend(orient="right")),
                     tooltip=["计划", "状态", "任务数"],
@@ -122,7 +124,7 @@ if b is not None:
         if not d.empty:
             st.altair_chart(
                 alt.Chart(d).mark_bar().encode(
-                    y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero"),
+                    y=alt.Y("部门:N", title=None), x=alt.X("任务数:Q", stack="zero", axis=WHOLE_STEPS),
                     color=alt.Color("情况:N", scale=alt.Scale(domain=["已逾期", "3个工作日内到期"], range=["#d62728", "#ff9f1c"]),
                                     legend=alt.Legend(orient="right")),
                     tooltip=["部门", "情况", "任务数"],
@@ -149,7 +151,8 @@ if b is not None:
     c[1].metric("名录库已检查占比", pct(ents and insp / ents), help=f"本年已检查 {insp:,} 户 / 存续 {ents:,} 户")
     c[2].metric("联合抽查占比", pct(js["share"]),
                 delta={"below": "低于目标", "within": "达到目标", "above": "高于目标"}.get(js["status"] or ""),
-                delta_color="normal" if js["status"] == "within" else "inverse",
+                # The status is a word, not a change: no arrow (an "↑" before 低于目标 reads as a rise).
+                delta_color="normal" if js["status"] == "within" else "inverse", delta_arrow="off",
                 help=f"多部门联合入户 {js['joint']:,} 次 / 入户检查 {js['visits']:,} 次（单个联合计划 {js['joint_one_plan']:,} 次，"
                      f"跨计划合并 {js['joint_merged']:,} 次）；省级目标 {js['target'][0]:.0%}–{js['target'][1]:.0%}")
     c[3].metric("联合抽查减少入户", f"{vis['saved']:,} 次",
@@ -169,7 +172,7 @@ if b is not None:
         st.markdown("**名录库已检查占比：按信用风险分类**")
         bar(cov("by_risk", lambda k: f"{k} 类" if k else k), "已检查占比", "分组", pct_axis=True, key="home_cov_risk")
         st.markdown("**名录库已检查占比：按行业门类**")
-        bar(cov("by_industry"), "已检查占比", "分组", pct_axis=True, key="home_cov_industry")
+        bar(cov("by_industry", industry), "已检查占比", "分组", pct_axis=True, key="home_cov_industry")
     with right:
         st.markdown("**名录库已检查占比：按乡镇街道**")
         bar(cov("by_town"), "已检查占比", "分组", pct_axis=True, key="home_cov_town")

@@ -59,8 +59,12 @@ if pv.rows:
     st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
 if pv.ignored_columns:
     st.caption("以下列不属于模板，导入时忽略：" + "、".join(pv.ignored_columns))
-if pv.errors:
+whole_file = [e for e in pv.errors if not e.row]  # the file as a whole: say why in words
+for e in whole_file:
+    st.error(e.reason)
+if pv.errors and len(whole_file) < len(pv.errors):
     st.error(f"发现 {len(pv.errors):,} 处错误，请修改后重新上传，或勾选“仅导入有效行”。")
+if pv.errors:
     st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", key="import_errors")
 else:
     st.success("预览未发现错误。")
@@ -69,7 +73,11 @@ st.markdown("##### 第三步：导入")
 partial = st.checkbox("仅导入有效行", key="import_partial",
                       help="不勾选时，只要有一行有误，整个文件都不导入；勾选后跳过有误的行，只导入有效行。")
 result_key = f"import_result_{kind}"
-if st.button("开始导入", type="primary", key="import_go"):
+# 开始导入 waits for a file without errors, unless only the valid rows are to be imported (and there are some).
+blocked = pv.total_rows == 0 or (bool(pv.errors) and not partial)
+if blocked:
+    st.caption("文件有错误：请修改后重新上传，或勾选“仅导入有效行”。" if pv.total_rows else "文件没有数据行，无法导入。")
+if st.button("开始导入", type="primary", key="import_go", disabled=blocked):
     bar = st.progress(0.0, text="正在导入……")
     try:
         report = imports.import_file(

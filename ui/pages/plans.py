@@ -140,13 +140,14 @@ editing = st.selectbox(
 if st.session_state.get("plan_loaded", "∅") != editing:
     _fill(editing)
     st.session_state["plan_loaded"] = editing
+    st.session_state.pop("plan_save_attempted", None)  # another plan: its problems are not yet asked for
 
 c1, c2, c3 = st.columns([1, 2, 1])
 code = c1.text_input("计划编号", key="plan_code", disabled=editing is not None,
                      help="如 PG-2026-GS；保存后不可修改（抽取证书引用计划编号）").strip()
 name = c2.text_input("计划名称", key="plan_name").strip()
 lead = c3.selectbox("牵头部门", dept_names, key="plan_lead")
-chosen = st.multiselect("抽查事项", list(item_by_code), format_func=_item_label, key="plan_items",
+chosen = st.multiselect("抽查事项", list(item_by_code), placeholder="请选择", format_func=_item_label, key="plan_items",
                         help="重点检查事项不设比例上限；一般检查事项的抽查比例不得超过其上限、不得低于其下限。"
                              "选中多个部门的事项即为部门联合抽查（进一次门、查多项事）。")
 strata_by = st.radio("分层方式", list(STRATA_LABELS), format_func=STRATA_LABELS.get, key="plan_strata", horizontal=True)
@@ -198,9 +199,9 @@ c1, c2, c3 = st.columns(3)
 general_per_year = int(c1.number_input("每年一般事项抽查次数上限", min_value=0, step=1, key="plan_general",
                                        help="同一对象一年内因一般检查事项被抽中的次数达到此数后，不再进入本年后续一般事项名录；0 表示不限"))
 key_per_year = int(c2.number_input("每年重点事项抽查次数上限", min_value=0, step=1, key="plan_key", help="0 表示不限"))
-exempt = c3.multiselect("不受频次限制的风险分类", classes, format_func=fmt_risk, key="plan_exempt",
+exempt = c3.multiselect("不受频次限制的风险分类", classes, placeholder="请选择", format_func=fmt_risk, key="plan_exempt",
                         help="如高风险（D）对象可实行重点监管，提高抽查频次")
-frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], format_func=lambda c: town_names.get(c, c),
+frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], placeholder="全部乡镇街道", format_func=lambda c: town_names.get(c, c),
                              key="plan_towns", help="不选表示本局辖区全部乡镇街道")
 task_days = int(st.number_input("完成时限（抽取后工作日数）", min_value=0, step=1, key="plan_task_days",
                                 help="抽查任务须在抽取后多少个工作日内完成检查；0 表示在抽查期间结束前完成。"
@@ -226,7 +227,8 @@ data = PlanInput(
     description=description, bureau_code=b["code"], task_days=task_days, reason=reason,
 )
 
-# --- live rule check -----------------------------------------------------------------------------
+# --- rule check -----------------------------------------------------------------------------------
+ATTEMPTED_KEY = "plan_save_attempted"
 st.markdown("##### 规则检查")
 errors = input_errors + check_input(eng, data)
 if not name:
@@ -235,10 +237,16 @@ if edited is not None and edited["status"] != lifecycle.DRAFT and not reason:
     errors.append(f"本计划第 {edited['version']} 版{lifecycle.label(edited['status'])}：修改须填写修改理由")
 if editing is None and code and any(p["code"] == code for p in plans):
     errors.append(f"计划编号 {code} 已存在；如需修改请在上方“选择计划”中选中它")
-for msg in errors:
-    st.error(msg)
+errors = list(dict.fromkeys(errors))  # each problem once, however many rules found it
+# Validated on submit: a form just opened is not a list of mistakes. Once 保存计划 was pressed, the
+# problems stay listed (and go one by one as they are fixed).
 if not errors:
     st.success("符合规则")
+elif st.session_state.get(ATTEMPTED_KEY):
+    for msg in errors:
+        st.error(msg)
+else:
+    st.caption("填写完成后点击“保存计划”：如有不符合规则之处将在此列出。")
 
 # --- live preview ----------------------------------------------------------------------------------
 st.markdown("##### 名录与抽取数预览")
@@ -273,7 +281,11 @@ except DsrError as e:
     st.warning(str(e))
 
 # --- save ----------------------------------------------------------------------------------------------
-if st.button("保存计划", type="primary", disabled=bool(errors), key="plan_save"):
+if st.button("保存计划", type="primary", key="plan_save") and errors:
+    st.session_state[ATTEMPTED_KEY] = True
+    st.rerun()
+elif st.session_state.get("plan_save") and not errors:
+    st.session_state.pop(ATTEMPTED_KEY, None)
     try:
         saved = save_plan(eng, data, state.actor())
         if bool(saved.merge_visits) != merge_visits:  # re-forms the visits of its drawn periods

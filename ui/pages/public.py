@@ -106,7 +106,8 @@ if _staff():
     st.divider()
     st.subheader("公示导出（工作人员）")
     st.caption("导出全部公开数据：检查结果、抽查计划、抽查事项清单、抽取公开核验包，CSV / XLSX / JSON / 离线网页。")
-    fmts = st.multiselect("格式", list(ex.FORMATS), default=list(ex.FORMATS), key="public_export_formats")
+    fmts = st.multiselect("格式", list(ex.FORMATS), default=list(ex.FORMATS), key="public_export_formats",
+                          format_func=lambda f: {"html": "离线网页"}.get(f, f.upper()), placeholder="请选择")
     if st.button("生成导出文件", key="public_export_run", disabled=not fmts):
         with st.spinner("正在导出……"):
             st.session_state["public_export_zip"] = export_service.export_zip(eng, fmts)

@@ -8,11 +8,15 @@ from scheduler.library import browse
 from scheduler.results import followup_service
 from scheduler.results import service as rs
 from scheduler.results.dashboard import working_days_left
+from scheduler.calendar import service as cal
 from scheduler.calendar.workdays import PUBLICATION_DAYS
 from scheduler.errors import DsrError
 from ui import state
 from ui.acting import acting_as
+from ui import formatting as fmt
 from ui.widgets import Col, fmt_date, need_bureau, table
+
+NEXT_YEAR_MISSING = "待录入下一年度工作日历"
 
 SOON = 3  # working days: due this soon is shown in orange
 OVERDUE_BG, SOON_BG = "background-color: #f8d7da; color: #a4161a", "background-color: #ffe5b4; color: #8a4b00"
@@ -34,18 +38,20 @@ if msg := st.session_state.pop("pub_flash", None):
 KIND = {"random": "双随机抽查", **lc.CASE_KINDS}
 
 
-def state_of(left) -> str:
+def state_of(left, deadline) -> str:
     if left is None:
-        return "期限未计算"
+        # A deadline (or today's count to it) in a year whose holiday schedule is not entered yet.
+        return NEXT_YEAR_MISSING if deadline is not None or next_year_missing else "期限未计算"
     if left < 0:
         return "已逾期"
     return "即将到期" if left <= SOON else "正常"
 
 
 queue = rs.publication_queue(eng, actor.department_id, today, actor=actor)
+next_year_missing = today.year + 1 not in cal.calendar(eng).years
 for r in queue:
     r["wd_left"] = working_days_left(eng, today, r["deadline"])
-    r["flag"] = state_of(r["wd_left"])
+    r["flag"] = state_of(r["wd_left"], r["deadline"])
 
 st.subheader("待公示")
 k1, k2, k3 = st.columns(3)
@@ -63,7 +69,7 @@ else:
         "结果数": [r["results"] for r in queue],
         "完成检查日期": [fmt_date(r["completed_on"]) for r in queue],
         "公示期限": [fmt_date(r["deadline"]) for r in queue],
-        "剩余工作日": [r["wd_left"] for r in queue],
+        "剩余工作日": [fmt.working_days_left(r["wd_left"]) if r["wd_left"] is not None else r["flag"] for r in queue],
         "状态": [r["flag"] for r in queue],
         "备注": [r["note"] or "" for r in queue],
     })

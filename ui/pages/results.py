@@ -96,7 +96,7 @@ by_code = {r["code"]: r for r in open_items}
 code = st.selectbox("检查事项", list(by_code), key="res_item",
                     format_func=lambda c: f"{c} {by_code[c]['name']}（{by_code[c]['status']}）")
 cur = by_code[code]
-chosen = st.multiselect("检查结果（可多选；“未发现问题”不能与发现问题的类别同时选择）", [c.name for c in cats],
+chosen = st.multiselect("检查结果（可多选；“未发现问题”不能与发现问题的类别同时选择）", placeholder="请选择", options=[c.name for c in cats],
                         default=[n for n in cur["category_names"] if n in {c.name for c in cats}], key=f"res_cats_{task_id}_{code}")
 note = st.text_area("备注", value=cur["note"] or "", key=f"res_note_{task_id}_{code}")
 today = rs.local_today()

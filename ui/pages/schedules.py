@@ -11,10 +11,11 @@ from scheduler.plans import schedules as S
 from scheduler.draw import runs
 from scheduler.errors import DsrError
 from ui import state
+from ui.formatting import beijing
 
 st.title("计划任务")
 st.caption(
-    "定时抽取由后台工作进程（dsr worker）执行：到点后自动冻结名录、以系统种子抽取并匹配检查人员；"
+    "定时抽取由服务器上的后台工作进程执行：到点后自动冻结名录、以系统种子抽取并匹配检查人员；"
     "须使用公开种子的计划到点后提醒计划人员组织公开摇号。同一计划同一期间只会抽取一次。"
 )
 
@@ -23,14 +24,26 @@ actor = state.actor()
 bid = state.bureau_id()  # the bureau the page works on; the services check it is in the account's scope
 
 
+def _describe(text):
+    """A plan's schedule in words (每月第一个工作日 09:00), not in the stored syntax."""
+    try:
+        return S.parse(text).describe() + ("" if text else "（默认）")
+    except DsrError:
+        return text
+
+
 def _t(v):
-    return v.strftime("%Y-%m-%d %H:%M:%S") if v is not None else ""
+    return beijing(v, "%Y-%m-%d %H:%M:%S") if v is not None else ""
+
+
+NOTICE_KINDS = {runs.WAITING_SEED: "待录入公开种子", runs.FAILED: "定时抽取失败", runs.MISSED: "错过的定时抽取",
+                "seed_reminder": "公开种子提醒", "deadline_soon": "公示即将到期", "overdue": "公示已逾期"}
 
 
 st.subheader("工作进程")
 workers = runs.worker_status(eng)
 if not workers:
-    st.warning("尚无工作进程运行记录：请在服务器上运行 dsr worker（参见 README“Running the worker”）。")
+    st.warning("尚无工作进程运行记录：请服务器管理员启动后台工作进程（见部署说明中的“运行工作进程”一节）。")
 else:
     for hb in workers:
         line = f"{hb.worker_id}（{hb.host}，进程 {hb.pid}）— 最近心跳 {_t(hb.last_seen.astimezone(S.TZ))}"
@@ -44,7 +57,7 @@ else:
     st.dataframe(
         pd.DataFrame(
             [
-                {"计划": p.code, "名称": p.name, "定时设置": p.schedule or f"（默认）{S.DEFAULT_SCHEDULE}", "说明": p.description,
+                {"计划": p.code, "名称": p.name, "定时设置": _describe(p.schedule), "说明": p.description,
                  "下次运行": p.next_run or "", "公开种子": "是" if p.require_public_seed else "否", "问题": p.error}
                 for p in plans
             ]
@@ -55,12 +68,17 @@ else:
     with st.form("schedule_form"):
         code = st.selectbox("计划", [p.code for p in plans], key="sched_plan")
         current = next(p.schedule for p in plans if p.code == code)
+        try:  # shown in words; the keywords are accepted too
+            sched = S.parse(current)
+            current = sched.describe() if current and sched.needs_calendar else current
+        except DsrError:
+            pass
         text = st.text_input(
             "定时设置",
             value=current,
             key="sched_text",
-            help=f"留空 = {S.parse('').describe()}；first_working_day_of_quarter 09:00 = 每季度第一个工作日；"
-            "或 5 个 cron 字段（分钟 小时 日 月 星期，北京时间），如 0 9 1 * *",
+            help=f"留空 = {S.parse('').describe()}；也可写“每季度第一个工作日 09:00”，"
+            "或 5 个定时字段（分钟 小时 日 月 星期，北京时间），如 0 9 1 * *",
         )
         if st.form_submit_button("保存定时设置"):
             errs = S.validate(text)
@@ -112,7 +130,7 @@ st.subheader("通知")
 notes = runs.list_notifications(eng, 100, actor=actor, bureau_id=bid)
 if notes:
     st.dataframe(
-        pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": n.kind, "内容": n.message,
+        pd.DataFrame([{"时间": _t(runs._utc(n.created_at).astimezone(S.TZ)), "类型": NOTICE_KINDS.get(n.kind, n.kind), "内容": n.message,
                        "已读": "是" if n.read else "否"} for n in notes]),
         hide_index=True, width="stretch",
     )

@@ -16,6 +16,7 @@ from scheduler.results import service as rs
 from scheduler.library.bureaus import change_risk_classes, risk_classes
 from scheduler.errors import DsrError
 from sqlmodel import Session
+from ui.formatting import beijing
 from ui import state
 from ui.widgets import Col, table
 
@@ -39,7 +40,7 @@ def _done(message: str) -> None:
 
 
 def _time(v) -> str:
-    return v.astimezone().strftime("%Y-%m-%d %H:%M") if v else ""
+    return beijing(v) if v else ""
 
 
 def _password_pair(prefix: str, label: str) -> str | None:
@@ -67,7 +68,7 @@ with tab_users:
         Col("department", "部门"), Col("inspector", "执法人员编号"), Col("state", "状态"), Col("last_login", "最近登录"),
     ], key="settings_users_table")
     st.caption("账号不删除，只停用；登录失败次数过多的账号按设定锁定，重置密码即解除锁定。"
-               "不属于某一监管局的全局管理员和审计账号用命令 dsr user add 创建。")
+               "不属于某一监管局的全局管理员和审计账号由服务器管理员用 dsr 命令行工具创建（见账号说明文档）。")
 
     if manage_users and b is not None:
         with st.expander(f"新建账号（{b['name']}）"):

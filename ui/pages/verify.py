@@ -11,7 +11,7 @@ from scheduler.matching import package as matching_package
 from scheduler.verify import verify_package
 
 st.title("核验抽取结果")
-st.caption("上传抽取核验包（zip），或其中的 certificate.json 与 frame.csv（审计包另有 roster.csv、experts.csv、conflicts.csv、"
+st.caption("上传抽取核验包（ZIP 压缩包），或其中的 certificate.json 与 frame.csv（审计包另有 roster.csv、experts.csv、conflicts.csv、"
            "loads.csv、last.csv），系统仅凭这些文件重新计算抽签号、入选对象与检查组，不读取数据库。")
 
 KIND_LABELS = {"auditor": "审计核验包", "public": "公开核验包", "unknown": "未知类型"}

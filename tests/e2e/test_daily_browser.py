@@ -1,0 +1,143 @@
+"""The app as a bureau uses it every day, in a real Chromium (issue: sessions, one language).
+
+- a login survives a reload (F5) and a second tab, a deep link opens its page after the login,
+  the cookie is HttpOnly, and a logout in one tab logs out the other;
+- every page for every demo role shows no Latin-letter word outside a short list, and none of
+  Streamlit's own English chrome (Deploy, ⋮ menu, "Page not found").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.ui_steps import DEMO_PASSWORD
+from ui import nav
+
+pytestmark = pytest.mark.e2e
+
+WAIT = 30_000
+COOKIE = "dsr_session"
+# Words a bureau reads as they are: file formats, the credit code, digests, the product's name.
+ALLOWED = {"USCC", "CSV", "XLSX", "JSON", "PDF", "SHA", "ID", "dsr", "HTML", "ZIP"}
+# A word: two or more Latin letters standing alone. Codes (PG-2026-SP, SC-01, 9111...MA01) are
+# identifiers, not words: letters next to a digit or a hyphen are left out.
+WORD = re.compile(r"(?<![A-Za-z0-9_\-./:@])[A-Za-z]{2,}(?![A-Za-z0-9_\-.:@/])")
+
+
+def _idle(page: Page) -> None:
+    page.wait_for_timeout(300)
+    expect(page.get_by_test_id("stStatusWidget")).to_have_count(0, timeout=WAIT)
+
+
+def _login_form(page: Page, username: str) -> None:
+    page.get_by_label("用户名").wait_for(state="visible", timeout=WAIT)
+    _idle(page)
+    page.get_by_label("用户名").fill(username)
+    page.get_by_label("密码", exact=True).fill(DEMO_PASSWORD)
+    # The cookie is set by the app's /api/session route, called by the page after the login.
+    with page.expect_response(lambda r: "/api/session" in r.url and r.request.method == "POST", timeout=WAIT) as r:
+        page.get_by_role("button", name="登录", exact=True).click()
+    assert r.value.status == 204
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible(timeout=WAIT)
+    _idle(page)
+
+
+def _heading(page: Page, text: str):
+    return page.get_by_role("heading", name=text, exact=True).first
+
+
+def test_login_survives_reload_and_new_tab_until_logout(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/plans")  # a deep link, before logging in
+    _login_form(page, "planner")
+    expect(_heading(page, "抽查计划")).to_be_visible(timeout=WAIT)  # the linked page, not the home page
+    assert page.url.endswith("/plans")
+    cookie = next(c for c in page.context.cookies() if c["name"] == COOKIE)
+    assert cookie["httpOnly"] and cookie["sameSite"] == "Strict"
+
+    page.reload()  # F5
+    expect(_heading(page, "抽查计划")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_role("button", name="退出登录")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_label("用户名")).to_have_count(0)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+
+    other = page.context.new_page()  # a second tab of the same browser
+    other.goto(f"{app_url}/tasks")
+    expect(_heading(other, "任务与匹配")).to_be_visible(timeout=WAIT)
+    expect(other.get_by_role("button", name="退出登录")).to_be_visible(timeout=WAIT)
+    _idle(other)
+
+    page.get_by_role("button", name="退出登录").click()
+    expect(page.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT)
+    _idle(page)
+    # The other tab is logged out at its next click.
+    other.get_by_test_id("stSidebarNav").get_by_role("link", name="抽查计划", exact=True).click()
+    expect(other.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT)
+    other.reload()
+    expect(other.get_by_role("button", name="登录", exact=True)).to_be_visible(timeout=WAIT)
+    expect(other.get_by_role("button", name="退出登录")).to_have_count(0)
+
+
+def test_a_page_the_role_cannot_open_answers_in_chinese(page: Page, app_url: str) -> None:
+    page.goto(f"{app_url}/")
+    _login_form(page, "inspector")
+    page.goto(f"{app_url}/audit")
+    expect(_heading(page, "无法打开此页面")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("Page not found")).to_have_count(0)
+
+
+def _latin_words(text: str) -> set[str]:
+    return {w for w in WORD.findall(text) if w not in ALLOWED}
+
+
+_VISIBLE_TEXT = """() => {
+  const out = [];
+  const walk = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  while (walk.nextNode()) {
+    const el = walk.currentNode.parentElement;
+    // Material icons are written as their ligature names ("home"): drawn as icons, not read as words.
+    if (!el || el.closest('[data-testid="stIconMaterial"], script, style, noscript')) continue;
+    if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
+    const box = el.getBoundingClientRect();
+    if (box.width <= 1 && box.height <= 1) continue;  // visually hidden (a skip link until focused)
+    out.push(walk.currentNode.textContent);
+  }
+  for (const el of document.querySelectorAll('input[placeholder], textarea[placeholder]')) {
+    if (el.checkVisibility() && !el.value) out.push(el.placeholder);
+  }
+  return out.join("\\n");
+}"""
+
+
+def _visible_text(page: Page) -> str:
+    """The text a user sees: text nodes that are displayed, without the icons' ligature names."""
+    return page.evaluate(_VISIBLE_TEXT)
+
+
+@pytest.mark.parametrize("role", ["admin", "planner", "inspector", "reviewer", "auditor"])
+def test_every_page_is_in_chinese(page: Page, app_url: str, role: str) -> None:
+    page.goto(f"{app_url}/")
+    _login_form(page, role)
+    if role == "inspector" and os.environ.get("DSR_E2E_SCREENSHOTS"):  # the README's screenshot of 我的任务
+        expect(_heading(page, "我的任务")).to_be_visible(timeout=WAIT)
+        _idle(page)
+        page.screenshot(path=str(Path(os.environ["DSR_E2E_SCREENSHOTS"]) / "mytasks.png"))
+    expect(page.get_by_role("button", name="Deploy")).to_have_count(0)
+    expect(page.get_by_test_id("stMainMenu")).to_have_count(0)
+    sidebar = page.get_by_test_id("stSidebarNav")
+    titles = [t for _s, _p, t, _i in nav.PAGES if sidebar.get_by_role("link", name=re.compile(f"{t}$")).count()]
+    assert titles, "no pages in the navigation"
+    found: dict[str, set[str]] = {}
+    for title in titles:
+        sidebar.get_by_role("link", name=re.compile(f"{title}$")).first.click()
+        _idle(page)
+        expect(page.get_by_test_id("stMain").get_by_role("heading").first).to_be_visible(timeout=WAIT)
+        _idle(page)
+        words = _latin_words(_visible_text(page))
+        if words:
+            found[title] = words
+    assert not found, f"{role}: Latin words on pages: {found}"
