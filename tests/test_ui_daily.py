@@ -29,7 +29,7 @@ def base_db(tmp_path_factory):
     upgrade(eng)
     create_demo(eng, 600, seed=5)
     create_history(eng, dt.date(2026, 9, 15), seed=5, months=1, rounds=1)
-    ensure_demo_users(eng)
+    ensure_demo_users(eng, must_change=False)
     eng.dispose()
     return path
 
@@ -39,7 +39,6 @@ def app(base_db, tmp_path, monkeypatch):
     p = tmp_path / "dsr.db"
     p.write_bytes(base_db.read_bytes())
     monkeypatch.setenv("DSR_DATABASE_URL", f"sqlite:///{p}")
-    monkeypatch.delenv("DSR_UI_AUTOLOGIN", raising=False)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
     st.cache_resource.clear()
     st.cache_data.clear()

@@ -58,8 +58,8 @@ def url_path(path: str) -> str:
 
 
 def staff_pages() -> list[tuple[str, str, str]]:
-    """(path, title, icon) of every page but the public one."""
-    return [(page_path(script), title, icon) for _s, script, title, icon in PAGES if script != "public.py"]
+    """(path, title, icon) of every page but the public ones (公示查询, 公开核验, 本企业查询)."""
+    return [(page_path(script), title, icon) for section, script, title, icon in PAGES if section != "公开"]
 
 
 def not_open_page() -> None:
