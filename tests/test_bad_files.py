@@ -140,5 +140,5 @@ def test_a_header_only_file_is_an_error_not_an_import(engine, pinggu, fmt):
     before = counts(engine)
     rep = import_file(engine, "enterprises", f"空表.{fmt}", data)
     assert rep.import_run_id is None and len(rep.errors) == 1
-    assert "只有表头" in str(rep.errors[0]) and f"空表.{fmt}" in str(rep.errors[0])
+    assert "只有列名，没有数据行" in str(rep.errors[0]) and f"空表.{fmt}" in str(rep.errors[0])
     assert counts(engine) == before

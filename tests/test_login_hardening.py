@@ -147,8 +147,8 @@ def test_dsr_app_listens_on_this_machine_and_prints_generated_demo_passwords(tmp
     assert r.returncode == 0, r.stderr
     assert "--server.address 127.0.0.1" in r.stdout
     shown = dict(re.findall(r"^\s+(\w+)：.*初始密码 (\S+)$", r.stdout, flags=re.M))
-    assert set(shown) == {"admin", "planner", "inspector", "reviewer", "auditor"}
-    assert len(set(shown.values())) == 5 and "dsr-demo-2026" not in r.stdout
+    assert set(shown) == {"admin", "admin2", "planner", "inspector", "reviewer", "auditor"}
+    assert len(set(shown.values())) == 6 and "dsr-demo-2026" not in r.stdout
     eng = make_engine(db)
     try:
         assert users.login(eng, "admin", shown["admin"]).role == "admin"

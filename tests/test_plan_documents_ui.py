@@ -163,7 +163,7 @@ def test_the_draw_page_refuses_a_draft(url):
     at = ui_login(AppTest.from_file(str(ROOT / "streamlit_app.py"), default_timeout=90))
     at = open_page(at, "draw.py")
     at.selectbox(key="draw_plan").select("PG-2026-DRAFT")
-    at.text_input(key="draw_period").input("2026-12")
+    at.selectbox(key="draw_period").select("2026-12")
     at = rerun(at)
     assert any("第 1 版为草稿，尚未审批，不能抽取" in w.value for w in at.warning)
     at.button(key="draw_freeze").click()

@@ -198,8 +198,13 @@ def test_plan_form_edits_and_strata_preview(app, url):
     assert at.checkbox(key="plan_merge").value is True
     at.checkbox(key="plan_merge").uncheck()  # 不可合并: this plan visits on its own
     at = _run(at)
-    # The plan is published: a change needs a reason (it becomes version 2, a draft).
-    assert any("修改须填写修改理由" in e for e in _errors(at)) and at.button(key="plan_save").disabled
+    # The plan is published: a change needs a reason (it becomes version 2, a draft). The form does not
+    # scold before 保存计划 is pressed; pressing it lists the problem and saves nothing.
+    assert not _errors(at)
+    at.button(key="plan_save").click()
+    at = _run(at)
+    assert any("修改须填写修改理由" in e for e in _errors(at))
+    assert next(p for p in list_plans(make_engine(url)) if p["code"] == "PG-SP")["version"] == 1
     at.text_input(key="plan_reason").input("按乡镇分层，高风险对象固定抽取")
     at = _run(at)
     assert not _errors(at)

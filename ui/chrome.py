@@ -27,6 +27,12 @@ TEXTS: dict[str, str] = {
     "Clear all": "全部清除",
     "Remove": "删除",
     "file upload": "上传文件",
+    # The camera input (我的任务's 现场照片).
+    "Take Photo": "拍照",
+    "Clear photo": "重拍",
+    "Switch camera": "切换摄像头",
+    "This app would like to use your camera.": "需要使用摄像头拍摄现场照片。",
+    "Learn how to allow access.": "请在浏览器设置中允许本网站使用摄像头。",
     # A date input writes its empty fields as segments: "yyyy" / "mm" / "dd".
     "yyyy": "年", "YYYY": "年", "mm": "月", "MM": "月", "dd": "日", "DD": "日",
 }

@@ -161,7 +161,7 @@ def _read(kind: str, file_name: str, data: bytes) -> Table:
     if len(table) == 0:
         # A header and nothing else is a wrong file (an empty export, the template itself), not
         # "导入完成 0 行": say so, as for any file that cannot be imported.
-        raise FileError(f"文件 {file_name} 只有列名，没有数据行；请在模板的列名下方填写数据后重新上传")
+        raise FileError("只有列名，没有数据行；请在模板的列名下方填写数据后重新上传")  # the error names the file
     return table
 
 

@@ -64,6 +64,7 @@ def mark(engine: Engine, task_id: int, item: str, seq: int, value: str, actor: A
     """An inspector of the team marks one point of an item's checklist (符合 / 不符合 / 不适用)."""
     cl.check_mark(value, note)
     with Session(engine) as s:
+        require(actor, "result.enter")
         t = rs._lock_task(s, task_id, actor)
         if t.status not in lc.WORKING_STATES:
             raise lc.Refused(f"任务状态为“{lc.TASK_LABELS.get(t.status, t.status)}”，不能填写检查表")
@@ -118,6 +119,7 @@ def my_tasks(engine: Engine, actor: Actor, today: date) -> dict[str, list[dict[s
     address and planned date. Results already published are left out."""
     from db.models import Enterprise, Visit, VisitTask
 
+    require(actor, "result.enter")  # the phone page is the inspector's own; other roles use 检查任务
     rows = [r for r in rs.inspector_tasks(engine, actor.name, page_size=rs.MAX_PAGE_SIZE, actor=actor).rows
             if r["status"] in ("assigned", "inspecting", "completed")]
     ids = [r["id"] for r in rows]

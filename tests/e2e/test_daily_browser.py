@@ -23,7 +23,7 @@ pytestmark = pytest.mark.e2e
 WAIT = 30_000
 COOKIE = "dsr_session"
 # Words a bureau reads as they are: file formats, the credit code, digests, the product's name.
-ALLOWED = {"USCC", "CSV", "XLSX", "JSON", "PDF", "SHA", "ID", "dsr", "HTML", "ZIP"}
+ALLOWED = {"USCC", "CSV", "XLSX", "JSON", "PDF", "SHA", "ID", "dsr", "HTML", "ZIP", "JPG", "JPEG", "PNG"}
 # A word: two or more Latin letters standing alone. Codes (PG-2026-SP, SC-01, 9111...MA01) are
 # identifiers, not words: letters next to a digit or a hyphen are left out.
 WORD = re.compile(r"(?<![A-Za-z0-9_\-./:@])[A-Za-z]{2,}(?![A-Za-z0-9_\-.:@/])")
@@ -100,7 +100,8 @@ _VISIBLE_TEXT = """() => {
   while (walk.nextNode()) {
     const el = walk.currentNode.parentElement;
     // Material icons are written as their ligature names ("home"): drawn as icons, not read as words.
-    if (!el || el.closest('[data-testid="stIconMaterial"], script, style, noscript')) continue;
+    // Field and file names set as code (`rank`, `public_frame.csv`) are identifiers an auditor looks up.
+    if (!el || el.closest('[data-testid="stIconMaterial"], code, script, style, noscript')) continue;
     if (!el.checkVisibility({checkOpacity: true, checkVisibilityCSS: true})) continue;
     const box = el.getBoundingClientRect();
     if (box.width <= 1 && box.height <= 1) continue;  // visually hidden (a skip link until focused)

@@ -98,7 +98,7 @@ if b is not None:
     certs = recusal_service.certificate_warnings(eng, b["code"], today=today, actor=actor)
     if fub["overdue"] or fub["due_soon"] or certs:
         st.warning(f"后续处置已逾期 {len(fub['overdue'])} 件、5日内到期 {len(fub['due_soon'])} 件；"
-                   f"执法证 30 日内到期或已过期 {len(certs)} 人（详见“后续处置”页）。", icon=":material/alarm:")
+                   f"执法证 30 日内到期或已过期 {len(certs)} 人（详见“后续处置”页）。", icon="⏰")
     if month_rows:
         long = pd.DataFrame([
             {"计划": f"{r['plan_code']}（{r['period']}）", "状态": lc.TASK_LABELS.get(s, s), "任务数": n}

@@ -2,6 +2,7 @@
 and recomputes it with the reference verifier (scheduler/verify.py), showing every check.
 The package and the printable 抽取结果公告 (PDF) are offered for download."""
 
+import re
 import tempfile
 from pathlib import Path
 
@@ -12,7 +13,7 @@ from scheduler.verify import verify_package
 from ui import state
 
 st.title("公开核验")
-st.caption("选择一次已完成的抽取：系统生成其公开核验包，并用独立的参考程序（仅依赖 Python 标准库）重新计算，逐项显示核验结果。"
+st.caption("选择一次已完成的抽取：系统生成其公开核验包，并用独立的参考程序（只用编程语言的标准库，不依赖本系统）重新计算，逐项显示核验结果。"
            "公开核验包不含风险分类：各对象的分层只以加盐承诺值公开；企业可在“本企业查询”凭查询码核对本企业的判定。")
 
 eng = state.engine()
@@ -53,7 +54,17 @@ if report.ok:
     st.success("核验通过：由公开核验包重新计算的结果与抽取证书一致。")
 else:
     st.error(f"核验未通过。第一处不一致：{report.first_difference}")
-st.markdown("\n".join(f"- ✅ {c}" for c in report.checks) + ("" if report.ok else f"\n- ❌ {report.first_difference}"))
+# The certificate's field names (rank, batch, selected…) are set as code: names to look up in the
+# normative text, not words of the sentence.
+FIELD = re.compile(r"(?<![\w`.])([a-z][a-z0-9]*(?:_[a-z0-9]+)*)(?![\w`.])", re.ASCII)
+
+
+def _fields_as_code(text: str) -> str:
+    return FIELD.sub(r"`\1`", text)
+
+
+st.markdown("\n".join(f"- ✅ {_fields_as_code(c)}" for c in report.checks)
+            + ("" if report.ok else f"\n- ❌ {_fields_as_code(report.first_difference)}"))
 if report.unchecked:
     st.markdown("**公开核验包无法核验（由审计包或企业本身核验）**")
     st.markdown("\n".join(f"- {u}" for u in report.unchecked))
