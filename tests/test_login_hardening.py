@@ -34,13 +34,14 @@ def test_twenty_parallel_wrong_passwords_count_twenty_and_lock(engine, pinggu):
     """Before: each attempt read the counter, added one and wrote it back, so parallel attempts
     overwrote each other (20 attempts left it at 2) and the five-try lock-out was bypassed."""
     users.add_user(engine, "target", "planner", PW, department="SCJGJ")
+    policy = users.LockoutPolicy(account_max_attempts=20)  # twenty sources, one failure each
     start = threading.Barrier(20)
     outcomes: list[str] = []
 
     def attempt(k: int) -> None:
         start.wait()
         try:
-            users.login(engine, "target", f"wrong-{k}", source=f"198.51.100.{k}")
+            users.login(engine, "target", f"wrong-{k}", source=f"198.51.100.{k}", policy=policy)
             outcomes.append("in")
         except users.LoginFailed as e:
             outcomes.append(str(e))
@@ -54,8 +55,8 @@ def test_twenty_parallel_wrong_passwords_count_twenty_and_lock(engine, pinggu):
     assert _failed_attempts(engine, "target") == 20
     info = users.get_user(engine, "target")
     assert info.locked_until is not None and info.locked_until > dt.datetime.now(dt.timezone.utc)
-    with pytest.raises(users.LoginFailed):  # locked: the right password is refused too
-        users.login(engine, "target", PW)
+    with pytest.raises(users.LoginFailed):  # locked: the right password is refused too, from anywhere
+        users.login(engine, "target", PW, source="192.0.2.200", policy=policy)
     with Session(engine) as s:
         fails = s.execute(select(func.count()).select_from(AuditEvent)
                           .where(AuditEvent.action == "user.login_failed")).scalar_one()
@@ -92,6 +93,34 @@ def test_a_source_is_slowed_down_as_well_as_an_account(engine, pinggu):
     # Another source logs in; the first one again once its window has passed.
     assert users.login(engine, "real", PW, source="192.0.2.1", now=T0 + dt.timedelta(minutes=1), policy=policy).name == "real"
     assert users.login(engine, "real", PW, source="203.0.113.9", now=T0 + dt.timedelta(minutes=16), policy=policy).name == "real"
+
+
+def test_nobody_locks_a_person_out_of_their_account_from_one_address(engine, pinggu):
+    """Before: five wrong passwords from anywhere locked the account for everyone, so anyone who
+    knew a user name could keep that person out. Now they lock out only the address they came from;
+    the person logs in from theirs. Only failures from many addresses lock the account itself."""
+    users.add_user(engine, "victim", "planner", PW, department="SCJGJ")
+    policy = users.LockoutPolicy(max_attempts=5, lock_minutes=15, account_max_attempts=15)
+    for k in range(12):  # the attacker goes on after being locked out: refused before any password is tried
+        with pytest.raises(users.LoginFailed):
+            users.login(engine, "victim", f"guess-{k}", source="203.0.113.50", now=T0, policy=policy)
+    with pytest.raises(users.LoginFailed):  # the attacker's address, even with the right password
+        users.login(engine, "victim", PW, source="203.0.113.50", now=T0, policy=policy)
+    assert _failed_attempts(engine, "victim") == 5 and users.get_user(engine, "victim").locked_until is None
+    assert users.login(engine, "victim", PW, source="192.0.2.10", now=T0, policy=policy).name == "victim"
+    # A guessing spread over three addresses (5 each) reaches the account's limit: locked for everyone.
+    for src in ("203.0.113.51", "203.0.113.52", "203.0.113.53"):
+        for k in range(5):
+            with pytest.raises(users.LoginFailed):
+                users.login(engine, "victim", f"guess-{k}", source=src, now=T0, policy=policy)
+    assert users.get_user(engine, "victim").locked_until == T0 + dt.timedelta(minutes=15)
+    with pytest.raises(users.LoginFailed):
+        users.login(engine, "victim", PW, source="192.0.2.10", now=T0 + dt.timedelta(minutes=1), policy=policy)
+    assert users.login(engine, "victim", PW, source="192.0.2.10", now=T0 + dt.timedelta(minutes=16), policy=policy)
+    # An administrator's new password lifts every lock-out of the account, the attacker's address too.
+    users.reset_password(engine, "victim", "another-Passw0rd")
+    assert users.login(engine, "victim", "another-Passw0rd", source="203.0.113.50", now=T0 + dt.timedelta(minutes=2),
+                       policy=policy).name == "victim"
 
 
 def test_unknown_names_are_counted_without_flooding_the_audit_trail(engine, pinggu):

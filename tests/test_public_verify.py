@@ -204,17 +204,36 @@ def test_attempts_are_limited_per_credit_code_and_per_source(db):
     draw_id, _, key, rows = drawn(db)
     e = rows[5][0]
     code = hs.query_code(hs.check_key(key), e)
-    for i in range(sc.PER_CODE_PER_HOUR):
+    for i in range(sc.PER_CODE_PER_SOURCE_PER_HOUR):
         with pytest.raises(sc.SelfCheckRefused, match="不正确"):
-            sc.check_own_case(db, draw_id, e, "AAAA-AAAA-AAAA-AAAA", f"10.1.0.{i}")
-    with pytest.raises(sc.SelfCheckRefused, match="次数过多"):  # even with the right code, from a new source
-        sc.check_own_case(db, draw_id, e, code, "10.9.9.9")
+            sc.check_own_case(db, draw_id, e, "AAAA-AAAA-AAAA-AAAA", "10.1.0.1")
+    with pytest.raises(sc.SelfCheckRefused, match="次数过多"):  # that source, even with the right code
+        sc.check_own_case(db, draw_id, e, code, "10.1.0.1")
     for i in range(sc.PER_SOURCE_PER_HOUR):
         with pytest.raises(sc.SelfCheckRefused, match="不正确"):
             sc.check_own_case(db, draw_id, rows[10 + i][0], "AAAA-AAAA-AAAA-AAAA", "10.2.0.1")
     with pytest.raises(sc.SelfCheckRefused, match="次数过多"):
         sc.check_own_case(db, draw_id, rows[6][0], hs.query_code(hs.check_key(key), rows[6][0]), "10.2.0.1")
     assert sc.check_own_case(db, draw_id, rows[6][0], hs.query_code(hs.check_key(key), rows[6][0]), "10.3.0.1").report.ok
+
+
+def test_nobody_uses_up_an_entitys_attempts_from_one_source(db):
+    """Before: 10 wrong codes an hour for a credit code (which is public) from anywhere blocked the
+    entity itself for the hour. Now the tight limit is per credit code and source: the entity,
+    from its own address, still checks its case; only a guessing spread over many sources meets
+    the limit per credit code."""
+    draw_id, _, key, rows = drawn(db)
+    e = rows[5][0]
+    code = hs.query_code(hs.check_key(key), e)
+    for i in range(sc.PER_CODE_PER_SOURCE_PER_HOUR + 5):
+        with pytest.raises(sc.SelfCheckRefused):
+            sc.check_own_case(db, draw_id, e, "AAAA-AAAA-AAAA-AAAA", "203.0.113.66")
+    assert sc.check_own_case(db, draw_id, e, code, "198.51.100.7").report.ok
+    spread = sc.PER_CODE_PER_HOUR - sc.PER_CODE_PER_SOURCE_PER_HOUR - 6  # what is left of the hour's limit
+    for i in range(spread):
+        sc.count_attempt(db, f"uscc:{e}")
+    with pytest.raises(sc.SelfCheckRefused, match="次数过多"):  # the limit across sources is reached
+        sc.check_own_case(db, draw_id, e, code, "198.51.100.8")
 
 
 def test_the_attempt_counter_is_atomic(engine):

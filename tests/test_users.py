@@ -62,20 +62,18 @@ def test_lock_out_after_five_failures_and_unlock_after_the_time(engine, pinggu):
     policy = users.LockoutPolicy(max_attempts=5, lock_minutes=15)
     for k in range(4):
         with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
-            users.login(engine, "li", f"bad-{k}", now=T0 + dt.timedelta(seconds=k), policy=policy)
-    assert users.get_user(engine, "li").locked_until is None
+            users.login(engine, "li", f"bad-{k}", source="10.0.0.1", now=T0 + dt.timedelta(seconds=k), policy=policy)
+    assert users.login(engine, "li", PW, source="10.0.0.1", now=T0 + dt.timedelta(seconds=4), policy=policy)
+    for k in range(5):  # the count starts again after a login; five more lock that address out
+        with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
+            users.login(engine, "li", f"bad-{k}", source="10.0.0.1", now=T0 + dt.timedelta(seconds=5), policy=policy)
+    # Locked out: even the right password is refused from that address, until the window has passed.
     with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
-        users.login(engine, "li", "bad-5", now=T0 + dt.timedelta(seconds=5), policy=policy)
-    assert users.get_user(engine, "li").locked_until == T0 + dt.timedelta(seconds=5, minutes=15)
-    # Locked: even the right password is refused, until the time has passed.
-    with pytest.raises(users.LoginFailed, match="用户名或密码错误"):
-        users.login(engine, "li", PW, now=T0 + dt.timedelta(minutes=15), policy=policy)
-    a = users.login(engine, "li", PW, now=T0 + dt.timedelta(minutes=15, seconds=6), policy=policy)
-    assert a.role == "reviewer"
-    info = users.get_user(engine, "li")
-    assert info.locked_until is None
+        users.login(engine, "li", PW, source="10.0.0.1", now=T0 + dt.timedelta(minutes=15), policy=policy)
+    a = users.login(engine, "li", PW, source="10.0.0.1", now=T0 + dt.timedelta(minutes=15, seconds=6), policy=policy)
+    assert a.role == "reviewer" and users.get_user(engine, "li").locked_until is None
     fails = [e for e in _events(engine) if e[0] == "user.login_failed"]
-    assert len(fails) == 6
+    assert len(fails) == 10
 
 
 def test_success_resets_the_failure_count(engine, pinggu):

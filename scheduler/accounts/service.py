@@ -16,7 +16,7 @@ from typing import Optional
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
@@ -47,25 +47,39 @@ class LoginFailed(UserError):
 
 @dataclass(frozen=True)
 class LockoutPolicy:
-    """After `max_attempts` consecutive failures the account is locked for `lock_minutes`."""
+    """Lock-outs that nobody can use to shut a person out of their own account.
+
+    `max_attempts` wrong passwords for an account from one source (client address) within
+    `lock_minutes` lock that source out of that account until the window has passed; the person,
+    from their own address, still logs in. `account_max_attempts` failures for an account from all
+    sources within `lock_minutes` (a guessing spread over many addresses) lock the account itself
+    for `lock_minutes`. Since a locked-out source is refused before its password is tried, one
+    source adds at most `max_attempts` to that count per window: locking an account for everyone
+    takes `account_max_attempts / max_attempts` addresses."""
 
     max_attempts: int = 5
     lock_minutes: int = 15
     # A source (client address) with this many failures within the window is refused until it passes.
     source_max_attempts: int = 20
     source_window_minutes: int = 15
+    account_max_attempts: int = 50
 
     @property
     def source_window(self) -> dt.timedelta:
         return dt.timedelta(minutes=self.source_window_minutes)
 
+    @property
+    def lock_window(self) -> dt.timedelta:
+        return dt.timedelta(minutes=self.lock_minutes)
+
     @classmethod
     def from_env(cls) -> "LockoutPolicy":
-        """DSR_LOGIN_MAX_ATTEMPTS, DSR_LOGIN_LOCK_MINUTES, DSR_LOGIN_SOURCE_MAX_ATTEMPTS and
-        DSR_LOGIN_SOURCE_WINDOW_MINUTES override the defaults."""
+        """DSR_LOGIN_MAX_ATTEMPTS, DSR_LOGIN_LOCK_MINUTES, DSR_LOGIN_SOURCE_MAX_ATTEMPTS,
+        DSR_LOGIN_SOURCE_WINDOW_MINUTES and DSR_LOGIN_ACCOUNT_MAX_ATTEMPTS override the defaults."""
         env = os.environ.get
         return cls(int(env("DSR_LOGIN_MAX_ATTEMPTS", "5")), int(env("DSR_LOGIN_LOCK_MINUTES", "15")),
-                   int(env("DSR_LOGIN_SOURCE_MAX_ATTEMPTS", "20")), int(env("DSR_LOGIN_SOURCE_WINDOW_MINUTES", "15")))
+                   int(env("DSR_LOGIN_SOURCE_MAX_ATTEMPTS", "20")), int(env("DSR_LOGIN_SOURCE_WINDOW_MINUTES", "15")),
+                   int(env("DSR_LOGIN_ACCOUNT_MAX_ATTEMPTS", "50")))
 
 
 @dataclass(frozen=True)
@@ -271,6 +285,7 @@ def set_active(engine: Engine, username: str, active: bool, actor: Actor = CLI) 
         u.active = active
         if active:
             u.failed_attempts, u.locked_until = 0, None
+            throttle.clear_account(s, u.username)
         s.add(u)
         auditlog.record(s, actor, "user.enable" if active else "user.disable", f"user:{u.username}", {"username": u.username},
                         bureau_id=u.bureau_id)
@@ -291,6 +306,7 @@ def reset_password(engine: Engine, username: str, password: str, actor: Actor = 
         u = _must_get(s, username, lock=True)
         _require_scope(s, actor, u)
         u.password_hash, u.failed_attempts, u.locked_until = pw_hash, 0, None
+        throttle.clear_account(s, u.username)
         s.add(u)
         auditlog.record(s, actor, "user.reset_password", f"user:{u.username}", {"username": u.username},
                         bureau_id=u.bureau_id)
@@ -307,18 +323,23 @@ def reset_password(engine: Engine, username: str, password: str, actor: Actor = 
 LOGIN_FAILED = "用户名或密码错误，或账号暂时无法登录；请稍后再试，或联系管理员"
 
 
-def _count_failure(s: Session, u: User, now: dt.datetime, policy: LockoutPolicy) -> int:
-    """One more failure on the account, in one UPDATE (parallel attempts cannot lose increments);
-    the account locks when the count reaches `max_attempts`. Returns the new count."""
-    until = now + dt.timedelta(minutes=policy.lock_minutes)
+def _count_failure(s: Session, u: User, source: str, now: dt.datetime, policy: LockoutPolicy) -> str:
+    """One more failure on the account: on its pair with the source and on the account across
+    sources (windowed counts in `loginthrottle`), and on `failed_attempts`, each in one statement,
+    so parallel attempts cannot lose increments. The account locks when its count across sources
+    reaches `account_max_attempts`. Returns "locked_now" when this failure locked the source out
+    of the account or the account itself, else "password"."""
+    by_pair = throttle.hit(s, throttle.account_source_key(u.username, source), now, policy.lock_window)
+    by_account = throttle.hit(s, throttle.account_key(u.username), now, policy.lock_window)
+    lock = by_account >= policy.account_max_attempts
+    until = now + policy.lock_window
     stmt = (update(User).where(User.id == u.id)
             .values(failed_attempts=User.failed_attempts + 1,
                     # A running lock is not extended by further failures: it ends when it was set to.
-                    locked_until=case((and_(User.failed_attempts + 1 >= policy.max_attempts,
-                                            or_(User.locked_until.is_(None), User.locked_until <= now)), until),
-                                      else_=User.locked_until))
-            .returning(User.failed_attempts))
-    return int(s.execute(stmt).scalar_one())
+                    locked_until=case((and_(literal(lock), or_(User.locked_until.is_(None), User.locked_until <= now)),
+                                       until), else_=User.locked_until)))
+    s.execute(stmt)
+    return "locked_now" if by_pair == policy.max_attempts or by_account == policy.account_max_attempts else "password"
 
 
 def _unknown_name(s: Session, username: str, password: str, source: str, now: dt.datetime, policy: LockoutPolicy) -> None:
@@ -362,7 +383,7 @@ def login(
             _unknown_name(s, username, password, source, now, policy)
             s.commit()
             raise LoginFailed(LOGIN_FAILED)
-        reason = _check_login(s, u, password, now, policy)
+        reason = _check_login(s, u, password, now, policy, source)
         who = actor_for(s, u)
         if reason is not None:
             throttle.hit(s, throttle.source_key(source), now, policy.source_window)
@@ -373,15 +394,20 @@ def login(
         if _hasher.check_needs_rehash(u.password_hash):
             u.password_hash = _hasher.hash(password)
         u.failed_attempts, u.locked_until, u.last_login_at = 0, None, now
+        throttle.clear(s, throttle.account_source_key(u.username, source))
         s.add(u)
         auditlog.record(s, who, "user.login", f"user:{u.username}", {"username": u.username, "source": source})
         s.commit()
         return who
 
 
-def _check_login(s: Session, u: User, password: str, now: dt.datetime, policy: LockoutPolicy) -> Optional[str]:
-    """Why the login of the existing account `u` fails ("locked", "disabled", "password",
-    "locked_now"), None when it succeeds. Every failure is counted on the account."""
+def _check_login(s: Session, u: User, password: str, now: dt.datetime, policy: LockoutPolicy,
+                 source: str = "") -> Optional[str]:
+    """Why the login of the existing account `u` from `source` fails ("locked_source", "locked",
+    "disabled", "password", "locked_now"), None when it succeeds."""
+    if throttle.count(s, throttle.account_source_key(u.username, source), now, policy.lock_window) >= policy.max_attempts:
+        verify_password(_DUMMY_HASH, password or "")  # refused before the password is tried, in as long
+        return "locked_source"
     locked = _aware(u.locked_until)
     if locked is not None and locked <= now:  # the lock has run out: a fresh count (one UPDATE)
         s.execute(update(User).where(User.id == u.id, User.locked_until <= now).values(failed_attempts=0, locked_until=None))
@@ -389,12 +415,12 @@ def _check_login(s: Session, u: User, password: str, now: dt.datetime, policy: L
     ok = verify_password(u.password_hash, password or "")
     if ok and locked is None and u.active:
         return None
-    n = _count_failure(s, u, now, policy)
+    why = _count_failure(s, u, source, now, policy)
     if locked is not None:
         return "locked"
     if not u.active:
         return "disabled"
-    return "locked_now" if n == policy.max_attempts else "password"
+    return why
 
 
 def login_external(engine: Engine, username: str, method: str, *, now: Optional[dt.datetime] = None) -> Actor:

@@ -1,7 +1,9 @@
 """Failed logins counted per key in a window (table LoginThrottle), in one SQL statement each.
 
 Keys: ``src:<address>`` counts every failed login from a source address, so that a source is
-slowed down as well as an account; ``unknown:<address>`` counts the attempts on names that do
+slowed down as well as an account; ``acct:<name>|<address>`` the failures on one account from one
+source (the lock-out that only shuts that source out), ``acct:<name>`` those on the account from
+all sources (the lock-out of the account itself); ``unknown:<address>`` counts the attempts on names that do
 not exist, which are audited only at 1, 10, 100, … (`audit_due`) instead of one event each.
 A count is one INSERT … ON CONFLICT DO UPDATE … RETURNING (SQLite ≥ 3.35 and PostgreSQL), so
 parallel failures cannot overwrite each other's increments.
@@ -11,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import case, select
+from sqlalchemy import case, delete, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -24,6 +26,25 @@ def source_key(source: str) -> str:
 
 def unknown_key(source: str) -> str:
     return f"unknown:{(source or '?')[:120]}"
+
+
+def account_key(username: str) -> str:
+    return f"acct:{username[:64]}"
+
+
+def account_source_key(username: str, source: str) -> str:
+    return f"{account_key(username)}|{(source or '?')[:120]}"
+
+
+def clear(s: Session, key: str) -> None:
+    s.execute(delete(LoginThrottle).where(LoginThrottle.key == key))
+
+
+def clear_account(s: Session, username: str) -> None:
+    """Forget an account's failures (its lock-out is lifted: a new password, re-enabled)."""
+    key = account_key(username)
+    s.execute(delete(LoginThrottle).where(or_(LoginThrottle.key == key,
+                                              LoginThrottle.key.startswith(key + "|", autoescape=True))))
 
 
 def hit(s: Session, key: str, now: dt.datetime, window: dt.timedelta) -> int:

@@ -6,9 +6,13 @@ stratum and the opening of its commitment, and see them checked against the publ
 by the reference verifier. A wrong pair gets one message whatever was wrong, so the page
 tells nobody which credit codes are in a frame beyond the public frame itself.
 
-Attempts are counted per source address and per credit code, per UTC hour, by one atomic
-upsert on `lookupattempt` (on SQLite and PostgreSQL alike: parallel attempts cannot all read
-the same old count), and refused above the limits before any code is compared.
+Attempts are counted per source address, per credit code and source, and per credit code, per
+UTC hour, by one atomic upsert on `lookupattempt` (on SQLite and PostgreSQL alike: parallel
+attempts cannot all read the same old count), and refused above the limits before any code is
+compared. Credit codes are public, so a tight limit per credit code alone would let anyone use up
+an entity's attempts: the tight limit is per credit code *and* source; the limit per credit code
+across all sources is high, and only stops a guessing spread over many sources (a query code has
+80 bits: at that limit a guess succeeds with odds of about 2^-70 an hour).
 """
 
 from __future__ import annotations
@@ -37,7 +41,8 @@ from scheduler.errors import DsrError
 from scheduler.verify import Opening, OwnCase, opening_from_auditor, verify_own_case
 
 PER_SOURCE_PER_HOUR = 30
-PER_CODE_PER_HOUR = 10
+PER_CODE_PER_SOURCE_PER_HOUR = 10
+PER_CODE_PER_HOUR = 1000
 WRONG = "统一社会信用代码或查询码不正确（查询码印在检查通知书上，也可向登记机关索取）"
 
 
@@ -80,8 +85,9 @@ def count_attempt(engine: Engine, key: str, now: dt.datetime | None = None) -> i
 
 def _rate_limit(engine: Engine, source: str, uscc: str, now: dt.datetime | None) -> None:
     by_source = count_attempt(engine, f"src:{source or '-'}", now)
+    by_pair = count_attempt(engine, f"pair:{uscc}|{source or '-'}", now)
     by_code = count_attempt(engine, f"uscc:{uscc}", now)
-    if by_source > PER_SOURCE_PER_HOUR or by_code > PER_CODE_PER_HOUR:
+    if by_source > PER_SOURCE_PER_HOUR or by_pair > PER_CODE_PER_SOURCE_PER_HOUR or by_code > PER_CODE_PER_HOUR:
         raise SelfCheckRefused("查询次数过多，请一小时后再试")
 
 

@@ -12,7 +12,7 @@ from ui.widgets import group_hex
 st.title("本企业查询")
 st.caption("输入统一社会信用代码与查询码（印在检查通知书上，也可向登记机关索取），查看本企业在一次抽取中的抽签号、是否被抽中，"
            "并核对对本企业的判定是否符合规则。没有查询码的人无法得知本企业的分层（风险分类不向社会公开）。"
-           f"每个来源每小时最多查询 {selfcheck.PER_SOURCE_PER_HOUR} 次，每个信用代码每小时最多 {selfcheck.PER_CODE_PER_HOUR} 次。")
+           f"每个来源每小时最多查询 {selfcheck.PER_SOURCE_PER_HOUR} 次，每个来源对同一信用代码每小时最多 {selfcheck.PER_CODE_PER_SOURCE_PER_HOUR} 次。")
 
 eng = state.engine()
 drawn = export_service.drawn_draws(eng)
