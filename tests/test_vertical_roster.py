@@ -1,0 +1,121 @@
+"""实行垂直管理的部门: a district plan with a 税务 item draws the tax inspectors from the city's
+roster, only once the city has approved the use of its people, and stays verifiable."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db.models import AuditEvent, Bureau, Department, Inspector, RosterUse, Task, TeamMember
+from scheduler.access.context import CLI, Actor
+from scheduler.access.permissions import PermissionDenied
+from scheduler.demo import pinggu as reference
+from scheduler.demo.service import create_bureaus_demo
+from scheduler.draw import service as draws
+from scheduler.matching import service as teams
+from scheduler.matching import vertical
+from scheduler.plans.service import PlanInput
+from scheduler.verify import verify_package
+from tests.factories import save_approved
+
+TODAY = dt.date(2026, 11, 27)
+PLAN = PlanInput(code="PG-SW", name="税务和食品安全联合抽查", lead_department="SCJGJ", item_codes=["SC-01", "SW-01"],
+                 ratios={"A": "0.03", "B": "0.03", "C": "0.03", "D": "0.03"}, bureau_code=reference.BUREAU_CODE)
+SEED = "31415926535897932384"
+
+
+@pytest.fixture
+def world(engine):
+    """The bureaus demo; Pinggu's 税务局 vertically managed, the city's 税务局 with ten inspectors."""
+    create_bureaus_demo(engine, 600, 7, today=TODAY)
+    with Session(engine) as s:
+        ids = dict(s.execute(select(Bureau.code, Bureau.id)).all())
+        city_tax = s.execute(select(Department.id).where(Department.bureau_id == ids[reference.CITY_CODE],
+                                                          Department.code == "SWUJ")).scalar_one()
+        s.add_all([Inspector(bureau_id=ids[reference.CITY_CODE], inspector_id=f"SW{k:04d}", name=f"市税务{k}",
+                             department_id=city_tax, cert_no=f"110000SW{k:04d}", qualifications="税务")
+                   for k in range(1, 11)])
+        s.commit()
+    vertical.set_vertical(engine, reference.BUREAU_CODE, "SWUJ", True, CLI)
+    save_approved(engine, PLAN)
+    return engine, ids
+
+
+def test_a_vertical_department_is_staffed_from_the_city_roster_once_the_city_approves(world, tmp_path):
+    engine, ids = world
+    with pytest.raises(vertical.VerticalRefused, match="尚未经市级局审批"):
+        draws.execute(engine, PLAN.code, "2026-12", SEED)
+    district = Actor("reviewer-pg", "reviewer", ids[reference.BUREAU_CODE])
+    with pytest.raises(PermissionDenied):
+        vertical.approve_roster_use(engine, PLAN.code, district)
+    city = Actor("reviewer-bj", "reviewer", ids[reference.CITY_CODE])
+    assert vertical.roster_uses(engine, city)[0]["state"] == "待审批"
+    assert vertical.approve_roster_use(engine, PLAN.code, city, "同意使用市税务局执法人员") == ["SWUJ"]
+    assert vertical.roster_uses(engine, city)[0] | {"approved_at": ""} == {
+        "plan": PLAN.code, "name": PLAN.name, "department": "SWUJ", "department_name": "区税务局",
+        "state": "已审批", "approved_by": "reviewer-bj", "approved_at": ""}
+
+    d = draws.execute(engine, PLAN.code, "2026-12", SEED)
+    with Session(engine) as s:
+        rows = s.execute(select(Task.id, Department.code, Inspector.bureau_id, Inspector.inspector_id)
+                         .join(TeamMember, TeamMember.task_id == Task.id)
+                         .join(Inspector, Inspector.id == TeamMember.inspector_pk)
+                         .join(Department, Department.id == TeamMember.department_id)
+                         .where(Task.draw_id == d.id, TeamMember.active)).all()
+        assert s.execute(select(AuditEvent).where(AuditEvent.action == "roster.approve")).scalars().first()
+        assert s.execute(select(RosterUse.approved_by)).scalars().all() == ["reviewer-bj"]
+    tax = [r for r in rows if r[1] == "SWUJ"]
+    assert tax, "the draw selected entities with the 税务 item"
+    assert all(b == ids[reference.CITY_CODE] and iid.startswith("SW") for _, _, b, iid in tax)
+    assert all(b == ids[reference.BUREAU_CODE] for _, dept, b, _ in rows if dept != "SWUJ")
+    draws.write_packages(engine, d.id, tmp_path / "a", tmp_path / "p")
+    assert verify_package(tmp_path / "a").ok
+    assert verify_package(tmp_path / "p").ok
+
+    # Replacing a city tax inspector picks another person of the city roster.
+    task_id, _, _, person = tax[0]
+    new = teams.replace_inspector(engine, task_id, f"{reference.CITY_CODE}/{person}", "出差，无法参加检查")
+    with Session(engine) as s:
+        assert s.get(Inspector, new.inspector_pk).bureau_id == ids[reference.CITY_CODE]
+
+
+def test_only_a_district_department_can_be_vertical_and_only_an_admin_sets_it(world):
+    engine, ids = world
+    with pytest.raises(vertical.VerticalRefused, match="不是区级局"):
+        vertical.set_vertical(engine, reference.CITY_CODE, "SWUJ", True, CLI)
+    with pytest.raises(PermissionDenied):
+        vertical.set_vertical(engine, reference.BUREAU_CODE, "SWUJ", False,
+                              Actor("planner-pg", "planner", ids[reference.BUREAU_CODE]))
+    with pytest.raises(vertical.VerticalRefused, match="无需审批"):
+        vertical.approve_roster_use(engine, "PG-2026-SP", CLI)
+
+
+def test_the_commands(world, db_url):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    from scheduler.accounts.service import add_user
+
+    engine, _ = world
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the commands are the same on both databases; run once")
+    add_user(engine, "admin-bj", "admin", "Passw0rd!Passw0rd", bureau=reference.CITY_CODE)
+    env = dict(os.environ, DSR_DATABASE_URL=db_url, COLUMNS="200")
+
+    def run(*args):
+        return subprocess.run([sys.executable, "-m", "scheduler", "plans", *args], env=env, capture_output=True,
+                              text=True, timeout=300)
+
+    r = run("roster-uses", "--json", "--as", "admin-bj")
+    assert r.returncode == 0, r.stderr
+    assert [(u["plan"], u["state"]) for u in json.loads(r.stdout)] == [(PLAN.code, "待审批")]
+    r = run("roster-approve", PLAN.code, "--note", "同意", "--as", "admin-bj")
+    assert r.returncode == 0 and "SWUJ" in r.stdout, r.stderr
+    assert "已审批" in run("roster-uses", "--as", "admin-bj").stdout
+    r = run("vertical", reference.BUREAU_CODE, "SWUJ", "--off", "--as", "admin-bj")
+    assert r.returncode == 0 and "不实行垂直管理" in r.stdout, r.stderr
