@@ -1,0 +1,117 @@
+"""市抽县查 at the district: tasks handed down without a team (or with one) are matched from the
+district's own roster by DSR-1 matching; the package verifies, the audit trail holds the
+certificate's digest, and the results going back up name the team. Real SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from sqlalchemy import select
+from sqlmodel import Session
+
+from db.models import AuditEvent, CheckItem, CityTask, Inspector, Task, TaskEvent, TaskItem, TeamMember
+from scheduler.access.context import CLI, Actor
+from scheduler.access.permissions import PermissionDenied
+from scheduler.docking import formats as fm
+from scheduler.docking import outbound
+from scheduler.docking.inbound import import_city
+from scheduler.docking.rematch import rematch
+from scheduler.results import service as rs
+from scheduler.verify import verify_package
+from tests.docking_helpers import demo, inbound_batch, read_records
+from tests.test_docking_citytasks import _rows
+
+SEED = "20261205083000123456"
+
+
+@pytest.fixture
+def world(engine, tmp_path):
+    demo(engine)
+    rows = _rows(engine, 3)
+    rows[0]["检查人员编号"] = ""  # handed down without a team
+    rows[1]["检查人员编号"] = ""
+    import_city(engine, inbound_batch(tmp_path / "in", fm.CITY_TASKS, 1, rows), CLI)
+    return engine, rows
+
+
+def _teams(eng) -> dict[str, list[str]]:
+    with Session(eng) as s:
+        out: dict[str, list[str]] = {}
+        for no, iid in s.execute(select(CityTask.city_task_no, Inspector.inspector_id)
+                                 .join(TeamMember, TeamMember.task_id == CityTask.task_id)
+                                 .join(Inspector, Inspector.id == TeamMember.inspector_pk)
+                                 .where(TeamMember.active).order_by(CityTask.city_task_no, TeamMember.slot)):
+            out.setdefault(no, []).append(iid)
+        return out
+
+
+def test_the_district_matches_its_own_teams_verifiably(world, tmp_path):
+    eng, rows = world
+    with Session(eng) as s:
+        states = dict(s.execute(select(CityTask.city_task_no, Task.status).join(Task, Task.id == CityTask.task_id)).all())
+    assert states == {rows[0]["市级任务编号"]: "drawn", rows[1]["市级任务编号"]: "drawn", rows[2]["市级任务编号"]: "assigned"}
+    with pytest.raises(PermissionDenied):
+        rematch(eng, "BJ-SJ-2026", SEED, tmp_path / "m", Actor("insp", "inspector", 1))
+
+    # One task already has a result entered: it keeps its team; the other two are matched.
+    _publish(eng, _task_id(eng, rows[2]["市级任务编号"]))
+    r = rematch(eng, "BJ-SJ-2026", SEED, tmp_path / "m", CLI)
+    assert r.left == [rows[2]["市级任务编号"]] and [t["city_task"] for t in r.tasks] == [rows[0]["市级任务编号"],
+                                                                                      rows[1]["市级任务编号"]]
+    report = verify_package(r.folder)
+    assert report.ok, report.first_difference
+    assert report.kind == "matching"
+    teams = _teams(eng)
+    assert all(len(teams[t["city_task"]]) >= 2 and teams[t["city_task"]] == t["team"] for t in r.tasks)
+    with Session(eng) as s:
+        ev = s.execute(select(AuditEvent).where(AuditEvent.action == "task.city_rematch")).scalar_one()
+        assert json.loads(ev.payload)["certificate_sha256"] == r.certificate_sha256
+        assert s.execute(select(TaskEvent).where(TaskEvent.reason.like("区级重新匹配检查组%"))).scalars().all()
+        assert {st for (st,) in s.execute(select(Task.status).join(CityTask, CityTask.task_id == Task.id))} == {
+            "assigned", "published"}
+
+    # A changed ticket or team in the package is found.
+    cert = json.loads((r.folder / "certificate.json").read_text("utf-8"))
+    cert["selected"][0]["ticket"] = "0" * 64
+    (r.folder / "certificate.json").write_text(json.dumps(cert, ensure_ascii=False), "utf-8")
+    assert "抽取号与种子不符" in verify_package(r.folder).first_difference
+
+    # The same seed again gives the same teams (deterministic), in a new package.
+    again = rematch(eng, "BJ-SJ-2026", SEED, tmp_path / "m", CLI)
+    assert again.folder != r.folder and [t["team"] for t in again.tasks] == [t["team"] for t in r.tasks]
+
+    # The results going back up name the team that checked.
+    for t in r.tasks:
+        _publish(eng, t["task_id"])
+    up = outbound.export(eng, "city", tmp_path / "out", CLI)
+    recs = {rec["市级任务编号"]: rec for rec in read_records(up.folder)}
+    for t in r.tasks:
+        assert recs[t["city_task"]]["检查人员编号"] == ";".join(t["team"])
+        assert "执法证号" in recs[t["city_task"]]["检查人员"]
+
+
+def _publish(eng, task_id: int) -> None:
+    """The active team's leader enters 未发现问题, a reviewer approves, an administrator publishes."""
+    with Session(eng) as s:
+        bid = s.get(Task, task_id).bureau_id
+        code = s.execute(select(CheckItem.code).join(TaskItem, TaskItem.item_id == CheckItem.id)
+                         .where(TaskItem.task_id == task_id)).scalar_one()
+        lead = s.execute(select(Inspector.inspector_id).join(TeamMember, TeamMember.inspector_pk == Inspector.id)
+                         .where(TeamMember.task_id == task_id, TeamMember.role == "leader", TeamMember.active)).scalar_one()
+    r = rs.enter_result(eng, task_id, code, ["01"], Actor(lead, "inspector", bid))
+    rs.approve(eng, r.id, Actor("审核员", "reviewer", bid, r.department_id))
+    rs.publish(eng, task_id, Actor("管理员", "admin", bid))
+
+
+def _task_id(eng, no: str) -> int:
+    with Session(eng) as s:
+        return s.execute(select(CityTask.task_id).where(CityTask.city_task_no == no)).scalar_one()
+
+
+def test_nothing_to_match_is_refused(world, tmp_path):
+    eng, _ = world
+    with pytest.raises(fm.DockingError, match="没有市级计划 NO-PLAN"):
+        rematch(eng, "NO-PLAN", SEED, tmp_path / "m", CLI)
+    with pytest.raises(fm.DockingError, match="匹配种子"):
+        rematch(eng, "BJ-SJ-2026", " ", tmp_path / "m", CLI)
