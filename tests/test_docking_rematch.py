@@ -115,3 +115,31 @@ def test_nothing_to_match_is_refused(world, tmp_path):
         rematch(eng, "NO-PLAN", SEED, tmp_path / "m", CLI)
     with pytest.raises(fm.DockingError, match="匹配种子"):
         rematch(eng, "BJ-SJ-2026", " ", tmp_path / "m", CLI)
+
+
+def test_the_command_and_dsr_verify(sqlite_url, tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from db.engine import make_engine
+
+    eng = make_engine(sqlite_url)
+    demo(eng)
+    rows = [dict(r, 检查人员编号="") for r in _rows(eng, 2)]
+    import_city(eng, inbound_batch(tmp_path / "in", fm.CITY_TASKS, 1, rows), CLI)
+    eng.dispose()
+    env = dict(os.environ, DSR_DATABASE_URL=sqlite_url, COLUMNS="200")
+
+    def dsr(*args):
+        return subprocess.run([sys.executable, "-m", "scheduler", *args], env=env, capture_output=True, text=True,
+                              timeout=300)
+
+    r = dsr("exchange", "rematch", "BJ-SJ-2026", "--seed", SEED, "--out", str(tmp_path / "m"))
+    assert r.returncode == 0, r.stderr
+    folder = r.stdout.splitlines()[0]
+    assert folder.endswith("-REMATCH-BJ-SJ-2026-001") and "匹配证书 SHA-256" in r.stdout
+    v = dsr("verify", folder)
+    assert v.returncode == 0 and "核验通过" in v.stdout and "由种子重算一致" in v.stdout, v.stdout + v.stderr
+    again = dsr("exchange", "rematch", "NO-PLAN", "--seed", SEED, "--out", str(tmp_path / "m"))
+    assert again.returncode != 0 and "没有市级计划 NO-PLAN" in again.stdout + again.stderr
