@@ -119,3 +119,34 @@ def test_the_commands(world, db_url):
     assert "已审批" in run("roster-uses", "--as", "admin-bj").stdout
     r = run("vertical", reference.BUREAU_CODE, "SWUJ", "--off", "--as", "admin-bj")
     assert r.returncode == 0 and "不实行垂直管理" in r.stdout, r.stderr
+
+
+def test_the_city_approves_on_the_roster_page(world, db_url, monkeypatch):
+    """执法检查人员名录库 for the city's reviewer: the district plan waits for approval, one click approves it."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from scheduler.accounts.service import add_user
+    from tests.ui_steps import login as ui_login, open_page, rerun, table
+
+    engine, _ = world
+    if not db_url.startswith("sqlite"):
+        pytest.skip("the page is the same on both databases; run once")
+    add_user(engine, "reviewer-bj", "reviewer", "Passw0rd!Passw0rd", bureau=reference.CITY_CODE, department="SWUJ")
+    monkeypatch.setenv("DSR_DATABASE_URL", db_url)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    app = str(Path(__file__).resolve().parents[1] / "streamlit_app.py")
+    at = ui_login(AppTest.from_file(app, default_timeout=90), "reviewer-bj", "Passw0rd!Passw0rd", create=False)
+    open_page(at, "roster.py")
+    uses = table(at, "计划编号")
+    assert uses[["计划编号", "状态"]].values.tolist() == [[PLAN.code, "待审批"]]
+    at.text_input(key="roster_use_note").input("同意")
+    at.button(key="roster_use_go").click()
+    rerun(at)
+    assert any(f"已同意计划 {PLAN.code} 使用市级名录库（SWUJ）" in s.value for s in at.success), [e.value for e in at.error]
+    assert table(at, "计划编号")["状态"].tolist() == ["已审批"]
+    st.cache_resource.clear()

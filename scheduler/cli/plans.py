@@ -116,7 +116,8 @@ def roster_uses(as_user: str = typer.Option(..., "--as", help=AS_HELP),
     eng = engine()
     rows = uses(eng, actor_as(eng, as_user))
     if as_json:
-        typer.echo(json.dumps(rows, ensure_ascii=False, indent=2))
+        typer.echo(json.dumps([{**r, "approved_at": r["approved_at"].isoformat() if r["approved_at"] else ""}
+                               for r in rows], ensure_ascii=False, indent=2))
         return
     for r in rows:
         console.print(f"{r['plan']}  {r['name']}  {r['department']} {r['department_name']}  {r['state']}"

@@ -143,5 +143,5 @@ def roster_uses(engine: Engine, actor: Actor) -> list[dict[str, Any]]:
             u = approved.get((plan.id, d.code))
             out.append({"plan": plan.code, "name": plan.name, "department": d.code, "department_name": d.name,
                         "state": "已审批" if u else "待审批", "approved_by": u.approved_by if u else "",
-                        "approved_at": u.approved_at.isoformat() if u else ""})
+                        "approved_at": u.approved_at if u else None})
         return out
