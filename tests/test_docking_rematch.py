@@ -143,3 +143,37 @@ def test_the_command_and_dsr_verify(sqlite_url, tmp_path):
     assert v.returncode == 0 and "核验通过" in v.stdout and "由种子重算一致" in v.stdout, v.stdout + v.stderr
     again = dsr("exchange", "rematch", "NO-PLAN", "--seed", SEED, "--out", str(tmp_path / "m"))
     assert again.returncode != 0 and "没有市级计划 NO-PLAN" in again.stdout + again.stderr
+
+
+def test_the_docking_page_matches_the_teams(sqlite_url, tmp_path, monkeypatch):
+    """平台对接 as an administrator: the city plan with its open tasks, a seed, one click; the package verifies."""
+    from pathlib import Path
+
+    import streamlit as st
+    from streamlit.testing.v1 import AppTest
+
+    from db.engine import make_engine
+    from tests.ui_steps import login as ui_login, open_page, rerun
+
+    eng = make_engine(sqlite_url)
+    demo(eng)
+    rows = [dict(r, 检查人员编号="") for r in _rows(eng, 2)]
+    import_city(eng, inbound_batch(tmp_path / "in", fm.CITY_TASKS, 1, rows), CLI)
+    monkeypatch.setenv("DSR_DATABASE_URL", sqlite_url)
+    monkeypatch.delenv("DSR_BUREAU", raising=False)
+    st.cache_resource.clear()
+    st.cache_data.clear()
+    at = ui_login(AppTest.from_file(str(Path(__file__).resolve().parents[1] / "streamlit_app.py"), default_timeout=90))
+    open_page(at, "docking.py")
+    assert "待开始 2 个，其中未匹配 2 个" in at.selectbox(key="docking_rematch_plan").format_func("BJ-SJ-2026")
+    at.text_input(key="docking_out").set_value(str(tmp_path / "m"))
+    at.text_input(key="docking_rematch_seed").input(SEED)
+    rerun(at)
+    at.button(key="docking_rematch_go").click()
+    rerun(at)
+    done = [s.value for s in at.success if "已为市级计划 BJ-SJ-2026 的 2 个任务匹配检查组" in s.value]
+    assert done, [e.value for e in at.error]
+    assert verify_package(next((tmp_path / "m").iterdir())).ok
+    assert set(_teams(eng)) == {r["市级任务编号"] for r in rows}
+    eng.dispose()
+    st.cache_resource.clear()

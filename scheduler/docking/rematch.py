@@ -162,3 +162,19 @@ def rematch(engine: Engine, plan_code: str, seed: str, out_dir: Path, actor: Act
         mp.write_files(folder, files)
         s.commit()
     return Rematched(folder, digest, tasks, left)
+
+
+def open_city_plans(engine: Engine, actor: Actor, bureau_code: str | None = None) -> list[dict[str, Any]]:
+    """The city plans with handed-down tasks of the bureau not begun yet (what `rematch` would take)."""
+    with Session(engine) as s:
+        bureau = acting_bureau(s, actor, bureau_code, "exchange.view")
+        begun = select(ItemResult.task_id)
+        rows = s.execute(select(CityTask.city_plan_code, CityTask.city_plan_name, Task.status)
+                         .join(Task, Task.id == CityTask.task_id)
+                         .where(CityTask.bureau_id == bureau.id, Task.status.in_(OPEN), Task.id.not_in(begun))).all()
+    plans: dict[str, dict[str, Any]] = {}
+    for code, name, status in rows:
+        p = plans.setdefault(code, {"plan": code, "name": name, "open": 0, "unmatched": 0})
+        p["open"] += 1
+        p["unmatched"] += status == "drawn"
+    return [plans[c] for c in sorted(plans)]
