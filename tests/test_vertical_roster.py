@@ -75,8 +75,17 @@ def test_a_vertical_department_is_staffed_from_the_city_roster_once_the_city_app
     assert verify_package(tmp_path / "a").ok
     assert verify_package(tmp_path / "p").ok
 
-    # Replacing a city tax inspector picks another person of the city roster.
+    # The city's tax inspector sees the district task on 我的任务 and enters its result.
+    from scheduler.results import fieldrecords_service as frs
+    from scheduler.results import service as rs
+
     task_id, _, _, person = tax[0]
+    me = Actor(person, "inspector", ids[reference.CITY_CODE])
+    mine = [r["id"] for g in frs.my_tasks(engine, me, rs.local_today()).values() for r in g]
+    assert task_id in mine
+    assert rs.enter_result(engine, task_id, "SW-01", ["01"], me).entered_by == person
+
+    # Replacing a city tax inspector picks another person of the city roster.
     new = teams.replace_inspector(engine, task_id, f"{reference.CITY_CODE}/{person}", "出差，无法参加检查")
     with Session(engine) as s:
         assert s.get(Inspector, new.inspector_pk).bureau_id == ids[reference.CITY_CODE]
