@@ -29,6 +29,20 @@ SEED = "31415926535897932384"
 
 @pytest.fixture
 def world(engine):
+    return _world(engine)
+
+
+@pytest.fixture
+def sqlite_world(sqlite_url):
+    """`world` on SQLite only, for the command line and the page (the same on both databases)."""
+    from db.engine import make_engine
+
+    eng = make_engine(sqlite_url)
+    yield (*_world(eng), sqlite_url)
+    eng.dispose()
+
+
+def _world(engine):
     """The bureaus demo; Pinggu's 税务局 vertically managed, the city's 税务局 with ten inspectors."""
     create_bureaus_demo(engine, 600, 7, today=TODAY)
     with Session(engine) as s:
@@ -102,7 +116,7 @@ def test_only_a_district_department_can_be_vertical_and_only_an_admin_sets_it(wo
         vertical.approve_roster_use(engine, "PG-2026-SP", CLI)
 
 
-def test_the_commands(world, db_url):
+def test_the_commands(sqlite_world):
     import json
     import os
     import subprocess
@@ -110,9 +124,7 @@ def test_the_commands(world, db_url):
 
     from scheduler.accounts.service import add_user
 
-    engine, _ = world
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the commands are the same on both databases; run once")
+    engine, _, db_url = sqlite_world
     add_user(engine, "admin-bj", "admin", "Passw0rd!Passw0rd", bureau=reference.CITY_CODE)
     env = dict(os.environ, DSR_DATABASE_URL=db_url, COLUMNS="200")
 
@@ -130,7 +142,7 @@ def test_the_commands(world, db_url):
     assert r.returncode == 0 and "不实行垂直管理" in r.stdout, r.stderr
 
 
-def test_the_city_approves_on_the_roster_page(world, db_url, monkeypatch):
+def test_the_city_approves_on_the_roster_page(sqlite_world, monkeypatch):
     """执法检查人员名录库 for the city's reviewer: the district plan waits for approval, one click approves it."""
     from pathlib import Path
 
@@ -140,9 +152,7 @@ def test_the_city_approves_on_the_roster_page(world, db_url, monkeypatch):
     from scheduler.accounts.service import add_user
     from tests.ui_steps import login as ui_login, open_page, rerun, table
 
-    engine, _ = world
-    if not db_url.startswith("sqlite"):
-        pytest.skip("the page is the same on both databases; run once")
+    engine, _, db_url = sqlite_world
     add_user(engine, "reviewer-bj", "reviewer", "Passw0rd!Passw0rd", bureau=reference.CITY_CODE, department="SWUJ")
     monkeypatch.setenv("DSR_DATABASE_URL", db_url)
     monkeypatch.delenv("DSR_BUREAU", raising=False)
