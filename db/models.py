@@ -65,6 +65,24 @@ class Department(SQLModel, table=True):
     name: str = Field(max_length=100)
     # The name the public record shows as 检查实施机关 (e.g. 北京市平谷区市场监督管理局); "" = `name`.
     legal_name: str = Field(default="", max_length=200, sa_column_kwargs={"server_default": ""})
+    # 实行垂直管理的部门 (税务, 海关, ...): its roster is kept by the parent (city) bureau's department
+    # of the same code; a plan of this bureau draws that department's inspectors from the city roster.
+    vertical: bool = Field(default=False, sa_column_kwargs={"server_default": text("false")})
+
+
+class RosterUse(SQLModel, table=True):
+    """The city's approval of a district plan drawing inspectors of a vertically managed
+    department from the city roster (docs/multi-bureau.md). One row per plan and department."""
+
+    __table_args__ = (UniqueConstraint("plan_id", "department_code"),)
+
+    id: Optional[int] = Field(default=None, primary_key=True)
+    plan_id: int = Field(foreign_key="plan.id", index=True)
+    city_bureau_id: int = Field(foreign_key="bureau.id")
+    department_code: str = Field(max_length=32)
+    approved_by: str = Field(max_length=64)
+    approved_at: dt.datetime = Field(default_factory=utcnow)
+    note: str = Field(default="", sa_column=Column(Text, nullable=False, server_default=""))
 
 
 class Setting(SQLModel, table=True):

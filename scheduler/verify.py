@@ -239,6 +239,18 @@ def _verify_public(d: Path, cert: dict, checks: list[str]) -> None:
     checks.append(f"抽取顺序（rank）与批次（batch，共 {cert['batches']} 批）一致")
 
 
+def _verify_city_tickets(cert: dict, checks: list[str]) -> None:
+    """A district's matching of handed-down city tasks (scheduler/docking/rematch.py): each task's
+    ticket is SHA-256("DSR1-CITY|seed|plan_code|city_task|entity_id"), ranks 1..n in order."""
+    seed, plan = str(cert["seed"]), str(cert["plan_code"])
+    for n, sel in enumerate(cert["selected"], start=1):
+        text = f"DSR1-CITY|{seed}|{plan}|{sel['city_task']}|{sel['entity_id']}"
+        want = hashlib.sha256(text.encode("utf-8")).hexdigest()
+        _expect(sel["ticket"] == want, f"市级任务 {sel['city_task']} 的抽取号与种子不符（证书 {sel['ticket']}，重算 {want}）")
+        _expect(int(sel["rank"]) == n, f"市级任务 {sel['city_task']} 的顺序号应为 {n}")
+    checks.append(f"各市抽县查任务的匹配号均由种子重算一致（{len(cert['selected'])} 个任务）")
+
+
 def _check_matching(d: Path, cert: dict, checks: list[str]) -> None:
     """The inspector matching, if the certificate has one (scheduler/matching/reference.py)."""
     out = matching.check_package(d, cert)
@@ -262,15 +274,17 @@ def verify_package(dir: str | Path) -> VerifyReport:
         kind = cert.get("package_kind")
     except _Difference as exc:
         return VerifyReport(False, "unknown", checks, str(exc))
-    report = VerifyReport(False, kind if kind in ("auditor", "public") else "unknown", checks)
+    report = VerifyReport(False, kind if kind in ("auditor", "public", "matching") else "unknown", checks)
     try:
-        if kind == "auditor":
+        if kind == "matching":
+            _verify_city_tickets(cert, checks)
+        elif kind == "auditor":
             _verify_auditor(d, cert, checks)
         elif kind == "public":
             report.unchecked = list(PUBLIC_UNCHECKED)
             _verify_public(d, cert, checks)
         else:
-            raise _Difference(f"证书字段 package_kind 应为 auditor 或 public，实为 {kind!r}")
+            raise _Difference(f"证书字段 package_kind 应为 auditor、public 或 matching，实为 {kind!r}")
         _check_matching(d, cert, checks)
     except _Difference as exc:
         report.first_difference = str(exc)

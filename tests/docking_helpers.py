@@ -13,6 +13,7 @@ from sqlalchemy import func, select
 from sqlmodel import Session
 
 from db.models import ExchangeRecord, ItemResult
+from scheduler.docking import formats as fm
 from scheduler.demo.history import create_history
 from scheduler.demo.service import create_demo
 from scheduler.results import service as rs
@@ -41,7 +42,7 @@ def write_receipt(folder: Path, out: Path, reject: Callable[[dict], Optional[str
         why = reject(r)
         rows.append({"记录编号": r["记录编号"], "处理结果": "拒收", "原因": why} if why
                     else {"记录编号": r["记录编号"], "处理结果": "接收"})
-    doc = {"format": "dsr-exchange-receipt", "format_version": "1.0", "batch_id": m["batch_id"],
+    doc = {"format": "dsr-exchange-receipt", "format_version": fm.FORMAT_VERSION, "batch_id": m["batch_id"],
            "manifest_sha256": hashlib.sha256(manifest_raw).hexdigest(), "received_at": "2026-12-05T08:00:00Z",
            "records": rows}
     out.write_text(json.dumps(doc, ensure_ascii=False), encoding="utf-8")

@@ -33,6 +33,7 @@ CODES = {
     "scheduler.library.uscc.USCCError": "uscc.invalid",
     "scheduler.matching.fast.MatchingError": "matching.input_invalid",
     "scheduler.matching.service.ReplaceRefused": "team.replace_refused",
+    "scheduler.matching.vertical.VerticalRefused": "roster.vertical_refused",
     "scheduler.plans.rules.PlanRuleError": "plan.rule_violated",
     "scheduler.plans.schedules.ScheduleError": "plan.schedule_invalid",
     "scheduler.plans.service.PlanNotFound": "plan.not_found",

@@ -56,7 +56,7 @@ def test_table_has_every_action_and_only_known_roles():
         assert r.label, action
     assert P.actions_of("public") == ["export.public"]
     assert set(P.actions_of("auditor")) == {"audit.verify", "audit.export", "export.public", "user.view", "library.export",
-                                            "exchange.view"}
+                                            "exchange.view", "roster.view"}
     assert set(P.actions_of("system")) == {"draw.freeze", "draw.execute"}
 
 

@@ -121,6 +121,11 @@ RULES: Mapping[str, Rule] = {
     "exchange.receipt": _rule("导入归集回执", "admin planner"),
     "exchange.import": _rule("导入市级平台数据", "admin planner"),
     "exchange.settings": _rule("设置检查实施机关法定名称", "admin"),
+    "exchange.rematch": _rule("为市抽县查任务匹配本局检查组", "admin planner"),
+    # 实行垂直管理的部门 (scheduler/matching/vertical.py): the city approves a district plan's use of its roster.
+    "roster.vertical": _rule("设置垂直管理部门", "admin"),
+    "roster.approve": _rule("审批使用市级执法检查人员名录库", "admin reviewer"),
+    "roster.view": _rule("查看市级名录库使用情况", "admin planner reviewer auditor"),
 }
 
 

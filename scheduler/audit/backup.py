@@ -9,6 +9,14 @@ SHA-256 of every table (a *part*) over its rows in rowid order. Integrity checks
 the audit chain miss a value corrupted in a column no index covers; the manifest does not.
 `verify_backup` checks a backup without restoring it.
 
+The attachment store (photos, 检查笔录, test reports: files outside the rows, named by their
+SHA-256, see scheduler/results/attachments_service.py) travels inside the backup file, in table
+`dsr_backup_attachment` (digest, size, content), so one file holds everything and the manifest
+covers the files too. Each stored file of an attachment row is read, checked against its digest
+and copied in; a file already missing or changed in the store is not copied and is reported.
+A restore checks every file's content against its digest, writes the missing or changed ones
+into the target's store (atomic rename), re-reads them, and only then replaces the database.
+
 A restore never writes into the live file. The backup is copied to a hidden
 file beside the target, checked (integrity, schema revision, audit chain, manifest),
 switched out of WAL mode, and only then renamed over the target with
@@ -36,8 +44,35 @@ from sqlalchemy.engine import make_url
 from scheduler.errors import DsrError
 
 MANIFEST_TABLE = "dsr_backup_manifest"
+FILES_TABLE = "dsr_backup_attachment"
 # Tables whose rows do not make a database "in use" (an empty migrated schema is empty).
-_BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1", MANIFEST_TABLE}
+_BOOKKEEPING = {"alembic_version", "sqlite_sequence", "sqlite_stat1", MANIFEST_TABLE, FILES_TABLE}
+STORE_ENV = "DSR_ATTACHMENTS_DIR"
+CHUNK = 1 << 20
+
+
+def attachment_store(url: str) -> Path:
+    """The attachment store of the database at `url`: DSR_ATTACHMENTS_DIR if set; otherwise, for a
+    SQLite file, `<database file name>.attachments` next to it, and for a server database,
+    `dsr-attachments` in the working directory."""
+    configured = os.environ.get(STORE_ENV, "").strip()
+    if configured:
+        return Path(configured)
+    db = sqlite_path(url)
+    return db.with_name(db.name + ".attachments") if db is not None else Path("dsr-attachments")
+
+
+def stored_path(store: Path, sha256: str) -> Path:
+    """Where a file lives under the store: two-character fan-out, then the full digest."""
+    return Path(store) / sha256[:2] / sha256
+
+
+def file_sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with Path(path).open("rb") as fh:
+        for chunk in iter(lambda: fh.read(CHUNK), b""):
+            h.update(chunk)
+    return h.hexdigest()
 
 
 class BackupError(DsrError, RuntimeError):
@@ -56,6 +91,9 @@ class FileCheck:
     revision: str | None = None
     audit_events: int = 0
     audit_head: str = ""
+    files: int = 0  # attachment files in the backup, each checked against its SHA-256
+    files_written: int = 0  # by a restore: written into the store (missing or changed there)
+    files_intact: int = 0  # by a restore: already in the store with the right content
 
 
 @dataclass
@@ -64,6 +102,10 @@ class BackupReport:
     bytes: int
     seconds: float
     check: FileCheck
+    files: int = 0  # attachment files copied into the backup
+    file_problems: list[str] = field(default_factory=list)  # files missing or changed in the store
+
+
 
 
 def sqlite_path(url: str) -> Path | None:
@@ -214,20 +256,101 @@ def _drop_manifest(path: Path) -> None:
     con = sqlite3.connect(str(path))
     try:
         con.execute(f'DROP TABLE IF EXISTS "{MANIFEST_TABLE}"')
+        con.execute(f'DROP TABLE IF EXISTS "{FILES_TABLE}"')
         con.commit()
     finally:
         con.close()
 
 
 def _check_copy(path: Path) -> FileCheck:
-    """check_file, then the manifest: the checks of a backup, run on a private copy."""
+    """check_file, then the manifest, then the attachment files: the checks of a backup, run on a private copy."""
     chk = check_file(path)
     if chk.ok:
         problems = manifest_problems(path)
         if problems:
             chk.ok = False
             chk.problems.append("备份清单核验未通过：" + "；".join(problems[:5]))
+    if chk.ok:
+        chk.files, problems = _check_files(path)
+        if problems:
+            chk.ok = False
+            chk.problems.append("备份中的附件文件核验未通过：" + "；".join(problems[:5]))
     return chk
+
+
+def _has_table(con: sqlite3.Connection, name: str) -> bool:
+    return con.execute("SELECT 1 FROM sqlite_master WHERE type='table' AND name=?", (name,)).fetchone() is not None
+
+
+def _copy_files(path: Path, store: Path) -> tuple[int, list[str]]:
+    """Copy every attachment's stored file into the backup at `path` (table FILES_TABLE), each checked
+    against its digest; (files copied, problems with files missing or changed in the store)."""
+    con = sqlite3.connect(str(path))
+    try:
+        con.execute(f'CREATE TABLE "{FILES_TABLE}" (sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, content BLOB NOT NULL)')
+        digests = sorted({r[0] for r in con.execute("SELECT sha256 FROM attachment")}) if _has_table(con, "attachment") else []
+        n, problems = 0, []
+        for sha in digests:
+            f = stored_path(store, sha)
+            if not f.is_file():
+                problems.append(f"附件文件 {sha} 在附件库中缺失（{f}），未能备份")
+                continue
+            data = f.read_bytes()
+            if hashlib.sha256(data).hexdigest() != sha:
+                problems.append(f"附件文件 {sha} 在附件库中已被改动（SHA-256 不符，{f}），未能备份")
+                continue
+            con.execute(f'INSERT INTO "{FILES_TABLE}" VALUES (?, ?, ?)', (sha, len(data), data))
+            n += 1
+        con.commit()
+    finally:
+        con.close()
+    return n, problems
+
+
+def _check_files(path: Path) -> tuple[int, list[str]]:
+    """(files in the backup, problems): each file's content against its digest and size. A backup
+    made without attachment files (no FILES_TABLE) has none to check."""
+    con = _connect(path)
+    try:
+        if not _has_table(con, FILES_TABLE):
+            return 0, []
+        n, problems = 0, []
+        for sha, size, data in con.execute(f'SELECT sha256, size, content FROM "{FILES_TABLE}" ORDER BY sha256'):
+            n += 1
+            if hashlib.sha256(bytes(data)).hexdigest() != sha or len(data) != size:
+                problems.append(f"附件文件 {sha} 的内容与其 SHA-256 不符")
+        return n, problems
+    finally:
+        con.close()
+
+
+def _restore_files(path: Path, store: Path) -> tuple[int, int]:
+    """Write the backup's attachment files that are missing or changed in `store` (temporary file,
+    then atomic rename), re-read each; (written, already intact). Refused if one does not read back."""
+    con = _connect(path)
+    written = intact = 0
+    try:
+        if not _has_table(con, FILES_TABLE):
+            return 0, 0
+        for sha, data in con.execute(f'SELECT sha256, content FROM "{FILES_TABLE}" ORDER BY sha256'):
+            dest = stored_path(store, sha)
+            if dest.is_file() and file_sha256(dest) == sha:
+                intact += 1
+                continue
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.parent / f".{sha}.restore-{uuid.uuid4().hex[:12]}"
+            try:
+                tmp.write_bytes(bytes(data))
+                os.replace(tmp, dest)
+            finally:
+                if tmp.exists():
+                    tmp.unlink()
+            if file_sha256(dest) != sha:
+                raise BackupError(f"附件文件 {sha} 写入附件库 {store} 后核验不符，恢复中止（数据库未被替换）")
+            written += 1
+    finally:
+        con.close()
+    return written, intact
 
 
 def verify_backup(src: Path) -> FileCheck:
@@ -270,8 +393,9 @@ def is_empty(path: Path) -> bool:
     return True
 
 
-def backup(url: str, out: Path) -> BackupReport:
-    """Consistent copy of the SQLite database at `url` into `out` (atomically created)."""
+def backup(url: str, out: Path, store: Path | None = None) -> BackupReport:
+    """Consistent copy of the SQLite database at `url` into `out` (atomically created), with the files
+    of its attachment store (`store`, by default `attachment_store(url)`)."""
     src = sqlite_path(url)
     if src is None:
         raise BackupError("当前数据库不是 SQLite 文件；PostgreSQL 请使用 pg_dump（见 dsr backup 的提示和运维文档）")
@@ -286,6 +410,7 @@ def backup(url: str, out: Path) -> BackupReport:
     try:
         _copy(src, tmp)
         _leave_wal(tmp)
+        files, file_problems = _copy_files(tmp, Path(store) if store is not None else attachment_store(url))
         _write_manifest(tmp)
         chk = _check_copy(tmp)
         if not chk.ok:
@@ -296,7 +421,7 @@ def backup(url: str, out: Path) -> BackupReport:
             if p.exists():
                 p.unlink()
     chk.path = out
-    return BackupReport(out, out.stat().st_size, time.perf_counter() - t0, chk)
+    return BackupReport(out, out.stat().st_size, time.perf_counter() - t0, chk, files, file_problems)
 
 
 def _leave_wal(path: Path) -> None:
@@ -308,8 +433,9 @@ def _leave_wal(path: Path) -> None:
         con.close()
 
 
-def restore(src: Path, url: str, force: bool = False) -> FileCheck:
-    """Replace the SQLite database at `url` with the checked copy of `src`.
+def restore(src: Path, url: str, force: bool = False, store: Path | None = None) -> FileCheck:
+    """Replace the SQLite database at `url` with the checked copy of `src`, and bring the attachment
+    files back into its store (`store`, by default `attachment_store(url)`), each checked.
 
     Refuses a non-empty target without `force`, a backup that fails its checks,
     and a target another process still holds open.
@@ -338,8 +464,10 @@ def restore(src: Path, url: str, force: bool = False) -> FileCheck:
             raise BackupError(f"备份文件无法读取，拒绝恢复：{exc}") from exc
         if not chk.ok:
             raise BackupError("备份文件核验未通过，拒绝恢复：" + "；".join(chk.problems))
-        _drop_manifest(tmp)  # the manifest describes the backup, not the database it becomes
         _quiesce(target)
+        chk.files_written, chk.files_intact = _restore_files(tmp, Path(store) if store is not None
+                                                             else attachment_store(url))
+        _drop_manifest(tmp)  # the manifest and the files describe the backup, not the database it becomes
         os.replace(tmp, target)
     finally:
         for p in (tmp, Path(f"{tmp}-wal"), Path(f"{tmp}-shm"), Path(f"{tmp}-journal")):

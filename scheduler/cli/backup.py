@@ -40,7 +40,10 @@ def backup_cmd(
         err_console.print(f"[bold red]备份失败：{exc}[/bold red]")
         raise typer.Exit(1)
     console.print(f"已备份到 {rep.out}（{rep.bytes:,} 字节，用时 {rep.seconds:.1f} 秒）；结构版本 {rep.check.revision}；"
-                  f"审计链 {rep.check.audit_events} 条事件，链头哈希 {rep.check.audit_head}")
+                  f"审计链 {rep.check.audit_events} 条事件，链头哈希 {rep.check.audit_head}；"
+                  f"附件文件 {rep.files} 个（各按 SHA-256 核验）")
+    for p in rep.file_problems:
+        err_console.print(f"[bold yellow]警告：{p}[/bold yellow]")
 
 
 def _verify(file: Path) -> None:
@@ -55,7 +58,7 @@ def _verify(file: Path) -> None:
         err_console.print(f"[bold red]备份核验未通过：{'；'.join(chk.problems)}[/bold red]", markup=True)
         raise typer.Exit(1)
     console.print(f"备份 {file} 核验通过：清单中每一部分的 SHA-256 相符；完整性检查通过；结构版本 {chk.revision}；"
-                  f"审计链 {chk.audit_events} 条事件，链头哈希 {chk.audit_head}")
+                  f"审计链 {chk.audit_events} 条事件，链头哈希 {chk.audit_head}；附件文件 {chk.files} 个，SHA-256 均相符")
 
 
 @app.command("restore")
@@ -79,4 +82,5 @@ def restore_cmd(
         err_console.print(f"[bold red]恢复被拒绝：{exc}[/bold red]")
         raise typer.Exit(1)
     console.print(f"已从 {src} 恢复到 {chk.path}；完整性检查通过；结构版本 {chk.revision}；"
-                  f"审计链 {chk.audit_events} 条事件核验通过，链头哈希 {chk.audit_head}")
+                  f"审计链 {chk.audit_events} 条事件核验通过，链头哈希 {chk.audit_head}；"
+                  f"附件文件 {chk.files} 个核验相符（写回 {chk.files_written} 个，原已完好 {chk.files_intact} 个）")

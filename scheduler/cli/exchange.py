@@ -1,6 +1,6 @@
 """`dsr exchange …`: 平台对接 — batches to the credit publicity system, files from the city platform.
 
-export / sent / receipt / status / import / legal-name (docs/exchange.md). The command line acts
+export / sent / receipt / status / import / legal-name / rematch (docs/exchange.md). The command line acts
 as the deployment's administrator, as `dsr import` does.
 """
 
@@ -111,3 +111,23 @@ def legal_name_cmd(
 
     dept = set_legal_name(engine(), department, name, CLI, bureau)
     console.print(f"{dept}：检查实施机关法定名称已设为 {name}", highlight=False, markup=False)
+
+
+@exchange_app.command("rematch")
+def rematch_cmd(
+    plan: str = typer.Argument(..., help="市级计划编号"),
+    seed: str = typer.Option(..., "--seed", help="匹配种子（如公开摇号结果），写入匹配证书"),
+    out: Path = typer.Option(..., "--out", help="输出目录：匹配核验包写在其下"),
+    bureau: Optional[str] = BUREAU,
+) -> None:
+    """为市级计划下发（市抽县查）的未开始任务从本局执法检查人员名录库随机匹配检查组，写出可核验的匹配包。"""
+    from scheduler.access.context import CLI
+    from scheduler.docking.rematch import rematch
+
+    r = rematch(engine(), plan, seed, out, CLI, bureau)
+    typer.echo(str(r.folder))
+    for t in r.tasks:
+        console.print(f"{t['city_task']}  {t['uscc']}  {'、'.join(t['team']) or '缺员'}", highlight=False)
+    if r.left:
+        console.print(f"已开始检查、未重新匹配：{'、'.join(r.left)}", highlight=False)
+    console.print(f"匹配证书 SHA-256 {r.certificate_sha256}；核验：dsr verify {r.folder}", highlight=False)

@@ -1,4 +1,5 @@
-"""`dsr plans` (list), `dsr plans copy|approve|publish|versions` (the plan as a published document)."""
+"""`dsr plans` (list), `dsr plans copy|approve|publish|versions` (the plan as a published document),
+`dsr plans vertical|roster-approve|roster-uses` (垂直管理: district plans drawing on the city roster)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,52 @@ def versions(code: str = typer.Argument(..., help="计划编号"),
         state = "已发布" if r["published_at"] else "已审批"
         console.print(f"第 {r['version']} 版  {state}  {when:%Y-%m-%d}  审批人 {r['approved_by']}  修改理由：{r['reason'] or '—'}",
                       markup=False)
+
+
+@plans_app.command("vertical")
+def set_vertical(
+    bureau: str = typer.Argument(..., help="区级局代码"),
+    department: str = typer.Argument(..., help="部门代码"),
+    off: bool = typer.Option(False, "--off", help="取消垂直管理"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """Mark a district department as vertically managed (实行垂直管理): its inspectors come from the city roster."""
+    from scheduler.matching.vertical import set_vertical as mark
+
+    eng = engine()
+    d = mark(eng, bureau, department, not off, actor_as(eng, as_user))
+    state = "实行垂直管理，执法检查人员取自市级名录库" if d.vertical else "不实行垂直管理"
+    console.print(f"部门 {bureau}/{department}（{d.name}）：{state}", markup=False)
+
+
+@plans_app.command("roster-approve")
+def roster_approve(
+    code: str = typer.Argument(..., help="计划编号"),
+    note: str = typer.Option("", "--note", help="审批意见"),
+    as_user: str = typer.Option(..., "--as", help=AS_HELP),
+) -> None:
+    """The city approves a district plan's use of its roster (垂直管理部门的执法检查人员)."""
+    from scheduler.matching.vertical import approve_roster_use
+
+    eng = engine()
+    codes = approve_roster_use(eng, code, actor_as(eng, as_user), note)
+    console.print(f"已审批计划 {code} 使用市级名录库：{'、'.join(codes) or '（此前均已审批）'}", markup=False)
+
+
+@plans_app.command("roster-uses")
+def roster_uses(as_user: str = typer.Option(..., "--as", help=AS_HELP),
+                as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """District plans that draw on a city roster, approved or pending (市级名录库使用情况)."""
+    from scheduler.matching.vertical import roster_uses as uses
+
+    eng = engine()
+    rows = uses(eng, actor_as(eng, as_user))
+    if as_json:
+        typer.echo(json.dumps([{**r, "approved_at": r["approved_at"].isoformat() if r["approved_at"] else ""}
+                               for r in rows], ensure_ascii=False, indent=2))
+        return
+    for r in rows:
+        console.print(f"{r['plan']}  {r['name']}  {r['department']} {r['department_name']}  {r['state']}"
+                      f"{'（' + r['approved_by'] + '）' if r['approved_by'] else ''}", markup=False)
+    if not rows:
+        console.print("没有使用市级名录库的计划", markup=False)

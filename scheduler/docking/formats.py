@@ -13,7 +13,7 @@ from typing import Any, Mapping, Sequence
 
 from scheduler.errors import DsrError
 
-FORMAT_VERSION = "1.0"
+FORMAT_VERSION = "1.1"
 MANIFEST_FORMAT = "dsr-exchange-manifest"
 RECEIPT_FORMAT = "dsr-exchange-receipt"
 MANIFEST = "manifest.json"
@@ -43,7 +43,8 @@ RECORD_FIELDS: tuple[str, ...] = (
     "检查日期", "检查事项", "检查结果", "处置", "备注", "公示日期",
 )
 # Results of handed-down tasks going back up carry the city's task and plan numbers too.
-CITY_RECORD_FIELDS: tuple[str, ...] = RECORD_FIELDS + ("市级任务编号", "市级计划编号")
+# and the team that carried them out (人员编号 leader first; names with 执法证号), so the city sees who checked.
+CITY_RECORD_FIELDS: tuple[str, ...] = RECORD_FIELDS + ("市级任务编号", "市级计划编号", "检查人员编号", "检查人员")
 FIELDS_OF = {GSXT: RECORD_FIELDS, CITY_RESULTS: CITY_RECORD_FIELDS}
 # The fields whose content makes a version: a change of any of them is sent as a new version.
 CONTENT_FIELDS: tuple[str, ...] = RECORD_FIELDS[3:]
@@ -61,7 +62,7 @@ INBOUND_COLUMNS: dict[str, tuple[str, ...]] = {
                  "完成期限", "抽取核验"),
 }
 REQUIRED_INBOUND = {CITY_REGISTRY: ("统一社会信用代码",), CITY_RISK: ("统一社会信用代码", "信用风险分类"),
-                    CITY_TASKS: ("市级任务编号", "市级计划编号", "统一社会信用代码", "检查事项编码", "检查人员编号")}
+                    CITY_TASKS: ("市级任务编号", "市级计划编号", "统一社会信用代码", "检查事项编码")}
 # Columns that are only information (not stored on the registry row).
 INFORMATIONAL = frozenset({"变更日期", "评定日期"})
 LIST_SEPARATOR = ";"  # 检查事项编码, 检查人员编号: several values in one cell

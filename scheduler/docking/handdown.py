@@ -3,9 +3,10 @@
 The city drew the entities and matched the teams from the district's roster (its platform keeps
 the rosters); each row is one task: the city's task and plan numbers, the entity, the check items
 (codes of the district's 随机抽查事项清单) and the team (人员编号 of the district's roster, the first
-leads). Every row is checked against the district's own lists and rules before anything is
+leads), or no team: then the task arrives as 已抽取（待补足检查组） and the district matches its own
+inspectors (scheduler/docking/rematch.py). Every row is checked against the district's own lists and rules before anything is
 written: the entity is in the registry and 存续, the items exist, at least two active sworn
-inspectors, none in conflict (回避) with the entity. A task arrives as 已匹配检查组 and follows the
+inspectors (or none), none in conflict (回避) with the entity. A task with a team arrives as 已匹配检查组 and follows the
 ordinary result lifecycle; its published results go back up with `dsr exchange export --to city`.
 A task already handed down with the same row changes nothing; with another row it is refused.
 """
@@ -82,7 +83,7 @@ def _check_row(file: str, num: int, r: dict[str, str], lists: _Lists, errors: li
     unknown = [p for p in people if p not in lists.people or not lists.people[p].active]
     if unknown:
         bad("检查人员编号", f"本局执法检查人员名录库中没有或已停用：{'、'.join(unknown)}")
-    elif len(people) < 2:
+    elif len(people) == 1:
         bad("检查人员编号", "检查组至少需要两名执法检查人员（行政处罚法第四十二条）")
     conflicted = [p for p in people if (p, code) in lists.conflicts]
     if conflicted:
@@ -135,13 +136,17 @@ def create_tasks(s: Session, bureau: Bureau, sender: str, batch_no: str, new: li
         note = f"市抽县查：{h.plan_code} {h.plan_name} {h.period}；市级任务 {h.city_task_no}"
         if h.draw_ref:
             note += f"；抽取核验 {h.draw_ref}"
-        t = Task(bureau_id=bureau.id, kind="city", draw_id=None, uscc=h.uscc, status="assigned", note=note)
+        # No team handed down: the district matches its own (dsr exchange rematch, scheduler/docking/rematch.py).
+        status = "assigned" if h.team else "drawn"
+        if not h.team:
+            note += "；待区级匹配检查组"
+        t = Task(bureau_id=bureau.id, kind="city", draw_id=None, uscc=h.uscc, status=status, note=note)
         s.add(t)
         s.flush()
         s.add_all([TaskItem(task_id=t.id, item_id=i.id) for i in h.items])
         s.add_all([TeamMember(task_id=t.id, inspector_pk=p.id, role="leader" if k == 0 else "member",
                               department_id=p.department_id, slot=k + 1) for k, p in enumerate(h.team)])
-        s.add(TaskEvent(task_id=t.id, from_status="", to_status="assigned", actor=actor.name,
+        s.add(TaskEvent(task_id=t.id, from_status="", to_status=status, actor=actor.name,
                         reason=f"市级平台下发（批次 {batch_no}，市级任务 {h.city_task_no}）"))
         s.add(CityTask(task_id=t.id, bureau_id=bureau.id, sender_code=sender, city_task_no=h.city_task_no,
                        city_plan_code=h.plan_code, city_plan_name=h.plan_name, period=h.period, deadline=h.deadline,

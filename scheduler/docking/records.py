@@ -15,8 +15,8 @@ from sqlalchemy import distinct, func, select
 from sqlalchemy.engine import Connection
 
 from db.models import (
-    Bureau, CheckItem, CityTask, Department, Draw, Enterprise, FollowUp, ItemResult, Plan, ResultCategory, ResultCorrection,
-    Setting, Task, TaskItem, split_list,
+    Bureau, CheckItem, CityTask, Department, Draw, Enterprise, FollowUp, Inspector, ItemResult, Plan, ResultCategory, ResultCorrection,
+    Setting, Task, TaskItem, TeamMember, split_list,
 )
 from scheduler.docking import formats as fm
 
@@ -85,9 +85,10 @@ def current_records(conn: Connection, bureau: Bureau, kind: str = fm.GSXT,
             .where(ItemResult.status == PUBLISHED, Task.bureau_id == bureau.id).order_by(ItemResult.id))
     if result_ids is not None:
         stmt = stmt.where(ItemResult.id.in_(result_ids))
-    city: dict[int, tuple[str, str]] = {}
+    city: dict[int, tuple[str, ...]] = {}
     if kind == fm.CITY_RESULTS:
-        city = {t: (no, plan) for t, no, plan in conn.execute(
+        teams = city_teams(conn, bureau)
+        city = {t: (no, plan, *teams.get(t, ("", ""))) for t, no, plan in conn.execute(
             select(CityTask.task_id, CityTask.city_task_no, CityTask.city_plan_code).where(CityTask.bureau_id == bureau.id))}
         stmt = stmt.where(ItemResult.task_id.in_(select(CityTask.task_id).where(CityTask.bureau_id == bureau.id)))
     out = {}
@@ -102,5 +103,19 @@ def current_records(conn: Connection, bureau: Bureau, kind: str = fm.GSXT,
             "公示日期": pub_on.isoformat() if pub_on else "",
         }
         if tid in city:
-            out[rid]["市级任务编号"], out[rid]["市级计划编号"] = city[tid]
+            out[rid]["市级任务编号"], out[rid]["市级计划编号"], out[rid]["检查人员编号"], out[rid]["检查人员"] = city[tid]
     return out
+
+
+def city_teams(conn: Connection, bureau: Bureau) -> dict[int, tuple[str, str]]:
+    """task id -> (人员编号 leader first, names with 执法证号) of the active team of each handed-down task:
+    the team the city handed down, or the one the district matched (scheduler/docking/rematch.py)."""
+    teams: dict[int, list[tuple[str, str, str]]] = defaultdict(list)
+    for tid, iid, name, cert in conn.execute(
+            select(TeamMember.task_id, Inspector.inspector_id, Inspector.name, Inspector.cert_no)
+            .join(Inspector, Inspector.id == TeamMember.inspector_pk)
+            .join(CityTask, CityTask.task_id == TeamMember.task_id)
+            .where(CityTask.bureau_id == bureau.id, TeamMember.active).order_by(TeamMember.task_id, TeamMember.slot)):
+        teams[tid].append((iid, name, cert))
+    return {t: (fm.LIST_SEPARATOR.join(i for i, _, _ in ps), fm.LIST_SEPARATOR.join(f"{n}（执法证号 {c}）" for _, n, c in ps))
+            for t, ps in teams.items()}

@@ -21,6 +21,7 @@ from db.bulk import insert_rows
 from db.models import CheckItem, Conflict, Department, Draw, Expert, Inspector, Task, TaskEvent, TaskItem, TeamMember, utcnow
 from scheduler.matching import fast as m
 from scheduler.matching import package as mp
+from scheduler.matching import vertical
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import CLI, Actor
@@ -125,16 +126,25 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
     code = {b: (lp.area[b] if lp.hands_over else None) for b in area}
     depts = {d.id: (d.bureau_id, d.code) for d in s.execute(select(Department).where(Department.bureau_id.in_(area))).scalars()}
     dept_code = {pk: m.qualified(code[b], c) for pk, (b, c) in depts.items()}
+    # 垂直管理: a district plan's vertical departments take the city's people (ids qualified by its code).
+    city = vertical.borrowed(s, lp.plan) if not lp.hands_over else vertical.Borrowed()
+    own_vertical = {pk for pk, d in lp.departments.items() if d.vertical} if city else set()
     roster, inspector_pk = [], {}
     # Plain rows rather than ORM objects: a roster has thousands of people.
     quals: dict[str, frozenset[str]] = {}
-    for pk, b, iid, dept, q, active in roster_rows(s, area):
-        pid = m.qualified(code[b], iid)
+    people = [(r, code[r[1]], dept_code[r[3]]) for r in roster_rows(s, area) if r[3] not in own_vertical]
+    if city:
+        people = sorted(people + [(r, city.city_code, city.departments[r[3]]) for r in roster_rows(s, [city.city_id])
+                                  if r[3] in city.departments], key=lambda p: m.qualified(p[1], p[0][2]))
+    for (pk, b, iid, dept, q, active), qual, dcode in people:
+        pid = m.qualified(qual, iid)
         tags = quals.get(q)
         if tags is None:
             tags = quals[q] = frozenset(t for t in q.split(";") if t)
-        roster.append(m.InspectorRec(pid, dept_code[dept], tags, bool(active)))
+        roster.append(m.InspectorRec(pid, dcode, tags, bool(active)))
         inspector_pk[pid] = pk
+    if city:
+        code = {**code, city.city_id: city.city_code}
     experts, expert_pk = [], {}
     for pk, b, eid, fld, active in s.execute(
             select(Expert.id, Expert.bureau_id, Expert.expert_id, Expert.field, Expert.active)
@@ -155,7 +165,8 @@ def gather(s: Session, lp: LoadedPlan, draw_id: int, period: str, tasks: list[m.
             (m.qualified(code[b], pid), uscc) for pid, b, uscc in s.execute(
                 select(Inspector.inspector_id, Inspector.bureau_id, Conflict.uscc)
                 .join(Inspector, Inspector.id == Conflict.inspector_pk)
-                .where(Conflict.bureau_id.in_(area), in_conflict)).all()
+                .where(Conflict.bureau_id.in_(list(code)), in_conflict)).all()
+            if m.qualified(code[b], pid) in inspector_pk
         )
         # Rotation: the inspectors of each entity's most recent earlier check.
         # Only people of the area's rosters can be recused; a district's inspectors who

@@ -23,26 +23,20 @@ from db.models import AuditEvent, Attachment, TaskEvent
 from scheduler.access.context import Actor
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
+from scheduler.audit.backup import STORE_ENV, attachment_store
 from scheduler.audit.chain import digest_of
 from scheduler.results import attachment_rules as ar
 from scheduler.results import lifecycle as lc
 from scheduler.results import service as rs
 
 AttachmentRefused = ar.AttachmentRefused
-ENV = "DSR_ATTACHMENTS_DIR"
+ENV = STORE_ENV
 CHUNK = 1 << 20
 
 
 def store_dir(engine: Engine) -> Path:
-    """The attachment store of this database (see the module's docstring)."""
-    configured = os.environ.get(ENV, "").strip()
-    if configured:
-        return Path(configured)
-    url = engine.url
-    if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
-        db = Path(url.database)
-        return db.with_name(db.name + ".attachments")
-    return Path("dsr-attachments")
+    """The attachment store of this database (see the module's docstring; the rule is the backup's too)."""
+    return attachment_store(engine.url.render_as_string(hide_password=False))
 
 
 def _sha256(path: Path) -> str:

@@ -3,8 +3,9 @@ platform's incremental files.
 
 The four states of the bureau's published results (待报送 / 已报送待回执 / 已接收 / 被拒收待修正),
 the batches in and out with their states (生成 → 已报送 → 已回执), the rejected records with the
-other side's reasons; making the next batch, marking it sent, importing a receipt, importing a
-city-platform batch (dry run first). The formats: docs/exchange.md. The services
+other side's reasons; making the next batch, marking it sent, importing a receipt, matching the
+district's own teams to handed-down city tasks (市抽县查), importing a city-platform batch (dry run
+first). The formats: docs/exchange.md. The services
 (scheduler/docking/) check every right again.
 """
 
@@ -17,7 +18,7 @@ import streamlit as st
 
 from scheduler.access.permissions import can
 from scheduler.docking import formats as fm
-from scheduler.docking import inbound, outbound, receipts
+from scheduler.docking import inbound, outbound, receipts, rematch
 from scheduler.errors import DsrError
 from ui import state
 from ui.docking import LABELS, state_counts
@@ -122,6 +123,27 @@ if can(actor, "exchange.receipt"):
             else:
                 st.session_state["docking_flash"] = ("这份回执已导入过，未作更改" if rep.unchanged else
                                                      f"批次 {rep.batch_no} 回执已导入：接收 {rep.accepted} 条，拒收 {rep.rejected} 条")
+                st.rerun()
+
+if can(actor, "exchange.rematch"):
+    city_plans = rematch.open_city_plans(eng, actor, b["code"])
+    if city_plans:
+        st.markdown("#### 市抽县查任务：匹配本局检查组")
+        st.caption("市级计划下发、尚未开始检查的任务，由本局从本局执法检查人员名录库随机匹配检查组（已下发的检查组将被替换），"
+                   "写出可用 dsr verify 核验的匹配包。种子应事先公布，如现场摇号结果。")
+        by_code = {p["plan"]: p for p in city_plans}
+        pick = st.selectbox("市级计划", list(by_code), key="docking_rematch_plan", format_func=lambda c: (
+            f"{c} {by_code[c]['name']}（待开始 {by_code[c]['open']} 个，其中未匹配 {by_code[c]['unmatched']} 个）"))
+        seed = st.text_input("匹配种子", key="docking_rematch_seed").strip()
+        if st.button("匹配检查组", key="docking_rematch_go", disabled=not seed):
+            try:
+                out_dir = st.session_state.get("docking_out") or str(Path.cwd() / "exchange-out")
+                res = rematch.rematch(eng, pick, seed, Path(out_dir), actor, b["code"])
+            except DsrError as e:
+                st.error(str(e))
+            else:
+                st.session_state["docking_flash"] = (f"已为市级计划 {pick} 的 {len(res.tasks)} 个任务匹配检查组，"
+                                                     f"匹配包写入 {res.folder}（证书 SHA-256 {res.certificate_sha256[:16]}…）")
                 st.rerun()
 
 if can(actor, "exchange.import"):
