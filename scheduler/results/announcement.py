@@ -13,7 +13,6 @@ characters used; segno draws the QR code.
 from __future__ import annotations
 
 import datetime as dt
-import io
 import json
 import tempfile
 from collections import Counter
@@ -31,11 +30,9 @@ from scheduler.access.scope import require_bureau
 from scheduler.audit import service as auditlog
 from scheduler.draw import service as draw_service
 from scheduler.errors import DsrError
+from scheduler.exchange import pdf as printing
 from scheduler.results.selfcheck import published_draw
 
-FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/opentype")
-FONT_FILE = "NotoSansCJK-Regular.ttc"
-FONT_SC = 2  # Simplified Chinese in the Noto Sans CJK collection (JP, KR, SC, TC, HK)
 CST = dt.timezone(dt.timedelta(hours=8))
 
 
@@ -108,21 +105,11 @@ def announcement(engine: Engine, draw_id: int, witnesses: list[str] | None = Non
     )
 
 
-def font_path() -> Path:
-    for d in FONT_DIRS:
-        p = Path(d) / FONT_FILE
-        if p.is_file():
-            return p
-    raise AnnouncementRefused(f"找不到中文字体 {FONT_FILE}（请安装 fonts-noto-cjk），无法生成公告 PDF")
-
-
-def _qr_png(text: str) -> io.BytesIO:
-    import segno
-
-    buf = io.BytesIO()
-    segno.make(text, error="m").save(buf, kind="png", scale=4, border=2)
-    buf.seek(0)
-    return buf
+def _a4():
+    font = printing.font_path()
+    if font is None:
+        raise AnnouncementRefused(f"{printing.MISSING_FONT}，无法生成公告 PDF")
+    return printing.a4(font)
 
 
 def _source_line(a: Announcement) -> str:
@@ -150,17 +137,13 @@ def _facts(a: Announcement) -> list[tuple[str, str]]:
 
 def render_pdf(a: Announcement, package_url: str) -> bytes:
     """The announcement as PDF bytes; the QR code carries `package_url`."""
-    from fpdf import FPDF
     from fpdf.enums import XPos, YPos
 
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("cjk", fname=str(font_path()), collection_font_number=FONT_SC)
-    pdf.add_font("cjk", style="B", fname=str(font_path()).replace("Regular", "Bold"), collection_font_number=FONT_SC)
+    pdf = _a4()
     pdf.add_page()
     pdf.set_font("cjk", size=18)
     pdf.cell(0, 12, "抽取结果公告", align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.image(_qr_png(package_url), x=pdf.w - pdf.r_margin - 32, y=pdf.get_y(), w=32)
+    pdf.image(printing.qr_png(package_url), x=pdf.w - pdf.r_margin - 32, y=pdf.get_y(), w=32)
     pdf.set_font("cjk", size=10)
     for label, value in _facts(a):
         pdf.set_x(pdf.l_margin)

@@ -10,7 +10,6 @@ QR code.
 
 from __future__ import annotations
 
-import io
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
@@ -24,14 +23,12 @@ from db.models import Department, Draw, Enterprise, Plan, Task, Visit, VisitTask
 from scheduler.access.context import Actor
 from scheduler.access.scope import require_task
 from scheduler.errors import DsrError
+from scheduler.exchange import pdf as printing
 from scheduler.results import attachments_service as att
 from scheduler.results import fieldrecords_service as frs
 from scheduler.results import lifecycle as lc
 from scheduler.results import recusal_service as rec
 
-FONT_DIRS = ("/usr/share/fonts/opentype/noto", "/usr/share/fonts/truetype/noto", "/usr/share/fonts/opentype")
-FONT_FILE = "NotoSansCJK-Regular.ttc"
-FONT_SC = 2  # Simplified Chinese in the Noto Sans CJK collection (JP, KR, SC, TC, HK)
 KINDS = {"notice": "检查通知书", "record": "现场检查记录"}
 
 
@@ -84,21 +81,11 @@ def verify_link(base_url: str, f: TaskFacts) -> str:
     return f"{base_url}?{urlencode({'draw': f.draw_id, 'rank': f.rank or ''})}"
 
 
-def font_path() -> Path:
-    for d in FONT_DIRS:
-        p = Path(d) / FONT_FILE
-        if p.is_file():
-            return p
-    raise DocumentRefused(f"找不到中文字体 {FONT_FILE}（请安装 fonts-noto-cjk），无法生成 PDF")
-
-
-def _qr_png(text: str) -> io.BytesIO:
-    import segno
-
-    buf = io.BytesIO()
-    segno.make(text, error="m").save(buf, kind="png", scale=4, border=2)
-    buf.seek(0)
-    return buf
+def _a4():
+    font = printing.font_path()
+    if font is None:
+        raise DocumentRefused(f"{printing.MISSING_FONT}，无法生成 PDF")
+    return printing.a4(font)
 
 
 def _header(pdf, title: str, f: TaskFacts, link: str) -> None:
@@ -106,7 +93,7 @@ def _header(pdf, title: str, f: TaskFacts, link: str) -> None:
 
     pdf.set_font("cjk", size=18)
     pdf.cell(0, 12, title, align="C", new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-    pdf.image(_qr_png(link), x=pdf.w - pdf.r_margin - 30, y=pdf.get_y(), w=30)
+    pdf.image(printing.qr_png(link), x=pdf.w - pdf.r_margin - 30, y=pdf.get_y(), w=30)
     pdf.set_font("cjk", size=10)
     rows = [("任务编号", f"#{f.task_id}（{f.kind_label}）"), ("被检查对象", f.name or "—"), ("统一社会信用代码", f.uscc),
             ("住所", f.address or "—"), ("抽查计划", f.plan or "—"),
@@ -173,14 +160,9 @@ def _record(pdf, f: TaskFacts) -> None:
 
 def render(f: TaskFacts, kind: str, base_url: str) -> bytes:
     """The document `kind` (notice / record) as PDF bytes."""
-    from fpdf import FPDF
-
     if kind not in KINDS:
         raise DocumentRefused(f"文书类型应为：{'、'.join(f'{k}（{v}）' for k, v in KINDS.items())}")
-    pdf = FPDF(format="A4")
-    pdf.set_auto_page_break(True, margin=15)
-    pdf.add_font("cjk", fname=str(font_path()), collection_font_number=FONT_SC)
-    pdf.add_font("cjk", style="B", fname=str(font_path()).replace("Regular", "Bold"), collection_font_number=FONT_SC)
+    pdf = _a4()
     pdf.set_title(f"{KINDS[kind]} 任务#{f.task_id}")
     pdf.add_page()
     _header(pdf, KINDS[kind], f, verify_link(base_url, f))
