@@ -16,7 +16,7 @@ from scheduler.results import followup_service, recusal_service
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
-from ui import state
+from ui import jobs, state
 from ui.formatting import industry
 from ui.widgets import Col, calendar_notice, table
 from scheduler.access.permissions import can
@@ -32,6 +32,7 @@ if b is None:
 eng = state.engine()
 today = rs.local_today()
 calendar_notice(eng, today)
+jobs.panel(actor.name)  # 进行中的工作: imports, draws, exports this account left running
 WHOLE_STEPS = alt.Axis(format="d", tickMinStep=1)  # counts of tasks: no 0.1 steps on a small axis
 STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
 
