@@ -142,3 +142,55 @@ def test_every_page_is_in_chinese(page: Page, app_url: str, role: str) -> None:
         if words:
             found[title] = words
     assert not found, f"{role}: Latin words on pages: {found}"
+
+
+# --- long work left running -----------------------------------------------------------------------------------
+
+IMPORT_ROWS = 20_000  # a file the import takes seconds over, on the demo's SQLite
+
+
+def _big_enterprise_csv(rows: int) -> bytes:
+    from tests.test_browse import code_for
+    from tests.test_ui_library import _enterprise_csv
+
+    return _enterprise_csv([code_for(70_000_000 + i) for i in range(rows)])
+
+
+@pytest.fixture
+def own_app_url(demo_url, tmp_path):
+    """A copy of the demo served by its own app: the import here must not change the pages the
+    other browser tests walk."""
+    from tests.e2e.conftest import serve
+
+    src = Path(demo_url.removeprefix("sqlite:///"))
+    copy = tmp_path / "dsr.db"
+    copy.write_bytes(src.read_bytes())
+    with serve(f"sqlite:///{copy}", tmp_path / "streamlit.log") as base:
+        yield base
+
+
+def test_an_import_left_running_finishes_while_the_user_is_elsewhere(page: Page, own_app_url: str) -> None:
+    page.goto(f"{own_app_url}/imports")
+    _login_form(page, "planner")
+    expect(_heading(page, "数据导入")).to_be_visible(timeout=WAIT)
+    page.get_by_test_id("stFileUploaderDropzoneInput").set_input_files(
+        {"name": "大文件.csv", "mimeType": "text/csv", "buffer": _big_enterprise_csv(IMPORT_ROWS)})
+    go = page.get_by_role("button", name="开始导入")
+    expect(go).to_be_enabled(timeout=120_000)  # the preview has read the file: no errors
+    go.click()
+    title = "导入检查对象名录库（大文件.csv）"
+    # The import has started: its progress is on the page (or, on a fast machine, its result already).
+    expect(page.get_by_text(re.compile(f"^{re.escape(title)}：|检查对象名录库导入完成")).first).to_be_visible(timeout=WAIT)
+
+    # Elsewhere in the app meanwhile: 首页 lists it under 进行中的工作.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="首页", exact=True).click()
+    expect(_heading(page, "进行中的工作")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(re.compile(f"^{re.escape(title)}：")).first).to_be_visible(timeout=WAIT)
+    # The page's poll shows the result when the import ends, without a click.
+    expect(page.get_by_text(f"{title}：共 {IMPORT_ROWS:,} 行，新增 {IMPORT_ROWS:,}")).to_be_visible(timeout=300_000)
+
+    # Back on 数据导入: the last import's result.
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name="数据导入", exact=True).click()
+    expect(_heading(page, "最近一次导入")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text(f"检查对象名录库导入完成（大文件.csv）：共 {IMPORT_ROWS:,} 行")).to_be_visible(timeout=WAIT)
+    expect(page.get_by_text("导入失败")).to_have_count(0)
