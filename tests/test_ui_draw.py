@@ -527,3 +527,32 @@ def test_a_second_tab_does_not_start_a_second_draw(app, url):
     for at in (a, b):  # both show the one draw's result; a refusal, if any, is the service's words
         assert _table(at, "抽签号") is not None
         assert all("不得重复抽取" in e for e in _errors(at))
+
+
+def _column_with(at: AppTest, key: str):
+    """The innermost column that holds the widget `key`."""
+    cols = [c for c in at.columns if any(getattr(w, "key", None) == key for w in c.get("text_input") + c.get("selectbox"))]
+    return min(cols, key=lambda c: len(list(c)))
+
+
+def test_plan_form_problems_are_under_their_fields_once(app):
+    at = _open(app, "plans.py")
+    at.text_input(key="plan_code").input("PG-NEW")
+    for c, v in {"A": "3", "B": "4", "C": "abc", "D": "5"}.items():
+        at.text_input(key=f"plan_pct_{c}").input(v)
+    at = _run(at)
+    assert not _errors(at)  # not before 保存计划
+    at.button(key="plan_save").click()
+    at = _run(at)
+    errs = _errors(at)
+    assert len(errs) == len(set(errs)), errs  # each problem once
+    # Under their own fields: the name in its column, the C ratio in C's column, the items under the list.
+    assert [e.value for e in _column_with(at, "plan_name").error] == ["计划名称不能为空"]
+    assert [e.value for e in _column_with(at, "plan_pct_C").error] == ["风险分类 C：抽查比例“abc”不是数字"]
+    assert not _column_with(at, "plan_pct_A").error
+    assert "计划至少应包含一个抽查事项" in errs
+    assert any(w.value.startswith(f"有 {len(errs)} 处不符合规则，已在对应的填写项下方标出") for w in at.warning)
+    # Fixed, the problem goes from under its field.
+    at.text_input(key="plan_name").input("企业公示信息专项抽查")
+    at = _run(at)
+    assert not _column_with(at, "plan_name").error
