@@ -273,6 +273,8 @@ def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
     assert errs.iloc[0]["列"] == "统一社会信用代码" and errs.iloc[0]["值"] == bad
     assert "校验码" in errs.iloc[0]["原因"]
     assert int(errs.iloc[0]["行号"]) == 3  # the header is line 1
+    # Under the file field: how many, once; the table holds each row's problem once.
+    assert [e.value for e in at.error] == ["bad.csv：发现 1 处错误，见下方“错误明细”（行号、列、值、原因）。"]
 
     # Without 仅导入有效行 开始导入 is disabled while the file has errors: nothing can be written.
     assert at.button(key="import_go").disabled
@@ -319,9 +321,10 @@ def test_import_page_imports_good_file_then_reimport_is_unchanged(app, seeded_ur
 def test_import_page_unreadable_file(app):
     at = _upload(_open(app, "imports.py"), "junk.xlsx", b"\x00\x01 not a workbook")
     assert not at.exception
-    errs = _df(at, "原因")
-    assert list(errs.columns) == ["行号", "列", "值", "原因"]
-    assert errs.iloc[0]["行号"] == "（整个文件）"
+    # A file that cannot be read is one problem, in words under the file field, not a table row.
+    assert len(at.error) == 1 and at.error[0].value
+    assert not [d for d in at.dataframe if "原因" in d.value.columns]
+    assert at.button(key="import_go").disabled
 
 
 def test_import_helpers():

@@ -104,6 +104,17 @@ except DsrError as exc:  # ImportSetupError, another bureau (PermissionDenied)
     st.error(str(exc))
     st.stop()
 
+# Under the file field: what is wrong with the file as a whole, in words, and how many rows have
+# problems; each row's problems once, in the table below (row, column, value, reason).
+whole_file = [e for e in pv.errors if not e.row]
+row_errors = [e for e in pv.errors if e.row]
+for e in whole_file:
+    st.error(e.reason)
+if row_errors:
+    st.error(f"{upload.name}：发现 {len(row_errors):,} 处错误，见下方“错误明细”（行号、列、值、原因）。")
+elif not whole_file:
+    st.success("预览未发现错误。")
+
 m1, m2, m3 = st.columns(3)
 m1.metric("文件编码", pv.encoding or "—")
 m2.metric("数据行数", f"{pv.total_rows:,}")
@@ -113,15 +124,9 @@ if pv.rows:
     st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
 if pv.ignored_columns:
     st.caption("以下列不属于模板，导入时忽略：" + "、".join(pv.ignored_columns))
-whole_file = [e for e in pv.errors if not e.row]  # the file as a whole: say why in words
-for e in whole_file:
-    st.error(e.reason)
-if pv.errors and len(whole_file) < len(pv.errors):
-    st.error(f"发现 {len(pv.errors):,} 处错误，请修改后重新上传，或勾选“仅导入有效行”。")
-if pv.errors:
-    st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", key="import_errors")
-else:
-    st.success("预览未发现错误。")
+if row_errors:
+    st.markdown("**错误明细**")
+    st.dataframe(errors_frame(row_errors), hide_index=True, width="stretch", key="import_errors")
 
 st.markdown("##### 第三步：导入")
 partial = st.checkbox("仅导入有效行", key="import_partial",
