@@ -114,6 +114,39 @@ _VISIBLE_TEXT = """() => {
 }"""
 
 
+# Cells and metrics as a bureau must never read them: an empty value in pandas' or Python's words, or a
+# float printed with its machine digits ("-19.000000"). Table cells are drawn on a canvas; its
+# accessibility table (the rows and columns on screen) carries their text.
+BAD_VALUES = {"None", "none", "nan", "NaN", "NaT", "<NA>", "null", "NULL", "undefined", "inf", "-inf"}
+MACHINE_FLOAT = re.compile(r"^-?[\d,]*\.\d{5,}%?$")
+
+_TABLES_DRAWN = """() => [...document.querySelectorAll('[data-testid="stDataFrame"]')]
+  .filter(d => d.checkVisibility()).every(d => d.querySelector('canvas table thead'))"""
+_CELLS = """() => {
+  const out = [];
+  for (const d of document.querySelectorAll('[data-testid="stDataFrame"]')) {
+    if (!d.checkVisibility()) continue;
+    for (const td of d.querySelectorAll('canvas table td')) out.push(td.textContent.trim());
+  }
+  for (const el of document.querySelectorAll('[data-testid="stTable"] td, [data-testid="stMetricValue"]')) {
+    if (el.checkVisibility()) out.push(el.textContent.trim());
+  }
+  return out;
+}"""
+
+
+def _bad_cells(page: Page) -> set[str]:
+    """Table cells and metric values that read as a program's words for 'nothing' or as a raw float."""
+    page.wait_for_function(_TABLES_DRAWN, timeout=WAIT)
+    return {c for c in page.evaluate(_CELLS) if c in BAD_VALUES or MACHINE_FLOAT.match(c)}
+
+
+def test_bad_cells_are_recognised() -> None:
+    assert {c for c in ["None", "nan", "NaT", "<NA>", "-19.000000", "0.050000", "19", "已超期 3 个工作日", "4.5%", "1,234",
+                        "2026-12-05 10:00", "—"] if c in BAD_VALUES or MACHINE_FLOAT.match(c)} == {
+        "None", "nan", "NaT", "<NA>", "-19.000000", "0.050000"}
+
+
 def _visible_text(page: Page) -> str:
     """The text a user sees: text nodes that are displayed, without the icons' ligature names."""
     return page.evaluate(_VISIBLE_TEXT)
@@ -133,6 +166,7 @@ def test_every_page_is_in_chinese(page: Page, app_url: str, role: str) -> None:
     titles = [t for _s, _p, t, _i in nav.PAGES if sidebar.get_by_role("link", name=re.compile(f"{t}$")).count()]
     assert titles, "no pages in the navigation"
     found: dict[str, set[str]] = {}
+    empties: dict[str, set[str]] = {}
     for title in titles:
         sidebar.get_by_role("link", name=re.compile(f"{title}$")).first.click()
         _idle(page)
@@ -141,7 +175,10 @@ def test_every_page_is_in_chinese(page: Page, app_url: str, role: str) -> None:
         words = _latin_words(_visible_text(page))
         if words:
             found[title] = words
+        if bad := _bad_cells(page):
+            empties[title] = bad
     assert not found, f"{role}: Latin words on pages: {found}"
+    assert not empties, f"{role}: cells or metrics reading None/nan/NaT/<NA> or a raw float: {empties}"
 
 
 # --- long work left running -----------------------------------------------------------------------------------

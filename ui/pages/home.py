@@ -10,13 +10,12 @@ from scheduler.audit import service as auditlog
 from scheduler.library import browse
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
-from scheduler.results import due
 from scheduler.plans import task_limits as tl
 from scheduler.results import followup_service, recusal_service
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
-from ui import jobs, state
+from ui import home_data, jobs, state
 from ui.formatting import industry
 from ui.widgets import Col, calendar_notice, table
 from scheduler.access.permissions import can
@@ -89,7 +88,7 @@ if b is not None:
     c[3].metric("逾期未公示任务", dl["overdue"], delta="须立即公示" if dl["overdue"] else None, delta_color="inverse")
     c[4].metric("3个工作日内到期", dl["due_soon"], help=f"公示期限在 {dl['limit'].isoformat()} 之前（含）的待公示任务")
     c[5].metric("后续处置办理中", open_fus)
-    limits = due.overview(eng, bid, today, actor=actor)
+    limits = home_data.task_limits(bid, today, actor)  # cached per data version (ui/home_data.py)
     if limits[tl.OVERDUE] or limits[tl.DUE_SOON]:
         st.markdown("**检查完成时限**")
         lc1, lc2, _ = st.columns([1, 1, 4])
