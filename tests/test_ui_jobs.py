@@ -106,6 +106,7 @@ def test_an_import_left_running_is_on_home_and_its_result_on_return(db):
     assert any(f"共 {rows:,} 行，新增 {rows:,}" in s.value for s in at.success)
     assert not at.get("progress")
     assert browse.browse_enterprises(eng, q="导入测试").total == rows
+    job_id = job.id
 
     # Back on 数据导入 (the uploaded file is gone with the page): the last import's result.
     at = open_page(at, "imports.py")
@@ -113,5 +114,11 @@ def test_an_import_left_running_is_on_home_and_its_result_on_return(db):
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["新增"], metrics["拒绝"]) == (f"{rows:,}", "0")
     assert any("检查对象名录库导入完成（大文件.csv）" in s.value for s in at.success)
+
+    # Read: 首页 clears the finished work's records.
+    at = open_page(at, "home.py")
+    at.button(key="jobs_clear").click().run()
+    assert not at.exception, at.exception
+    assert not any(m.value == "#### 进行中的工作" for m in at.markdown) and jobs.get(job_id) is None
     eng.dispose()
     st.cache_resource.clear()

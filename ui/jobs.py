@@ -184,7 +184,7 @@ def outcome(job: Job) -> None:
 
 
 @st.fragment(run_every=POLL_SECONDS)
-def _running_list(owner: str, ids: tuple[int, ...]) -> None:
+def _running_list(ids: tuple[int, ...]) -> None:
     jobs = [get(i) for i in ids]
     if any(j is None or not j.running for j in jobs):
         st.rerun(scope="app")
@@ -202,8 +202,13 @@ def panel(owner: str) -> None:
     st.markdown("#### 进行中的工作")
     busy = tuple(j.id for j in mine if j.running)
     if busy:
-        _running_list(owner, busy)
+        _running_list(busy)
     else:
         st.caption("没有进行中的工作。")
-    for j in (j for j in mine if not j.running):
+    finished = [j for j in mine if not j.running]
+    for j in finished:
         outcome(j)
+    if finished and st.button("清除已完成的工作记录", key="jobs_clear"):
+        for j in finished:
+            forget(j.id)
+        st.rerun()
