@@ -62,9 +62,12 @@ def start_draw(plan_code: str, period: str, seed: str | None, witnesses: str):
     def work(job: jobs.Job) -> int:
         job.update(None, "正在抽取并匹配检查人员……")
         d = draws.execute(eng, plan_code, period, seed, actor)
-        if witnesses.strip():  # shown on the 抽取结果公告
-            announcement.record_witnesses(eng, d.id, witnesses.split("、"), actor)
         job.summary = f"抽取完成（抽取记录 #{d.id}）"
+        if witnesses.strip():  # shown on the 抽取结果公告; the draw stands if this is refused
+            try:
+                announcement.record_witnesses(eng, d.id, witnesses.split("、"), actor)
+            except DsrError as e:
+                job.summary += f"；见证人未记录：{e.message}"
         return d.id
 
     return jobs.start(draw_key_of(plan_code, period), actor.name, f"抽取 {plan_code}（{period}）", "ui/pages/draw.py",

@@ -6,7 +6,6 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.audit import service as auditlog
 from scheduler.library import browse
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
@@ -63,7 +62,7 @@ YEAR_TTL = 3600  # seconds: a bound on staleness should data change outside the 
 def year_figures(db: str, bid: int, year: int, who: tuple, version: int, _actor):
     """The year's figures (aggregates over the whole registry and every task of the year: ~1 s on a
     1M registry, bench/bench_pages.py), per database, bureau and account, recomputed when the data
-    changed: `version` is the newest audit event's id, and every change records one."""
+    changed: `version` is ui/home_data.data_version (the newest audit event that changed data)."""
     import datetime as dt
 
     # dashboard's visits_saved: within joint tasks (departments − 1); the visit figures: across plans
@@ -135,7 +134,7 @@ if b is not None:
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
     dash, vis, as_of = year_figures(state.database_label(), bid, year, tuple(vars(actor).values()),
-                                           auditlog.last_event_id(eng), actor)
+                                           home_data.data_version(eng), actor)
     js, saved = vis["joint"], dash["visits_saved"]
     st.markdown(f"#### {year} 年度双随机抽查")
     st.caption(f"年度统计在数据变更后重新计算（截至 {as_of:%H:%M:%S}）；本月工作和待公示期限为实时数据。")
