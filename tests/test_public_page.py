@@ -14,7 +14,7 @@ from db.engine import make_engine
 from db.migrate import upgrade
 from scheduler.results import export as ex
 from tests.test_export import EVIL_HTML, EVIL_PLAN, INTERNAL_NOTE, Published
-from tests.ui_steps import login
+from tests.ui_steps import finish_work, login
 from ui import nav
 
 PAGE = str(Path(__file__).resolve().parents[1] / "ui" / "pages" / "public.py")
@@ -116,7 +116,11 @@ def test_staff_get_the_export_zip(base_db, tmp_path, monkeypatch):
     at.multiselect(key="public_export_formats").set_value(["csv", "html"])
     at.button(key="public_export_run").click().run()
     assert not at.exception, at.exception
-    data = at.session_state["public_export_zip"]
+    at = finish_work(at)  # the export runs in a server thread (ui/jobs.py)
+    assert [b.key for b in at.get("download_button") if b.key == "public_export_dl"]
+    from ui import jobs
+
+    data = jobs.latest("导出员", "export:public:").result
     with zipfile.ZipFile(io.BytesIO(data)) as z:
         names = set(z.namelist())
         assert {"dsr-public/results.csv", "dsr-public/index.html", "dsr-public/data.js"} <= names

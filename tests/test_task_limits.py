@@ -116,6 +116,35 @@ def test_flags_and_reminders_once_each(engine):
     assert len(_notes(engine, "task_due_soon")) == len(_notes(engine, "task_overdue")) == len(tasks)
 
 
+def test_overview_counts_and_most_urgent_match_the_full_list(engine):
+    """首页's figures (counted in SQL, the 50 most urgent read alone) are those of the full list."""
+    from db.models import Plan
+    from scheduler.calendar.service import ensure_seeded, load_calendar
+
+    world(engine, 800)
+    ensure_seeded(engine)
+    save_approved(engine, plan("PG-TEN"))
+    save_approved(engine, plan("PG-END", task_days=0))
+    save_approved(engine, plan("PG-TWO", task_days=2))
+    _draw_at(engine, "PG-TEN", "2026-03", dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc))
+    _draw_at(engine, "PG-END", "2026-03", dt.datetime(2026, 3, 2, 1, 0, tzinfo=dt.timezone.utc))
+    _draw_at(engine, "PG-TWO", "2026-03", dt.datetime(2026, 3, 13, 1, 0, tzinfo=dt.timezone.utc))
+    with Session(engine) as s:
+        bureau_id = s.execute(select(Plan.bureau_id)).scalars().first()
+        cal = load_calendar(s)
+    for today in (dt.date(2026, 3, 6), dt.date(2026, 3, 12), dt.date(2026, 3, 17), dt.date(2026, 3, 25)):
+        with Session(engine) as s:
+            full = due.flagged_tasks(s, cal, today, [bureau_id])
+            flagged = {d.draw_id: d for d in due.open_draws(s, cal, today, [bureau_id]) if d.flag}
+            for n in (1, 3, len(full) // 2 + 1, len(full) + 5):
+                assert due._most_urgent(s, flagged, n) == full[:n], (today, n)
+        got = due.overview(engine, bureau_id, today)
+        assert got[tl.DUE_SOON] == sum(t.flag == tl.DUE_SOON for t in full)
+        assert got[tl.OVERDUE] == sum(t.flag == tl.OVERDUE for t in full)
+        assert got["tasks"] == full[:due.URGENT_SHOWN]
+    assert full  # the last day has flagged tasks of several draws
+
+
 # --- the worker: real BlockingScheduler subprocesses --------------------------------------------------------
 
 

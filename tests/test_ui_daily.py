@@ -133,3 +133,53 @@ def test_home_task_counts_have_whole_step_axes(app):
     axes = [s["encoding"]["x"].get("axis") or {} for s in specs
             if s.get("encoding", {}).get("x", {}).get("field") == "任务数"]
     assert axes and all(a.get("format") == "d" and a.get("tickMinStep") == 1 for a in axes), axes
+
+
+# --- no "None", "nan", "NaT", "<NA>" or raw floats in any table or metric ------------------------------------
+
+BAD_VALUES = {"None", "none", "nan", "NaN", "NaT", "<NA>", "null", "inf", "-inf"}
+
+
+def _bad_values(at: AppTest) -> list[str]:
+    """Cells the browser would draw as None/nan/NaT (a missing value) or that read so, and metrics likewise.
+    (The browser walk, tests/e2e/test_daily_browser.py, sees the text; the drawn "None" of a missing
+    value is not in the page's text, so it is caught here, on the data the page sends.)"""
+    import re
+
+    raw_float = re.compile(r"^-?[\d,]*\.\d{5,}%?$")
+    out = []
+    for d in at.dataframe:
+        df = d.value
+        for col in df.columns:
+            s = df[col]
+            if s.isna().any():
+                out.append(f"{col}: missing value")
+            texts = s.dropna().astype(str)
+            bad = texts[texts.isin(BAD_VALUES) | texts.str.match(raw_float)]
+            out += [f"{col}: {v}" for v in bad.unique()[:3]]
+    for m in at.metric:
+        v = str(m.value)
+        if v in BAD_VALUES or raw_float.match(v):
+            out.append(f"metric {m.label}: {v}")
+    return out
+
+
+@pytest.mark.parametrize("role", ["admin", "planner", "inspector", "reviewer", "auditor"])
+def test_no_empty_words_or_raw_floats_in_tables_or_metrics(app, role):
+    import os
+
+    from scheduler.accounts.service import actor_of
+    from ui import auth, nav
+
+    at = app(role)
+    eng = make_engine(os.environ["DSR_DATABASE_URL"])
+    actor = actor_of(eng, role)
+    eng.dispose()
+    found = {}
+    for _section, script, _title, _icon in nav.PAGES:
+        if not auth.page_visible(actor, nav.page_path(script)):
+            continue
+        at = open_page(at, script)
+        if bad := _bad_values(at):
+            found[script] = bad
+    assert not found, f"{role}: {found}"

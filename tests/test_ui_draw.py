@@ -23,7 +23,7 @@ from tests.factories import save_approved
 from tests.factories import world
 from ui import nav
 from ui.widgets import group_hex, pct_to_ratio, ratio_to_pct
-from tests.ui_steps import login as ui_login, open_page as _open, rerun as _run, table as _table, use_copy
+from tests.ui_steps import finish_work, login as ui_login, open_page as _open, rerun as _run, table as _table, use_copy
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -262,7 +262,7 @@ def test_draw_ceremony_freeze_seed_draw_and_second_attempt(app, url):
     at = _run(at)
     assert not _errors(at) and not at.button(key="draw_go").disabled
     at.button(key="draw_go").click()
-    at = _run(at)
+    at = finish_work(_run(at))
     assert not _errors(at)
     assert any("抽取完成" in s.value for s in at.success)
 
@@ -322,12 +322,12 @@ def test_void_needs_reason_and_confirmation(app, url):
     at.text_input(key="draw_seed").input(SEED)
     at = _run(at)
     at.button(key="draw_go").click()
-    at = _run(at)
+    at = finish_work(_run(at))
     assert any("新的种子" in e for e in _errors(at))
     at.checkbox(key="draw_system").check()
     at = _run(at)
     at.button(key="draw_go").click()
-    at = _run(at)
+    at = finish_work(_run(at))
     assert {m.label: m.value for m in at.metric}["种子来源"] == "系统"
     eng.dispose()
 
@@ -500,3 +500,59 @@ def test_tasks_page_without_draws_and_verify_bad_zip(app):
     at.file_uploader(key="verify_files").set_value([("frame.csv", b"a,b\n", "text/csv")])
     at = _run(at)
     assert any("包中缺少文件 certificate.json" in e for e in _errors(at))
+
+
+def test_a_second_tab_does_not_start_a_second_draw(app, url):
+    """Two sessions on the same plan and period, both past the seed step, both click 抽取并匹配:
+    the draw runs once (ui/jobs.py hands the second click the running draw; once it has ended the
+    page shows its result, and the service refuses a second draw anyway)."""
+    a = _draw_page(app, "PG-GS", "2026-11")
+    a.button(key="draw_freeze").click()
+    a = _run(a)
+    a.checkbox(key="draw_system").check()
+    a = _run(a)
+    b = _draw_page(ui_login(AppTest.from_file(APP, default_timeout=90)), "PG-GS", "2026-11")
+    b.checkbox(key="draw_system").check()
+    b = _run(b)
+    assert not b.button(key="draw_go").disabled
+    a.button(key="draw_go").click()
+    a = _run(a)
+    b.button(key="draw_go").click()
+    b = _run(b)
+    a, b = finish_work(a), finish_work(b)
+    eng = make_engine(url)
+    with Session(eng) as s:
+        assert len(s.execute(select(Draw)).all()) == 1
+    eng.dispose()
+    for at in (a, b):  # both show the one draw's result; a refusal, if any, is the service's words
+        assert _table(at, "抽签号") is not None
+        assert all("不得重复抽取" in e for e in _errors(at))
+
+
+def _column_with(at: AppTest, key: str):
+    """The innermost column that holds the widget `key`."""
+    cols = [c for c in at.columns if any(getattr(w, "key", None) == key for w in c.get("text_input") + c.get("selectbox"))]
+    return min(cols, key=lambda c: len(list(c)))
+
+
+def test_plan_form_problems_are_under_their_fields_once(app):
+    at = _open(app, "plans.py")
+    at.text_input(key="plan_code").input("PG-NEW")
+    for c, v in {"A": "3", "B": "4", "C": "abc", "D": "5"}.items():
+        at.text_input(key=f"plan_pct_{c}").input(v)
+    at = _run(at)
+    assert not _errors(at)  # not before 保存计划
+    at.button(key="plan_save").click()
+    at = _run(at)
+    errs = _errors(at)
+    assert len(errs) == len(set(errs)), errs  # each problem once
+    # Under their own fields: the name in its column, the C ratio in C's column, the items under the list.
+    assert [e.value for e in _column_with(at, "plan_name").error] == ["计划名称不能为空"]
+    assert [e.value for e in _column_with(at, "plan_pct_C").error] == ["风险分类 C：抽查比例“abc”不是数字"]
+    assert not _column_with(at, "plan_pct_A").error
+    assert "计划至少应包含一个抽查事项" in errs
+    assert any(w.value.startswith(f"有 {len(errs)} 处不符合规则，已在对应的填写项下方标出") for w in at.warning)
+    # Fixed, the problem goes from under its field.
+    at.text_input(key="plan_name").input("企业公示信息专项抽查")
+    at = _run(at)
+    assert not _column_with(at, "plan_name").error

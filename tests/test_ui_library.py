@@ -15,7 +15,7 @@ from scheduler.demo import pinggu as reference
 from scheduler.library import browse
 from test_browse import code_for, seed_library
 from ui import nav
-from tests.ui_steps import open_page as _open
+from tests.ui_steps import finish_work, open_page as _open
 
 ROOT = Path(__file__).resolve().parents[1]
 APP = str(ROOT / "streamlit_app.py")
@@ -273,6 +273,8 @@ def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
     assert errs.iloc[0]["列"] == "统一社会信用代码" and errs.iloc[0]["值"] == bad
     assert "校验码" in errs.iloc[0]["原因"]
     assert int(errs.iloc[0]["行号"]) == 3  # the header is line 1
+    # Under the file field: how many, once; the table holds each row's problem once.
+    assert [e.value for e in at.error] == ["bad.csv：发现 1 处错误，见下方“错误明细”（行号、列、值、原因）。"]
 
     # Without 仅导入有效行 开始导入 is disabled while the file has errors: nothing can be written.
     assert at.button(key="import_go").disabled
@@ -284,6 +286,7 @@ def test_import_page_previews_bad_file_and_imports_nothing(app, seeded_url):
     assert not at.button(key="import_go").disabled
     at.button(key="import_go").click().run()
     assert not at.exception
+    at = finish_work(at)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["新增"], metrics["拒绝"]) == ("2", "1")
     assert "下载被拒绝的行（CSV）" in [b.proto.label for b in at.get("download_button")]
@@ -298,13 +301,13 @@ def test_import_page_imports_good_file_then_reimport_is_unchanged(app, seeded_ur
     assert any("未发现错误" in s.value for s in at.success)
     at.button(key="import_go").click().run()
     assert not at.exception
+    at = finish_work(at)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["新增"], metrics["更新"], metrics["未变"], metrics["拒绝"]) == ("5", "0", "0", "0")
-    bar = at.get("progress")[0].proto
-    assert (bar.value, bar.text) == (100, "导入完成")
     assert any("导入完成" in s.value for s in at.success)
 
     at.button(key="import_go").click().run()
+    at = finish_work(at)
     metrics = {m.label: m.value for m in at.metric}
     assert (metrics["新增"], metrics["未变"]) == ("0", "5")
 
@@ -318,9 +321,10 @@ def test_import_page_imports_good_file_then_reimport_is_unchanged(app, seeded_ur
 def test_import_page_unreadable_file(app):
     at = _upload(_open(app, "imports.py"), "junk.xlsx", b"\x00\x01 not a workbook")
     assert not at.exception
-    errs = _df(at, "原因")
-    assert list(errs.columns) == ["行号", "列", "值", "原因"]
-    assert errs.iloc[0]["行号"] == "（整个文件）"
+    # A file that cannot be read is one problem, in words under the file field, not a table row.
+    assert len(at.error) == 1 and at.error[0].value
+    assert not [d for d in at.dataframe if "原因" in d.value.columns]
+    assert at.button(key="import_go").disabled
 
 
 def test_import_helpers():

@@ -41,6 +41,16 @@ def rerun(at: AppTest) -> AppTest:
     return at
 
 
+def finish_work(at: AppTest, timeout: float = 120) -> AppTest:
+    """Wait for the long work the app runs in server threads (ui/jobs.py: an import, a draw) to end
+    — on each job's own done event — then run the page again, as its poll would."""
+    from ui import jobs
+
+    for job in list(jobs._jobs.values()):
+        assert job.done.wait(timeout), f"{job.title} did not end in {timeout} s"
+    return rerun(at)
+
+
 def table(at: AppTest, column: str):
     """The first table on the page with `column` (AppTest does not expose dataframe keys)."""
     return next(d.value for d in at.dataframe if column in d.value.columns)

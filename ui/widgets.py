@@ -84,7 +84,17 @@ class Col:
 
 
 def to_frame(rows: Sequence[dict[str, Any]], columns: Sequence[Col]) -> pd.DataFrame:
-    data = {c.header: [(c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)) for r in rows] for c in columns}
+    """The rows as a table with Chinese headers; a missing value (None, NaN, NaT, or a string saying
+    so) reads "—" (ui/formatting.py), never the "None" a browser draws for it."""
+    from ui.formatting import EMPTY, is_empty
+
+    def cell(c: Col, r: dict[str, Any]) -> Any:
+        v = c.fmt(r.get(c.key)) if c.fmt else r.get(c.key)
+        if isinstance(v, (list, tuple, dict, set)) or (isinstance(v, str) and not v.strip()):
+            return v  # a blank cell stays blank
+        return EMPTY if is_empty(v) else v
+
+    data = {c.header: [cell(c, r) for r in rows] for c in columns}
     return pd.DataFrame(data, columns=[c.header for c in columns])
 
 

@@ -156,9 +156,38 @@ def overview(engine: Engine, bureau_id: int, today: dt.date, actor=None) -> dict
     with Session(engine) as s:
         require_bureau(s, actor, bureau_id)
         ids = sorted(area(s, bureau_id))
-        tasks = flagged_tasks(s, load_calendar(s), today, ids)
-    return {tl.DUE_SOON: sum(t.flag == tl.DUE_SOON for t in tasks), tl.OVERDUE: sum(t.flag == tl.OVERDUE for t in tasks),
-            "tasks": tasks[:50]}
+        draws = {d.draw_id: d for d in open_draws(s, load_calendar(s), today, ids) if d.flag}
+        return {**_flag_counts(s, draws), "tasks": _most_urgent(s, draws, URGENT_SHOWN)}
+
+
+URGENT_SHOWN = 50
+
+
+def _flag_counts(s: Session, draws: dict[int, DrawDue]) -> dict[str, int]:
+    """Open tasks per flag, counted in SQL per draw (a draw's tasks share its due day and flag)."""
+    out = {tl.DUE_SOON: 0, tl.OVERDUE: 0}
+    if draws:
+        for did, n in s.execute(select(Task.draw_id, func.count()).where(Task.draw_id.in_(list(draws)),
+                                                                          Task.status.in_(OPEN_STATES))
+                                .group_by(Task.draw_id)).all():
+            out[draws[did].flag] += n
+    return out
+
+
+def _most_urgent(s: Session, draws: dict[int, DrawDue], limit: int) -> list[DueTask]:
+    """The first `limit` of flagged_tasks' order (due day, then task id), reading only those rows:
+    the draws are taken by due day, and of each day's draws the tasks with the lowest ids."""
+    out: list[DueTask] = []
+    for due in sorted({d.due_on for d in draws.values()}):
+        if len(out) >= limit:
+            break
+        day = [did for did, d in draws.items() if d.due_on == due]
+        rows = s.execute(select(Task.id, Task.uscc, Task.bureau_id, Task.draw_id)
+                         .where(Task.draw_id.in_(day), Task.status.in_(OPEN_STATES))
+                         .order_by(Task.id).limit(limit - len(out))).all()
+        out += [DueTask(tid, uscc, bid, draws[did].plan_code, draws[did].period, due, draws[did].flag)
+                for tid, uscc, bid, did in rows]
+    return out
 
 
 def annotate(engine: Engine, rows: list[dict], today: Optional[dt.date] = None) -> list[dict]:

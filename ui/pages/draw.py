@@ -26,7 +26,7 @@ from scheduler.errors import DsrError
 from scheduler.plans import schedules
 from scheduler.results import service as rs
 from ui import formatting as fmt
-from ui import state
+from ui import jobs, state
 from ui.widgets import POLICY_LABELS, big_digest, matching_figures, fmt_date, fmt_ratio, fmt_stratum, need_bureau, short_hex
 
 st.title("抽取（摇号）")
@@ -52,6 +52,30 @@ def _package_zips(url: str, draw_id: int) -> tuple[bytes, bytes]:
                     z.write(f, f.name)
             out.append(buf.getvalue())
     return out[0], out[1]
+
+
+def start_draw(plan_code: str, period: str, seed: str | None, witnesses: str):
+    """Draw and match in a server thread; the draw itself is all-or-nothing and refused a second
+    time for the plan and period (scheduler/draw/service.py), whichever tab or process asks."""
+    eng, actor = state.engine(), state.actor()
+
+    def work(job: jobs.Job) -> int:
+        job.update(None, "正在抽取并匹配检查人员……")
+        d = draws.execute(eng, plan_code, period, seed, actor)
+        job.summary = f"抽取完成（抽取记录 #{d.id}）"
+        if witnesses.strip():  # shown on the 抽取结果公告; the draw stands if this is refused
+            try:
+                announcement.record_witnesses(eng, d.id, witnesses.split("、"), actor)
+            except DsrError as e:
+                job.summary += f"；见证人未记录：{e.message}"
+        return d.id
+
+    return jobs.start(draw_key_of(plan_code, period), actor.name, f"抽取 {plan_code}（{period}）", "ui/pages/draw.py",
+                      work, failed="抽取未完成")
+
+
+def draw_key_of(plan_code: str, period: str) -> str:
+    return f"draw:{b['code']}:{plan_code}:{period}"
 
 
 plans = [p for p in list_plans(eng, bureau_id=b["id"], actor=state.actor()) if p["kind"] == "random"]
@@ -92,6 +116,7 @@ if plan.get("status") == "draft":
     st.warning(f"本计划第 {plan['version']} 版为草稿，尚未审批，不能抽取：须在“抽查计划”页面由创建人和最后修改人以外、"
                "有审批权限的人员审批。")
 
+draw_key = draw_key_of(plan_code, period)
 history = task_service.list_draws(eng, b["id"], plan_code=plan_code, period=period, actor=state.actor())
 live = next((d for d in history if d["status"] != "voided"), None)
 voided = [d for d in history if d["status"] == "voided"]
@@ -165,19 +190,19 @@ else:
 
     # --- 3 抽取并匹配 -------------------------------------------------------------------------------------------
     st.subheader("第三步：抽取并匹配")
-    if st.button("抽取并匹配", type="primary", disabled=not seed_ok, key="draw_go"):
-        with st.status("正在抽取并匹配检查人员……", expanded=True) as status:
-            try:
-                d = draws.execute(eng, plan_code, period, None if use_system else seed, state.actor())
-                if not use_system and witnesses.strip():  # shown on the 抽取结果公告
-                    announcement.record_witnesses(eng, d.id, witnesses.split("、"), state.actor())
-            except DsrError as e:
-                status.update(label="抽取未完成", state="error")
-                st.error(str(e))
-            else:
-                status.update(label="抽取完成", state="complete")
-                st.session_state["draw_flash"] = f"抽取完成（抽取记录 #{d.id}）"
-                st.rerun()
+    # The draw runs in a server thread (ui/jobs.py): the page may be left and opened again, and a
+    # second click or a second tab while it runs gets the running draw, not a second one.
+    job = jobs.running(draw_key) or jobs.latest(state.actor().name, draw_key)
+    busy = bool(job and job.running)
+    if st.button("抽取并匹配", type="primary", disabled=not seed_ok or busy, key="draw_go"):
+        job, started = start_draw(plan_code, period, None if use_system else seed,
+                                  "" if use_system else witnesses)
+        if not started:
+            st.warning(f"本计划本期间的抽取正在进行（{job.title}），不得重复抽取：请等待其完成。")
+    if job is not None and job.running:
+        jobs.progress(job.id)
+    elif job is not None and job.state == jobs.FAILED:
+        jobs.outcome(job)
     st.stop()
 
 # --- 4 结果 --------------------------------------------------------------------------------------------------
@@ -187,6 +212,8 @@ with Session(eng) as s:
     seed_shown, seed_source, drawn_at = d.seed, d.seed_source, d.drawn_at
 
 st.subheader("第四步：抽取结果")
+if (job := jobs.latest(state.actor().name, draw_key)) is not None and job.state == jobs.DONE:
+    jobs.outcome(job)  # the draw this account started from this page
 m1, m2, m3, m4 = st.columns(4)
 m1.metric("入选对象", f"{len(cert.get('selected', [])):,}")
 m2.metric("备选对象", f"{len(cert.get('reserves', [])):,}")

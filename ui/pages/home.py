@@ -6,17 +6,15 @@ import pandas as pd
 import streamlit as st
 
 from scheduler.results import lifecycle as lc
-from scheduler.audit import service as auditlog
 from scheduler.library import browse
 from scheduler.results import dashboard as hist
 from scheduler.results import service as rs
-from scheduler.results import due
 from scheduler.plans import task_limits as tl
 from scheduler.results import followup_service, recusal_service
 from scheduler.visits import service as visit_service
 from scheduler.library.service import library_counts
 from scheduler.calendar.workdays import PUBLICATION_DAYS
-from ui import state
+from ui import home_data, jobs, state
 from ui.formatting import industry
 from ui.widgets import Col, calendar_notice, table
 from scheduler.access.permissions import can
@@ -32,6 +30,7 @@ if b is None:
 eng = state.engine()
 today = rs.local_today()
 calendar_notice(eng, today)
+jobs.panel(actor.name)  # 进行中的工作: imports, draws, exports this account left running
 WHOLE_STEPS = alt.Axis(format="d", tickMinStep=1)  # counts of tasks: no 0.1 steps on a small axis
 STATE_ORDER = ["drawn", "assigned", "inspecting", "completed", "reviewed", "published", "cannot_inspect"]
 
@@ -63,7 +62,7 @@ YEAR_TTL = 3600  # seconds: a bound on staleness should data change outside the 
 def year_figures(db: str, bid: int, year: int, who: tuple, version: int, _actor):
     """The year's figures (aggregates over the whole registry and every task of the year: ~1 s on a
     1M registry, bench/bench_pages.py), per database, bureau and account, recomputed when the data
-    changed: `version` is the newest audit event's id, and every change records one."""
+    changed: `version` is ui/home_data.data_version (the newest audit event that changed data)."""
     import datetime as dt
 
     # dashboard's visits_saved: within joint tasks (departments − 1); the visit figures: across plans
@@ -88,7 +87,7 @@ if b is not None:
     c[3].metric("逾期未公示任务", dl["overdue"], delta="须立即公示" if dl["overdue"] else None, delta_color="inverse")
     c[4].metric("3个工作日内到期", dl["due_soon"], help=f"公示期限在 {dl['limit'].isoformat()} 之前（含）的待公示任务")
     c[5].metric("后续处置办理中", open_fus)
-    limits = due.overview(eng, bid, today, actor=actor)
+    limits = home_data.task_limits(bid, today, actor)  # cached per data version (ui/home_data.py)
     if limits[tl.OVERDUE] or limits[tl.DUE_SOON]:
         st.markdown("**检查完成时限**")
         lc1, lc2, _ = st.columns([1, 1, 4])
@@ -135,7 +134,7 @@ if b is not None:
     # --- the year ----------------------------------------------------------------------------------------
     year = today.year
     dash, vis, as_of = year_figures(state.database_label(), bid, year, tuple(vars(actor).values()),
-                                           auditlog.last_event_id(eng), actor)
+                                           home_data.data_version(eng), actor)
     js, saved = vis["joint"], dash["visits_saved"]
     st.markdown(f"#### {year} 年度双随机抽查")
     st.caption(f"年度统计在数据变更后重新计算（截至 {as_of:%H:%M:%S}）；本月工作和待公示期限为实时数据。")

@@ -4,8 +4,59 @@ import streamlit as st
 
 from scheduler.library import importing
 from scheduler.errors import DsrError
-from ui import state
+from ui import jobs, state
 from ui.importing import errors_frame, progress_callback, rejected_csv
+
+
+def start_import(key: str, kind: str, kind_name: str, name: str, data: bytes, partial: bool):
+    """Start the import in a server thread (ui/jobs.py): the user may leave the page meanwhile."""
+    eng, actor, code = state.engine(), state.actor(), b["code"]
+
+    def work(job: jobs.Job):
+        report = imports.import_file(eng, kind, name, data, actor=actor, bureau_code=code, partial=partial,
+                                     progress=progress_callback(job.update))
+        job.summary = (f"共 {report.total:,} 行，新增 {report.inserted:,}、更新 {report.updated:,}、"
+                       f"未变 {report.unchanged:,}、拒绝 {report.rejected:,}" if report.import_run_id is not None
+                       else "文件有错误，未导入任何行")
+        return report
+
+    return jobs.start(key, actor.name, f"导入{kind_name}（{name}）", "ui/pages/imports.py", work,
+                      failed="导入失败，未写入任何数据", meta={"partial": partial})
+
+
+def show_job(job, kind_name: str) -> None:
+    """The import running under this page's kind (its progress), or the account's last one (its result)."""
+    if job is None:
+        return
+    st.markdown("##### 导入进度" if job.running else "##### 最近一次导入")
+    if job.running:
+        jobs.progress(job.id)
+        return
+    report = job.result
+    if report is None:  # failed: nothing was written
+        jobs.outcome(job)
+        return
+    show_report(report, kind_name, job.meta.get("partial", False))
+
+
+def show_report(report, kind_name: str, partial: bool) -> None:
+    r1, r2, r3, r4 = st.columns(4)
+    r1.metric("新增", f"{report.inserted:,}")
+    r2.metric("更新", f"{report.updated:,}")
+    r3.metric("未变", f"{report.unchanged:,}")
+    r4.metric("拒绝", f"{report.rejected:,}")
+    if report.import_run_id is not None:
+        st.success(f"{kind_name}导入完成（{report.file_name}）：共 {report.total:,} 行，用时 {report.seconds:.1f} 秒。")
+    elif report.errors and not partial:
+        st.error(f"{report.file_name} 有错误，未导入任何行。请修改后重新上传，或勾选“仅导入有效行”跳过有误的行。")
+    else:
+        st.error(f"{report.file_name}：未导入任何行。")
+    if report.errors:
+        st.dataframe(errors_frame(report.errors), hide_index=True, width="stretch", key="import_report_errors")
+    if report.rejected_rows:
+        st.download_button("下载被拒绝的行（CSV）", rejected_csv(report.rejected_rows),
+                           file_name=f"{kind_name}_被拒绝的行.csv", mime="text/csv", key="import_rejected", on_click="ignore")
+
 
 st.title("数据导入")
 eng = state.engine()
@@ -34,7 +85,10 @@ with st.expander("列说明"):
 st.markdown("##### 第二步：上传文件并预览")
 upload = st.file_uploader("上传文件（CSV 或 XLSX）", type=["csv", "xlsx"], key=f"import_file_{kind}",
                           help="CSV 可为 UTF-8 或 GBK 编码；第一行为列名。")
+job_key = f"import:{b['code']}:{kind}"
+job = jobs.running(job_key) or jobs.latest(state.actor().name, job_key)
 if upload is None:
+    show_job(job, kind_name)
     st.stop()
 
 try:
@@ -50,6 +104,17 @@ except DsrError as exc:  # ImportSetupError, another bureau (PermissionDenied)
     st.error(str(exc))
     st.stop()
 
+# Under the file field: what is wrong with the file as a whole, in words, and how many rows have
+# problems; each row's problems once, in the table below (row, column, value, reason).
+whole_file = [e for e in pv.errors if not e.row]
+row_errors = [e for e in pv.errors if e.row]
+for e in whole_file:
+    st.error(e.reason)
+if row_errors:
+    st.error(f"{upload.name}：发现 {len(row_errors):,} 处错误，见下方“错误明细”（行号、列、值、原因）。")
+elif not whole_file:
+    st.success("预览未发现错误。")
+
 m1, m2, m3 = st.columns(3)
 m1.metric("文件编码", pv.encoding or "—")
 m2.metric("数据行数", f"{pv.total_rows:,}")
@@ -59,54 +124,20 @@ if pv.rows:
     st.dataframe(pv.rows, hide_index=True, width="stretch", key="import_preview")
 if pv.ignored_columns:
     st.caption("以下列不属于模板，导入时忽略：" + "、".join(pv.ignored_columns))
-whole_file = [e for e in pv.errors if not e.row]  # the file as a whole: say why in words
-for e in whole_file:
-    st.error(e.reason)
-if pv.errors and len(whole_file) < len(pv.errors):
-    st.error(f"发现 {len(pv.errors):,} 处错误，请修改后重新上传，或勾选“仅导入有效行”。")
-if pv.errors:
-    st.dataframe(errors_frame(pv.errors), hide_index=True, width="stretch", key="import_errors")
-else:
-    st.success("预览未发现错误。")
+if row_errors:
+    st.markdown("**错误明细**")
+    st.dataframe(errors_frame(row_errors), hide_index=True, width="stretch", key="import_errors")
 
 st.markdown("##### 第三步：导入")
 partial = st.checkbox("仅导入有效行", key="import_partial",
                       help="不勾选时，只要有一行有误，整个文件都不导入；勾选后跳过有误的行，只导入有效行。")
-result_key = f"import_result_{kind}"
 # 开始导入 waits for a file without errors, unless only the valid rows are to be imported (and there are some).
 blocked = pv.total_rows == 0 or (bool(pv.errors) and not partial)
-if blocked:
+if blocked and not (job and job.running):
     st.caption("文件有错误：请修改后重新上传，或勾选“仅导入有效行”。" if pv.total_rows else "文件没有数据行，无法导入。")
-if st.button("开始导入", type="primary", key="import_go", disabled=blocked):
-    bar = st.progress(0.0, text="正在导入……")
-    try:
-        report = imports.import_file(
-            eng, kind, upload.name, data, actor=state.actor(), bureau_code=b["code"], partial=partial,
-            progress=progress_callback(lambda frac, text: bar.progress(frac, text=text)),
-        )
-    except Exception as exc:  # noqa: BLE001 - shown to the planner, nothing was written
-        bar.empty()
-        st.session_state.pop(result_key, None)
-        st.error(f"导入失败，未写入任何数据：{getattr(exc, 'reason', exc)}")
-    else:
-        bar.progress(1.0, text="导入完成")
-        st.session_state[result_key] = report
-
-report = st.session_state.get(result_key)
-if report is not None and report.file_name == upload.name:
-    r1, r2, r3, r4 = st.columns(4)
-    r1.metric("新增", f"{report.inserted:,}")
-    r2.metric("更新", f"{report.updated:,}")
-    r3.metric("未变", f"{report.unchanged:,}")
-    r4.metric("拒绝", f"{report.rejected:,}")
-    if report.import_run_id is not None:
-        st.success(f"{kind_name}导入完成：共 {report.total:,} 行，用时 {report.seconds:.1f} 秒。")
-    elif report.errors and not partial:
-        st.error("文件有错误，未导入任何行。请修改后重新上传，或勾选“仅导入有效行”跳过有误的行。")
-    else:
-        st.error("未导入任何行。")
-    if report.errors:
-        st.dataframe(errors_frame(report.errors), hide_index=True, width="stretch", key="import_report_errors")
-    if report.rejected_rows:
-        st.download_button("下载被拒绝的行（CSV）", rejected_csv(report.rejected_rows),
-                           file_name=f"{kind_name}_被拒绝的行.csv", mime="text/csv", key="import_rejected", on_click="ignore")
+# While an import of this kind runs for the bureau, a second one waits (a second tab sees it too).
+if st.button("开始导入", type="primary", key="import_go", disabled=blocked or bool(job and job.running)):
+    job, started = start_import(job_key, kind, kind_name, upload.name, data, partial)
+    if not started:
+        st.warning(f"本局正在{job.title}，不能同时开始第二次导入：请等待其完成。")
+show_job(job, kind_name)

@@ -17,6 +17,7 @@ from scheduler.errors import DsrError
 from scheduler.plans import lifecycle
 from scheduler.plans import task_limits
 from ui import plan_documents, state
+from ui.form_problems import Slots, first_line, plan_field
 from ui.widgets import (
     KIND_LABELS,
     POLICY_LABELS,
@@ -142,15 +143,21 @@ if st.session_state.get("plan_loaded", "∅") != editing:
     st.session_state["plan_loaded"] = editing
     st.session_state.pop("plan_save_attempted", None)  # another plan: its problems are not yet asked for
 
+slots = Slots()  # under each field: its problems, once 保存计划 was pressed
 c1, c2, c3 = st.columns([1, 2, 1])
 code = c1.text_input("计划编号", key="plan_code", disabled=editing is not None,
                      help="如 PG-2026-GS；保存后不可修改（抽取证书引用计划编号）").strip()
+slots.under("code", c1)
 name = c2.text_input("计划名称", key="plan_name").strip()
+slots.under("name", c2)
 lead = c3.selectbox("牵头部门", dept_names, key="plan_lead")
+slots.under("lead", c3)
 chosen = st.multiselect("抽查事项", list(item_by_code), placeholder="请选择", format_func=_item_label, key="plan_items",
                         help="重点检查事项不设比例上限；一般检查事项的抽查比例不得超过其上限、不得低于其下限。"
                              "选中多个部门的事项即为部门联合抽查（进一次门、查多项事）。")
+slots.under("items")
 strata_by = st.radio("分层方式", list(STRATA_LABELS), format_func=STRATA_LABELS.get, key="plan_strata", horizontal=True)
+slots.under("strata")
 
 st.markdown("**各风险分类的抽查比例或数量**")
 st.caption("比例按百分比填写（如 3 表示 3%，2.5 表示 2.5%，最多 4 位小数）；固定数量按户数。任何风险分类默认均不豁免。")
@@ -170,12 +177,15 @@ for col, c in zip(cols, classes):
                 input_errors.append(f"风险分类 {c}：{e}")
         else:
             counts[c] = int(st.number_input(f"{c} 类抽查数量（户）", min_value=0, step=1, key=f"plan_count_{c}"))
+        slots.under(f"class_{c}")
 
 c1, c2, c3 = st.columns(3)
 batches = int(c1.number_input("检查批次数", min_value=1, step=1, key="plan_batches",
                               help="比例较高时，按随机顺序将入选对象分入各批次（检查批次顺序）"))
+slots.under("batches", c1)
 reserve_txt = c2.text_input("备选比例（%）", key="plan_reserve_pct",
                             help="每个分层另抽的备选对象比例；入选对象已注销或无法联系时，由同层第一个备选对象递补")
+slots.under("reserve", c2)
 try:
     reserve_ratio = pct_to_ratio(reserve_txt)
 except ValueError as e:
@@ -183,6 +193,7 @@ except ValueError as e:
     reserve_ratio = rules.DEFAULTS.reserve_ratio
 team_size = int(c3.number_input("检查组人数", min_value=rules.MIN_TEAM_SIZE, step=1, key="plan_team",
                                 help="行政处罚法：执法人员不得少于两人；专家不计入"))
+slots.under("team", c3)
 
 c1, c2, c3 = st.columns(3)
 policy = c1.radio(
@@ -191,6 +202,7 @@ policy = c1.radio(
          "等概率：每位合格人员被选中的概率相同，负担可能不均。两种策略都可由核验包重算，"
          "请局里知情后自主选择，并在计划中写明。",
 )
+slots.under("policy", c1)
 workload_cap = int(c2.number_input("每人本期任务上限", min_value=1, step=1, key="plan_cap",
                                    help="同一期间内每名执法检查人员最多承担的任务数"))
 expert_cap = int(c3.number_input("每位专家本期任务上限", min_value=1, step=1, key="plan_expert_cap"))
@@ -198,6 +210,7 @@ expert_cap = int(c3.number_input("每位专家本期任务上限", min_value=1, 
 c1, c2, c3 = st.columns(3)
 general_per_year = int(c1.number_input("每年一般事项抽查次数上限", min_value=0, step=1, key="plan_general",
                                        help="同一对象一年内因一般检查事项被抽中的次数达到此数后，不再进入本年后续一般事项名录；0 表示不限"))
+slots.under("frequency", c1)
 key_per_year = int(c2.number_input("每年重点事项抽查次数上限", min_value=0, step=1, key="plan_key", help="0 表示不限"))
 exempt = c3.multiselect("不受频次限制的风险分类", classes, placeholder="请选择", format_func=fmt_risk, key="plan_exempt",
                         help="如高风险（D）对象可实行重点监管，提高抽查频次")
@@ -206,6 +219,7 @@ frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in to
 task_days = int(st.number_input("完成时限（抽取后工作日数）", min_value=0, step=1, key="plan_task_days",
                                 help="抽查任务须在抽取后多少个工作日内完成检查；0 表示在抽查期间结束前完成。"
                                      f"临近（{task_limits.NEAR_WORKING_DAYS} 个工作日内）或超过时限的任务在首页和检查人员的任务列表中提示。"))
+slots.under("task_days")
 description = st.text_area("说明", key="plan_desc", height=68)
 edited = next((p for p in plans if p["code"] == editing), None)
 reason = ""
@@ -213,6 +227,7 @@ if edited is not None and edited["status"] != lifecycle.DRAFT:
     reason = st.text_input("修改理由", key="plan_reason",
                            help=f"本计划第 {edited['version']} 版{lifecycle.label(edited['status'])}：修改后为第 "
                                 f"{edited['version'] + 1} 版（草稿），须重新审批；原版本保留并继续公开").strip()
+    slots.under("reason")
 merge_visits = st.checkbox(
     "与其他计划的任务合并入户（进一次门、查多项事）", key="plan_merge",
     help="同一协调周期内其他计划也抽中同一对象时，合并为一次入户检查；不勾选表示本计划单独入户（如不可等待的重点事项），"
@@ -230,7 +245,9 @@ data = PlanInput(
 # --- rule check -----------------------------------------------------------------------------------
 ATTEMPTED_KEY = "plan_save_attempted"
 st.markdown("##### 规则检查")
-errors = input_errors + check_input(eng, data)
+# A field whose input could not be read has that one problem: not also the rules' "not set".
+unreadable = {plan_field(m) for m in input_errors}
+errors = input_errors + [m for m in check_input(eng, data) if plan_field(m) not in unreadable]
 if not name:
     errors.append("计划名称不能为空")
 if edited is not None and edited["status"] != lifecycle.DRAFT and not reason:
@@ -238,12 +255,13 @@ if edited is not None and edited["status"] != lifecycle.DRAFT and not reason:
 if editing is None and code and any(p["code"] == code for p in plans):
     errors.append(f"计划编号 {code} 已存在；如需修改请在上方“选择计划”中选中它")
 errors = list(dict.fromkeys(errors))  # each problem once, however many rules found it
-# Validated on submit: a form just opened is not a list of mistakes. Once 保存计划 was pressed, the
-# problems stay listed (and go one by one as they are fixed).
+# Validated on submit: a form just opened is not a list of mistakes. Once 保存计划 was pressed, each
+# problem stays under its field (and goes as it is fixed); one that concerns no field is listed here.
 if not errors:
     st.success("符合规则")
 elif st.session_state.get(ATTEMPTED_KEY):
-    for msg in errors:
+    st.warning(first_line(errors))
+    for msg in slots.show(errors, plan_field):
         st.error(msg)
 else:
     st.caption("填写完成后点击“保存计划”：如有不符合规则之处将在此列出。")

@@ -8,7 +8,7 @@ import streamlit as st
 from scheduler.results import export as ex
 from scheduler.results import export_service
 from scheduler.results import service as result_service
-from ui import state
+from ui import jobs, state
 
 PAGE_SIZE = 20
 STAFF_ROLES = ("admin", "planner", "reviewer", "auditor")
@@ -108,10 +108,21 @@ if _staff():
     st.caption("导出全部公开数据：检查结果、抽查计划、抽查事项清单、抽取公开核验包，CSV / XLSX / JSON / 离线网页。")
     fmts = st.multiselect("格式", list(ex.FORMATS), default=list(ex.FORMATS), key="public_export_formats",
                           format_func=lambda f: {"html": "离线网页"}.get(f, f.upper()), placeholder="请选择")
-    if st.button("生成导出文件", key="public_export_run", disabled=not fmts):
-        with st.spinner("正在导出……"):
-            st.session_state["public_export_zip"] = export_service.export_zip(eng, fmts)
-    data = st.session_state.get("public_export_zip")
-    if data:
-        st.download_button("下载导出文件（zip）", data, file_name="dsr-public.zip", mime="application/zip",
+    owner = state.actor().name
+    key = f"export:public:{owner}"  # one export at a time per account; it may be left running
+    job = jobs.running(key) or jobs.latest(owner, key)
+    if st.button("生成导出文件", key="public_export_run", disabled=not fmts or bool(job and job.running)):
+        def work(job: jobs.Job, fmts=tuple(fmts)) -> bytes:
+            job.update(None, "正在导出……")
+            data = export_service.export_zip(eng, list(fmts))
+            job.summary = f"导出文件已生成（{len(data) / 1e6:,.1f} MB），请在“公示查询”页下载"
+            return data
+
+        job, _started = jobs.start(key, owner, "公示导出", "ui/pages/public.py", work, failed="导出失败")
+    if job is not None and job.running:
+        jobs.progress(job.id)
+    elif job is not None and job.state == jobs.FAILED:
+        jobs.outcome(job)
+    elif job is not None:
+        st.download_button("下载导出文件（zip）", job.result, file_name="dsr-public.zip", mime="application/zip",
                            key="public_export_dl")
