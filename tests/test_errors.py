@@ -39,6 +39,8 @@ CODES = {
     "scheduler.results.announcement.AnnouncementRefused": "announcement.refused",
     "scheduler.plans.lifecycle.PlanStateError": "plan.lifecycle",
     "scheduler.plans.lifecycle.PlanNotApproved": "plan.not_approved",
+    "scheduler.plans.quota.PeriodOutsidePlan": "draw.period_outside_plan",
+    "scheduler.plans.quota.AnnualCapExceeded": "draw.annual_cap_exceeded",
     "scheduler.cli.acting.UnknownAccount": "account.unknown",
     "scheduler.results.lifecycle.Refused": "result.refused",
     "scheduler.results.selfcheck.SelfCheckRefused": "selfcheck.refused",

@@ -56,6 +56,8 @@ class PlanInput:
     bureau_code: str | None = None
     # 完成时限: working days after the draw (0: by the end of the period), scheduler/plans/task_limits.py.
     task_days: int = 0
+    # 计划年度: None reads it from the code or name (PG-2026-GS, 2026年度…), else this year (Asia/Shanghai).
+    year: int | None = None
     # Why an approved plan changes (it then becomes the next version, a draft): scheduler/plans/lifecycle.py.
     reason: str = ""
 
@@ -169,7 +171,21 @@ def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
     plan.require_public_seed = data.require_public_seed
     plan.description = data.description
     plan.task_days = data.task_days
+    plan.year = _year_of(plan, data)
     plan.updated_at = utcnow()
+
+
+def _year_of(plan: Plan, data: PlanInput) -> int:
+    """The plan year: as given; else the stored one; else read from the code or name; else this year."""
+    if data.year is not None:
+        if not 2000 <= int(data.year) <= 2100:
+            raise rules.PlanRuleError([f"计划年度“{data.year}”不正确，应为 2000 至 2100 之间的年份"])
+        return int(data.year)
+    if plan.year:
+        return plan.year
+    from zoneinfo import ZoneInfo
+
+    return lifecycle.year_of(data.code, data.name) or utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
 
 
 def _resolve(s: Session, data: PlanInput, default_bureau_id: int | None = None,
