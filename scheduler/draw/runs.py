@@ -45,8 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.models import Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat, utcnow
-from scheduler.plans import schedules
-from scheduler.plans.lifecycle import PlanNotApproved
+from scheduler.plans import quota, schedules
+from scheduler.plans.lifecycle import PlanNotApproved, year_of
 from scheduler.calendar import workdays as wd
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -456,6 +456,9 @@ def catch_up(engine: Engine, me: WorkerIdentity, now: Optional[dt.datetime] = No
         try:
             sched = schedules.parse(p.schedule)
             due = schedules.runs_between(sched, starts[p.id], now, cal)
+            # A plan draws only the periods of its year (scheduler/plans/quota.py): other times are not its runs.
+            mine = set(quota.periods(p.schedule, p.year or year_of(p.code, p.name)))
+            due = [t for t in due if schedules.period_of(sched, t) in mine]
         except (schedules.ScheduleError, wd.MissingYear) as e:
             log_json("schedule_error", worker=me.worker_id, plan=p.code, error=str(e))
             continue

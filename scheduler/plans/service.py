@@ -183,9 +183,15 @@ def _year_of(plan: Plan, data: PlanInput) -> int:
         return int(data.year)
     if plan.year:
         return plan.year
-    from zoneinfo import ZoneInfo
+    from scheduler.plans import schedules
 
-    return lifecycle.year_of(data.code, data.name) or utcnow().astimezone(ZoneInfo("Asia/Shanghai")).year
+    try:
+        sch = schedules.parse(data.schedule)
+    except schedules.ScheduleError:
+        sch = None
+    if sch is not None and sch.at is not None:  # a one-off draw: the year of its time
+        return sch.at.year
+    return lifecycle.year_of(data.code, data.name) or utcnow().astimezone(schedules.TZ).year
 
 
 def _resolve(s: Session, data: PlanInput, default_bureau_id: int | None = None,
