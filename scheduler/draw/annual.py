@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from db.models import Draw, Task
 from scheduler.plans import lifecycle, quota
-from scheduler.plans.service import LoadedPlan
+from scheduler.plans.service import LoadedPlan, first_draw_base
 
 
 @dataclass
@@ -55,17 +55,6 @@ def drawn_per_stratum(s: Session, draw_ids: list[int]) -> dict[str, int]:
     return {st: int(n) for st, n in rows}
 
 
-def _base_of(s: Session, first: tuple[int, str, str | None]) -> dict[str, int]:
-    """The stratum sizes of the year's first live draw: from its stored figures, else its certificate."""
-    draw_id, _, stored = first
-    if stored:
-        return {r["stratum"]: int(r["base"]) for r in json.loads(stored)["section"]["strata"]}
-    from scheduler.draw.certificate import load_stored
-
-    cert = load_stored(s.get(Draw, draw_id).certificate or "{}")
-    return {r["stratum"]: int(r["size"]) for r in cert.get("strata", [])}
-
-
 def _digests(s: Session, draw_id: int, period: str, stored: str | None) -> dict:
     """An earlier draw's period and digests (certificate, selection) for the certificate's `earlier_draws`."""
     if stored:
@@ -83,7 +72,7 @@ def base_and_drawn(s: Session, plan_id: int, year: int, exclude: int | None = No
                    ) -> tuple[dict[str, int], dict[str, int], list[tuple[int, str, str | None]]]:
     """(base, drawn per stratum, the year's live draws) of a plan; base {} before its first draw of the year."""
     earlier = year_draws(s, plan_id, year, exclude)
-    base = _base_of(s, earlier[0]) if earlier else {}
+    base = first_draw_base(s, earlier[0][0], earlier[0][2]) if earlier else {}
     return base, drawn_per_stratum(s, [e[0] for e in earlier]), earlier
 
 

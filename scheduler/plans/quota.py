@@ -182,13 +182,6 @@ def annual_section(year: int, plan_periods: list[str], period: str, allocs: list
     }
 
 
-def public_section(annual: dict) -> dict:
-    """The public certificate's `annual` section: totals only (per-stratum figures locate the
-    hidden strata: docs/draw-algorithm.md §3)."""
-    return {k: annual[k] for k in ("year", "periods", "period", "periods_left", "rule", "quota", "drawn_before", "k",
-                                   "earlier_draws")}
-
-
 def year_figures(ratios: Mapping[str, str], counts: Mapping[str, int], base: Mapping[str, int],
                  drawn: Mapping[str, int]) -> list[dict]:
     """`dsr plans --json`'s quota rows: per stratum of the base, its ratio or count, base, quota, drawn, remaining."""

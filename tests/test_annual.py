@@ -1,0 +1,210 @@
+"""The year is the unit: plan periods, annual quotas shared by the periods, exclusions across the
+year, the annual cap at each draw, and the year's packages verified together (scheduler/plans/quota.py)."""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlmodel import Session
+
+from db.engine import make_engine
+from db.migrate import upgrade
+from scheduler.draw import service as draws
+from scheduler.draw.certificate import PUBLIC_ANNUAL_KEYS
+from scheduler.plans import quota
+from scheduler.plans.service import PlanInput, list_plans
+from scheduler.verify import verify_package, verify_year
+from tests.factories import save_approved, world
+
+KEY_RATIOS = {"A": "0.1", "B": "0.2", "C": "0.5", "D": "1"}
+MONTHS = [f"2026-{m:02d}" for m in range(1, 13)]
+
+
+def key_plan(code="PG-SP", **kw) -> PlanInput:
+    base = dict(code=code, name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
+                ratios=KEY_RATIOS, year=2026)
+    base.update(kw)
+    return PlanInput(**base)
+
+
+def seed(i: int) -> str:
+    return f"{i + 1:02d}" * 11
+
+
+# ---------------------------------------------------------------- the rule, pure
+
+
+@settings(max_examples=300, deadline=None)
+@given(base=st.integers(0, 5000), ratio=st.sampled_from(["0", "0.01", "0.03", "0.05", "0.2", "0.5", "1"]),
+       n=st.sampled_from([1, 4, 12]), arrivals=st.lists(st.integers(0, 50), min_size=12, max_size=12),
+       skipped=st.sets(st.integers(0, 10), max_size=4))
+def test_the_periods_draw_the_quota_exactly_and_never_more(base, ratio, n, arrivals, skipped):
+    """Whatever registers later, whatever period is skipped (but the last), the year draws the quota."""
+    q = quota.quota_of(base, ratio, None)
+    drawn, in_frame = 0, base
+    for i in range(n):
+        left = n - i
+        if i in skipped and left > 1:
+            continue
+        k = quota.period_k(q, drawn, left, in_frame)
+        assert 0 <= k <= in_frame
+        drawn += k
+        in_frame = in_frame - k + arrivals[i]
+        assert drawn <= q
+    assert drawn == q
+
+
+def test_plan_periods_follow_the_schedule():
+    assert quota.periods("", 2026) == MONTHS
+    assert quota.periods("0 9 1 * *", 2026) == MONTHS
+    assert quota.periods("first_working_day_of_quarter 09:00", 2027) == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
+    assert quota.periods("at 2026-05-06T09:00:00+08:00", 2026) == ["2026-05"]
+    assert quota.periods("at 2026-05-06T09:00:00+08:00", 2027) == []
+    assert quota.period_k(64, 0, 12, 1761) == 6 and quota.period_k(64, 60, 1, 1761) == 4
+    assert quota.period_k(64, 64, 3, 1761) == 0 and quota.period_k(10, 0, 1, 3) == 3
+
+
+# ---------------------------------------------------------------- a year on the database
+
+
+def _year(engine, code: str, tmp: Path, periods=MONTHS, kind="auditor") -> list[Path]:
+    dirs = []
+    for i, p in enumerate(periods):
+        d = draws.execute(engine, code, p, seed=seed(i))
+        out = tmp / f"{code}-{p}"
+        draws.write_packages(engine, d.id, **({"auditor_dir": out} if kind == "auditor" else {"public_dir": out}))
+        dirs.append(out)
+    return dirs
+
+
+def test_a_monthly_year_draws_each_annual_quota_once_and_verifies(engine, tmp_path):
+    world(engine, 800)
+    save_approved(engine, key_plan())
+    dirs = _year(engine, "PG-SP", tmp_path)
+    certs = [json.loads((d / "certificate.json").read_text(encoding="utf-8")) for d in dirs]
+    chosen = [s["entity_id"] for c in certs for s in c["selected"]]
+    assert len(chosen) == len(set(chosen)), "no entity is drawn twice by the plan in a year"
+    [plan] = [p for p in list_plans(engine) if p["code"] == "PG-SP"]
+    assert plan["year"] == 2026 and plan["periods"] == MONTHS
+    rows = {r["stratum"]: r for r in plan["quota"]}
+    first = {s["stratum"]: s["size"] for s in certs[0]["strata"]}
+    for stratum, r in rows.items():
+        assert set(r) == {"stratum", "ratio", "base", "quota", "drawn", "remaining"}
+        assert r["base"] == first[stratum] and r["quota"] == quota.quota_of(r["base"], KEY_RATIOS[stratum], None)
+        assert r["drawn"] == r["quota"] == sum(s["k"] for c in certs for s in c["strata"] if s["stratum"] == stratum)
+        assert r["remaining"] == 0
+    assert sum(c["annual"]["k"] for c in certs) == sum(r["quota"] for r in rows.values())
+    assert certs[5]["annual"]["earlier_draws"][0]["period"] == "2026-01" and len(certs[5]["annual"]["earlier_draws"]) == 5
+    for d in dirs:
+        assert verify_package(d).ok
+    rep = verify_year(dirs)
+    assert rep.ok, rep.first_difference
+    # A tampered allocation: one stratum's k raised in March's certificate (and its draw redone to match
+    # would change the selection): the year's check names the stratum.
+    bad = json.loads((dirs[2] / "certificate.json").read_text(encoding="utf-8"))
+    bad["annual"]["strata"][0]["quota"] += 1
+    (dirs[2] / "certificate.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    rep = verify_year(dirs)
+    assert not rep.ok and "年度抽查数量" in rep.first_difference and "2026-03" in rep.first_difference
+
+
+def test_public_packages_of_the_year_check_totals_and_exclusions_without_strata(sqlite_engine, tmp_path):
+    world(sqlite_engine, 600)
+    save_approved(sqlite_engine, key_plan(schedule="first_working_day_of_quarter 09:00"))
+    dirs = _year(sqlite_engine, "PG-SP", tmp_path, ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], kind="public")
+    cert = json.loads((dirs[1] / "certificate.json").read_text(encoding="utf-8"))
+    assert set(cert["annual"]) == set(PUBLIC_ANNUAL_KEYS) and "strata" not in cert["annual"]
+    assert verify_year(dirs).ok
+    # Left out of the year: the later draws name an earlier draw that is not given.
+    rep = verify_year(dirs[1:])
+    assert not rep.ok and "此前" in rep.first_difference
+    # A later certificate that names another selection for an earlier draw is found.
+    bad = json.loads((dirs[2] / "certificate.json").read_text(encoding="utf-8"))
+    bad["annual"]["earlier_draws"][0]["selection_sha256"] = "0" * 64
+    (dirs[2] / "certificate.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
+    assert verify_package(dirs[2]).ok
+    rep = verify_year(dirs)
+    assert not rep.ok and "入选名单摘要" in rep.first_difference
+
+
+def test_a_period_outside_the_plan_year_is_refused(sqlite_engine):
+    world(sqlite_engine, 300)
+    save_approved(sqlite_engine, key_plan())
+    for period in ("2027-01", "2025-12", "2026-Q1", "2026"):
+        with pytest.raises(quota.PeriodOutsidePlan) as e:
+            draws.execute(sqlite_engine, "PG-SP", period, seed=seed(0))
+        assert e.value.code == "draw.period_outside_plan"
+        assert period in str(e.value) and "PG-SP" in str(e.value) and "2026 年度" in str(e.value)
+
+
+def test_a_draw_that_would_pass_the_annual_cap_is_refused(sqlite_engine):
+    """A fixed count on a general-item plan (cap 5%): January to March stay under the cap on the
+    year-to-date figure, April would pass it and is refused with plan, stratum, quota and drawn."""
+    world(sqlite_engine, 800)
+    save_approved(sqlite_engine, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ",
+                                           item_codes=["GS-01"], counts={"A": 40, "B": 1, "C": 1, "D": 1}, year=2026))
+    refused = None
+    for i, p in enumerate(MONTHS):
+        try:
+            d = draws.execute(sqlite_engine, "PG-GS", p, seed=seed(i))
+        except quota.AnnualCapExceeded as e:
+            refused = (p, str(e))
+            break
+        a = {r["stratum"]: r for r in json.loads(d.certificate)["annual"]["strata"]}
+        assert a["A"]["drawn_before"] + a["A"]["k"] <= -(-a["A"]["base"] * 5 // 100)
+    assert refused is not None
+    period, msg = refused
+    assert "PG-GS" in msg and "分层 A" in msg and "年度抽查数量 40" in msg and "本年度已抽取" in msg and "5%" in msg
+    with Session(sqlite_engine) as s:
+        from sqlalchemy import select
+
+        from db.models import Draw
+
+        from db.models import Task
+
+        d = s.execute(select(Draw).where(Draw.period == period)).scalar_one()
+        assert d.status == "frozen" and d.certificate is None, "the frame stays frozen; nothing of the draw is stored"
+        assert s.execute(select(Task).where(Task.draw_id == d.id)).first() is None
+
+
+def test_a_voided_draw_does_not_count(sqlite_engine):
+    world(sqlite_engine, 600)
+    save_approved(sqlite_engine, key_plan())
+    d1 = draws.execute(sqlite_engine, "PG-SP", "2026-01", seed=seed(0))
+    draws.void(sqlite_engine, "PG-SP", "2026-01", "测试作废：抽取现场断电")
+    d1b = draws.execute(sqlite_engine, "PG-SP", "2026-01", seed=seed(1))
+    a1b = json.loads(d1b.certificate)["annual"]
+    assert a1b["drawn_before"] == 0 and a1b["earlier_draws"] == []
+    voided = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
+    d2 = draws.execute(sqlite_engine, "PG-SP", "2026-02", seed=seed(2))
+    a2 = json.loads(d2.certificate)["annual"]
+    assert a2["drawn_before"] == a1b["k"] and [e["period"] for e in a2["earlier_draws"]] == ["2026-01"]
+    assert a2["earlier_draws"][0]["selection_sha256"] == quota.selection_sha256(
+        s["entity_id"] for s in json.loads(d1b.certificate)["selected"])
+    assert voided != {s["entity_id"] for s in json.loads(d1b.certificate)["selected"]}
+
+
+@settings(max_examples=4, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(n=st.integers(150, 500), ratios=st.fixed_dictionaries({c: st.sampled_from(["0.05", "0.2", "0.5", "1"]) for c in "ABCD"}),
+       quarterly=st.booleans())
+def test_any_registry_ratios_and_schedule_draw_the_quota(n, ratios, quarterly):
+    with tempfile.TemporaryDirectory() as tmp:
+        eng = make_engine(f"sqlite:///{tmp}/dsr.db")
+        upgrade(eng)
+        world(eng, n, seed=n)
+        sched = "first_working_day_of_quarter 09:00" if quarterly else ""
+        save_approved(eng, key_plan(ratios=ratios, schedule=sched))
+        periods = quota.periods(sched, 2026)
+        dirs = _year(eng, "PG-SP", Path(tmp), periods)
+        certs = [json.loads((d / "certificate.json").read_text(encoding="utf-8")) for d in dirs]
+        chosen = [s["entity_id"] for c in certs for s in c["selected"]]
+        assert len(chosen) == len(set(chosen))
+        [plan] = list_plans(eng)
+        assert all(r["drawn"] == r["quota"] and r["remaining"] == 0 for r in plan["quota"])
+        assert verify_year(dirs).ok
+        eng.dispose()
