@@ -104,6 +104,7 @@ def test_a_monthly_year_draws_each_annual_quota_once_and_verifies(engine, tmp_pa
         assert verify_package(d).ok
     rep = verify_year(dirs)
     assert rep.ok, rep.first_difference
+    assert _doc_script(tmp_path, dirs) == "OK"
     # A tampered allocation: one stratum's k raised in March's certificate (and its draw redone to match
     # would change the selection): the year's check names the stratum.
     bad = json.loads((dirs[2] / "certificate.json").read_text(encoding="utf-8"))
@@ -111,6 +112,20 @@ def test_a_monthly_year_draws_each_annual_quota_once_and_verifies(engine, tmp_pa
     (dirs[2] / "certificate.json").write_text(json.dumps(bad, ensure_ascii=False), encoding="utf-8")
     rep = verify_year(dirs)
     assert not rep.ok and "年度抽查数量" in rep.first_difference and "2026-03" in rep.first_difference
+    assert _doc_script(tmp_path, dirs).startswith("DIFFERENCE: 2026-03: stratum")
+
+
+def _doc_script(tmp_path: Path, dirs: list[Path]) -> str:
+    """docs/draw-algorithm.md §7.4's standard-library script, run on the packages."""
+    import subprocess
+    import sys
+
+    text = (Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md").read_text(encoding="utf-8")
+    code = text[text.index("## 7."):].split("```python\n", 1)[1].split("```", 1)[0]
+    script = tmp_path / "verify_year.py"
+    script.write_text(code, encoding="utf-8")
+    out = subprocess.run([sys.executable, "-S", str(script), *map(str, dirs)], capture_output=True, text=True, timeout=120)
+    return out.stdout.strip()
 
 
 def test_public_packages_of_the_year_check_totals_and_exclusions_without_strata(sqlite_engine, tmp_path):
@@ -119,7 +134,7 @@ def test_public_packages_of_the_year_check_totals_and_exclusions_without_strata(
     dirs = _year(sqlite_engine, "PG-SP", tmp_path, ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], kind="public")
     cert = json.loads((dirs[1] / "certificate.json").read_text(encoding="utf-8"))
     assert set(cert["annual"]) == set(PUBLIC_ANNUAL_KEYS) and "strata" not in cert["annual"]
-    assert verify_year(dirs).ok
+    assert verify_year(dirs).ok and _doc_script(tmp_path, dirs) == "OK"
     # Left out of the year: the later draws name an earlier draw that is not given.
     rep = verify_year(dirs[1:])
     assert not rep.ok and "此前" in rep.first_difference
