@@ -223,3 +223,33 @@ def test_any_registry_ratios_and_schedule_draw_the_quota(n, ratios, quarterly):
         assert all(r["drawn"] == r["quota"] and r["remaining"] == 0 for r in plan["quota"])
         assert verify_year(dirs).ok
         eng.dispose()
+
+
+def test_the_dashboard_shows_quotas_and_department_caps(sqlite_engine):
+    from scheduler.results import dashboard
+
+    world(sqlite_engine, 600)
+    save_approved(sqlite_engine, key_plan())
+    save_approved(sqlite_engine, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ",
+                                           item_codes=["GS-01"], ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"},
+                                           year=2026))
+    for code in ("PG-SP", "PG-GS"):
+        for i, p in enumerate(MONTHS[:3]):
+            draws.execute(sqlite_engine, code, p, seed=seed(i))
+    with Session(sqlite_engine) as s:
+        from sqlalchemy import select
+
+        from db.models import Bureau
+
+        bid = s.execute(select(Bureau.id)).scalars().first()
+    rows = dashboard.annual_quotas(sqlite_engine, bid, 2026)
+    plans = {p["code"]: {r["stratum"]: r for r in p["quota"]} for p in list_plans(sqlite_engine)}
+    assert {r["plan_code"] for r in rows} == {"PG-SP", "PG-GS"}
+    for r in rows:
+        q = plans[r["plan_code"]][r["stratum"]]
+        assert (r["quota"], r["drawn"], r["remaining"]) == (q["quota"], q["drawn"], q["remaining"])
+        assert r["checked"] == 0 and 0 < r["drawn"] < r["quota"] or r["quota"] <= 3
+    [gs] = [r for r in dashboard.department_caps(sqlite_engine, bid, 2026) if r["item"] == "企业公示信息检查"]
+    drawn_gs = sum(r["drawn"] for r in rows if r["plan_code"] == "PG-GS")
+    assert gs["checked"] == drawn_gs and gs["cap"] == 0.05 and gs["share"] == drawn_gs / gs["entities"]
+    assert gs["over"] is False
