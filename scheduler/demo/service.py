@@ -31,6 +31,7 @@ from scheduler.library.importing import nfkc
 from scheduler.library.bureaus import ensure_bureau
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
+from scheduler.plans import quota
 from scheduler.plans.lifecycle import year_of
 
 INDEX_REBUILD_MIN = 100_000
@@ -344,8 +345,8 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
             plan = s.execute(select(Plan).where(Plan.code == code)).scalar_one()
             live = s.execute(select(Draw.id, Draw.status).where(Draw.plan_id == plan.id, Draw.period == period,
                                                                  Draw.status != "voided")).first()
-        if live is not None and live[1] == "drawn":
-            continue
+        if (live is not None and live[1] == "drawn") or period not in quota.periods(plan.schedule, plan.year):
+            continue  # drawn already, or not a period of the plan's year (scheduler/plans/quota.py)
         d = draws.execute(engine, code, period, draw_seed(seed, code, period), actor)
         done.append((code, period, d.id))
     return BureausDemo(added, done, time.perf_counter() - t0)
