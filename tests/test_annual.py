@@ -253,3 +253,60 @@ def test_the_dashboard_shows_quotas_and_department_caps(sqlite_engine):
     drawn_gs = sum(r["drawn"] for r in rows if r["plan_code"] == "PG-GS")
     assert gs["checked"] == drawn_gs and gs["cap"] == 0.05 and gs["share"] == drawn_gs / gs["entities"]
     assert gs["over"] is False
+
+
+def test_a_year_drawn_by_the_worker_has_the_cli_years_allocation(tmp_path):
+    """The worker's sync (scheduler/draw/runs.py `catch_up`, the job the worker runs, here on an
+    injected clock: the first working day of each month, an hour after the draw time) draws the
+    monthly plan's twelve periods with system seeds; `dsr draw --seed` draws the same year on a
+    copy of the registry. The seeds differ, so the entities do; the allocation (k per stratum and
+    period) and the year's totals are the same, and both years select each quota once."""
+    import datetime as dt
+    import os
+    import subprocess
+    import sys
+
+    from sqlalchemy import select, update
+
+    from db.models import Draw, Plan
+    from scheduler.calendar import service as cal_service
+    from scheduler.calendar import workdays as wd
+    from scheduler.draw import runs
+    from scheduler.plans.schedules import TZ
+
+    def year_of(eng) -> list[tuple[str, dict[str, int]]]:
+        with Session(eng) as s:
+            rows = s.execute(select(Draw.period, Draw.annual).where(Draw.status == "drawn").order_by(Draw.period)).all()
+        return [(p, {r["stratum"]: r["k"] for r in json.loads(a)["section"]["strata"]}) for p, a in rows]
+
+    engines = []
+    for name in ("worker", "cli"):
+        eng = make_engine(f"sqlite:///{tmp_path}/{name}.db")
+        upgrade(eng)
+        world(eng, 800)
+        cal_service.ensure_seeded(eng)
+        save_approved(eng, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"],
+                                     ratios={"A": "0.03", "B": "0.04", "C": "0.05", "D": "0.05"}, year=2026))
+        with Session(eng) as s:
+            s.execute(update(Plan).values(created_at=dt.datetime(2025, 12, 15, tzinfo=dt.timezone.utc)))
+            s.commit()
+        engines.append(eng)
+    worker, cli = engines
+    cal = cal_service.calendar(worker)
+    me = runs.WorkerIdentity("annual")
+    for m in range(1, 13):
+        day = wd.first_working_day(cal, 2026, m)
+        now = dt.datetime(day.year, day.month, day.day, 10, 0, tzinfo=TZ)
+        out = runs.catch_up(worker, me, now, runs.RunOptions(grace=dt.timedelta(hours=6)), cal)
+        assert [(r.period, r.outcome) for r in out] == [(f"2026-{m:02d}", "done")]
+    env = {**os.environ, "DSR_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
+    for i, p in enumerate(MONTHS):
+        r = subprocess.run([sys.executable, "-m", "scheduler", "draw", "PG-GS", "--period", p, "--seed", seed(i)],
+                           capture_output=True, text=True, env=env, timeout=300)
+        assert r.returncode == 0, r.stderr
+    by_worker, by_cli = year_of(worker), year_of(cli)
+    assert [p for p, _ in by_worker] == MONTHS and by_worker == by_cli
+    [w_plan], [c_plan] = list_plans(worker), list_plans(cli)
+    assert w_plan["quota"] == c_plan["quota"] and all(r["drawn"] == r["quota"] for r in w_plan["quota"])
+    for eng in engines:
+        eng.dispose()
