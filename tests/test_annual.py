@@ -310,3 +310,28 @@ def test_a_year_drawn_by_the_worker_has_the_cli_years_allocation(tmp_path):
     assert w_plan["quota"] == c_plan["quota"] and all(r["drawn"] == r["quota"] for r in w_plan["quota"])
     for eng in engines:
         eng.dispose()
+
+
+def test_frequency_counts_the_same_departments_checks_only(engine):
+    """抽查频次 (general items once a year): SCJGJ's second general plan leaves out what SCJGJ's
+    first drew; WJW's general plan does not (another department's checks do not count)."""
+    from sqlalchemy import select
+
+    from db.models import CheckItem, Department
+
+    world(engine, 800)
+    with Session(engine) as s:
+        wjw = s.execute(select(Department).where(Department.code == "WJW")).scalars().first()
+        s.add(CheckItem(bureau_id=wjw.bureau_id, code="WG-01", category="公共卫生", name="公共场所卫生许可公示检查",
+                        kind="general", department_id=wjw.id, ratio_cap="0.05"))
+        s.commit()
+    ratios = {"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"}
+    for code, lead, item in (("PG-GS1", "SCJGJ", "GS-01"), ("PG-GS2", "SCJGJ", "GS-01"), ("PG-WG", "WJW", "WG-01")):
+        save_approved(engine, PlanInput(code=code, name="一般事项抽查", lead_department=lead, item_codes=[item],
+                                        ratios=ratios, year=2026))
+    d1 = draws.execute(engine, "PG-GS1", "2026-12", seed=seed(0))
+    first = {s["entity_id"] for s in json.loads(d1.certificate)["selected"]}
+    f_same = draws.freeze(engine, "PG-GS2", "2026-12")
+    f_other = draws.freeze(engine, "PG-WG", "2026-12")
+    assert f_same.frame_size == d1.frame_size - len(first)
+    assert f_other.frame_size == d1.frame_size
