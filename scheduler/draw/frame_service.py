@@ -378,24 +378,23 @@ def barred_kinds(session: Session, lp: LoadedPlan, period: str, ents: dict[str, 
 
 
 def preview(session: Session, lp: LoadedPlan, period: str) -> list[dict]:
-    """Frame size and expected tasks per stratum, before anything is frozen or drawn.
-
-    Counted in SQL (GROUP BY stratum), so it stays fast on a million entities.
-    """
+    """Frame size per stratum, with its annual quota and this period's k by the year's allocation
+    (scheduler/plans/quota.py), before anything is frozen or drawn. Counted in SQL (GROUP BY
+    stratum), so it stays fast on a million entities. A plan not drawn yet this year takes this
+    frame as the year's base, as its first draw would."""
     from sqlalchemy import func as f
 
-    from scheduler.draw import fast as dsr1
+    from scheduler.draw.annual import base_and_drawn, plan_year
+    from scheduler.plans import quota
 
+    year = plan_year(lp)
+    left = quota.check_period(lp.plan.code, year, quota.periods(lp.plan.schedule, year), period)
     q = frame_query(lp, period).subquery()
-    rows = session.execute(select(q.c[1], f.count()).group_by(q.c[1]).order_by(q.c[1])).all()
+    sizes = {st: int(n) for st, n in session.execute(select(q.c[1], f.count()).group_by(q.c[1]).order_by(q.c[1])).all()}
+    base, drawn, earlier = base_and_drawn(session, lp.plan.id, year) if lp.plan.id else ({}, {}, [])
     out = []
-    for stratum, size in rows:
-        cls = stratum.split("/", 1)[0]
-        ratio = lp.rules.ratios.get(cls)
-        count = lp.rules.counts.get(cls)
-        try:
-            k = dsr1.stratum_k(int(size), ratio, count) if (ratio is not None or count is not None) else None
-        except ValueError:
-            k = None
-        out.append({"stratum": stratum, "size": int(size), "ratio": ratio, "count": count, "k": k})
+    for a in quota.allocate(lp.rules.ratios, lp.rules.counts, base if earlier else sizes, drawn, sizes, left):
+        if a.stratum in sizes:
+            out.append({"stratum": a.stratum, "size": a.available, "ratio": a.ratio, "count": a.count,
+                        "quota": a.quota, "k": a.k})
     return out
