@@ -335,3 +335,20 @@ def test_frequency_counts_the_same_departments_checks_only(engine):
     f_other = draws.freeze(engine, "PG-WG", "2026-12")
     assert f_same.frame_size == d1.frame_size - len(first)
     assert f_other.frame_size == d1.frame_size
+
+
+def test_a_frame_frozen_before_another_draw_of_the_year_is_not_drawn(sqlite_engine):
+    """Frozen for March, then February drawn: March's frame still holds February's selection, so March
+    is refused until its frame is frozen again (void the frozen draw, freeze anew)."""
+    world(sqlite_engine, 500)
+    save_approved(sqlite_engine, key_plan())
+    draws.freeze(sqlite_engine, "PG-SP", "2026-03")
+    feb = draws.execute(sqlite_engine, "PG-SP", "2026-02", seed=seed(1))
+    with pytest.raises(quota.FrameOutdated) as e:
+        draws.execute(sqlite_engine, "PG-SP", "2026-03", seed=seed(2))
+    assert e.value.code == "draw.frame_outdated" and "2026-02" in str(e.value) and "重新冻结" in str(e.value)
+    draws.void(sqlite_engine, "PG-SP", "2026-03", "名录冻结后另一期已抽取，重新冻结")
+    mar = draws.execute(sqlite_engine, "PG-SP", "2026-03", seed=seed(2))
+    assert not {s["entity_id"] for s in json.loads(feb.certificate)["selected"]} & {
+        s["entity_id"] for s in json.loads(mar.certificate)["selected"]}
+    assert json.loads(mar.certificate)["annual"]["earlier_draws"][0]["period"] == "2026-02"

@@ -41,6 +41,7 @@ CODES = {
     "scheduler.plans.lifecycle.PlanNotApproved": "plan.not_approved",
     "scheduler.plans.quota.PeriodOutsidePlan": "draw.period_outside_plan",
     "scheduler.plans.quota.AnnualCapExceeded": "draw.annual_cap_exceeded",
+    "scheduler.plans.quota.FrameOutdated": "draw.frame_outdated",
     "scheduler.cli.acting.UnknownAccount": "account.unknown",
     "scheduler.results.lifecycle.Refused": "result.refused",
     "scheduler.results.selfcheck.SelfCheckRefused": "selfcheck.refused",

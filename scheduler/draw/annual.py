@@ -77,11 +77,20 @@ def base_and_drawn(s: Session, plan_id: int, year: int, exclude: int | None = No
 
 
 def allocation(s: Session, lp: LoadedPlan, draw_id: int, period: str, sizes: Mapping[str, int]) -> Annual:
-    """This draw's k per stratum by the year's allocation rule; refuses a draw that would pass a cap."""
+    """This draw's k per stratum by the year's allocation rule; refuses a draw that would pass a cap,
+    and one whose frame was frozen before another draw of the plan's year (that frame did not leave
+    out the other draw's selection)."""
     year = plan_year(lp)
     periods = quota.periods(lp.plan.schedule, year)
     left = quota.check_period(lp.plan.code, year, periods, period)
     base, drawn, earlier = base_and_drawn(s, lp.plan.id, year, exclude=draw_id)
+    frozen_at = s.execute(select(Draw.frozen_at).where(Draw.id == draw_id)).scalar_one()
+    later = s.execute(select(Draw.period).where(Draw.id.in_([e[0] for e in earlier]), Draw.drawn_at > frozen_at)
+                      .order_by(Draw.drawn_at)).scalars().first() if earlier else None
+    if later is not None:
+        raise quota.FrameOutdated(
+            f"抽查计划 {lp.plan.code} 的 {period} 名录冻结之后，本年度 {later} 期又完成了抽取，冻结的名录未排除该期入选对象；"
+            f"请先作废本期冻结（dsr void {lp.plan.code} --period {period} --reason 理由）后重新冻结、抽取")
     if not earlier:
         base = dict(sizes)  # the year's first frame fixes the quotas
     strata = quota.allocate(lp.rules.ratios, lp.rules.counts, base, drawn, sizes, left)

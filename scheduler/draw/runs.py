@@ -391,7 +391,8 @@ def run_scheduled(engine: Engine, me: WorkerIdentity, plan_code: str, scheduled_
         return done(WAITING_SEED)
     try:
         d = draws.execute(engine, plan_code, period, seed=None, actor=Actor(f"worker:{me.worker_id}", "system", bureau_id))
-    except (draws.DrawRefused, PlanNotApproved) as e:  # refused in words: recorded and notified as such
+    except (draws.DrawRefused, PlanNotApproved, quota.PeriodOutsidePlan, quota.AnnualCapExceeded,
+            quota.FrameOutdated) as e:  # refused in words: recorded and notified as such
         with Session(engine) as s:
             live = s.execute(select(Draw).where(Draw.plan_id == plan_id, Draw.period == period, Draw.status == "drawn")).scalars().first()
         set_claim(engine, claim_id, DONE if live else FAILED, str(e), live.id if live else None)

@@ -51,6 +51,12 @@ class AnnualCapExceeded(DsrError, ValueError):
     code = "draw.annual_cap_exceeded"
 
 
+class FrameOutdated(DsrError, ValueError):
+    """A frozen frame older than another draw of the plan's year: it does not leave out that draw's selection."""
+
+    code = "draw.frame_outdated"
+
+
 def periods(schedule_text: str | None, year: int | None) -> list[str]:
     """The periods a plan's schedule draws in `year`, in order; [] when the year or schedule is unknown."""
     if not year:
