@@ -352,3 +352,33 @@ def test_a_frame_frozen_before_another_draw_of_the_year_is_not_drawn(sqlite_engi
     assert not {s["entity_id"] for s in json.loads(feb.certificate)["selected"]} & {
         s["entity_id"] for s in json.loads(mar.certificate)["selected"]}
     assert json.loads(mar.certificate)["annual"]["earlier_draws"][0]["period"] == "2026-02"
+
+
+def test_a_joint_visit_counts_once_per_department(sqlite_engine):
+    """抽查频次 twice a year: two SCJGJ plans drawing one entity in the same window visit it once
+    (进一次门、查多项事), which counts as one check: a third SCJGJ plan may still draw it."""
+    from sqlalchemy import select
+
+    from db.models import Task, VisitTask
+
+    world(sqlite_engine, 2000)
+    ratios = {"A": "0.05", "B": "0.05", "C": "0.05", "D": "0.05"}
+    for code in ("PG-GS1", "PG-GS2", "PG-GS3"):
+        save_approved(sqlite_engine, PlanInput(code=code, name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"],
+                                               ratios=ratios, frequency={"general_per_year": 2}, year=2026))
+    sel = []
+    for i, code in enumerate(("PG-GS1", "PG-GS2")):
+        d = draws.execute(sqlite_engine, code, "2026-12", seed=seed(i))
+        sel.append({s["entity_id"] for s in json.loads(d.certificate)["selected"]})
+    both = sel[0] & sel[1]
+    assert both, "the fixture must give the two draws a common entity"
+    with Session(sqlite_engine) as s:
+        visits = s.execute(select(Task.uscc, VisitTask.visit_id).join(VisitTask, VisitTask.task_id == Task.id)
+                           .where(Task.uscc.in_(list(both)))).all()
+    assert len({v for _, v in visits}) == len(both), "one visit per common entity"
+    with Session(sqlite_engine) as s:
+        from scheduler.draw.frame_service import read_frame
+        from scheduler.plans.service import load_plan
+
+        frame = {u for u, _ in read_frame(s, load_plan(s, "PG-GS3"), "2026-12")}
+    assert both <= frame
