@@ -158,33 +158,39 @@ def test_a_period_outside_the_plan_year_is_refused(sqlite_engine):
 
 
 def test_a_draw_that_would_pass_the_annual_cap_is_refused(sqlite_engine):
-    """A fixed count on a general-item plan (cap 5%): January to March stay under the cap on the
-    year-to-date figure, April would pass it and is refused with plan, stratum, quota and drawn."""
+    """General items, cap 5%. A fixed count whose annual quota passes the cap is refused at the year's
+    first draw; a plan whose count is raised in the year (a new version) is refused at the draw whose
+    year-to-date figure would pass it. Each refusal names plan, stratum, quota and drawn figures."""
+    from sqlalchemy import select
+
+    from db.models import Draw, Task
+
     world(sqlite_engine, 800)
-    save_approved(sqlite_engine, PlanInput(code="PG-GS", name="企业公示信息抽查", lead_department="SCJGJ",
-                                           item_codes=["GS-01"], counts={"A": 40, "B": 1, "C": 1, "D": 1}, year=2026))
-    refused = None
-    for i, p in enumerate(MONTHS):
-        try:
-            d = draws.execute(sqlite_engine, "PG-GS", p, seed=seed(i))
-        except quota.AnnualCapExceeded as e:
-            refused = (p, str(e))
-            break
-        a = {r["stratum"]: r for r in json.loads(d.certificate)["annual"]["strata"]}
-        assert a["A"]["drawn_before"] + a["A"]["k"] <= -(-a["A"]["base"] * 5 // 100)
-    assert refused is not None
-    period, msg = refused
-    assert "PG-GS" in msg and "分层 A" in msg and "年度抽查数量 40" in msg and "本年度已抽取" in msg and "5%" in msg
+    item = dict(name="企业公示信息抽查", lead_department="SCJGJ", item_codes=["GS-01"], year=2026,
+                ratios={"B": "0.03", "C": "0.03", "D": "0.03"})
+    save_approved(sqlite_engine, PlanInput(code="PG-GS", counts={"A": 40}, **item))
+    with pytest.raises(quota.AnnualCapExceeded) as e:
+        draws.execute(sqlite_engine, "PG-GS", "2026-01", seed=seed(0))
+    msg = str(e.value)
+    assert e.value.code == "draw.annual_cap_exceeded"
+    assert "PG-GS" in msg and "分层 A" in msg and "年度抽查数量 40" in msg and "本年度已抽取 0" in msg and "5%" in msg
     with Session(sqlite_engine) as s:
-        from sqlalchemy import select
-
-        from db.models import Draw
-
-        from db.models import Task
-
-        d = s.execute(select(Draw).where(Draw.period == period)).scalar_one()
+        d = s.execute(select(Draw).where(Draw.period == "2026-01")).scalar_one()
         assert d.status == "frozen" and d.certificate is None, "the frame stays frozen; nothing of the draw is stored"
         assert s.execute(select(Task).where(Task.draw_id == d.id)).first() is None
+    draws.void(sqlite_engine, "PG-GS", "2026-01", "抽查数量超过年度比例上限")
+    # Within the cap: A's limit is ceil(base x 5%); drawn on, then the count raised past what is left.
+    save_approved(sqlite_engine, PlanInput(code="PG-GS", counts={"A": 12}, reason="按上限调整", **item))
+    for i, p in enumerate(MONTHS[:6]):
+        d = draws.execute(sqlite_engine, "PG-GS", p, seed=seed(i))
+    a = {r["stratum"]: r for r in json.loads(d.certificate)["annual"]["strata"]}["A"]
+    limit = -(-a["base"] * 5 // 100)
+    assert a["quota"] == 12 and a["drawn_before"] + a["k"] == 6 and limit >= 12
+    save_approved(sqlite_engine, PlanInput(code="PG-GS", counts={"A": limit + 1},
+                                           reason="提高抽查数量", **item))
+    with pytest.raises(quota.AnnualCapExceeded) as e:
+        draws.execute(sqlite_engine, "PG-GS", "2026-07", seed=seed(6))
+    assert f"年度抽查数量 {limit + 1}" in str(e.value) and "本年度已抽取 6" in str(e.value)
 
 
 def test_a_voided_draw_does_not_count(sqlite_engine):

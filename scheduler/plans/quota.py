@@ -144,18 +144,22 @@ def allocate(ratios: Mapping[str, str], counts: Mapping[str, int], base: Mapping
 
 
 def cap_violations(plan_code: str, items: Iterable[rules.ItemRule], allocs: list[StratumAllocation]) -> list[str]:
-    """The strata whose year-to-date figure (drawn before + k) would pass the plan's general-item cap."""
-    cap, _, cap_item, _ = rules.bounds(list(items))
-    if cap is None:
-        return []
+    """The strata whose annual quota, or year-to-date figure (drawn before + k), would pass the plan's
+    general-item cap (``ceil(base × cap)``), and the fixed counts whose annual share of the base falls
+    under the items' floor."""
+    cap, floor, cap_item, floor_item = rules.bounds(list(items))
     errs = []
     for a in allocs:
-        limit = -((-a.base * cap.numerator) // cap.denominator)
-        if a.drawn_before + a.k > limit:
-            errs.append(
-                f"抽查计划 {plan_code} 分层 {a.stratum}：年度抽查数量 {a.quota}，本年度已抽取 {a.drawn_before}，"
-                f"本期拟抽取 {a.k}，累计 {a.drawn_before + a.k} 将超过一般检查事项“{cap_item}”的年度比例上限 "
-                f"{rules.percent(cap)}（基数 {a.base}，至多 {limit}），拒绝抽取")
+        if cap is not None:
+            limit = -((-a.base * cap.numerator) // cap.denominator)
+            if a.quota > limit or a.drawn_before + a.k > limit:
+                errs.append(
+                    f"抽查计划 {plan_code} 分层 {a.stratum}：年度抽查数量 {a.quota}，本年度已抽取 {a.drawn_before}，"
+                    f"本期拟抽取 {a.k}，将超过一般检查事项“{cap_item}”的年度比例上限 {rules.percent(cap)}"
+                    f"（基数 {a.base}，全年至多 {limit}），拒绝抽取")
+        if floor is not None and a.count is not None and a.base and Fraction(a.quota, a.base) < floor:
+            errs.append(f"抽查计划 {plan_code} 分层 {a.stratum}：年度抽查数量 {a.quota}/{a.base}"
+                        f"（{rules.percent(Fraction(a.quota, a.base))}）低于事项“{floor_item}”的比例下限 {rules.percent(floor)}，拒绝抽取")
     return errs
 
 
