@@ -134,6 +134,7 @@ def test_public_packages_of_the_year_check_totals_and_exclusions_without_strata(
     dirs = _year(sqlite_engine, "PG-SP", tmp_path, ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"], kind="public")
     cert = json.loads((dirs[1] / "certificate.json").read_text(encoding="utf-8"))
     assert set(cert["annual"]) == set(PUBLIC_ANNUAL_KEYS) and "strata" not in cert["annual"]
+    assert cert["annual"]["earlier_draws"] and all("certificate_sha256" not in e for e in cert["annual"]["earlier_draws"])
     assert verify_year(dirs).ok and _doc_script(tmp_path, dirs) == "OK"
     # Left out of the year: the later draws name an earlier draw that is not given.
     rep = verify_year(dirs[1:])

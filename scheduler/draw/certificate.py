@@ -154,6 +154,10 @@ def build_public_certificate(cert: dict, *, public_items: list[dict] | None = No
     if "annual" in cert:
         # Totals only: a stratum's quota, base or k locates the hidden strata (§3, §7.3).
         out["annual"] = {k: cert["annual"][k] for k in PUBLIC_ANNUAL_KEYS if k in cert["annual"]}
+        # Not the earlier certificates' digests: an unsalted digest of a certificate holding the strata
+        # is a test for a guessed partition, as frame_sha256 would be.
+        out["annual"]["earlier_draws"] = [{k: v for k, v in e.items() if k != "certificate_sha256"}
+                                          for e in out["annual"].get("earlier_draws", [])]
     return out
 
 
