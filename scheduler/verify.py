@@ -372,7 +372,7 @@ def opening_from_auditor(cert: dict, entity_id: str, stratum: str) -> Opening:
     return Opening(hs.entity_salt(kb, entity_id), stratum, hs.stratum_salt(kb, stratum), s["k"], s["cutoff"])
 
 
-# ---------------------------------------------------------------- the year (docs/draw-algorithm.md §7)
+# ---------------------------------------------------------------- the year (docs/draw-algorithm.md §6)
 
 
 def _selection_sha256(ids: list[str]) -> str:
@@ -449,7 +449,7 @@ def _check_year_step(d: Path, cert: dict, earlier: list[dict], chosen: set[str])
 
 
 def verify_year(dirs: list[str | Path]) -> VerifyReport:
-    """Verify each package of one plan's year, then the allocation and exclusions across them (§7.4)."""
+    """Verify each package of one plan's year, then the allocation and exclusions across them (§6.4)."""
     checks: list[str] = []
     report = VerifyReport(False, "year", checks)
     try:

@@ -116,12 +116,12 @@ def test_a_monthly_year_draws_each_annual_quota_once_and_verifies(engine, tmp_pa
 
 
 def _doc_script(tmp_path: Path, dirs: list[Path]) -> str:
-    """docs/draw-algorithm.md §7.4's standard-library script, run on the packages."""
+    """docs/draw-algorithm.md §6.4's standard-library script, run on the packages."""
     import subprocess
     import sys
 
     text = (Path(__file__).resolve().parent.parent / "docs" / "draw-algorithm.md").read_text(encoding="utf-8")
-    code = text[text.index("## 7."):].split("```python\n", 1)[1].split("```", 1)[0]
+    code = text[text.index("## 6. The year"):].split("```python\n", 1)[1].split("```", 1)[0]
     script = tmp_path / "verify_year.py"
     script.write_text(code, encoding="utf-8")
     out = subprocess.run([sys.executable, "-S", str(script), *map(str, dirs)], capture_output=True, text=True, timeout=120)

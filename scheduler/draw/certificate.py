@@ -152,7 +152,7 @@ def build_public_certificate(cert: dict, *, public_items: list[dict] | None = No
         "drawn_at": cert["drawn_at"],
     }
     if "annual" in cert:
-        # Totals only: a stratum's quota, base or k locates the hidden strata (§3, §7.3).
+        # Totals only: a stratum's quota, base or k locates the hidden strata (§3, §6.3).
         out["annual"] = {k: cert["annual"][k] for k in PUBLIC_ANNUAL_KEYS if k in cert["annual"]}
         # Not the earlier certificates' digests: an unsalted digest of a certificate holding the strata
         # is a test for a guessed partition, as frame_sha256 would be.

@@ -23,7 +23,7 @@ targets, shared by the periods its schedule draws in that year (`periods`):
 
 The database side (scheduler/draw/service.py) reads base and drawn-before figures and stores the
 allocation with the draw; the certificate carries it (`annual_section`) and scheduler/verify.py
-checks it across the year's packages (docs/draw-algorithm.md §7).
+checks it across the year's packages (docs/draw-algorithm.md §6).
 """
 
 from __future__ import annotations
@@ -170,7 +170,7 @@ def selection_sha256(entity_ids: Iterable[str]) -> str:
 
 def annual_section(year: int, plan_periods: list[str], period: str, allocs: list[StratumAllocation],
                    earlier: list[dict]) -> dict:
-    """The certificate's auditor `annual` section (docs/draw-algorithm.md §7)."""
+    """The certificate's auditor `annual` section (docs/draw-algorithm.md §6)."""
     strata = []
     for a in allocs:
         row: dict = {"stratum": a.stratum}
