@@ -1,6 +1,6 @@
 """plan.year: every plan belongs to a plan year; draw.annual: the year's allocation a draw used
 
-Revision ID: 0013
+Revision ID: 0014
 Revises: 0009
 Create Date: 2026-12-05
 """
@@ -11,7 +11,7 @@ from alembic import op
 import sqlalchemy as sa
 
 
-revision: str = '0013'
+revision: str = '0014'
 down_revision: Union[str, None] = '0009'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
