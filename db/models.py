@@ -283,6 +283,9 @@ class Plan(SQLModel, table=True):
     bureau_id: int = Field(foreign_key="bureau.id", index=True)
     code: str = Field(unique=True, max_length=64)
     name: str = Field(max_length=200)
+    # 计划年度: the ratios and counts are annual targets, shared by the periods of this year
+    # (scheduler/plans/quota.py). 0 only on a plan not yet saved by the service.
+    year: int = Field(default=0, sa_column_kwargs={"server_default": "0"})
     kind: str = Field(default="random", max_length=16)  # random / special
     lead_department_id: int = Field(foreign_key="department.id")
     strata_by: str = Field(default="risk", max_length=32)  # risk / risk+town / risk+industry
@@ -375,6 +378,9 @@ class Draw(SQLModel, table=True):
     voided_by: Optional[str] = Field(default=None, max_length=64)
     voided_at: Optional[dt.datetime] = None
     plan_version: Optional[int] = None  # the plan's version (PlanVersion) the draw used
+    # The year's allocation the draw used (JSON, the certificate's auditor "annual" section; None on
+    # draws made before plans had years): base, quota, drawn before and k per stratum.
+    annual: Optional[str] = Field(default=None, sa_column=Column(Text, nullable=True))
 
 
 class DrawArchive(SQLModel, table=True):

@@ -286,6 +286,11 @@ def verify_package(dir: str | Path) -> VerifyReport:
         else:
             raise _Difference(f"证书字段 package_kind 应为 auditor、public 或 matching，实为 {kind!r}")
         _check_matching(d, cert, checks)
+        if "annual" in cert:
+            _check_annual_totals(cert)
+            checks.append(f"年度分配：{cert['annual']['year']} 年度第 {len(cert['annual']['periods']) - cert['annual']['periods_left'] + 1}"
+                          f"/{len(cert['annual']['periods'])} 期，本期入选 {cert['annual']['k']} 户与 annual.k 一致"
+                          "（跨期分配与排除须给出本年度全部核验包：dsr verify 目录1 目录2 …）")
     except _Difference as exc:
         report.first_difference = str(exc)
         return report
@@ -379,3 +384,124 @@ def opening_from_auditor(cert: dict, entity_id: str, stratum: str) -> Opening:
     kb = hs.check_key(cert["commitment_key"])
     s = next(x for x in cert["strata"] if x["stratum"] == stratum)
     return Opening(hs.entity_salt(kb, entity_id), stratum, hs.stratum_salt(kb, stratum), s["k"], s["cutoff"])
+
+
+# ---------------------------------------------------------------- the year (docs/draw-algorithm.md §6)
+
+
+def _selection_sha256(ids: list[str]) -> str:
+    return hashlib.sha256("".join(f"{e}\n" for e in sorted(ids)).encode("utf-8")).hexdigest()
+
+
+def _period_k(quota: int, drawn_before: int, periods_left: int, available: int) -> int:
+    remaining = max(0, quota - drawn_before)
+    return min(available, -(-remaining // periods_left))
+
+
+def _check_annual_totals(cert: dict) -> None:
+    """One package's `annual` section against itself: its period, periods left, k and selection."""
+    a = cert["annual"]
+    label = f"{cert['plan_code']} {cert['period']}"
+    _expect(a.get("period") == cert["period"], f"{label}：annual.period 为 {a.get('period')!r}，与证书期间不一致")
+    periods = a.get("periods") or []
+    _expect(cert["period"] in periods, f"{label}：期间不在 annual.periods（本计划年度的抽查期间）中")
+    _expect(all(p.startswith(str(a.get("year"))) for p in periods), f"{label}：annual.periods 含有计划年度 {a.get('year')} 以外的期间")
+    left = len(periods) - periods.index(cert["period"])
+    _expect(a.get("periods_left") == left, f"{label}：annual.periods_left 为 {a.get('periods_left')}，按期间列表应为 {left}")
+    _expect(a.get("k") == len(cert["selected"]), f"{label}：annual.k 为 {a.get('k')}，证书实际入选 {len(cert['selected'])} 户")
+
+
+def _check_annual_strata(cert: dict, base: dict[str, int] | None, drawn: dict[str, int]) -> dict[str, int]:
+    """An auditor package's per-stratum allocation: quota from the base, k by the rule, as drawn.
+    `base` None: this is the year's first draw (its own sizes are the base). Returns its k per stratum."""
+    a, label = cert["annual"], f"{cert['plan_code']} {cert['period']}"
+    sizes = {s["stratum"]: s["size"] for s in cert["strata"]}
+    drawn_k = {s["stratum"]: s["k"] for s in cert["strata"]}
+    rows = {r["stratum"]: r for r in a["strata"]}
+    base = dict(sizes) if base is None else base
+    for st in sorted(set(base) | set(sizes)):
+        _expect(st in rows, f"{label}：分层 {st} 不在 annual.strata 中")
+        r = rows[st]
+        b = base.get(st, 0)
+        _expect(r["base"] == b, f"{label}：分层 {st} 的年度基数为 {r['base']}，应为本年度首次抽取名录中的 {b}")
+        q = dsr1.stratum_k(b, r.get("ratio"), r.get("count"))
+        _expect(r["quota"] == q, f"{label}：分层 {st} 的年度抽查数量为 {r['quota']}，按基数 {b} 应为 {q}")
+        _expect(r["drawn_before"] == drawn.get(st, 0),
+                f"{label}：分层 {st} 的本年度已抽取为 {r['drawn_before']}，按此前各期证书应为 {drawn.get(st, 0)}")
+        _expect(r["available"] == sizes.get(st, 0), f"{label}：分层 {st} 的本期名录规模为 {r['available']}，名录中为 {sizes.get(st, 0)}")
+        k = _period_k(q, drawn.get(st, 0), a["periods_left"], sizes.get(st, 0))
+        _expect(r["k"] == k, f"{label}：分层 {st} 的本期抽取数 k 为 {r['k']}，按年度分配规则应为 {k}")
+        _expect(drawn_k.get(st, 0) == k, f"{label}：分层 {st} 证书 strata 的 k 为 {drawn_k.get(st, 0)}，年度分配为 {k}")
+    return {st: rows[st]["k"] for st in rows}
+
+
+def _frame_ids(d: Path, cert: dict) -> set[str]:
+    if cert.get("package_kind") == "auditor":
+        data = _read_bytes(d, cert.get("frame_file", FRAME_FILE)).decode("utf-8")
+        return {line.split(",", 1)[0] for line in data.split("\n") if line}
+    data = _read_bytes(d, cert.get("public_frame_file", PUBLIC_FRAME_FILE)).decode("utf-8")
+    return {line for line in data.split("\n") if line}
+
+
+def _check_year_step(d: Path, cert: dict, earlier: list[dict], chosen: set[str]) -> None:
+    """One draw of the year against the draws before it: their digests, the total drawn before, and
+    that nothing they selected is in its frame."""
+    a, label = cert["annual"], f"{cert['plan_code']} {cert['period']}"
+    listed = a.get("earlier_draws") or []
+    _expect(len(listed) == len(earlier),
+            f"{label}：证书列出此前 {len(listed)} 次抽取，所给核验包中此前有 {len(earlier)} 次（须给出本年度全部抽取的核验包）")
+    for row, prev in zip(listed, earlier):
+        ids = [s["entity_id"] for s in prev["selected"]]
+        _expect(row.get("period") == prev["period"], f"{label}：此前抽取的期间为 {row.get('period')}，核验包中为 {prev['period']}")
+        _expect(row.get("selection_sha256") == _selection_sha256(ids),
+                f"{label}：此前 {prev['period']} 抽取的入选名单摘要与该期核验包不一致")
+        _expect(row.get("selected") == len(ids), f"{label}：此前 {prev['period']} 抽取的入选数与该期核验包不一致")
+    total = sum(len(p["selected"]) for p in earlier)
+    _expect(a.get("drawn_before") == total, f"{label}：annual.drawn_before 为 {a.get('drawn_before')}，此前各期共入选 {total}")
+    again = sorted(chosen & _frame_ids(d, cert))
+    _expect(not again, f"{label}：本期名录含有本年度此前已被本计划抽中的对象 {again[:3]}（应排除）")
+
+
+def verify_year(dirs: list[str | Path]) -> VerifyReport:
+    """Verify each package of one plan's year, then the allocation and exclusions across them (§6.4)."""
+    checks: list[str] = []
+    report = VerifyReport(False, "year", checks)
+    try:
+        loaded = []
+        for d in dirs:
+            rep = verify_package(d)
+            _expect(rep.ok, f"{d}：{rep.first_difference}")
+            cert = json.loads(_read_bytes(Path(d), CERTIFICATE_FILE).decode("utf-8"))
+            _expect("annual" in cert, f"{d}：证书没有 annual 部分（年度分配），无法跨期核验")
+            loaded.append((Path(d), cert))
+            checks.append(f"{cert['plan_code']} {cert['period']}：单期核验通过")
+        _expect(len(loaded) > 0, "未给出核验包")
+        plans = {(c["plan_code"], c["annual"]["year"]) for _, c in loaded}
+        _expect(len(plans) == 1, f"核验包须属于同一计划的同一年度，所给为 {sorted(plans)}")
+        kinds = {c["package_kind"] for _, c in loaded}
+        _expect(len(kinds) == 1, "核验包须同为审计包或同为公开包")
+        loaded.sort(key=lambda x: (x[1]["drawn_at"], x[1]["period"]))
+        earlier: list[dict] = []
+        chosen: set[str] = set()
+        base: dict[str, int] | None = None
+        drawn: dict[str, int] = {}
+        for d, cert in loaded:
+            _check_annual_totals(cert)
+            _check_year_step(d, cert, earlier, chosen)
+            if cert["package_kind"] == "auditor":
+                ks = _check_annual_strata(cert, base, drawn)
+                base = base if base is not None else {r["stratum"]: r["base"] for r in cert["annual"]["strata"]}
+                for st, k in ks.items():
+                    drawn[st] = drawn.get(st, 0) + k
+            earlier.append(cert)
+            chosen |= {s["entity_id"] for s in cert["selected"]}
+            checks.append(f"{cert['plan_code']} {cert['period']}：年度分配（此前已抽 {cert['annual']['drawn_before']}，"
+                          f"本期 {cert['annual']['k']}）与此前各期一致，名录未含此前入选对象")
+    except _Difference as exc:
+        report.first_difference = str(exc)
+        return report
+    except (KeyError, TypeError, ValueError) as exc:
+        report.first_difference = f"证书结构错误：{type(exc).__name__} {exc}"
+        return report
+    report.ok = True
+    return report

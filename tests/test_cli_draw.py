@@ -58,7 +58,7 @@ def test_draw_package_verify_and_refusals(url, tmp_path):
 
 
 def test_system_seed_and_public_package(url, tmp_path):
-    r = dsr(url, "draw", "PG-SP", "--period", "2027-01", "--public-package", str(tmp_path / "pub"))
+    r = dsr(url, "draw", "PG-SP", "--period", "2026-11", "--public-package", str(tmp_path / "pub"))
     assert r.returncode == 0, r.stderr
     cert = json.loads((tmp_path / "pub" / "certificate.json").read_text(encoding="utf-8"))
     assert cert["seed_source"] == "system" and len(cert["seed"]) == 32

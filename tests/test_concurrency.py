@@ -72,7 +72,7 @@ def test_twenty_planners_at_once_on_postgresql(pg_url):
         eng = make_engine(pg_url)
         try:
             for r in range(ROUNDS):
-                period = f"2027-{r + 1:02d}"
+                period = f"2026-{r + 1:02d}"  # periods of the plans' year (2026)
                 barrier.wait()  # everyone draws the same plan+period at the same moment
                 try:
                     draws.execute(eng, "SHARED", period, seed=f"{r + 1}" + "0" * 19 + f"{i:02d}")

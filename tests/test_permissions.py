@@ -142,8 +142,8 @@ def _ops(engine, task_id: int, member: str, tmp_path):
     return {
         "import.enterprises": lambda a: import_file(engine, "enterprises", "a.csv", csv, actor=a),
         "plan.save": lambda a: save_plan(engine, dataclasses.replace(gs_plan(), reason="调整抽查比例说明"), a),
-        "draw.freeze": lambda a: draws.freeze(engine, "PG-GS", "2027-01", a),
-        "draw.execute": lambda a: draws.execute(engine, "PG-GS", "2027-01", SEED, a),
+        "draw.freeze": lambda a: draws.freeze(engine, "PG-GS", "2026-11", a),
+        "draw.execute": lambda a: draws.execute(engine, "PG-GS", "2026-11", SEED, a),
         "draw.void": lambda a: draws.void(engine, "PG-GS", PERIOD, "测试作废理由", a),
         "task.replace": lambda a: draws.replace_task(engine, task_id, "已注销", a),
         "team.replace": lambda a: teams.replace_inspector(engine, task_id, member, "病假", a),
@@ -192,7 +192,7 @@ def test_planner_of_another_department_cannot_touch_the_plan(w, tmp_path):
     for action in ("plan.save", "draw.freeze", "draw.execute", "task.replace", "team.replace"):
         _refused(engine, ops[action], wjw)
     with pytest.raises(PermissionDenied, match="只能对本部门的业务"):
-        draws.execute(engine, "PG-GS", "2027-01", SEED, wjw)
+        draws.execute(engine, "PG-GS", "2026-11", SEED, wjw)
     # Nor move a plan of another department into their own.
     moved = ws_plan()
     moved.code = "PG-GS"
@@ -234,7 +234,7 @@ def test_system_draws_but_does_nothing_else(w, tmp_path):
     for action in ("plan.save", "draw.void", "task.replace", "team.replace", "import.enterprises", "calendar.enter",
                    "audit.export"):
         _refused(engine, ops[action], SYSTEM)
-    assert draws.execute(engine, "PG-GS", "2027-01", SEED, SYSTEM).status == "drawn"
+    assert draws.execute(engine, "PG-GS", "2026-11", SEED, SYSTEM).status == "drawn"
 
 
 def test_calendar_needs_two_administrators(w, tmp_path):

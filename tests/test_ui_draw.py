@@ -132,8 +132,8 @@ def test_plan_form_live_rule_check_preview_and_save(app, url):
     assert len(errs) == len(set(errs))  # each problem once
     assert not any("已保存计划" in s.value for s in at.success)
     # Preview still shows the frame per stratum.
-    pv = _table(at, "预计抽取数")
-    assert list(pv.columns) == ["分层", "名录规模", "抽查比例/数量", "预计抽取数"]
+    pv = _table(at, "本期预计抽取数")
+    assert list(pv.columns) == ["分层", "名录规模", "抽查比例/数量", "年度抽查数量", "本期预计抽取数"]
     assert list(pv["分层"]) == ["A（低风险）", "B（一般风险）", "C（较高风险）", "D（高风险）"]
     assert pv.set_index("分层").loc["C（较高风险）", "抽查比例/数量"] == "6%"
     # Under the floor (3%) is refused too; a bad number is named.
@@ -148,7 +148,7 @@ def test_plan_form_live_rule_check_preview_and_save(app, url):
     at = _run(at)
     assert not _errors(at)
     assert any(s.value == "符合规则" for s in at.success)
-    pv = _table(at, "预计抽取数").set_index("分层")
+    pv = _table(at, "本期预计抽取数").set_index("分层")
     eng = make_engine(url)
     from scheduler.draw import frame_service as frames
     from scheduler.plans.service import transient_plan
@@ -158,7 +158,8 @@ def test_plan_form_live_rule_check_preview_and_save(app, url):
     with Session(eng) as s:
         rows = frames.preview(s, transient_plan(s, expected), "2026-12")
     assert list(pv["名录规模"]) == [r["size"] for r in rows]
-    assert list(pv["预计抽取数"]) == [r["k"] for r in rows]
+    assert list(pv["本期预计抽取数"]) == [r["k"] for r in rows]
+    assert list(pv["年度抽查数量"]) == [r["quota"] for r in rows]
     assert pv.loc["C（较高风险）", "抽查比例/数量"] == "4.5%"
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["预计抽查任务数"] == str(sum(r["k"] for r in rows))
@@ -208,7 +209,7 @@ def test_plan_form_edits_and_strata_preview(app, url):
     at.text_input(key="plan_reason").input("按乡镇分层，高风险对象固定抽取")
     at = _run(at)
     assert not _errors(at)
-    pv = _table(at, "预计抽取数")
+    pv = _table(at, "本期预计抽取数")
     assert len(pv) > 4 and all("/" in s for s in pv["分层"])
     assert any(s.startswith("D（高风险）/") and s[-2:] in ("街道", "地区") or s[-1] in "镇乡" for s in pv["分层"])
     assert not any(s.endswith("/110117") for s in pv["分层"])  # town codes are shown by name

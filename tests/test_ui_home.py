@@ -63,6 +63,14 @@ def test_home_shows_the_month_and_the_year(demo_url, monkeypatch):
     assert _metric(at, "计划完成率") == f"{done / tasks * 100:.1f}%"
     assert any("2026 年度双随机抽查" in m.value for m in at.markdown)
     assert not at.warning  # May: the deadlines stay in 2026, whose schedule the package holds
+    # The year's quotas per plan and stratum, as the service counts them, numbers with separators.
+    quotas = hist.annual_quotas(eng, b["id"], 2026)
+    [shown] = [df.value for df in at.dataframe if "年度抽查数量" in df.value.columns]
+    assert len(shown) == len(quotas) > 0
+    assert list(shown["年度抽查数量"]) == [f"{r['quota']:,}" for r in quotas]
+    assert list(shown["已抽取"]) == [f"{r['drawn']:,}" for r in quotas]
+    [caps] = [df.value for df in at.dataframe if "比例上限" in df.value.columns]
+    assert all(v.endswith("%") for v in caps["已检查占比"])
     eng.dispose()
 
 

@@ -232,7 +232,7 @@ ME = runs.WorkerIdentity("t1")
 
 
 def test_missed_run_inside_grace_runs_the_latest_and_records_older(w):
-    save_approved(w, gs_plan())  # default schedule: first working day 09:00
+    save_approved(w, gs_plan(year=2025))  # default schedule: first working day 09:00
     _created(w, "PG-GS", dt.datetime(2025, 8, 15, tzinfo=dt.timezone.utc))
     now = dt.datetime(2025, 10, 9, 10, 0, tzinfo=TZ)  # one hour after 2025-10-09 09:00
     out = runs.catch_up(w, ME, now, runs.RunOptions(grace=dt.timedelta(hours=6)))
@@ -250,7 +250,7 @@ def test_missed_run_inside_grace_runs_the_latest_and_records_older(w):
 
 
 def test_missed_runs_outside_grace_are_recorded_not_drawn(w):
-    save_approved(w, gs_plan())
+    save_approved(w, gs_plan(year=2025))
     _created(w, "PG-GS", dt.datetime(2025, 8, 15, tzinfo=dt.timezone.utc))
     now = dt.datetime(2025, 10, 9, 16, 0, tzinfo=TZ)  # seven hours late
     assert runs.catch_up(w, ME, now, runs.RunOptions(grace=dt.timedelta(hours=6))) == []

@@ -147,11 +147,12 @@ def package(
 
 
 @app.command()
-def verify(directory: Path = typer.Argument(..., help="A verification package folder.")) -> None:
-    """Recompute a draw from its package alone; exit 0 only if everything matches (核验)."""
-    from scheduler.verify import verify_package
+def verify(directories: list[Path] = typer.Argument(..., help="Verification package folders: one draw, or the draws of one plan-year.")) -> None:
+    """Recompute a draw from its package alone; with several packages of one plan-year, also the
+    year's allocation and exclusions across them; exit 0 only if everything matches (核验)."""
+    from scheduler.verify import verify_package, verify_year
 
-    rep = verify_package(directory)
+    rep = verify_package(directories[0]) if len(directories) == 1 else verify_year(directories)
     for c in rep.checks:
         console.print(f"[green]✓[/green] {c}")
     for u in rep.unchecked:

@@ -40,7 +40,7 @@ from db.models import (
     TaskItem,
     TeamMember,
 )
-from scheduler.plans import rules
+from scheduler.plans import quota, rules
 from scheduler.calendar import workdays as wd
 from scheduler.demo.data import DEMO_PLANS
 from scheduler.calendar import service as cal_service
@@ -383,8 +383,9 @@ def create_history(engine: Engine, today: dt.date, seed: int, months: int = 3, a
             try:
                 d = draws.execute(engine, p.code, period, seed=draw_seed(seed, p.code, period),
                                   actor=w.planner(plan.lead_department_id))
-            except (draws.DrawRefused, rules.PlanRuleError) as exc:
-                # e.g. a tiny demo registry whose strata are smaller than the plan's fixed counts
+            except (draws.DrawRefused, rules.PlanRuleError, quota.PeriodOutsidePlan, quota.AnnualCapExceeded) as exc:
+                # e.g. a tiny demo registry whose strata are smaller than the plan's fixed counts, a month
+                # outside a plan's year, or a fixed count the year's cap does not allow (scheduler/plans/quota.py)
                 summary.refused.append((p.code, period, str(exc)))
                 continue
             summary.draws.append((p.code, period, d.id))

@@ -31,6 +31,8 @@ from scheduler.library.importing import nfkc
 from scheduler.library.bureaus import ensure_bureau
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
+from scheduler.plans import quota
+from scheduler.plans.lifecycle import year_of
 
 INDEX_REBUILD_MIN = 100_000
 Progress = Callable[[int, int, str], None]  # (entities written, entities total, stage in Chinese)
@@ -251,7 +253,7 @@ def _write_items_and_plans(s: Session, bureau_id: int, depts: dict[str, int],
             bureau_id=bureau_id, code=code, name=p.name, kind=p.kind, lead_department_id=depts[p.lead_department],
             strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts), batches=p.batches,
             reserve_ratio=p.reserve_ratio, team_size=p.team_size, matching_policy=p.matching_policy,
-            schedule=p.schedule, description=p.description, **_published(),
+            schedule=p.schedule, description=p.description, year=year_of(code, p.name) or 0, **_published(),
         )
         s.add(plan)
         s.flush()
@@ -326,7 +328,7 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
                         strata_by=p.strata_by, ratios=json.dumps(p.ratios), counts=json.dumps(p.counts),
                         batches=p.batches, reserve_ratio=p.reserve_ratio, team_size=p.team_size,
                         matching_policy=p.matching_policy, schedule=p.schedule, description=p.description,
-                        **_published())
+                        year=year_of(p.code, p.name) or 0, **_published())
             s.add(plan)
             s.flush()
             for code in p.item_codes:
@@ -343,8 +345,8 @@ def create_bureaus_demo(engine: Engine, entities: int = demo.DEFAULT_ENTITIES, s
             plan = s.execute(select(Plan).where(Plan.code == code)).scalar_one()
             live = s.execute(select(Draw.id, Draw.status).where(Draw.plan_id == plan.id, Draw.period == period,
                                                                  Draw.status != "voided")).first()
-        if live is not None and live[1] == "drawn":
-            continue
+        if (live is not None and live[1] == "drawn") or period not in quota.periods(plan.schedule, plan.year):
+            continue  # drawn already, or not a period of the plan's year (scheduler/plans/quota.py)
         d = draws.execute(engine, code, period, draw_seed(seed, code, period), actor)
         done.append((code, period, d.id))
     return BureausDemo(added, done, time.perf_counter() - t0)

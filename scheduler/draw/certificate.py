@@ -58,8 +58,10 @@ def build_certificate(
     frozen_at: str,
     drawn_at: str,
     extra: dict | None = None,
+    annual: dict | None = None,
 ) -> dict:
-    """The auditor certificate of a draw, as a JSON-able dict."""
+    """The auditor certificate of a draw, as a JSON-able dict. `annual`: the year's allocation
+    (scheduler/plans/quota.py `annual_section`), kept whole here; the public certificate keeps its totals."""
     validate_seed(seed)
     if seed_source not in SEED_SOURCES:
         raise DrawError(f"种子来源须为 {' 或 '.join(SEED_SOURCES)}，当前为“{seed_source}”")
@@ -94,6 +96,8 @@ def build_certificate(
     }
     if extra:
         cert["extra"] = extra
+    if annual is not None:
+        cert["annual"] = annual
     return cert
 
 
@@ -124,7 +128,7 @@ def build_public_certificate(cert: dict, *, public_items: list[dict] | None = No
         raise DrawError("审计证书缺少分层承诺（commitments_sha256），不能生成公开证书")
     if public_items is None:
         public_items = [{k: v for k, v in it.items() if k not in PRIVATE_ITEM_KEYS} for it in cert.get("items", [])]
-    return {
+    out = {
         "algorithm": cert["algorithm"],
         "package_kind": "public",
         "seed": cert["seed"],
@@ -147,6 +151,17 @@ def build_public_certificate(cert: dict, *, public_items: list[dict] | None = No
         "frozen_at": cert["frozen_at"],
         "drawn_at": cert["drawn_at"],
     }
+    if "annual" in cert:
+        # Totals only: a stratum's quota, base or k locates the hidden strata (§3, §6.3).
+        out["annual"] = {k: cert["annual"][k] for k in PUBLIC_ANNUAL_KEYS if k in cert["annual"]}
+        # Not the earlier certificates' digests: an unsalted digest of a certificate holding the strata
+        # is a test for a guessed partition, as frame_sha256 would be.
+        out["annual"]["earlier_draws"] = [{k: v for k, v in e.items() if k != "certificate_sha256"}
+                                          for e in out["annual"].get("earlier_draws", [])]
+    return out
+
+
+PUBLIC_ANNUAL_KEYS = ("year", "periods", "period", "periods_left", "rule", "quota", "drawn_before", "k", "earlier_draws")
 
 
 def stored_json(obj: Any) -> bytes:

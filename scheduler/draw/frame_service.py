@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
 
-from db.models import CheckItem, Draw, Enterprise, PlanItem, Task, Town
+from db.models import CheckItem, Draw, Enterprise, Task, TaskItem, Town, VisitTask
 from scheduler.plans import rules
 from scheduler.plans.frame import ACTIVE_STATUS, Scope
 from scheduler.plans.service import LoadedPlan
@@ -50,20 +50,43 @@ def _scope_condition(scope: Scope) -> ColumnElement[bool]:
     return and_(*conds) if conds else literal(True) == literal(True)
 
 
-def _drawn_too_often(kind: str, year: str, limit: int):
-    """USCCs drawn at least `limit` times this year by plans holding items of `kind`."""
-    plans_with_kind = select(PlanItem.plan_id).join(CheckItem, CheckItem.id == PlanItem.item_id).where(CheckItem.kind == kind)
+# Tasks that count as checks: not reserves, not voided, not replaced (a replaced entity was not visited).
+NOT_CHECKS = ("reserve", "voided", "replaced")
+
+
+def _drawn_too_often(kind: str, year: str, limit: int, departments: Sequence[int]):
+    """USCCs checked at least `limit` times in `year` for items of `kind` by one of `departments`.
+
+    抽查频次 counts a department's own checks (all its plans' draws of the year; case and special
+    checks are not drawn and do not count), not other departments' or bureaus'. A joint visit
+    (进一次门、查多项事, one Visit joining several tasks) counts once per department."""
+    check = func.coalesce(-VisitTask.visit_id, Task.id)
     return (
         select(Task.uscc)
         .join(Draw, Draw.id == Task.draw_id)
+        .join(TaskItem, TaskItem.task_id == Task.id)
+        .join(CheckItem, CheckItem.id == TaskItem.item_id)
+        .outerjoin(VisitTask, VisitTask.task_id == Task.id)
         .where(
             Draw.status == "drawn",
             Draw.period.like(f"{year}%"),
-            Draw.plan_id.in_(plans_with_kind),
-            Task.status != "reserve",
+            CheckItem.kind == kind,
+            CheckItem.department_id.in_(list(departments)),
+            Task.status.not_in(NOT_CHECKS),
         )
-        .group_by(Task.uscc)
-        .having(func.count() >= limit)
+        .group_by(Task.uscc, CheckItem.department_id)
+        .having(func.count(check.distinct()) >= limit)
+    )
+
+
+def drawn_by_plan(plan_id: int, year: int | str):
+    """USCCs the plan drew in `year` (selected, or reserves that took a place), in its live draws:
+    they are not in the plan's later frames of the year (scheduler/plans/quota.py)."""
+    return (
+        select(Task.uscc)
+        .join(Draw, Draw.id == Task.draw_id)
+        .where(Draw.plan_id == plan_id, Draw.status == "drawn", Draw.period.like(f"{year}%"),
+               Task.status.not_in(("reserve", "voided")))
     )
 
 
@@ -73,7 +96,7 @@ def _kind_condition(items: Sequence[CheckItem], kind: str, limit: int, year: str
         return false()
     cond = or_(*[_scope_condition(Scope.of(i)) for i in mine])
     if limit > 0:
-        fresh = Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit))
+        fresh = Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit, sorted({i.department_id for i in mine})))
         cond = and_(cond, or_(Enterprise.risk_class.in_(exempt), fresh) if exempt else fresh)
     return cond
 
@@ -96,7 +119,7 @@ def _frame_conditions(lp: LoadedPlan, period: str) -> list[ColumnElement[bool]]:
         _kind_condition(lp.items, rules.GENERAL, freq.general_per_year, year, freq.exempt_classes),
         _kind_condition(lp.items, rules.KEY, freq.key_per_year, year, freq.exempt_classes),
     )
-    where = [e.status == ACTIVE_STATUS, qualifies]
+    where = [e.status == ACTIVE_STATUS, qualifies, e.uscc.not_in(drawn_by_plan(lp.plan.id, year))]
     towns = [t for t in (lp.plan.frame_towns or "").split(";") if t]
     if towns:
         where.append(e.town_code.in_(towns))
@@ -348,30 +371,30 @@ def barred_kinds(session: Session, lp: LoadedPlan, period: str, ents: dict[str, 
             continue
         one = in_values(session, Task.uscc, ids)  # one query where the database allows, else chunks of 900
         for cond in [one] if one is not None else [Task.uscc.in_(ids[i : i + 900]) for i in range(0, len(ids), 900)]:
-            for (u,) in session.execute(_drawn_too_often(kind, year, limit).where(cond)).all():
+            depts = sorted({i.department_id for i in lp.items if i.kind == kind})
+            for (u,) in session.execute(_drawn_too_often(kind, year, limit, depts).where(cond)).all():
                 out.setdefault(u, set()).add(kind)
     return {u: frozenset(k) for u, k in out.items()}
 
 
 def preview(session: Session, lp: LoadedPlan, period: str) -> list[dict]:
-    """Frame size and expected tasks per stratum, before anything is frozen or drawn.
-
-    Counted in SQL (GROUP BY stratum), so it stays fast on a million entities.
-    """
+    """Frame size per stratum, with its annual quota and this period's k by the year's allocation
+    (scheduler/plans/quota.py), before anything is frozen or drawn. Counted in SQL (GROUP BY
+    stratum), so it stays fast on a million entities. A plan not drawn yet this year takes this
+    frame as the year's base, as its first draw would."""
     from sqlalchemy import func as f
 
-    from scheduler.draw import fast as dsr1
+    from scheduler.draw.annual import base_and_drawn, plan_year
+    from scheduler.plans import quota
 
+    year = plan_year(lp)
+    left = quota.check_period(lp.plan.code, year, quota.periods(lp.plan.schedule, year), period)
     q = frame_query(lp, period).subquery()
-    rows = session.execute(select(q.c[1], f.count()).group_by(q.c[1]).order_by(q.c[1])).all()
+    sizes = {st: int(n) for st, n in session.execute(select(q.c[1], f.count()).group_by(q.c[1]).order_by(q.c[1])).all()}
+    base, drawn, earlier = base_and_drawn(session, lp.plan.id, year) if lp.plan.id else ({}, {}, [])
     out = []
-    for stratum, size in rows:
-        cls = stratum.split("/", 1)[0]
-        ratio = lp.rules.ratios.get(cls)
-        count = lp.rules.counts.get(cls)
-        try:
-            k = dsr1.stratum_k(int(size), ratio, count) if (ratio is not None or count is not None) else None
-        except ValueError:
-            k = None
-        out.append({"stratum": stratum, "size": int(size), "ratio": ratio, "count": count, "k": k})
+    for a in quota.allocate(lp.rules.ratios, lp.rules.counts, base if earlier else sizes, drawn, sizes, left):
+        if a.stratum in sizes:
+            out.append({"stratum": a.stratum, "size": a.available, "ratio": a.ratio, "count": a.count,
+                        "quota": a.quota, "k": a.k})
     return out

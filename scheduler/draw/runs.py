@@ -45,8 +45,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from db.models import Draw, DrawClaim, Notification, Plan, ScheduleRun, Task, WorkerHeartbeat, utcnow
-from scheduler.plans import schedules
-from scheduler.plans.lifecycle import PlanNotApproved
+from scheduler.plans import quota, schedules
+from scheduler.plans.lifecycle import PlanNotApproved, year_of
 from scheduler.calendar import workdays as wd
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
@@ -391,7 +391,8 @@ def run_scheduled(engine: Engine, me: WorkerIdentity, plan_code: str, scheduled_
         return done(WAITING_SEED)
     try:
         d = draws.execute(engine, plan_code, period, seed=None, actor=Actor(f"worker:{me.worker_id}", "system", bureau_id))
-    except (draws.DrawRefused, PlanNotApproved) as e:  # refused in words: recorded and notified as such
+    except (draws.DrawRefused, PlanNotApproved, quota.PeriodOutsidePlan, quota.AnnualCapExceeded,
+            quota.FrameOutdated) as e:  # refused in words: recorded and notified as such
         with Session(engine) as s:
             live = s.execute(select(Draw).where(Draw.plan_id == plan_id, Draw.period == period, Draw.status == "drawn")).scalars().first()
         set_claim(engine, claim_id, DONE if live else FAILED, str(e), live.id if live else None)
@@ -456,6 +457,9 @@ def catch_up(engine: Engine, me: WorkerIdentity, now: Optional[dt.datetime] = No
         try:
             sched = schedules.parse(p.schedule)
             due = schedules.runs_between(sched, starts[p.id], now, cal)
+            # A plan draws only the periods of its year (scheduler/plans/quota.py): other times are not its runs.
+            mine = set(quota.periods(p.schedule, p.year or year_of(p.code, p.name)))
+            due = [t for t in due if schedules.period_of(sched, t) in mine]
         except (schedules.ScheduleError, wd.MissingYear) as e:
             log_json("schedule_error", worker=me.worker_id, plan=p.code, error=str(e))
             continue

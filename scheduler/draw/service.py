@@ -43,6 +43,7 @@ from sqlmodel import Session
 import scheduler
 from db.bulk import insert_rows, sqlite_page_cache, writes_ids
 from db.models import CheckItem, Draw, DrawArchive, Enterprise, ItemResult, Plan, Task, TeamMember, Town, utcnow
+from scheduler.draw import annual
 from scheduler.draw import certificate as certs
 from scheduler.runtime import cores
 from scheduler.runtime import gc_pause
@@ -50,7 +51,7 @@ from scheduler.draw import fast as dsr1
 from scheduler.draw.files import RECUSALS_FILE, REPLACEMENTS_FILE
 from scheduler.matching import fast as matching
 from scheduler.matching import package as mp
-from scheduler.plans import rules
+from scheduler.plans import quota, rules
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.matching import service as teams
@@ -115,7 +116,7 @@ def freeze(engine: Engine, plan_code: str, period: str, actor: Actor = CLI) -> F
     with Session(engine) as s:
         lp = load_plan(s, plan_code)
         _require(s, actor, "draw.freeze", lp)
-        _check_rules(lp)
+        _check_rules(lp, period)
         live = _live_draw(s, lp.plan.id, period)
         if live is not None:
             return _already_frozen(s, live, plan_code, period)
@@ -236,10 +237,18 @@ class _Handoff:
 _handoff = _Handoff()
 
 
-def _check_rules(lp: LoadedPlan) -> None:
+def plan_year_periods(lp: LoadedPlan) -> tuple[int, list[str]]:
+    """The plan year and the periods its schedule draws in it (scheduler/plans/quota.py)."""
+    year = lp.plan.year or plan_lifecycle.year_of(lp.plan.code, lp.plan.name) or 0
+    return year, quota.periods(lp.plan.schedule, year)
+
+
+def _check_rules(lp: LoadedPlan, period: str) -> None:
     if lp.plan.kind != "random":
         raise DrawRefused(f"计划 {lp.plan.code} 为专项检查，不参与双随机抽取")
     plan_lifecycle.require_drawable(lp.plan.code, lp.plan.status, lp.plan.version)
+    year, periods = plan_year_periods(lp)
+    quota.check_period(lp.plan.code, year, periods, period)
     errs = rules.check_plan(lp.rules)
     if errs:
         raise rules.PlanRuleError(errs)
@@ -308,6 +317,7 @@ class _Drawing:
     actor: Actor
     clock: _Phases
     drawn_at: dt.datetime | None = None
+    annual: annual.Annual | None = None  # the year's allocation (`_rank`)
 
 
 @dataclass
@@ -359,7 +369,7 @@ def _draw(job: _Drawing) -> tuple[Draw, str]:
 def _open(s: Session, plan_code: str, period: str, seed: str, seed_source: str, actor: Actor) -> _Drawing:
     """The frozen draw of (plan, period), refused if drawn meanwhile or if `seed` drew a voided draw."""
     lp = load_plan(s, plan_code)
-    _check_rules(lp)
+    _check_rules(lp, period)
     d = _live_draw(s, lp.plan.id, period)
     if d is None or d.status != "frozen":
         raise DrawRefused(f"计划 {plan_code} 在 {period} 已完成抽取，不得重复抽取")
@@ -383,7 +393,9 @@ def _rank(job: _Drawing) -> tuple[dsr1.DrawResult, Future | None]:
     handed_over = frame is not None
     if frame is None:
         frame = dsr1.frame_of_archive(gzip.decompress(s.get(DrawArchive, d.id).frame_gz))
-    result = dsr1.rank(job.seed, job.plan_code, job.period, frame, stratum_rules(lp, frame.labels),
+    job.annual = annual.allocation(s, lp, d.id, job.period, frame.sizes())
+    ks = {a.stratum: dsr1.StratumRule(count=a.k) for a in job.annual.strata if a.available}
+    result = dsr1.rank(job.seed, job.plan_code, job.period, frame, ks,
                        batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
     del frame  # (memory at 10M)
     archive_check = None
@@ -394,9 +406,6 @@ def _rank(job: _Drawing) -> tuple[dsr1.DrawResult, Future | None]:
     if result.frame_sha256 != d.frame_sha256:
         raise DrawRefused("冻结名录的摘要与存档不一致，拒绝抽取")
     result.frame_bytes = result.public_frame_bytes = b""  # digests checked; the archive keeps the frame (memory at 10M)
-    errs = rules.check_stratum_sizes(lp.rules, {r.stratum: (r.size, r.k) for r in result.strata})
-    if errs:
-        raise rules.PlanRuleError(errs)
     return result, archive_check
 
 
@@ -529,6 +538,7 @@ def _certificate_head(job: _Drawing, result: dsr1.DrawResult) -> bytes:
             "strata_by": lp.plan.strata_by,
             "merge_visits": bool(lp.plan.merge_visits),  # input of the visit merge rule (docs/visits.md)
         },
+        annual=job.annual.section if job.annual is not None else None,
     ))
 
 
@@ -539,13 +549,17 @@ def _package(job: _Drawing, result: dsr1.DrawResult, stored: _Stored) -> str:
     cert_utf8 = b"".join((memoryview(head)[:-1], b',"matching":', stored.matched.section_json, b"}"))
     del head
     cert_text = cert_utf8.decode("ascii")
-    job.s.execute(update(Draw).where(Draw.id == job.d.id).values(certificate=cert_text))
+    cert_sha = hashlib.sha256(cert_utf8).hexdigest()
+    values: dict = {"certificate": cert_text}
+    if job.annual is not None:
+        values["annual"] = annual.stored(job.annual, [x.entity_id for x in result.selected], cert_sha)
+    job.s.execute(update(Draw).where(Draw.id == job.d.id).values(**values))
     auditlog.record(
         job.s, job.actor, "draw.execute", f"draw:{job.d.id}",
         {"plan": job.plan_code, "period": job.period, "seed": job.seed, "seed_source": job.seed_source,
          "frame_sha256": result.frame_sha256, "selected": len(result.selected),
          "short_staffed": len(stored.matched.short),
-         "certificate_sha256": hashlib.sha256(cert_utf8).hexdigest()},
+         "certificate_sha256": cert_sha},
         bureau_id=job.lp.plan.bureau_id,  # the worker (system) draws with no bureau of its own
     )
     return cert_text

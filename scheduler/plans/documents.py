@@ -21,20 +21,10 @@ def plan_year(plan: Plan) -> int | None:
 
 
 def periods_of(schedule_text: str, year: int | None) -> list[str]:
-    """The periods a plan's schedule draws in its year (monthly: 12, quarterly: 4); [] when unknown."""
-    if year is None:
-        return []
-    try:
-        sch = schedules.parse(schedule_text)
-    except schedules.ScheduleError:
-        return []
-    if sch.quarterly:
-        return [f"{year}-Q{q}" for q in range(1, 5)]
-    if sch.kind == schedules.FIRST_WORKING_DAY:
-        return [f"{year}-{m:02d}" for m in range(1, 13)]
-    if sch.kind == schedules.AT and sch.at is not None:
-        return [schedules.period_of(sch, sch.at)]
-    return []
+    """The periods a plan's schedule draws in its year (scheduler/plans/quota.py); [] when unknown."""
+    from scheduler.plans import quota
+
+    return quota.periods(schedule_text, year)
 
 
 def _percent(ratio: str) -> str:

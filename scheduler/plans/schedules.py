@@ -232,7 +232,12 @@ def runs_between(
     t = next_run(schedule, start, cal)
     while t is not None and t <= end and len(out) < _MAX_RUNS:
         out.append(t)
-        t = next_run(schedule, t, cal)
+        try:
+            t = next_run(schedule, t, cal)
+        except wd.MissingYear as e:
+            if e.year > end.astimezone(TZ).year:
+                break  # the next run is in a year after `end`: December's run is due without next year's calendar
+            raise
     return out
 
 

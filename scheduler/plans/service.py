@@ -56,6 +56,8 @@ class PlanInput:
     bureau_code: str | None = None
     # 完成时限: working days after the draw (0: by the end of the period), scheduler/plans/task_limits.py.
     task_days: int = 0
+    # 计划年度: None reads it from the code or name (PG-2026-GS, 2026年度…), else this year (Asia/Shanghai).
+    year: int | None = None
     # Why an approved plan changes (it then becomes the next version, a draft): scheduler/plans/lifecycle.py.
     reason: str = ""
 
@@ -169,7 +171,27 @@ def _apply(plan: Plan, data: PlanInput, lead: Department) -> None:
     plan.require_public_seed = data.require_public_seed
     plan.description = data.description
     plan.task_days = data.task_days
+    plan.year = _year_of(plan, data)
     plan.updated_at = utcnow()
+
+
+def _year_of(plan: Plan, data: PlanInput) -> int:
+    """The plan year: as given; else the stored one; else read from the code or name; else this year."""
+    if data.year is not None:
+        if not 2000 <= int(data.year) <= 2100:
+            raise rules.PlanRuleError([f"计划年度“{data.year}”不正确，应为 2000 至 2100 之间的年份"])
+        return int(data.year)
+    if plan.year:
+        return plan.year
+    from scheduler.plans import schedules
+
+    try:
+        sch = schedules.parse(data.schedule)
+    except schedules.ScheduleError:
+        sch = None
+    if sch is not None and sch.at is not None:  # a one-off draw: the year of its time
+        return sch.at.year
+    return lifecycle.year_of(data.code, data.name) or utcnow().astimezone(schedules.TZ).year
 
 
 def _resolve(s: Session, data: PlanInput, default_bureau_id: int | None = None,
@@ -284,17 +306,24 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         return plan
 
 
-def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None) -> dict[str, Any]:
+def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None, quota_rows: list[dict] | None = None
+                 ) -> dict[str, Any]:
     """`cal` (WorkdayCalendar) and `now` (aware) fill next_run; without `cal` a
-    working-day schedule gives next_run None and an error."""
+    working-day schedule gives next_run None and an error. `quota_rows`: the year's figures
+    per stratum (`year_quotas`)."""
+    from scheduler.plans import quota
     from scheduler.plans.schedules import next_run_of
 
     p = lp.plan
+    year = p.year or lifecycle.year_of(p.code, p.name)
     next_run, next_run_error = next_run_of(p.schedule, now or utcnow(), cal)
     return {
         "code": p.code,
         "name": p.name,
         "kind": p.kind,
+        "year": year,
+        "periods": quota.periods(p.schedule, year),
+        "quota": quota_rows if quota_rows is not None else [],
         "lead_department": lp.lead.name,
         "departments": [next(d.name for d in lp.departments.values() if d.code == c) for c in lp.department_codes()],
         "joint": len(lp.department_codes()) > 1,
@@ -338,11 +367,56 @@ def list_plans(engine: Engine, bureau_id: int | None = None, actor: Actor | None
         elif (cond := in_scope(Plan.bureau_id, visible_bureaus(s, actor))) is not None:
             stmt = stmt.where(cond)
         codes = list(s.execute(stmt).scalars())
+        rows = year_quotas(s)
         out = []
         for code in codes:
             lp = load_plan(s, code)
             # Not the certificates: a listing needs none, and a 1M draw's is ~28 MB.
             draws = list(s.execute(select(Draw).options(defer(Draw.certificate)).where(Draw.plan_id == lp.plan.id)
                                    .order_by(Draw.period, Draw.id)).scalars())
-            out.append(plan_summary(lp, draws, cal, now))
+            out.append(plan_summary(lp, draws, cal, now, rows.get(lp.plan.id, [])))
         return out
+
+
+def year_quotas(s: Session, plan_ids: list[int] | None = None) -> dict[int, list[dict[str, Any]]]:
+    """Per plan, its year's quota rows (scheduler/plans/quota.py `year_figures`): the base from the
+    year's first live draw, the drawn figures from one grouped count of the selected tasks. A plan
+    not drawn yet this year has none (its quotas are fixed by its first frame)."""
+    from sqlalchemy import func
+
+    from db.models import Task
+    from scheduler.plans import quota
+
+    pq = select(Plan.id, Plan.code, Plan.name, Plan.year, Plan.ratios, Plan.counts)
+    if plan_ids is not None:
+        pq = pq.where(Plan.id.in_(plan_ids))
+    plans = {r[0]: r for r in s.execute(pq).all()}
+    year_of = {pid: (r[3] or lifecycle.year_of(r[1], r[2]) or 0) for pid, r in plans.items()}
+    first: dict[int, tuple[int, str | None]] = {}
+    for did, pid, period, annual in s.execute(
+            select(Draw.id, Draw.plan_id, Draw.period, Draw.annual).where(Draw.status == "drawn", Draw.plan_id.in_(list(plans)))
+            .order_by(Draw.drawn_at, Draw.id)).all():
+        if pid not in first and period.startswith(str(year_of[pid])):
+            first[pid] = (did, annual)
+    drawn: dict[int, dict[str, int]] = {}
+    year = func.substr(Draw.period, 1, 4)
+    for pid, y, stratum, n in s.execute(
+            select(Draw.plan_id, year, Task.stratum, func.count()).join(Draw, Draw.id == Task.draw_id)
+            .where(Draw.status == "drawn", Draw.plan_id.in_(list(first)), Task.rank.is_not(None), Task.reserve_rank.is_(None))
+            .group_by(Draw.plan_id, year, Task.stratum)).all():
+        if y == str(year_of[pid]):
+            drawn.setdefault(pid, {})[stratum] = int(n)
+    out = {}
+    for pid, (did, annual) in first.items():
+        r = plans[pid]
+        out[pid] = quota.year_figures(json.loads(r[4] or "{}"), json.loads(r[5] or "{}"), first_draw_base(s, did, annual),
+                                      drawn.get(pid, {}))
+    return out
+
+
+def first_draw_base(s: Session, draw_id: int, annual: str | None) -> dict[str, int]:
+    """The stratum sizes of a year's first draw: its stored figures, else (older draws) its certificate's."""
+    if annual:
+        return {r["stratum"]: int(r["base"]) for r in json.loads(annual)["section"]["strata"]}
+    cert = json.loads(s.get(Draw, draw_id).certificate or "{}")
+    return {r["stratum"]: int(r["size"]) for r in cert.get("strata", [])}

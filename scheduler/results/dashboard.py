@@ -119,3 +119,66 @@ def working_days_left(engine: Engine, today: dt.date, deadline: dt.date | None) 
         return wd.working_days_between(cal_service.calendar(engine), today, deadline)
     except wd.MissingYear:
         return None
+
+
+def annual_quotas(engine: Engine, bureau_id: int, year: int, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Per plan of the bureau's year and stratum: the annual quota, drawn, checked so far and remaining
+    (scheduler/plans/quota.py). Rows: plan_code, plan_name, stratum, quota, drawn, checked, remaining."""
+    from sqlmodel import Session
+
+    from scheduler.plans.service import year_quotas
+
+    with Session(engine) as s:
+        require_bureau(s, actor, bureau_id)
+        plans = dict((r[0], (r[1], r[2])) for r in s.execute(
+            select(Plan.id, Plan.code, Plan.name).where(Plan.bureau_id == bureau_id, Plan.year == year,
+                                                        Plan.kind == "random").order_by(Plan.code)).all())
+        quotas = year_quotas(s, list(plans)) if plans else {}
+        checked: dict[tuple[int, str], int] = {}
+        if plans:
+            for pid, stratum, n in s.execute(
+                    select(Draw.plan_id, Task.stratum, func.count()).join(Draw, Draw.id == Task.draw_id)
+                    .where(Draw.plan_id.in_(list(plans)), Draw.status == "drawn", Draw.period.like(f"{year}%"),
+                           Task.rank.is_not(None), Task.status.in_(rs.DONE))
+                    .group_by(Draw.plan_id, Task.stratum)).all():
+                checked[(pid, stratum)] = int(n)
+    out = []
+    for pid, (code, name) in plans.items():
+        for r in quotas.get(pid, []):
+            out.append({"plan_code": code, "plan_name": name, "stratum": r["stratum"], "quota": r["quota"],
+                        "drawn": r["drawn"], "checked": checked.get((pid, r["stratum"]), 0), "remaining": r["remaining"]})
+    return out
+
+
+def department_caps(engine: Engine, bureau_id: int, year: int, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Per department and general item with a ratio cap: the entities of the bureau's registry (存续,
+    its area) checked this year for that item in draws (selected, not voided or replaced), their
+    share of the registry, and the cap. Rows: department, item, cap, checked, entities, share, over."""
+    from fractions import Fraction
+
+    from db.models import CheckItem, Enterprise, TaskItem, Town
+
+    with engine.connect() as conn:
+        require_bureau(conn, actor, bureau_id)
+        towns = select(Town.code).where(Town.bureau_id.in_(sorted(area(conn, bureau_id))))
+        entities = conn.execute(select(func.count()).select_from(Enterprise)
+                                .where(Enterprise.status == "存续", Enterprise.town_code.in_(towns))).scalar_one()
+        items = conn.execute(select(CheckItem.id, CheckItem.name, CheckItem.ratio_cap, Department.name)
+                             .join(Department, Department.id == CheckItem.department_id)
+                             .where(CheckItem.bureau_id == bureau_id, CheckItem.kind == "general",
+                                    CheckItem.ratio_cap.is_not(None))
+                             .order_by(Department.name, CheckItem.code)).all()
+        ids = [i[0] for i in items]
+        counts = dict(conn.execute(
+            select(TaskItem.item_id, func.count(Task.uscc.distinct())).join(Task, Task.id == TaskItem.task_id)
+            .join(Draw, Draw.id == Task.draw_id)
+            .where(TaskItem.item_id.in_(ids), Draw.status == "drawn", Draw.period.like(f"{year}%"),
+                   Task.status.not_in(rs.INACTIVE))
+            .group_by(TaskItem.item_id)).all()) if ids else {}
+    out = []
+    for iid, name, cap, dept in items:
+        n = int(counts.get(iid, 0))
+        share = Fraction(n, entities) if entities else Fraction(0)
+        out.append({"department": dept, "item": name, "cap": float(Fraction(cap)), "checked": n, "entities": int(entities),
+                    "share": float(share), "over": share > Fraction(cap)})
+    return out

@@ -95,8 +95,8 @@ c1, c2 = st.columns([3, 1])
 plan_code = c1.selectbox("抽查计划", [p["code"] for p in plans], key="draw_plan",
                          format_func=lambda c: f"{c} {next(p['name'] for p in plans if p['code'] == c)}")
 plan = next(p for p in plans if p["code"] == plan_code)
-# Only the plan's own periods: the months (or quarters) of its year, read from its code or name.
-periods = fmt.plan_periods(plan["code"], plan["name"], rs.local_today(), quarterly=_quarterly(plan))
+# Only the plan's own periods: those its schedule draws in its plan year (scheduler/plans/quota.py).
+periods = plan.get("periods") or fmt.plan_periods(plan["code"], plan["name"], rs.local_today(), quarterly=_quarterly(plan))
 this = fmt.period_of(rs.local_today(), _quarterly(plan))
 period = c2.selectbox("抽查期间", periods, index=periods.index(this) if this in periods else 0, key="draw_period",
                       help="本计划年度内的抽查期间")

@@ -39,6 +39,35 @@ def pct(v) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
 
+def annual_section(year: int) -> None:
+    """Per plan and stratum the year's quota, drawn, checked and remaining; per department and general
+    item the share of the registry checked this year against its cap (docs/plans.md)."""
+    quotas = hist.annual_quotas(eng, bid, year, actor)
+    caps = hist.department_caps(eng, bid, year, actor)
+    left, right = st.columns(2)
+    with left:
+        st.markdown("**年度抽查数量：按计划与分层**")
+        if quotas:
+            table(quotas, [Col("plan_code", "计划编号"), Col("stratum", "分层"), Col("quota", "年度抽查数量", num),
+                           Col("drawn", "已抽取", num), Col("checked", "已检查", num), Col("remaining", "尚余", num)],
+                  key="home_quotas")
+        else:
+            st.caption("本年度计划尚未抽取（年度抽查数量由本年度首次抽取的名录确定）。")
+    with right:
+        st.markdown("**一般检查事项年度比例上限：按部门**")
+        if caps:
+            table([{**r, "state": "超过上限" if r["over"] else "未超过"} for r in caps],
+                  [Col("department", "部门"), Col("item", "检查事项"), Col("checked", "本年已检查", num),
+                   Col("entities", "存续对象", num), Col("share", "已检查占比", pct), Col("cap", "比例上限", pct),
+                   Col("state", "状态")], key="home_caps")
+        else:
+            st.caption("尚无设置比例上限的一般检查事项。")
+
+
+def num(v) -> str:
+    return f"{v:,}"
+
+
 def bar(data: pd.DataFrame, x: str, y: str, *, pct_axis: bool = False, color: str | None = None, key: str = "") -> None:
     """A horizontal bar chart (long Chinese labels read better on the y axis)."""
     enc = {
@@ -199,6 +228,7 @@ if b is not None:
             bar(cats, "数量", "类别", key="home_categories")
         else:
             st.caption("本年度尚无检查结果。")
+    annual_section(year)
 
 counts = library_counts(eng, b["id"], actor) if b is not None else library_counts(eng)
 st.markdown("#### 两库一单")

@@ -286,15 +286,17 @@ try:
                     "名录规模": [r["size"] for r in rows],
                     "抽查比例/数量": [fmt_ratio(r["ratio"]) if r["ratio"] is not None else
                                   (f"{r['count']} 户" if r["count"] is not None else "未设置") for r in rows],
-                    "预计抽取数": [r["k"] for r in rows],
+                    "年度抽查数量": [r["quota"] for r in rows],
+                    "本期预计抽取数": [r["k"] for r in rows],
                 }
             )
             m1, m2 = st.columns(2)
             m1.metric("名录规模", f"{sum(r['size'] for r in rows):,}")
             m2.metric("预计抽查任务数", f"{sum(r['k'] or 0 for r in rows):,}")
             st.dataframe(df, hide_index=True, width="stretch", key="plan_preview")
-            st.bar_chart(df.set_index("分层")[["名录规模", "预计抽取数"]], stack=False)
-            st.caption("预览按当前登记状态与抽查频次计算；正式抽取以冻结时的名录为准。")
+            st.bar_chart(df.set_index("分层")[["名录规模", "本期预计抽取数"]], stack=False)
+            st.caption("预览按当前登记状态与抽查频次计算；年度抽查数量由本年度首次抽取的名录确定，"
+                       "各期抽取“尚余数量 ÷ 剩余期数”（向上取整）；正式抽取以冻结时的名录为准。")
 except DsrError as e:
     st.warning(str(e))
 
