@@ -39,11 +39,20 @@ def pct(v) -> str:
     return "—" if v is None else f"{v * 100:.1f}%"
 
 
+YEAR_TTL = 3600  # seconds: a bound on staleness should data change outside the services
+
+
+@st.cache_data(ttl=YEAR_TTL, show_spinner=False, max_entries=64)
+def annual_figures(db: str, bid: int, year: int, who: tuple, version: int, _actor):
+    """Quotas and caps of the year, cached like `year_figures` (recomputed when the data changed)."""
+    return hist.annual_quotas(eng, bid, year, _actor), hist.department_caps(eng, bid, year, _actor)
+
+
 def annual_section(year: int) -> None:
     """Per plan and stratum the year's quota, drawn, checked and remaining; per department and general
     item the share of the registry checked this year against its cap (docs/plans.md)."""
-    quotas = hist.annual_quotas(eng, bid, year, actor)
-    caps = hist.department_caps(eng, bid, year, actor)
+    quotas, caps = annual_figures(state.database_label(), bid, year, tuple(vars(actor).values()),
+                                  home_data.data_version(eng), actor)
     left, right = st.columns(2)
     with left:
         st.markdown("**年度抽查数量：按计划与分层**")
@@ -84,7 +93,6 @@ def bar(data: pd.DataFrame, x: str, y: str, *, pct_axis: bool = False, color: st
                     width="stretch", key=key or None)
 
 
-YEAR_TTL = 3600  # seconds: a bound on staleness should data change outside the services
 
 
 @st.cache_data(ttl=YEAR_TTL, show_spinner=False, max_entries=64)

@@ -1,7 +1,7 @@
 """plan.year: every plan belongs to a plan year; draw.annual: the year's allocation a draw used
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-05
 """
 import re
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 
 revision: str = '0014'
-down_revision: Union[str, None] = '0009'
+down_revision: Union[str, None] = '0013'
 branch_labels: Union[str, Sequence[str], None] = None
 depends_on: Union[str, Sequence[str], None] = None
 
