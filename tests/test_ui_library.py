@@ -76,7 +76,7 @@ def test_home_shows_bureau_and_counts(app):
     assert metrics["执法检查人员"] == "30"
     assert metrics["抽查事项"] == "3"
     assert metrics["回避申报"] == "2"
-    depts = app.dataframe[0].value
+    depts = next(d.value for d in app.dataframe if list(d.value.columns)[:1] == ["部门代码"])
     assert len(depts) == len(reference.DEPARTMENTS)
     assert list(depts.columns) == ["部门代码", "部门名称", "执法检查人员", "在岗人员", "抽查事项"]
 
