@@ -65,6 +65,8 @@ def test_plan_periods_follow_the_schedule():
     assert quota.periods("first_working_day_of_quarter 09:00", 2027) == ["2027-Q1", "2027-Q2", "2027-Q3", "2027-Q4"]
     assert quota.periods("at 2026-05-06T09:00:00+08:00", 2026) == ["2026-05"]
     assert quota.periods("at 2026-05-06T09:00:00+08:00", 2027) == []
+    assert quota.periods("first_working_day_of_year 09:00", 2026) == ["2026"]
+    assert quota.periods("指定月份第一个工作日 3,6,9,11 09:00", 2026) == ["2026-03", "2026-06", "2026-09", "2026-11"]
     assert quota.period_k(64, 0, 12, 1761) == 6 and quota.period_k(64, 60, 1, 1761) == 4
     assert quota.period_k(64, 64, 3, 1761) == 0 and quota.period_k(10, 0, 1, 3) == 3
 
@@ -146,6 +148,27 @@ def test_public_packages_of_the_year_check_totals_and_exclusions_without_strata(
     assert verify_package(dirs[2]).ok
     rep = verify_year(dirs)
     assert not rep.ok and "入选名单摘要" in rep.first_difference
+
+
+@pytest.mark.parametrize("schedule,periods", [
+    ("first_working_day_of_year 09:00", ["2026"]),
+    ("first_working_day_of_months 3,6,9,11 09:00", ["2026-03", "2026-06", "2026-09", "2026-11"]),
+])
+def test_yearly_and_listed_month_plans_draw_the_whole_quota_in_their_periods(sqlite_engine, tmp_path, schedule, periods):
+    world(sqlite_engine, 500)
+    save_approved(sqlite_engine, key_plan(schedule=schedule))
+    [plan] = [p for p in list_plans(sqlite_engine) if p["code"] == "PG-SP"]
+    assert plan["periods"] == periods
+    for other in ("2026-01", "2026-Q1") + (("2026",) if len(periods) > 1 else ("2026-03",)):
+        with pytest.raises(quota.PeriodOutsidePlan):
+            draws.execute(sqlite_engine, "PG-SP", other, seed=seed(9))
+    dirs = _year(sqlite_engine, "PG-SP", tmp_path, periods)
+    certs = [json.loads((d / "certificate.json").read_text(encoding="utf-8")) for d in dirs]
+    [plan] = [p for p in list_plans(sqlite_engine) if p["code"] == "PG-SP"]
+    assert all(r["drawn"] == r["quota"] and r["remaining"] == 0 for r in plan["quota"])
+    assert sum(c["annual"]["k"] for c in certs) == sum(r["quota"] for r in plan["quota"]) > 0
+    assert [c["annual"]["periods_left"] for c in certs] == list(range(len(periods), 0, -1))
+    assert verify_year(dirs).ok and _doc_script(tmp_path, dirs) == "OK"
 
 
 def test_a_period_outside_the_plan_year_is_refused(sqlite_engine):

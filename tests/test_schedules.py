@@ -52,6 +52,37 @@ def test_quarterly():
     assert [S.period_of(s, t) for t in got] == ["2025-Q1", "2025-Q2", "2025-Q3", "2025-Q4", "2026-Q1"]
 
 
+def test_yearly_draws_once_a_year_for_the_year():
+    s = S.parse("每年第一个工作日 08:30")
+    assert s == S.parse("first_working_day_of_year 08:30") and s.yearly and s.needs_calendar
+    got = S.runs_between(s, at(2024, 6, 1), at(2026, 12, 31), CAL)
+    # 2026-01-04 is the make-up Sunday after the New Year holiday.
+    assert got == [at(2025, 1, 2, 8, 30), at(2026, 1, 4, 8, 30)]
+    assert [S.period_of(s, t) for t in got] == ["2025", "2026"]
+    assert S.parse(s.describe()) == s
+
+
+def test_explicit_months_draw_the_listed_months_only():
+    s = S.parse("指定月份第一个工作日 11，3、9,3 14:00")
+    assert s.months == (3, 9, 11) and s.text == "first_working_day_of_months 3,9,11 14:00"
+    got = S.runs_between(s, at(2025, 1, 1), at(2025, 12, 31), CAL)
+    assert got == [at(2025, 3, 3, 14), at(2025, 9, 1, 14), at(2025, 11, 3, 14)]
+    assert [S.period_of(s, t) for t in got] == ["2025-03", "2025-09", "2025-11"]
+    assert S.parse(s.describe()) == s  # the page shows the description and saves it back
+    assert S.parse("first_working_day_of_months 10").hour == S.DEFAULT_HOUR
+    # The National Day holiday moves October's run to the 9th.
+    assert S.next_run(S.parse("first_working_day_of_months 10"), at(2025, 9, 1), CAL) == at(2025, 10, 9, 9)
+
+
+@pytest.mark.parametrize("text", ["first_working_day_of_months", "first_working_day_of_months 0,3",
+                                  "first_working_day_of_months 13", "first_working_day_of_months 三月 09:00",
+                                  "first_working_day_of_months 3 09:00 extra", "first_working_day_of_year 9:75"])
+def test_bad_month_lists_and_yearly_times_are_named(text):
+    errs = S.validate(text)
+    assert len(errs) == 1 and "计划时间" in errs[0]
+    assert any(w in errs[0] for w in ("无效", "格式错误", "缺少月份"))
+
+
 def test_missing_year_is_not_guessed():
     with pytest.raises(wd.MissingYear):
         S.next_run(S.parse(""), at(2026, 12, 2), CAL)

@@ -4,8 +4,9 @@ A plan belongs to a plan year (`Plan.year`). Its ratios and counts per risk clas
 targets, shared by the periods its schedule draws in that year (`periods`):
 
 - monthly schedules (the default ``first_working_day``, and cron): 12 periods ``YYYY-01`` …
-  ``YYYY-12``; quarterly: 4 periods ``YYYY-Q1`` … ``YYYY-Q4``; a one-off ``at`` schedule: the one
-  period of its time.
+  ``YYYY-12``; quarterly: 4 periods ``YYYY-Q1`` … ``YYYY-Q4``; yearly: the one period ``YYYY``;
+  an explicit month list (``first_working_day_of_months 3,6,9,11``): those months, ``YYYY-03`` …;
+  a one-off ``at`` schedule: the one period of its time.
 - The annual quota of a stratum is fixed, exactly and in integers, from the stratum's size in
   the year's first frame (`base`: the frame of the plan's first draw of the year that is not
   voided): ``quota = ceil(base × ratio)``, or ``min(count, base)`` for a fixed count (the same
@@ -67,10 +68,12 @@ def periods(schedule_text: str | None, year: int | None) -> list[str]:
         return []
     if sch.quarterly:
         return [f"{year}-Q{q}" for q in range(1, 5)]
+    if sch.yearly:
+        return [f"{year:04d}"]
     if sch.kind == schedules.AT and sch.at is not None:
         p = schedules.period_of(sch, sch.at)
         return [p] if p.startswith(f"{year:04d}") else []
-    return [f"{year}-{m:02d}" for m in range(1, 13)]
+    return [f"{year}-{m:02d}" for m in sch.run_months]
 
 
 def check_period(plan_code: str, year: int, plan_periods: list[str], period: str) -> int:

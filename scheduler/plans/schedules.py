@@ -7,12 +7,17 @@ A plan's `schedule` text is one of:
   2025-10-09, after the National Day holiday), which plain cron cannot say;
 - ``first_working_day_of_quarter HH:MM``: the first working day of January,
   April, July and October; its period is ``YYYY-Qn``;
+- ``first_working_day_of_year HH:MM``: the first working day of January; its
+  period is the year, ``YYYY`` (a plan drawn once a year);
+- ``first_working_day_of_months 3,6,9,11 HH:MM``: the first working day of each
+  listed month (an explicit list of periods, ``YYYY-MM`` of those months);
 - five cron fields ``minute hour day month weekday`` (e.g. ``0 9 1 * *``);
 - ``at YYYY-MM-DDTHH:MM[:SS]+08:00``: one run at a fixed time (for a one-off
   draw, and for tests that need a run a few seconds away).
 
-Every time is in Asia/Shanghai. Monthly schedules draw the period of the month
-of the scheduled time (``YYYY-MM``), quarterly ones the quarter (``YYYY-Qn``).
+Every time is in Asia/Shanghai. Monthly schedules (and month lists) draw the
+period of the month of the scheduled time (``YYYY-MM``), quarterly ones the
+quarter (``YYYY-Qn``), yearly ones the year (``YYYY``).
 
 Pure: no database, no clock. The caller passes "now" and the working-day
 calendar; MissingYear propagates when a calendar-based time needs a year that
@@ -34,6 +39,10 @@ TZ = ZoneInfo("Asia/Shanghai")
 CRON = "cron"
 FIRST_WORKING_DAY = "first_working_day"
 FIRST_WORKING_DAY_OF_QUARTER = "first_working_day_of_quarter"
+FIRST_WORKING_DAY_OF_YEAR = "first_working_day_of_year"
+FIRST_WORKING_DAY_OF_MONTHS = "first_working_day_of_months"
+WORKING_DAY_KINDS = (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER, FIRST_WORKING_DAY_OF_YEAR,
+                     FIRST_WORKING_DAY_OF_MONTHS)
 AT = "at"
 
 # A plan with no schedule text draws at 09:00 on the first working day of the month; a
@@ -41,12 +50,15 @@ AT = "at"
 DEFAULT_HOUR, DEFAULT_MINUTE = 9, 0
 DEFAULT_SCHEDULE = f"{FIRST_WORKING_DAY} {DEFAULT_HOUR:02d}:{DEFAULT_MINUTE:02d}"
 # The words planners type (as `describe` writes them), for the stored keywords.
-CHINESE_HEADS = {"每月第一个工作日": FIRST_WORKING_DAY, "每季度第一个工作日": FIRST_WORKING_DAY_OF_QUARTER}
+CHINESE_HEADS = {"每月第一个工作日": FIRST_WORKING_DAY, "每季度第一个工作日": FIRST_WORKING_DAY_OF_QUARTER,
+                 "每年第一个工作日": FIRST_WORKING_DAY_OF_YEAR, "指定月份第一个工作日": FIRST_WORKING_DAY_OF_MONTHS}
 
 KIND_LABELS = {
     CRON: "cron 表达式",
     FIRST_WORKING_DAY: "每月第一个工作日",
     FIRST_WORKING_DAY_OF_QUARTER: "每季度第一个工作日",
+    FIRST_WORKING_DAY_OF_YEAR: "每年第一个工作日",
+    FIRST_WORKING_DAY_OF_MONTHS: "指定月份第一个工作日",
     AT: "指定时间（一次）",
 }
 
@@ -74,14 +86,30 @@ class Schedule:
     minute: int = DEFAULT_MINUTE
     cron: str = ""
     at: dt.datetime | None = None
+    months: tuple[int, ...] = ()
 
     @property
     def quarterly(self) -> bool:
         return self.kind == FIRST_WORKING_DAY_OF_QUARTER
 
     @property
+    def yearly(self) -> bool:
+        return self.kind == FIRST_WORKING_DAY_OF_YEAR
+
+    @property
+    def run_months(self) -> tuple[int, ...]:
+        """The months of the year a working-day schedule draws in."""
+        if self.quarterly:
+            return (1, 4, 7, 10)
+        if self.yearly:
+            return (1,)
+        if self.kind == FIRST_WORKING_DAY_OF_MONTHS:
+            return self.months
+        return tuple(range(1, 13))
+
+    @property
     def needs_calendar(self) -> bool:
-        return self.kind in (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER)
+        return self.kind in WORKING_DAY_KINDS
 
     def describe(self) -> str:
         """A planner-readable description (Chinese)."""
@@ -89,6 +117,11 @@ class Schedule:
             return f"每月第一个工作日 {self.hour:02d}:{self.minute:02d}"
         if self.kind == FIRST_WORKING_DAY_OF_QUARTER:
             return f"每季度第一个工作日 {self.hour:02d}:{self.minute:02d}"
+        if self.yearly:
+            return f"每年第一个工作日 {self.hour:02d}:{self.minute:02d}"
+        if self.kind == FIRST_WORKING_DAY_OF_MONTHS:
+            listed = ",".join(str(m) for m in self.months)
+            return f"指定月份第一个工作日 {listed} {self.hour:02d}:{self.minute:02d}"
         if self.kind == AT:
             return f"仅一次：{self.at.astimezone(TZ).isoformat()}"  # type: ignore[union-attr]
         return f"cron：{self.cron}（北京时间）"
@@ -99,6 +132,19 @@ def _hhmm(text: str, raw: str) -> tuple[int, int]:
     if not m or int(m.group(1)) > 23 or int(m.group(2)) > 59:
         raise ScheduleError(f"计划时间“{raw}”中的时刻“{text}”无效，应为 HH:MM（如 09:00）")
     return int(m.group(1)), int(m.group(2))
+
+
+def _parse_months(text: str, raw: str) -> tuple[int, ...]:
+    """'3,6,9,11' (commas, full-width commas or 、) -> (3, 6, 9, 11), sorted, each once."""
+    parts = [p for p in re.split(r"[,，、]", text) if p.strip()]
+    months = set()
+    for p in parts:
+        if not p.strip().isdigit() or not 1 <= int(p) <= 12:
+            raise ScheduleError(f"计划时间“{raw}”中的月份“{p.strip()}”无效，应为 1 至 12，以逗号分隔（如 3,6,9,11）")
+        months.add(int(p))
+    if not months:
+        raise ScheduleError(f"计划时间“{raw}”缺少月份，应为“{FIRST_WORKING_DAY_OF_MONTHS} 3,6,9,11 09:00”")
+    return tuple(sorted(months))
 
 
 _DOW_NAMES = ("sun", "mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -141,7 +187,14 @@ def parse(text: str | None) -> Schedule:
         raw = DEFAULT_SCHEDULE
     words = raw.split()
     head = CHINESE_HEADS.get(words[0], words[0].lower())
-    if head in (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER):
+    if head == FIRST_WORKING_DAY_OF_MONTHS:
+        if len(words) not in (2, 3):
+            raise ScheduleError(f"计划时间“{raw}”格式错误，应为“{head} 3,6,9,11 HH:MM”")
+        months = _parse_months(words[1], raw)
+        hour, minute = _hhmm(words[2], raw) if len(words) == 3 else (DEFAULT_HOUR, DEFAULT_MINUTE)
+        listed = ",".join(str(m) for m in months)
+        return Schedule(head, f"{head} {listed} {hour:02d}:{minute:02d}", hour, minute, months=months)
+    if head in (FIRST_WORKING_DAY, FIRST_WORKING_DAY_OF_QUARTER, FIRST_WORKING_DAY_OF_YEAR):
         if len(words) > 2:
             raise ScheduleError(f"计划时间“{raw}”格式错误，应为“{head} HH:MM”")
         hour, minute = _hhmm(words[1], raw) if len(words) == 2 else (DEFAULT_HOUR, DEFAULT_MINUTE)
@@ -160,7 +213,8 @@ def parse(text: str | None) -> Schedule:
     if len(words) != 5:
         raise ScheduleError(
             f"计划时间“{raw}”无法识别：应为 5 个 cron 字段（分钟 小时 日 月 星期，如“0 9 1 * *”），"
-            f"或“{FIRST_WORKING_DAY} 09:00”、“{FIRST_WORKING_DAY_OF_QUARTER} 09:00”，或“at 时间”"
+            f"或“{FIRST_WORKING_DAY} 09:00”、“{FIRST_WORKING_DAY_OF_QUARTER} 09:00”、“{FIRST_WORKING_DAY_OF_YEAR} 09:00”、"
+            f"“{FIRST_WORKING_DAY_OF_MONTHS} 3,6,9,11 09:00”，或“at 时间”"
         )
     for name, field in zip(_CRON_FIELDS, words):
         if not re.fullmatch(r"[0-9A-Za-z*/,\-?]+", field):
@@ -186,18 +240,20 @@ def validate(text: str | None) -> list[str]:
 
 
 def period_of(schedule: Schedule, when: dt.datetime) -> str:
-    """The period a run at `when` draws: its month (``YYYY-MM``), or quarter (``YYYY-Qn``)."""
+    """The period a run at `when` draws: its month (``YYYY-MM``), quarter (``YYYY-Qn``) or year (``YYYY``)."""
     local = when.astimezone(TZ)
+    if schedule.yearly:
+        return f"{local.year:04d}"
     if schedule.quarterly:
         return f"{local.year:04d}-Q{(local.month - 1) // 3 + 1}"
     return f"{local.year:04d}-{local.month:02d}"
 
 
-def _month_starts(after: dt.datetime, quarterly: bool):
+def _month_starts(after: dt.datetime, months: tuple[int, ...]):
     local = after.astimezone(TZ)
     y, m = local.year, local.month
     for _ in range(_MAX_MONTHS):
-        if not quarterly or m in (1, 4, 7, 10):
+        if m in months:
             yield y, m
         y, m = (y + 1, 1) if m == 12 else (y, m + 1)
 
@@ -216,7 +272,7 @@ def next_run(schedule: Schedule, after: dt.datetime, cal: wd.WorkdayCalendar | N
         return t.astimezone(TZ) if t is not None else None
     if cal is None:
         raise ValueError("a working-day schedule needs the working-day calendar")
-    for y, m in _month_starts(after, schedule.quarterly):
+    for y, m in _month_starts(after, schedule.run_months):
         day = wd.first_working_day(cal, y, m)
         t = dt.datetime(day.year, day.month, day.day, schedule.hour, schedule.minute, tzinfo=TZ)
         if t > after:

@@ -87,6 +87,16 @@ def _quarterly(plan: dict) -> bool:
     except DsrError:
         return False
 
+def _this_period(plan: dict, periods: list[str]) -> str:
+    """The latest of the plan's periods that has begun (today's when the plan draws this month, quarter or year)."""
+    try:
+        sch = schedules.parse(plan.get("schedule"))
+    except DsrError:
+        sch = schedules.parse("")
+    now = schedules.period_of(sch, dt.datetime.combine(rs.local_today(), dt.time(12), tzinfo=schedules.TZ))
+    begun = [p for p in periods if p <= now]
+    return begun[-1] if begun else periods[0]
+
 if not plans:
     st.info("尚无双随机抽查计划，请先在“抽查计划”页面新建。")
     st.stop()
@@ -97,7 +107,7 @@ plan_code = c1.selectbox("抽查计划", [p["code"] for p in plans], key="draw_p
 plan = next(p for p in plans if p["code"] == plan_code)
 # Only the plan's own periods: those its schedule draws in its plan year (scheduler/plans/quota.py).
 periods = plan.get("periods") or fmt.plan_periods(plan["code"], plan["name"], rs.local_today(), quarterly=_quarterly(plan))
-this = fmt.period_of(rs.local_today(), _quarterly(plan))
+this = _this_period(plan, periods)
 period = c2.selectbox("抽查期间", periods, index=periods.index(this) if this in periods else 0, key="draw_period",
                       help="本计划年度内的抽查期间")
 try:

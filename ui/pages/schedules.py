@@ -77,7 +77,8 @@ else:
             "定时设置",
             value=current,
             key="sched_text",
-            help=f"留空 = {S.parse('').describe()}；也可写“每季度第一个工作日 09:00”，"
+            help=f"留空 = {S.parse('').describe()}；也可写“每季度第一个工作日 09:00”、“每年第一个工作日 09:00”、"
+            "“指定月份第一个工作日 3,6,9,11 09:00”，"
             "或 5 个定时字段（分钟 小时 日 月 星期，北京时间），如 0 9 1 * *",
         )
         if st.form_submit_button("保存定时设置"):
