@@ -188,6 +188,45 @@ def test_frequency_exempt_class_stays_in_frame(w):
     assert f2.frame_size == json.loads(d1.certificate)["frame_size"] - (len(sel) - d_drawn)
 
 
+def test_risk_classes_set_their_own_yearly_frequency(w):
+    """class_per_year: D entities may be checked twice a year for general items, C without limit,
+    the other classes once (the plan's general_per_year). Counted over the department's plans."""
+    with w.begin() as c:  # a cap that lets the plans draw every C and D entity, so each is checked twice
+        c.execute(update(CheckItem).where(CheckItem.code == "GS-01").values(ratio_cap="1"))
+    every_cd = {**GS_RATIOS, "C": "1", "D": "1"}
+    per_class = {"general_per_year": 1, "class_per_year": {"D": 2, "C": 0}}
+    save_approved(w, gs_plan("PG-GS1", ratios=every_cd, schedule="first_working_day_of_year 09:00"))
+    save_approved(w, gs_plan("PG-GS2", ratios=every_cd, frequency=per_class))
+    save_approved(w, gs_plan("PG-GS3", frequency=per_class))
+    # GS1 draws once a year (period 2026), GS2 in December: two visits, not one joint visit.
+    c1 = json.loads(draws.execute(w, "PG-GS1", "2026", seed=SEED).certificate)
+    once = {s["entity_id"]: s["stratum"] for s in c1["selected"]}
+    assert {"A", "B", "C", "D"} <= set(once.values()), "the fixture must give the first draw every class"
+    f2 = draws.freeze(w, "PG-GS2", "2026-12")
+    # Out of GS2's frame: GS1's A and B entities (limit 1); its C and D entities stay.
+    assert f2.frame_size == c1["frame_size"] - sum(1 for st in once.values() if st in ("A", "B"))
+    c2 = json.loads(draws.execute(w, "PG-GS2", "2026-12", seed="5" * 20).certificate)
+    twice = {s["entity_id"]: s["stratum"] for s in c2["selected"] if s["entity_id"] in once}
+    assert {"C", "D"} == set(twice.values())
+    # GS3 leaves out every A/B entity checked once and every D entity checked twice; C is never limited.
+    f3 = draws.freeze(w, "PG-GS3", "2026-12")
+    checked = {**once, **{s["entity_id"]: s["stratum"] for s in c2["selected"]}}
+    left_out = {u for u, st in checked.items() if st in ("A", "B")} | {u for u, st in twice.items() if st == "D"}
+    assert f3.frame_size == c1["frame_size"] - len(left_out)
+    assert any(st == "D" for st in twice.values()) and any(st == "C" for st in twice.values())
+    assert rules.Frequency.from_json(per_class).limit(rules.GENERAL, "D") == 2
+    assert rules.Frequency.from_json(per_class).limit(rules.KEY, "A") == 0  # key items: no limit by default
+
+
+def test_per_class_frequency_names_known_classes_only(w):
+    with pytest.raises(rules.PlanRuleError) as e:
+        save_approved(w, gs_plan("PG-GS9", frequency={"class_per_year": {"E": 2, "D": -1}}))
+    assert any("风险分类 E" in m for m in e.value.messages) and any("负数" in m for m in e.value.messages)
+    save_approved(w, gs_plan("PG-GS8", frequency={"class_per_year": {"A": 1, "D": 3}}))
+    [p] = [p for p in list_plans(w) if p["code"] == "PG-GS8"]
+    assert p["frequency"]["class_per_year"] == {"A": 1, "D": 3}
+
+
 def test_plan_rule_broken_at_draw_time_stores_nothing(w):
     save_approved(w, gs_plan())
     with w.begin() as c:  # an administrator tightens the cap after the plan was saved

@@ -195,6 +195,9 @@ def test_plan_form_edits_and_strata_preview(app, url):
     at.radio(key="plan_mode_D").set_value("count")
     at = _run(at)
     at.number_input(key="plan_count_D").set_value(3)
+    assert at.number_input(key="plan_freq_A").value is None  # empty: the plan's general limits hold
+    at.number_input(key="plan_freq_A").set_value(1)  # 低风险：一年至多一次
+    at.number_input(key="plan_freq_D").set_value(3)  # 高风险：一年至多三次
     at.radio(key="plan_policy").set_value("uniform")
     assert at.checkbox(key="plan_merge").value is True
     at.checkbox(key="plan_merge").uncheck()  # 不可合并: this plan visits on its own
@@ -219,6 +222,7 @@ def test_plan_form_edits_and_strata_preview(app, url):
     p = next(p for p in list_plans(eng) if p["code"] == "PG-SP")
     assert p["strata_by"] == "risk+town" and p["counts"] == {"D": 3} and "D" not in p["ratios"]
     assert p["matching_policy"] == "uniform" and p["merge_visits"] is False
+    assert p["frequency"]["class_per_year"] == {"A": 1, "D": 3}
     assert (p["version"], p["status"]) == (2, "draft")
     eng.dispose()
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Sequence
 
 import numpy as np
-from sqlalchemy import and_, false, func, literal, or_, select
+from sqlalchemy import and_, false, func, literal, or_, select, true
 from sqlalchemy.engine import Connection
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session
@@ -90,15 +90,22 @@ def drawn_by_plan(plan_id: int, year: int | str):
     )
 
 
-def _kind_condition(items: Sequence[CheckItem], kind: str, limit: int, year: str, exempt: Sequence[str]) -> ColumnElement[bool]:
+def _kind_condition(items: Sequence[CheckItem], kind: str, freq: rules.Frequency, year: str) -> ColumnElement[bool]:
+    """In the frame through items of `kind`: in one's scope, and under the yearly limit of one's risk class."""
     mine = [i for i in items if i.kind == kind]
     if not mine:
         return false()
-    cond = or_(*[_scope_condition(Scope.of(i)) for i in mine])
-    if limit > 0:
-        fresh = Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit, sorted({i.department_id for i in mine})))
-        cond = and_(cond, or_(Enterprise.risk_class.in_(exempt), fresh) if exempt else fresh)
-    return cond
+    depts = sorted({i.department_id for i in mine})
+    rc = Enterprise.risk_class
+
+    def fresh(limit: int) -> ColumnElement[bool]:
+        return Enterprise.uscc.not_in(_drawn_too_often(kind, year, limit, depts)) if limit > 0 else true()
+
+    default, named = freq.limits(kind)
+    listed = [c for cs in named.values() for c in cs]
+    parts = [and_(rc.in_(cs), fresh(n)) for n, cs in sorted(named.items())]
+    parts.append(and_(rc.not_in(listed), fresh(default)) if listed else fresh(default))
+    return and_(or_(*[_scope_condition(Scope.of(i)) for i in mine]), or_(*parts) if len(parts) > 1 else parts[0])
 
 
 def stratum_expression(strata_by: str):
@@ -116,8 +123,8 @@ def _frame_conditions(lp: LoadedPlan, period: str) -> list[ColumnElement[bool]]:
     year = period[:4]
     e = Enterprise
     qualifies = or_(
-        _kind_condition(lp.items, rules.GENERAL, freq.general_per_year, year, freq.exempt_classes),
-        _kind_condition(lp.items, rules.KEY, freq.key_per_year, year, freq.exempt_classes),
+        _kind_condition(lp.items, rules.GENERAL, freq, year),
+        _kind_condition(lp.items, rules.KEY, freq, year),
     )
     where = [e.status == ACTIVE_STATUS, qualifies, e.uscc.not_in(drawn_by_plan(lp.plan.id, year))]
     towns = [t for t in (lp.plan.frame_towns or "").split(";") if t]
@@ -358,22 +365,26 @@ def applicable_items(lp: LoadedPlan, ent: FrameEntity, barred: frozenset[str] = 
 def barred_kinds(session: Session, lp: LoadedPlan, period: str, ents: dict[str, FrameEntity]) -> dict[str, frozenset[str]]:
     """抽查频次 per task: an entity in a mixed plan's frame through its key items, but
     already drawn for general items as often as the year allows, is checked for the
-    key items only (and the other way round). Entities of exempt classes are never barred."""
+    key items only (and the other way round). Each entity's limit is that of its risk class
+    (`rules.Frequency.limit`); entities of exempt classes are never barred."""
     freq: rules.Frequency = lp.rules.frequency
     year = period[:4]
     out: dict[str, set[str]] = {}
     kinds = {i.kind for i in lp.items}
-    for kind, limit in ((rules.GENERAL, freq.general_per_year), (rules.KEY, freq.key_per_year)):
-        if limit <= 0 or kind not in kinds:
+    for kind in (rules.GENERAL, rules.KEY):
+        if kind not in kinds:
             continue
-        ids = [u for u, e in ents.items() if e.risk_class not in freq.exempt_classes]
-        if not ids:
-            continue
-        one = in_values(session, Task.uscc, ids)  # one query where the database allows, else chunks of 900
-        for cond in [one] if one is not None else [Task.uscc.in_(ids[i : i + 900]) for i in range(0, len(ids), 900)]:
-            depts = sorted({i.department_id for i in lp.items if i.kind == kind})
-            for (u,) in session.execute(_drawn_too_often(kind, year, limit, depts).where(cond)).all():
-                out.setdefault(u, set()).add(kind)
+        by_limit: dict[int, list[str]] = {}
+        for u, e in ents.items():
+            by_limit.setdefault(freq.limit(kind, e.risk_class), []).append(u)
+        depts = sorted({i.department_id for i in lp.items if i.kind == kind})
+        for limit, ids in sorted(by_limit.items()):
+            if limit <= 0:
+                continue
+            one = in_values(session, Task.uscc, ids)  # one query where the database allows, else chunks of 900
+            for cond in [one] if one is not None else [Task.uscc.in_(ids[i : i + 900]) for i in range(0, len(ids), 900)]:
+                for (u,) in session.execute(_drawn_too_often(kind, year, limit, depts).where(cond)).all():
+                    out.setdefault(u, set()).add(kind)
     return {u: frozenset(k) for u, k in out.items()}
 
 

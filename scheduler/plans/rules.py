@@ -7,9 +7,11 @@
 - 信用风险分类: every configured class needs a ratio or a count; no class is
   exempt by default.
 - 抽查频次: an entity drawn for general items `general_per_year` times in a
-  calendar year leaves later general-item frames that year; classes listed in
-  `exempt_classes` are not limited; key items follow `key_per_year` (0 = no
-  limit).
+  calendar year leaves later general-item frames that year; key items follow
+  `key_per_year` (0 = no limit). Risk classes change the frequency: a class in
+  `class_per_year` has its own yearly limit for each kind (e.g. A 1: a low-risk
+  entity is in principle not checked twice a year; D 3: a high-risk one more
+  often), and classes in `exempt_classes` are not limited at all.
 - A team has at least two sworn inspectors (行政处罚法 art. 42).
 
 Every rule returns a Chinese message naming the item, class and numbers, so a
@@ -100,6 +102,8 @@ class Frequency:
     general_per_year: int = DEFAULTS.general_per_year
     key_per_year: int = DEFAULTS.key_per_year  # 0 = no limit
     exempt_classes: tuple[str, ...] = ()
+    # (risk class, yearly limit for each kind; 0 = no limit), sorted: hashable like the rest
+    class_per_year: tuple[tuple[str, int], ...] = ()
 
     @classmethod
     def from_json(cls, data: Mapping | None) -> "Frequency":
@@ -108,14 +112,34 @@ class Frequency:
             general_per_year=int(data.get("general_per_year", DEFAULTS.general_per_year)),
             key_per_year=int(data.get("key_per_year", DEFAULTS.key_per_year)),
             exempt_classes=tuple(data.get("exempt_classes", ())),
+            class_per_year=tuple(sorted((str(c), int(n)) for c, n in (data.get("class_per_year") or {}).items())),
         )
 
     def to_json(self) -> dict:
-        return {
+        out = {
             "general_per_year": self.general_per_year,
             "key_per_year": self.key_per_year,
             "exempt_classes": list(self.exempt_classes),
         }
+        if self.class_per_year:
+            out["class_per_year"] = dict(self.class_per_year)
+        return out
+
+    def limit(self, kind: str, risk_class: str) -> int:
+        """How many checks of `kind` a year bar an entity of `risk_class` from later frames (0 = no limit)."""
+        if risk_class in self.exempt_classes:
+            return 0
+        own = dict(self.class_per_year)
+        if risk_class in own:
+            return own[risk_class]
+        return self.general_per_year if kind == GENERAL else self.key_per_year
+
+    def limits(self, kind: str) -> tuple[int, dict[int, list[str]]]:
+        """(the limit of classes not named, {limit: the named classes that have it})."""
+        named: dict[int, list[str]] = {}
+        for cls in sorted(set(self.exempt_classes) | {c for c, _ in self.class_per_year}):
+            named.setdefault(self.limit(kind, cls), []).append(cls)
+        return (self.general_per_year if kind == GENERAL else self.key_per_year), named
 
 
 @dataclass(frozen=True)
@@ -215,8 +239,12 @@ def check_plan(plan: PlanRules) -> list[str]:
     for cls in set(plan.ratios) | set(plan.counts):
         if cls not in plan.risk_classes:
             errs.append(f"风险分类 {cls} 不在当前风险分类方案（{'/'.join(plan.risk_classes)}）中")
-    if plan.frequency.general_per_year < 0 or plan.frequency.key_per_year < 0:
+    fr = plan.frequency
+    if fr.general_per_year < 0 or fr.key_per_year < 0 or any(n < 0 for _, n in fr.class_per_year):
         errs.append("抽查频次不能为负数")
+    for cls in sorted({c for c, _ in fr.class_per_year} | set(fr.exempt_classes)):
+        if cls not in plan.risk_classes:
+            errs.append(f"抽查频次中的风险分类 {cls} 不在当前风险分类方案（{'/'.join(plan.risk_classes)}）中")
     return errs
 
 

@@ -110,7 +110,7 @@ def _fill(code: str | None) -> None:
         vals = dict(code="", name="", lead=dept_names[0] if dept_names else None, items=[], strata=d.strata_by,
                     batches=d.batches, reserve=ratio_to_pct(d.reserve_ratio), team=d.team_size, policy=d.matching_policy,
                     cap=d.workload_cap, expert_cap=d.expert_cap, general=d.general_per_year, key=d.key_per_year,
-                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits, task_days=0)
+                    exempt=[], towns=[], desc="", ratios={}, counts={}, merge=d.merge_visits, task_days=0, per_class={})
     else:
         with Session(eng) as s:
             lp = load_plan(s, code, state.actor())
@@ -120,7 +120,7 @@ def _fill(code: str | None) -> None:
                     cap=p.workload_cap, expert_cap=p.expert_cap, general=fr.general_per_year, key=fr.key_per_year,
                     exempt=list(fr.exempt_classes), towns=[t for t in (p.frame_towns or "").split(";") if t],
                     desc=p.description, ratios=dict(lp.rules.ratios), counts=dict(lp.rules.counts),
-                    merge=bool(p.merge_visits), task_days=p.task_days)
+                    merge=bool(p.merge_visits), task_days=p.task_days, per_class=dict(fr.class_per_year))
     for k in ("code", "name", "lead", "items", "strata", "batches", "team", "policy", "cap", "general", "key",
               "exempt", "towns", "desc", "merge", "task_days"):
         ss[f"plan_{k}"] = vals[k]
@@ -130,6 +130,7 @@ def _fill(code: str | None) -> None:
         ss[f"plan_mode_{c}"] = "count" if c in vals["counts"] else "ratio"
         ss[f"plan_pct_{c}"] = ratio_to_pct(vals["ratios"].get(c, ""))
         ss[f"plan_count_{c}"] = int(vals["counts"].get(c, 0))
+        ss[f"plan_freq_{c}"] = vals["per_class"].get(c)
 
 
 if "plan_edit_next" in st.session_state:  # a widget's value may only be set before it is drawn
@@ -164,6 +165,7 @@ st.caption("比例按百分比填写（如 3 表示 3%，2.5 表示 2.5%，最�
 ratios: dict[str, str] = {}
 counts: dict[str, int] = {}
 input_errors: list[str] = []
+class_per_year: dict[str, int] = {}
 cols = st.columns(len(classes) or 1)
 for col, c in zip(cols, classes):
     with col:
@@ -177,6 +179,12 @@ for col, c in zip(cols, classes):
                 input_errors.append(f"风险分类 {c}：{e}")
         else:
             counts[c] = int(st.number_input(f"{c} 类抽查数量（户）", min_value=0, step=1, key=f"plan_count_{c}"))
+        own = st.number_input(f"{c} 类每年抽查次数上限", min_value=0, step=1, value=None, key=f"plan_freq_{c}",
+                              placeholder="沿用下方通用上限",
+                              help="本风险分类对象一年内被本部门抽查的次数上限（一般、重点事项分别计算），"
+                                   "如低风险（A）1 次、高风险（D）3 次；0 表示不限；留空沿用下方的通用上限")
+        if own is not None:
+            class_per_year[c] = int(own)
         slots.under(f"class_{c}")
 
 c1, c2, c3 = st.columns(3)
@@ -208,10 +216,10 @@ workload_cap = int(c2.number_input("每人本期任务上限", min_value=1, step
 expert_cap = int(c3.number_input("每位专家本期任务上限", min_value=1, step=1, key="plan_expert_cap"))
 
 c1, c2, c3 = st.columns(3)
-general_per_year = int(c1.number_input("每年一般事项抽查次数上限", min_value=0, step=1, key="plan_general",
+general_per_year = int(c1.number_input("每年一般事项抽查次数上限（通用）", min_value=0, step=1, key="plan_general",
                                        help="同一对象一年内因一般检查事项被抽中的次数达到此数后，不再进入本年后续一般事项名录；0 表示不限"))
 slots.under("frequency", c1)
-key_per_year = int(c2.number_input("每年重点事项抽查次数上限", min_value=0, step=1, key="plan_key", help="0 表示不限"))
+key_per_year = int(c2.number_input("每年重点事项抽查次数上限（通用）", min_value=0, step=1, key="plan_key", help="0 表示不限"))
 exempt = c3.multiselect("不受频次限制的风险分类", classes, placeholder="请选择", format_func=fmt_risk, key="plan_exempt",
                         help="如高风险（D）对象可实行重点监管，提高抽查频次")
 frame_towns = st.multiselect("名录范围（乡镇街道）", [c for c, _ in town_list], placeholder="全部乡镇街道", format_func=lambda c: town_names.get(c, c),
@@ -238,7 +246,8 @@ data = PlanInput(
     code=code, name=name, lead_department=lead or "", item_codes=list(chosen), ratios=ratios, counts=counts,
     strata_by=strata_by, batches=batches, reserve_ratio=reserve_ratio, frame_towns=list(frame_towns),
     team_size=team_size, matching_policy=policy, workload_cap=workload_cap, expert_cap=expert_cap,
-    frequency={"general_per_year": general_per_year, "key_per_year": key_per_year, "exempt_classes": list(exempt)},
+    frequency={"general_per_year": general_per_year, "key_per_year": key_per_year, "exempt_classes": list(exempt),
+               "class_per_year": class_per_year},
     description=description, bureau_code=b["code"], task_days=task_days, reason=reason,
 )
 
