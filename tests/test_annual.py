@@ -288,9 +288,9 @@ def test_the_dashboard_shows_quotas_and_department_caps(sqlite_engine):
 def test_a_year_drawn_by_the_worker_has_the_cli_years_allocation(tmp_path):
     """The worker's sync (scheduler/draw/runs.py `catch_up`, the job the worker runs, here on an
     injected clock: the first working day of each month, an hour after the draw time) draws the
-    monthly plan's twelve periods with system seeds; `dsr draw --seed` draws the same year on a
-    copy of the registry. The seeds differ, so the entities do; the allocation (k per stratum and
-    period) and the year's totals are the same, and both years select each quota once."""
+    monthly plan's twelve periods with system seeds; `dsr draw --seed`, given those published
+    seeds, draws the same year on a copy of the registry: the same frames, allocation (k per
+    stratum and period), selections and year's totals, and both years select each quota once."""
     import datetime as dt
     import os
     import subprocess
@@ -304,10 +304,16 @@ def test_a_year_drawn_by_the_worker_has_the_cli_years_allocation(tmp_path):
     from scheduler.draw import runs
     from scheduler.plans.schedules import TZ
 
-    def year_of(eng) -> list[tuple[str, dict[str, int]]]:
+    def year_of(eng) -> list[tuple[str, dict[str, int], str, str]]:
         with Session(eng) as s:
-            rows = s.execute(select(Draw.period, Draw.annual).where(Draw.status == "drawn").order_by(Draw.period)).all()
-        return [(p, {r["stratum"]: r["k"] for r in json.loads(a)["section"]["strata"]}) for p, a in rows]
+            rows = s.execute(select(Draw.period, Draw.annual, Draw.certificate).where(Draw.status == "drawn")
+                             .order_by(Draw.period)).all()
+        out = []
+        for p, a, c in rows:
+            cert = json.loads(c)
+            out.append((p, {r["stratum"]: r["k"] for r in json.loads(a)["section"]["strata"]}, cert["frame_sha256"],
+                        quota.selection_sha256(x["entity_id"] for x in cert["selected"])))
+        return out
 
     engines = []
     for name in ("worker", "cli"):
@@ -330,12 +336,15 @@ def test_a_year_drawn_by_the_worker_has_the_cli_years_allocation(tmp_path):
         out = runs.catch_up(worker, me, now, runs.RunOptions(grace=dt.timedelta(hours=6)), cal)
         assert [(r.period, r.outcome) for r in out] == [(f"2026-{m:02d}", "done")]
     env = {**os.environ, "DSR_DATABASE_URL": f"sqlite:///{tmp_path}/cli.db"}
-    for i, p in enumerate(MONTHS):
-        r = subprocess.run([sys.executable, "-m", "scheduler", "draw", "PG-GS", "--period", p, "--seed", seed(i)],
+    with Session(worker) as s:
+        seeds = dict(s.execute(select(Draw.period, Draw.seed).where(Draw.status == "drawn")).all())
+    assert len(set(seeds.values())) == 12
+    for p in MONTHS:
+        r = subprocess.run([sys.executable, "-m", "scheduler", "draw", "PG-GS", "--period", p, "--seed", seeds[p]],
                            capture_output=True, text=True, env=env, timeout=300)
         assert r.returncode == 0, r.stderr
     by_worker, by_cli = year_of(worker), year_of(cli)
-    assert [p for p, _ in by_worker] == MONTHS and by_worker == by_cli
+    assert [row[0] for row in by_worker] == MONTHS and by_worker == by_cli
     [w_plan], [c_plan] = list_plans(worker), list_plans(cli)
     assert w_plan["quota"] == c_plan["quota"] and all(r["drawn"] == r["quota"] for r in w_plan["quota"])
     for eng in engines:
