@@ -8,8 +8,9 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.chinese import ChineseTyper
 
-audit_app = typer.Typer(help="The audit trail (审计日志).", no_args_is_help=True)
+audit_app = ChineseTyper(help="The audit trail (审计日志).", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 

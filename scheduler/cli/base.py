@@ -7,8 +7,8 @@ from typing import Any, NoReturn
 import click
 import typer
 from rich.console import Console
-from typer.core import TyperGroup
 
+from scheduler.cli.chinese import ChineseGroup, ChineseTyper, chinese_usage_errors
 from scheduler.errors import DsrError
 
 # The exit status of a refused command (a DsrError): the status the commands used before
@@ -28,22 +28,28 @@ def fail(message: str, code: int = REFUSED_EXIT) -> NoReturn:
     raise typer.Exit(code)
 
 
-class _DsrGroup(TyperGroup):
+class _DsrGroup(ChineseGroup):
     """The top `dsr` group. Every command and sub-command runs inside its `invoke`, so a
     DsrError from any of them is shown here as its Chinese message, never a traceback;
     commands need no try/except of their own for a plain refusal. Other exceptions are
-    bugs and keep their traceback."""
+    bugs and keep their traceback. A bad command line (Click's usage errors, raised while
+    parsing here or in a sub-command) gets its message in Chinese here too."""
+
+    def make_context(self, info_name: str | None, args: list[str], parent: Any = None, **extra: Any) -> Any:
+        with chinese_usage_errors():
+            return super().make_context(info_name, args, parent, **extra)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with chinese_usage_errors():
+                return super().invoke(ctx)
         except DsrError as exc:
             fail(exc.message)
 
 
-app = typer.Typer(
+app = ChineseTyper(
     name="dsr",
-    help="dsr — 双随机、一公开 scheduler (double random, one public).",
+    help="dsr：“双随机、一公开”抽查工作的命令行工具。",
     no_args_is_help=True,
     add_completion=False,
     cls=_DsrGroup,

@@ -10,8 +10,9 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
+from scheduler.cli.chinese import ChineseTyper
 
-calendar_app = typer.Typer(help="Working-day calendar (工作日历): holiday schedules by year.", no_args_is_help=True)
+calendar_app = ChineseTyper(help="Working-day calendar (工作日历): holiday schedules by year.", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 
 

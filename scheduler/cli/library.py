@@ -8,6 +8,7 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.chinese import ChineseTyper
 from scheduler.library.vocabulary import IMPORT_KINDS as KINDS, IMPORT_KIND_NAMES as KIND_NAMES
 
 _KINDS_HELP = " | ".join(KINDS)
@@ -82,7 +83,7 @@ def template_cmd(
     console.print(f"已写出{KIND_NAMES[kind]}导入模板：{path}", markup=False)
 
 
-library_app = typer.Typer(help="两库一单 lists: export in the import columns (导出两库一单).", no_args_is_help=True)
+library_app = ChineseTyper(help="两库一单 lists: export in the import columns (导出两库一单).", no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
 

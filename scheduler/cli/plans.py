@@ -9,8 +9,9 @@ import typer
 
 from scheduler.cli.acting import AS_HELP, actor_as
 from scheduler.cli.base import app, console, engine
+from scheduler.cli.chinese import ChineseTyper
 
-plans_app = typer.Typer(help="Plans (抽查计划): list, copy into a new year, approve, publish, versions.")
+plans_app = ChineseTyper(help="Plans (抽查计划): list, copy into a new year, approve, publish, versions.")
 app.add_typer(plans_app, name="plans")
 
 

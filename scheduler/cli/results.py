@@ -14,8 +14,9 @@ from typing import List, Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
+from scheduler.cli.chinese import ChineseTyper
 
-results_app = typer.Typer(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
+results_app = ChineseTyper(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 
 AS = typer.Option(..., "--as", help="The account acting (user name; an inspector's account also by its roster id).")

@@ -13,8 +13,9 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, beijing, console, engine, err_console, print_json
+from scheduler.cli.chinese import ChineseTyper
 
-user_app = typer.Typer(help="Accounts of the web app (用户账号): add, list, disable, reset password.", no_args_is_help=True)
+user_app = ChineseTyper(help="Accounts of the web app (用户账号): add, list, disable, reset password.", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
 

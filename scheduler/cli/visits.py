@@ -13,8 +13,9 @@ from typing import Optional
 import typer
 
 from scheduler.cli.base import app, console, engine, err_console
+from scheduler.cli.chinese import ChineseTyper
 
-visits_app = typer.Typer(help="联合检查（进一次门、查多项事）：跨计划、跨部门、跨层级合并入户 (joint visits across plans).",
+visits_app = ChineseTyper(help="联合检查（进一次门、查多项事）：跨计划、跨部门、跨层级合并入户 (joint visits across plans).",
                          no_args_is_help=True)
 app.add_typer(visits_app, name="visits")
 
