@@ -10,13 +10,13 @@ import typer
 from scheduler.cli.base import app, console, engine, err_console
 from scheduler.cli.chinese import ChineseTyper
 
-audit_app = ChineseTyper(help="The audit trail (审计日志).", no_args_is_help=True)
+audit_app = ChineseTyper(help="审计日志：核验审计链、显示链头哈希、导出。", no_args_is_help=True)
 app.add_typer(audit_app, name="audit")
 
 
 @audit_app.command("verify")
-def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash recorded earlier (e.g. in meeting minutes).")) -> None:
-    """Walk the hash chain and report the first broken link (核验审计链)."""
+def verify(head: Optional[str] = typer.Option(None, "--head", help="此前记录的链头哈希（如记入会议纪要的），核验历史未被改写。")) -> None:
+    """核验审计链：逐条核对哈希链并报告第一处断裂；附件文件一并核验。"""
     from scheduler.audit.service import verify as do_verify
 
     from scheduler.results.attachments_service import verify_files
@@ -38,7 +38,7 @@ def verify(head: Optional[str] = typer.Option(None, "--head", help="A head hash 
 
 @audit_app.command("head")
 def head() -> None:
-    """Print the chain's current head hash (审计链链头); keep it to detect a rewritten history later."""
+    """显示审计链当前的链头哈希；请妥善记录，以便日后发现被改写的历史。"""
     from scheduler.audit.service import head as chain_head
 
     h = chain_head(engine())
@@ -47,8 +47,8 @@ def head() -> None:
 
 
 @audit_app.command("export")
-def export(out: Path = typer.Option(..., "--out", help="Output file (JSON Lines).")) -> None:
-    """Write the chain with its head hash for an auditor (导出审计链)."""
+def export(out: Path = typer.Option(..., "--out", help="输出文件（JSON，每行一条审计事件）。")) -> None:
+    """导出审计链及其链头哈希，供审计人员核验。"""
     from scheduler.audit.service import export as do_export
 
     rep = do_export(engine(), out)

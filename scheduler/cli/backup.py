@@ -13,11 +13,12 @@ from scheduler.cli.base import app, console, err_console
 
 @app.command("backup")
 def backup_cmd(
-    out: Path = typer.Argument(..., help="Backup file to write (e.g. dsr-2026-12-01.db), or `verify`."),
-    file: Optional[Path] = typer.Argument(None, help="With `verify`: the backup file to check."),
+    out: Path = typer.Argument(..., help="要写入的备份文件（如 dsr-2026-12-01.db），或 verify（核验备份）。"),
+    file: Optional[Path] = typer.Argument(None, help="与 verify 同用：要核验的备份文件。"),
 ) -> None:
-    """Consistent online copy of the database, safe while the app and worker run (备份数据库);
-    `dsr backup verify FILE` checks a backup's manifest, integrity and audit chain without restoring it."""
+    """备份数据库：一致的在线副本，网页和后台任务运行时也可执行。
+
+    dsr backup verify 备份文件：核验备份的清单、完整性和审计链，不恢复。"""
     from db.engine import database_url
     from scheduler.audit import backup as bk
 
@@ -63,10 +64,10 @@ def _verify(file: Path) -> None:
 
 @app.command("restore")
 def restore_cmd(
-    src: Path = typer.Argument(..., help="Backup file made by `dsr backup`."),
-    force: bool = typer.Option(False, "--force", help="Replace a database that already holds data."),
+    src: Path = typer.Argument(..., help="由 dsr backup 生成的备份文件。"),
+    force: bool = typer.Option(False, "--force", help="数据库中已有数据时仍然替换。"),
 ) -> None:
-    """Check a backup and atomically replace the database with it; stop the app and worker first (恢复数据库)."""
+    """恢复数据库：核验备份后整体替换当前数据库；请先停止网页和后台任务。"""
     from db.engine import database_url
     from scheduler.audit import backup as bk
 

@@ -12,7 +12,7 @@ import typer
 from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
 from scheduler.cli.chinese import ChineseTyper
 
-calendar_app = ChineseTyper(help="Working-day calendar (工作日历): holiday schedules by year.", no_args_is_help=True)
+calendar_app = ChineseTyper(help="工作日历：逐年录入、确认节假日安排。", no_args_is_help=True)
 app.add_typer(calendar_app, name="calendar")
 
 
@@ -31,10 +31,10 @@ def _seeded_engine():
 
 @app.command()
 def deadline(
-    completed_on: str = typer.Argument(..., help="Day the check was completed, YYYY-MM-DD"),
-    days: int = typer.Option(20, "--days", help="Working days allowed (not counting the day of completion)."),
+    completed_on: str = typer.Argument(..., help="检查完成日，格式 YYYY-MM-DD"),
+    days: int = typer.Option(20, "--days", help="公示期限的工作日数（不含完成当天）。"),
 ) -> None:
-    """Print the publication deadline: the N-th working day after completion (公示截止日)."""
+    """计算公示截止日：检查完成后的第若干个工作日（默认第 20 个）。"""
     from scheduler.calendar.service import deadline as compute
 
     try:
@@ -48,9 +48,9 @@ def deadline(
 
 
 @calendar_app.command("show")
-def show(year: int = typer.Argument(..., help="Year, e.g. 2026"),
-         as_json: bool = typer.Option(False, "--json", help="Print the year and its days as JSON.")) -> None:
-    """Show a year's holidays and make-up working days (节假日安排)."""
+def show(year: int = typer.Argument(..., help="年度，如 2026"),
+         as_json: bool = typer.Option(False, "--json", help="以 JSON 输出该年度及其每一天。")) -> None:
+    """显示某年的节假日安排：放假日与调休上班日。"""
     from scheduler.calendar.service import year_days, year_info
 
     eng = _seeded_engine()
@@ -74,13 +74,13 @@ def show(year: int = typer.Argument(..., help="Year, e.g. 2026"),
 
 @calendar_app.command("enter")
 def enter(
-    year: int = typer.Argument(..., help="Year, e.g. 2027"),
-    file: Path = typer.Option(..., "--file", help='JSON: {"holidays": [{"start", "end", "name"}], "workdays": ["YYYY-MM-DD"]}'),
-    notice: str = typer.Option(..., "--notice", help="Notice reference, e.g. 国办发明电〔2026〕X号"),
-    as_user: Optional[str] = typer.Option(None, "--as", help="Administrator account entering the schedule (录入人)"),
-    by: Optional[str] = typer.Option(None, "--by", help="Deprecated: use --as (also an account)", hidden=True),
+    year: int = typer.Argument(..., help="年度，如 2027"),
+    file: Path = typer.Option(..., "--file", help='JSON 文件：{"holidays": [{"start", "end", "name"}], "workdays": ["YYYY-MM-DD"]}'),
+    notice: str = typer.Option(..., "--notice", help="通知文号，如 国办发明电〔2025〕7号"),
+    as_user: Optional[str] = typer.Option(None, "--as", help="录入人：管理员账号（用户名）"),
+    by: Optional[str] = typer.Option(None, "--by", help="已停用：请改用 --as（同为账号）", hidden=True),
 ) -> None:
-    """Enter a year's official holiday schedule; a second administrator must confirm it (录入)."""
+    """录入某年的法定节假日安排；须由另一名管理员确认后生效。"""
     from scheduler.calendar.service import enter_year, parse_schedule
     from scheduler.cli.acting import actor_as
 
@@ -101,11 +101,11 @@ def enter(
 
 @calendar_app.command("confirm")
 def confirm(
-    year: int = typer.Argument(..., help="Year, e.g. 2027"),
-    as_user: Optional[str] = typer.Option(None, "--as", help="Administrator account confirming (确认人), not the one who entered it"),
-    by: Optional[str] = typer.Option(None, "--by", help="Deprecated: use --as (also an account)", hidden=True),
+    year: int = typer.Argument(..., help="年度，如 2027"),
+    as_user: Optional[str] = typer.Option(None, "--as", help="确认人：管理员账号，须与录入人不同"),
+    by: Optional[str] = typer.Option(None, "--by", help="已停用：请改用 --as（同为账号）", hidden=True),
 ) -> None:
-    """Confirm an entered year's schedule; from then on it counts (确认)."""
+    """确认已录入的节假日安排；确认后即用于计算工作日。"""
     from scheduler.calendar.service import confirm_year
     from scheduler.cli.acting import actor_as
 

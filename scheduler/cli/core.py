@@ -11,7 +11,7 @@ from scheduler.cli.base import app, console, engine
 
 @app.command()
 def init() -> None:
-    """Create or upgrade the database schema (创建或升级数据库)."""
+    """创建或升级数据库（并载入节假日安排与检查结果类别）。"""
     from db.engine import database_url
     from db.migrate import current_revision
 
@@ -34,8 +34,8 @@ def init() -> None:
 
 
 @app.command()
-def stats(as_json: bool = typer.Option(False, "--json", help="Print one JSON object.")) -> None:
-    """Row counts of every library (两库一单统计)."""
+def stats(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（一个对象）。")) -> None:
+    """两库一单统计：各名录库与清单的记录条数。"""
     from scheduler.library.service import library_counts
 
     counts = library_counts(engine())

@@ -15,7 +15,7 @@ from scheduler.plans.rules import PlanRuleError
 from scheduler.audit import service as auditlog
 
 
-AS_USER = typer.Option(None, "--as", help="Act as this account (its role and department are checked); omitted: the local administrator.")
+AS_USER = typer.Option(None, "--as", help="以此账号的身份操作（核对其角色与部门）；省略时为本机管理员。")
 
 
 def _acting(eng, as_user: Optional[str]):  # noqa: ANN001
@@ -35,7 +35,7 @@ def _rule_refusal(exc: PlanRuleError) -> None:
     raise typer.Exit(REFUSED_EXIT)
 
 
-def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as JSON.")) -> None:
+def plans(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出抽查计划。")) -> None:
     """List the plans (抽查计划); `dsr plans` itself is the group in scheduler/cli/plans.py."""
     from scheduler.plans.service import list_plans
 
@@ -50,11 +50,11 @@ def plans(as_json: bool = typer.Option(False, "--json", help="Print the plans as
 
 @app.command()
 def freeze(
-    plan_code: str = typer.Argument(..., help="Plan code"),
-    period: str = typer.Option(..., "--period", help="YYYY-MM"),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
     as_user: Optional[str] = AS_USER,
 ) -> None:
-    """Freeze the frame of a plan for a period and print its digest (冻结名录)."""
+    """冻结名录：冻结抽查计划某一期间的检查对象名录，并显示名录摘要。"""
     from scheduler.draw.service import freeze as do_freeze
 
     eng = engine()
@@ -70,15 +70,15 @@ def freeze(
 
 @app.command()
 def draw(
-    plan_code: str = typer.Argument(..., help="Plan code"),
-    period: str = typer.Option(..., "--period", help="YYYY-MM"),
-    seed: Optional[str] = typer.Option(None, "--seed", help="Ceremony seed: 20 to 64 decimal digits. Omitted: a system seed."),
-    package: Optional[Path] = typer.Option(None, "--package", help="Write the auditor verification package here."),
-    public_package: Optional[Path] = typer.Option(None, "--public-package", help="Write the public verification package here."),
-    witness: Optional[List[str]] = typer.Option(None, "--witness", help="A witness of the seed ceremony (repeatable)."),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    seed: Optional[str] = typer.Option(None, "--seed", help="现场摇号产生的随机种子：20 至 64 位十进制数字；省略时由系统生成。"),
+    package: Optional[Path] = typer.Option(None, "--package", help="核验包（审计用）写到此处。"),
+    public_package: Optional[Path] = typer.Option(None, "--public-package", help="核验包（公开）写到此处。"),
+    witness: Optional[List[str]] = typer.Option(None, "--witness", help="现场摇号的见证人（可多次给出）。"),
     as_user: Optional[str] = AS_USER,
 ) -> None:
-    """Draw the entities of a plan for a period (DSR-1) and store the result (随机抽取)."""
+    """随机抽取：按 DSR-1 抽取抽查计划某一期间的检查对象，并保存结果。"""
     from scheduler.draw.certificate import load_stored
     from scheduler.draw.service import execute, write_packages
 
@@ -112,12 +112,12 @@ def draw(
 
 @app.command()
 def void(
-    plan_code: str = typer.Argument(...),
-    period: str = typer.Option(..., "--period"),
-    reason: str = typer.Option(..., "--reason", help="Written reason (recorded)."),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    reason: str = typer.Option(..., "--reason", help="书面理由（记入记录）。"),
     as_user: Optional[str] = AS_USER,
 ) -> None:
-    """Void a draw with a written reason; it stays on record (作废抽取)."""
+    """作废抽取：须写明理由；作废的抽取仍保留在记录中。"""
     from scheduler.draw.service import void as do_void
 
     eng = engine()
@@ -127,12 +127,12 @@ def void(
 
 @app.command()
 def package(
-    plan_code: str = typer.Argument(...),
-    period: str = typer.Option(..., "--period"),
-    out: Path = typer.Option(..., "--out", help="Output folder."),
-    public: bool = typer.Option(False, "--public", help="Write the public package instead of the auditor package."),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="输出文件夹。"),
+    public: bool = typer.Option(False, "--public", help="写出公开的核验包，而不是审计用的核验包。"),
 ) -> None:
-    """Write the verification package of a stored draw (核验包)."""
+    """写出已保存抽取的核验包。"""
     from sqlmodel import Session
 
     from scheduler.draw.service import get_draw, write_packages
@@ -147,9 +147,10 @@ def package(
 
 
 @app.command()
-def verify(directories: list[Path] = typer.Argument(..., help="Verification package folders: one draw, or the draws of one plan-year.")) -> None:
-    """Recompute a draw from its package alone; with several packages of one plan-year, also the
-    year's allocation and exclusions across them; exit 0 only if everything matches (核验)."""
+def verify(directories: list[Path] = typer.Argument(..., help="核验包文件夹：一次抽取的，或同一抽查计划同一年度各次抽取的。")) -> None:
+    """核验：仅凭核验包重算抽取，全部相符时退出状态为 0。
+
+    给出同一抽查计划同一年度的多个核验包时，也核验全年的分配与排除。"""
     from scheduler.verify import verify_package, verify_year
 
     rep = verify_package(directories[0]) if len(directories) == 1 else verify_year(directories)

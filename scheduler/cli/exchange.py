@@ -15,7 +15,7 @@ import typer
 from scheduler.cli.base import app, console, engine
 from scheduler.cli.chinese import ChineseTyper
 
-exchange_app = ChineseTyper(help="平台对接：检查结果归集报送、回执，市级平台数据导入 (platform exchange).",
+exchange_app = ChineseTyper(help="平台对接：检查结果归集报送、回执，市级平台数据导入。",
                            no_args_is_help=True)
 app.add_typer(exchange_app, name="exchange")
 

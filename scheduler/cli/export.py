@@ -11,10 +11,10 @@ from scheduler.cli.base import app, console, engine
 
 @app.command("export")
 def export_cmd(
-    out: Path = typer.Option(..., "--out", help="Output folder (created; replaced only if it is a previous export)."),
-    fmt: str = typer.Option("csv,xlsx,json,html", "--format", help="Comma-separated: csv,xlsx,json,html (default all)."),
+    out: Path = typer.Option(..., "--out", help="输出文件夹（自动创建；只有是此前的公示导出时才会被替换）。"),
+    fmt: str = typer.Option("csv,xlsx,json,html", "--format", help="以逗号分隔：csv,xlsx,json,html（默认全部）。"),
 ) -> None:
-    """公示导出：已公示的检查结果、抽查计划、抽查事项清单与抽取公开核验包 (public export)."""
+    """公示导出：已公示的检查结果、抽查计划、抽查事项清单与抽取公开核验包。"""
     from scheduler.results.export_service import export_public
 
     rep = export_public(engine(), out, fmt)

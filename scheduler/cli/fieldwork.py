@@ -18,7 +18,7 @@ import typer
 from scheduler.cli.base import console, engine, fail
 from scheduler.cli.results import results_app
 
-USER = typer.Option(..., "--as", help="User name of the account that acts (dsr users).")
+USER = typer.Option(..., "--as", help="操作账号的用户名（见 dsr user list）。")
 
 
 def _account(username: str):
@@ -43,9 +43,9 @@ def _day(v: Optional[str], name: str) -> Optional[dt.date]:
 @results_app.command("attach")
 def attach(task_id: int, file: Path, who: str = USER,
            kind: str = typer.Option("photo", "--kind", help="photo（现场照片）/ record（检查笔录）/ report（检验检测报告）"),
-           report_no: str = typer.Option("", "--report-no", help="检验检测报告编号 (kind report)"),
-           item: Optional[str] = typer.Option(None, "--item", help="Check item code the file belongs to")) -> None:
-    """Attach a file to a task's field record and print its SHA-256 (上传检查附件)."""
+           report_no: str = typer.Option("", "--report-no", help="检验检测报告编号（--kind report 时）"),
+           item: Optional[str] = typer.Option(None, "--item", help="附件所属的抽查事项代码")) -> None:
+    """上传检查附件：附在任务的现场检查记录上，并显示其 SHA-256。"""
     from scheduler.results.attachments_service import attach as do
 
     eng, actor = _account(who)
@@ -54,8 +54,8 @@ def attach(task_id: int, file: Path, who: str = USER,
 
 
 @results_app.command("checklist")
-def checklist(task_id: int, as_json: bool = typer.Option(False, "--json")) -> None:
-    """A task's checklists with their marks (检查表)."""
+def checklist(task_id: int, as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """任务的检查表及填写情况。"""
     from scheduler.results.fieldrecords_service import task_checklist
 
     rows = task_checklist(engine(), task_id)
@@ -70,8 +70,8 @@ def checklist(task_id: int, as_json: bool = typer.Option(False, "--json")) -> No
 
 @results_app.command("mark")
 def mark(task_id: int, item: str, seq: int, value: str = typer.Argument(..., help="符合 / 不符合 / 不适用"),
-         note: str = typer.Option("", "--note"), who: str = USER) -> None:
-    """Mark one checklist point of a task's item (填写检查表)."""
+         note: str = typer.Option("", "--note", help="备注"), who: str = USER) -> None:
+    """填写检查表：任务某一抽查事项的一个检查要点。"""
     from scheduler.results.fieldrecords_service import mark as do
 
     eng, actor = _account(who)
@@ -84,14 +84,14 @@ def follow_up_step(follow_up_id: int, kind: str = typer.Argument(..., help="rect
                                                                   "transfer / judicial / abnormal_list / abnormal_remove"),
                    doc_no: str = typer.Option("", "--doc-no", help="文书编号"),
                    date: str = typer.Option(..., "--date", help="决定或文书日期 YYYY-MM-DD"),
-                   due: Optional[str] = typer.Option(None, "--due", help="整改期限 YYYY-MM-DD (rectify)"),
-                   target: str = typer.Option("", "--target", help="接收部门 (transfer)"),
+                   due: Optional[str] = typer.Option(None, "--due", help="整改期限 YYYY-MM-DD（rectify 时）"),
+                   target: str = typer.Option("", "--target", help="接收部门（transfer 时）"),
                    decision: str = typer.Option("", "--decision", help="理由或决定内容"),
-                   penalty: str = typer.Option("", "--penalty", help="处罚内容 (penalty)"),
-                   procedure: str = typer.Option("", "--procedure", help="普通程序 / 简易程序 (penalty)"),
-                   applied: Optional[str] = typer.Option(None, "--applied", help="移出申请日期 (abnormal_remove)"),
+                   penalty: str = typer.Option("", "--penalty", help="处罚内容（penalty 时）"),
+                   procedure: str = typer.Option("", "--procedure", help="普通程序 / 简易程序（penalty 时）"),
+                   applied: Optional[str] = typer.Option(None, "--applied", help="移出申请日期（abnormal_remove 时）"),
                    who: str = USER) -> None:
-    """Record one step of a follow-up with its document (后续处置：责令整改、立案、处罚、移送、经营异常名录)."""
+    """登记后续处置的一个步骤及其文书（责令整改、立案、处罚、移送、经营异常名录）。"""
     from scheduler.results.followup_service import record_step
 
     eng, actor = _account(who)
@@ -105,18 +105,19 @@ def follow_up_step(follow_up_id: int, kind: str = typer.Argument(..., help="rect
 
 @results_app.command("follow-up")
 def follow_up(follow_up_id: int) -> None:
-    """One follow-up's record: steps, what is missing, next deadline (JSON)."""
+    """一项后续处置的记录：已办步骤、尚缺事项、下一个期限（以 JSON 输出）。"""
     from scheduler.results.followup_service import record
 
     typer.echo(json.dumps(record(engine(), follow_up_id), ensure_ascii=False, default=str, indent=2))
 
 
 @results_app.command("recusal")
-def recusal(task_id: int, inspector: str = typer.Option(..., "--inspector", help="Roster id of the inspector"),
+def recusal(task_id: int, inspector: str = typer.Option(..., "--inspector", help="执法检查人员的名录库编号"),
             applicant: str = typer.Option(..., "--applicant", help="申请人（当事人）"),
-            reason: str = typer.Option(..., "--reason"), date: Optional[str] = typer.Option(None, "--date"),
+            reason: str = typer.Option(..., "--reason", help="申请理由"),
+            date: Optional[str] = typer.Option(None, "--date", help="申请日期 YYYY-MM-DD（默认今天）"),
             who: str = USER) -> None:
-    """Record a party's request that an inspector recuse (当事人申请回避)."""
+    """登记当事人申请执法检查人员回避。"""
     from scheduler.results.recusal_service import request
 
     eng, actor = _account(who)
@@ -127,7 +128,7 @@ def recusal(task_id: int, inspector: str = typer.Option(..., "--inspector", help
 @results_app.command("recusal-decide")
 def recusal_decide(request_id: int, decision: str = typer.Argument(..., help="accept（同意）/ reject（驳回）"),
                    note: str = typer.Option(..., "--note", help="决定理由"), who: str = USER) -> None:
-    """Decide a recusal request; an accepted one replaces the inspector by the matching rule (回避决定)."""
+    """回避决定：同意时按匹配规则更换执法检查人员。"""
     from scheduler.results.recusal_service import decide
 
     eng, actor = _account(who)
@@ -137,9 +138,9 @@ def recusal_decide(request_id: int, decision: str = typer.Argument(..., help="ac
 
 
 @results_app.command("certificates")
-def certificates(bureau: str = typer.Option("110117", "--bureau", help="Bureau code"),
-                 days: List[int] = typer.Option([30], "--days", help="Warn this many days ahead")) -> None:
-    """Inspectors whose enforcement certificate expires soon or has expired (执法证到期提醒), as JSON."""
+def certificates(bureau: str = typer.Option("110117", "--bureau", help="监管局代码"),
+                 days: List[int] = typer.Option([30], "--days", help="提前多少天提醒")) -> None:
+    """执法证到期提醒：执法证即将到期或已过期的执法检查人员，以 JSON 输出。"""
     from scheduler.results.recusal_service import certificate_warnings
 
     typer.echo(json.dumps(certificate_warnings(engine(), bureau, days=days[0]), ensure_ascii=False, default=str,
@@ -147,10 +148,10 @@ def certificates(bureau: str = typer.Option("110117", "--bureau", help="Bureau c
 
 
 @results_app.command("documents")
-def documents(task_id: int, out: Path = typer.Option(..., "--out", help="Output folder"),
+def documents(task_id: int, out: Path = typer.Option(..., "--out", help="输出文件夹"),
               verify_url: str = typer.Option("http://localhost:8501/public-verify", "--verify-url",
-                                             help="Address of the public verification page (公开核验) for the QR code")) -> None:
-    """Write a task's 检查通知书 and 现场检查记录 as PDF (with a QR code to the draw's public verification)."""
+                                             help="公开核验页面的地址（二维码指向此处）")) -> None:
+    """把任务的检查通知书和现场检查记录写成 PDF（附指向该次抽取公开核验的二维码）。"""
     from scheduler.results.task_documents import write
 
     for p in write(engine(), task_id, out, verify_url):

@@ -23,14 +23,14 @@ def _check_kind(kind: str) -> str:
 
 @app.command("import")
 def import_cmd(
-    kind: str = typer.Argument(..., help=f"What the file holds: {_KINDS_HELP}"),
-    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV or XLSX file"),
-    bureau: Optional[str] = typer.Option(None, "--bureau", help="Bureau code (default: the only bureau)."),
-    partial: bool = typer.Option(False, "--partial", help="Import the valid rows even if some rows are rejected."),
-    rejects: Optional[Path] = typer.Option(None, "--rejects", help="Write rejected rows (plus an error column) to this CSV."),
-    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    kind: str = typer.Argument(..., help=f"文件的内容：{_KINDS_HELP}"),
+    file: Path = typer.Argument(..., exists=True, dir_okay=False, readable=True, help="CSV 或 XLSX 文件"),
+    bureau: Optional[str] = typer.Option(None, "--bureau", help="监管局代码（默认：唯一的监管局）。"),
+    partial: bool = typer.Option(False, "--partial", help="有行被拒绝时，仍导入其余有效的行。"),
+    rejects: Optional[Path] = typer.Option(None, "--rejects", help="把被拒绝的行（附错误说明列）写入此 CSV 文件。"),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="不显示进度条。"),
 ) -> None:
-    """Import a roster or list file (导入两库一单); exit status 1 if any row is rejected."""
+    """导入两库一单：名录库或清单文件；有任何一行被拒绝时退出状态为 1。"""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     from scheduler.library.import_service import import_file
@@ -67,11 +67,11 @@ def import_cmd(
 
 @app.command("template")
 def template_cmd(
-    kind: str = typer.Argument(..., help=f"Which template: {_KINDS_HELP}"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: <kind>_template.<format>)."),
-    fmt: str = typer.Option("csv", "--format", help="csv or xlsx"),
+    kind: str = typer.Argument(..., help=f"模板的类型：{_KINDS_HELP}"),
+    out: Optional[Path] = typer.Option(None, "--out", help="输出文件（默认：类型_template.格式，如 enterprises_template.csv）。"),
+    fmt: str = typer.Option("csv", "--format", help="csv 或 xlsx"),
 ) -> None:
-    """Write an import template: the headers and one importable example row (导入模板)."""
+    """写出导入模板：表头与一行可导入的示例。"""
     from scheduler.library.importing import template_bytes
 
     _check_kind(kind)
@@ -83,18 +83,18 @@ def template_cmd(
     console.print(f"已写出{KIND_NAMES[kind]}导入模板：{path}", markup=False)
 
 
-library_app = ChineseTyper(help="两库一单 lists: export in the import columns (导出两库一单).", no_args_is_help=True)
+library_app = ChineseTyper(help="导出两库一单：按导入模板的列。", no_args_is_help=True)
 app.add_typer(library_app, name="library")
 
 
 @library_app.command("export")
 def export_cmd(
-    kind: str = typer.Argument(..., help=f"Which list: {_KINDS_HELP}"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Output file (default: <kind>.<format>)."),
-    fmt: str = typer.Option("csv", "--format", help="csv or xlsx"),
-    bureau: Optional[str] = typer.Option(None, "--bureau", help="Bureau code (default: the only bureau)."),
+    kind: str = typer.Argument(..., help=f"要导出的名录库或清单：{_KINDS_HELP}"),
+    out: Optional[Path] = typer.Option(None, "--out", help="输出文件（默认：类型.格式，如 enterprises.csv）。"),
+    fmt: str = typer.Option("csv", "--format", help="csv 或 xlsx"),
+    bureau: Optional[str] = typer.Option(None, "--bureau", help="监管局代码（默认：唯一的监管局）。"),
 ) -> None:
-    """Export a whole list in the import template's columns (edit it, then `dsr import` it again)."""
+    """按导入模板的列导出整个名录库或清单（修改后可再用 dsr import 导入）。"""
     from sqlalchemy import select
     from sqlmodel import Session
 

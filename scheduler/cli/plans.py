@@ -11,13 +11,13 @@ from scheduler.cli.acting import AS_HELP, actor_as
 from scheduler.cli.base import app, console, engine
 from scheduler.cli.chinese import ChineseTyper
 
-plans_app = ChineseTyper(help="Plans (抽查计划): list, copy into a new year, approve, publish, versions.")
+plans_app = ChineseTyper(help="抽查计划：列出、复制为新年度计划、审批、发布、版本记录。")
 app.add_typer(plans_app, name="plans")
 
 
 @plans_app.callback(invoke_without_command=True)
-def plans_main(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="Print the plans as JSON.")) -> None:
-    """List the plans (抽查计划), or run one of the commands below."""
+def plans_main(ctx: typer.Context, as_json: bool = typer.Option(False, "--json", help="以 JSON 输出抽查计划。")) -> None:
+    """列出抽查计划，或执行下列命令之一。"""
     if ctx.invoked_subcommand is None:
         from scheduler.cli.draws import plans
 
@@ -31,7 +31,7 @@ def copy(
     new_code: str = typer.Option(..., "--code", help="新计划编号"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
-    """Copy a plan into a new plan year as a draft (复制为下一年度计划)."""
+    """复制为下一年度计划：把抽查计划复制为新年度的草稿。"""
     from scheduler.plans.versions import copy_plan
 
     eng = engine()
@@ -42,7 +42,7 @@ def copy(
 
 @plans_app.command("approve")
 def approve(code: str = typer.Argument(..., help="计划编号"), as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
-    """Approve a plan's draft (审批): not by the account that created or last changed it."""
+    """审批抽查计划草稿：审批人不能是创建或最后修改它的账号。"""
     from scheduler.plans.versions import approve_plan
 
     eng = engine()
@@ -53,7 +53,7 @@ def approve(code: str = typer.Argument(..., help="计划编号"), as_user: str =
 
 @plans_app.command("publish")
 def publish(code: str = typer.Argument(..., help="计划编号"), as_user: str = typer.Option(..., "--as", help=AS_HELP)) -> None:
-    """Publish an approved plan (发布): the public page shows it."""
+    """发布已审批的抽查计划：公开页面随即显示。"""
     from scheduler.plans.versions import publish_plan
 
     eng = engine()
@@ -63,8 +63,8 @@ def publish(code: str = typer.Argument(..., help="计划编号"), as_user: str =
 
 @plans_app.command("versions")
 def versions(code: str = typer.Argument(..., help="计划编号"),
-             as_json: bool = typer.Option(False, "--json", help="Print the versions as JSON.")) -> None:
-    """A plan's approved versions, newest first, with the reasons they changed (版本记录)."""
+             as_json: bool = typer.Option(False, "--json", help="以 JSON 输出版本记录。")) -> None:
+    """版本记录：抽查计划已审批的各版本（新版在前）及修改理由。"""
     from scheduler.plans.versions import versions as read
 
     rows = read(engine(), code)
@@ -85,7 +85,7 @@ def set_vertical(
     off: bool = typer.Option(False, "--off", help="取消垂直管理"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
-    """Mark a district department as vertically managed (实行垂直管理): its inspectors come from the city roster."""
+    """把区级部门标记为实行垂直管理：其执法检查人员取自市级执法检查人员名录库。"""
     from scheduler.matching.vertical import set_vertical as mark
 
     eng = engine()
@@ -100,7 +100,7 @@ def roster_approve(
     note: str = typer.Option("", "--note", help="审批意见"),
     as_user: str = typer.Option(..., "--as", help=AS_HELP),
 ) -> None:
-    """The city approves a district plan's use of its roster (垂直管理部门的执法检查人员)."""
+    """市局审批区级抽查计划使用市级执法检查人员名录库（垂直管理部门的执法检查人员）。"""
     from scheduler.matching.vertical import approve_roster_use
 
     eng = engine()
@@ -111,7 +111,7 @@ def roster_approve(
 @plans_app.command("roster-uses")
 def roster_uses(as_user: str = typer.Option(..., "--as", help=AS_HELP),
                 as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
-    """District plans that draw on a city roster, approved or pending (市级名录库使用情况)."""
+    """市级名录库使用情况：使用市级执法检查人员名录库的区级抽查计划，已审批或待审批。"""
     from scheduler.matching.vertical import roster_uses as uses
 
     eng = engine()

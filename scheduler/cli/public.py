@@ -23,13 +23,13 @@ def _draw_id(plan_code: str, period: str) -> int:
 
 @app.command()
 def announcement(
-    plan_code: str = typer.Argument(..., help="Plan code"),
-    period: str = typer.Option(..., "--period"),
-    out: Path = typer.Option(..., "--out", help="The PDF file to write."),
-    url: Optional[str] = typer.Option(None, "--url", help="Where the public package is published (the QR code's target)."),
-    witness: Optional[List[str]] = typer.Option(None, "--witness", help="A witness of the seed ceremony (repeatable)."),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="要写出的 PDF 文件。"),
+    url: Optional[str] = typer.Option(None, "--url", help="公开核验包的发布地址（二维码指向此处）。"),
+    witness: Optional[List[str]] = typer.Option(None, "--witness", help="现场摇号的见证人（可多次给出）。"),
 ) -> None:
-    """Write the printable announcement of a draw (抽取结果公告, PDF) with a QR code to its public package."""
+    """写出可打印的抽取结果公告（PDF），附指向公开核验包的二维码。"""
     from scheduler.results.announcement import announcement as facts
     from scheduler.results.announcement import render_pdf
 
@@ -42,11 +42,11 @@ def announcement(
 
 @app.command("query-codes")
 def query_codes(
-    plan_code: str = typer.Argument(..., help="Plan code"),
-    period: str = typer.Option(..., "--period"),
-    out: Path = typer.Option(..., "--out", help="CSV file: credit code, query code (one row per entity of the frame)."),
+    plan_code: str = typer.Argument(..., help="抽查计划编号"),
+    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    out: Path = typer.Option(..., "--out", help="CSV 文件：统一社会信用代码、查询码（名录中每户一行）。"),
 ) -> None:
-    """Write every entity's query code (查询码) of a draw, to print on the 检查通知书 (recorded in the audit trail)."""
+    """写出一次抽取名录中每户的查询码，供打印在检查通知书上（记入审计日志）。"""
     from scheduler.access.context import CLI
     from scheduler.results.selfcheck import query_codes as codes
 

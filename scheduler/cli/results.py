@@ -16,12 +16,12 @@ import typer
 from scheduler.cli.base import app, console, engine, err_console, print_json, print_table
 from scheduler.cli.chinese import ChineseTyper
 
-results_app = ChineseTyper(help="检查结果：录入、审核、公示、更正、后续处置 (results lifecycle).", no_args_is_help=True)
+results_app = ChineseTyper(help="检查结果：录入、审核、公示、更正、后续处置。", no_args_is_help=True)
 app.add_typer(results_app, name="results")
 
-AS = typer.Option(..., "--as", help="The account acting (user name; an inspector's account also by its roster id).")
-ROLE = typer.Option(None, "--role", help="Optional check: the account's role must be this one.")
-DEPT = typer.Option(None, "--dept", help="Optional check: the account's department code, e.g. SCJGJ.")
+AS = typer.Option(..., "--as", help="操作账号（用户名；执法检查人员的账号也可用其名录库编号）。")
+ROLE = typer.Option(None, "--role", help="可选核对：账号的角色须为此角色。")
+DEPT = typer.Option(None, "--dept", help="可选核对：账号所属部门的代码。")
 
 
 def _department(eng, dept: str) -> tuple[int, int]:  # noqa: ANN001
@@ -69,7 +69,7 @@ def _dept_id(code: str) -> int:
 
 @results_app.command("categories")
 def categories() -> None:
-    """List the result categories (检查结果类别)."""
+    """列出检查结果类别。"""
     from scheduler.results.service import list_categories
 
     for c in list_categories(engine()):
@@ -78,11 +78,11 @@ def categories() -> None:
 
 
 @results_app.command("enter")
-def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
-          category: List[str] = typer.Option(..., "--category", "-c", help="Category code or name (repeatable)"),
-          note: str = typer.Option("", "--note"), date: Optional[str] = typer.Option(None, "--date", help="检查日期 YYYY-MM-DD"),
+def enter(task_id: int, item: str = typer.Argument(..., help="抽查事项代码"),
+          category: List[str] = typer.Option(..., "--category", "-c", help="检查结果类别的代码或名称（可多次给出）"),
+          note: str = typer.Option("", "--note", help="备注"), date: Optional[str] = typer.Option(None, "--date", help="检查日期 YYYY-MM-DD"),
           who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Enter one item's result (录入检查结果)."""
+    """录入检查结果：一个抽查事项的结果。"""
     from scheduler.results.service import enter_result
 
     eng, actor = _actor(who, role, dept)
@@ -92,7 +92,7 @@ def enter(task_id: int, item: str = typer.Argument(..., help="Check item code"),
 
 @results_app.command("approve")
 def approve(result_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Approve a result (审核通过)."""
+    """审核通过检查结果。"""
     from scheduler.results.service import approve as do
 
     eng, actor = _actor(who, role, dept)
@@ -101,9 +101,9 @@ def approve(result_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Opt
 
 
 @results_app.command("send-back")
-def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS,
+def send_back(result_id: int, reason: str = typer.Option(..., "--reason", help="退回理由"), who: str = AS,
               role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Return a result to the inspectors (审核退回)."""
+    """审核退回：把检查结果退回执法检查人员。"""
     from scheduler.results.service import send_back as do
 
     eng, actor = _actor(who, role, dept)
@@ -113,7 +113,7 @@ def send_back(result_id: int, reason: str = typer.Option(..., "--reason"), who: 
 
 @results_app.command("publish")
 def publish(task_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Publish the department's reviewed results of a task (公示)."""
+    """公示：公示本部门已审核的任务检查结果。"""
     from scheduler.results.service import publish as do
 
     eng, actor = _actor(who, role, dept)
@@ -122,10 +122,12 @@ def publish(task_id: int, who: str = AS, role: Optional[str] = ROLE, dept: Optio
 
 
 @results_app.command("correct")
-def correct(result_id: int, category: List[str] = typer.Option(..., "--category", "-c"),
-            reason: str = typer.Option(..., "--reason"), note: Optional[str] = typer.Option(None, "--note"),
+def correct(result_id: int,
+            category: List[str] = typer.Option(..., "--category", "-c", help="更正后的检查结果类别（可多次给出）"),
+            reason: str = typer.Option(..., "--reason", help="更正理由"),
+            note: Optional[str] = typer.Option(None, "--note", help="备注（省略时不变）"),
             who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Correct a published result, with a reason (更正已公示结果)."""
+    """更正已公示的检查结果，须写明理由。"""
     from scheduler.results.service import correct as do
 
     eng, actor = _actor(who, role, dept)
@@ -134,10 +136,10 @@ def correct(result_id: int, category: List[str] = typer.Option(..., "--category"
 
 
 @results_app.command("close-follow-up")
-def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outcome"),
+def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outcome", help="办结情况"),
                     action: Optional[str] = typer.Option(None, "--action", help="责令改正/立案查处/移送司法机关/其他"),
                     who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Close a follow-up with its outcome, once its record is complete (后续处置办结; see `follow-up-step`)."""
+    """后续处置办结：记录完整后写明办结情况（步骤见 follow-up-step）。"""
     from scheduler.results.followup_service import close as do
 
     eng, actor = _actor(who, role, dept)
@@ -146,9 +148,9 @@ def close_follow_up(follow_up_id: int, outcome: str = typer.Option(..., "--outco
 
 
 @results_app.command("cannot-inspect")
-def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), who: str = AS, role: Optional[str] = ROLE,
+def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason", help="无法检查的原因"), who: str = AS, role: Optional[str] = ROLE,
                    dept: Optional[str] = DEPT) -> None:
-    """Mark a task as impossible to inspect, with the reason (无法检查)."""
+    """把任务标记为无法检查，写明原因。"""
     from scheduler.results.service import declare_cannot_inspect
 
     eng, actor = _actor(who, role, dept)
@@ -158,10 +160,12 @@ def cannot_inspect(task_id: int, reason: str = typer.Option(..., "--reason"), wh
 
 @results_app.command("case")
 def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投诉举报个案）/ special（专项检查）"),
-         item: List[str] = typer.Option(..., "--item", "-i"), department: str = typer.Option(..., "--department"),
-         inspector: List[str] = typer.Option(..., "--inspector"), reason: str = typer.Option(..., "--reason"),
+         item: List[str] = typer.Option(..., "--item", "-i", help="抽查事项代码（可多次给出）"),
+         department: str = typer.Option(..., "--department", help="部门代码"),
+         inspector: List[str] = typer.Option(..., "--inspector", help="执法检查人员的名录库编号（可多次给出）"),
+         reason: str = typer.Option(..., "--reason", help="登记理由（如投诉举报的来由）"),
          who: str = AS, role: Optional[str] = ROLE, dept: Optional[str] = DEPT) -> None:
-    """Record a case-based or special check outside the draw (个案 / 专项检查)."""
+    """登记随机抽取之外的个案处理或专项检查。"""
     from scheduler.results.service import record_case_task
 
     eng, actor = _actor(who, role, dept)
@@ -170,10 +174,10 @@ def case(uscc: str, kind: str = typer.Option("case", "--kind", help="case（投�
 
 
 @results_app.command("queue")
-def queue(department: str = typer.Argument(..., help="Department code"),
+def queue(department: str = typer.Argument(..., help="部门代码"),
           which: str = typer.Option("review", "--which", help="review（待审核）/ publish（待公示）"),
-          as_json: bool = typer.Option(False, "--json")) -> None:
-    """A department's review or publication queue (待审核 / 待公示)."""
+          as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
+    """部门的待审核或待公示队列。"""
     from scheduler.results.service import local_today, publication_queue, review_queue
 
     eng, did = engine(), _dept_id(department)
@@ -191,9 +195,9 @@ def queue(department: str = typer.Argument(..., help="Department code"),
 
 
 @results_app.command("public")
-def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page"),
-           as_json: bool = typer.Option(False, "--json", help="Print the page as JSON.")) -> None:
-    """The public record of published results (公示结果)."""
+def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page", help="页码"),
+           as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本页。")) -> None:
+    """公示结果：已公示检查结果的公开记录。"""
     from scheduler.results.service import PUBLIC_KEYS, published_results
 
     p = published_results(engine(), q=q, page=page)
@@ -205,8 +209,8 @@ def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企
 
 
 @results_app.command("dashboard")
-def dashboard(year: int, bureau: str = typer.Option("110117", "--bureau", help="Bureau code")) -> None:
-    """Dashboard figures of a year's random draws (统计看板), as JSON."""
+def dashboard(year: int, bureau: str = typer.Option("110117", "--bureau", help="监管局代码")) -> None:
+    """统计看板：某年度随机抽查的统计数据，以 JSON 输出。"""
     from sqlalchemy import select
     from sqlmodel import Session
 

@@ -15,7 +15,7 @@ import typer
 from scheduler.cli.base import app, beijing, console, engine, err_console, print_json
 from scheduler.cli.chinese import ChineseTyper
 
-user_app = ChineseTyper(help="Accounts of the web app (用户账号): add, list, disable, reset password.", no_args_is_help=True)
+user_app = ChineseTyper(help="网页端的用户账号：新增、列出、停用、启用、重置密码。", no_args_is_help=True)
 app.add_typer(user_app, name="user")
 
 
@@ -25,13 +25,20 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _read_password(from_stdin: bool) -> str:
-    """From stdin (first line), or typed twice at a hidden prompt; never echoed."""
+    """From stdin (first line), or typed twice at a hidden prompt; never echoed.
+
+    The second prompt is asked here rather than by `confirmation_prompt`, whose mismatch message
+    Click prints in English."""
     if from_stdin:
         line = sys.stdin.readline()
         if not line:
             _fail("未从标准输入读到密码")
         return line.rstrip("\r\n")
-    return typer.prompt("密码", hide_input=True, confirmation_prompt="再次输入密码")
+    while True:
+        password = typer.prompt("密码", hide_input=True)
+        if typer.prompt("再次输入密码", hide_input=True) == password:
+            return password
+        typer.echo("错误：两次输入的密码不一致，请重新输入。", err=True)
 
 
 @user_app.command("add")
@@ -45,7 +52,7 @@ def add(
     name: str = typer.Option("", "--name", help="姓名（显示名）"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取密码（一行）"),
 ) -> None:
-    """Create an account (新增用户); the first administrator: `dsr user add NAME --admin`."""
+    """新增用户；创建第一个管理员：dsr user add 用户名 --admin。"""
     from scheduler.access.permissions import ROLES
     from scheduler.accounts.service import add_user, check_password
 
@@ -64,8 +71,8 @@ def add(
 
 
 @user_app.command("list")
-def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print the accounts as JSON.")) -> None:
-    """List the accounts (用户列表); last logins in Beijing time."""
+def list_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出用户列表。")) -> None:
+    """用户列表；最近登录时间为北京时间。"""
     from rich.table import Table
 
     from db.models import utcnow
@@ -91,7 +98,7 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="Print the accou
 
 @user_app.command("disable")
 def disable(username: str = typer.Argument(..., help="用户名")) -> None:
-    """Disable an account (停用); it can no longer log in. Accounts are never deleted."""
+    """停用账号：停用后不能再登录；账号不会被删除。"""
     from scheduler.accounts.service import disable_user
 
     disable_user(engine(), username)
@@ -100,7 +107,7 @@ def disable(username: str = typer.Argument(..., help="用户名")) -> None:
 
 @user_app.command("enable")
 def enable(username: str = typer.Argument(..., help="用户名")) -> None:
-    """Re-enable a disabled account (启用); also lifts a lock-out."""
+    """启用已停用的账号；同时解除登录锁定。"""
     from scheduler.accounts.service import set_active
 
     set_active(engine(), username, True)
@@ -112,7 +119,7 @@ def reset_password_cmd(
     username: str = typer.Argument(..., help="用户名"),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="从标准输入读取新密码（一行）"),
 ) -> None:
-    """Set a new password (重置密码); also lifts a lock-out."""
+    """重置密码：设置新密码，同时解除登录锁定。"""
     from scheduler.accounts.service import check_password, reset_password
 
     eng = engine()

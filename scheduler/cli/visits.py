@@ -15,7 +15,7 @@ import typer
 from scheduler.cli.base import app, console, engine, err_console
 from scheduler.cli.chinese import ChineseTyper
 
-visits_app = ChineseTyper(help="联合检查（进一次门、查多项事）：跨计划、跨部门、跨层级合并入户 (joint visits across plans).",
+visits_app = ChineseTyper(help="联合检查（进一次门、查多项事）：跨计划、跨部门、跨层级合并入户。",
                          no_args_is_help=True)
 app.add_typer(visits_app, name="visits")
 
@@ -39,10 +39,10 @@ def _report_line(r) -> str:
 
 @visits_app.command("refresh")
 def refresh(
-    period: Optional[str] = typer.Argument(None, help="Draw period or window, e.g. 2026-12 (its window is recomputed)."),
-    all_windows: bool = typer.Option(False, "--all", help="Recompute every window (e.g. after an upgrade)."),
+    period: Optional[str] = typer.Argument(None, help="抽查期间或协调周期，如 2026-12（重新计算其所在的协调周期）。"),
+    all_windows: bool = typer.Option(False, "--all", help="重新计算所有协调周期（如升级之后）。"),
 ) -> None:
-    """Recompute the visits of a coordination window from the live draws (重新计算联合检查)."""
+    """重新计算联合检查：按有效的抽取重新计算一个协调周期的入户。"""
     from sqlmodel import Session
 
     from scheduler.access.permissions import require
@@ -73,11 +73,11 @@ def _jsonable(row: dict) -> dict:
 
 @visits_app.command("list")
 def list_visits(
-    period: str = typer.Argument(..., help="Draw period or window, e.g. 2026-12"),
-    merged: bool = typer.Option(False, "--merged", help="Only visits that join several tasks."),
-    as_json: bool = typer.Option(False, "--json", help="Print the visits as JSON."),
+    period: str = typer.Argument(..., help="抽查期间或协调周期，如 2026-12"),
+    merged: bool = typer.Option(False, "--merged", help="只列出合并了多个任务的入户。"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出入户计划。"),
 ) -> None:
-    """List the planned visits of a window: entity, plans, departments, items, team with origin (入户计划)."""
+    """入户计划：一个协调周期的检查对象、抽查计划、部门、抽查事项、检查组及其来源。"""
     from scheduler.visits import service as vs
 
     eng = engine()
@@ -110,10 +110,10 @@ def list_visits(
 
 @visits_app.command("separate")
 def separate(
-    span: str = typer.Argument(..., help="A year, quarter or month: 2026, 2026-Q4, 2026-12"),
-    as_json: bool = typer.Option(False, "--json", help="Print the report as JSON."),
+    span: str = typer.Argument(..., help="年度、季度或月份：2026、2026-Q4、2026-12"),
+    as_json: bool = typer.Option(False, "--json", help="以 JSON 输出报告。"),
 ) -> None:
-    """Entities that still get several separate visits in a span, and why (多次入户)."""
+    """多次入户：某时段内仍被分别多次入户的检查对象及原因。"""
     from scheduler.visits import service as vs
 
     eng = engine()
@@ -135,8 +135,8 @@ def separate(
 
 
 @visits_app.command("window")
-def window(value: Optional[str] = typer.Argument(None, help="month (按月) or quarter (按季度); omitted: show it.")) -> None:
-    """Show or set the coordination window (协调周期); setting it re-forms every visit."""
+def window(value: Optional[str] = typer.Argument(None, help="month（按月）或 quarter（按季度）；省略时显示当前设置。")) -> None:
+    """显示或设置协调周期；设置后重新组成全部入户。"""
     from scheduler.visits import rules as rule
     from scheduler.visits import service as vs
 
@@ -153,8 +153,9 @@ def window(value: Optional[str] = typer.Argument(None, help="month (按月) or q
 
 
 @visits_app.command("date")
-def date(visit_id: int = typer.Argument(...), day: str = typer.Argument(..., help="YYYY-MM-DD, or 'none' to clear")) -> None:
-    """Set the one date of a visit (安排联合检查日期)."""
+def date(visit_id: int = typer.Argument(..., help="入户编号"),
+         day: str = typer.Argument(..., help="检查日期 YYYY-MM-DD，或 none（清除日期）")) -> None:
+    """安排联合检查日期：设置一次入户的检查日期。"""
     from scheduler.visits import service as vs
 
     when = None
@@ -168,8 +169,9 @@ def date(visit_id: int = typer.Argument(...), day: str = typer.Argument(..., hel
 
 
 @visits_app.command("mergeable")
-def mergeable(plan_code: str = typer.Argument(...), value: str = typer.Argument(..., help="yes / no")) -> None:
-    """Mark a plan mergeable into other plans' visits or not (不可合并, e.g. a key item that cannot wait)."""
+def mergeable(plan_code: str = typer.Argument(..., help="抽查计划编号"),
+              value: str = typer.Argument(..., help="yes（可合并）/ no（不可合并）")) -> None:
+    """设置抽查计划能否与其他计划合并入户（不可合并：如不能等待的重点检查事项）。"""
     from scheduler.visits import service as vs
 
     flag = {"yes": True, "y": True, "true": True, "是": True, "no": False, "n": False, "false": False, "否": False}.get(value.lower())

@@ -9,14 +9,13 @@ from scheduler.cli.base import app, engine
 
 @app.command()
 def worker(
-    worker_id: str = typer.Option("", "--id", help="Worker name (default: DSR_WORKER_ID, or host-pid)."),
-    once: bool = typer.Option(False, "--once", help="Catch up due runs, recover stale claims, send reminders, then exit."),
-    poll: float = typer.Option(30.0, "--poll", min=0.2, help="Seconds between re-reads of the plans' schedules."),
+    worker_id: str = typer.Option("", "--id", help="后台任务进程的名称（默认：DSR_WORKER_ID，或 主机名-进程号）。"),
+    once: bool = typer.Option(False, "--once", help="补做到期的抽取、收回超时的认领、发送提醒，然后退出。"),
+    poll: float = typer.Option(30.0, "--poll", min=0.2, help="重新读取抽查计划日程的间隔秒数。"),
 ) -> None:
-    """Run scheduled draws (APScheduler, job store in the database); stop with SIGTERM.
+    """计划任务：按抽查计划的日程自动抽取（任务记录存于数据库）；收到 SIGTERM 信号时停止。
 
-    Environment: DSR_DATABASE_URL, DSR_MISFIRE_GRACE (seconds, default 21600),
-    DSR_CLAIM_LEASE (seconds, default 600), DSR_WEBHOOK_URL (optional).
+    环境变量：DSR_DATABASE_URL；DSR_MISFIRE_GRACE（秒，默认 21600）；DSR_CLAIM_LEASE（秒，默认 600）；DSR_WEBHOOK_URL（可选）。
     """
     import logging
 
