@@ -150,3 +150,14 @@ def test_the_allow_list_catches_english():
 ])
 def test_the_mapping(english, chinese):
     assert translate(english) == chinese
+
+
+def test_the_password_prompt_is_chinese():
+    """Typed twice at a hidden prompt; a mismatch is told in Chinese and asked again."""
+    from scheduler.cli.users import _read_password
+
+    with CliRunner().isolation(input="Passw0rd-1\nPassw0rd-2\nPassw0rd-3\nPassw0rd-3\n") as (_, err, output):
+        assert _read_password(False) == "Passw0rd-3"
+        shown = output.getvalue().decode("utf-8")
+    assert "两次输入的密码不一致" in shown and "再次输入密码" in shown, shown
+    assert english_words(shown) == [], shown
