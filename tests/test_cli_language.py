@@ -161,3 +161,14 @@ def test_the_password_prompt_is_chinese():
         shown = output.getvalue().decode("utf-8")
     assert "两次输入的密码不一致" in shown and "再次输入密码" in shown, shown
     assert english_words(shown) == [], shown
+
+
+def test_start_up_does_not_load_the_help_renderer():
+    """The Chinese texts go into typer.rich_utils only when help or an error is drawn: start-up
+    (`dsr --help` is benchmarked, and every command starts up) does not import it."""
+    import subprocess
+    import sys
+
+    code = "import sys, scheduler.cli; assert 'typer.rich_utils' not in sys.modules"
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
