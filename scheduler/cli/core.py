@@ -33,6 +33,12 @@ def init() -> None:
         console.print(f"已载入检查结果类别 {n} 个")
 
 
+# The table's labels (the JSON keeps the library's keys, which scripts read).
+STATS_LABELS = {"enterprises": "检查对象", "inspectors": "执法检查人员", "experts": "专家", "items": "抽查事项",
+                "conflicts": "回避申报", "departments": "部门", "towns": "乡镇街道", "bureaus": "监管局",
+                "plans": "抽查计划", "draws": "抽取", "tasks": "抽查任务"}
+
+
 @app.command()
 def stats(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（一个对象）。")) -> None:
     """两库一单统计：各名录库与清单的记录条数。"""
@@ -43,4 +49,4 @@ def stats(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出（
         typer.echo(json.dumps(counts, ensure_ascii=False))
     else:
         for k, v in counts.items():
-            console.print(f"{k:>12}  {v:>12,}")
+            console.print(f"{STATS_LABELS.get(k, k):\u3000>6}  {v:>12,}")
