@@ -170,7 +170,8 @@ class _ChineseTexts:
     the help option's help, and the Chinese rich texts before help is drawn."""
 
     def format_usage(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:
-        formatter.write_usage(ctx.command_path, " ".join(self.collect_usage_pieces(ctx)), prefix=USAGE_PREFIX)  # type: ignore[attr-defined]
+        pieces = self.collect_usage_pieces(ctx)  # type: ignore[attr-defined]
+        formatter.write_usage(ctx.command_path, " ".join(pieces), prefix=USAGE_PREFIX)
 
     def get_help_option(self, ctx: _click.Context) -> Any:
         option = super().get_help_option(ctx)  # type: ignore[misc]

@@ -22,4 +22,5 @@ def export_cmd(
     for name, n in rep.counts.items():
         console.print(f"  {name}：{n} 条")
     steps = {"read": "读取", "packages": "核验包"}  # the other steps are the formats (csv, xlsx …)
-    console.print(f"  文件 {len(rep.files)} 个；用时 " + "，".join(f"{steps.get(k, k)} {v:.2f} 秒" for k, v in rep.seconds.items()))
+    timings = "，".join(f"{steps.get(k, k)} {v:.2f} 秒" for k, v in rep.seconds.items())
+    console.print(f"  文件 {len(rep.files)} 个；用时 {timings}")

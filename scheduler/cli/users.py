@@ -35,8 +35,8 @@ def _read_password(from_stdin: bool) -> str:
             _fail("未从标准输入读到密码")
         return line.rstrip("\r\n")
     while True:
-        password = typer.prompt("密码", hide_input=True)
-        if typer.prompt("再次输入密码", hide_input=True) == password:
+        password = typer.prompt("密码", hide_input=True, prompt_suffix="：")
+        if typer.prompt("再次输入密码", hide_input=True, prompt_suffix="：") == password:
             return password
         typer.echo("错误：两次输入的密码不一致，请重新输入。", err=True)
 
