@@ -197,9 +197,11 @@ class ChineseTyper(typer.Typer):
     placeholders; every `dsr` app and sub-app is one of these."""
 
     def __init__(self, *, cls: type[TyperGroup] | None = None, **settings: Any) -> None:
-        super().__init__(cls=cls or ChineseGroup, options_metavar=OPTIONS_METAVAR,
-                         subcommand_metavar=SUBCOMMAND_METAVAR, **settings)
+        settings.setdefault("options_metavar", OPTIONS_METAVAR)
+        settings.setdefault("subcommand_metavar", SUBCOMMAND_METAVAR)
+        super().__init__(cls=cls or ChineseGroup, **settings)
 
     def command(self, name: str | None = None, *, cls: type[TyperCommand] | None = None,
                 **settings: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-        return super().command(name, cls=cls or ChineseCommand, options_metavar=OPTIONS_METAVAR, **settings)
+        settings.setdefault("options_metavar", OPTIONS_METAVAR)
+        return super().command(name, cls=cls or ChineseCommand, **settings)
