@@ -1,6 +1,6 @@
 """The framework's own texts of the `dsr` command line, in Simplified Chinese.
 
-Why this module: everything the product shows a person is Chinese (docs/GLOSSARY rule), and that
+Why this module: everything the product shows a person is Chinese (the glossary's rule), and that
 includes what Typer and Click write around our help texts — "Usage:", the panel titles,
 "[required]", the `--help` option's own help — and their messages for a bad command line
 ("Missing option", "No such option", "Invalid value for" …).
