@@ -19,7 +19,9 @@ One step is written for speed, because a verifier needs a pair ticket for
 every task and every person of its pools (80 million for the draw of 1M
 entities): the pair tickets of one task with a whole pool are computed at once,
 on the lanes of one Python integer (`_Lanes`). Tests compare them with the
-one-value `splitmix64`, which is the definition.
+one-value `splitmix64`, which is the definition. The pick then finds the smallest
+(load, pair ticket, id) with C-level min/compress over the pool rather than a
+tuple per person (`_People.pick`); a test holds it to §4 step 3 word for word.
 """
 
 from __future__ import annotations
