@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -71,7 +72,7 @@ def _common(cert: dict, checks: list[str]) -> None:
     checks.append("算法为 DSR-1，随机种子格式有效（20-64 位半角数字，按文本使用）")
 
 
-def _check_selected_tickets(cert: dict, known_ids: set[str] | None, checks: list[str]) -> None:
+def _check_selected_tickets(cert: dict, known_ids: Collection[str] | None, checks: list[str]) -> None:
     sel = cert["selected"]
     ids = [s["entity_id"] for s in sel]
     if known_ids is not None:
@@ -101,7 +102,7 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     checks.append("frame.csv 的 SHA-256 与证书 frame_sha256 一致")
     try:
         rows = dsr1.parse_frame(data)
-        _expect(dsr1.canonical_frame(rows) == data, "frame.csv 不是规范格式（须按对象标识字节序排列、无表头、每行“对象标识,分层”）")
+        _expect(dsr1.is_canonical(rows), "frame.csv 不是规范格式（须按对象标识字节序排列、无表头、每行“对象标识,分层”）")
     except (DrawError, UnicodeDecodeError) as exc:
         raise _Difference(f"frame.csv 无法解析：{exc}") from None
     checks.append("frame.csv 为规范格式（按对象标识排序、无重复）")
@@ -109,7 +110,7 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     checks.append(f"名录规模 frame_size = {len(rows)}")
 
     stratum_of = dict(rows)
-    _check_selected_tickets(cert, set(stratum_of), checks)
+    _check_selected_tickets(cert, stratum_of.keys(), checks)
 
     rules: dict[str, dsr1.Rule] = {}
     for s in cert["strata"]:
@@ -118,8 +119,8 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     for lab in sorted(set(stratum_of.values())):
         _expect(lab in rules, f"分层 {lab} 出现在 frame.csv 中，但证书 strata 中没有它的规则")
     try:
-        res = dsr1.draw(cert["seed"], cert["plan_code"], cert["period"], rows, rules,
-                        batches=cert["batches"], reserve_ratio=cert["reserve_ratio"])
+        res = dsr1.draw_canonical(cert["seed"], cert["plan_code"], cert["period"], rows, rules,
+                                  cert["batches"], cert["reserve_ratio"], data)
     except DrawError as exc:
         raise _Difference(f"无法按证书参数重算抽取：{exc}") from None
     _expect(res.public_frame_sha256 == cert["public_frame_sha256"],

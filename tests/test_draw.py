@@ -439,3 +439,58 @@ def test_frozen_archive_path_refuses_non_canonical_bytes():
         draw.rank(SEED, "P", "2026-12", draw.frame_of_archive(b"B1,A\nA1,A\n"), {"A": draw.StratumRule(ratio="1")})
     with pytest.raises(draw.DrawError, match="规范格式"):
         draw.rank(SEED, "P", "2026-12", draw.frame_of_archive(b"A1,A\nB1"), {"A": draw.StratumRule(ratio="1")})
+
+
+def _parse_frame_line_by_line(data: bytes) -> list[tuple[str, str]]:
+    """parse_frame as §1.2 reads it, one line at a time (the reference reads the whole text at once)."""
+    text = data.decode("utf-8")
+    if not text:
+        return []
+    if not text.endswith("\n"):
+        raise reference.DrawError("抽查名录文件必须以换行结尾")
+    rows = []
+    for no, line in enumerate(text[:-1].split("\n"), start=1):
+        parts = line.split(",")
+        if len(parts) != 2:
+            raise reference.DrawError(f"抽查名录第 {no} 行格式错误：应为“对象标识,分层”")
+        rows.append((parts[0], parts[1]))
+    return rows
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.text(alphabet="ab,\n", max_size=6), max_size=6))
+def test_parse_frame_and_is_canonical_equal_their_line_by_line_definition(lines):
+    """Lines of 0 and 2 commas that pair up when the text is split at once are still refused,
+    naming the same line; is_canonical(rows) is canonical_frame(rows) == data."""
+    data = "".join(f"{x}\n" for x in lines).encode("utf-8")
+    try:
+        want = _parse_frame_line_by_line(data)
+    except reference.DrawError as exc:
+        with pytest.raises(reference.DrawError) as got:
+            reference.parse_frame(data)
+        assert str(got.value) == str(exc)
+        return
+    rows = reference.parse_frame(data)
+    assert rows == want
+    try:
+        canonical = reference.canonical_frame(rows) == data
+    except reference.DrawError as exc:
+        with pytest.raises(reference.DrawError) as got:
+            reference.is_canonical(rows)
+        assert str(got.value) == str(exc)
+        return
+    assert reference.is_canonical(rows) == canonical
+
+
+def test_a_line_without_comma_beside_one_with_two_is_refused():
+    with pytest.raises(reference.DrawError, match="第 1 行"):
+        reference.parse_frame(b"a\nb,A,c\n")
+
+
+def test_draw_canonical_equals_draw():
+    rows = sorted(make_frame(3000), key=lambda r: r[0])
+    data = reference.canonical_frame(rows)
+    rules = {s: reference.Rule(ratio="0.05") for s in "ABCD"}
+    assert reference.is_canonical(reference.parse_frame(data))
+    assert (reference.draw_canonical(SEED, "PG-1", "2026-01", reference.parse_frame(data), rules, 3, "0.2", data)
+            == reference.draw(SEED, "PG-1", "2026-01", rows, rules, 3, "0.2"))

@@ -145,6 +145,16 @@ def test_commitments_cannot_be_opened_by_guessing_without_the_salt(tmp_path):
     assert len(set(published.values())) == len(published)
 
 
+@pytest.mark.parametrize("key", [secrets.token_bytes(32), b"", b"k" * 64, secrets.token_bytes(65), b"\x00" * 100])
+def test_commitments_csv_is_the_definition_line_by_line(key):
+    """commitments_csv computes HMAC-SHA-256 on prefixed hashers (RFC 2104 split at its two
+    hashes); it must equal hmac.digest through entity_salt and entity_commitment, for any key
+    length (shorter than, equal to and longer than SHA-256's 64-byte block) and non-ASCII ids."""
+    rows = frame(50) + [("检查对象甲", "A"), ("é", "B"), ("x" * 200, "C")]
+    want = "".join(f"{e},{hs.entity_commitment(hs.entity_salt(key, e), s, e)}\n" for e, s in rows)
+    assert hs.commitments_csv(key, rows) == want.encode("utf-8")
+
+
 def test_the_auditor_package_recomputes_the_commitments(tmp_path):
     auditor, public, full = packages(tmp_path, frame(300))
     rep = verify_package(auditor)

@@ -672,3 +672,44 @@ def test_reference_recompute_names_every_alteration():
     said = [reference.recompute(c, SEED, PLAN, PERIOD, ref_tasks, by_key) for c in cases]
     assert said[0] is None and all(said[1:]), said
     assert len(set(said[1:])) == len(said) - 1  # each alteration is named for what it is
+
+
+def _naive_match(seed, plan, period, tasks, roster, conflicts, prior, policy):
+    """§4 steps 1-3 word for word, for one department without tags or experts: every slot takes
+    the smallest (load, pair ticket, id) (balanced) or (pair ticket, id) (uniform) among the
+    active, not on the team, not recused, below the cap. Returns [(entity, [person, ...])]."""
+    loads = {r.inspector_id: prior.get(r.inspector_id, 0) for r in roster}
+    out = []
+    for t in sorted(tasks, key=lambda t: t.rank):
+        tkey, team = reference.task_key(t.ticket), []
+        for _ in range(policy.team_size):
+            free = [r.inspector_id for r in roster if r.active and r.inspector_id not in team
+                    and (r.inspector_id, t.entity_id) not in conflicts and loads[r.inspector_id] < policy.cap]
+            if not free:
+                continue
+            p = min(free, key=lambda p: (loads[p] if policy.policy == "balanced" else 0,
+                                         reference.splitmix64(tkey ^ reference.person_key(seed, plan, period, "inspector", p)),
+                                         p))
+            loads[p] += 1
+            team.append(p)
+        out.append((t.entity_id, team))
+    return out
+
+
+@pytest.mark.parametrize("policy", ["balanced", "uniform"])
+@pytest.mark.parametrize("key_space", [1, 3, 1 << 64])
+def test_reference_pick_equals_the_rule_word_for_word_even_when_person_keys_collide(monkeypatch, policy, key_space):
+    """The reference picks by (load, pair ticket, id) without building a tuple per person; person
+    keys reduced to `key_space` values make equal pair tickets common (1: all equal), and the
+    id must still decide among them."""
+    real = reference.person_key
+    monkeypatch.setattr(reference, "person_key", lambda *a: real(*a) % key_space)
+    roster = [reference.Inspector(f"I{i:02d}", "D", frozenset(), i % 7 != 3) for i in range(12)]
+    tasks = [reference.Task(f"E{r}", hashlib.sha256(f"t{r}".encode()).hexdigest(), r + 1, ("D",), {})
+             for r in range(40)]
+    conflicts = {(f"I{i:02d}", f"E{r}") for i in range(12) for r in range(40) if (i * 7 + r) % 11 == 0}
+    prior = {"I01": 2, "I05": 1}
+    pol = reference.Policy(team_size=3, policy=policy, cap=9)
+    got = reference.match(SEED, PLAN, PERIOD, tasks, roster, [], conflicts, {}, prior, pol)
+    want = _naive_match(SEED, PLAN, PERIOD, tasks, roster, conflicts, prior, pol)
+    assert [(e, [m.person_id for m in team]) for e, team in got.teams.items()] == want

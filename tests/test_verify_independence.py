@@ -209,3 +209,24 @@ def test_a_broken_matching_engine_is_caught(eng, tmp_path, monkeypatch):
     # The public package cannot re-run the matching (no roster, no conflicts), and says so.
     rep = verify_package(public)
     assert rep.ok and any("检查组未重算" in c for c in rep.checks)
+
+
+@pytest.mark.parametrize("tamper, says", [
+    ("pair_ticket", "配对号"),  # one member's pair ticket, last hex digit changed
+    ("order", "第 1 名成员"),  # the first team of two or more: its members swapped
+])
+def test_a_tampered_team_in_an_auditor_package_is_found(eng, tmp_path, tamper, says):
+    """After the reference's faster pick and pair tickets, an auditor package whose certificate
+    has one pair ticket changed, or two members of a team swapped, still fails on that task."""
+    auditor, _, _ = draw_packages(eng, tmp_path, "2026-07" if tamper == "pair_ticket" else "2026-08")
+    path = auditor / "certificate.json"
+    cert = json.loads(path.read_text(encoding="utf-8"))
+    task = next(t for t in cert["matching"]["tasks"] if len(t["team"]) >= 2)
+    if tamper == "pair_ticket":
+        m = task["team"][1]
+        m["pair_ticket"] = m["pair_ticket"][:-1] + ("0" if m["pair_ticket"][-1] != "0" else "1")
+    else:
+        task["team"][0], task["team"][1] = task["team"][1], task["team"][0]
+    path.write_text(json.dumps(cert, ensure_ascii=False), encoding="utf-8")
+    rep = verify_package(auditor)
+    assert not rep.ok and task["entity_id"] in rep.first_difference and says in rep.first_difference, rep.first_difference

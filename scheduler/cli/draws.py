@@ -12,7 +12,6 @@ import typer
 from scheduler.access.context import CLI
 from scheduler.cli.base import REFUSED_EXIT, app, console, engine, err_console
 from scheduler.plans.rules import PlanRuleError
-from scheduler.audit import service as auditlog
 
 
 AS_USER = typer.Option(None, "--as", help="以此账号的身份操作（核对其角色与部门）；省略时为本机管理员。")
@@ -96,6 +95,8 @@ def draw(
     if package or public_package:
         write_packages(eng, d.id, package, public_package)
     if public_package:
+        from scheduler.audit import service as auditlog  # here, not at the top: `dsr verify` needs no database
+
         auditlog.write_head(eng, public_package)  # the audit chain's head travels with the public package
     console.print(
         f"抽取完成：计划 {plan_code}，期间 {period}，名录 {cert['frame_size']:,} 户，抽中 {len(cert['selected']):,} 户，"
@@ -142,6 +143,8 @@ def package(
         d = get_draw(s, plan_code, period)
     write_packages(eng, d.id, None if public else out, out if public else None)
     if public:
+        from scheduler.audit import service as auditlog
+
         auditlog.write_head(eng, out)
     console.print(f"已写出核验包：{out}")
 

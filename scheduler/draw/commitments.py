@@ -65,14 +65,33 @@ def normalize_code(text: str) -> str:
     return "-".join(t[i:i + 4] for i in range(0, len(t), 4))
 
 
+def _hmac_sha256_prefixed(key: bytes, prefix: bytes) -> tuple[hashlib._Hash, hashlib._Hash]:
+    """HMAC-SHA-256 (RFC 2104) split at its two hashes: the inner hasher already fed
+    (key XOR ipad) + `prefix`, the outer one (key XOR opad). For a message m starting with
+    `prefix`, HMAC(key, m) = outer.update(inner.update(rest of m).digest()).digest(), on
+    copies: the key's two pad blocks are hashed once for a whole frame, not once per entity
+    (`hmac.digest` redoes them on every call; this halves commitments.csv's time)."""
+    if len(key) > 64:  # RFC 2104: a key longer than the block is hashed first
+        key = hashlib.sha256(key).digest()
+    key = key.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key) + prefix)
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key))
+    return inner, outer
+
+
 def commitments_csv(key: bytes, rows: Iterable[tuple[str, str]]) -> bytes:
     """§3.2: commitments.csv, "entity_id,commitment\\n" in the given (the frame's) order.
-    entity_salt and entity_commitment inlined: one C call each per entity."""
-    sha, dig = hashlib.sha256, hmac.digest
+    entity_salt and entity_commitment inlined, the HMAC on prefixed hashers
+    (`_hmac_sha256_prefixed`); tests hold it to entity_salt and entity_commitment."""
+    inner, outer = _hmac_sha256_prefixed(key, b"entity|")
+    sha = hashlib.sha256
     out = []
     for e, s in rows:
-        salt = dig(key, ("entity|" + e).encode("utf-8"), "sha256").hex()
-        out.append(f"{e},{sha(f'{salt}|{s}|{e}'.encode('utf-8')).hexdigest()}\n")
+        i = inner.copy()
+        i.update(e.encode("utf-8"))
+        o = outer.copy()
+        o.update(i.digest())
+        out.append(f"{e},{sha(f'{o.hexdigest()}|{s}|{e}'.encode('utf-8')).hexdigest()}\n")
     return "".join(out).encode("utf-8")
 
 

@@ -109,7 +109,20 @@ def tickets(seed: str, plan_code: str, period: str, ids: Sequence[str]) -> list[
     as 64 lowercase hex digits, for each id in the given order."""
     prefix = ticket_prefix(seed, plan_code, period)
     check_ids(ids)
-    return [hashlib.sha256(prefix + e.encode("utf-8")).hexdigest() for e in ids]
+    return _tickets(prefix, ids)
+
+
+def _tickets(prefix: bytes, ids: Sequence[str]) -> list[str]:
+    """§1.3 for ids already checked, `prefix` from `ticket_prefix`."""
+    # A copy of a hasher already fed the prefix, rather than hashing prefix + id anew: the
+    # same bytes hashed, without building the preimage (a verifier does this per entity).
+    head = hashlib.sha256(prefix)
+    out = []
+    for e in ids:
+        h = head.copy()
+        h.update(e.encode("utf-8"))
+        out.append(h.hexdigest())
+    return out
 
 
 def ticket(seed: str, plan_code: str, period: str, entity_id: str) -> str:
@@ -121,14 +134,23 @@ def parse_frame(data: bytes) -> list[tuple[str, str]]:
     """§1.2: the (entity_id, stratum) rows of frame.csv: UTF-8 lines "entity_id,stratum\\n", no header.
 
     Raises UnicodeDecodeError for bytes that are not UTF-8. Whether the rows are in
-    canonical form is `canonical_frame(rows) == data`."""
+    canonical form is `canonical_frame(rows) == data`, or `is_canonical(rows)`."""
     text = data.decode("utf-8")
     if not text:
         return []
     if not text.endswith("\n"):
         raise DrawError("抽查名录文件必须以换行结尾")
+    body = text[:-1]
+    # One split of the whole text rather than one per line (a frame has a million lines): the
+    # fields alternate id, stratum. That pairing is the lines' exactly when every line has one
+    # comma, which holds when the pairs joined back give the text; otherwise the per-line
+    # reading below names the first bad line.
+    flat = body.replace("\n", ",").split(",")
+    rows = list(zip(flat[0::2], flat[1::2]))
+    if len(flat) == 2 * len(rows) and "\n".join(map(",".join, rows)) == body:
+        return rows
     rows = []
-    for no, line in enumerate(text[:-1].split("\n"), start=1):
+    for no, line in enumerate(body.split("\n"), start=1):
         parts = line.split(",")
         if len(parts) != 2:
             raise DrawError(f"抽查名录第 {no} 行格式错误：应为“对象标识,分层”")
@@ -153,6 +175,16 @@ def _sorted_checked(rows: Sequence[tuple[str, str]]) -> list[tuple[str, str]]:
 def canonical_frame(rows: Sequence[tuple[str, str]]) -> bytes:
     """§1.2: the canonical frame: "entity_id,stratum\\n" lines sorted by entity_id, UTF-8, no header."""
     return "".join(f"{e},{s}\n" for e, s in _sorted_checked(rows)).encode("utf-8")
+
+
+def is_canonical(rows: list[tuple[str, str]]) -> bool:
+    """§1.2: whether the rows `parse_frame(data)` read are a canonical frame, i.e.
+    `canonical_frame(rows) == data`, raising as canonical_frame does (ids, labels, duplicates).
+
+    The same test without writing the frame out again: parse_frame reads exactly the lines
+    of `data`, and writing them back in their order gives `data`, so the bytes are canonical
+    exactly when the rows are already in canonical order."""
+    return _sorted_checked(rows) == rows
 
 
 # ---------------------------------------------------------------- §1.4 k, §1.6 reserves
@@ -266,6 +298,21 @@ def draw(
 
     Every stratum of the frame needs a rule; a rule for a stratum absent from the
     frame gives a stratum of size 0."""
+    _check_parameters(seed, plan_code, period, rules, batches, reserve_ratio)
+    return _draw_sorted(seed, plan_code, period, _sorted_checked(frame), rules, batches, reserve_ratio, None)
+
+
+def draw_canonical(seed: str, plan_code: str, period: str, rows: Sequence[tuple[str, str]], rules: Mapping[str, Rule],
+                   batches: int, reserve_ratio: str, frame_bytes: bytes) -> Draw:
+    """`draw` on a frame read from canonical bytes: `rows` as `parse_frame(frame_bytes)` read
+    them, `is_canonical(rows)` true (sorted, checked). A verifier has read and checked frame.csv already; this
+    does not check, sort and write out its million rows a second time."""
+    _check_parameters(seed, plan_code, period, rules, batches, reserve_ratio)
+    return _draw_sorted(seed, plan_code, period, rows, rules, batches, reserve_ratio, frame_bytes)
+
+
+def _check_parameters(seed: str, plan_code: str, period: str, rules: Mapping[str, Rule], batches: int,
+                      reserve_ratio: str) -> None:
     ticket_prefix(seed, plan_code, period)  # checks the seed (§1.1), plan code and period (§1.3) first
     if isinstance(batches, bool) or not isinstance(batches, int) or batches < 1:
         raise DrawError("检查批次数必须是不小于 1 的整数")
@@ -273,10 +320,15 @@ def draw(
     for label in rules:
         check_token(label, "分层标签")
 
+
+def _draw_sorted(seed: str, plan_code: str, period: str, rows: Sequence[tuple[str, str]], rules: Mapping[str, Rule],
+                 batches: int, reserve_ratio: str, frame_bytes: bytes | None) -> Draw:
+    """§1.2-§1.6 on rows sorted and checked; `frame_bytes` their canonical bytes if known."""
     # §1.2: the frame and the public frame, canonical, and their digests.
-    rows = _sorted_checked(frame)
-    frame_bytes = "".join(f"{e},{s}\n" for e, s in rows).encode("utf-8")
-    public_bytes = "".join(f"{e}\n" for e, _ in rows).encode("utf-8")
+    if frame_bytes is None:
+        frame_bytes = "".join(f"{e},{s}\n" for e, s in rows).encode("utf-8")
+    ids = [e for e, _ in rows]
+    public_bytes = "".join(("\n".join(ids), "\n") if ids else ()).encode("utf-8")
 
     labels = sorted({s for _, s in rows} | set(rules))
     for label in labels:
@@ -288,7 +340,7 @@ def draw(
 
     # §1.3: each entity's ticket, beside its id, in the list of its stratum.
     members: dict[str, list[tuple[str, str]]] = {label: [] for label in labels}
-    for (e, s), t in zip(rows, tickets(seed, plan_code, period, [e for e, _ in rows])):
+    for (e, s), t in zip(rows, _tickets(ticket_prefix(seed, plan_code, period), ids)):
         members[s].append((t, e))
 
     strata: list[Stratum] = []

@@ -19,7 +19,9 @@ One step is written for speed, because a verifier needs a pair ticket for
 every task and every person of its pools (80 million for the draw of 1M
 entities): the pair tickets of one task with a whole pool are computed at once,
 on the lanes of one Python integer (`_Lanes`). Tests compare them with the
-one-value `splitmix64`, which is the definition.
+one-value `splitmix64`, which is the definition. The pick then finds the smallest
+(load, pair ticket, id) with C-level min/compress over the pool rather than a
+tuple per person (`_People.pick`); a test holds it to §4 step 3 word for word.
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import struct
 from bisect import bisect_left
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from itertools import pairwise
+from itertools import compress, pairwise
 from pathlib import Path
 
 ALGORITHM = "DSR-1 matching"
@@ -279,8 +281,16 @@ class _People:
             j = bisect_left(members, i)
             if j < len(members) and members[j] == i:
                 standing[j] = self.cap
-        best_standing, _, best = min(zip(standing, tickets, members))
-        return None if best_standing >= self.cap else best
+        low = min(standing)
+        if low >= self.cap:
+            return None
+        # The smallest ticket among those at the lowest standing, without a (standing, ticket, id)
+        # tuple per member: compress and min iterate in C. Pair tickets of one task are distinct
+        # unless two person keys are equal (splitmix64 is a bijection); then compare all three.
+        best = min(compress(tickets, map(low.__eq__, standing)))
+        if tickets.count(best) == 1:
+            return members[tickets.index(best)]
+        return min(zip(standing, tickets, members))[2]
 
     def why_empty(self, parts: tuple[tuple[str, frozenset[str]], ...], team: set[int], recused: set[int]) -> str:
         """§4 step 4: the first rule that empties the slot's pool."""
@@ -350,6 +360,7 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[Task], roster:
     shortfalls: list[Shortfall] = []
     pairs: set[tuple[str, str]] = set()  # inspectors who served together
     eligible: set[int] = set()  # inspectors qualified for a department slot of some task
+    counted: set[int] = set()  # the pools (by identity) already in `eligible`: added once, not per task
     for task in sorted(tasks, key=lambda t: t.rank):  # step 1: in draw order
         tkey = task_key(task.ticket)
         parts = _task_parts(task)
@@ -365,7 +376,10 @@ def match(seed: str, plan_code: str, period: str, tasks: Sequence[Task], roster:
             dept_slot = slot <= len(parts)
             slot_parts = (parts[slot - 1],) if dept_slot else parts
             if dept_slot:
-                eligible.update(ins.pool(slot_parts).members)
+                pool = ins.pool(slot_parts)
+                if id(pool) not in counted:
+                    counted.add(id(pool))
+                    eligible.update(pool.members)
             got = _fill(ins, slot_parts, tkey, tickets, on_team, rec)
             if isinstance(got, str):
                 shortfalls.append(Shortfall(eid, slot, parts[slot - 1][0] if dept_slot else None, None, got))
@@ -421,7 +435,8 @@ def _fairness(ins: _People, eligible: set[int], pairs: set[tuple[str, str]], tas
 
 
 def _check_field(value: str, what: str) -> str:
-    if any(c in value for c in ",;\n\r") or value != value.strip() or not value:
+    # Four `in` tests rather than a generator over the characters: it runs for every field of every file.
+    if "," in value or ";" in value or "\n" in value or "\r" in value or value != value.strip() or not value:
         raise ValueError(f"{what} 含有不允许的字符或为空：{value!r}")
     return value
 
