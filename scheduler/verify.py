@@ -209,7 +209,7 @@ def _check_public_commitments(d: Path, cert: dict, ids: list[str], checks: list[
     except (ValueError, UnicodeDecodeError) as exc:
         raise _Difference(f"commitments.csv 无法解析：{exc}") from None
     _expect([e for e, _ in rows] == ids, "commitments.csv 的对象与 public_frame.csv 不一一对应（须同序、每个对象一行）")
-    checks.append(f"commitments.csv 的 SHA-256 与证书一致，名录中每个对象恰有一个分层承诺值")
+    checks.append("commitments.csv 的 SHA-256 与证书一致，名录中每个对象恰有一个分层承诺值")
     hidden = cert["hidden_strata"]
     _expect(isinstance(hidden, list) and hidden, "证书字段 hidden_strata 应为非空列表")
     for i, h in enumerate(hidden, start=1):
