@@ -24,7 +24,7 @@ ENV = {"COLUMNS": "120", "TERMINAL_WIDTH": "120", "NO_COLOR": "1", "TERM": "dumb
 # Names and abbreviations kept as they are (GLOSSARY rule: technical names a user types).
 ALLOWED = {"dsr", "USCC", "CSV", "XLSX", "JSON", "PDF", "SHA-256", "ID", "URL", "HTML", "UTC", "DSR-1", "HMAC",
            # date formats a value is typed in
-           "YYYY", "YYYY-MM", "YYYY-MM-DD",
+           "YYYY", "YYYY-MM", "YYYY-MM-DD", "YYYY-Qn",
            # the signal an operator sends to stop the worker
            "SIGTERM"}
 # Values typed as they are: choices of arguments and options, JSON field names of a file the user writes.

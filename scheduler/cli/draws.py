@@ -50,7 +50,7 @@ def plans(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出抽
 @app.command()
 def freeze(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     as_user: Optional[str] = AS_USER,
 ) -> None:
     """冻结名录：冻结抽查计划某一期间的检查对象名录，并显示名录摘要。"""
@@ -70,7 +70,7 @@ def freeze(
 @app.command()
 def draw(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     seed: Optional[str] = typer.Option(None, "--seed", help="现场摇号产生的随机种子：20 至 64 位十进制数字；省略时由系统生成。"),
     package: Optional[Path] = typer.Option(None, "--package", help="核验包（审计用）写到此处。"),
     public_package: Optional[Path] = typer.Option(None, "--public-package", help="核验包（公开）写到此处。"),
@@ -114,7 +114,7 @@ def draw(
 @app.command()
 def void(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     reason: str = typer.Option(..., "--reason", help="书面理由（记入记录）。"),
     as_user: Optional[str] = AS_USER,
 ) -> None:
@@ -129,7 +129,7 @@ def void(
 @app.command()
 def package(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     out: Path = typer.Option(..., "--out", help="输出文件夹。"),
     public: bool = typer.Option(False, "--public", help="写出公开的核验包，而不是审计用的核验包。"),
 ) -> None:

@@ -24,7 +24,7 @@ def _draw_id(plan_code: str, period: str) -> int:
 @app.command()
 def announcement(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     out: Path = typer.Option(..., "--out", help="要写出的 PDF 文件。"),
     url: Optional[str] = typer.Option(None, "--url", help="公开核验包的发布地址（二维码指向此处）。"),
     witness: Optional[List[str]] = typer.Option(None, "--witness", help="现场摇号的见证人（可多次给出）。"),
@@ -43,7 +43,7 @@ def announcement(
 @app.command("query-codes")
 def query_codes(
     plan_code: str = typer.Argument(..., help="抽查计划编号"),
-    period: str = typer.Option(..., "--period", help="抽查期间，格式 YYYY-MM"),
+    period: str = typer.Option(..., "--period", help="抽查期间：按月为 YYYY-MM，按季度为 YYYY-Qn，按年为 YYYY（须为本计划年度内的期间）"),
     out: Path = typer.Option(..., "--out", help="CSV 文件：统一社会信用代码、查询码（名录中每户一行）。"),
 ) -> None:
     """写出一次抽取名录中每户的查询码，供打印在检查通知书上（记入审计日志）。"""
