@@ -80,7 +80,10 @@ def test_city_sees_its_districts_visits_and_a_district_only_its_own(page: Page, 
     page.wait_for_timeout(1500)  # let the table and its widgets settle for the picture
     _shot(page, "visits")
     _pick(page, "工作范围（监管局）", reference.MIYUN_NAME)  # the city works on one district
-    expect(page.get_by_test_id("stMetric").filter(has_text="入户检查").first).to_be_visible(timeout=WAIT)
+    # The page reruns for the new scope: wait until the metric shows it, not the old figure still on screen.
+    value = page.get_by_test_id("stMetric").filter(has_text="入户检查").first.get_by_test_id("stMetricValue")
+    expect(value).not_to_have_text(f"{every:,}", timeout=WAIT)
+    _idle(page)
     city_on_miyun = _visits_metric(page)
     _logout(page)
 
