@@ -257,9 +257,14 @@ def timed_demo(url: str, peer: bool = True) -> dict:
            "peer_cpu": None, "k": {s["stratum"]: s["k"] for s in cert["strata"]}, "phases": phases.laps, "phases_cpu": phases.cpu,
            "tasks": len(cert["selected"]), "slots_short": cert["matching"]["fairness"]["slots_short"]}
     if peer:
+        from scheduler.draw import fast as dsr1
+
         with Session(eng) as s:
             lp = load_plan(s, DEMO_PLAN)
-        _peer(eng, d.id, out, DEMO_PLAN, DEMO_PERIOD, lambda labels: draws.stratum_rules(lp, labels),
+        # The period's k comes from the year's allocation (scheduler/plans/quota.py), which the
+        # draw hands DSR-1 as fixed counts: the engine alone gets the same counts.
+        _peer(eng, d.id, out, DEMO_PLAN, DEMO_PERIOD,
+              lambda labels: {st: dsr1.StratumRule(count=out["k"].get(st, 0)) for st in labels},
               batches=lp.plan.batches, reserve_ratio=lp.plan.reserve_ratio)
     eng.dispose()
     return out
