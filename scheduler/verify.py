@@ -15,7 +15,9 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Collection
+import threading
+from collections.abc import Callable, Collection, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,6 +27,7 @@ from scheduler.draw import reference as dsr1
 from scheduler.draw.files import CERTIFICATE_FILE, FRAME_FILE, PUBLIC_FRAME_FILE
 from scheduler.draw.reference import ALGORITHM, DrawError
 from scheduler.matching import reference as matching
+from scheduler.runtime import cores
 
 PUBLIC_UNCHECKED = [
     "各对象所属分层（风险分类不公开：公开包只有加盐承诺值；各对象可凭查询码核对本企业的分层与判定）",
@@ -91,7 +94,11 @@ def _check_selected_tickets(cert: dict, known_ids: Collection[str] | None, check
     checks.append(f"全部 {len(sel)} 个入选对象的抽签号均可由随机种子重算")
 
 
-def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
+@contextmanager
+def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> Iterator[Callable[[], None]]:
+    """The draw's checks of an auditor package, in their order; yields the last of them (the
+    commitments, §3.2) to be called once the caller has done its own work: the commitments are
+    hashed meanwhile in a forked child when they can be (`_commitments_digest`)."""
     _common(cert, checks)
     for key in ("frame_sha256", "reserve_ratio", "reserves", "strata"):
         _expect(key in cert, f"证书缺少字段 {key}")
@@ -108,7 +115,13 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
     checks.append("frame.csv 为规范格式（按对象标识排序、无重复）")
     _expect(len(rows) == cert["frame_size"], f"证书字段 frame_size 为 {cert['frame_size']}，frame.csv 实有 {len(rows)} 个对象")
     checks.append(f"名录规模 frame_size = {len(rows)}")
+    with _commitments_digest(cert, rows) as digest:
+        _check_draw(cert, rows, data, checks)
+        yield lambda: _check_auditor_commitments(cert, digest, checks) if digest is not None else None
 
+
+def _check_draw(cert: dict, rows: list[tuple[str, str]], data: bytes, checks: list[str]) -> None:
+    """DSR-1 recomputed from frame.csv's rows and compared with the certificate, field by field."""
     stratum_of = dict(rows)
     _check_selected_tickets(cert, stratum_of.keys(), checks)
 
@@ -157,11 +170,38 @@ def _verify_auditor(d: Path, cert: dict, checks: list[str]) -> None:
             _expect(c.get(name) == mine,
                     f"分层 {r.stratum} 备选第 {r.reserve_rank} 位的 {name}：证书为 {_short(c.get(name))}，重算为 {_short(mine)}")
     checks.append(f"备选名单（{len(res.reserves)} 个，按各层抽签号顺序）一致")
-    if "commitment_key" in cert:
-        _check_auditor_commitments(cert, rows, checks)
 
 
-def _check_auditor_commitments(cert: dict, rows: list[tuple[str, str]], checks: list[str]) -> None:
+# A frame this large has its commitments hashed in a forked child while this process
+# recomputes the draw and the matching (~1.1 µs of hashing per entity; below this the fork
+# costs more than it saves).
+FORK_COMMITMENTS = 200_000
+
+
+@contextmanager
+def _commitments_digest(cert: dict, rows: list[tuple[str, str]]) -> Iterator[cores.Forked[str] | None]:
+    """The SHA-256 of commitments.csv as recomputed from the key and frame.csv (§3.2), or None
+    when the certificate has no commitment key. Forked only from a process without other
+    threads (the command line): the child hashes with OpenSSL (hashlib), whose locks another
+    thread could hold at the fork; in a server it is computed here, when asked for. A bad key
+    is reported in its turn, by `_check_auditor_commitments`."""
+    if "commitment_key" not in cert:
+        yield None
+        return
+    try:
+        kb = hs.check_key(cert["commitment_key"])
+    except ValueError:
+        kb = None
+
+    def digest(_send: Callable[[object], None]) -> str:
+        return hashlib.sha256(hs.commitments_csv(kb, rows)).hexdigest() if kb is not None else ""
+
+    fork = kb is not None and len(rows) >= FORK_COMMITMENTS and threading.active_count() == 1
+    with cores.Forked(digest, timeout=max(300.0, len(rows) / 10_000), fork=fork) as job:
+        yield job
+
+
+def _check_auditor_commitments(cert: dict, recomputed: cores.Forked[str], checks: list[str]) -> None:
     """§3.2: the commitments the public package publishes, recomputed from the key and frame.csv."""
     for key in ("commitments_sha256", "hidden_strata"):
         _expect(key in cert, f"证书缺少字段 {key}")
@@ -169,7 +209,7 @@ def _check_auditor_commitments(cert: dict, rows: list[tuple[str, str]], checks: 
         kb = hs.check_key(cert["commitment_key"])
     except ValueError as exc:
         raise _Difference(str(exc)) from None
-    digest = hashlib.sha256(hs.commitments_csv(kb, rows)).hexdigest()
+    digest = recomputed.result()
     _expect(digest == cert["commitments_sha256"],
             f"由密钥与 frame.csv 重算的分层承诺摘要（{_short(digest)}）与证书字段 commitments_sha256 不一致")
     want = hs.hidden_strata(kb, [(s["stratum"], s["k"], s["cutoff"]) for s in cert["strata"]])
@@ -254,7 +294,12 @@ def _verify_city_tickets(cert: dict, checks: list[str]) -> None:
 
 def _check_matching(d: Path, cert: dict, checks: list[str]) -> None:
     """The inspector matching, if the certificate has one (scheduler/matching/reference.py)."""
-    out = matching.check_package(d, cert)
+    _report_matching(matching.check_package(d, cert), checks)
+
+
+def _report_matching(out: list[str] | str | None | Exception, checks: list[str]) -> None:
+    if isinstance(out, Exception):
+        raise out
     if isinstance(out, str):
         raise _Difference(out)
     if out:
@@ -279,14 +324,22 @@ def verify_package(dir: str | Path) -> VerifyReport:
     try:
         if kind == "matching":
             _verify_city_tickets(cert, checks)
+            _check_matching(d, cert, checks)
         elif kind == "auditor":
-            _verify_auditor(d, cert, checks)
+            with _verify_auditor(d, cert, checks) as check_commitments:
+                # The matching recomputed while the commitments are hashed, its outcome reported after theirs.
+                try:
+                    outcome: list[str] | str | None | Exception = matching.check_package(d, cert)
+                except (KeyError, TypeError, ValueError) as exc:
+                    outcome = exc
+                check_commitments()
+            _report_matching(outcome, checks)
         elif kind == "public":
             report.unchecked = list(PUBLIC_UNCHECKED)
             _verify_public(d, cert, checks)
+            _check_matching(d, cert, checks)
         else:
             raise _Difference(f"证书字段 package_kind 应为 auditor、public 或 matching，实为 {kind!r}")
-        _check_matching(d, cert, checks)
         if "annual" in cert:
             _check_annual_totals(cert)
             checks.append(f"年度分配：{cert['annual']['year']} 年度第 {len(cert['annual']['periods']) - cert['annual']['periods_left'] + 1}"

@@ -21,6 +21,8 @@ locks, no OpenSSL, whose global state another thread may hold at the fork, hence
 and leaves with `os._exit`: it never returns into the parent's code, runs no exit handlers,
 and touches none of its files or database connections. If a child fails in any way (killed,
 out of memory, too slow), the parent does that work itself: a result never depends on it.
+The one exception to "no OpenSSL": `dsr verify` (scheduler/verify.py) forks its commitments'
+hashing only when its process has no other thread, so no lock can be held at the fork.
 """
 
 from __future__ import annotations
