@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 from collections.abc import Callable, Collection, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -196,7 +195,7 @@ def _commitments_digest(cert: dict, rows: list[tuple[str, str]]) -> Iterator[cor
     def digest(_send: Callable[[object], None]) -> str:
         return hashlib.sha256(hs.commitments_csv(kb, rows)).hexdigest() if kb is not None else ""
 
-    fork = kb is not None and len(rows) >= FORK_COMMITMENTS and threading.active_count() == 1
+    fork = kb is not None and len(rows) >= FORK_COMMITMENTS and cores.alone()
     with cores.Forked(digest, timeout=max(300.0, len(rows) / 10_000), fork=fork) as job:
         yield job
 

@@ -21,8 +21,9 @@ locks, no OpenSSL, whose global state another thread may hold at the fork, hence
 and leaves with `os._exit`: it never returns into the parent's code, runs no exit handlers,
 and touches none of its files or database connections. If a child fails in any way (killed,
 out of memory, too slow), the parent does that work itself: a result never depends on it.
-The one exception to "no OpenSSL": `dsr verify` (scheduler/verify.py) forks its commitments'
-hashing only when its process has no other thread, so no lock can be held at the fork.
+The one exception to "no OpenSSL": a child forked while the process has no other thread
+(`alone()`), where no lock can be held at the fork, hashes with hashlib (the commitments of
+`dsr verify` and of a package).
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ import os
 import pickle
 import select
 import signal
+import threading
 import time
 from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -58,6 +60,13 @@ def in_background(work: Callable[[], T], name: str = "dsr-background") -> Future
         return pool.submit(work)
     finally:
         pool.shutdown(wait=False)
+
+
+def alone() -> bool:
+    """Whether this process runs no other thread (the command line, not the app's server): a
+    child forked now may use any library, OpenSSL's hashing included, since no other thread
+    can hold a lock at the fork."""
+    return threading.active_count() == 1
 
 
 def usable_cores() -> int:

@@ -1,7 +1,10 @@
-"""`dsr verify` of a large auditor package hashes the commitments (§3.2) in a forked child
-while it recomputes the draw and the matching. The report must be the one the sequential
-order gives: the same checks, the first difference in the same turn, a failed child made
-good in the parent, and no fork at all in a process with other threads (OpenSSL's locks)."""
+"""The commitments (§3.2) of a large frame are hashed in a forked child from the command line.
+
+`dsr verify` of an auditor package hashes them in a child while it recomputes the draw and
+the matching: the report must be the one the sequential order gives (the same checks, the
+first difference in the same turn), a failed child made good in the parent, and no fork at
+all in a process with other threads (OpenSSL's locks). `dsr package` hashes half of them in
+a child: the same commitments.csv and certificate either way."""
 
 from __future__ import annotations
 
@@ -121,3 +124,38 @@ def test_no_fork_beside_another_thread(good):
     [r] = run("threaded", auditor)
     assert r["forks"] == 0 and r["report"]["ok"]
     assert r["report"] == dataclasses.asdict(verify_package(auditor))
+
+
+PACKAGE_RUNNER = r"""
+import json, os, sys
+import scheduler.draw.certificate as certs
+
+certs.FORK_COMMITMENTS = 1
+forks = []
+real_fork = os.fork
+def counted_fork():
+    forks.append(1)
+    return real_fork()
+os.fork = counted_fork
+cert, data = certs.with_commitments(json.loads(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3])
+sys.stdout.buffer.write(json.dumps([cert, len(forks)]).encode() + b"\n" + data)
+"""
+
+
+def test_a_package_s_commitments_are_the_same_with_half_in_a_child(good):
+    from scheduler.draw.certificate import with_commitments
+
+    auditor, full = good
+    frame_bytes = (auditor / "frame.csv").read_bytes()
+    plain = {k: v for k, v in full.items() if k not in ("commitment_key", "commitments_file", "commitments_sha256",
+                                                         "hidden_strata")}
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.run([sys.executable, "-c", PACKAGE_RUNNER, json.dumps(plain), str(auditor / "frame.csv"),
+                           full["commitment_key"]], env=env, capture_output=True, timeout=120, check=False)
+    assert proc.returncode == 0, proc.stderr
+    head, _, data = proc.stdout.partition(b"\n")
+    cert, forks = json.loads(head)
+    assert forks == 1
+    assert (cert, data) == with_commitments(plain, frame_bytes, full["commitment_key"])
+    assert cert["commitments_sha256"] == full["commitments_sha256"]
+    assert data.count(b"\n") == full["frame_size"]
