@@ -1,0 +1,68 @@
+"""Light table clauses of db/models.py for the read-only listings (`dsr plans --json`, `dsr stats`).
+
+Importing db/models.py costs about 0.3 s (SQLModel builds a pydantic model per table), more than a
+listing's whole answer should take. These clauses (sqlalchemy `table`/`column`) name only the
+columns the listings read, with the types that change what a read returns (booleans, dates, aware
+UTC times); tests/test_listing.py keeps them equal to the models' columns.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import Boolean, Date, DateTime, Integer, String, Text, column, table
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCTime(TypeDecorator):
+    """Read side of SQLModel's UTCDateTime: aware UTC (SQLite keeps UTC without an offset)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_result_value(self, value: dt.datetime | None, dialect: object) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.utcoffset() is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+bureau = table("bureau", column("id", Integer), column("code", String), column("level", String),
+               column("parent_id", Integer))
+town = table("town", column("code", String), column("bureau_id", Integer))
+department = table("department", column("id", Integer), column("bureau_id", Integer), column("code", String),
+                   column("name", String))
+checkitem = table("checkitem", column("id", Integer), column("bureau_id", Integer), column("code", String),
+                  column("name", String), column("kind", String), column("department_id", Integer),
+                  column("ratio_cap", String), column("ratio_floor", String))
+plan = table(
+    "plan",
+    column("id", Integer), column("bureau_id", Integer), column("code", String), column("name", String),
+    column("year", Integer), column("kind", String), column("lead_department_id", Integer),
+    column("strata_by", String), column("ratios", Text), column("counts", Text), column("batches", Integer),
+    column("reserve_ratio", String), column("team_size", Integer), column("matching_policy", String),
+    column("workload_cap", Integer), column("frequency", Text), column("schedule", String),
+    column("require_public_seed", Boolean), column("merge_visits", Boolean), column("version", Integer),
+    column("status", String), column("task_days", Integer),
+)
+planitem = table("planitem", column("plan_id", Integer), column("item_id", Integer))
+planversion = table(
+    "planversion",
+    column("plan_id", Integer), column("version", Integer), column("document", Text), column("reason", Text),
+    column("changed_by", String), column("approved_by", String), column("approved_at", UTCTime),
+    column("published_by", String), column("published_at", UTCTime),
+)
+draw = table("draw", column("id", Integer), column("plan_id", Integer), column("period", String),
+             column("status", String), column("frame_sha256", String), column("plan_version", Integer),
+             column("drawn_at", UTCTime), column("annual", Text), column("certificate", Text))
+task = table("task", column("id", Integer), column("draw_id", Integer), column("bureau_id", Integer),
+             column("stratum", String), column("rank", Integer), column("reserve_rank", Integer))
+calendaryear = table("calendaryear", column("year", Integer), column("status", String),
+                     column("revision", Integer), column("updated_at", UTCTime))
+calendarday = table("calendarday", column("day", Date), column("year", Integer), column("kind", String))
+
+enterprise = table("enterprise", column("id", Integer), column("town_code", String))
+inspector = table("inspector", column("id", Integer), column("bureau_id", Integer))
+expert = table("expert", column("id", Integer), column("bureau_id", Integer))
+conflict = table("conflict", column("id", Integer), column("bureau_id", Integer))
