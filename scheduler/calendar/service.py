@@ -11,7 +11,6 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-import threading
 from dataclasses import dataclass
 from typing import Iterable, Optional
 
@@ -22,6 +21,7 @@ from sqlmodel import Session
 
 from db.models import CalendarDay, CalendarYear, utcnow
 from scheduler.calendar import workdays as wd
+from scheduler.calendar.loading import load_calendar
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import SYSTEM, Actor
@@ -30,7 +30,6 @@ from scheduler.errors import DsrError
 PACKAGE = "package"
 ENTERED = "entered"
 CONFIRMED = "confirmed"
-COUNTING = (PACKAGE, CONFIRMED)
 STATUS_LABELS = {PACKAGE: "内置（随软件提供）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
 PACKAGE_NOTICE = "国务院办公厅节假日安排（软件内置，数据版本 {version}）"
 KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
@@ -67,54 +66,6 @@ class DayInfo:
 
 
 # --- reading -------------------------------------------------------------------------
-
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple, wd.WorkdayCalendar]] = {}
-
-
-def _stamp(session: Session) -> tuple:
-    # Every write adds a year or bumps its revision and updated_at; the time
-    # also tells apart a database that was emptied and filled again.
-    return tuple(
-        session.execute(
-            select(CalendarYear.year, CalendarYear.status, CalendarYear.revision, CalendarYear.updated_at).order_by(
-                CalendarYear.year
-            )
-        ).all()
-    )
-
-
-def load_calendar(session: Session) -> wd.WorkdayCalendar:
-    """The counting calendar (package and confirmed years), cached per process.
-
-    The cache is keyed by database URL and checked against a version stamp on
-    every call (one small query over the years), so an administrator's confirmation made
-    by another process is picked up at the next call.
-    """
-    bind = session.get_bind()
-    key = bind.url.render_as_string(hide_password=False)
-    stamp = _stamp(session)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    years = [
-        y for (y,) in session.execute(select(CalendarYear.year).where(CalendarYear.status.in_(COUNTING))).all()
-    ]
-    rows = session.execute(
-        select(CalendarDay.day, CalendarDay.kind).join(CalendarYear, CalendarYear.year == CalendarDay.year).where(
-            CalendarYear.status.in_(COUNTING)
-        )
-    ).all()
-    cal = wd.WorkdayCalendar(
-        years,
-        [d for d, k in rows if k == wd.HOLIDAY],
-        [d for d, k in rows if k == wd.WORKDAY],
-    )
-    with _cache_lock:
-        _cache[key] = (stamp, cal)
-    return cal
-
 
 def calendar(engine: Engine) -> wd.WorkdayCalendar:
     with Session(engine) as s:
