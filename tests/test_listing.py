@@ -1,9 +1,10 @@
-"""The listings that answer at once (`dsr plans --json`, `dsr stats --json`): plain SELECTs over
-db/tables.py in a fixed number of queries, the same figures as the plans read one by one through
-the ORM, and no heavy module imported on the way."""
+"""The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`):
+plain SELECTs over db/tables.py in a fixed number of queries, the same figures as the plans read one
+by one through the ORM, and no heavy module imported on the way."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import json
 import os
@@ -11,19 +12,21 @@ import subprocess
 import sys
 from collections import Counter
 
+import pytest
 from sqlalchemy import select
 from sqlmodel import Session, SQLModel
 
 import db.models  # noqa: F401 — SQLModel.metadata
 from db import tables
-from db.models import Draw, Plan, Task
+from db.models import Draw, Plan, PlanVersion, Task
 from scheduler.demo.history import create_history
 from scheduler.demo.service import create_demo
 from scheduler.draw import service as draw_service
 from scheduler.plans import lifecycle, quota
-from scheduler.plans.listing import list_plans
+from scheduler.plans.listing import PlanNotFound, list_plans, plan_versions, version_row
 from scheduler.plans.quota_rows import first_draw_base
-from scheduler.plans.service import load_plan
+from scheduler.plans.service import PlanInput, load_plan
+from tests.factories import save_approved, world
 
 # The public order of a listed plan's keys (`dsr plans --json`: scripts read it).
 KEYS = ["code", "name", "kind", "year", "periods", "quota", "lead_department", "departments", "joint", "items",
@@ -94,6 +97,23 @@ def test_the_listing_reads_every_plan_at_once_with_the_figures_of_each_plan_read
         assert all(isinstance(n, int) for n in drawn.values())
 
 
+def test_plan_versions_are_the_stored_versions_newest_first(engine):
+    world(engine, 300)
+    plan = PlanInput(code="PG-SP", name="餐饮食品安全联合抽查", lead_department="SCJGJ", item_codes=["SP-01", "WS-01"],
+                     ratios={"A": "0.1", "B": "0.2", "C": "0.5", "D": "1"})
+    save_approved(engine, plan)
+    save_approved(engine, dataclasses.replace(plan, batches=2, reason="改为两个批次"))
+    listed = plan_versions(engine, "PG-SP")
+    with Session(engine) as s:
+        p = s.execute(select(Plan).where(Plan.code == "PG-SP")).scalar_one()
+        stored = s.execute(select(PlanVersion).where(PlanVersion.plan_id == p.id).order_by(PlanVersion.version.desc())).scalars()
+        assert listed == [version_row(v, p.version, p.status) for v in stored]
+    assert [(v["version"], v["reason"], v["current"]) for v in listed] == [(2, "改为两个批次", True), (1, "", False)]
+    assert all(v["approved_at"].tzinfo == dt.timezone.utc and v["published_at"].tzinfo == dt.timezone.utc for v in listed)
+    with pytest.raises(PlanNotFound):
+        plan_versions(engine, "NOPE")
+
+
 def _imports_of(url: str, *args: str) -> tuple[list[str], str]:
     """Which heavy modules `dsr <args>` imports, and its stdout."""
     code = ("import sys\nfrom scheduler.cli import main\nsys.argv = ['dsr', *sys.argv[1:]]\n"
@@ -117,3 +137,5 @@ def test_plans_and_stats_json_answer_without_the_orm_numpy_or_the_draw_service(s
     assert imported == [] and len(json.loads(out)) >= 5
     imported, out = _imports_of(sqlite_url, "stats", "--json")
     assert imported == [] and json.loads(out)["enterprises"] == 500
+    imported, out = _imports_of(sqlite_url, "plans", "versions", "PG-2026-GS", "--json")
+    assert imported == [] and json.loads(out) == []

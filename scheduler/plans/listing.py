@@ -1,8 +1,9 @@
-"""The plan listing (`dsr plans --json`, the plan and draw pages): every plan's summary.
+"""The plan listings: every plan's summary (`dsr plans --json`, the plan and draw pages) and a plan's
+approved versions (`dsr plans versions`).
 
 A fixed number of plain SELECTs over db/tables.py, however many plans (no query per plan), and no
-ORM models: `dsr plans --json` answers without importing db/models.py or the draw service. The
-summary's keys and their order are a public interface (scripts read `dsr plans --json`)."""
+ORM models: the listings answer without importing db/models.py or the draw service. The keys and
+their order are a public interface (scripts read `dsr plans --json`)."""
 
 from __future__ import annotations
 
@@ -15,7 +16,15 @@ from sqlalchemy.engine import Connection, Engine, Row
 
 from db import tables as t
 from scheduler.access.context import Actor
+from scheduler.errors import DsrError
 from scheduler.plans import lifecycle
+
+class PlanNotFound(DsrError, LookupError):
+    code = "plan.not_found"
+
+    def __init__(self, code: str) -> None:
+        super().__init__(f"抽查计划“{code}”不存在")
+
 
 PLAN_COLUMNS = ("id", "bureau_id", "code", "name", "year", "kind", "lead_department_id", "strata_by", "ratios",
                 "counts", "batches", "reserve_ratio", "team_size", "matching_policy", "workload_cap", "frequency",
@@ -51,6 +60,30 @@ def list_plans(engine: Engine, bureau_id: int | None = None, actor: Actor | None
     return [plan_summary(p, departments[p.bureau_id], items.get(p.id, []), draws.get(p.id, []), cal, now,
                          quotas.get(p.id, []))
             for p in plans]
+
+
+def plan_versions(engine: Engine, code: str, actor: Actor | None = None) -> list[dict[str, Any]]:
+    """Every approved version of the plan, newest first (the current draft, if any, is not one)."""
+    p, v = t.plan.c, t.planversion.c
+    with engine.connect() as conn:
+        plan = conn.execute(select(p.id, p.bureau_id, p.version, p.status).where(p.code == code)).first()
+        if plan is None:
+            raise PlanNotFound(code)
+        if actor is not None:
+            from scheduler.access.scope import require_bureau  # the bureau tree: db/models.py
+
+            require_bureau(conn, actor, plan.bureau_id)
+        rows = conn.execute(select(v.version, v.reason, v.changed_by, v.approved_by, v.approved_at, v.published_by,
+                                   v.published_at, v.document).where(v.plan_id == plan.id).order_by(v.version.desc()))
+        return [version_row(r, plan.version, plan.status) for r in rows]
+
+
+def version_row(v: Any, current: int, status: str) -> dict[str, Any]:
+    """One approved version (a PlanVersion or a row of its columns) as listed."""
+    return {"version": v.version, "reason": v.reason, "changed_by": v.changed_by, "approved_by": v.approved_by,
+            "approved_at": v.approved_at, "published_by": v.published_by, "published_at": v.published_at,
+            "current": v.version == current and status != lifecycle.DRAFT,
+            "document": json.loads(v.document)}
 
 
 def _scoped(conn: Connection, stmt: Any, bureau_id: Optional[int], actor: Optional[Actor]) -> Any:

@@ -19,15 +19,7 @@ from scheduler.audit import service as auditlog
 from scheduler.library.bureaus import risk_classes
 from scheduler.access.context import CLI, Actor
 from scheduler.access.scope import require_bureau
-from scheduler.errors import DsrError
-from scheduler.plans.listing import list_plans  # noqa: F401 — the pages and tests list plans through the service
-
-
-class PlanNotFound(DsrError, LookupError):
-    code = "plan.not_found"
-
-    def __init__(self, code: str) -> None:
-        super().__init__(f"抽查计划“{code}”不存在")
+from scheduler.plans.listing import PlanNotFound, list_plans  # noqa: F401 — the pages and tests list plans through the service
 
 
 @dataclass
