@@ -1,4 +1,4 @@
-"""Light table clauses of db/models.py for the read-only listings (`dsr plans --json`, `dsr stats`).
+"""Light table clauses of db/models.py for the read-only listings (`dsr plans --json`, `dsr stats`, …).
 
 Importing db/models.py costs about 0.3 s (SQLModel builds a pydantic model per table), more than a
 listing's whole answer should take. These clauses (sqlalchemy `table`/`column`) name only the
@@ -63,6 +63,12 @@ calendaryear = table("calendaryear", column("year", Integer), column("status", S
 calendarday = table("calendarday", column("day", Date), column("year", Integer), column("kind", String))
 
 enterprise = table("enterprise", column("id", Integer), column("town_code", String))
-inspector = table("inspector", column("id", Integer), column("bureau_id", Integer))
+inspector = table("inspector", column("id", Integer), column("bureau_id", Integer), column("inspector_id", String))
+useraccount = table(
+    "useraccount",
+    column("id", Integer), column("username", String), column("display_name", String), column("role", String),
+    column("bureau_id", Integer), column("department_id", Integer), column("inspector_pk", Integer),
+    column("active", Boolean), column("locked_until", UTCTime), column("last_login_at", UTCTime),
+)
 expert = table("expert", column("id", Integer), column("bureau_id", Integer))
 conflict = table("conflict", column("id", Integer), column("bureau_id", Integer))

@@ -1,4 +1,4 @@
-"""The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`):
+"""The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`, `dsr user list`):
 plain SELECTs over db/tables.py in a fixed number of queries, the same figures as the plans read one
 by one through the ORM, and no heavy module imported on the way."""
 
@@ -118,7 +118,7 @@ def _imports_of(url: str, *args: str) -> tuple[list[str], str]:
     """Which heavy modules `dsr <args>` imports, and its stdout."""
     code = ("import sys\nfrom scheduler.cli import main\nsys.argv = ['dsr', *sys.argv[1:]]\n"
             "try:\n    main()\nexcept SystemExit as e:\n    assert not e.code, e.code\n"
-            "heavy = ('db.models', 'sqlmodel', 'sqlalchemy.orm', 'numpy', 'pandas', 'streamlit', 'scheduler.draw.service')\n"
+            "heavy = ('db.models', 'sqlmodel', 'sqlalchemy.orm', 'numpy', 'pandas', 'streamlit', 'argon2', 'scheduler.draw.service')\n"
             "print('\\nIMPORTED', *[m for m in heavy if m in sys.modules])\n")
     env = {**os.environ, "DSR_DATABASE_URL": url}
     r = subprocess.run([sys.executable, "-c", code, *args], capture_output=True, text=True, env=env, timeout=120)
@@ -127,7 +127,7 @@ def _imports_of(url: str, *args: str) -> tuple[list[str], str]:
     return imported.split(), out
 
 
-def test_plans_and_stats_json_answer_without_the_orm_numpy_or_the_draw_service(sqlite_url):
+def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sqlite_url):
     from db.engine import make_engine
 
     eng = make_engine(sqlite_url)
@@ -138,4 +138,6 @@ def test_plans_and_stats_json_answer_without_the_orm_numpy_or_the_draw_service(s
     imported, out = _imports_of(sqlite_url, "stats", "--json")
     assert imported == [] and json.loads(out)["enterprises"] == 500
     imported, out = _imports_of(sqlite_url, "plans", "versions", "PG-2026-GS", "--json")
+    assert imported == [] and json.loads(out) == []
+    imported, out = _imports_of(sqlite_url, "user", "list", "--json")
     assert imported == [] and json.loads(out) == []
