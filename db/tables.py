@@ -72,3 +72,11 @@ useraccount = table(
 )
 expert = table("expert", column("id", Integer), column("bureau_id", Integer))
 conflict = table("conflict", column("id", Integer), column("bureau_id", Integer))
+exchangebatch = table(
+    "exchangebatch",
+    column("id", Integer), column("bureau_id", Integer), column("direction", String), column("kind", String),
+    column("batch_no", String), column("sequence", Integer), column("status", String), column("record_count", Integer),
+    column("accepted", Integer), column("rejected", Integer), column("manifest_sha256", String), column("summary", Text),
+    column("created_at", UTCTime), column("written_at", UTCTime), column("sent_at", UTCTime),
+    column("receipt_at", UTCTime),
+)

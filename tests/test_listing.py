@@ -1,6 +1,7 @@
-"""The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`, `dsr user list`):
-plain SELECTs over db/tables.py in a fixed number of queries, the same figures as the plans read one
-by one through the ORM, and no heavy module imported on the way."""
+"""The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`,
+`dsr user list`, `dsr exchange status`): plain SELECTs over db/tables.py in a fixed number of
+queries, the same figures as the plans read one by one through the ORM, and no heavy module
+imported on the way."""
 
 from __future__ import annotations
 
@@ -140,4 +141,6 @@ def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sq
     imported, out = _imports_of(sqlite_url, "plans", "versions", "PG-2026-GS", "--json")
     assert imported == [] and json.loads(out) == []
     imported, out = _imports_of(sqlite_url, "user", "list", "--json")
+    assert imported == [] and json.loads(out) == []
+    imported, out = _imports_of(sqlite_url, "exchange", "status", "--json")
     assert imported == [] and json.loads(out) == []
