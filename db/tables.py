@@ -58,9 +58,11 @@ draw = table("draw", column("id", Integer), column("plan_id", Integer), column("
              column("drawn_at", UTCTime), column("annual", Text), column("certificate", Text))
 task = table("task", column("id", Integer), column("draw_id", Integer), column("bureau_id", Integer),
              column("stratum", String), column("rank", Integer), column("reserve_rank", Integer))
-calendaryear = table("calendaryear", column("year", Integer), column("status", String),
-                     column("revision", Integer), column("updated_at", UTCTime))
-calendarday = table("calendarday", column("day", Date), column("year", Integer), column("kind", String))
+calendaryear = table("calendaryear", column("year", Integer), column("status", String), column("notice", String),
+                     column("entered_by", String), column("entered_at", UTCTime), column("confirmed_by", String),
+                     column("confirmed_at", UTCTime), column("revision", Integer), column("updated_at", UTCTime))
+calendarday = table("calendarday", column("day", Date), column("year", Integer), column("kind", String),
+                    column("name", String), column("notice", String))
 
 enterprise = table("enterprise", column("id", Integer), column("town_code", String))
 inspector = table("inspector", column("id", Integer), column("bureau_id", Integer), column("inspector_id", String))

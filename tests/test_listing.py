@@ -1,5 +1,5 @@
 """The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`,
-`dsr user list`, `dsr exchange status`): plain SELECTs over db/tables.py in a fixed number of
+`dsr user list`, `dsr exchange status`, `dsr calendar show`): plain SELECTs over db/tables.py in a fixed number of
 queries, the same figures as the plans read one by one through the ORM, and no heavy module
 imported on the way."""
 
@@ -20,6 +20,7 @@ from sqlmodel import Session, SQLModel
 import db.models  # noqa: F401 — SQLModel.metadata
 from db import tables
 from db.models import Draw, Plan, PlanVersion, Task
+from scheduler.calendar.listing import package_years_stored
 from scheduler.demo.history import create_history
 from scheduler.demo.service import create_demo
 from scheduler.draw import service as draw_service
@@ -131,8 +132,11 @@ def _imports_of(url: str, *args: str) -> tuple[list[str], str]:
 def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sqlite_url):
     from db.engine import make_engine
 
+    from scheduler.calendar.service import ensure_seeded
+
     eng = make_engine(sqlite_url)
     create_demo(eng, 500, seed=3)
+    ensure_seeded(eng)  # as `dsr init` leaves it
     eng.dispose()
     imported, out = _imports_of(sqlite_url, "plans", "--json")
     assert imported == [] and len(json.loads(out)) >= 5
@@ -144,3 +148,17 @@ def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sq
     assert imported == [] and json.loads(out) == []
     imported, out = _imports_of(sqlite_url, "exchange", "status", "--json")
     assert imported == [] and json.loads(out) == []
+    imported, out = _imports_of(sqlite_url, "calendar", "show", "2026", "--json")
+    assert imported == [] and json.loads(out)["year"] == 2026
+
+
+def test_a_database_without_the_package_years_is_seeded_before_the_calendar_is_shown(sqlite_url):
+    from db.engine import make_engine
+    from scheduler.calendar import service as cal
+
+    eng = make_engine(sqlite_url)
+    assert not package_years_stored(eng) and cal.list_years(eng) == []
+    imported, out = _imports_of(sqlite_url, "calendar", "show", "2026", "--json")
+    assert "db.models" in imported and any(d["name"] == "春节" for d in json.loads(out)["days"])  # seeded, then read
+    assert package_years_stored(eng)
+    eng.dispose()

@@ -16,9 +16,10 @@ from db import tables as t
 if TYPE_CHECKING:
     from sqlalchemy.orm import Session  # the services pass theirs; importing the ORM costs a listing ~0.04 s
 from scheduler.calendar import workdays as wd
+from scheduler.calendar.listing import CONFIRMED, PACKAGE
 
-# The years that count: built in (package) and confirmed; an entered year waits for its confirmation.
-COUNTING = ("package", "confirmed")
+# The years that count: built in and confirmed; an entered year waits for its confirmation.
+COUNTING = (PACKAGE, CONFIRMED)
 
 _cache_lock = threading.Lock()
 _cache: dict[str, tuple[tuple, wd.WorkdayCalendar]] = {}

@@ -11,8 +11,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -21,19 +20,26 @@ from sqlmodel import Session
 
 from db.models import CalendarDay, CalendarYear, utcnow
 from scheduler.calendar import workdays as wd
+from scheduler.calendar.listing import (  # noqa: F401 — the calendar page and the services read them here
+    CONFIRMED,
+    ENTERED,
+    KIND_LABELS,
+    PACKAGE,
+    PACKAGE_YEARS,
+    STATUS_LABELS,
+    DayInfo,
+    YearInfo,
+    list_years,
+    year_days,
+    year_info,
+)
 from scheduler.calendar.loading import load_calendar
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
 
-PACKAGE = "package"
-ENTERED = "entered"
-CONFIRMED = "confirmed"
-STATUS_LABELS = {PACKAGE: "内置（随软件提供）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
 PACKAGE_NOTICE = "国务院办公厅节假日安排（软件内置，数据版本 {version}）"
-KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
-PACKAGE_YEARS = range(2004, 2027)
 
 
 class CalendarError(DsrError, ValueError):
@@ -42,30 +48,8 @@ class CalendarError(DsrError, ValueError):
     code = "calendar.refused"
 
 
-@dataclass(frozen=True)
-class YearInfo:
-    year: int
-    status: str
-    status_label: str
-    notice: str
-    entered_by: str
-    entered_at: Optional[dt.datetime]
-    confirmed_by: str
-    confirmed_at: Optional[dt.datetime]
-    holidays: int
-    workdays: int
-
-
-@dataclass(frozen=True)
-class DayInfo:
-    day: dt.date
-    kind: str
-    kind_label: str
-    name: str
-    notice: str
-
-
 # --- reading -------------------------------------------------------------------------
+
 
 def calendar(engine: Engine) -> wd.WorkdayCalendar:
     with Session(engine) as s:
@@ -84,42 +68,6 @@ def deadline(engine: Engine, completed_on: dt.date, days: int = wd.PUBLICATION_D
     (the day of completion not counted). MissingYear names a year that is
     neither in the package nor confirmed."""
     return wd.add_working_days(calendar(engine), completed_on, days)
-
-
-def list_years(engine: Engine) -> list[YearInfo]:
-    with Session(engine) as s:
-        counts: dict[tuple[int, str], int] = {
-            (y, k): n
-            for y, k, n in s.execute(
-                select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(CalendarDay.year, CalendarDay.kind)
-            ).all()
-        }
-        years = s.execute(select(CalendarYear).order_by(CalendarYear.year.desc())).scalars().all()
-        return [
-            YearInfo(
-                y.year,
-                y.status,
-                STATUS_LABELS.get(y.status, y.status),
-                y.notice,
-                y.entered_by,
-                y.entered_at,
-                y.confirmed_by,
-                y.confirmed_at,
-                counts.get((y.year, wd.HOLIDAY), 0),
-                counts.get((y.year, wd.WORKDAY), 0),
-            )
-            for y in years
-        ]
-
-
-def year_info(engine: Engine, year: int) -> Optional[YearInfo]:
-    return next((y for y in list_years(engine) if y.year == year), None)
-
-
-def year_days(engine: Engine, year: int) -> list[DayInfo]:
-    with Session(engine) as s:
-        rows = s.execute(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)).scalars().all()
-        return [DayInfo(r.day, r.kind, KIND_LABELS.get(r.kind, r.kind), r.name, r.notice) for r in rows]
 
 
 # --- writing -------------------------------------------------------------------------
