@@ -32,7 +32,7 @@ bureau = table("bureau", column("id", Integer), column("code", String), column("
                column("parent_id", Integer))
 town = table("town", column("code", String), column("bureau_id", Integer))
 department = table("department", column("id", Integer), column("bureau_id", Integer), column("code", String),
-                   column("name", String))
+                   column("name", String), column("legal_name", String))
 checkitem = table("checkitem", column("id", Integer), column("bureau_id", Integer), column("code", String),
                   column("name", String), column("kind", String), column("department_id", Integer),
                   column("ratio_cap", String), column("ratio_floor", String))
@@ -57,14 +57,30 @@ draw = table("draw", column("id", Integer), column("plan_id", Integer), column("
              column("status", String), column("frame_sha256", String), column("plan_version", Integer),
              column("drawn_at", UTCTime), column("annual", Text), column("certificate", Text))
 task = table("task", column("id", Integer), column("draw_id", Integer), column("bureau_id", Integer),
-             column("stratum", String), column("rank", Integer), column("reserve_rank", Integer))
+             column("kind", String), column("uscc", String), column("stratum", String), column("rank", Integer),
+             column("reserve_rank", Integer), column("note", Text), column("completed_on", Date),
+             column("deadline", Date))
+taskitem = table("taskitem", column("task_id", Integer), column("item_id", Integer))
+itemresult = table(
+    "itemresult",
+    column("id", Integer), column("task_id", Integer), column("item_id", Integer), column("department_id", Integer),
+    column("categories", String), column("note", Text), column("status", String), column("inspected_on", Date),
+    column("entered_by", String), column("entered_at", UTCTime), column("published_at", UTCTime),
+    column("version", Integer),
+)
+resultcategory = table("resultcategory", column("code", String), column("name", String), column("problem", Boolean),
+                       column("no_problem", Boolean), column("opens_follow_up", Boolean),
+                       column("follow_up_action", String), column("sort_order", Integer), column("active", Boolean))
+followup = table("followup", column("id", Integer), column("result_id", Integer), column("action", String),
+                 column("status", String), column("outcome", Text))
 calendaryear = table("calendaryear", column("year", Integer), column("status", String), column("notice", String),
                      column("entered_by", String), column("entered_at", UTCTime), column("confirmed_by", String),
                      column("confirmed_at", UTCTime), column("revision", Integer), column("updated_at", UTCTime))
 calendarday = table("calendarday", column("day", Date), column("year", Integer), column("kind", String),
                     column("name", String), column("notice", String))
 
-enterprise = table("enterprise", column("id", Integer), column("town_code", String))
+enterprise = table("enterprise", column("id", Integer), column("uscc", String), column("name", String),
+                   column("town_code", String))
 inspector = table("inspector", column("id", Integer), column("bureau_id", Integer), column("inspector_id", String))
 useraccount = table(
     "useraccount",

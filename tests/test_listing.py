@@ -1,7 +1,7 @@
 """The listings that answer at once (`dsr plans --json`, `dsr plans versions`, `dsr stats --json`,
-`dsr user list`, `dsr exchange status`, `dsr calendar show`): plain SELECTs over db/tables.py in a fixed number of
-queries, the same figures as the plans read one by one through the ORM, and no heavy module
-imported on the way."""
+`dsr user list`, `dsr exchange status`, `dsr calendar show`, `dsr results queue|public|categories`):
+plain SELECTs over db/tables.py in a fixed number of queries, the same figures as the plans read
+one by one through the ORM, and no heavy module imported on the way."""
 
 from __future__ import annotations
 
@@ -28,6 +28,8 @@ from scheduler.plans import lifecycle, quota
 from scheduler.plans.listing import PlanNotFound, list_plans, plan_versions, version_row
 from scheduler.plans.quota_rows import first_draw_base
 from scheduler.plans.service import PlanInput, load_plan
+from scheduler.results import listing as results_listing
+from scheduler.results import service as result_service
 from tests.factories import save_approved, world
 
 # The public order of a listed plan's keys (`dsr plans --json`: scripts read it).
@@ -137,7 +139,8 @@ def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sq
 
     eng = make_engine(sqlite_url)
     create_demo(eng, 500, seed=3)
-    ensure_seeded(eng)  # as `dsr init` leaves it
+    ensure_seeded(eng)  # as `dsr init` leaves it: the package years, the result categories
+    result_service.list_categories(eng)
     eng.dispose()
     # Flags alone: Typer coerces nothing through pydantic (scheduler/cli/chinese.py, the help flag).
     imported, out = _imports_of(sqlite_url, "plans", "--json")
@@ -148,14 +151,20 @@ def test_the_listings_answer_without_the_orm_numpy_argon2_or_the_draw_service(sq
     assert imported == [] and json.loads(out) == []
     imported, out = _imports_of(sqlite_url, "exchange", "status", "--json")
     assert imported == [] and json.loads(out) == []
-    # An argument (a plan code, a year) is coerced by Typer through pydantic.
+    # An argument or a valued option (a plan code, a year, a page) is coerced by Typer through pydantic.
     imported, out = _imports_of(sqlite_url, "plans", "versions", "PG-2026-GS", "--json")
     assert imported == ["pydantic"] and json.loads(out) == []
     imported, out = _imports_of(sqlite_url, "calendar", "show", "2026", "--json")
     assert imported == ["pydantic"] and json.loads(out)["year"] == 2026
+    imported, out = _imports_of(sqlite_url, "results", "queue", "SCJGJ", "--json")
+    assert imported == ["pydantic"] and json.loads(out) == []
+    imported, out = _imports_of(sqlite_url, "results", "public", "--json")
+    assert imported == ["pydantic"] and json.loads(out)["total"] == 0
+    imported, out = _imports_of(sqlite_url, "results", "categories")  # seeded by the demo
+    assert imported == [] and "未发现问题" in out
 
 
-def test_a_database_without_the_package_years_is_seeded_before_the_calendar_is_shown(sqlite_url):
+def test_the_calendar_and_the_categories_are_seeded_before_they_are_listed_on_a_new_database(sqlite_url):
     from db.engine import make_engine
     from scheduler.calendar import service as cal
 
@@ -164,4 +173,8 @@ def test_a_database_without_the_package_years_is_seeded_before_the_calendar_is_s
     imported, out = _imports_of(sqlite_url, "calendar", "show", "2026", "--json")
     assert "db.models" in imported and any(d["name"] == "春节" for d in json.loads(out)["days"])  # seeded, then read
     assert package_years_stored(eng)
+    assert results_listing.list_categories(eng) == []
+    imported, out = _imports_of(sqlite_url, "results", "categories")
+    assert "db.models" in imported and "未发现问题" in out  # seeded, then listed
+    assert [c.code for c in results_listing.list_categories(eng)] == [c.code for c in result_service.list_categories(eng)]
     eng.dispose()
