@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from sqlalchemy import event
+from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Engine
-from sqlmodel import Session, create_engine
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
 
 DEFAULT_URL = "sqlite:///dsr.db"
 
@@ -53,4 +56,6 @@ def _engine_for(url: str) -> Engine:
 
 
 def session(engine: Engine | None = None) -> Session:
+    from sqlmodel import Session  # not at the top: the listings run on an engine alone, without SQLModel
+
     return Session(engine or get_engine())

@@ -5,7 +5,7 @@ deployment (an entity belongs to the bureau whose area holds its town); all
 other records belong to one bureau.
 
 Multi-valued text fields (tags, qualifications, scopes) are stored as
-semicolon-separated, sorted, de-duplicated text (see `join_list`), so a whole
+semicolon-separated, sorted, de-duplicated text (db/lists.py `join_list`), so a whole
 registry row stays one flat row that bulk inserts and COPY handle fast.
 """
 
@@ -17,19 +17,12 @@ from typing import Optional
 from sqlalchemy import Column, Index, LargeBinary, Text, UniqueConstraint, text, true
 from sqlmodel import Field, SQLModel
 
+from db.lists import join_list, split_list  # noqa: F401 — imported from here across the code
+
 
 def utcnow() -> dt.datetime:
     """Timestamps are stored as aware UTC (SQLModel's UTCDateTime)."""
     return dt.datetime.now(dt.timezone.utc)
-
-
-def join_list(values) -> str:
-    """Canonical storage of a multi-valued field: sorted, unique, ';'-joined."""
-    return ";".join(sorted({v.strip() for v in values if v and v.strip()}))
-
-
-def split_list(value: Optional[str]) -> list[str]:
-    return [v for v in (value or "").split(";") if v]
 
 
 # --- organisation -----------------------------------------------------------

@@ -15,7 +15,7 @@ from db.models import AuditEvent, Department, ExchangeBatch, ExchangeRecord, Ite
 from scheduler.access.context import CLI, Actor
 from scheduler.access.permissions import PermissionDenied
 from scheduler.docking import formats as fm
-from scheduler.docking import outbound, receipts
+from scheduler.docking import outbound, receipts, status
 from scheduler.docking.manifest import read_batch
 from scheduler.docking.schemas import gsxt_records_schema
 from scheduler.results import service as rs
@@ -80,7 +80,7 @@ def test_round_trip_every_published_result_accepted_exactly_once(world, tmp_path
     assert set(versions) == published
     assert all(v == list(range(1, len(v) + 1)) for v in versions.values())
     assert live_duplicates(eng) == 0
-    st = {b["batch_id"]: b for b in receipts.batches(eng, CLI)}
+    st = {b["batch_id"]: b for b in status.batches(eng, CLI)}
     assert st[first.batch_no]["status"] == st[second.batch_no]["status"] == fm.ANSWERED
 
 

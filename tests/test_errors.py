@@ -36,7 +36,7 @@ CODES = {
     "scheduler.matching.vertical.VerticalRefused": "roster.vertical_refused",
     "scheduler.plans.rules.PlanRuleError": "plan.rule_violated",
     "scheduler.plans.schedules.ScheduleError": "plan.schedule_invalid",
-    "scheduler.plans.service.PlanNotFound": "plan.not_found",
+    "scheduler.plans.listing.PlanNotFound": "plan.not_found",
     "scheduler.results.announcement.AnnouncementRefused": "announcement.refused",
     "scheduler.plans.lifecycle.PlanStateError": "plan.lifecycle",
     "scheduler.plans.lifecycle.PlanNotApproved": "plan.not_approved",

@@ -84,6 +84,15 @@ def test_allowed_matches_the_table(role, action, mine, obj, bureau, obj_bureau):
         assert role in r.roles
 
 
+def test_every_bureau_without_the_tree_only_for_internal_calls_and_deployment_wide_accounts():
+    tree = [P.BureauNode(1, "city"), P.BureauNode(2, "district", 1), P.BureauNode(3, "district", 1)]
+    actors = [None, SYSTEM, CLI, Actor("a", "admin"), Actor("u", "auditor"), Actor("a1", "admin", bureau_id=2),
+              Actor("p", "planner", department_id=1), Actor("r", "reviewer", bureau_id=1, department_id=1)]
+    assert [P.sees_every_bureau(a) for a in actors] == [True, True, True, True, True, False, False, False]
+    # The shortcut never widens what the tree would give.
+    assert all(P.visible_bureau_ids(a, tree) is None for a in actors if a is not None and P.sees_every_bureau(a))
+
+
 def test_department_scoped_roles_fail_closed_without_a_department():
     assert not P.allowed(Actor("p", "planner", 1, None), "plan.save", department_id=3)
     assert not P.allowed(Actor("p", "planner", 1, 3), "plan.save")

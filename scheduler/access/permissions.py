@@ -193,6 +193,12 @@ class BureauNode:
     parent_id: Optional[int] = None
 
 
+def sees_every_bureau(actor: Optional[ActorLike]) -> bool:
+    """Whether `actor` sees every bureau whatever the bureau tree: no actor (an internal call), the
+    system actor, an administrator or auditor of the whole deployment. The tree need not be read."""
+    return actor is None or actor.role == "system" or (actor.bureau_id is None and actor.role in DEPLOYMENT_ROLES)
+
+
 def visible_bureau_ids(actor: ActorLike, bureaus: Iterable[BureauNode]) -> Optional[frozenset[int]]:
     """The bureaus whose data `actor` may see and change; None means every bureau.
 

@@ -32,12 +32,12 @@ from sqlmodel import Session
 
 from db.models import Bureau, Inspector, Task, TeamMember
 from scheduler.access.permissions import (
-    DEPLOYMENT_ROLES,
     OTHER_BUREAU,
     BureauNode,
     PermissionDenied,
     bureau_area,
     bureau_visible,
+    sees_every_bureau,
     visible_bureau_ids,
 )
 from scheduler.access.context import Actor
@@ -70,9 +70,7 @@ def bureau_tree(conn: ConnLike) -> list[BureauNode]:
 
 def visible_bureaus(conn: ConnLike, actor: Optional[Actor]) -> Visible:
     """The bureau ids `actor` may see (None: all). `actor=None` is an internal call: all."""
-    if actor is None or actor.role == "system":
-        return None
-    if actor.bureau_id is None and actor.role in DEPLOYMENT_ROLES:
+    if sees_every_bureau(actor):
         return None  # no need to read the tree
     return visible_bureau_ids(actor, bureau_tree(conn))
 

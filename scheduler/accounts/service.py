@@ -23,9 +23,10 @@ from sqlmodel import Session
 from db.models import Bureau, Department, Inspector, User, utcnow
 from scheduler.access.permissions import ACCOUNT_ROLES, DEPARTMENT_ROLES, ROLES, bureau_visible, require
 from scheduler.accounts import throttle
+from scheduler.accounts.listing import UserInfo, list_users  # noqa: F401 — the settings page lists accounts here
 from scheduler.audit import service as auditlog
 from scheduler.access.context import CLI, Actor
-from scheduler.access.scope import restrict, visible_bureaus
+from scheduler.access.scope import visible_bureaus
 from scheduler.errors import DsrError
 
 MIN_PASSWORD_LENGTH = 8
@@ -80,22 +81,6 @@ class LockoutPolicy:
         return cls(int(env("DSR_LOGIN_MAX_ATTEMPTS", "5")), int(env("DSR_LOGIN_LOCK_MINUTES", "15")),
                    int(env("DSR_LOGIN_SOURCE_MAX_ATTEMPTS", "20")), int(env("DSR_LOGIN_SOURCE_WINDOW_MINUTES", "15")),
                    int(env("DSR_LOGIN_ACCOUNT_MAX_ATTEMPTS", "50")))
-
-
-@dataclass(frozen=True)
-class UserInfo:
-    id: int
-    username: str
-    display_name: str
-    role: str
-    role_label: str
-    bureau_id: Optional[int]
-    department_id: Optional[int]
-    department: str  # name, "" if none
-    inspector_id: str  # roster id of a linked inspector, "" if none
-    active: bool
-    locked_until: Optional[dt.datetime]
-    last_login_at: Optional[dt.datetime]
 
 
 # --- passwords -----------------------------------------------------------------------------
@@ -251,15 +236,6 @@ def add_user(
         s.commit()
         s.refresh(u)
         return _info(s, u)
-
-
-def list_users(engine: Engine, actor: Actor = CLI) -> list[UserInfo]:
-    """The accounts the actor may see: all for a deployment-wide administrator or auditor, else
-    those of the bureaus in its scope (a city's: its districts' too)."""
-    require(actor, "user.view")
-    with Session(engine) as s:
-        stmt = restrict(select(User), User.bureau_id, visible_bureaus(s.connection(), actor))
-        return [_info(s, u) for u in s.execute(stmt.order_by(User.username)).scalars()]
 
 
 def _require_scope(s: Session, actor: Actor, u: User) -> None:

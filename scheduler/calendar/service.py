@@ -11,9 +11,7 @@ transaction.
 from __future__ import annotations
 
 import datetime as dt
-import threading
-from dataclasses import dataclass
-from typing import Iterable, Optional
+from typing import Iterable
 
 from sqlalchemy import func, select
 from sqlalchemy.engine import Engine
@@ -22,19 +20,26 @@ from sqlmodel import Session
 
 from db.models import CalendarDay, CalendarYear, utcnow
 from scheduler.calendar import workdays as wd
+from scheduler.calendar.listing import (  # noqa: F401 — the calendar page and the services read them here
+    CONFIRMED,
+    ENTERED,
+    KIND_LABELS,
+    PACKAGE,
+    PACKAGE_YEARS,
+    STATUS_LABELS,
+    DayInfo,
+    YearInfo,
+    list_years,
+    year_days,
+    year_info,
+)
+from scheduler.calendar.loading import load_calendar
 from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.access.context import SYSTEM, Actor
 from scheduler.errors import DsrError
 
-PACKAGE = "package"
-ENTERED = "entered"
-CONFIRMED = "confirmed"
-COUNTING = (PACKAGE, CONFIRMED)
-STATUS_LABELS = {PACKAGE: "内置（随软件提供）", ENTERED: "已录入待确认", CONFIRMED: "已确认"}
 PACKAGE_NOTICE = "国务院办公厅节假日安排（软件内置，数据版本 {version}）"
-KIND_LABELS = {wd.HOLIDAY: "放假", wd.WORKDAY: "调休上班"}
-PACKAGE_YEARS = range(2004, 2027)
 
 
 class CalendarError(DsrError, ValueError):
@@ -43,77 +48,7 @@ class CalendarError(DsrError, ValueError):
     code = "calendar.refused"
 
 
-@dataclass(frozen=True)
-class YearInfo:
-    year: int
-    status: str
-    status_label: str
-    notice: str
-    entered_by: str
-    entered_at: Optional[dt.datetime]
-    confirmed_by: str
-    confirmed_at: Optional[dt.datetime]
-    holidays: int
-    workdays: int
-
-
-@dataclass(frozen=True)
-class DayInfo:
-    day: dt.date
-    kind: str
-    kind_label: str
-    name: str
-    notice: str
-
-
 # --- reading -------------------------------------------------------------------------
-
-_cache_lock = threading.Lock()
-_cache: dict[str, tuple[tuple, wd.WorkdayCalendar]] = {}
-
-
-def _stamp(session: Session) -> tuple:
-    # Every write adds a year or bumps its revision and updated_at; the time
-    # also tells apart a database that was emptied and filled again.
-    return tuple(
-        session.execute(
-            select(CalendarYear.year, CalendarYear.status, CalendarYear.revision, CalendarYear.updated_at).order_by(
-                CalendarYear.year
-            )
-        ).all()
-    )
-
-
-def load_calendar(session: Session) -> wd.WorkdayCalendar:
-    """The counting calendar (package and confirmed years), cached per process.
-
-    The cache is keyed by database URL and checked against a version stamp on
-    every call (one small query over the years), so an administrator's confirmation made
-    by another process is picked up at the next call.
-    """
-    bind = session.get_bind()
-    key = bind.url.render_as_string(hide_password=False)
-    stamp = _stamp(session)
-    with _cache_lock:
-        hit = _cache.get(key)
-        if hit and hit[0] == stamp:
-            return hit[1]
-    years = [
-        y for (y,) in session.execute(select(CalendarYear.year).where(CalendarYear.status.in_(COUNTING))).all()
-    ]
-    rows = session.execute(
-        select(CalendarDay.day, CalendarDay.kind).join(CalendarYear, CalendarYear.year == CalendarDay.year).where(
-            CalendarYear.status.in_(COUNTING)
-        )
-    ).all()
-    cal = wd.WorkdayCalendar(
-        years,
-        [d for d, k in rows if k == wd.HOLIDAY],
-        [d for d, k in rows if k == wd.WORKDAY],
-    )
-    with _cache_lock:
-        _cache[key] = (stamp, cal)
-    return cal
 
 
 def calendar(engine: Engine) -> wd.WorkdayCalendar:
@@ -133,42 +68,6 @@ def deadline(engine: Engine, completed_on: dt.date, days: int = wd.PUBLICATION_D
     (the day of completion not counted). MissingYear names a year that is
     neither in the package nor confirmed."""
     return wd.add_working_days(calendar(engine), completed_on, days)
-
-
-def list_years(engine: Engine) -> list[YearInfo]:
-    with Session(engine) as s:
-        counts: dict[tuple[int, str], int] = {
-            (y, k): n
-            for y, k, n in s.execute(
-                select(CalendarDay.year, CalendarDay.kind, func.count()).group_by(CalendarDay.year, CalendarDay.kind)
-            ).all()
-        }
-        years = s.execute(select(CalendarYear).order_by(CalendarYear.year.desc())).scalars().all()
-        return [
-            YearInfo(
-                y.year,
-                y.status,
-                STATUS_LABELS.get(y.status, y.status),
-                y.notice,
-                y.entered_by,
-                y.entered_at,
-                y.confirmed_by,
-                y.confirmed_at,
-                counts.get((y.year, wd.HOLIDAY), 0),
-                counts.get((y.year, wd.WORKDAY), 0),
-            )
-            for y in years
-        ]
-
-
-def year_info(engine: Engine, year: int) -> Optional[YearInfo]:
-    return next((y for y in list_years(engine) if y.year == year), None)
-
-
-def year_days(engine: Engine, year: int) -> list[DayInfo]:
-    with Session(engine) as s:
-        rows = s.execute(select(CalendarDay).where(CalendarDay.year == year).order_by(CalendarDay.day)).scalars().all()
-        return [DayInfo(r.day, r.kind, KIND_LABELS.get(r.kind, r.kind), r.name, r.notice) for r in rows]
 
 
 # --- writing -------------------------------------------------------------------------

@@ -18,12 +18,13 @@ database (scheduler/calendar/service.py).
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import dataclass, field
-from typing import Iterable
-
-import numpy as np
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Iterable, NamedTuple
 
 from scheduler.errors import DsrError
+
+if TYPE_CHECKING:
+    import numpy as np
 
 ONE_DAY = dt.timedelta(days=1)
 
@@ -80,6 +81,15 @@ class DaySpec:
     name: str
 
 
+class _Lookup(NamedTuple):
+    """The tables of the vectorised `deadlines`."""
+
+    days: np.ndarray  # sorted working days, datetime64[D]
+    t0: int  # day number of the lookup tables' first day
+    next_idx: np.ndarray
+    limit: np.ndarray
+
+
 @dataclass(frozen=True, eq=False)
 class WorkdayCalendar:
     """The working-day calendar of a set of known years."""
@@ -87,10 +97,6 @@ class WorkdayCalendar:
     years: frozenset[int]
     holidays: frozenset[dt.date]
     workdays: frozenset[dt.date]  # make-up working weekend days
-    _days: np.ndarray = field(init=False, repr=False)  # sorted working days, datetime64[D]
-    _t0: int = field(init=False, repr=False)  # day number of the lookup tables' first day
-    _next_idx: np.ndarray = field(init=False, repr=False)
-    _limit: np.ndarray = field(init=False, repr=False)
 
     def __init__(self, years: Iterable[int], holidays: Iterable[dt.date] = (), workdays: Iterable[dt.date] = ()):
         ys = frozenset(int(y) for y in years)
@@ -104,30 +110,15 @@ class WorkdayCalendar:
         object.__setattr__(self, "years", ys)
         object.__setattr__(self, "holidays", hs)
         object.__setattr__(self, "workdays", ws)
-        days = _working_day_array(ys, hs, ws)
-        object.__setattr__(self, "_days", days)
-        # Lookup tables over every day from 1 Jan (min year - 1) to 31 Dec (max
-        # year), so that `deadlines` does two gathers per date instead of a
-        # binary search: next_idx[d] = index in `days` of the first working day
-        # after d (one searchsorted over the whole range, done once);
-        # limit[d] = 1 Jan of the first unknown year on or after d + 1, which
-        # the result must precede.
-        lo = (min(ys) - 1) if ys else 2000
-        hi = max(ys) if ys else 2000
-        t0 = int(np.datetime64(f"{lo:04d}-01-01", "D").astype(np.int64))
-        all_days = np.arange(t0, int(np.datetime64(f"{hi + 1:04d}-01-01", "D").astype(np.int64)), dtype=np.int64)
-        object.__setattr__(self, "_t0", t0)
-        object.__setattr__(self, "_next_idx", np.searchsorted(days.astype(np.int64), all_days, side="right"))
-        jan1 = {y: int(np.datetime64(f"{y:04d}-01-01", "D").astype(np.int64)) for y in range(lo, hi + 2)}
-        first_unknown_from = {}
-        unknown = hi + 1
-        for y in range(hi + 1, lo - 1, -1):
-            if y not in ys:
-                unknown = y
-            first_unknown_from[y] = unknown
-        start_year = (all_days + 1).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
-        limit = np.array([jan1[first_unknown_from[y]] for y in range(lo, hi + 2)], dtype=np.int64)[start_year - lo]
-        object.__setattr__(self, "_limit", limit)
+
+    def lookup(self) -> _Lookup:
+        """The tables of `deadlines`, built at its first call: the scalar functions need none, so a
+        calendar asked only for a plan's next run (`dsr plans`) never imports numpy."""
+        built = self.__dict__.get("_lookup")
+        if built is None:
+            built = _build_lookup(self.years, self.holidays, self.workdays)
+            object.__setattr__(self, "_lookup", built)  # built twice by two threads at worst: the same tables
+        return built
 
     def knows(self, year: int) -> bool:
         return year in self.years
@@ -150,7 +141,34 @@ class WorkdayCalendar:
         return f"WorkdayCalendar(years={span} ({len(ys)}), holidays={len(self.holidays)}, workdays={len(self.workdays)})"
 
 
+def _build_lookup(years: frozenset[int], holidays: frozenset[dt.date], workdays: frozenset[dt.date]) -> _Lookup:
+    """Lookup tables over every day from 1 Jan (min year - 1) to 31 Dec (max year), so that
+    `deadlines` does two gathers per date instead of a binary search: next_idx[d] = index in `days`
+    of the first working day after d (one searchsorted over the whole range, done once);
+    limit[d] = 1 Jan of the first unknown year on or after d + 1, which the result must precede."""
+    import numpy as np
+
+    days = _working_day_array(years, holidays, workdays)
+    lo = (min(years) - 1) if years else 2000
+    hi = max(years) if years else 2000
+    t0 = int(np.datetime64(f"{lo:04d}-01-01", "D").astype(np.int64))
+    all_days = np.arange(t0, int(np.datetime64(f"{hi + 1:04d}-01-01", "D").astype(np.int64)), dtype=np.int64)
+    next_idx = np.searchsorted(days.astype(np.int64), all_days, side="right")
+    jan1 = {y: int(np.datetime64(f"{y:04d}-01-01", "D").astype(np.int64)) for y in range(lo, hi + 2)}
+    first_unknown_from = {}
+    unknown = hi + 1
+    for y in range(hi + 1, lo - 1, -1):
+        if y not in years:
+            unknown = y
+        first_unknown_from[y] = unknown
+    start_year = (all_days + 1).astype("datetime64[D]").astype("datetime64[Y]").astype(np.int64) + 1970
+    limit = np.array([jan1[first_unknown_from[y]] for y in range(lo, hi + 2)], dtype=np.int64)[start_year - lo]
+    return _Lookup(days, t0, next_idx, limit)
+
+
 def _working_day_array(years: frozenset[int], holidays: frozenset[dt.date], workdays: frozenset[dt.date]) -> np.ndarray:
+    import numpy as np
+
     if not years:
         return np.empty(0, dtype="datetime64[D]")
     parts = []
@@ -234,20 +252,23 @@ def deadlines(cal: WorkdayCalendar, dates: np.ndarray, n: int = PUBLICATION_DAYS
         raise ValueError("工作日数不能为负数")
     if on_missing not in ("raise", "nat"):
         raise ValueError("on_missing must be 'raise' or 'nat'")
+    import numpy as np
+
     d = np.asarray(dates).astype("datetime64[D]")
     if n == 0:
         return d.copy()
+    lk = cal.lookup()
     flat = d.ravel().view(np.int64)
-    days = cal._days.view(np.int64)
+    days = lk.days.view(np.int64)
     nat = np.datetime64("NaT").astype(np.int64)
     valid = flat != nat
-    off = flat - cal._t0
-    inside = (off >= 0) & (off < cal._next_idx.size)
+    off = flat - lk.t0
+    inside = (off >= 0) & (off < lk.next_idx.size)
     off = np.where(inside, off, 0)
-    idx = cal._next_idx[off] + (n - 1)
+    idx = lk.next_idx[off] + (n - 1)
     in_range = idx < days.size
     res = days[np.minimum(idx, days.size - 1)] if days.size else np.full(flat.shape, nat)
-    limit = cal._limit[off]
+    limit = lk.limit[off]
     ok = valid & inside & in_range & (res < limit)
     if not ok.all():
         bad = valid & ~ok
@@ -259,6 +280,8 @@ def deadlines(cal: WorkdayCalendar, dates: np.ndarray, n: int = PUBLICATION_DAYS
 
 def _first_missing_year(cal: WorkdayCalendar, bad: np.ndarray) -> int:
     """The earliest unknown year that a failing count (from day numbers `bad`) runs into."""
+    import numpy as np
+
     years = []
     for day in np.unique(bad):
         start = (dt.date(1970, 1, 1) + dt.timedelta(days=int(day) + 1)).year

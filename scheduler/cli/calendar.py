@@ -22,10 +22,13 @@ def _fail(msg: str, code: int = 2) -> None:
 
 
 def _seeded_engine():
-    from scheduler.calendar.service import ensure_seeded
+    from scheduler.calendar.listing import package_years_stored
 
     eng = engine()
-    ensure_seeded(eng)
+    if not package_years_stored(eng):  # the usual case reads without loading the calendar service
+        from scheduler.calendar.service import ensure_seeded
+
+        ensure_seeded(eng)
     return eng
 
 
@@ -51,7 +54,7 @@ def deadline(
 def show(year: int = typer.Argument(..., help="年度，如 2026"),
          as_json: bool = typer.Option(False, "--json", help="以 JSON 输出该年度及其每一天。")) -> None:
     """显示某年的节假日安排：放假日与调休上班日。"""
-    from scheduler.calendar.service import year_days, year_info
+    from scheduler.calendar.listing import year_days, year_info
 
     eng = _seeded_engine()
     info = year_info(eng, year)

@@ -177,6 +177,11 @@ class _ChineseTexts:
         option = super().get_help_option(ctx)  # type: ignore[misc]
         if option is not None:
             option.help = HELP_OPTION_HELP
+            # Absent, Typer's help flag is None, which it coerces through a pydantic adapter built for
+            # the purpose: pydantic imported at every command's start (~0.05 s). False is what the flag
+            # means when absent, and Typer passes a bool flag's bool through as it is.
+            if option.default is None:
+                option.default = False
         return option
 
     def format_help(self, ctx: _click.Context, formatter: _click.HelpFormatter) -> None:

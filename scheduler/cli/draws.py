@@ -36,7 +36,7 @@ def _rule_refusal(exc: PlanRuleError) -> None:
 
 def plans(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出抽查计划。")) -> None:
     """List the plans (抽查计划); `dsr plans` itself is the group in scheduler/cli/plans.py."""
-    from scheduler.plans.service import list_plans
+    from scheduler.plans.listing import list_plans
 
     data = list_plans(engine())
     if as_json:

@@ -70,7 +70,7 @@ def receipt_cmd(file: Path = typer.Argument(..., help="回执文件（JSON、CSV
 def status_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """列出报送与导入的批次及其状态。"""
     from scheduler.access.context import CLI
-    from scheduler.docking.receipts import batches
+    from scheduler.docking.status import batches
 
     rows = batches(engine(), CLI)
     if as_json:

@@ -65,7 +65,7 @@ def publish(code: str = typer.Argument(..., help="计划编号"), as_user: str =
 def versions(code: str = typer.Argument(..., help="计划编号"),
              as_json: bool = typer.Option(False, "--json", help="以 JSON 输出版本记录。")) -> None:
     """版本记录：抽查计划已审批的各版本（新版在前）及修改理由。"""
-    from scheduler.plans.versions import versions as read
+    from scheduler.plans.listing import plan_versions as read
 
     rows = read(engine(), code)
     if as_json:

@@ -26,12 +26,11 @@ DEPT = typer.Option(None, "--dept", help="可选核对：账号所属部门的�
 
 def _department(eng, dept: str) -> tuple[int, int]:  # noqa: ANN001
     from sqlalchemy import select
-    from sqlmodel import Session
 
-    from db.models import Department
+    from db.tables import department
 
-    with Session(eng) as s:
-        d = s.execute(select(Department).where(Department.code == dept)).scalars().first()
+    with eng.connect() as conn:
+        d = conn.execute(select(department.c.id, department.c.bureau_id).where(department.c.code == dept)).first()
     if d is None:
         err_console.print(f"[red]部门“{dept}”不存在[/red]")
         raise typer.Exit(2)
@@ -70,9 +69,15 @@ def _dept_id(code: str) -> int:
 @results_app.command("categories")
 def categories() -> None:
     """列出检查结果类别。"""
-    from scheduler.results.service import list_categories
+    from scheduler.results.listing import list_categories
 
-    for c in list_categories(engine()):
+    eng = engine()
+    cats = list_categories(eng)
+    if not cats:  # none stored yet: the service seeds the national list
+        from scheduler.results.service import list_categories as seeded
+
+        cats = seeded(eng)
+    for c in cats:
         flags = "（发现问题，开启后续处置）" if c.opens_follow_up else ""
         console.print(f"{c.code:>4}  {c.name}{flags}")
 
@@ -178,7 +183,7 @@ def queue(department: str = typer.Argument(..., help="部门代码"),
           which: str = typer.Option("review", "--which", help="review（待审核）/ publish（待公示）"),
           as_json: bool = typer.Option(False, "--json", help="以 JSON 输出")) -> None:
     """部门的待审核或待公示队列。"""
-    from scheduler.results.service import local_today, publication_queue, review_queue
+    from scheduler.results.listing import local_today, publication_queue, review_queue
 
     eng, did = engine(), _dept_id(department)
     rows = review_queue(eng, did, page_size=500).rows if which == "review" else publication_queue(eng, did, local_today())
@@ -198,7 +203,7 @@ def queue(department: str = typer.Argument(..., help="部门代码"),
 def public(q: str = typer.Option("", "--q", help="统一社会信用代码或企业名称"), page: int = typer.Option(1, "--page", help="页码"),
            as_json: bool = typer.Option(False, "--json", help="以 JSON 输出本页。")) -> None:
     """公示结果：已公示检查结果的公开记录。"""
-    from scheduler.results.service import PUBLIC_KEYS, published_results
+    from scheduler.results.listing import PUBLIC_KEYS, published_results
 
     p = published_results(engine(), q=q, page=page)
     if as_json:

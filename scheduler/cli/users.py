@@ -7,6 +7,7 @@ database (see docs/accounts.md). Accounts are for the web app.
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from typing import Optional
 
@@ -73,10 +74,7 @@ def add(
 @user_app.command("list")
 def list_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出用户列表。")) -> None:
     """用户列表；最近登录时间为北京时间。"""
-    from rich.table import Table
-
-    from db.models import utcnow
-    from scheduler.accounts.service import list_users
+    from scheduler.accounts.listing import list_users
 
     rows = list_users(engine())
     if as_json:
@@ -87,8 +85,10 @@ def list_cmd(as_json: bool = typer.Option(False, "--json", help="以 JSON 输出
     if not rows:
         console.print("还没有用户。创建第一个管理员：dsr user add 用户名 --admin", soft_wrap=True)
         return
+    from rich.table import Table
+
     t = Table("用户名", "姓名", "角色", "部门", "执法人员编号", "状态", "最近登录")
-    now = utcnow()
+    now = dt.datetime.now(dt.timezone.utc)
     for u in rows:
         status = "已停用" if not u.active else ("已锁定" if u.locked_until and u.locked_until > now else "正常")
         last = beijing(u.last_login_at)

@@ -12,16 +12,15 @@ import hashlib
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
 
 from sqlalchemy import select
 from sqlmodel import Session
 from sqlalchemy.engine import Engine
 
-from db.models import Bureau, ExchangeBatch, ExchangeRecord, utcnow
+from db.models import ExchangeBatch, ExchangeRecord, utcnow
 from scheduler.access.context import Actor
 from scheduler.access.permissions import require
-from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
+from scheduler.access.scope import require_bureau
 from scheduler.audit import service as auditlog
 from scheduler.docking import formats as fm
 from scheduler.docking.manifest import refuse, schema_errors
@@ -184,26 +183,3 @@ def import_receipt(engine: Engine, path: Path, actor: Actor) -> ReceiptReport:
         s.commit()
         return report
 
-
-def batches(engine: Engine, actor: Actor, limit: int = 200) -> list[dict[str, Any]]:
-    """`dsr exchange status --json`: the batches in and out, newest first, in the actor's scope."""
-    require(actor, "exchange.view")
-    with Session(engine) as s:
-        stmt = (select(ExchangeBatch, Bureau.code).join(Bureau, Bureau.id == ExchangeBatch.bureau_id)
-                .order_by(ExchangeBatch.id.desc()).limit(limit))
-        cond = in_scope(ExchangeBatch.bureau_id, visible_bureaus(s, actor))
-        if cond is not None:
-            stmt = stmt.where(cond)
-        return [_batch_row(b, code) for b, code in s.execute(stmt)]
-
-
-def _iso(t: Optional[Any]) -> Optional[str]:
-    return t.isoformat() if t is not None else None
-
-
-def _batch_row(b: ExchangeBatch, bureau_code: str) -> dict[str, Any]:
-    return {"batch_id": b.batch_no, "direction": b.direction, "kind": b.kind, "bureau": bureau_code,
-            "status": b.status, "sequence": b.sequence, "records": b.record_count, "accepted": b.accepted,
-            "rejected": b.rejected, "manifest_sha256": b.manifest_sha256, "created_at": _iso(b.created_at),
-            "written_at": _iso(b.written_at), "sent_at": _iso(b.sent_at), "receipt_at": _iso(b.receipt_at),
-            "summary": json.loads(b.summary) if b.summary else None}

@@ -19,7 +19,8 @@ from sqlmodel import Session
 
 from db.models import Draw, Task
 from scheduler.plans import lifecycle, quota
-from scheduler.plans.service import LoadedPlan, first_draw_base
+from scheduler.plans.quota_rows import first_draw_base
+from scheduler.plans.service import LoadedPlan
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Plans (抽查计划): save with the rules checked, load for a draw, list for the CLI."""
+"""Plans (抽查计划): save with the rules checked, load for a draw; the listing is scheduler/plans/listing.py."""
 
 from __future__ import annotations
 
@@ -7,11 +7,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import defer
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
-from db.models import Bureau, CheckItem, Department, Draw, Plan, PlanItem, PlanVersion, utcnow
+from db.models import Bureau, CheckItem, Department, Plan, PlanItem, PlanVersion, utcnow
 from scheduler.plans import lifecycle, rules
 from scheduler.plans.documents import document
 from scheduler.plans.frame import Scope
@@ -19,15 +18,8 @@ from scheduler.access.permissions import require
 from scheduler.audit import service as auditlog
 from scheduler.library.bureaus import risk_classes
 from scheduler.access.context import CLI, Actor
-from scheduler.access.scope import in_scope, require_bureau, visible_bureaus
-from scheduler.errors import DsrError
-
-
-class PlanNotFound(DsrError, LookupError):
-    code = "plan.not_found"
-
-    def __init__(self, code: str) -> None:
-        super().__init__(f"抽查计划“{code}”不存在")
+from scheduler.access.scope import require_bureau
+from scheduler.plans.listing import PlanNotFound, list_plans  # noqa: F401 — the pages and tests list plans through the service
 
 
 @dataclass
@@ -304,119 +296,3 @@ def save_plan(engine: Engine, data: PlanInput, actor: Actor = CLI) -> Plan:
         s.commit()
         s.refresh(plan)
         return plan
-
-
-def plan_summary(lp: LoadedPlan, draws: list[Draw], cal=None, now=None, quota_rows: list[dict] | None = None
-                 ) -> dict[str, Any]:
-    """`cal` (WorkdayCalendar) and `now` (aware) fill next_run; without `cal` a
-    working-day schedule gives next_run None and an error. `quota_rows`: the year's figures
-    per stratum (`year_quotas`)."""
-    from scheduler.plans import quota
-    from scheduler.plans.schedules import next_run_of
-
-    p = lp.plan
-    year = p.year or lifecycle.year_of(p.code, p.name)
-    next_run, next_run_error = next_run_of(p.schedule, now or utcnow(), cal)
-    return {
-        "code": p.code,
-        "name": p.name,
-        "kind": p.kind,
-        "year": year,
-        "periods": quota.periods(p.schedule, year),
-        "quota": quota_rows if quota_rows is not None else [],
-        "lead_department": lp.lead.name,
-        "departments": [next(d.name for d in lp.departments.values() if d.code == c) for c in lp.department_codes()],
-        "joint": len(lp.department_codes()) > 1,
-        "items": [
-            {"code": i.code, "name": i.name, "kind": i.kind, "department": lp.departments[i.department_id].name,
-             "ratio_cap": i.ratio_cap, "ratio_floor": i.ratio_floor}
-            for i in lp.items
-        ],
-        "strata_by": p.strata_by,
-        "ratios": json.loads(p.ratios or "{}"),
-        "counts": json.loads(p.counts or "{}"),
-        "batches": p.batches,
-        "reserve_ratio": p.reserve_ratio,
-        "team_size": p.team_size,
-        "matching_policy": p.matching_policy,
-        "workload_cap": p.workload_cap,
-        "frequency": json.loads(p.frequency or "{}"),
-        "schedule": p.schedule,
-        "next_run": next_run,
-        "next_run_error": next_run_error,
-        "require_public_seed": p.require_public_seed,
-        "merge_visits": bool(p.merge_visits),
-        "version": p.version,
-        "status": p.status,
-        "task_days": p.task_days,
-        "draws": [{"period": d.period, "status": d.status, "frame_sha256": d.frame_sha256, "plan_version": d.plan_version}
-                  for d in draws],
-    }
-
-
-def list_plans(engine: Engine, bureau_id: int | None = None, actor: Actor | None = None) -> list[dict[str, Any]]:
-    """Every plan (of `bureau_id` if given; with an `actor`, of the bureaus in its scope), by code."""
-    from scheduler.calendar.service import load_calendar
-
-    with Session(engine) as s:
-        cal, now = load_calendar(s), utcnow()
-        stmt = select(Plan.code).order_by(Plan.code)
-        if bureau_id is not None:
-            require_bureau(s, actor, bureau_id)
-            stmt = stmt.where(Plan.bureau_id == bureau_id)
-        elif (cond := in_scope(Plan.bureau_id, visible_bureaus(s, actor))) is not None:
-            stmt = stmt.where(cond)
-        codes = list(s.execute(stmt).scalars())
-        rows = year_quotas(s)
-        out = []
-        for code in codes:
-            lp = load_plan(s, code)
-            # Not the certificates: a listing needs none, and a 1M draw's is ~28 MB.
-            draws = list(s.execute(select(Draw).options(defer(Draw.certificate)).where(Draw.plan_id == lp.plan.id)
-                                   .order_by(Draw.period, Draw.id)).scalars())
-            out.append(plan_summary(lp, draws, cal, now, rows.get(lp.plan.id, [])))
-        return out
-
-
-def year_quotas(s: Session, plan_ids: list[int] | None = None) -> dict[int, list[dict[str, Any]]]:
-    """Per plan, its year's quota rows (scheduler/plans/quota.py `year_figures`): the base from the
-    year's first live draw, the drawn figures from one grouped count of the selected tasks. A plan
-    not drawn yet this year has none (its quotas are fixed by its first frame)."""
-    from sqlalchemy import func
-
-    from db.models import Task
-    from scheduler.plans import quota
-
-    pq = select(Plan.id, Plan.code, Plan.name, Plan.year, Plan.ratios, Plan.counts)
-    if plan_ids is not None:
-        pq = pq.where(Plan.id.in_(plan_ids))
-    plans = {r[0]: r for r in s.execute(pq).all()}
-    year_of = {pid: (r[3] or lifecycle.year_of(r[1], r[2]) or 0) for pid, r in plans.items()}
-    first: dict[int, tuple[int, str | None]] = {}
-    for did, pid, period, annual in s.execute(
-            select(Draw.id, Draw.plan_id, Draw.period, Draw.annual).where(Draw.status == "drawn", Draw.plan_id.in_(list(plans)))
-            .order_by(Draw.drawn_at, Draw.id)).all():
-        if pid not in first and period.startswith(str(year_of[pid])):
-            first[pid] = (did, annual)
-    drawn: dict[int, dict[str, int]] = {}
-    year = func.substr(Draw.period, 1, 4)
-    for pid, y, stratum, n in s.execute(
-            select(Draw.plan_id, year, Task.stratum, func.count()).join(Draw, Draw.id == Task.draw_id)
-            .where(Draw.status == "drawn", Draw.plan_id.in_(list(first)), Task.rank.is_not(None), Task.reserve_rank.is_(None))
-            .group_by(Draw.plan_id, year, Task.stratum)).all():
-        if y == str(year_of[pid]):
-            drawn.setdefault(pid, {})[stratum] = int(n)
-    out = {}
-    for pid, (did, annual) in first.items():
-        r = plans[pid]
-        out[pid] = quota.year_figures(json.loads(r[4] or "{}"), json.loads(r[5] or "{}"), first_draw_base(s, did, annual),
-                                      drawn.get(pid, {}))
-    return out
-
-
-def first_draw_base(s: Session, draw_id: int, annual: str | None) -> dict[str, int]:
-    """The stratum sizes of a year's first draw: its stored figures, else (older draws) its certificate's."""
-    if annual:
-        return {r["stratum"]: int(r["base"]) for r in json.loads(annual)["section"]["strata"]}
-    cert = json.loads(s.get(Draw, draw_id).certificate or "{}")
-    return {r["stratum"]: int(r["size"]) for r in cert.get("strata", [])}

@@ -23,7 +23,9 @@ from scheduler.access.scope import require_bureau
 from scheduler.audit import service as auditlog
 from scheduler.plans import lifecycle
 from scheduler.plans.documents import document, plan_year
-from scheduler.plans.service import PlanNotFound, load_plan
+from scheduler.plans.listing import PlanNotFound, version_row
+from scheduler.plans.listing import plan_versions as versions  # noqa: F401 — ui/plan_documents.py reads them here
+from scheduler.plans.service import load_plan
 
 
 def _locked(s: Session, code: str) -> Plan:
@@ -109,24 +111,6 @@ _NOT_COPIED = frozenset({"id", "code", "name", "year", "created_at", "updated_at
                          "updated_by", "change_reason", "approved_by", "approved_at", "published_by", "published_at"})
 
 
-def _version_row(v: PlanVersion, current: int, status: str) -> dict[str, Any]:
-    return {"version": v.version, "reason": v.reason, "changed_by": v.changed_by, "approved_by": v.approved_by,
-            "approved_at": v.approved_at, "published_by": v.published_by, "published_at": v.published_at,
-            "current": v.version == current and status != lifecycle.DRAFT,
-            "document": json.loads(v.document)}
-
-
-def versions(engine: Engine, code: str, actor: Actor | None = None) -> list[dict[str, Any]]:
-    """Every approved version of the plan, newest first (the current draft, if any, is not one)."""
-    with Session(engine) as s:
-        plan = s.execute(select(Plan).where(Plan.code == code)).scalar_one_or_none()
-        if plan is None:
-            raise PlanNotFound(code)
-        require_bureau(s, actor, plan.bureau_id)
-        rows = s.execute(select(PlanVersion).where(PlanVersion.plan_id == plan.id).order_by(PlanVersion.version.desc()))
-        return [_version_row(v, plan.version, plan.status) for v in rows.scalars()]
-
-
 def public_plans(engine: Engine) -> list[dict[str, Any]]:
     """Every published version of every plan (by code, newest version first): what the public page shows.
 
@@ -139,7 +123,7 @@ def public_plans(engine: Engine) -> list[dict[str, Any]]:
                            .order_by(PlanVersion.version.desc())).scalars():
             kept.setdefault(v.plan_id, []).append(v)
         for p in plans:
-            rows = [_version_row(v, p.version, p.status) for v in kept.get(p.id, [])]
+            rows = [version_row(v, p.version, p.status) for v in kept.get(p.id, [])]
             if p.status == lifecycle.PUBLISHED and not any(r["version"] == p.version for r in rows):
                 rows.insert(0, {"version": p.version, "reason": p.change_reason, "changed_by": p.updated_by,
                                 "approved_by": p.approved_by, "approved_at": p.approved_at,

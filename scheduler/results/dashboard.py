@@ -126,7 +126,7 @@ def annual_quotas(engine: Engine, bureau_id: int, year: int, actor: Actor | None
     (scheduler/plans/quota.py). Rows: plan_code, plan_name, stratum, quota, drawn, checked, remaining."""
     from sqlmodel import Session
 
-    from scheduler.plans.service import year_quotas
+    from scheduler.plans.quota_rows import year_quotas
 
     with Session(engine) as s:
         require_bureau(s, actor, bureau_id)

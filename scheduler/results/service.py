@@ -24,14 +24,13 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Collection
 from typing import Any, Optional, Sequence
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, case, distinct, extract, func, select
 from sqlalchemy.engine import Connection, Engine
 from sqlmodel import Session
 
 from db.models import (
-    ChecklistMark, ChecklistPoint, CheckItem, Conflict, Department, Draw, Enterprise, FollowUp, Inspector, ItemResult, Plan, ResultCategory,
+    ChecklistMark, ChecklistPoint, CheckItem, Conflict, Department, Draw, Enterprise, FollowUp, Inspector, ItemResult, ResultCategory,
     ResultCorrection, Task, TaskEvent, TaskItem, TeamMember, Town, join_list, split_list, utcnow,
 )
 from scheduler.results import checklist as cl
@@ -40,7 +39,20 @@ from scheduler.library import uscc as uscc_mod
 from scheduler.results.lifecycle import Refused
 from scheduler.audit import service as auditlog
 from scheduler.access.permissions import PermissionDenied, require
-from db.paging import MAX_PAGE_SIZE, Page
+from db.paging import MAX_PAGE_SIZE, Page  # noqa: F401 — MAX_PAGE_SIZE: the field records read it here
+from scheduler.results.listing import (  # noqa: F401 — the pages and the CLI read the queues and the record here
+    LOCAL_TZ,
+    PUBLIC_KEYS,
+    department_scope,
+    local_today,
+    publication_queue,
+    published_results,
+    review_queue,
+)
+from scheduler.results.listing import authority as _authority
+from scheduler.results.listing import category_names as _cat_names
+from scheduler.results.listing import names_of as _names
+from scheduler.results.listing import page_args as _page_args
 from scheduler.access.context import Actor
 from scheduler.access.scope import (
     NOT_OWN_TEAM, OTHER_BUREAU, area, in_scope, is_inspector, own_team, require_bureau, require_task, restrict,
@@ -49,16 +61,9 @@ from scheduler.access.scope import (
 
 __all__ = ["Refused"]
 
-LOCAL_TZ = ZoneInfo("Asia/Shanghai")
 PATH = ("drawn", "assigned", "inspecting", "completed", "reviewed", "published")
 DONE = ("completed", "reviewed", "published")
 INACTIVE = ("reserve", "replaced", "voided")
-PUBLIC_KEYS = ("统一社会信用代码", "企业名称", "检查实施机关", "检查类型", "检查日期", "检查事项", "检查结果")
-
-
-def local_today() -> dt.date:
-    """Dates of record are Beijing dates (a result published at 07:00 local is that day's)."""
-    return dt.datetime.now(LOCAL_TZ).date()
 
 
 def _who(actor: Actor) -> lc.Who:
@@ -92,11 +97,13 @@ def _categories(s: Session) -> dict[str, lc.Category]:
 
 
 def list_categories(engine: Engine, include_inactive: bool = False) -> list[lc.Category]:
+    """The categories in their order (scheduler/results/listing.py), the national list seeded first if none is stored."""
+    from scheduler.results import listing
+
     with Session(engine) as s:
-        cats = _categories(s)
+        _categories(s)
         s.commit()
-    out = sorted(cats.values(), key=lambda c: (c.sort_order, c.code))
-    return out if include_inactive else [c for c in out if c.active]
+    return listing.list_categories(engine, include_inactive)
 
 
 def add_category(engine: Engine, code: str, name: str, actor: Actor, problem: bool = False,
@@ -572,20 +579,6 @@ def recompute_deadlines(engine: Engine, actor: Actor) -> int:
 # --- read side ---------------------------------------------------------------------------------
 
 
-def _page_args(page: int, page_size: int, total: int) -> tuple[int, int]:
-    page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    pages = max(1, -(-total // page_size))
-    return max(1, min(int(page), pages)), page_size
-
-
-def _cat_names(conn) -> dict[str, str]:
-    return dict(conn.execute(select(ResultCategory.code, ResultCategory.name)).all())
-
-
-def _names(codes: str, names: dict[str, str]) -> list[str]:
-    return [names.get(c, c) for c in split_list(codes)]
-
-
 def task_results(engine: Engine, task_id: int, actor: Optional[Actor] = None) -> list[dict[str, Any]]:
     """Internal view of one task's items: result state, categories, who entered/reviewed, follow-ups.
 
@@ -672,158 +665,6 @@ def inspector_tasks(engine: Engine, inspector_id: str, status: Optional[str] = N
                 filters={"inspector_id": inspector_id, "status": status})
 
 
-def _department_scope(conn, actor: Optional[Actor], department_id: Optional[int]):
-    """The `Task.bureau_id IN (...)` condition of the actor's scope (or None); PermissionDenied
-    when the department belongs to a bureau outside it."""
-    visible = visible_bureaus(conn, actor)
-    if visible is not None and department_id is not None:
-        require_bureau(conn, actor, conn.execute(select(Department.bureau_id)
-                                                 .where(Department.id == department_id)).scalar_one_or_none())
-    return in_scope(Task.bureau_id, visible)
-
-
-def review_queue(engine: Engine, department_id: int, page: int = 1, page_size: int = 50,
-                 actor: Optional[Actor] = None) -> Page:
-    """Results of `department_id` waiting for review (待审核), oldest entry first.
-
-    Row: result_id, task_id, kind, uscc, name, item_code, item_name, categories, category_names,
-    note, inspected_on, entered_by, entered_at, version.
-    """
-    base = (
-        select(ItemResult.id.label("result_id"), ItemResult.task_id, Task.kind, Task.uscc, Enterprise.name,
-               CheckItem.code.label("item_code"), CheckItem.name.label("item_name"), ItemResult.categories,
-               ItemResult.note, ItemResult.inspected_on, ItemResult.entered_by, ItemResult.entered_at,
-               ItemResult.version)
-        .join(Task, Task.id == ItemResult.task_id)
-        .join(CheckItem, CheckItem.id == ItemResult.item_id)
-        .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
-        .where(ItemResult.department_id == department_id, ItemResult.status == lc.PENDING)
-    )
-    with engine.connect() as conn:
-        cond = _department_scope(conn, actor, department_id)
-        if cond is not None:
-            base = base.where(cond)
-        total = conn.execute(select(func.count()).select_from(base.subquery())).scalar_one()
-        page, page_size = _page_args(page, page_size, total)
-        rows = [dict(r._mapping) for r in conn.execute(
-            base.order_by(ItemResult.entered_at, ItemResult.id).limit(page_size).offset((page - 1) * page_size))]
-        names = _cat_names(conn)
-    for r in rows:
-        r["category_names"] = _names(r["categories"], names)
-    return Page(rows=rows, total=total, page=page, page_size=page_size, filters={"department_id": department_id})
-
-
-def publication_queue(engine: Engine, department_id: int, today: dt.date,
-                      actor: Optional[Actor] = None) -> list[dict[str, Any]]:
-    """Tasks with reviewed, unpublished results of `department_id`, most urgent first.
-
-    Row: task_id, kind, uscc, name, results (count), result_ids, completed_on, deadline,
-    days_left (calendar days to the deadline; None without a deadline), overdue, note.
-    """
-    stmt = (
-        select(Task.id.label("task_id"), Task.kind, Task.uscc, Enterprise.name, Task.completed_on, Task.deadline,
-               Task.note, func.count(ItemResult.id).label("results"))
-        .join(Task, Task.id == ItemResult.task_id)
-        .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
-        .where(ItemResult.department_id == department_id, ItemResult.status == lc.APPROVED)
-        .group_by(Task.id, Task.kind, Task.uscc, Enterprise.name, Task.completed_on, Task.deadline, Task.note)
-        .order_by(Task.deadline.is_(None), Task.deadline, Task.id)
-    )
-    with engine.connect() as conn:
-        cond = _department_scope(conn, actor, department_id)
-        if cond is not None:
-            stmt = stmt.where(cond)
-        rows = [dict(r._mapping) for r in conn.execute(stmt)]
-        ids: dict[int, list[int]] = defaultdict(list)
-        for tid, rid in conn.execute(select(ItemResult.task_id, ItemResult.id).where(
-                ItemResult.department_id == department_id, ItemResult.status == lc.APPROVED).order_by(ItemResult.id)):
-            ids[tid].append(rid)
-    for r in rows:
-        r["result_ids"] = ids.get(r["task_id"], [])
-        r["days_left"] = (r["deadline"] - today).days if r["deadline"] else None
-        r["overdue"] = bool(r["deadline"] and today > r["deadline"])
-    return rows
-
-
-def _type_labels(conn, task_ids: Sequence[int]) -> dict[int, str]:
-    out: dict[int, str] = {}
-    if not task_ids:
-        return out
-    for tid, kind, plan_kind, n in conn.execute(
-        select(Task.id, Task.kind, Plan.kind, func.count(distinct(CheckItem.department_id)))
-        .join(TaskItem, TaskItem.task_id == Task.id)
-        .join(CheckItem, CheckItem.id == TaskItem.item_id)
-        .outerjoin(Draw, Draw.id == Task.draw_id)
-        .outerjoin(Plan, Plan.id == Draw.plan_id)
-        .where(Task.id.in_(list(task_ids)))
-        .group_by(Task.id, Task.kind, Plan.kind)
-    ):
-        out[tid] = lc.check_type(kind, plan_kind, n)
-    return out
-
-
-def _closed_follow_ups(conn, result_ids: Sequence[int]) -> dict[int, list[str]]:
-    out: dict[int, list[str]] = defaultdict(list)
-    if result_ids:
-        for rid, action, outcome in conn.execute(
-            select(FollowUp.result_id, FollowUp.action, FollowUp.outcome)
-            .where(FollowUp.result_id.in_(list(result_ids)), FollowUp.status == "closed").order_by(FollowUp.id)
-        ):
-            out[rid].append(f"后续处置：{action}，{outcome}")
-    return out
-
-
-def _authority():
-    """检查实施机关 on the public record: the department's legal name, else its short name."""
-    return func.coalesce(func.nullif(Department.legal_name, ""), Department.name)
-
-
-def published_results(engine: Engine, q: str = "", page: int = 1, page_size: int = 50) -> Page:
-    """The public record: one row per published item result, newest publication first.
-
-    Keys, exactly: 统一社会信用代码, 企业名称, 检查实施机关, 检查类型, 检查日期, 检查事项, 检查结果
-    (current value after corrections, plus closed follow-ups). Never risk class,
-    inspectors, conflicts, notes or unpublished results. `q`: a USCC or part of a name.
-    """
-    # The page's ids first (index on status, published_at), then the joins for those rows only:
-    # joining first would make the database join every published result before sorting.
-    flt = select(ItemResult.id).where(ItemResult.status == lc.PUBLISHED)
-    q = (q or "").strip()
-    if q and uscc_mod.is_valid(q.upper()):
-        flt = flt.join(Task, Task.id == ItemResult.task_id).where(Task.uscc == q.upper())
-    elif q:
-        like = "%" + q.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        flt = flt.join(Task, Task.id == ItemResult.task_id).where(
-            select(Enterprise.id).where(Enterprise.uscc == Task.uscc, Enterprise.name.like(like, escape="\\")).exists())
-    with engine.connect() as conn:
-        total = conn.execute(select(func.count()).select_from(flt.subquery())).scalar_one()
-        page, page_size = _page_args(page, page_size, total)
-        ids = list(conn.execute(flt.order_by(ItemResult.published_at.desc(), ItemResult.id.desc())
-                                .limit(page_size).offset((page - 1) * page_size)).scalars())
-        raw = conn.execute(
-            select(ItemResult.id, ItemResult.task_id, Task.uscc, Enterprise.name, _authority().label("dept"),
-                   Task.completed_on, CheckItem.name.label("item"), ItemResult.categories)
-            .join(Task, Task.id == ItemResult.task_id)
-            .join(CheckItem, CheckItem.id == ItemResult.item_id)
-            .join(Department, Department.id == ItemResult.department_id)
-            .outerjoin(Enterprise, Enterprise.uscc == Task.uscc)
-            .where(ItemResult.id.in_(ids))
-        ).all() if ids else []
-        order = {rid: k for k, rid in enumerate(ids)}
-        raw.sort(key=lambda r: order[r.id])
-        types = _type_labels(conn, sorted({r.task_id for r in raw}))
-        fus = _closed_follow_ups(conn, [r.id for r in raw])
-        names = _cat_names(conn)
-    rows = []
-    for r in raw:
-        result = "、".join(_names(r.categories, names))
-        if fus.get(r.id):
-            result += "；" + "；".join(fus[r.id])
-        rows.append(dict(zip(PUBLIC_KEYS, (r.uscc, r.name or "", r.dept, types.get(r.task_id, ""),
-                                           r.completed_on.isoformat() if r.completed_on else "", r.item, result))))
-    return Page(rows=rows, total=total, page=page, page_size=page_size, filters={"q": q})
-
-
 def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
     """The public history of a task's published results, corrections included.
 
@@ -833,7 +674,7 @@ def public_history(engine: Engine, task_id: int) -> list[dict[str, Any]]:
     with engine.connect() as conn:
         names = _cat_names(conn)
         res = conn.execute(
-            select(ItemResult.id, CheckItem.name.label("item"), _authority().label("dept"), ItemResult.categories,
+            select(ItemResult.id, CheckItem.name.label("item"), _authority(Department).label("dept"), ItemResult.categories,
                    ItemResult.published_on)
             .join(CheckItem, CheckItem.id == ItemResult.item_id)
             .join(Department, Department.id == ItemResult.department_id)
@@ -881,7 +722,7 @@ def follow_ups(engine: Engine, department_id: Optional[int] = None, status: Opti
         if bureau_id is not None:
             require_bureau(conn, actor, bureau_id)
             stmt = stmt.where(Task.bureau_id.in_(sorted(area(conn, bureau_id))))
-        cond = _department_scope(conn, actor, department_id)
+        cond = department_scope(conn, actor, department_id, Task.bureau_id)
         if cond is not None:
             stmt = stmt.where(cond)
         return [dict(r._mapping) for r in conn.execute(stmt)]

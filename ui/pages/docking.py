@@ -18,7 +18,7 @@ import streamlit as st
 
 from scheduler.access.permissions import can
 from scheduler.docking import formats as fm
-from scheduler.docking import inbound, outbound, receipts, rematch
+from scheduler.docking import inbound, outbound, receipts, rematch, status
 from scheduler.errors import DsrError
 from ui import state
 from ui.docking import LABELS, state_counts
@@ -42,7 +42,7 @@ if msg := st.session_state.pop("docking_flash", None):
 state_counts(eng, actor, b)
 
 st.markdown("#### 批次")
-rows = [r for r in receipts.batches(eng, actor) if r["bureau"] == b["code"]]
+rows = [r for r in status.batches(eng, actor) if r["bureau"] == b["code"]]
 DIRECTIONS = {"out": "报送", "in": "导入"}
 table(rows, [
     Col("batch_id", "批次编号"), Col("direction", "方向", lambda v: DIRECTIONS.get(v, v)),
