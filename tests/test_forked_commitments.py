@@ -24,20 +24,24 @@ from tests.test_hidden_strata import frame, packages
 ROOT = Path(__file__).resolve().parent.parent
 OTHER_KEY = "ab" * 32
 
-# Runs in a fresh interpreter (one thread, as `dsr verify` is): every package is verified with
-# the fork threshold at 1, os.fork counted; prints the reports and the forks as JSON.
-RUNNER = r"""
-import dataclasses, json, os, signal, sys, threading
-import scheduler.verify as v
-from scheduler.draw import commitments as hs
-
-v.FORK_COMMITMENTS = 1
+# Both runners count the forks of a fresh interpreter (one thread, as the command line).
+FORK_COUNTER = r"""
+import os
 forks = []
 real_fork = os.fork
 def counted_fork():
     forks.append(1)
     return real_fork()
 os.fork = counted_fork
+"""
+
+# Every package verified with the fork threshold at 1; prints the reports and the forks as JSON.
+RUNNER = FORK_COUNTER + r"""
+import dataclasses, json, signal, sys, threading
+import scheduler.verify as v
+from scheduler.draw import commitments as hs
+
+v.FORK_COMMITMENTS = 1
 
 mode = sys.argv[1]
 parent = os.getpid()
@@ -126,17 +130,11 @@ def test_no_fork_beside_another_thread(good):
     assert r["report"] == dataclasses.asdict(verify_package(auditor))
 
 
-PACKAGE_RUNNER = r"""
-import json, os, sys
+PACKAGE_RUNNER = FORK_COUNTER + r"""
+import json, sys
 import scheduler.draw.certificate as certs
 
 certs.FORK_COMMITMENTS = 1
-forks = []
-real_fork = os.fork
-def counted_fork():
-    forks.append(1)
-    return real_fork()
-os.fork = counted_fork
 cert, data = certs.with_commitments(json.loads(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3])
 sys.stdout.buffer.write(json.dumps([cert, len(forks)]).encode() + b"\n" + data)
 """
