@@ -310,7 +310,7 @@ def test_planned_date_rights_and_window(w):
         assert s.execute(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "visit.plan_date")).scalar_one() == 1
 
 
-def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
+def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine, monkeypatch):
     """跨层级: the demo's city plan (市抽县查, tasks handed to the districts) and each district's
     own plan, drawn in the same month, meet behind one door; the visit belongs to the district
     carrying the lead task, and a district account reads only the visits its bureau takes part in."""
@@ -343,6 +343,22 @@ def test_city_and_district_plans_merge_and_each_bureau_sees_its_own(engine):
     assert vs.visits_for(engine, "2026-11", bureau_id=city, page_size=1, actor=city_admin).total == \
         vs.visits_for(engine, "2026-11", page_size=1).total
     assert vs.visits_for(engine, "2026-11", bureau_id=pg, page_size=1, actor=city_admin).total == mine.total
+
+    # The whole window at once (`dsr visits list`, details read in chunks) is the pages one after another.
+    def paged(**kw) -> list[dict]:
+        rows, page = [], 1
+        while True:
+            p = vs.visits_for(engine, "2026-11", page=page, page_size=7, **kw)
+            rows += p.rows
+            if page >= p.pages:
+                return rows
+            page += 1
+
+    monkeypatch.setattr(vs, "_DETAILS_CHUNK", 5)
+    for kw in ({}, {"merged_only": True}, {"actor": pinggu}, {"bureau_id": pg, "actor": city_admin}):
+        whole = vs.all_visits(engine, "2026-11", **kw)
+        assert whole and whole == paged(**kw), kw
+    assert len(vs.all_visits(engine, "2026-11", actor=pinggu)) == mine.total
 
 
 def _draw_tables(engine) -> dict[str, list[tuple]]:

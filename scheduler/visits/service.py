@@ -711,23 +711,12 @@ def visits_for(engine: Engine, window: str, bureau_id: Optional[int] = None, pag
     team [{person_id, name, role, department, plans}], tasks [{task_id, plan_code, period, status, ...}].
     """
     page_size = max(1, min(int(page_size), MAX_PAGE_SIZE))
-    n_tasks = (select(func.count()).select_from(VisitTask).where(VisitTask.visit_id == Visit.id)
-               .correlate(Visit).scalar_subquery())
-    stmt = (select(Visit.id, Visit.uscc, Visit.window, Visit.planned_on, Visit.lead_task_id, Visit.bureau_id,
-                   Bureau.name.label("bureau"), Enterprise.name, Town.name.label("town_name"))
-            .join(Bureau, Bureau.id == Visit.bureau_id)
-            .outerjoin(Enterprise, Enterprise.uscc == Visit.uscc)
-            .outerjoin(Town, Town.code == Enterprise.town_code)
-            .where(Visit.window == window))
+    stmt = _window_visits(window)
     # The count needs the entity's name only to search it: counting over the joins took ~0.2 s
     # for a window of 75,000 visits (1M demo).
     counted = select(func.count()).select_from(Visit).where(Visit.window == window)
     with engine.connect() as conn:
-        cond = _visit_scope(_visible(conn, actor, bureau_id))
-        if cond is not None:
-            stmt, counted = stmt.where(cond), counted.where(cond)
-        if merged_only:
-            stmt, counted = stmt.where(n_tasks > 1), counted.where(n_tasks > 1)
+        stmt, counted = (_narrowed(conn, x, actor, bureau_id, merged_only) for x in (stmt, counted))
         if q and q.strip():
             from db.paging import contains as _contains
 
@@ -742,6 +731,45 @@ def visits_for(engine: Engine, window: str, bureau_id: Optional[int] = None, pag
         _details(conn, rows)
     return Page(rows=rows, total=total, page=page, page_size=page_size,
                 filters={"window": window, "merged_only": merged_only, "q": q})
+
+
+def _window_visits(window: str):
+    """The visits of a window with their entity, town and bureau: the rows of `visits_for`."""
+    return (select(Visit.id, Visit.uscc, Visit.window, Visit.planned_on, Visit.lead_task_id, Visit.bureau_id,
+                   Bureau.name.label("bureau"), Enterprise.name, Town.name.label("town_name"))
+            .join(Bureau, Bureau.id == Visit.bureau_id)
+            .outerjoin(Enterprise, Enterprise.uscc == Visit.uscc)
+            .outerjoin(Town, Town.code == Enterprise.town_code)
+            .where(Visit.window == window))
+
+
+def _narrowed(conn: Connection, stmt, actor: Optional[Actor], bureau_id: Optional[int], merged_only: bool):
+    """`stmt` over Visit kept to the visits in scope, and to the merged ones if asked."""
+    cond = _visit_scope(_visible(conn, actor, bureau_id))
+    if cond is not None:
+        stmt = stmt.where(cond)
+    if merged_only:
+        n_tasks = (select(func.count()).select_from(VisitTask).where(VisitTask.visit_id == Visit.id)
+                   .correlate(Visit).scalar_subquery())
+        stmt = stmt.where(n_tasks > 1)
+    return stmt
+
+
+# The details of this many visits are read at once (their ids bound in one IN list).
+_DETAILS_CHUNK = 5_000
+
+
+def all_visits(engine: Engine, window: str, merged_only: bool = False, actor: Optional[Actor] = None,
+               bureau_id: Optional[int] = None) -> list[dict[str, Any]]:
+    """Every planned visit of a window as `visits_for` rows, in its order, for a listing of the
+    whole window (`dsr visits list`): one query, not a page at a time (each page's OFFSET reads
+    the pages before it again: 58,000 visits took 2.5 s in 500-row pages)."""
+    with engine.connect() as conn:
+        stmt = _narrowed(conn, _window_visits(window), actor, bureau_id, merged_only)
+        rows = [dict(r._mapping) for r in conn.execute(stmt.order_by(Town.name, Visit.uscc, Visit.id))]
+        for i in range(0, len(rows), _DETAILS_CHUNK):
+            _details(conn, rows[i:i + _DETAILS_CHUNK])
+    return rows
 
 
 def get_visit(engine: Engine, visit_id: int, bureau_id: Optional[int] = None,
