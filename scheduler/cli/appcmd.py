@@ -19,10 +19,11 @@ DEFAULT_HOST = "127.0.0.1"
 
 
 def streamlit_command(port: int, host: str = DEFAULT_HOST) -> list[str]:
-    """The Streamlit command line: bound to `host` only (this machine unless told otherwise)."""
+    """The Streamlit command line: bound to `host` only (this machine unless told otherwise). Without
+    Streamlit's English welcome lines: `dsr app` has said where the app is, in Chinese."""
     return [sys.executable, "-m", "streamlit", "run", str(APP_SCRIPT),
             "--server.headless", "true", "--browser.gatherUsageStats", "false", "--server.port", str(port),
-            "--server.address", host]
+            "--server.address", host, "--logger.hideWelcomeMessage", "true"]
 
 
 def _demo_accounts(eng) -> None:
