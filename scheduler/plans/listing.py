@@ -19,6 +19,7 @@ from scheduler.access.context import Actor
 from scheduler.errors import DsrError
 from scheduler.plans import lifecycle
 
+
 class PlanNotFound(DsrError, LookupError):
     code = "plan.not_found"
 
