@@ -171,16 +171,11 @@ def _check_draw(cert: dict, rows: list[tuple[str, str]], data: bytes, checks: li
     checks.append(f"备选名单（{len(res.reserves)} 个，按各层抽签号顺序）一致")
 
 
-# A frame this large has its commitments hashed in a forked child while this process
-# recomputes the draw and the matching (~1.1 µs of hashing per entity; below this the fork
-# costs more than it saves).
-FORK_COMMITMENTS = 200_000
-
-
 @contextmanager
 def _commitments_digest(cert: dict, rows: list[tuple[str, str]]) -> Iterator[cores.Forked[str] | None]:
     """The SHA-256 of commitments.csv as recomputed from the key and frame.csv (§3.2), or None
-    when the certificate has no commitment key. Forked only from a process without other
+    when the certificate has no commitment key. Forked for a frame of `cores.MIN_SPLIT` entities
+    or more, only from a process without other
     threads (the command line): the child hashes with OpenSSL (hashlib), whose locks another
     thread could hold at the fork; in a server it is computed here, when asked for. A bad key
     is reported in its turn, by `_check_auditor_commitments`."""
@@ -195,7 +190,7 @@ def _commitments_digest(cert: dict, rows: list[tuple[str, str]]) -> Iterator[cor
     def digest(_send: Callable[[object], None]) -> str:
         return hashlib.sha256(hs.commitments_csv(kb, rows)).hexdigest() if kb is not None else ""
 
-    fork = kb is not None and len(rows) >= FORK_COMMITMENTS and cores.alone()
+    fork = kb is not None and len(rows) >= cores.MIN_SPLIT and cores.alone()
     with cores.Forked(digest, timeout=max(300.0, len(rows) / 10_000), fork=fork) as job:
         yield job
 

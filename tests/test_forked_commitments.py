@@ -40,8 +40,9 @@ RUNNER = FORK_COUNTER + r"""
 import dataclasses, json, signal, sys, threading
 import scheduler.verify as v
 from scheduler.draw import commitments as hs
+from scheduler.runtime import cores
 
-v.FORK_COMMITMENTS = 1
+cores.MIN_SPLIT = 1
 
 mode = sys.argv[1]
 parent = os.getpid()
@@ -133,8 +134,9 @@ def test_no_fork_beside_another_thread(good):
 PACKAGE_RUNNER = FORK_COUNTER + r"""
 import json, sys
 import scheduler.draw.certificate as certs
+from scheduler.runtime import cores
 
-certs.FORK_COMMITMENTS = 1
+cores.MIN_SPLIT = 1
 cert, data = certs.with_commitments(json.loads(sys.argv[1]), open(sys.argv[2], "rb").read(), sys.argv[3])
 sys.stdout.buffer.write(json.dumps([cert, len(forks)]).encode() + b"\n" + data)
 """

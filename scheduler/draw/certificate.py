@@ -102,10 +102,6 @@ def build_certificate(
     return cert
 
 
-# A frame this large has half its commitments hashed in a forked child (~1.1 µs an entity).
-FORK_COMMITMENTS = 200_000
-
-
 def with_commitments(cert: dict, frame_bytes: bytes, key: str) -> tuple[dict, bytes]:
     """The auditor certificate with its hidden-strata fields (docs/draw-algorithm.md §3.2), and
     commitments.csv. `key` is the draw's commitment key (64 hex digits); everything follows
@@ -121,7 +117,7 @@ def with_commitments(cert: dict, frame_bytes: bytes, key: str) -> tuple[dict, by
 
     # The second half hashed in a forked child from the command line (hashlib there: `cores.alone`).
     with cores.Forked(lambda _send: commitments_csv(kb, rows(lines[mid:])), timeout=max(300.0, len(lines) / 10_000),
-                      fork=len(lines) > FORK_COMMITMENTS and cores.alone()) as second:
+                      fork=len(lines) > cores.MIN_SPLIT and cores.alone()) as second:
         data = commitments_csv(kb, rows(lines[:mid])) + second.result()
     out = dict(cert)
     out["commitment_key"] = key
