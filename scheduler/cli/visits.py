@@ -97,13 +97,17 @@ def list_visits(
     s = vs.window_summary(eng, win)
     console.print(f"协调周期 {win}：入户 {s['visits']:,} 次，抽查任务 {s['tasks']:,} 个，合并 {s['merged']:,} 次，"
                   f"减少入户 {s['saved']:,} 次", soft_wrap=True)
+    # The visits as plain lines, written at once: names are data, not rich markup, and rich's
+    # rendering of each of tens of thousands of lines took longer than reading them.
+    lines = []
     for r in rows:
         date = r["planned_on"].isoformat() if r["planned_on"] else "未定"
-        console.print(f"#{r['id']} {r['uscc']} {r['name'] or ''}（{r['town_name'] or ''}）检查日期 {date}；"
-                      f"计划 {'、'.join(r['plans'])}；部门 {'、'.join(r['departments'])}", soft_wrap=True)
+        lines.append(f"#{r['id']} {r['uscc']} {r['name'] or ''}（{r['town_name'] or ''}）检查日期 {date}；"
+                     f"计划 {'、'.join(r['plans'])}；部门 {'、'.join(r['departments'])}")
         if r["merged"]:
-            console.print(f"    事项 {vs.fmt_items(r['items_by_plan'])}", soft_wrap=True)
-            console.print(f"    检查组 {vs.fmt_team(r['team'])}", soft_wrap=True)
+            lines.append(f"    事项 {vs.fmt_items(r['items_by_plan'])}")
+            lines.append(f"    检查组 {vs.fmt_team(r['team'])}")
+    typer.echo("\n".join(lines))
 
 
 @visits_app.command("separate")
